@@ -1,0 +1,110 @@
+// Accounts: registration, login with rate limits, opaque bearer tokens, roles.
+// Tokens are random 256-bit strings; only their sha256 is stored, so a database leak yields no
+// usable token.
+import { createHash, randomBytes } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
+import { isUniqueViolation } from '../infra/db/database.js';
+import { ConflictError, RateLimitedError, UnauthorizedError } from '../http/errors.js';
+import type { RateLimiter } from '../shared/rate-limiter.js';
+import { AccountsRepository, type UserRow } from './accounts.repository.js';
+import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords.js';
+
+export type Role = 'user' | 'admin';
+
+export interface AuthUser {
+  id: string;
+  username: string;
+  role: Role;
+}
+
+export interface AccountsOptions {
+  admin?: string;
+  tokenTtlSeconds: number;
+  loginMaxAttempts: number;
+  loginWindowSeconds: number;
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export class AccountsService {
+  constructor(
+    private readonly repo: AccountsRepository,
+    private readonly limiter: RateLimiter,
+    private readonly opts: AccountsOptions,
+  ) {}
+
+  private toAuthUser(u: Pick<UserRow, 'id' | 'username' | 'role'>): AuthUser {
+    const admin = u.role === 'admin' || (this.opts.admin !== undefined && u.username.toLowerCase() === this.opts.admin.toLowerCase());
+    return { id: u.id, username: u.username, role: admin ? 'admin' : 'user' };
+  }
+
+  async register(username: string, password: string): Promise<{ user: AuthUser; token: string }> {
+    const id = uuidv7();
+    const now = new Date().toISOString();
+    try {
+      await this.repo.insertUser({ id, username, username_lower: username.toLowerCase(), password_hash: await hashPassword(password), role: 'user', created_at: now });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new ConflictError(`The username "${username}" is taken.`);
+      throw err;
+    }
+    // The instance's first account is its admin. Decided after insert so two racing first
+    // registrations still agree on one admin (the earliest row).
+    let role: Role = 'user';
+    if ((await this.repo.firstUserId()) === id) {
+      await this.repo.setRole(id, 'admin');
+      role = 'admin';
+    }
+    const user = this.toAuthUser({ id, username, role });
+    return { user, token: await this.issueToken(id) };
+  }
+
+  async login(username: string, password: string, ip: string): Promise<{ user: AuthUser; token: string }> {
+    const { loginMaxAttempts: max, loginWindowSeconds: win } = this.opts;
+    const byUser = await this.limiter.hit(`login:user:${username.toLowerCase()}`, max, win);
+    const byIp = await this.limiter.hit(`login:ip:${ip}`, max * 5, win);
+    if (!byUser.allowed || !byIp.allowed) {
+      throw new RateLimitedError('Too many login attempts; try again later.', Math.max(byUser.allowed ? 0 : byUser.retryAfterSeconds, byIp.allowed ? 0 : byIp.retryAfterSeconds));
+    }
+    const row = await this.repo.findByUsername(username);
+    const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH);
+    if (!row || !ok) throw new UnauthorizedError('Wrong username or password.');
+    await this.limiter.reset(`login:user:${username.toLowerCase()}`);
+    return { user: this.toAuthUser(row), token: await this.issueToken(row.id) };
+  }
+
+  async logout(token: string): Promise<void> {
+    await this.repo.deleteSession(hashToken(token));
+  }
+
+  private async issueToken(userId: string): Promise<string> {
+    const token = `nova_${randomBytes(32).toString('base64url')}`;
+    const now = Date.now();
+    await this.repo.insertSession({
+      token_hash: hashToken(token),
+      user_id: userId,
+      created_at: new Date(now).toISOString(),
+      expires_at: new Date(now + this.opts.tokenTtlSeconds * 1000).toISOString(),
+    });
+    return token;
+  }
+
+  /** Resolves a bearer token to its user, or null when unknown or expired. */
+  async authenticate(token: string): Promise<AuthUser | null> {
+    if (!token || token.length > 200) return null;
+    const s = await this.repo.findSession(hashToken(token));
+    if (!s || s.expires_at < new Date().toISOString()) return null;
+    return this.toAuthUser({ id: s.user_id, username: s.username, role: s.role });
+  }
+
+  async getUser(id: string): Promise<AuthUser | null> {
+    const u = await this.repo.findById(id);
+    return u ? this.toAuthUser(u) : null;
+  }
+
+  async usernames(ids: string[]): Promise<Map<string, string>> {
+    const rows = await this.repo.findManyByIds([...new Set(ids)]);
+    return new Map(rows.map((r) => [r.id, r.username]));
+  }
+}

@@ -1,0 +1,55 @@
+// Builds the Fastify app: logging with request ids, auth, problem+json errors, OpenAPI at /docs,
+// metrics, then every capability's routes.
+import Fastify from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { v4 as uuidv4 } from 'uuid';
+import type { Capability, NovaApp } from './capability.js';
+import type { Container } from './container.js';
+import { registerAuth } from './http/auth.js';
+import { errorHandler, notFoundHandler } from './http/errors.js';
+import { registerHttpMetrics } from './http/metrics.js';
+import { ProblemSchema } from './http/problem.schema.js';
+
+export async function buildApp(c: Container, capabilities: Capability[]): Promise<NovaApp> {
+  const app = Fastify({
+    loggerInstance: c.logger,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : uuidv4();
+    },
+    requestIdHeader: false,
+    trustProxy: true,
+    bodyLimit: 1024 * 1024,
+    routerOptions: { ignoreTrailingSlash: true },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as NovaApp;
+
+  // The request id is echoed back so a user's report can be matched to the logs.
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.addSchema(ProblemSchema);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Nova API', version: '1', description: 'Self-hostable video platform: VOD, live, chat, events, models, discovery.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+    refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  registerAuth(app, (token) => c.accounts.authenticate(token));
+  registerHttpMetrics(app, c.metrics);
+
+  for (const cap of capabilities) {
+    if (cap.routes) await app.register(async (scope) => cap.routes!(scope as NovaApp));
+  }
+  return app;
+}

@@ -1,0 +1,10 @@
+// Every capability of Nova, wired from the container in dependency order. Adding a capability
+// means adding its folder and one line here.
+import type { Capability } from './capability.js';
+import type { Container } from './container.js';
+import { accountsCapability } from './accounts/accounts.routes.js';
+import { healthCapability } from './health/health.routes.js';
+
+export function createCapabilities(c: Container): Capability[] {
+  return [healthCapability(c), accountsCapability(c)];
+}

@@ -1,0 +1,94 @@
+// A small typed HTTP client for Nova's public API, used by the test-suite and benchmarks so they
+// read like a user's session. Each capability adds its calls in its own file in this folder
+// (e.g. videos.client.ts) as functions over NovaClient.request.
+
+export interface ApiResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: Array<{ field: string; message: string }>;
+}
+
+export interface UserInfo {
+  id: string;
+  username: string;
+  role: 'user' | 'admin';
+}
+
+export class NovaClient {
+  token: string | null;
+
+  constructor(readonly baseUrl: string, token: string | null = null) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.token = token;
+  }
+
+  /** A client for the same server acting as someone else (or anonymous). */
+  as(token: string | null): NovaClient {
+    return new NovaClient(this.baseUrl, token);
+  }
+
+  url(path: string): string {
+    return path.startsWith('http') ? path : `${this.baseUrl}${path}`;
+  }
+
+  async request<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+    const h: Record<string, string> = { ...headers };
+    if (this.token) h.authorization = `Bearer ${this.token}`;
+    let payload: string | undefined;
+    if (body !== undefined) {
+      h['content-type'] ??= 'application/json';
+      payload = typeof body === 'string' ? body : JSON.stringify(body);
+    }
+    const res = await fetch(this.url(path), { method, headers: h, body: payload });
+    const text = await res.text();
+    const type = res.headers.get('content-type') ?? '';
+    const parsed = type.includes('json') && text ? JSON.parse(text) : text;
+    return { status: res.status, headers: res.headers, body: parsed as T };
+  }
+
+  get<T = unknown>(path: string): Promise<ApiResponse<T>> {
+    return this.request<T>('GET', path);
+  }
+  post<T = unknown>(path: string, body?: unknown): Promise<ApiResponse<T>> {
+    return this.request<T>('POST', path, body ?? {});
+  }
+  put<T = unknown>(path: string, body?: unknown): Promise<ApiResponse<T>> {
+    return this.request<T>('PUT', path, body);
+  }
+  delete<T = unknown>(path: string): Promise<ApiResponse<T>> {
+    return this.request<T>('DELETE', path);
+  }
+
+  async register(username: string, password: string): Promise<ApiResponse<{ user: UserInfo; token: string }>> {
+    const res = await this.post<{ user: UserInfo; token: string }>('/api/v1/auth/register', { username, password });
+    if (res.status === 201) this.token = res.body.token;
+    return res;
+  }
+
+  async login(username: string, password: string): Promise<ApiResponse<{ user: UserInfo; token: string }>> {
+    const res = await this.post<{ user: UserInfo; token: string }>('/api/v1/auth/login', { username, password });
+    if (res.status === 200) this.token = res.body.token;
+    return res;
+  }
+
+  me(): Promise<ApiResponse<UserInfo>> {
+    return this.get<UserInfo>('/api/v1/me');
+  }
+
+  /** Registers a fresh user with a unique name and returns a client acting as them. */
+  async newUser(prefix = 'user'): Promise<{ client: NovaClient; user: UserInfo }> {
+    const c = this.as(null);
+    const name = `${prefix}_${Math.random().toString(36).slice(2, 10)}`.slice(0, 32);
+    const res = await c.register(name, 'password-123');
+    if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return { client: c, user: res.body.user };
+  }
+}

@@ -1,0 +1,175 @@
+// Nova's settings, read from the environment once and validated.
+// This is the only module that reads environment variables: everything else receives a Config.
+// A bad value throws ConfigError naming the variable, which the CLI prints as one line.
+import path from 'node:path';
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`Invalid ${variable}: ${message}`);
+  }
+}
+
+export interface S3Config {
+  endpoint?: string;
+  bucket: string;
+  region: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  forcePathStyle: boolean;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  rtmpPort: number;
+  dataDir: string;
+  modelsDir: string;
+  /** Public base URL used to build absolute links (upload URLs, playlists); derived from the request when unset. */
+  publicUrl?: string;
+  databaseUrl?: string;
+  sqlitePath: string;
+  redisUrl?: string;
+  s3?: S3Config;
+  kafkaBrokers?: string[];
+  kafkaTopicPrefix: string;
+  admin?: string;
+  uploadMaxBytes: number;
+  uploadExpirySeconds: number;
+  liveReconnectWindowSeconds: number;
+  webhooksAllowPrivate: boolean;
+  logLevel: string;
+  /** Login attempts allowed per username and per IP within loginWindowSeconds. */
+  loginMaxAttempts: number;
+  loginWindowSeconds: number;
+  /** Bearer tokens expire after this many seconds. */
+  tokenTtlSeconds: number;
+  jobAttempts: number;
+  workerConcurrency: number;
+  ffmpegPreset: string;
+  ffmpegTimeoutSeconds: number;
+  maxInputDurationSeconds: number;
+  maxInputPixels: number;
+  liveMaxDurationSeconds: number;
+  outboxRetentionSeconds: number;
+  isCI: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `"${raw}" is not a whole number`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `${n} is outside ${min}..${max}`);
+  return n;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, `"${raw}" is not true or false`);
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'not a valid URL');
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `protocol must be one of ${protocols.join(', ')}`);
+  }
+  return raw;
+}
+
+function s3(env: Env): S3Config | undefined {
+  const bucket = str(env, 'S3_BUCKET');
+  const endpoint = url(env, 'S3_ENDPOINT', ['http:', 'https:']);
+  const anySet = ['S3_BUCKET', 'S3_ENDPOINT', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'].some((k) => str(env, k));
+  if (!anySet) return undefined;
+  if (!bucket) throw new ConfigError('S3_BUCKET', 'required when any S3_* variable is set');
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigError('S3_BUCKET', `"${bucket}" is not a valid bucket name`);
+  const accessKeyId = str(env, 'S3_ACCESS_KEY_ID');
+  const secretAccessKey = str(env, 'S3_SECRET_ACCESS_KEY');
+  if (Boolean(accessKeyId) !== Boolean(secretAccessKey)) {
+    throw new ConfigError(accessKeyId ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID', 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together');
+  }
+  return {
+    endpoint,
+    bucket,
+    region: str(env, 'S3_REGION') ?? 'us-east-1',
+    accessKeyId,
+    secretAccessKey,
+    forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', endpoint !== undefined),
+  };
+}
+
+function brokers(env: Env): string[] | undefined {
+  const raw = str(env, 'KAFKA_BROKERS');
+  if (raw === undefined) return undefined;
+  const list = raw.split(',').map((b) => b.trim()).filter(Boolean);
+  for (const b of list) {
+    if (!/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/.test(b)) throw new ConfigError('KAFKA_BROKERS', `"${b}" is not host:port`);
+  }
+  if (list.length === 0) throw new ConfigError('KAFKA_BROKERS', 'no broker listed');
+  return list;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const dataDir = path.resolve(str(env, 'DATA_DIR') ?? './data');
+  const logLevel = str(env, 'LOG_LEVEL') ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `"${logLevel}" is not a pino level`);
+  }
+  const admin = str(env, 'NOVA_ADMIN');
+  if (admin !== undefined && !/^[a-zA-Z0-9_]{3,32}$/.test(admin)) {
+    throw new ConfigError('NOVA_ADMIN', 'must be a valid username (3-32 of [a-zA-Z0-9_])');
+  }
+  const preset = str(env, 'FFMPEG_PRESET') ?? 'veryfast';
+  if (!['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'].includes(preset)) {
+    throw new ConfigError('FFMPEG_PRESET', `"${preset}" is not an x264 preset`);
+  }
+  return {
+    port: int(env, 'PORT', 8080, 0, 65535),
+    host: str(env, 'HOST') ?? '0.0.0.0',
+    rtmpPort: int(env, 'RTMP_PORT', 1935, 0, 65535),
+    dataDir,
+    modelsDir: path.resolve(str(env, 'MODELS_DIR') ?? './models'),
+    publicUrl: url(env, 'PUBLIC_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    sqlitePath: path.join(dataDir, 'nova.db'),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    s3: s3(env),
+    kafkaBrokers: brokers(env),
+    kafkaTopicPrefix: str(env, 'KAFKA_TOPIC_PREFIX') ?? '',
+    admin,
+    uploadMaxBytes: int(env, 'UPLOAD_MAX_BYTES', 10 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
+    uploadExpirySeconds: int(env, 'UPLOAD_EXPIRY_SECONDS', 24 * 3600, 60, 30 * 24 * 3600),
+    liveReconnectWindowSeconds: int(env, 'LIVE_RECONNECT_WINDOW_SECONDS', 60, 0, 24 * 3600),
+    webhooksAllowPrivate: bool(env, 'WEBHOOKS_ALLOW_PRIVATE', false),
+    logLevel,
+    loginMaxAttempts: int(env, 'LOGIN_MAX_ATTEMPTS', 10, 1, 1_000_000),
+    loginWindowSeconds: int(env, 'LOGIN_WINDOW_SECONDS', 300, 1, 86_400),
+    tokenTtlSeconds: int(env, 'TOKEN_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),
+    jobAttempts: int(env, 'JOB_ATTEMPTS', 3, 1, 100),
+    workerConcurrency: int(env, 'WORKER_CONCURRENCY', 1, 1, 64),
+    ffmpegPreset: preset,
+    ffmpegTimeoutSeconds: int(env, 'FFMPEG_TIMEOUT_SECONDS', 3 * 3600, 10, 48 * 3600),
+    maxInputDurationSeconds: int(env, 'MAX_INPUT_DURATION_SECONDS', 6 * 3600, 1, 48 * 3600),
+    maxInputPixels: int(env, 'MAX_INPUT_PIXELS', 7680 * 4320, 1, 100_000_000),
+    liveMaxDurationSeconds: int(env, 'LIVE_MAX_DURATION_SECONDS', 12 * 3600, 10, 7 * 24 * 3600),
+    outboxRetentionSeconds: int(env, 'OUTBOX_RETENTION_SECONDS', 7 * 24 * 3600, 0, 365 * 24 * 3600),
+    isCI: bool(env, 'CI', false),
+  };
+}

@@ -1,0 +1,63 @@
+// The composition root: picks one adapter per port from the validated config and wires the
+// services. Nothing else decides between SQLite/Postgres, local/S3, memory/Redis.
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
+import type { Config } from './config.js';
+import { openDatabase, type Db } from './infra/db/database.js';
+import { createLogger, type Logger } from './infra/logger.js';
+import { LocalStorage } from './infra/storage/local.storage.js';
+import { S3Storage } from './infra/storage/s3.storage.js';
+import type { ObjectStorage } from './infra/storage/storage.js';
+import { createMetricsRegistry } from './http/metrics.js';
+import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './shared/rate-limiter.js';
+import { AccountsRepository } from './accounts/accounts.repository.js';
+import { AccountsService } from './accounts/accounts.service.js';
+
+export interface ReadinessCheck {
+  name: string;
+  check: () => Promise<void>;
+}
+
+export interface Container {
+  config: Config;
+  logger: Logger;
+  db: Db;
+  storage: ObjectStorage;
+  /** A shared Redis connection when REDIS_URL is set. Subscribers must `duplicate()` it. */
+  redis: Redis | null;
+  limiter: RateLimiter;
+  metrics: Registry;
+  readiness: ReadinessCheck[];
+  accounts: AccountsService;
+  /** Run in reverse order on shutdown. */
+  closers: Array<() => Promise<void>>;
+}
+
+export function createRedis(url: string, name: string): Redis {
+  const r = new Redis(url, { connectionName: name, maxRetriesPerRequest: null, lazyConnect: false });
+  // ioredis reconnects by itself; an unhandled 'error' event would crash the process.
+  r.on('error', () => {});
+  return r;
+}
+
+export function createContainer(config: Config, logger: Logger = createLogger(config.logLevel)): Container {
+  const db = openDatabase({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath });
+  const storage: ObjectStorage = config.s3 ? new S3Storage(config.s3) : new LocalStorage(path.join(config.dataDir, 'objects'));
+  const redis = config.redisUrl ? createRedis(config.redisUrl, 'nova') : null;
+  const limiter = redis ? new RedisRateLimiter(redis) : new MemoryRateLimiter();
+  const readiness: ReadinessCheck[] = [
+    { name: 'database', check: () => db.ping() },
+    { name: 'storage', check: () => storage.ping() },
+  ];
+  if (redis) readiness.push({ name: 'redis', check: async () => void (await redis.ping()) });
+  const accounts = new AccountsService(new AccountsRepository(db), limiter, {
+    admin: config.admin,
+    tokenTtlSeconds: config.tokenTtlSeconds,
+    loginMaxAttempts: config.loginMaxAttempts,
+    loginWindowSeconds: config.loginWindowSeconds,
+  });
+  const closers: Array<() => Promise<void>> = [() => db.close()];
+  if (redis) closers.push(async () => void (await redis.quit().catch(() => redis.disconnect())));
+  return { config, logger, db, storage, redis, limiter, metrics: createMetricsRegistry(), readiness, accounts, closers };
+}

@@ -1,0 +1,55 @@
+// The typed map of every event Nova emits: event_type → payload, and the topic each goes to.
+// Topics and payload fields are fixed by the public contract (shared API.md).
+
+export type Topic = 'streams.events' | 'streams.chat' | 'videos.events';
+
+export interface ChatMessagePayload {
+  stream_id: string;
+  user_id: string;
+  username: string;
+  message: string;
+  created_at: string;
+  comment_id: string;
+}
+
+export interface EventMap {
+  'stream.started': { stream_id: string; creator_id: string; title: string; timestamp: string };
+  'stream.ended': { stream_id: string; duration_seconds: number; viewer_count: number; timestamp: string };
+  'chat.message': ChatMessagePayload;
+  'chat.deleted': { stream_id: string; comment_id: string; timestamp: string };
+  'video.uploaded': { video_id: string; owner_id: string; size_bytes: number; timestamp: string };
+  'video.ready': { video_id: string; owner_id: string; duration_seconds: number | null; renditions: number; timestamp: string };
+  'video.failed': { video_id: string; owner_id: string; error: string; timestamp: string };
+  'video.deleted': { video_id: string; owner_id: string; timestamp: string };
+  'video.viewed': { video_id: string; viewer_id: string | null; timestamp: string };
+  'video.liked': { video_id: string; user_id: string; liked: boolean; timestamp: string };
+  /** Progress of a processing video, for webhooks (`video.progress`) and live progress views. */
+  'video.progress': { video_id: string; owner_id: string; stage: string; progress: number; timestamp: string };
+  /** Webhook-facing alias of the upload finishing; carries the same payload as video.uploaded. */
+  'video.upload.completed': { video_id: string; owner_id: string; size_bytes: number; timestamp: string };
+}
+
+export type EventType = keyof EventMap;
+
+export const TOPIC_OF: { [K in EventType]: Topic } = {
+  'stream.started': 'streams.events',
+  'stream.ended': 'streams.events',
+  'chat.message': 'streams.chat',
+  'chat.deleted': 'streams.chat',
+  'video.uploaded': 'videos.events',
+  'video.ready': 'videos.events',
+  'video.failed': 'videos.events',
+  'video.deleted': 'videos.events',
+  'video.viewed': 'videos.events',
+  'video.liked': 'videos.events',
+  'video.progress': 'videos.events',
+  'video.upload.completed': 'videos.events',
+};
+
+/** The envelope as published on the bus: the payload's fields plus identity and version. */
+export type EventEnvelope<K extends EventType = EventType> = EventMap[K] & {
+  event_id: string;
+  event_type: K;
+  schema_version: 1;
+  occurred_at: string;
+};

@@ -1,0 +1,87 @@
+// Database adapter: Kysely over SQLite (embedded default, WAL) or Postgres (DATABASE_URL).
+// Both dialects return the same JS shapes (ISO strings for times, numbers for bigints), so
+// repositories are written once.
+import fs from 'node:fs';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { Tables } from './schema.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+export type Executor = Kysely<Tables> | Transaction<Tables>;
+
+export interface Db {
+  readonly kysely: Kysely<Tables>;
+  readonly dialect: DialectName;
+  /** Throws when the database does not answer. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+let pgTypesSet = false;
+function setPgTypes(): void {
+  if (pgTypesSet) return;
+  pgTypesSet = true;
+  // int8 → number (counts and sizes here stay far below 2^53).
+  pg.types.setTypeParser(20, (v) => Number(v));
+  // numeric → number
+  pg.types.setTypeParser(1700, (v) => Number(v));
+  // timestamptz / timestamp → ISO strings, matching what SQLite stores.
+  pg.types.setTypeParser(1184, (v) => new Date(v).toISOString());
+  pg.types.setTypeParser(1114, (v) => new Date(`${v}Z`).toISOString());
+}
+
+export interface DbOptions {
+  databaseUrl?: string;
+  sqlitePath: string;
+  /** Pool size for Postgres. */
+  poolSize?: number;
+}
+
+export function openDatabase(opts: DbOptions): Db {
+  if (opts.databaseUrl) {
+    setPgTypes();
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
+    // An idle client erroring (server restart) must not crash the process; the pool replaces it.
+    pool.on('error', () => {});
+    const kysely = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+    return {
+      kysely,
+      dialect: 'postgres',
+      async ping() {
+        await sql`select 1`.execute(kysely);
+      },
+      async close() {
+        await kysely.destroy();
+      },
+    };
+  }
+  if (opts.sqlitePath !== ':memory:') fs.mkdirSync(path.dirname(opts.sqlitePath), { recursive: true });
+  const database = new SqliteDatabase(opts.sqlitePath);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  const kysely = new Kysely<Tables>({ dialect: new SqliteDialect({ database }) });
+  return {
+    kysely,
+    dialect: 'sqlite',
+    async ping() {
+      await sql`select 1`.execute(kysely);
+    },
+    async close() {
+      await kysely.destroy();
+    },
+  };
+}
+
+export function nowIso(): string {
+  return new Date().toISOString();
+}
+
+/** True when the error is a unique-constraint violation on either dialect. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

@@ -1,0 +1,33 @@
+// Configuration: defaults, validation with one clear line naming the variable, and the CLI's exit.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('config', () => {
+  it('has the contract defaults', () => {
+    const c = loadConfig({});
+    assert.equal(c.port, 8080);
+    assert.equal(c.rtmpPort, 1935);
+    assert.equal(c.uploadMaxBytes, 10 * 1024 ** 3);
+    assert.equal(c.liveReconnectWindowSeconds, 60);
+    assert.equal(c.webhooksAllowPrivate, false);
+    assert.ok(c.sqlitePath.endsWith('data/nova.db'));
+    assert.equal(c.s3, undefined);
+  });
+
+  it('names the bad variable', () => {
+    assert.throws(() => loadConfig({ PORT: 'eighty' }), (e: unknown) => e instanceof ConfigError && e.variable === 'PORT');
+    assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), /DATABASE_URL/);
+    assert.throws(() => loadConfig({ S3_ENDPOINT: 'http://localhost:9000' }), /S3_BUCKET/);
+    assert.throws(() => loadConfig({ KAFKA_BROKERS: 'nohostport' }), /KAFKA_BROKERS/);
+    assert.throws(() => loadConfig({ WEBHOOKS_ALLOW_PRIVATE: 'maybe' }), /WEBHOOKS_ALLOW_PRIVATE/);
+  });
+
+  it('the CLI refuses to start with one clear line', () => {
+    const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], { env: { ...process.env, PORT: '99999' }, encoding: 'utf8', timeout: 30_000 });
+    assert.equal(res.status, 2);
+    assert.equal(res.stderr.trim().split('\n').length, 1);
+    assert.match(res.stderr, /^nova: Invalid PORT: 99999 is outside 0\.\.65535/);
+  });
+});

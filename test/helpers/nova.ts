@@ -1,0 +1,34 @@
+// Starts a real Nova (HTTP on a random port, its own data dir) for a test, from env-style settings
+// so configuration parsing is exercised too.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/infra/logger.js';
+import { startNova, type RunningNova } from '../../src/server.js';
+import { NovaClient } from '../../src/client/nova-client.js';
+
+export interface TestNova {
+  nova: RunningNova;
+  url: string;
+  client: NovaClient;
+  dataDir: string;
+  stop(opts?: { keepData?: boolean }): Promise<void>;
+}
+
+export async function startTestNova(env: Record<string, string> = {}, roles = { api: true, worker: true }): Promise<TestNova> {
+  const dataDir = env.DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'nova-test-'));
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', RTMP_PORT: '0', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', WEBHOOKS_ALLOW_PRIVATE: 'true', FFMPEG_PRESET: 'ultrafast', DATA_DIR: dataDir, ...env });
+  const nova = await startNova(config, roles, createLogger(config.logLevel));
+  const url = nova.url ?? '';
+  return {
+    nova,
+    url,
+    client: new NovaClient(url),
+    dataDir,
+    async stop(opts) {
+      await nova.stop();
+      if (!opts?.keepData && !env.DATA_DIR) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
