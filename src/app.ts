@@ -3,6 +3,7 @@
 import Fastify from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { v4 as uuidv4 } from 'uuid';
 import type { Capability, NovaApp } from './capability.js';
@@ -44,6 +45,9 @@ export async function buildApp(c: Container, capabilities: Capability[]): Promis
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  // One WebSocket plugin for every capability (chat, progress); 1 MiB frames at most.
+  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
 
   registerAuth(app, (token) => c.accounts.authenticate(token));
   registerHttpMetrics(app, c.metrics);
