@@ -47,6 +47,9 @@ export interface Config {
   workerConcurrency: number;
   ffmpegPreset: string;
   ffmpegTimeoutSeconds: number;
+  /** Explicit ffmpeg/ffprobe executables; when unset they are looked up on PATH, then in the bundled npm packages. */
+  ffmpegPath?: string;
+  ffprobePath?: string;
   maxInputDurationSeconds: number;
   maxInputPixels: number;
   liveMaxDurationSeconds: number;
@@ -166,6 +169,8 @@ export function loadConfig(env: Env = process.env): Config {
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 1, 1, 64),
     ffmpegPreset: preset,
     ffmpegTimeoutSeconds: int(env, 'FFMPEG_TIMEOUT_SECONDS', 3 * 3600, 10, 48 * 3600),
+    ffmpegPath: str(env, 'FFMPEG_PATH'),
+    ffprobePath: str(env, 'FFPROBE_PATH'),
     maxInputDurationSeconds: int(env, 'MAX_INPUT_DURATION_SECONDS', 6 * 3600, 1, 48 * 3600),
     maxInputPixels: int(env, 'MAX_INPUT_PIXELS', 7680 * 4320, 1, 100_000_000),
     liveMaxDurationSeconds: int(env, 'LIVE_MAX_DURATION_SECONDS', 12 * 3600, 10, 7 * 24 * 3600),
