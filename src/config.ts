@@ -54,6 +54,7 @@ export interface Config {
   maxInputPixels: number;
   liveMaxDurationSeconds: number;
   outboxRetentionSeconds: number;
+  chat: ChatConfig;
   isCI: boolean;
 }
 
@@ -129,6 +130,48 @@ function brokers(env: Env): string[] | undefined {
   return list;
 }
 
+/** Live chat limits (see docs/chat.md). */
+export interface ChatConfig {
+  /** Messages sent to a new socket as chat.history, and the default page of GET …/chat/messages. */
+  historySize: number;
+  maxMessageChars: number;
+  /** Token bucket per user: rateMessages per rateWindowSeconds, then muted for muteSeconds. */
+  rateMessages: number;
+  rateWindowSeconds: number;
+  muteSeconds: number;
+  maxSlowModeSeconds: number;
+  /** A socket whose unsent bytes pass this is dropped instead of buffering without bound. */
+  maxBufferedBytes: number;
+  pingIntervalSeconds: number;
+  /** Outgoing frames are gathered for this long (0 = one event-loop turn) and written together. */
+  flushIntervalMs: number;
+  maxSocketsPerProcess: number;
+  /** Key and channel prefix in Redis, so several deployments (or test runs) can share one server. */
+  redisPrefix: string;
+  /** Messages kept in each chat's capped Redis list. */
+  redisHistorySize: number;
+}
+
+function chatConfig(env: Env): ChatConfig {
+  const redisPrefix = str(env, 'CHAT_REDIS_PREFIX') ?? 'nova:chat:';
+  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(redisPrefix)) throw new ConfigError('CHAT_REDIS_PREFIX', 'use 1-64 of [A-Za-z0-9:_.-]');
+  const historySize = int(env, 'CHAT_HISTORY_SIZE', 50, 1, 500);
+  return {
+    historySize,
+    maxMessageChars: int(env, 'CHAT_MAX_MESSAGE_CHARS', 500, 1, 10_000),
+    rateMessages: int(env, 'CHAT_RATE_MESSAGES', 3, 1, 1_000_000),
+    rateWindowSeconds: int(env, 'CHAT_RATE_WINDOW_SECONDS', 2, 1, 3600),
+    muteSeconds: int(env, 'CHAT_MUTE_SECONDS', 10, 0, 86_400),
+    maxSlowModeSeconds: int(env, 'CHAT_MAX_SLOW_MODE_SECONDS', 3600, 1, 86_400),
+    maxBufferedBytes: int(env, 'CHAT_MAX_BUFFERED_BYTES', 1024 * 1024, 1024, 1024 ** 3),
+    pingIntervalSeconds: int(env, 'CHAT_PING_INTERVAL_SECONDS', 30, 1, 3600),
+    flushIntervalMs: int(env, 'CHAT_FLUSH_INTERVAL_MS', 0, 0, 1000),
+    maxSocketsPerProcess: int(env, 'CHAT_MAX_SOCKETS', 50_000, 1, 10_000_000),
+    redisPrefix,
+    redisHistorySize: Math.max(historySize, int(env, 'CHAT_REDIS_HISTORY_SIZE', 200, 1, 100_000)),
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(str(env, 'DATA_DIR') ?? './data');
   const logLevel = str(env, 'LOG_LEVEL') ?? 'info';
@@ -175,6 +218,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxInputPixels: int(env, 'MAX_INPUT_PIXELS', 7680 * 4320, 1, 100_000_000),
     liveMaxDurationSeconds: int(env, 'LIVE_MAX_DURATION_SECONDS', 12 * 3600, 10, 7 * 24 * 3600),
     outboxRetentionSeconds: int(env, 'OUTBOX_RETENTION_SECONDS', 7 * 24 * 3600, 0, 365 * 24 * 3600),
+    chat: chatConfig(env),
     isCI: bool(env, 'CI', false),
   };
 }
