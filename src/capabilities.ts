@@ -4,7 +4,9 @@ import type { Capability } from './capability.js';
 import type { Container } from './container.js';
 import { accountsCapability } from './accounts/accounts.routes.js';
 import { healthCapability } from './health/health.routes.js';
+import { experimentsCapability } from './experiments/experiments.routes.js';
 
 export function createCapabilities(c: Container): Capability[] {
-  return [healthCapability(c), accountsCapability(c)];
+  const experiments = experimentsCapability(c);
+  return [healthCapability(c), accountsCapability(c), experiments];
 }
