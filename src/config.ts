@@ -45,6 +45,14 @@ export interface Config {
   tokenTtlSeconds: number;
   jobAttempts: number;
   workerConcurrency: number;
+  /** A running job's lease: a worker that stops heartbeating loses its job after this long. */
+  jobLeaseSeconds: number;
+  /** First retry delay of a failed job; doubles with each attempt. */
+  jobBackoffSeconds: number;
+  /** Prefix of the job queue's Redis keys and the progress channel (tests use a unique one). */
+  queuePrefix: string;
+  /** Lifetime of presigned media URLs (S3). */
+  mediaUrlTtlSeconds: number;
   ffmpegPreset: string;
   ffmpegTimeoutSeconds: number;
   /** Explicit ffmpeg/ffprobe executables; when unset they are looked up on PATH, then in the bundled npm packages. */
@@ -172,6 +180,12 @@ function chatConfig(env: Env): ChatConfig {
   };
 }
 
+function queuePrefix(env: Env): string {
+  const raw = str(env, 'QUEUE_PREFIX') ?? 'nova';
+  if (!/^[A-Za-z0-9_:-]{1,64}$/.test(raw)) throw new ConfigError('QUEUE_PREFIX', `"${raw}" must be 1-64 of [A-Za-z0-9_:-]`);
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = path.resolve(str(env, 'DATA_DIR') ?? './data');
   const logLevel = str(env, 'LOG_LEVEL') ?? 'info';
@@ -210,6 +224,10 @@ export function loadConfig(env: Env = process.env): Config {
     tokenTtlSeconds: int(env, 'TOKEN_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),
     jobAttempts: int(env, 'JOB_ATTEMPTS', 3, 1, 100),
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 1, 1, 64),
+    jobLeaseSeconds: int(env, 'JOB_LEASE_SECONDS', 30, 2, 3600),
+    jobBackoffSeconds: int(env, 'JOB_BACKOFF_SECONDS', 5, 0, 3600),
+    queuePrefix: queuePrefix(env),
+    mediaUrlTtlSeconds: int(env, 'MEDIA_URL_TTL_SECONDS', 3600, 60, 7 * 24 * 3600),
     ffmpegPreset: preset,
     ffmpegTimeoutSeconds: int(env, 'FFMPEG_TIMEOUT_SECONDS', 3 * 3600, 10, 48 * 3600),
     ffmpegPath: str(env, 'FFMPEG_PATH'),
