@@ -1,9 +1,11 @@
 // Every migration, in order. Names sort lexically; a new capability adds its file and one line here.
 import { accounts } from './0001_accounts.js';
 import { outbox } from './0002_outbox.js';
+import { videos } from './0003_videos.js';
 import type { MigrationFactory } from './types.js';
 
 export const migrations: Record<string, MigrationFactory> = {
   '0001_accounts': accounts,
   '0002_outbox': outbox,
+  '0003_videos': videos,
 };
