@@ -5,8 +5,11 @@ import type { Container } from './container.js';
 import { accountsCapability } from './accounts/accounts.routes.js';
 import { healthCapability } from './health/health.routes.js';
 import { experimentsCapability } from './experiments/experiments.routes.js';
+import { createLiveService, liveCapability } from './live/live.capability.js';
 
 export function createCapabilities(c: Container): Capability[] {
+  // Chat closes its sockets when a stream ends and counts its sockets as viewers: it shares this.
+  const live = createLiveService(c);
   const experiments = experimentsCapability(c);
-  return [healthCapability(c), accountsCapability(c), experiments];
+  return [healthCapability(c), accountsCapability(c), experiments, liveCapability(c, live)];
 }

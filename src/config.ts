@@ -61,6 +61,18 @@ export interface Config {
   maxInputDurationSeconds: number;
   maxInputPixels: number;
   liveMaxDurationSeconds: number;
+  /** Live HLS segment length (seconds) and how many segments each live playlist keeps. */
+  liveSegmentSeconds: number;
+  livePlaylistSegments: number;
+  /** Ingest caps: a publish above this resolution (short side) is refused; above this bitrate it is cut. */
+  liveMaxIngestHeight: number;
+  liveMaxIngestKbps: number;
+  /** Record live streams and hand the recording to the VOD pipeline when they end. */
+  liveRecord: boolean;
+  /** Shared secret of the nginx-rtmp on_publish callback; the callback is refused while unset. */
+  liveHookSecret?: string;
+  /** The ingest URL given to encoders (e.g. an nginx-rtmp edge); derived from the request when unset. */
+  liveRtmpUrl?: string;
   outboxRetentionSeconds: number;
   chat: ChatConfig;
   isCI: boolean;
@@ -102,6 +114,12 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(name, `protocol must be one of ${protocols.join(', ')}`);
   }
+  return raw;
+}
+
+function secret(env: Env, name: string): string | undefined {
+  const raw = str(env, name);
+  if (raw !== undefined && raw.length < 16) throw new ConfigError(name, 'must be at least 16 characters');
   return raw;
 }
 
@@ -235,6 +253,13 @@ export function loadConfig(env: Env = process.env): Config {
     maxInputDurationSeconds: int(env, 'MAX_INPUT_DURATION_SECONDS', 6 * 3600, 1, 48 * 3600),
     maxInputPixels: int(env, 'MAX_INPUT_PIXELS', 7680 * 4320, 1, 100_000_000),
     liveMaxDurationSeconds: int(env, 'LIVE_MAX_DURATION_SECONDS', 12 * 3600, 10, 7 * 24 * 3600),
+    liveSegmentSeconds: int(env, 'LIVE_SEGMENT_SECONDS', 2, 1, 10),
+    livePlaylistSegments: int(env, 'LIVE_PLAYLIST_SEGMENTS', 6, 3, 60),
+    liveMaxIngestHeight: int(env, 'LIVE_MAX_INGEST_HEIGHT', 1080, 144, 4320),
+    liveMaxIngestKbps: int(env, 'LIVE_MAX_INGEST_KBPS', 12_000, 100, 1_000_000),
+    liveRecord: bool(env, 'LIVE_RECORD', true),
+    liveHookSecret: secret(env, 'LIVE_HOOK_SECRET'),
+    liveRtmpUrl: url(env, 'LIVE_RTMP_URL', ['rtmp:', 'rtmps:'])?.replace(/\/+$/, ''),
     outboxRetentionSeconds: int(env, 'OUTBOX_RETENTION_SECONDS', 7 * 24 * 3600, 0, 365 * 24 * 3600),
     chat: chatConfig(env),
     isCI: bool(env, 'CI', false),

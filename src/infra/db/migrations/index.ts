@@ -2,10 +2,12 @@
 import { accounts } from './0001_accounts.js';
 import { outbox } from './0002_outbox.js';
 import { videos } from './0003_videos.js';
+import { live } from './0005_live.js';
 import type { MigrationFactory } from './types.js';
 
 export const migrations: Record<string, MigrationFactory> = {
   '0001_accounts': accounts,
   '0002_outbox': outbox,
   '0003_videos': videos,
+  '0005_live': live,
 };

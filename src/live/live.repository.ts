@@ -1,0 +1,220 @@
+// Streams and their publish sessions in the database. No product rules here (see live.service):
+// only queries, among them the conditional updates that make lifecycle transitions race-free.
+import type { Db, Executor } from '../infra/db/database.js';
+
+export type StreamStatus = 'idle' | 'live' | 'ended';
+export type RecordingState = 'none' | 'pending' | 'processing' | 'done' | 'failed';
+
+export interface StreamTable {
+  id: string;
+  creator_id: string;
+  title: string;
+  status: StreamStatus;
+  stream_key_hash: string;
+  key_rotated_at: string | null;
+  started_at: string | null;
+  ended_at: string | null;
+  end_reason: string | null;
+  viewer_count: number;
+  peak_viewer_count: number;
+  publisher_id: string | null;
+  publisher_heartbeat_at: string | null;
+  disconnected_at: string | null;
+  ladder: string | null;
+  recording_state: RecordingState;
+  recording_video_id: string | null;
+  created_at: string;
+}
+
+export interface StreamSessionTable {
+  id: string;
+  stream_id: string;
+  started_at: string;
+  ended_at: string | null;
+  remote_address: string | null;
+  width: number | null;
+  height: number | null;
+  recording_key: string | null;
+  end_reason: string | null;
+}
+
+declare module '../infra/db/schema.js' {
+  interface Tables {
+    streams: StreamTable;
+    stream_sessions: StreamSessionTable;
+  }
+}
+
+export type StreamRow = StreamTable;
+
+export class LiveRepository {
+  constructor(readonly db: Db) {}
+
+  transaction<T>(fn: (trx: Executor) => Promise<T>): Promise<T> {
+    return this.db.kysely.transaction().execute(fn);
+  }
+
+  async insert(row: StreamTable): Promise<void> {
+    await this.db.kysely.insertInto('streams').values(row).execute();
+  }
+
+  async findById(id: string, ex: Executor = this.db.kysely): Promise<StreamRow | undefined> {
+    return ex.selectFrom('streams').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async findByKeyHash(hash: string): Promise<StreamRow | undefined> {
+    return this.db.kysely.selectFrom('streams').selectAll().where('stream_key_hash', '=', hash).executeTakeFirst();
+  }
+
+  async list(opts: { status?: StreamStatus; creatorId?: string; limit: number; before?: string }): Promise<StreamRow[]> {
+    let q = this.db.kysely.selectFrom('streams').selectAll();
+    if (opts.status) q = q.where('status', '=', opts.status);
+    if (opts.creatorId) q = q.where('creator_id', '=', opts.creatorId);
+    if (opts.before) q = q.where('id', '<', opts.before);
+    return q.orderBy('id', 'desc').limit(opts.limit).execute();
+  }
+
+  /** Replaces the key hash; true when the stream exists and has not ended. */
+  async rotateKey(id: string, hash: string, now: string): Promise<boolean> {
+    const r = await this.db.kysely
+      .updateTable('streams')
+      .set({ stream_key_hash: hash, key_rotated_at: now })
+      .where('id', '=', id)
+      .where('status', '!=', 'ended')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Claims the publisher slot for an ingest process: only when the stream has not ended and
+   * nobody holds it (or the holder stopped sending heartbeats before `staleBefore`).
+   */
+  async claimPublisher(id: string, publisherId: string, now: string, staleBefore: string, ex: Executor): Promise<boolean> {
+    const r = await ex
+      .updateTable('streams')
+      .set({ publisher_id: publisherId, publisher_heartbeat_at: now, disconnected_at: null })
+      .where('id', '=', id)
+      .where('status', '!=', 'ended')
+      .where((eb) => eb.or([eb('publisher_id', 'is', null), eb('publisher_heartbeat_at', '<', staleBefore)]))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** idle → live, once per stream: the only transition that emits stream.started. */
+  async markLive(id: string, now: string, ex: Executor): Promise<boolean> {
+    const r = await ex
+      .updateTable('streams')
+      .set({ status: 'live', started_at: now, recording_state: 'pending' })
+      .where('id', '=', id)
+      .where('status', '=', 'idle')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async setLadder(id: string, ladder: string): Promise<void> {
+    await this.db.kysely.updateTable('streams').set({ ladder }).where('id', '=', id).execute();
+  }
+
+  async heartbeat(id: string, publisherId: string, now: string): Promise<void> {
+    await this.db.kysely.updateTable('streams').set({ publisher_heartbeat_at: now }).where('id', '=', id).where('publisher_id', '=', publisherId).execute();
+  }
+
+  /** The publisher left: frees the slot and starts the reconnect window. */
+  async releasePublisher(id: string, publisherId: string, now: string): Promise<void> {
+    await this.db.kysely
+      .updateTable('streams')
+      .set({ publisher_id: null, publisher_heartbeat_at: null, disconnected_at: now })
+      .where('id', '=', id)
+      .where('publisher_id', '=', publisherId)
+      .execute();
+  }
+
+  /**
+   * live → ended, guarded so that only one caller (reconnect timeout, POST …/end, duration cap,
+   * another process) wins and emits stream.ended. Returns the row as it was ended, or undefined.
+   */
+  async markEnded(id: string, now: string, reason: string, ex: Executor): Promise<StreamRow | undefined> {
+    const r = await ex
+      .updateTable('streams')
+      .set({ status: 'ended', ended_at: now, end_reason: reason, viewer_count: 0 })
+      .where('id', '=', id)
+      .where('status', '=', 'live')
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) return undefined;
+    return this.findById(id, ex);
+  }
+
+  /** idle → ended (ending a stream that never went live): no event, nothing to record. */
+  async endIdle(id: string, now: string, reason: string): Promise<boolean> {
+    const r = await this.db.kysely
+      .updateTable('streams')
+      .set({ status: 'ended', ended_at: now, end_reason: reason })
+      .where('id', '=', id)
+      .where('status', '=', 'idle')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** Live streams whose publisher is gone (released, or silent since staleBefore) since before `disconnectedBefore`. */
+  async findAbandoned(disconnectedBefore: string, staleBefore: string): Promise<StreamRow[]> {
+    return this.db.kysely
+      .selectFrom('streams')
+      .selectAll()
+      .where('status', '=', 'live')
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('publisher_id', 'is', null), eb('disconnected_at', '<', disconnectedBefore)]),
+          eb.and([eb('publisher_id', 'is not', null), eb('publisher_heartbeat_at', '<', staleBefore)]),
+        ]),
+      )
+      .execute();
+  }
+
+  async findOverDuration(startedBefore: string): Promise<StreamRow[]> {
+    return this.db.kysely.selectFrom('streams').selectAll().where('status', '=', 'live').where('started_at', '<', startedBefore).execute();
+  }
+
+  async statuses(ids: string[]): Promise<Map<string, StreamStatus>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.kysely.selectFrom('streams').select(['id', 'status']).where('id', 'in', ids).execute();
+    return new Map(rows.map((r) => [r.id, r.status]));
+  }
+
+  async setViewers(id: string, count: number): Promise<void> {
+    const row = await this.findById(id);
+    if (!row || row.status !== 'live') return;
+    await this.db.kysely
+      .updateTable('streams')
+      .set({ viewer_count: count, peak_viewer_count: Math.max(row.peak_viewer_count, count) })
+      .where('id', '=', id)
+      .where('status', '=', 'live')
+      .execute();
+  }
+
+  // Recording hand-off: claimed by one process once the stream ended and no publisher remains.
+  async findRecordingsToAssemble(): Promise<StreamRow[]> {
+    return this.db.kysely.selectFrom('streams').selectAll().where('status', '=', 'ended').where('recording_state', '=', 'pending').where('publisher_id', 'is', null).limit(5).execute();
+  }
+
+  async setRecordingState(id: string, from: RecordingState, to: RecordingState, videoId?: string | null): Promise<boolean> {
+    const r = await this.db.kysely
+      .updateTable('streams')
+      .set(videoId === undefined ? { recording_state: to } : { recording_state: to, recording_video_id: videoId })
+      .where('id', '=', id)
+      .where('recording_state', '=', from)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async insertSession(row: StreamSessionTable, ex: Executor): Promise<void> {
+    await ex.insertInto('stream_sessions').values(row).execute();
+  }
+
+  async finishSession(id: string, patch: { ended_at: string; end_reason: string; recording_key: string | null; width?: number | null; height?: number | null }): Promise<void> {
+    await this.db.kysely.updateTable('stream_sessions').set(patch).where('id', '=', id).execute();
+  }
+
+  async sessions(streamId: string): Promise<StreamSessionTable[]> {
+    return this.db.kysely.selectFrom('stream_sessions').selectAll().where('stream_id', '=', streamId).orderBy('started_at').orderBy('id').execute();
+  }
+}

@@ -1,0 +1,77 @@
+// Request and response schemas of the live-stream endpoints (TypeBox → JSON Schema → OpenAPI).
+import { Type, type Static } from 'typebox';
+
+const Iso = Type.String({ format: 'date-time' });
+const NullableIso = Type.Union([Iso, Type.Null()]);
+
+export const StreamStatusSchema = Type.Union([Type.Literal('idle'), Type.Literal('live'), Type.Literal('ended')]);
+
+export const StreamSchema = Type.Object(
+  {
+    id: Type.String(),
+    creator_id: Type.String(),
+    title: Type.String(),
+    status: StreamStatusSchema,
+    started_at: NullableIso,
+    ended_at: NullableIso,
+    /** Concurrent viewers while live (playlist pollers and chat sockets); 0 otherwise. */
+    viewer_count: Type.Integer(),
+    peak_viewer_count: Type.Integer(),
+    playback_url: Type.String(),
+    /** The video made from the recording once the stream has ended and it was handed over. */
+    recording_video_id: Type.Union([Type.String(), Type.Null()]),
+    created_at: Iso,
+  },
+  { $id: 'LiveStream', title: 'LiveStream' },
+);
+export type StreamDto = Static<typeof StreamSchema>;
+
+export const CreateStreamBody = Type.Object(
+  { title: Type.String({ minLength: 1, maxLength: 200 }) },
+  { additionalProperties: false },
+);
+
+export const CreatedStream = Type.Object({
+  stream: StreamSchema,
+  /** Shown once: only its hash is stored. */
+  stream_key: Type.String(),
+  rtmp_url: Type.String(),
+  playback_url: Type.String(),
+});
+
+export const NewKey = Type.Object({ stream_key: Type.String(), rtmp_url: Type.String() });
+
+export const StreamIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+
+export const ListQuery = Type.Object(
+  {
+    status: Type.Optional(StreamStatusSchema),
+    creator: Type.Optional(Type.String({ description: '"me" or a user id' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    cursor: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+
+export const StreamList = Type.Object({ items: Type.Array(StreamSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+
+export const PlaylistParams = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+});
+export const RenditionFileParams = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  rendition: Type.String({ pattern: '^[0-9]{2,4}p$' }),
+  file: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}\\.(m3u8|ts)$' }),
+});
+export const ViewerQuery = Type.Object({
+  viewer: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{8,64}$' })),
+});
+
+/** nginx-rtmp's on_publish callback: application/x-www-form-urlencoded, the key as `name`. */
+export const NginxHookBody = Type.Object({
+  name: Type.String({ maxLength: 200 }),
+  app: Type.Optional(Type.String({ maxLength: 200 })),
+  call: Type.Optional(Type.String({ maxLength: 64 })),
+  addr: Type.Optional(Type.String({ maxLength: 200 })),
+});
+export const NginxHookQuery = Type.Object({ secret: Type.Optional(Type.String({ maxLength: 256 })) });

@@ -1,0 +1,348 @@
+// Live streams: creation with a one-time stream key, the idle → live → ended lifecycle with its
+// outbox events, the reconnect window, viewer counts, and in-process hooks other capabilities
+// (chat) use. RTMP and ffmpeg live in live.ingest / live.transcoder; this module decides.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
+import type { AuthUser } from '../accounts/accounts.service.js';
+import { appendEvent } from '../events/outbox.repository.js';
+import { ConflictError, ForbiddenError, NotFoundError } from '../http/errors.js';
+import type { Logger } from '../infra/logger.js';
+import { LiveRepository, type StreamRow, type StreamStatus } from './live.repository.js';
+import { ViewerTracker } from './live.viewers.js';
+
+export interface LiveOptions {
+  reconnectWindowSeconds: number;
+  maxDurationSeconds: number;
+  /** Segment length of the live HLS ladder; viewer expiry is derived from it. */
+  segmentSeconds: number;
+  /** How often lifecycle sweeps run (reconnect timeouts, duration cap, viewer counts). */
+  tickMs?: number;
+}
+
+/** The public view of a stream, as other capabilities (chat) see it. */
+export interface LiveStream {
+  id: string;
+  creator_id: string;
+  title: string;
+  status: StreamStatus;
+  started_at: string | null;
+  ended_at: string | null;
+  viewer_count: number;
+  peak_viewer_count: number;
+  recording_video_id: string | null;
+  created_at: string;
+}
+
+export interface StreamEndedInfo {
+  streamId: string;
+  creatorId: string;
+  endedAt: string;
+  durationSeconds: number;
+  peakViewerCount: number;
+  reason: string;
+}
+
+export interface StreamStartedInfo {
+  streamId: string;
+  creatorId: string;
+  startedAt: string;
+}
+
+/** Why a publish was refused; logged, never shown with the key. */
+export class PublishRefused extends Error {}
+
+/** A heartbeat older than this many seconds means the ingest process holding a publisher died. */
+export const PUBLISHER_STALE_SECONDS = 15;
+
+export function hashStreamKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+function newStreamKey(): string {
+  return `live_${randomBytes(24).toString('base64url')}`;
+}
+
+/** Constant-time string comparison for shared secrets. */
+export function secretsEqual(a: string, b: string): boolean {
+  const x = createHash('sha256').update(a).digest();
+  const y = createHash('sha256').update(b).digest();
+  return timingSafeEqual(x, y);
+}
+
+type Listener<T> = (info: T) => void | Promise<void>;
+
+export class LiveService {
+  readonly viewers: ViewerTracker;
+  private readonly endedListeners = new Set<Listener<StreamEndedInfo>>();
+  private readonly startedListeners = new Set<Listener<StreamStartedInfo>>();
+  private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
+  /** Background work that runs after a stream ended (recording hand-off), set by the capability. */
+  afterTick: (() => Promise<void>) | null = null;
+
+  constructor(
+    readonly repo: LiveRepository,
+    private readonly logger: Logger,
+    readonly opts: LiveOptions,
+  ) {
+    // ~2 segment durations without a playlist poll and the viewer is gone (hls.js polls about once per segment).
+    this.viewers = new ViewerTracker(Math.max(4, 2 * opts.segmentSeconds) * 1000);
+  }
+
+  // ---- hooks for other capabilities -------------------------------------------------------
+
+  /** Calls `listener` in this process whenever a stream ends (by any path). Returns an unsubscribe. */
+  onStreamEnded(listener: Listener<StreamEndedInfo>): () => void {
+    this.endedListeners.add(listener);
+    return () => this.endedListeners.delete(listener);
+  }
+
+  onStreamStarted(listener: Listener<StreamStartedInfo>): () => void {
+    this.startedListeners.add(listener);
+    return () => this.startedListeners.delete(listener);
+  }
+
+  /** A chat socket (or other live presence) of `viewerId` opened on the stream. */
+  viewerJoined(streamId: string, viewerId: string): void {
+    this.viewers.joined(streamId, viewerId);
+  }
+
+  viewerLeft(streamId: string, viewerId: string): void {
+    this.viewers.left(streamId, viewerId);
+  }
+
+  /** A playlist poll by `viewerId`. */
+  viewerPolled(streamId: string, viewerId: string): void {
+    this.viewers.polled(streamId, viewerId);
+  }
+
+  private emit<T>(listeners: Set<Listener<T>>, info: T): void {
+    for (const l of listeners) {
+      Promise.resolve()
+        .then(() => l(info))
+        .catch((err) => this.logger.warn({ err }, 'live listener failed'));
+    }
+  }
+
+  // ---- reads ------------------------------------------------------------------------------
+
+  toPublic(row: StreamRow): LiveStream {
+    const live = row.status === 'live';
+    return {
+      id: row.id,
+      creator_id: row.creator_id,
+      title: row.title,
+      status: row.status,
+      started_at: row.started_at,
+      ended_at: row.ended_at,
+      viewer_count: live ? Math.max(row.viewer_count, this.viewers.count(row.id)) : 0,
+      peak_viewer_count: live ? Math.max(row.peak_viewer_count, this.viewers.count(row.id)) : row.peak_viewer_count,
+      recording_video_id: row.recording_video_id,
+      created_at: row.created_at,
+    };
+  }
+
+  async getStream(id: string): Promise<LiveStream | null> {
+    const row = await this.repo.findById(id);
+    return row ? this.toPublic(row) : null;
+  }
+
+  async requireStream(id: string): Promise<StreamRow> {
+    const row = await this.repo.findById(id);
+    if (!row) throw new NotFoundError(`No stream with id ${id}.`);
+    return row;
+  }
+
+  async list(opts: { status?: StreamStatus; creatorId?: string; limit: number; cursor?: string }): Promise<{ items: LiveStream[]; nextCursor: string | null }> {
+    const rows = await this.repo.list({ status: opts.status, creatorId: opts.creatorId, limit: opts.limit + 1, before: opts.cursor });
+    const page = rows.slice(0, opts.limit);
+    return { items: page.map((r) => this.toPublic(r)), nextCursor: rows.length > opts.limit ? page[page.length - 1].id : null };
+  }
+
+  // ---- creator actions --------------------------------------------------------------------
+
+  async create(creator: AuthUser, title: string): Promise<{ stream: LiveStream; streamKey: string }> {
+    const streamKey = newStreamKey();
+    const row: StreamRow = {
+      id: uuidv7(),
+      creator_id: creator.id,
+      title: title.trim(),
+      status: 'idle',
+      stream_key_hash: hashStreamKey(streamKey),
+      key_rotated_at: null,
+      started_at: null,
+      ended_at: null,
+      end_reason: null,
+      viewer_count: 0,
+      peak_viewer_count: 0,
+      publisher_id: null,
+      publisher_heartbeat_at: null,
+      disconnected_at: null,
+      ladder: null,
+      recording_state: 'none',
+      recording_video_id: null,
+      created_at: new Date().toISOString(),
+    };
+    await this.repo.insert(row);
+    return { stream: this.toPublic(row), streamKey };
+  }
+
+  private assertCreator(row: StreamRow, user: AuthUser, allowAdmin: boolean): void {
+    if (row.creator_id === user.id) return;
+    if (allowAdmin && user.role === 'admin') return;
+    throw new ForbiddenError(allowAdmin ? 'Only the creator of this stream or an admin can do this.' : 'Only the creator of this stream can do this.');
+  }
+
+  /** A new key; the old one is refused from now on. A publisher already connected keeps going. */
+  async rotateKey(id: string, user: AuthUser): Promise<string> {
+    const row = await this.requireStream(id);
+    this.assertCreator(row, user, false);
+    const key = newStreamKey();
+    if (!(await this.repo.rotateKey(id, hashStreamKey(key), new Date().toISOString()))) {
+      throw new ConflictError('This stream has ended; create a new stream instead.');
+    }
+    return key;
+  }
+
+  async end(id: string, user: AuthUser): Promise<LiveStream> {
+    const row = await this.requireStream(id);
+    this.assertCreator(row, user, true);
+    if (row.status === 'ended') throw new ConflictError('This stream has already ended.');
+    if (row.status === 'idle') {
+      await this.repo.endIdle(id, new Date().toISOString(), 'ended_by_user');
+    } else {
+      await this.endLive(id, 'ended_by_user');
+    }
+    const after = await this.requireStream(id);
+    return this.toPublic(after);
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------------
+
+  /**
+   * live → ended with exactly one stream.ended, whichever path gets here first. `endedAt`
+   * defaults to now; a stream abandoned by its encoder ends when the media stopped.
+   */
+  async endLive(id: string, reason: string, endedAt?: string): Promise<boolean> {
+    const now = new Date().toISOString();
+    // Persist the latest local viewer count first so the peak in the event includes it.
+    await this.repo.setViewers(id, this.viewers.count(id));
+    const ended = await this.repo.transaction(async (trx) => {
+      const row = await this.repo.markEnded(id, endedAt ?? now, reason, trx);
+      if (!row) return undefined;
+      const started = Date.parse(row.started_at ?? row.ended_at ?? now);
+      const durationSeconds = Math.max(0, Math.round((Date.parse(row.ended_at ?? now) - started) / 1000));
+      await appendEvent(trx, 'stream.ended', row.id, {
+        stream_id: row.id,
+        duration_seconds: durationSeconds,
+        viewer_count: row.peak_viewer_count,
+        timestamp: now,
+      });
+      return { row, durationSeconds };
+    });
+    if (!ended) return false;
+    this.viewers.forget(id);
+    this.logger.info({ streamId: id, reason, durationSeconds: ended.durationSeconds }, 'stream ended');
+    this.emit(this.endedListeners, {
+      streamId: id,
+      creatorId: ended.row.creator_id,
+      endedAt: ended.row.ended_at ?? now,
+      durationSeconds: ended.durationSeconds,
+      peakViewerCount: ended.row.peak_viewer_count,
+      reason,
+    });
+    return true;
+  }
+
+  /** Looks a key up for a publish; throws PublishRefused for an unknown, revoked or ended key. */
+  async authorizeKey(streamKey: string): Promise<StreamRow> {
+    if (!/^[A-Za-z0-9_-]{8,128}$/.test(streamKey)) throw new PublishRefused('malformed stream key');
+    const row = await this.repo.findByKeyHash(hashStreamKey(streamKey));
+    if (!row) throw new PublishRefused('unknown or revoked stream key');
+    if (row.status === 'ended') throw new PublishRefused('stream has ended');
+    return row;
+  }
+
+  /**
+   * A publisher connected with a valid key: takes the publisher slot (refused when someone else
+   * holds it), and on the first publish turns the stream live and records stream.started in the
+   * same transaction. A publish within the reconnect window resumes the same stream.
+   */
+  async beginPublish(streamKey: string, publisherId: string, remoteAddress: string | null): Promise<{ stream: StreamRow; sessionId: string; resumed: boolean }> {
+    const row = await this.authorizeKey(streamKey);
+    const now = new Date();
+    const nowIso = now.toISOString();
+    const staleBefore = new Date(now.getTime() - PUBLISHER_STALE_SECONDS * 1000).toISOString();
+    if (row.status === 'live' && row.publisher_id === null && row.disconnected_at) {
+      // Past the window but not swept yet: the stream is over, the encoder must use a new stream.
+      if (now.getTime() - Date.parse(row.disconnected_at) > this.opts.reconnectWindowSeconds * 1000) {
+        await this.endLive(row.id, 'publisher_gone', row.disconnected_at);
+        throw new PublishRefused('reconnect window has passed');
+      }
+    }
+    const sessionId = uuidv7();
+    const result = await this.repo.transaction(async (trx) => {
+      if (!(await this.repo.claimPublisher(row.id, publisherId, nowIso, staleBefore, trx))) return null;
+      const started = await this.repo.markLive(row.id, nowIso, trx);
+      if (started) {
+        await appendEvent(trx, 'stream.started', row.id, { stream_id: row.id, creator_id: row.creator_id, title: row.title, timestamp: nowIso });
+      }
+      await this.repo.insertSession({ id: sessionId, stream_id: row.id, started_at: nowIso, ended_at: null, remote_address: remoteAddress, width: null, height: null, recording_key: null, end_reason: null }, trx);
+      return { started };
+    });
+    if (!result) throw new PublishRefused('stream already has a publisher');
+    const stream = await this.requireStream(row.id);
+    if (stream.status !== 'live') {
+      // Ended between the claim and now (POST …/end raced us): give the slot back.
+      await this.repo.releasePublisher(row.id, publisherId, nowIso);
+      throw new PublishRefused('stream has ended');
+    }
+    if (result.started) this.emit(this.startedListeners, { streamId: row.id, creatorId: row.creator_id, startedAt: nowIso });
+    this.logger.info({ streamId: row.id, sessionId, resumed: !result.started }, 'publisher connected');
+    return { stream, sessionId, resumed: !result.started };
+  }
+
+  /** The publisher of `sessionId` left; the reconnect window starts (unless the stream already ended). */
+  async finishPublish(streamId: string, sessionId: string, publisherId: string, info: { reason: string; recordingKey: string | null; width?: number | null; height?: number | null }): Promise<void> {
+    const now = new Date().toISOString();
+    await this.repo.finishSession(sessionId, { ended_at: now, end_reason: info.reason, recording_key: info.recordingKey, width: info.width ?? null, height: info.height ?? null });
+    await this.repo.releasePublisher(streamId, publisherId, now);
+    this.logger.info({ streamId, sessionId, reason: info.reason }, 'publisher disconnected');
+    // A zero window ends at once instead of waiting for the next sweep.
+    if (this.opts.reconnectWindowSeconds === 0) await this.endLive(streamId, 'publisher_gone', now);
+  }
+
+  /** One sweep: reconnect windows that ran out, streams over the duration cap, viewer counts. */
+  async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      const now = Date.now();
+      const windowStart = new Date(now - this.opts.reconnectWindowSeconds * 1000).toISOString();
+      const staleBefore = new Date(now - Math.max(PUBLISHER_STALE_SECONDS, this.opts.reconnectWindowSeconds) * 1000).toISOString();
+      for (const row of await this.repo.findAbandoned(windowStart, staleBefore)) {
+        await this.endLive(row.id, 'publisher_gone', row.disconnected_at ?? row.publisher_heartbeat_at ?? undefined);
+      }
+      const tooOld = new Date(now - this.opts.maxDurationSeconds * 1000).toISOString();
+      for (const row of await this.repo.findOverDuration(tooOld)) await this.endLive(row.id, 'max_duration');
+      for (const [streamId, count] of this.viewers.sweep(now)) await this.repo.setViewers(streamId, count);
+      await this.afterTick?.();
+    } catch (err) {
+      this.logger.warn({ err }, 'live sweep failed');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.tick(), this.opts.tickMs ?? 1000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    while (this.ticking) await new Promise((r) => setTimeout(r, 20));
+  }
+}

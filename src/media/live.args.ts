@@ -1,0 +1,164 @@
+// Pure building blocks of the live HLS ladder: which rungs a live input gets, the one ffmpeg
+// command that decodes once and encodes every rung (plus a copy of the input for the recording),
+// and the master playlist Nova serves. No process is started here; see src/live/live.transcoder.ts.
+
+/** One video rung of the live ladder, named by its short side ("720p"). */
+export interface LiveRung {
+  name: string;
+  width: number;
+  height: number;
+  video_kbps: number;
+  maxrate_kbps: number;
+  bufsize_kbps: number;
+}
+
+export interface LiveLadder {
+  rungs: LiveRung[];
+  /** AAC bitrate per rung, or null when the input carries no audio. */
+  audio_kbps: number | null;
+  segment_seconds: number;
+}
+
+/** The VOD ladder of the public contract (video kbps by short side), used live too. */
+const TIERS: Array<{ tier: number; kbps: number }> = [
+  { tier: 1080, kbps: 5000 },
+  { tier: 720, kbps: 2500 },
+  { tier: 480, kbps: 1200 },
+  { tier: 360, kbps: 600 },
+];
+
+const AUDIO_KBPS = 128;
+/** One H.264 profile/level for every rung (Main 4.1 covers 1080p60), so CODECS is known up front. */
+const H264_PROFILE = 'main';
+const H264_LEVEL = '4.1';
+const AVC_CODEC = 'avc1.4d4029';
+
+const even = (n: number) => Math.max(2, Math.round(n / 2) * 2);
+
+/**
+ * The rungs for an input of width×height: every contract tier whose size is at most the input's
+ * short side (never upscaled); an input below 360p gets one rung at its own size.
+ */
+export function selectLiveLadder(width: number, height: number, hasAudio: boolean, segmentSeconds: number): LiveLadder {
+  if (!(width > 0 && height > 0)) throw new Error(`invalid input size ${width}x${height}`);
+  const portrait = height > width;
+  const short = Math.min(width, height);
+  const long = Math.max(width, height);
+  const sized = (tier: number, kbps: number): LiveRung => {
+    const s = even(tier);
+    const l = even((long * tier) / short);
+    return {
+      name: `${tier}p`,
+      width: portrait ? s : l,
+      height: portrait ? l : s,
+      video_kbps: kbps,
+      maxrate_kbps: Math.round(kbps * 1.1),
+      bufsize_kbps: kbps * 2,
+    };
+  };
+  let rungs = TIERS.filter((t) => t.tier <= short).map((t) => sized(t.tier, t.kbps));
+  if (rungs.length === 0) {
+    // Below the lowest tier: one rendition at the source's own size, bitrate scaled by area.
+    const kbps = Math.max(150, Math.round((600 * (short * long)) / (360 * 640)));
+    rungs = [{ ...sized(short, kbps), width: even(width), height: even(height) }];
+  }
+  return { rungs, audio_kbps: hasAudio ? AUDIO_KBPS : null, segment_seconds: segmentSeconds };
+}
+
+export interface LiveFfmpegOptions {
+  ladder: LiveLadder;
+  /** Directory receiving <rung>/index.m3u8 and <rung>/<prefix>_NNNNN.ts. */
+  outDir: string;
+  /** Unique per publish session, so segment names never repeat across reconnects. */
+  segmentPrefix: string;
+  /** Segments kept in each media playlist (the sliding window). */
+  listSize: number;
+  /** First media sequence number: continues the previous session's numbering after a reconnect. */
+  startNumber: number;
+  /** True after a reconnect: the playlist starts with a discontinuity. */
+  discontinuity: boolean;
+  preset: string;
+  /** Where to write a stream copy of the input (MPEG-TS) for the recording, or null. */
+  recordingPath: string | null;
+}
+
+/**
+ * ffmpeg arguments reading FLV on stdin: one decode, a split per rung, x264 with keyframes forced
+ * on segment boundaries (aligned across rungs), AAC per rung, HLS with a sliding window.
+ */
+export function buildLiveFfmpegArgs(o: LiveFfmpegOptions): string[] {
+  const { rungs, audio_kbps: audioKbps, segment_seconds: seg } = o.ladder;
+  const n = rungs.length;
+  const split = n > 1 ? `[0:v:0]split=${n}${rungs.map((_, i) => `[s${i}]`).join('')};` : '';
+  const scales = rungs
+    .map((r, i) => `${n > 1 ? `[s${i}]` : '[0:v:0]'}scale=${r.width}:${r.height}:flags=bicubic,format=yuv420p[v${i}]`)
+    .join(';');
+  const args = ['-hide_banner', '-loglevel', 'error', '-fflags', '+genpts', '-f', 'flv', '-i', 'pipe:0', '-filter_complex', `${split}${scales}`];
+  rungs.forEach((r, i) => {
+    args.push('-map', `[v${i}]`);
+    if (audioKbps !== null) args.push('-map', '0:a:0');
+    args.push(`-b:v:${i}`, `${r.video_kbps}k`, `-maxrate:v:${i}`, `${r.maxrate_kbps}k`, `-bufsize:v:${i}`, `${r.bufsize_kbps}k`);
+  });
+  args.push(
+    '-c:v', 'libx264', '-preset', o.preset, '-tune', 'zerolatency', '-profile:v', H264_PROFILE, '-level:v', H264_LEVEL,
+    '-sc_threshold', '0', '-force_key_frames', `expr:gte(t,n_forced*${seg})`,
+  );
+  if (audioKbps !== null) args.push('-c:a', 'aac', '-b:a', `${audioKbps}k`, '-ac', '2', '-ar', '48000');
+  const flags = ['delete_segments', 'independent_segments', 'temp_file', ...(o.discontinuity ? ['discont_start'] : [])];
+  const streamMap = rungs.map((r, i) => (audioKbps !== null ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`)).join(' ');
+  args.push(
+    '-f', 'hls',
+    '-hls_time', String(seg),
+    '-hls_list_size', String(o.listSize),
+    // Segments that left the playlist stay on disk this much longer for players still fetching them.
+    '-hls_delete_threshold', String(Math.max(2, Math.ceil(o.listSize / 2))),
+    '-hls_flags', flags.join('+'),
+    '-start_number', String(o.startNumber),
+    '-hls_segment_type', 'mpegts',
+    '-hls_segment_filename', `${o.outDir}/%v/${o.segmentPrefix}_%05d.ts`,
+    '-var_stream_map', streamMap,
+    `${o.outDir}/%v/index.m3u8`,
+  );
+  if (o.recordingPath) {
+    args.push('-map', '0:v:0');
+    if (audioKbps !== null) args.push('-map', '0:a:0');
+    args.push('-c', 'copy', '-f', 'mpegts', o.recordingPath);
+  }
+  return args;
+}
+
+/** The live master playlist; `query` (e.g. "viewer=abc") is appended to every variant URI. */
+export function liveMasterPlaylist(ladder: LiveLadder, query?: string): string {
+  const audio = ladder.audio_kbps ?? 0;
+  const codecs = ladder.audio_kbps !== null ? `${AVC_CODEC},mp4a.40.2` : AVC_CODEC;
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-INDEPENDENT-SEGMENTS'];
+  for (const r of ladder.rungs) {
+    const bandwidth = (r.maxrate_kbps + audio) * 1000;
+    const average = (r.video_kbps + audio) * 1000;
+    lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${bandwidth},AVERAGE-BANDWIDTH=${average},RESOLUTION=${r.width}x${r.height},CODECS="${codecs}"`);
+    lines.push(`${r.name}/index.m3u8${query ? `?${query}` : ''}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export interface MediaPlaylistInfo {
+  mediaSequence: number;
+  /** Segment URIs in playlist order. */
+  segments: string[];
+  ended: boolean;
+}
+
+/** Reads what the uploader needs from an HLS media playlist. */
+export function parseMediaPlaylist(text: string): MediaPlaylistInfo {
+  let mediaSequence = 0;
+  const segments: string[] = [];
+  let ended = false;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line) continue;
+    if (line.startsWith('#EXT-X-MEDIA-SEQUENCE:')) mediaSequence = Number(line.slice(22)) || 0;
+    else if (line === '#EXT-X-ENDLIST') ended = true;
+    else if (!line.startsWith('#')) segments.push(line);
+  }
+  return { mediaSequence, segments, ended };
+}
