@@ -3,6 +3,10 @@
 // configured binaries, preset, timeout and input limits; the pure pieces are exported for tests.
 import type { Config } from '../config.js';
 import { resolveMediaTools } from './ffmpeg.binaries.js';
+import { planLadder } from './ladder.js';
+import { probeMedia } from './probe.js';
+import { generateThumbnails } from './thumbnails.js';
+import { transcodeToHls } from './transcoder.js';
 import type {
   LadderPlan,
   MediaInfo,
@@ -16,6 +20,10 @@ import type {
 export * from './media.types.js';
 export { MediaError, type MediaErrorCode } from './media.errors.js';
 export { resolveMediaTools } from './ffmpeg.binaries.js';
+export { probeMedia, ALLOWED_DEMUXERS } from './probe.js';
+export { planLadder, outputFps, LADDER_TIERS, GOP_SECONDS, SEGMENT_SECONDS } from './ladder.js';
+export { transcodeToHls, MASTER_PLAYLIST } from './transcoder.js';
+export { generateThumbnails, POSTER_FILE, SPRITE_FILE, VTT_FILE } from './thumbnails.js';
 
 export interface MediaToolkit {
   /** Resolved lazily on first use, so a server without ffmpeg still starts (jobs then fail with a reason). */
@@ -26,12 +34,35 @@ export interface MediaToolkit {
   plan(info: MediaInfo): LadderPlan;
   /** One ffmpeg process for the whole ladder; preset and timeout default to the config's. */
   transcodeToHls(opts: Omit<TranscodeOptions, 'preset' | 'timeoutSeconds' | 'tools'> & Partial<Pick<TranscodeOptions, 'preset' | 'timeoutSeconds'>>): Promise<TranscodeResult>;
-  /** Poster JPEG (~10 % in) and storyboard sprite + WebVTT. */
-  thumbnails(opts: Omit<ThumbnailOptions, 'timeoutSeconds' | 'tools'> & Partial<Pick<ThumbnailOptions, 'timeoutSeconds'>>): Promise<ThumbnailResult>;
+  /** Poster JPEG (~10 % in) and storyboard sprite + WebVTT; null for audio-only inputs. */
+  thumbnails(opts: Omit<ThumbnailOptions, 'timeoutSeconds' | 'tools'> & Partial<Pick<ThumbnailOptions, 'timeoutSeconds'>>): Promise<ThumbnailResult | null>;
 }
 
 export type MediaConfig = Pick<Config, 'ffmpegPath' | 'ffprobePath' | 'ffmpegPreset' | 'ffmpegTimeoutSeconds' | 'maxInputDurationSeconds' | 'maxInputPixels'>;
 
 export function mediaToolsFor(config: MediaConfig): MediaTools {
   return resolveMediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath });
+}
+
+/** Probing reads headers only: it gets a short leash even when transcodes may run for hours. */
+const PROBE_TIMEOUT_SECONDS = 120;
+
+export function createMediaToolkit(config: MediaConfig): MediaToolkit {
+  let tools: MediaTools | undefined;
+  const get = () => (tools ??= mediaToolsFor(config));
+  return {
+    tools: get,
+    probe: (inputPath, signal) =>
+      probeMedia(inputPath, {
+        maxDurationSeconds: config.maxInputDurationSeconds,
+        maxPixels: config.maxInputPixels,
+        timeoutSeconds: Math.min(PROBE_TIMEOUT_SECONDS, config.ffmpegTimeoutSeconds),
+        tools: get(),
+        signal,
+      }),
+    plan: planLadder,
+    transcodeToHls: (opts) =>
+      transcodeToHls({ ...opts, preset: opts.preset ?? config.ffmpegPreset, timeoutSeconds: opts.timeoutSeconds ?? config.ffmpegTimeoutSeconds, tools: get() }),
+    thumbnails: (opts) => generateThumbnails({ ...opts, timeoutSeconds: opts.timeoutSeconds ?? config.ffmpegTimeoutSeconds, tools: get() }),
+  };
 }

@@ -1,6 +1,8 @@
 // Pure building blocks of the live HLS ladder: which rungs a live input gets, the one ffmpeg
 // command that decodes once and encodes every rung (plus a copy of the input for the recording),
 // and the master playlist Nova serves. No process is started here; see src/live/live.transcoder.ts.
+import { planLadder } from './ladder.js';
+import type { MediaInfo } from './media.types.js';
 
 /** One video rung of the live ladder, named by its short side ("720p"). */
 export interface LiveRung {
@@ -10,6 +12,9 @@ export interface LiveRung {
   video_kbps: number;
   maxrate_kbps: number;
   bufsize_kbps: number;
+  /** Peak and average bits per second with audio and container overhead, for the master playlist. */
+  bandwidth: number;
+  average_bandwidth: number;
 }
 
 export interface LiveLadder {
@@ -19,50 +24,44 @@ export interface LiveLadder {
   segment_seconds: number;
 }
 
-/** The VOD ladder of the public contract (video kbps by short side), used live too. */
-const TIERS: Array<{ tier: number; kbps: number }> = [
-  { tier: 1080, kbps: 5000 },
-  { tier: 720, kbps: 2500 },
-  { tier: 480, kbps: 1200 },
-  { tier: 360, kbps: 600 },
-];
-
-const AUDIO_KBPS = 128;
 /** One H.264 profile/level for every rung (Main 4.1 covers 1080p60), so CODECS is known up front. */
 const H264_PROFILE = 'main';
 const H264_LEVEL = '4.1';
 const AVC_CODEC = 'avc1.4d4029';
 
-const even = (n: number) => Math.max(2, Math.round(n / 2) * 2);
-
 /**
- * The rungs for an input of width×height: every contract tier whose size is at most the input's
- * short side (never upscaled); an input below 360p gets one rung at its own size.
+ * The rungs for a live input of width×height: the VOD ladder's choice (contract tiers up to the
+ * input's short side, never upscaled; one rung at the input's size below 360p), with live segments.
  */
-export function selectLiveLadder(width: number, height: number, hasAudio: boolean, segmentSeconds: number): LiveLadder {
+export function selectLiveLadder(width: number, height: number, hasAudio: boolean, segmentSeconds: number, fps = 30): LiveLadder {
   if (!(width > 0 && height > 0)) throw new Error(`invalid input size ${width}x${height}`);
-  const portrait = height > width;
-  const short = Math.min(width, height);
-  const long = Math.max(width, height);
-  const sized = (tier: number, kbps: number): LiveRung => {
-    const s = even(tier);
-    const l = even((long * tier) / short);
-    return {
-      name: `${tier}p`,
-      width: portrait ? s : l,
-      height: portrait ? l : s,
-      video_kbps: kbps,
-      maxrate_kbps: Math.round(kbps * 1.1),
-      bufsize_kbps: kbps * 2,
-    };
+  const info: MediaInfo = {
+    duration_seconds: 0,
+    width,
+    height,
+    rotation: 0,
+    fps,
+    video_codec: 'h264',
+    pix_fmt: null,
+    bit_depth: null,
+    audio_codec: hasAudio ? 'aac' : null,
+    has_video: true,
+    has_audio: hasAudio,
+    format_name: 'flv',
+    size_bytes: 0,
   };
-  let rungs = TIERS.filter((t) => t.tier <= short).map((t) => sized(t.tier, t.kbps));
-  if (rungs.length === 0) {
-    // Below the lowest tier: one rendition at the source's own size, bitrate scaled by area.
-    const kbps = Math.max(150, Math.round((600 * (short * long)) / (360 * 640)));
-    rungs = [{ ...sized(short, kbps), width: even(width), height: even(height) }];
-  }
-  return { rungs, audio_kbps: hasAudio ? AUDIO_KBPS : null, segment_seconds: segmentSeconds };
+  const plan = planLadder(info);
+  const rungs = plan.video.map((r) => ({
+    name: r.name,
+    width: r.width,
+    height: r.height,
+    video_kbps: r.video_kbps,
+    maxrate_kbps: r.maxrate_kbps,
+    bufsize_kbps: r.bufsize_kbps,
+    bandwidth: r.bandwidth,
+    average_bandwidth: r.average_bandwidth,
+  }));
+  return { rungs, audio_kbps: plan.audio?.audio_kbps ?? null, segment_seconds: segmentSeconds };
 }
 
 export interface LiveFfmpegOptions {
@@ -129,13 +128,10 @@ export function buildLiveFfmpegArgs(o: LiveFfmpegOptions): string[] {
 
 /** The live master playlist; `query` (e.g. "viewer=abc") is appended to every variant URI. */
 export function liveMasterPlaylist(ladder: LiveLadder, query?: string): string {
-  const audio = ladder.audio_kbps ?? 0;
   const codecs = ladder.audio_kbps !== null ? `${AVC_CODEC},mp4a.40.2` : AVC_CODEC;
   const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-INDEPENDENT-SEGMENTS'];
   for (const r of ladder.rungs) {
-    const bandwidth = (r.maxrate_kbps + audio) * 1000;
-    const average = (r.video_kbps + audio) * 1000;
-    lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${bandwidth},AVERAGE-BANDWIDTH=${average},RESOLUTION=${r.width}x${r.height},CODECS="${codecs}"`);
+    lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${r.bandwidth},AVERAGE-BANDWIDTH=${r.average_bandwidth},RESOLUTION=${r.width}x${r.height},CODECS="${codecs}"`);
     lines.push(`${r.name}/index.m3u8${query ? `?${query}` : ''}`);
   }
   return `${lines.join('\n')}\n`;

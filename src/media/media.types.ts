@@ -46,12 +46,19 @@ export interface VideoRung {
   video_kbps: number;
   maxrate_kbps: number;
   bufsize_kbps: number;
+  /** Nominal HLS BANDWIDTH (peak, bits/s) of this variant with its audio, before anything is measured. */
+  bandwidth: number;
+  /** Nominal HLS AVERAGE-BANDWIDTH (bits/s) of this variant with its audio. */
+  average_bandwidth: number;
 }
 
 export interface AudioRung {
   audio_kbps: number;
   sample_rate: number;
   channels: number;
+  /** Nominal BANDWIDTH / AVERAGE-BANDWIDTH of the audio alone (the variant of an audio-only source). */
+  bandwidth: number;
+  average_bandwidth: number;
 }
 
 export interface LadderPlan {

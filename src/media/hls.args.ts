@@ -1,0 +1,95 @@
+// Builds the one ffmpeg command that turns an input into the whole HLS ladder: decode once, split
+// and scale to every rung, encode each as 8-bit H.264 High, encode audio once into a shared group.
+// Pure (no I/O), so the exact command line is unit-tested without running ffmpeg.
+import path from 'node:path';
+import { ALLOWED_DEMUXERS } from './probe.js';
+import { safeInputArgs } from './ffmpeg.process.js';
+import { GOP_SECONDS } from './ladder.js';
+import type { LadderPlan, MediaInfo, VideoRung } from './media.types.js';
+
+export const AUDIO_GROUP = 'aud';
+export const AUDIO_DIR = 'audio';
+
+/** One HLS media playlist ffmpeg will write, relative to outDir. */
+export interface HlsVariantLayout {
+  kind: 'video' | 'audio';
+  /** Folder under outDir and the var_stream_map name. */
+  name: string;
+  playlist: string;
+  rung?: VideoRung;
+}
+
+export interface HlsCommand {
+  args: string[];
+  variants: HlsVariantLayout[];
+}
+
+export interface HlsArgsInput {
+  inputPath: string;
+  outDir: string;
+  info: MediaInfo;
+  ladder: LadderPlan;
+  preset: string;
+}
+
+/** The demuxer to pin with -f: the first name ffprobe reported ("mov,mp4,…" → "mov"). */
+export function pinnedDemuxer(formatName: string): string {
+  return formatName.split(',')[0] ?? formatName;
+}
+
+export function buildHlsArgs({ inputPath, outDir, info, ladder, preset }: HlsArgsInput): HlsCommand {
+  const video = info.has_video ? ladder.video : [];
+  const audio = info.has_audio ? ladder.audio : null;
+  if (video.length === 0 && !audio) throw new Error('nothing to encode: the ladder has neither video nor audio');
+
+  const variants: HlsVariantLayout[] = video.map((rung) => ({ kind: 'video', name: rung.name, playlist: `${rung.name}/index.m3u8`, rung }));
+  if (audio) variants.push({ kind: 'audio', name: AUDIO_DIR, playlist: `${AUDIO_DIR}/index.m3u8` });
+
+  const args = ['-hide_banner', '-nostdin', '-v', 'error', '-y'];
+  // The demuxer is pinned to what probing saw, so a crafted file cannot switch demuxers here.
+  args.push(...safeInputArgs(ALLOWED_DEMUXERS), '-f', pinnedDemuxer(info.format_name), '-i', `file:${inputPath}`);
+
+  if (video.length > 0) {
+    // fps first so every branch shares one constant frame rate (and so one GOP grid); split fans the
+    // single decoded stream out to each scaler. Rotation metadata is applied by ffmpeg's autorotate.
+    const labels = video.map((_, i) => `[s${i}]`).join('');
+    const graph = [`[0:v:0]fps=${ladder.fps},split=${video.length}${labels}`];
+    video.forEach((r, i) => graph.push(`[s${i}]scale=${r.width}:${r.height}:flags=bicubic,setsar=1,format=yuv420p[v${i}]`));
+    args.push('-filter_complex', graph.join(';'));
+    video.forEach((_, i) => args.push('-map', `[v${i}]`));
+  }
+  if (audio) args.push('-map', '0:a:0');
+
+  if (video.length > 0) {
+    args.push('-c:v', 'libx264', '-preset', preset, '-profile:v', 'high', '-pix_fmt', 'yuv420p');
+    video.forEach((r, i) => {
+      args.push(`-b:v:${i}`, `${r.video_kbps}k`, `-maxrate:v:${i}`, `${r.maxrate_kbps}k`, `-bufsize:v:${i}`, `${r.bufsize_kbps}k`);
+    });
+    // Fixed GOP on a shared clock: every rendition gets keyframes at the same instants, so segments
+    // line up and players can switch at any boundary.
+    const g = String(ladder.gop_frames);
+    args.push('-g', g, '-keyint_min', g, '-sc_threshold', '0', '-force_key_frames', `expr:gte(t,n_forced*${GOP_SECONDS})`);
+  }
+  if (audio) args.push('-c:a', 'aac', '-b:a', `${audio.audio_kbps}k`, '-ac', String(audio.channels), '-ar', String(audio.sample_rate));
+
+  const streamMap = [
+    ...video.map((r, i) => `v:${i},agroup:${AUDIO_GROUP},name:${r.name}`),
+    ...(audio ? [video.length > 0 ? `a:0,agroup:${AUDIO_GROUP},name:${AUDIO_DIR}` : `a:0,name:${AUDIO_DIR}`] : []),
+  ];
+
+  args.push(
+    '-map_metadata', '-1', '-map_chapters', '-1', '-sn', '-dn',
+    '-max_muxing_queue_size', '4096',
+    '-f', 'hls',
+    '-hls_time', String(ladder.segment_seconds),
+    // EVENT while running so a player can start on the first segments; finalised to VOD afterwards.
+    '-hls_playlist_type', 'event',
+    '-hls_segment_type', 'mpegts',
+    '-hls_flags', 'independent_segments+temp_file',
+    '-hls_segment_filename', path.join(outDir, '%v', 'seg_%05d.ts'),
+    '-var_stream_map', streamMap.join(' '),
+    '-progress', 'pipe:1', '-nostats',
+    path.join(outDir, '%v', 'index.m3u8'),
+  );
+  return { args, variants };
+}
