@@ -1,7 +1,11 @@
-// Wires live streaming into Nova: the service (shared with chat through createLiveService),
-// its HTTP routes, and for API processes the lifecycle sweeps.
+// Wires live streaming into Nova: the service (shared with chat through createLiveService), its
+// HTTP routes, and for API processes the RTMP ingest, the lifecycle sweeps and the recording hand-off.
+import { Gauge } from 'prom-client';
 import type { Capability, NovaApp, Roles } from '../capability.js';
 import type { Container } from '../container.js';
+import { mediaToolsFor } from '../media/index.js';
+import { LiveIngest } from './live.ingest.js';
+import { RecordingFinalizer, type RecordingSink } from './live.recording.js';
 import { LiveRepository } from './live.repository.js';
 import { registerLiveRoutes } from './live.routes.js';
 import { LiveService } from './live.service.js';
@@ -14,9 +18,31 @@ export function createLiveService(c: Container): LiveService {
   });
 }
 
-export function liveCapability(c: Container, live: LiveService): Capability {
+export interface LiveCapabilityDeps {
+  /** The VOD side that turns a recording file into a video; null while none is wired. */
+  recordingSink?: () => RecordingSink | null;
+}
+
+export function liveCapability(c: Container, live: LiveService, deps: LiveCapabilityDeps = {}): Capability {
   const cfg = c.config;
-  let rtmpPort = cfg.rtmpPort;
+  const ffmpeg = () => mediaToolsFor(cfg).ffmpeg;
+  const ingest = new LiveIngest(live, c.storage, c.logger, {
+    port: cfg.rtmpPort,
+    host: cfg.host,
+    segmentSeconds: cfg.liveSegmentSeconds,
+    playlistSegments: cfg.livePlaylistSegments,
+    preset: cfg.ffmpegPreset,
+    record: cfg.liveRecord,
+    maxIngestHeight: cfg.liveMaxIngestHeight,
+    maxIngestKbps: cfg.liveMaxIngestKbps,
+    ffmpeg,
+  });
+  const finalizer = new RecordingFinalizer(live.repo, c.storage, c.logger, {
+    ffmpeg,
+    sink: deps.recordingSink ?? (() => null),
+    timeoutSeconds: cfg.ffmpegTimeoutSeconds,
+  });
+  let started = false;
   return {
     name: 'live',
     routes(app: NovaApp) {
@@ -25,14 +51,35 @@ export function liveCapability(c: Container, live: LiveService): Capability {
         storage: c.storage,
         publicUrl: cfg.publicUrl,
         hookSecret: cfg.liveHookSecret,
-        rtmpUrl: (req) => cfg.liveRtmpUrl ?? `rtmp://${req.hostname}:${rtmpPort}/live`,
+        rtmpUrl: (req) => cfg.liveRtmpUrl ?? `rtmp://${req.hostname}:${ingest.port ?? cfg.rtmpPort}/live`,
       });
     },
     async start(roles: Roles) {
       if (!roles.api) return;
+      await ingest.start();
+      live.afterTick = () => finalizer.run();
       live.start();
+      started = true;
+      new Gauge({
+        name: 'nova_live_publishers',
+        help: 'Encoders publishing to this process right now.',
+        registers: [c.metrics],
+        collect() {
+          this.set(ingest.sessions.size);
+        },
+      });
+      new Gauge({
+        name: 'nova_live_transcoders',
+        help: 'Live ffmpeg processes run by this process.',
+        registers: [c.metrics],
+        collect() {
+          this.set(ingest.transcoders);
+        },
+      });
     },
     async stop() {
+      if (!started) return;
+      await ingest.stop();
       await live.stop();
     },
   };

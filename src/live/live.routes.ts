@@ -24,6 +24,7 @@ import {
   ViewerQuery,
   type StreamDto,
 } from './live.schemas.js';
+import { liveHlsPrefixFor } from './live.ingest.js';
 import { PublishRefused, secretsEqual, type LiveService, type LiveStream } from './live.service.js';
 
 export interface LiveRoutesDeps {
@@ -33,11 +34,6 @@ export interface LiveRoutesDeps {
   /** The RTMP ingest URL for a request (host as the client sees it, the bound port). */
   rtmpUrl: (req: FastifyRequest) => string;
   hookSecret?: string;
-}
-
-/** Where live HLS objects of a stream live in storage. */
-export function liveHlsPrefix(streamId: string): string {
-  return `live/${streamId}/hls/`;
 }
 
 function baseUrl(req: FastifyRequest, publicUrl?: string): string {
@@ -122,7 +118,7 @@ export function registerLiveRoutes(app: NovaApp, d: LiveRoutesDeps): void {
     schema: { tags, summary: 'Live HLS media playlist or segment', params: RenditionFileParams, querystring: ViewerQuery, response: { ...problems(400, 404) } },
   }, async (req, reply) => {
     const { id, rendition, file } = req.params;
-    const key = `${liveHlsPrefix(id)}${rendition}/${file}`;
+    const key = `${liveHlsPrefixFor(id)}${rendition}/${file}`;
     if (file.endsWith('.m3u8')) {
       const row = await liveRow(id);
       if (req.query.viewer) live.viewerPolled(row.id, req.query.viewer);

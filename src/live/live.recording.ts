@@ -1,0 +1,92 @@
+// Turns an ended stream into a normal video: the stream-copy parts of its publish sessions are
+// joined (no re-encode) and handed to the VOD pipeline, which transcodes them like an upload.
+// Also removes the stream's live HLS objects once nobody publishes any more.
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from '../infra/logger.js';
+import type { ObjectStorage } from '../infra/storage/storage.js';
+import { runMediaTool } from '../media/ffmpeg.process.js';
+import type { LiveRepository, StreamRow } from './live.repository.js';
+import { liveHlsPrefixFor } from './live.ingest.js';
+
+/** What the VOD side offers: a finished file becomes a video (queued for transcoding). */
+export interface RecordingSink {
+  createFromFile(input: { ownerId: string; title: string; filePath: string; sourceStreamId: string }): Promise<{ id: string }>;
+}
+
+export interface RecordingOptions {
+  ffmpeg: () => string;
+  /** Resolved when needed: the VOD capability may be wired after live. */
+  sink: () => RecordingSink | null;
+  timeoutSeconds: number;
+  tmpDir?: string;
+}
+
+export class RecordingFinalizer {
+  private running = false;
+
+  constructor(
+    private readonly repo: LiveRepository,
+    private readonly storage: ObjectStorage,
+    private readonly logger: Logger,
+    private readonly opts: RecordingOptions,
+  ) {}
+
+  /** Finalizes the ended streams whose publishers are gone; safe to call from several processes. */
+  async run(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (const row of await this.repo.findRecordingsToAssemble()) {
+        if (!(await this.repo.setRecordingState(row.id, 'pending', 'processing'))) continue;
+        await this.finalize(row);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async finalize(row: StreamRow): Promise<void> {
+    const parts = (await this.repo.sessions(row.id)).map((s) => s.recording_key).filter((k): k is string => k !== null);
+    await this.storage.deletePrefix(liveHlsPrefixFor(row.id)).catch((err) => this.logger.warn({ err, streamId: row.id }, 'live HLS cleanup failed'));
+    if (parts.length === 0) {
+      await this.repo.setRecordingState(row.id, 'processing', 'done', null);
+      return;
+    }
+    const sink = this.opts.sink();
+    if (!sink) {
+      // Parts stay in storage so the recording is not lost while no video pipeline is wired.
+      this.logger.warn({ streamId: row.id }, 'no video pipeline to hand the live recording to');
+      await this.repo.setRecordingState(row.id, 'processing', 'failed', null);
+      return;
+    }
+    const dir = await fsp.mkdtemp(path.join(this.opts.tmpDir ?? os.tmpdir(), 'nova-rec-'));
+    try {
+      const files: string[] = [];
+      for (const [i, key] of parts.entries()) {
+        const file = path.join(dir, `part-${i}.ts`);
+        await this.storage.download(key, file);
+        files.push(file);
+      }
+      const list = path.join(dir, 'parts.txt');
+      await fsp.writeFile(list, files.map((f) => `file '${f}'`).join('\n'));
+      const out = path.join(dir, 'recording.mp4');
+      const res = await runMediaTool({
+        bin: this.opts.ffmpeg(),
+        args: ['-hide_banner', '-loglevel', 'error', '-protocol_whitelist', 'file', '-f', 'concat', '-safe', '0', '-i', list, '-map', '0', '-c', 'copy', '-movflags', '+faststart', '-y', out],
+        timeoutSeconds: this.opts.timeoutSeconds,
+      });
+      if (res.code !== 0) throw new Error(`joining the recording failed: ${res.stderr.slice(-300)}`);
+      const video = await sink.createFromFile({ ownerId: row.creator_id, title: row.title, filePath: out, sourceStreamId: row.id });
+      await this.repo.setRecordingState(row.id, 'processing', 'done', video.id);
+      for (const key of parts) await this.storage.delete(key).catch(() => {});
+      this.logger.info({ streamId: row.id, videoId: video.id, parts: parts.length }, 'live recording handed to the video pipeline');
+    } catch (err) {
+      this.logger.warn({ err, streamId: row.id }, 'live recording failed');
+      await this.repo.setRecordingState(row.id, 'processing', 'failed', null);
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  }
+}

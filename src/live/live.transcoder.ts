@@ -1,0 +1,196 @@
+// One ffmpeg per live publish session: FLV in on stdin, the live HLS ladder out to a temp dir,
+// and an uploader that copies each finished segment, then its playlist, to object storage and
+// removes segments that left the window. Also keeps a stream copy of the input for the recording.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../infra/logger.js';
+import type { ObjectStorage } from '../infra/storage/storage.js';
+import { buildLiveFfmpegArgs, parseMediaPlaylist, type LiveLadder } from '../media/live.args.js';
+
+export interface TranscoderOptions {
+  ffmpeg: string;
+  ladder: LiveLadder;
+  workDir: string;
+  /** Storage prefix of this stream's live HLS (ends with "/"). */
+  storagePrefix: string;
+  segmentPrefix: string;
+  listSize: number;
+  startNumber: number;
+  discontinuity: boolean;
+  preset: string;
+  record: boolean;
+  storage: ObjectStorage;
+  logger: Logger;
+  /** ffmpeg failed on its own (not stopped by us). */
+  onFailure: (reason: string) => void;
+  /** Input bytes ffmpeg has not consumed yet beyond which it is considered unable to keep up. */
+  maxBacklogBytes?: number;
+}
+
+interface RungState {
+  lastPlaylist: string;
+  uploaded: Set<string>;
+  /** Uploaded segments no longer listed, with when they left (ms): deleted after a grace period. */
+  retired: Map<string, number>;
+}
+
+export class LiveTranscoder {
+  private child: ChildProcessWithoutNullStreams | null = null;
+  private stderrTail = '';
+  private stopping = false;
+  private exited: Promise<void> = Promise.resolve();
+  private pollTimer: NodeJS.Timeout | null = null;
+  private polling: Promise<void> = Promise.resolve();
+  private readonly rungs = new Map<string, RungState>();
+  /** Next media sequence number, for a resumed session to continue from. */
+  nextSequence: number;
+  readonly recordingPath: string | null;
+
+  constructor(private readonly o: TranscoderOptions) {
+    this.nextSequence = o.startNumber;
+    this.recordingPath = o.record ? path.join(o.workDir, 'recording.ts') : null;
+    for (const r of o.ladder.rungs) this.rungs.set(r.name, { lastPlaylist: '', uploaded: new Set(), retired: new Map() });
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get ladder(): LiveLadder {
+    return this.o.ladder;
+  }
+
+  /** Spawns ffmpeg at once (synchronously), so the caller can write the first packets right after. */
+  startSync(): void {
+    const hlsDir = path.join(this.o.workDir, 'hls');
+    for (const r of this.o.ladder.rungs) fs.mkdirSync(path.join(hlsDir, r.name), { recursive: true });
+    const args = buildLiveFfmpegArgs({
+      ladder: this.o.ladder,
+      outDir: hlsDir,
+      segmentPrefix: this.o.segmentPrefix,
+      listSize: this.o.listSize,
+      startNumber: this.o.startNumber,
+      discontinuity: this.o.discontinuity,
+      preset: this.o.preset,
+      recordingPath: this.recordingPath,
+    });
+    // Own process group, so stopping kills anything ffmpeg started; stdin is the only input, so
+    // if Nova dies ffmpeg sees end-of-file and exits instead of lingering.
+    const child = spawn(this.o.ffmpeg, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, shell: false });
+    this.child = child;
+    child.stdout.resume();
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      this.stderrTail = (this.stderrTail + chunk).slice(-4000);
+    });
+    child.stdin.on('error', () => {});
+    this.exited = new Promise((resolve) => {
+      child.on('error', (err) => {
+        if (!this.stopping) this.o.onFailure(`ffmpeg could not be started: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
+        resolve();
+      });
+      child.on('close', (code, signal) => {
+        if (!this.stopping) {
+          this.o.logger.warn({ code, signal, stderr: this.stderrTail.slice(-1000) }, 'live ffmpeg exited');
+          this.o.onFailure(`ffmpeg exited (${signal ?? code})`);
+        }
+        resolve();
+      });
+    });
+    this.pollTimer = setInterval(() => {
+      this.polling = this.polling.then(() => this.sync()).catch((err) => this.o.logger.warn({ err }, 'live upload failed'));
+    }, 200);
+  }
+
+  /** Feeds FLV bytes; false when ffmpeg fell too far behind (the caller should stop the session). */
+  write(buf: Buffer): boolean {
+    const stdin = this.child?.stdin;
+    if (!stdin || this.stopping || stdin.destroyed) return true;
+    stdin.write(buf);
+    return stdin.writableLength <= (this.o.maxBacklogBytes ?? 64 * 1024 * 1024);
+  }
+
+  /** One upload pass over every rung: new segments first, then the playlist that lists them. */
+  private async sync(): Promise<void> {
+    const hlsDir = path.join(this.o.workDir, 'hls');
+    const now = Date.now();
+    for (const [name, st] of this.rungs) {
+      let text: string;
+      try {
+        text = await fsp.readFile(path.join(hlsDir, name, 'index.m3u8'), 'utf8');
+      } catch {
+        continue;
+      }
+      if (text === st.lastPlaylist || this.stopping) continue;
+      const pl = parseMediaPlaylist(text);
+      for (const seg of pl.segments) {
+        if (st.uploaded.has(seg) || !/^[A-Za-z0-9_-]+\.ts$/.test(seg)) continue;
+        await this.o.storage.putFile(`${this.o.storagePrefix}${name}/${seg}`, path.join(hlsDir, name, seg), { contentType: 'video/mp2t' });
+        st.uploaded.add(seg);
+      }
+      if (this.stopping) return;
+      await this.o.storage.put(`${this.o.storagePrefix}${name}/index.m3u8`, text, { contentType: 'application/vnd.apple.mpegurl', cacheControl: 'no-cache' });
+      st.lastPlaylist = text;
+      this.nextSequence = Math.max(this.nextSequence, pl.mediaSequence + pl.segments.length);
+      const listed = new Set(pl.segments);
+      for (const seg of st.uploaded) if (!listed.has(seg) && !st.retired.has(seg)) st.retired.set(seg, now);
+      // A player may have fetched the previous playlist: keep retired segments for one window more.
+      const grace = this.o.listSize * this.o.ladder.segment_seconds * 1000;
+      for (const [seg, at] of st.retired) {
+        if (now - at < grace) continue;
+        await this.o.storage.delete(`${this.o.storagePrefix}${name}/${seg}`).catch(() => {});
+        st.retired.delete(seg);
+        st.uploaded.delete(seg);
+      }
+    }
+  }
+
+  /** True once every rung has a playlist in storage. */
+  get playable(): boolean {
+    return [...this.rungs.values()].every((s) => s.lastPlaylist !== '');
+  }
+
+  /**
+   * Stops uploading (so no final ENDLIST reaches viewers during a reconnect window), lets ffmpeg
+   * flush the recording on end-of-input, and kills its process group if it does not exit in time.
+   */
+  async stop(graceMs = 5000): Promise<void> {
+    if (this.stopping) return this.exited;
+    this.stopping = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    await this.polling.catch(() => {});
+    const child = this.child;
+    if (!child) return;
+    child.stdin.end();
+    const killer = setTimeout(() => this.kill(), graceMs);
+    await this.exited;
+    clearTimeout(killer);
+    this.kill();
+  }
+
+  private kill(): void {
+    const child = this.child;
+    if (!child?.pid) return;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // The group is already gone.
+    }
+  }
+
+  /** Removes the temp dir (segments, playlists, the local recording copy). */
+  async cleanup(): Promise<void> {
+    await fsp.rm(this.o.workDir, { recursive: true, force: true });
+  }
+
+  recordingSize(): number {
+    if (!this.recordingPath) return 0;
+    try {
+      return fs.statSync(this.recordingPath).size;
+    } catch {
+      return 0;
+    }
+  }
+}
