@@ -6,10 +6,11 @@ import { accountsCapability } from './accounts/accounts.routes.js';
 import { healthCapability } from './health/health.routes.js';
 import { experimentsCapability } from './experiments/experiments.routes.js';
 import { createLiveService, liveCapability } from './live/live.capability.js';
+import { chatCapability } from './chat/chat.routes.js';
 
 export function createCapabilities(c: Container): Capability[] {
   // Chat closes its sockets when a stream ends and counts its sockets as viewers: it shares this.
   const live = createLiveService(c);
   const experiments = experimentsCapability(c);
-  return [healthCapability(c), accountsCapability(c), experiments, liveCapability(c, live)];
+  return [healthCapability(c), accountsCapability(c), experiments, liveCapability(c, live), chatCapability(c, live)];
 }

@@ -3,6 +3,7 @@ import { accounts } from './0001_accounts.js';
 import { outbox } from './0002_outbox.js';
 import { videos } from './0003_videos.js';
 import { live } from './0005_live.js';
+import { chat } from './0006_chat.js';
 import type { MigrationFactory } from './types.js';
 
 export const migrations: Record<string, MigrationFactory> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, MigrationFactory> = {
   '0002_outbox': outbox,
   '0003_videos': videos,
   '0005_live': live,
+  '0006_chat': chat,
 };
