@@ -23,7 +23,7 @@ export interface LiveCapabilityDeps {
   recordingSink?: () => RecordingSink | null;
 }
 
-export function liveCapability(c: Container, live: LiveService, deps: LiveCapabilityDeps = {}): Capability {
+export function liveCapability(c: Container, live: LiveService, deps: LiveCapabilityDeps = {}): Capability & { service: LiveService } {
   const cfg = c.config;
   const ffmpeg = () => mediaToolsFor(cfg).ffmpeg;
   const ingest = new LiveIngest(live, c.storage, c.logger, {
@@ -45,6 +45,7 @@ export function liveCapability(c: Container, live: LiveService, deps: LiveCapabi
   let started = false;
   return {
     name: 'live',
+    service: live,
     routes(app: NovaApp) {
       registerLiveRoutes(app, {
         live,

@@ -180,12 +180,14 @@ export class LiveRepository {
     return new Map(rows.map((r) => [r.id, r.status]));
   }
 
-  async setViewers(id: string, count: number): Promise<void> {
-    const row = await this.findById(id);
-    if (!row || row.status !== 'live') return;
+  /** Current and peak viewers of a live stream; the stored peak never goes down. */
+  async setViewers(id: string, count: number, peak: number): Promise<void> {
     await this.db.kysely
       .updateTable('streams')
-      .set({ viewer_count: count, peak_viewer_count: Math.max(row.peak_viewer_count, count) })
+      .set((eb) => ({
+        viewer_count: count,
+        peak_viewer_count: eb.case().when('peak_viewer_count', '<', Math.max(count, peak)).then(Math.max(count, peak)).else(eb.ref('peak_viewer_count')).end(),
+      }))
       .where('id', '=', id)
       .where('status', '=', 'live')
       .execute();

@@ -136,7 +136,7 @@ export class LiveService {
       started_at: row.started_at,
       ended_at: row.ended_at,
       viewer_count: live ? Math.max(row.viewer_count, this.viewers.count(row.id)) : 0,
-      peak_viewer_count: live ? Math.max(row.peak_viewer_count, this.viewers.count(row.id)) : row.peak_viewer_count,
+      peak_viewer_count: live ? Math.max(row.peak_viewer_count, this.viewers.peak(row.id)) : row.peak_viewer_count,
       recording_video_id: row.recording_video_id,
       created_at: row.created_at,
     };
@@ -226,7 +226,7 @@ export class LiveService {
   async endLive(id: string, reason: string, endedAt?: string): Promise<boolean> {
     const now = new Date().toISOString();
     // Persist the latest local viewer count first so the peak in the event includes it.
-    await this.repo.setViewers(id, this.viewers.count(id));
+    await this.repo.setViewers(id, this.viewers.count(id), this.viewers.peak(id));
     const ended = await this.repo.transaction(async (trx) => {
       const row = await this.repo.markEnded(id, endedAt ?? now, reason, trx);
       if (!row) return undefined;
@@ -325,7 +325,7 @@ export class LiveService {
       }
       const tooOld = new Date(now - this.opts.maxDurationSeconds * 1000).toISOString();
       for (const row of await this.repo.findOverDuration(tooOld)) await this.endLive(row.id, 'max_duration');
-      for (const [streamId, count] of this.viewers.sweep(now)) await this.repo.setViewers(streamId, count);
+      for (const [streamId, count] of this.viewers.sweep(now)) await this.repo.setViewers(streamId, count, this.viewers.peak(streamId));
       await this.afterTick?.();
     } catch (err) {
       this.logger.warn({ err }, 'live sweep failed');
