@@ -3,6 +3,9 @@
 
 export type Topic = 'streams.events' | 'streams.chat' | 'videos.events';
 
+/** Every topic, in the order docs/events.md lists them (created on Kafka when missing). */
+export const TOPICS: readonly Topic[] = ['streams.events', 'streams.chat', 'videos.events'];
+
 export interface ChatMessagePayload {
   stream_id: string;
   user_id: string;
@@ -14,7 +17,8 @@ export interface ChatMessagePayload {
 
 export interface EventMap {
   'stream.started': { stream_id: string; creator_id: string; title: string; timestamp: string };
-  'stream.ended': { stream_id: string; duration_seconds: number; viewer_count: number; timestamp: string };
+  /** `creator_id` lets webhooks route the event to the stream's owner without a lookup. */
+  'stream.ended': { stream_id: string; creator_id?: string; duration_seconds: number; viewer_count: number; timestamp: string };
   'chat.message': ChatMessagePayload;
   'chat.deleted': { stream_id: string; comment_id: string; timestamp: string };
   'video.uploaded': { video_id: string; owner_id: string; size_bytes: number; timestamp: string };
@@ -45,6 +49,9 @@ export const TOPIC_OF: { [K in EventType]: Topic } = {
   'video.progress': 'videos.events',
   'video.upload.completed': 'videos.events',
 };
+
+/** Fields the envelope adds around a payload. */
+export const ENVELOPE_FIELDS = ['event_id', 'event_type', 'schema_version', 'occurred_at'] as const;
 
 /** The envelope as published on the bus: the payload's fields plus identity and version. */
 export type EventEnvelope<K extends EventType = EventType> = EventMap[K] & {

@@ -1,11 +1,14 @@
-// Writes events into the outbox inside the caller's transaction, so an event exists exactly
-// when the change it describes was committed. The relay (events/relay) publishes them later.
+// The transactional outbox. appendEvent writes an event in the caller's transaction, so an event
+// exists exactly when the change it describes was committed; OutboxRepository is the relay's side:
+// claim pending rows (per-key order, one relay per row), mark them delivered or release them, prune.
+import { EventEmitter } from 'node:events';
+import { sql, type Generated } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
-import type { Executor } from '../infra/db/database.js';
+import type { Db, Executor } from '../infra/db/database.js';
 import { TOPIC_OF, type EventEnvelope, type EventMap, type EventType } from './events.types.js';
 
 export interface OutboxTable {
-  seq: import('kysely').Generated<number>;
+  seq: Generated<number>;
   event_id: string;
   topic: string;
   event_key: string;
@@ -13,7 +16,7 @@ export interface OutboxTable {
   payload: string;
   created_at: string;
   delivered_at: string | null;
-  attempts: import('kysely').Generated<number>;
+  attempts: Generated<number>;
   claimed_by: string | null;
   claimed_until: string | null;
   last_error: string | null;
@@ -24,6 +27,14 @@ declare module '../infra/db/schema.js' {
     outbox: OutboxTable;
   }
 }
+
+/**
+ * Emits 'appended' whenever appendEvent ran in this process, so a local relay looks for the new
+ * row at once instead of at its next poll. (On Postgres a commit-time NOTIFY wakes relays on every
+ * node; this signal covers SQLite, where the relay is in the same process.)
+ */
+export const outboxSignal = new EventEmitter();
+outboxSignal.setMaxListeners(0);
 
 /**
  * Records one event in the outbox. `key` orders events per entity (stream or video id).
@@ -47,5 +58,94 @@ export async function appendEvent<K extends EventType>(db: Executor, type: K, ke
       last_error: null,
     })
     .execute();
+  outboxSignal.emit('appended');
   return envelope;
+}
+
+export interface OutboxRow {
+  seq: number;
+  event_id: string;
+  topic: string;
+  event_key: string;
+  event_type: string;
+  payload: string;
+  created_at: string;
+  attempts: number;
+}
+
+export class OutboxRepository {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Claims up to `limit` of the oldest unclaimed pending rows for `relayId` until `leaseUntil`.
+   * A row is left out while an earlier row of its (topic, key) is pending outside this claim
+   * (another relay holds it, or it failed and waits), so one key is never published out of order.
+   * Postgres: SKIP LOCKED lets several relays claim disjoint batches at once. SQLite: one
+   * statement is atomic and one process writes, so the conditional update suffices.
+   */
+  async claim(relayId: string, limit: number, nowIso: string, leaseUntilIso: string): Promise<OutboxRow[]> {
+    const pg = this.db.dialect === 'postgres';
+    const lock = pg ? sql`FOR UPDATE SKIP LOCKED` : sql``;
+    const result = await sql<OutboxRow>`
+      WITH head AS (
+        SELECT seq, topic, event_key FROM outbox
+        WHERE delivered_at IS NULL AND (claimed_until IS NULL OR claimed_until < ${nowIso})
+        ORDER BY seq LIMIT ${limit} ${lock}
+      ), ready AS (
+        SELECT h.seq FROM head h
+        WHERE NOT EXISTS (
+          SELECT 1 FROM outbox e
+          WHERE e.delivered_at IS NULL AND e.topic = h.topic AND e.event_key = h.event_key AND e.seq < h.seq
+            AND NOT EXISTS (SELECT 1 FROM head x WHERE x.seq = e.seq)
+        )
+      )
+      UPDATE outbox SET claimed_by = ${relayId}, claimed_until = ${leaseUntilIso}, attempts = attempts + 1
+      WHERE seq IN (SELECT seq FROM ready)
+      RETURNING seq, event_id, topic, event_key, event_type, payload, created_at, attempts`.execute(this.db.kysely);
+    return result.rows.map((r) => ({ ...r, seq: Number(r.seq) })).sort((a, b) => a.seq - b.seq);
+  }
+
+  async markDelivered(relayId: string, seqs: number[], nowIso: string): Promise<void> {
+    if (seqs.length === 0) return;
+    await this.db.kysely
+      .updateTable('outbox')
+      .set({ delivered_at: nowIso, claimed_by: null, claimed_until: null, last_error: null })
+      .where('seq', 'in', seqs)
+      .where('claimed_by', '=', relayId)
+      .execute();
+  }
+
+  /** Gives claimed rows back after a failed publish; they stay first in line. */
+  async release(relayId: string, seqs: number[], error: string): Promise<void> {
+    if (seqs.length === 0) return;
+    await this.db.kysely
+      .updateTable('outbox')
+      .set({ claimed_by: null, claimed_until: null, last_error: error.slice(0, 500) })
+      .where('seq', 'in', seqs)
+      .where('claimed_by', '=', relayId)
+      .execute();
+  }
+
+  /** Deletes delivered rows older than the cutoff, in chunks; returns how many went. */
+  async pruneDelivered(cutoffIso: string, chunk = 5000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const res = await this.db.kysely
+        .deleteFrom('outbox')
+        .where('seq', 'in', (qb) => qb.selectFrom('outbox').select('seq').where('delivered_at', '<', cutoffIso).orderBy('seq').limit(chunk))
+        .executeTakeFirst();
+      const n = Number(res.numDeletedRows);
+      total += n;
+      if (n < chunk) return total;
+    }
+  }
+
+  async pendingStats(): Promise<{ pending: number; oldestCreatedAt: string | null }> {
+    const row = await this.db.kysely
+      .selectFrom('outbox')
+      .select((eb) => [eb.fn.countAll<number>().as('pending'), eb.fn.min('created_at').as('oldest')])
+      .where('delivered_at', 'is', null)
+      .executeTakeFirst();
+    return { pending: Number(row?.pending ?? 0), oldestCreatedAt: (row?.oldest as string | null) ?? null };
+  }
 }

@@ -1,0 +1,320 @@
+// The outbox relay on SQLite and on the real Postgres: a bus that fails for a while loses nothing
+// and keeps each key's order; lost acknowledgements repeat events with the same event_id and the
+// idempotent consumer applies them once; rollbacks produce no event; a commit wakes the relay
+// without waiting for a poll; pruning; and (Postgres) two relays never publish a row at once.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { consumeEvents } from '../src/events/events.consumer.js';
+import type { EventEnvelope } from '../src/events/events.types.js';
+import { OutboxRelay, type RelayOptions } from '../src/events/outbox.relay.js';
+import { appendEvent, OutboxRepository } from '../src/events/outbox.repository.js';
+import type { EventBus, OutgoingMessage, ReceivedMessage } from '../src/infra/bus/bus.js';
+import { FailureInjectingBus } from '../src/infra/bus/failure-injecting.bus.js';
+import { MemoryBus } from '../src/infra/bus/memory.bus.js';
+import { openDatabase, type Db } from '../src/infra/db/database.js';
+import { migrateToLatest } from '../src/infra/db/migrate.js';
+import { createLogger } from '../src/infra/logger.js';
+import { createTestDatabase, postgresSkipReason, type TestDatabase } from './helpers/postgres.js';
+
+const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+const FAST: RelayOptions = { batchSize: 25, pollIntervalMs: 50, leaseMs: 10_000, backoffMinMs: 10, backoffMaxMs: 100 };
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Writes n progress events over `keys` keys, one transaction each; progress counts up per key. */
+async function writeEvents(db: Db, prefix: string, n: number, keys: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const key = `${prefix}-${i % keys}`;
+    const env = await db.kysely.transaction().execute((trx) =>
+      appendEvent(trx, 'video.progress', key, { video_id: key, owner_id: 'owner', stage: 'transcode', progress: Math.floor(i / keys), timestamp: new Date().toISOString() }),
+    );
+    ids.push(env.event_id);
+  }
+  return ids;
+}
+
+function parsed(messages: ReceivedMessage[]): Array<EventEnvelope<'video.progress'> & { key: string }> {
+  return messages.map((m) => ({ ...(JSON.parse(m.value) as EventEnvelope<'video.progress'>), key: m.key }));
+}
+
+/** Per key, the progress values in the order their first copy arrived. */
+function firstSeenOrderPerKey(messages: ReceivedMessage[]): Map<string, number[]> {
+  const seen = new Set<string>();
+  const out = new Map<string, number[]>();
+  for (const e of parsed(messages)) {
+    if (seen.has(e.event_id)) continue;
+    seen.add(e.event_id);
+    if (!out.has(e.key)) out.set(e.key, []);
+    out.get(e.key)!.push(e.progress);
+  }
+  return out;
+}
+
+function assertAscending(perKey: Map<string, number[]>): void {
+  for (const [key, list] of perKey) {
+    for (let i = 1; i < list.length; i++) assert.ok(list[i] > list[i - 1], `key ${key} out of order: ${list.join(',')}`);
+  }
+}
+
+function suite(name: string, open: () => Promise<{ db: Db; url?: string; cleanup: () => Promise<void> }>, skip: () => Promise<string | false>) {
+  describe(`outbox relay (${name})`, async () => {
+    const reason = await skip();
+    let db: Db;
+    let url: string | undefined;
+    let cleanup: () => Promise<void>;
+    before(async () => {
+      if (reason) return;
+      ({ db, url, cleanup } = await open());
+      await migrateToLatest(db);
+    });
+    after(async () => {
+      if (reason) return;
+      await db.close();
+      await cleanup();
+    });
+
+    /** A relay over a failure-injecting memory bus with a collecting subscriber on `topics`. */
+    function rig(opts: Partial<RelayOptions> = {}) {
+      const inner = new MemoryBus();
+      const bus = new FailureInjectingBus(inner);
+      const received: ReceivedMessage[] = [];
+      bus.subscribe(['videos.events', 'streams.events'], 'collector', async (batch) => void received.push(...batch));
+      const relay = new OutboxRelay(db, bus, { ...FAST, databaseUrl: url, ...opts }, logger);
+      return { bus, relay, received };
+    }
+
+    it('bus down for a while: nothing is delivered meanwhile, then everything, in order per key, once', { skip: reason }, async () => {
+      const { bus, relay, received } = rig();
+      bus.failing = 'before';
+      relay.start();
+      try {
+        const ids = await writeEvents(db, 'down', 120, 6);
+        await until('several failed publish rounds', () => bus.failures >= 5);
+        assert.equal(received.length, 0, 'nothing reaches consumers while the bus is down');
+        const stuck = await db.kysely.selectFrom('outbox').select(['delivered_at', 'last_error', 'attempts']).where('event_key', 'like', 'down-%').execute();
+        assert.equal(stuck.length, 120);
+        assert.ok(stuck.every((r) => r.delivered_at === null));
+        assert.ok(stuck.some((r) => r.attempts > 0 && /injected failure/.test(r.last_error ?? '')), 'failed attempts are recorded on the rows');
+
+        bus.failing = null;
+        await until('all 120 events', () => received.length >= 120);
+        const got = parsed(received);
+        assert.equal(got.length, 120, 'no duplicates when the failure happened before the publish');
+        assert.deepEqual(new Set(got.map((e) => e.event_id)), new Set(ids), 'none lost');
+        assertAscending(firstSeenOrderPerKey(received));
+        for (const e of got) {
+          assert.equal(e.event_type, 'video.progress');
+          assert.equal(e.schema_version, 1);
+          assert.equal(e.key, e.video_id, 'messages are keyed by the video id');
+        }
+        await until('all marked delivered', async () => {
+          const left = await db.kysely.selectFrom('outbox').select('seq').where('event_key', 'like', 'down-%').where('delivered_at', 'is', null).execute();
+          return left.length === 0;
+        });
+      } finally {
+        await relay.stop();
+      }
+    });
+
+    it('lost acknowledgements repeat events with the same event_id; the idempotent consumer applies each once', { skip: reason }, async () => {
+      const { bus, relay, received } = rig({ batchSize: 10 });
+      const applied: string[] = [];
+      consumeEvents(bus, db, { name: `test-${name}-dedupe`, topics: ['videos.events'], handle: async (_trx, events) => void applied.push(...events.map((e) => e.event_id)) }, logger);
+      bus.failNext(4, 'after');
+      relay.start();
+      try {
+        const ids = await writeEvents(db, 'ack', 40, 4);
+        await until('all 40 distinct events', () => new Set(parsed(received).map((e) => e.event_id)).size >= 40 && bus.failures >= 4);
+        await until('the consumer to catch up', () => applied.length >= 40);
+        const got = parsed(received).filter((e) => e.key.startsWith('ack-'));
+        assert.ok(got.length > 40, `acknowledgement losses caused repeats (${got.length} messages)`);
+        assert.deepEqual(new Set(got.map((e) => e.event_id)), new Set(ids));
+        // A repeat is the very same event: same id, same payload.
+        const byId = new Map<string, string>();
+        for (const m of received) {
+          const id = (JSON.parse(m.value) as EventEnvelope).event_id;
+          if (byId.has(id)) assert.equal(m.value, byId.get(id));
+          byId.set(id, m.value);
+        }
+        assertAscending(firstSeenOrderPerKey(received.filter((m) => m.key.startsWith('ack-'))));
+        assert.equal(applied.length, 40, 'each event applied exactly once');
+        assert.deepEqual(new Set(applied), new Set(ids));
+        await until('all marked delivered', async () => {
+          const left = await db.kysely.selectFrom('outbox').select('seq').where('event_key', 'like', 'ack-%').where('delivered_at', 'is', null).execute();
+          return left.length === 0;
+        });
+      } finally {
+        await relay.stop();
+      }
+    });
+
+    it('a rolled-back transaction produces no event', { skip: reason }, async () => {
+      const { relay, received } = rig();
+      relay.start();
+      try {
+        await assert.rejects(
+          db.kysely.transaction().execute(async (trx) => {
+            await appendEvent(trx, 'video.deleted', 'rolled-back', { video_id: 'rolled-back', owner_id: 'o', timestamp: new Date().toISOString() });
+            throw new Error('the change failed');
+          }),
+          /the change failed/,
+        );
+        await db.kysely.transaction().execute((trx) => appendEvent(trx, 'video.deleted', 'committed', { video_id: 'committed', owner_id: 'o', timestamp: new Date().toISOString() }));
+        await until('the committed event', () => received.some((m) => m.key === 'committed'));
+        assert.ok(!received.some((m) => m.key === 'rolled-back'));
+        const rows = await db.kysely.selectFrom('outbox').select('seq').where('event_key', '=', 'rolled-back').execute();
+        assert.equal(rows.length, 0);
+      } finally {
+        await relay.stop();
+      }
+    });
+
+    it('a commit wakes the relay at once, without waiting for its (here: one minute) poll', { skip: reason }, async () => {
+      const { relay, received } = rig({ pollIntervalMs: 60_000 });
+      relay.start();
+      try {
+        // Let the relay go idle first: its first round finds nothing and it sleeps for a minute.
+        await new Promise((r) => setTimeout(r, 300));
+        await db.kysely.transaction().execute((trx) => appendEvent(trx, 'stream.started', 'wake-1', { stream_id: 'wake-1', creator_id: 'c', title: 't', timestamp: new Date().toISOString() }));
+        await until('the event, well before the next poll', () => received.some((m) => m.key === 'wake-1'), 15_000);
+      } finally {
+        await relay.stop();
+      }
+    });
+
+    it('prunes delivered events after the retention, never pending ones', { skip: reason }, async () => {
+      const repo = new OutboxRepository(db);
+      const { relay, received } = rig();
+      relay.start();
+      try {
+        await writeEvents(db, 'prune', 5, 1);
+        await until('delivery', () => received.filter((m) => m.key === 'prune-0').length >= 5);
+      } finally {
+        await relay.stop();
+      }
+      // One pending event that must survive.
+      await db.kysely.transaction().execute((trx) => appendEvent(trx, 'video.deleted', 'prune-pending', { video_id: 'x', owner_id: 'o', timestamp: new Date().toISOString() }));
+      const delivered = await db.kysely.selectFrom('outbox').select('seq').where('delivered_at', 'is not', null).execute();
+      assert.ok(delivered.length >= 5);
+      assert.equal(await repo.pruneDelivered(new Date(Date.now() - 3600_000).toISOString()), 0, 'nothing is older than an hour');
+      assert.equal(await repo.pruneDelivered(new Date(Date.now() + 1000).toISOString(), 2), delivered.length, 'chunked delete removes all delivered rows');
+      const left = await db.kysely.selectFrom('outbox').select(['event_key', 'delivered_at']).execute();
+      assert.deepEqual(left.map((r) => r.event_key), ['prune-pending']);
+      assert.equal(left[0].delivered_at, null);
+      assert.equal((await repo.pendingStats()).pending, 1);
+    });
+  });
+}
+
+suite(
+  'sqlite',
+  async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-relay-'));
+    return { db: openDatabase({ sqlitePath: path.join(dir, 'nova.db') }), cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+  },
+  async () => false,
+);
+
+let pgdb: TestDatabase;
+suite(
+  'postgres',
+  async () => {
+    pgdb = await createTestDatabase();
+    return { db: openDatabase({ databaseUrl: pgdb.url, sqlitePath: ':memory:' }), url: pgdb.url, cleanup: () => pgdb.drop() };
+  },
+  postgresSkipReason,
+);
+
+/** Records, across relays, which outbox rows are being published right now. */
+class RecordingBus implements EventBus {
+  readonly kind = 'recording';
+  constructor(
+    private readonly inFlight: Set<string>,
+    private readonly name: string,
+    private readonly log: Array<{ relay: string; key: string; id: string; progress: number }>,
+    private readonly violations: string[],
+  ) {}
+  async publish(topic: string, key: string, value: string): Promise<void> {
+    await this.publishBatch([{ topic, key, value }]);
+  }
+  async publishBatch(messages: OutgoingMessage[]): Promise<void> {
+    const ids = messages.map((m) => (JSON.parse(m.value) as EventEnvelope).event_id);
+    for (const id of ids) {
+      if (this.inFlight.has(id)) this.violations.push(id);
+      this.inFlight.add(id);
+    }
+    for (const m of messages) {
+      const e = JSON.parse(m.value) as EventEnvelope<'video.progress'>;
+      this.log.push({ relay: this.name, key: m.key, id: e.event_id, progress: e.progress });
+    }
+    // Long enough that the other relay's claims overlap with this publish.
+    await new Promise((r) => setTimeout(r, 15));
+    for (const id of ids) this.inFlight.delete(id);
+  }
+  subscribe(): never {
+    throw new Error('not used');
+  }
+  async ping(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+describe('two relays on one Postgres', async () => {
+  const reason = await postgresSkipReason();
+  let tdb: TestDatabase;
+  let dbA: Db;
+  let dbB: Db;
+  before(async () => {
+    if (reason) return;
+    tdb = await createTestDatabase();
+    dbA = openDatabase({ databaseUrl: tdb.url, sqlitePath: ':memory:' });
+    dbB = openDatabase({ databaseUrl: tdb.url, sqlitePath: ':memory:' });
+    await migrateToLatest(dbA);
+  });
+  after(async () => {
+    if (reason) return;
+    await dbA.close();
+    await dbB.close();
+    await tdb.drop();
+  });
+
+  it('never publish the same row at the same time; every row once; each key in order', { skip: reason }, async () => {
+    const inFlight = new Set<string>();
+    const log: Array<{ relay: string; key: string; id: string; progress: number }> = [];
+    const violations: string[] = [];
+    const opts: RelayOptions = { ...FAST, batchSize: 15, databaseUrl: tdb.url };
+    const a = new OutboxRelay(dbA, new RecordingBus(inFlight, 'a', log, violations), { ...opts, relayId: 'relay-a' }, logger);
+    const b = new OutboxRelay(dbB, new RecordingBus(inFlight, 'b', log, violations), { ...opts, relayId: 'relay-b' }, logger);
+    // A backlog first, so both relays start on it at once, then more while they run.
+    const ids = await writeEvents(dbA, 'two', 300, 12);
+    a.start();
+    b.start();
+    try {
+      ids.push(...(await writeEvents(dbB, 'two-live', 100, 5)));
+      await until('every event published', () => new Set(log.map((l) => l.id)).size >= ids.length, 60_000);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+    assert.deepEqual(violations, [], 'a row was being published by both relays at once');
+    assert.ok(log.some((l) => l.relay === 'a') && log.some((l) => l.relay === 'b'), 'both relays took part');
+    assert.equal(log.length, ids.length, 'without failures every row is published exactly once');
+    assert.deepEqual(new Set(log.map((l) => l.id)), new Set(ids));
+    const perKey = new Map<string, number[]>();
+    for (const l of log) {
+      if (!perKey.has(l.key)) perKey.set(l.key, []);
+      perKey.get(l.key)!.push(l.progress);
+    }
+    assertAscending(perKey);
+    const claimedBy = await dbA.kysely.selectFrom('outbox').select('attempts').execute();
+    assert.ok(claimedBy.every((r) => r.attempts === 1), 'each row was claimed once');
+  });
+});
