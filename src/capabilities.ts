@@ -7,10 +7,15 @@ import { healthCapability } from './health/health.routes.js';
 import { experimentsCapability } from './experiments/experiments.routes.js';
 import { createLiveService, liveCapability } from './live/live.capability.js';
 import { chatCapability } from './chat/chat.routes.js';
+import { eventsCapability } from './events/events.capability.js';
+import { webhooksCapability } from './webhooks/webhooks.routes.js';
 
 export function createCapabilities(c: Container): Capability[] {
   // Chat closes its sockets when a stream ends and counts its sockets as viewers: it shares this.
   const live = createLiveService(c);
   const experiments = experimentsCapability(c);
-  return [healthCapability(c), accountsCapability(c), experiments, liveCapability(c, live), chatCapability(c, live)];
+  const webhooks = webhooksCapability(c);
+  // Keep `events` (the outbox relay) last: it starts after and stops before every consumer, so no
+  // event is marked delivered while a consumer is not listening.
+  return [healthCapability(c), accountsCapability(c), experiments, liveCapability(c, live), chatCapability(c, live), webhooks, eventsCapability(c)];
 }

@@ -74,6 +74,8 @@ export interface Config {
   /** The ingest URL given to encoders (e.g. an nginx-rtmp edge); derived from the request when unset. */
   liveRtmpUrl?: string;
   outboxRetentionSeconds: number;
+  events: EventsConfig;
+  webhooks: WebhooksConfig;
   chat: ChatConfig;
   isCI: boolean;
 }
@@ -198,6 +200,68 @@ function chatConfig(env: Env): ChatConfig {
   };
 }
 
+export interface EventsConfig {
+  /** Outbox rows one relay claims and publishes per round. */
+  batchSize: number;
+  /** Relays poll this often besides being woken by new commits. */
+  pollIntervalMs: number;
+  /** A claimed batch belongs to its relay this long; after a crash another relay takes it over. */
+  leaseSeconds: number;
+  /** Relay backoff while the bus is down: from min, doubling, up to max. */
+  backoffMinMs: number;
+  backoffMaxMs: number;
+}
+
+function eventsConfig(env: Env): EventsConfig {
+  const backoffMinMs = int(env, 'OUTBOX_BACKOFF_MIN_MS', 200, 10, 60_000);
+  const backoffMaxMs = int(env, 'OUTBOX_BACKOFF_MAX_MS', 30_000, 10, 600_000);
+  if (backoffMaxMs < backoffMinMs) throw new ConfigError('OUTBOX_BACKOFF_MAX_MS', `must be at least OUTBOX_BACKOFF_MIN_MS (${backoffMinMs})`);
+  return {
+    batchSize: int(env, 'OUTBOX_BATCH_SIZE', 500, 1, 10_000),
+    pollIntervalMs: int(env, 'OUTBOX_POLL_INTERVAL_MS', 1000, 10, 60_000),
+    leaseSeconds: int(env, 'OUTBOX_LEASE_SECONDS', 60, 5, 3600),
+    backoffMinMs,
+    backoffMaxMs,
+  };
+}
+
+export interface WebhooksConfig {
+  /** 32-byte key (base64 or hex) encrypting signing secrets at rest; a key file in DATA_DIR is used when unset on SQLite. */
+  secretKey?: Buffer;
+  /** Hosts (names or IPs) trusted as delivery targets even on private networks. */
+  allowedHosts: string[];
+  timeoutMs: number;
+  /** First retry after retryBaseMs, doubling up to retryMaxIntervalSeconds, for retryWindowSeconds in all. */
+  retryBaseMs: number;
+  retryMaxIntervalSeconds: number;
+  retryWindowSeconds: number;
+  concurrency: number;
+  maxPerUser: number;
+}
+
+function webhooksConfig(env: Env): WebhooksConfig {
+  const rawKey = str(env, 'WEBHOOKS_SECRET_KEY');
+  let secretKey: Buffer | undefined;
+  if (rawKey !== undefined) {
+    secretKey = /^[0-9a-fA-F]{64}$/.test(rawKey) ? Buffer.from(rawKey, 'hex') : Buffer.from(rawKey, 'base64');
+    if (secretKey.length !== 32) throw new ConfigError('WEBHOOKS_SECRET_KEY', 'must be 32 bytes, as 64 hex digits or base64');
+  }
+  const allowedHosts = (str(env, 'WEBHOOKS_ALLOWED_HOSTS') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  for (const h of allowedHosts) {
+    if (!/^[a-z0-9.:[\]_-]{1,253}$/.test(h)) throw new ConfigError('WEBHOOKS_ALLOWED_HOSTS', `"${h}" is not a host name or IP address`);
+  }
+  return {
+    secretKey,
+    allowedHosts,
+    timeoutMs: int(env, 'WEBHOOKS_TIMEOUT_MS', 10_000, 100, 120_000),
+    retryBaseMs: int(env, 'WEBHOOKS_RETRY_BASE_MS', 30_000, 10, 3_600_000),
+    retryMaxIntervalSeconds: int(env, 'WEBHOOKS_RETRY_MAX_INTERVAL_SECONDS', 6 * 3600, 1, 7 * 86_400),
+    retryWindowSeconds: int(env, 'WEBHOOKS_RETRY_WINDOW_SECONDS', 3 * 86_400, 1, 30 * 86_400),
+    concurrency: int(env, 'WEBHOOKS_CONCURRENCY', 4, 1, 64),
+    maxPerUser: int(env, 'WEBHOOKS_MAX_PER_USER', 25, 1, 1000),
+  };
+}
+
 function queuePrefix(env: Env): string {
   const raw = str(env, 'QUEUE_PREFIX') ?? 'nova';
   if (!/^[A-Za-z0-9_:-]{1,64}$/.test(raw)) throw new ConfigError('QUEUE_PREFIX', `"${raw}" must be 1-64 of [A-Za-z0-9_:-]`);
@@ -261,6 +325,8 @@ export function loadConfig(env: Env = process.env): Config {
     liveHookSecret: secret(env, 'LIVE_HOOK_SECRET'),
     liveRtmpUrl: url(env, 'LIVE_RTMP_URL', ['rtmp:', 'rtmps:'])?.replace(/\/+$/, ''),
     outboxRetentionSeconds: int(env, 'OUTBOX_RETENTION_SECONDS', 7 * 24 * 3600, 0, 365 * 24 * 3600),
+    events: eventsConfig(env),
+    webhooks: webhooksConfig(env),
     chat: chatConfig(env),
     isCI: bool(env, 'CI', false),
   };

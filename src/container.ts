@@ -4,6 +4,8 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { Config } from './config.js';
+import type { EventBus } from './infra/bus/bus.js';
+import { createEventBus } from './infra/bus/bus.factory.js';
 import { openDatabase, type Db } from './infra/db/database.js';
 import { createLogger, type Logger } from './infra/logger.js';
 import { LocalStorage } from './infra/storage/local.storage.js';
@@ -27,6 +29,8 @@ export interface Container {
   /** A shared Redis connection when REDIS_URL is set. Subscribers must `duplicate()` it. */
   redis: Redis | null;
   limiter: RateLimiter;
+  /** The event bus (in-process, or Kafka with KAFKA_BROKERS): the outbox relay publishes to it, consumers subscribe to it. */
+  bus: EventBus;
   metrics: Registry;
   readiness: ReadinessCheck[];
   accounts: AccountsService;
@@ -58,6 +62,8 @@ export function createContainer(config: Config, logger: Logger = createLogger(co
     loginWindowSeconds: config.loginWindowSeconds,
   });
   const closers: Array<() => Promise<void>> = [() => db.close()];
+  const bus = createEventBus(config, logger);
+  closers.push(() => bus.close());
   if (redis) closers.push(async () => void (await redis.quit().catch(() => redis.disconnect())));
-  return { config, logger, db, storage, redis, limiter, metrics: createMetricsRegistry(), readiness, accounts, closers };
+  return { config, logger, db, storage, redis, limiter, bus, metrics: createMetricsRegistry(), readiness, accounts, closers };
 }

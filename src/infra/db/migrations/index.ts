@@ -2,6 +2,7 @@
 import { accounts } from './0001_accounts.js';
 import { outbox } from './0002_outbox.js';
 import { videos } from './0003_videos.js';
+import { eventsWebhooks } from './0004_events_webhooks.js';
 import { live } from './0005_live.js';
 import { chat } from './0006_chat.js';
 import type { MigrationFactory } from './types.js';
@@ -10,6 +11,7 @@ export const migrations: Record<string, MigrationFactory> = {
   '0001_accounts': accounts,
   '0002_outbox': outbox,
   '0003_videos': videos,
+  '0004_events_webhooks': eventsWebhooks,
   '0005_live': live,
   '0006_chat': chat,
 };
