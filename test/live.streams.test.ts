@@ -3,6 +3,7 @@
 // (Postgres, S3 through s3rver) with the full publish → reconnect → end → recording story.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import type { NovaClient, Problem } from '../src/client/nova-client.js';
@@ -74,7 +75,14 @@ describe('live streams (SQLite, local storage)', () => {
   const hookSecret = 'nginx-hook-secret-0123';
 
   before(async () => {
-    t = await startTestNova({ LIVE_RECONNECT_WINDOW_SECONDS: '3', LIVE_SEGMENT_SECONDS: '1', LIVE_HOOK_SECRET: hookSecret, LIVE_RECORD: 'false' });
+    t = await startTestNova({
+      LIVE_RECONNECT_WINDOW_SECONDS: '3',
+      LIVE_SEGMENT_SECONDS: '1',
+      LIVE_HOOK_SECRET: hookSecret,
+      LIVE_RECORD: 'false',
+      LIVE_MAX_DURATION_SECONDS: '10',
+      LIVE_MAX_INGEST_HEIGHT: '480',
+    });
     admin = (await t.client.newUser('boss')).client; // the first account is the admin
     creator = (await t.client.newUser('creator')).client;
     other = (await t.client.newUser('other')).client;
@@ -185,6 +193,67 @@ describe('live streams (SQLite, local storage)', () => {
       await waitFor('live HLS objects removed', async () => (await t.nova.container.storage.list(`live/${stream.id}/`)).length === 0, 10_000);
     } finally {
       await enc.stop();
+    }
+  });
+  it('drops a publish above the resolution cap before it goes live', async () => {
+    const { stream, stream_key, rtmp_url } = (await createStream(creator, 'too big')).body;
+    const enc = startEncoder(rtmp_url, stream_key, { width: 1280, height: 720, seconds: 20 });
+    try {
+      const code = await waitFor('the encoder to be dropped', async () => (await Promise.race([enc.exited, sleep(200).then(() => undefined)])) ?? null, 15_000);
+      assert.notEqual(code, 0);
+      const session = await waitFor('the session to be closed', async () =>
+        t.nova.container.db.kysely.selectFrom('stream_sessions').selectAll().where('stream_id', '=', stream.id).where('ended_at', 'is not', null).executeTakeFirst(),
+      );
+      assert.equal(session.end_reason, 'resolution_over_cap');
+      assert.equal(session.height, 720);
+      assert.equal((await getStream(creator, stream.id)).body.status, 'idle');
+      assert.deepEqual(await outboxEvents(t, stream.id), []);
+      assert.deepEqual(liveFfmpegChildren(), []);
+    } finally {
+      await enc.stop();
+    }
+  });
+
+  it('ends a stream at the maximum duration and drops its publisher', async () => {
+    const { stream, stream_key, rtmp_url } = (await createStream(creator, 'marathon')).body;
+    const enc = startEncoder(rtmp_url, stream_key, { seconds: 40 });
+    try {
+      await waitFor('live', async () => (await getStream(creator, stream.id)).body.status === 'live', 15_000);
+      const ended = await waitFor('the duration cap', async () => {
+        const s = (await getStream(creator, stream.id)).body;
+        return s.status === 'ended' ? s : null;
+      }, 25_000);
+      const seconds = (Date.parse(ended.ended_at!) - Date.parse(ended.started_at!)) / 1000;
+      assert.ok(seconds >= 10 && seconds < 15, `ended after ${seconds}s`);
+      const row = await t.nova.container.db.kysely.selectFrom('streams').select('end_reason').where('id', '=', stream.id).executeTakeFirstOrThrow();
+      assert.equal(row.end_reason, 'max_duration');
+      assert.notEqual(await waitFor('the encoder to be dropped', async () => (await Promise.race([enc.exited, sleep(200).then(() => undefined)])) ?? null, 15_000), 0);
+      await waitFor('no live ffmpeg left', async () => liveFfmpegChildren().length === 0, 15_000);
+      assert.deepEqual((await outboxEvents(t, stream.id)).map((e) => e.event_type), ['stream.started', 'stream.ended']);
+    } finally {
+      await enc.stop();
+    }
+  });
+});
+
+describe('live ingest shutdown', () => {
+  it('stops every live ffmpeg and closes RTMP when Nova stops', async () => {
+    const t = await startTestNova();
+    let stopped = false;
+    const { client } = await t.client.newUser('solo');
+    const { stream, stream_key, rtmp_url } = (await createStream(client, 'until shutdown')).body;
+    const enc = startEncoder(rtmp_url, stream_key, { seconds: 40 });
+    try {
+      await waitFor('live', async () => (await getStream(client, stream.id)).body.status === 'live', 15_000);
+      assert.equal(liveFfmpegChildren().length, 1);
+      await t.stop();
+      stopped = true;
+      assert.deepEqual(liveFfmpegChildren(), [], 'no live ffmpeg after stop');
+      assert.notEqual(await enc.exited, 0, 'the encoder was disconnected');
+      assert.deepEqual(fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('nova-live-')), [], 'no temp files left');
+    } finally {
+      await enc.stop();
+      if (!stopped) await t.stop();
     }
   });
 });

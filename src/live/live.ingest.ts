@@ -71,9 +71,9 @@ class PublishSession implements PublishHandler {
       if (p.codec_id !== FLV_CODEC_H264) return void this.close('unsupported_codec');
       const dims = avcDimensions(p.data);
       if (!dims) return void this.close('unreadable_video_header');
+      this.dims = dims;
       // Refused rather than scaled: decoding a picture larger than any rung only burns CPU.
       if (Math.min(dims.width, dims.height) > this.ingest.opts.maxIngestHeight) return void this.close('resolution_over_cap');
-      this.dims = dims;
       this.videoHeader = flvTag(p);
       this.transcoder?.write(this.videoHeader);
       return;
@@ -133,7 +133,7 @@ class PublishSession implements PublishHandler {
     const t = this.transcoder;
     if (t && !this.ladderPublished && t.playable) {
       this.ladderPublished = true;
-      await this.ingest.live.repo.setLadder(this.streamId, JSON.stringify(t.ladder));
+      await this.ingest.live.publishPlayable(this.streamId, JSON.stringify(t.ladder));
     }
     if (!t && now - this.acceptedAt > FIRST_VIDEO_TIMEOUT_SECONDS * 1000) return void this.close('no_video');
     this.samples.push({ at: now, bytes: this.conn.bytesIn });
@@ -246,7 +246,8 @@ export class LiveIngest {
       const sessions = [...this.sessions.values()];
       const statuses = await this.live.repo.statuses([...new Set(sessions.map((s) => s.streamId))]);
       for (const s of sessions) {
-        if (statuses.get(s.streamId) !== 'live') {
+        const status = statuses.get(s.streamId);
+        if (status === undefined || status === 'ended') {
           await s.close('stream_ended');
           continue;
         }

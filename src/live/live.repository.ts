@@ -101,10 +101,10 @@ export class LiveRepository {
   }
 
   /** idle → live, once per stream: the only transition that emits stream.started. */
-  async markLive(id: string, now: string, ex: Executor): Promise<boolean> {
+  async markLive(id: string, now: string, ladder: string, ex: Executor): Promise<boolean> {
     const r = await ex
       .updateTable('streams')
-      .set({ status: 'live', started_at: now, recording_state: 'pending' })
+      .set({ status: 'live', started_at: now, ladder, recording_state: 'pending' })
       .where('id', '=', id)
       .where('status', '=', 'idle')
       .executeTakeFirst();
@@ -112,7 +112,7 @@ export class LiveRepository {
   }
 
   async setLadder(id: string, ladder: string): Promise<void> {
-    await this.db.kysely.updateTable('streams').set({ ladder }).where('id', '=', id).execute();
+    await this.db.kysely.updateTable('streams').set({ ladder }).where('id', '=', id).where('status', '=', 'live').execute();
   }
 
   async heartbeat(id: string, publisherId: string, now: string): Promise<void> {

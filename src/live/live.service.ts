@@ -265,8 +265,9 @@ export class LiveService {
 
   /**
    * A publisher connected with a valid key: takes the publisher slot (refused when someone else
-   * holds it), and on the first publish turns the stream live and records stream.started in the
-   * same transaction. A publish within the reconnect window resumes the same stream.
+   * holds it) and opens a publish session. The stream goes live only once its media is playable
+   * (see publishPlayable), so a publish dropped by the ingest caps never shows as live.
+   * A publish within the reconnect window resumes the same stream.
    */
   async beginPublish(streamKey: string, publisherId: string, remoteAddress: string | null): Promise<{ stream: StreamRow; sessionId: string; resumed: boolean }> {
     const row = await this.authorizeKey(streamKey);
@@ -281,25 +282,43 @@ export class LiveService {
       }
     }
     const sessionId = uuidv7();
-    const result = await this.repo.transaction(async (trx) => {
-      if (!(await this.repo.claimPublisher(row.id, publisherId, nowIso, staleBefore, trx))) return null;
-      const started = await this.repo.markLive(row.id, nowIso, trx);
-      if (started) {
-        await appendEvent(trx, 'stream.started', row.id, { stream_id: row.id, creator_id: row.creator_id, title: row.title, timestamp: nowIso });
-      }
+    const claimed = await this.repo.transaction(async (trx) => {
+      if (!(await this.repo.claimPublisher(row.id, publisherId, nowIso, staleBefore, trx))) return false;
       await this.repo.insertSession({ id: sessionId, stream_id: row.id, started_at: nowIso, ended_at: null, remote_address: remoteAddress, width: null, height: null, recording_key: null, end_reason: null }, trx);
-      return { started };
+      return true;
     });
-    if (!result) throw new PublishRefused('stream already has a publisher');
+    if (!claimed) throw new PublishRefused('stream already has a publisher');
     const stream = await this.requireStream(row.id);
-    if (stream.status !== 'live') {
+    if (stream.status === 'ended') {
       // Ended between the claim and now (POST …/end raced us): give the slot back.
       await this.repo.releasePublisher(row.id, publisherId, nowIso);
       throw new PublishRefused('stream has ended');
     }
-    if (result.started) this.emit(this.startedListeners, { streamId: row.id, creatorId: row.creator_id, startedAt: nowIso });
-    this.logger.info({ streamId: row.id, sessionId, resumed: !result.started }, 'publisher connected');
-    return { stream, sessionId, resumed: !result.started };
+    const resumed = stream.status === 'live';
+    this.logger.info({ streamId: row.id, sessionId, resumed }, 'publisher connected');
+    return { stream, sessionId, resumed };
+  }
+
+  /**
+   * The publisher's ladder is playable (every rung has a playlist in storage). The first time,
+   * idle → live with started_at and stream.started in one transaction; after a reconnect the
+   * stream is already live and only its ladder is updated.
+   */
+  async publishPlayable(streamId: string, ladderJson: string): Promise<void> {
+    const nowIso = new Date().toISOString();
+    const started = await this.repo.transaction(async (trx) => {
+      const row = await this.repo.findById(streamId, trx);
+      if (!row) return null;
+      if (!(await this.repo.markLive(streamId, nowIso, ladderJson, trx))) return null;
+      await appendEvent(trx, 'stream.started', row.id, { stream_id: row.id, creator_id: row.creator_id, title: row.title, timestamp: nowIso });
+      return row;
+    });
+    if (started) {
+      this.logger.info({ streamId }, 'stream live');
+      this.emit(this.startedListeners, { streamId, creatorId: started.creator_id, startedAt: nowIso });
+    } else {
+      await this.repo.setLadder(streamId, ladderJson);
+    }
   }
 
   /** The publisher of `sessionId` left; the reconnect window starts (unless the stream already ended). */
