@@ -237,7 +237,7 @@ export class ChatGateway {
           fresh = fresh.filter((m) => !seen.has(m.comment_id));
         }
         if (fresh.length === 0) return;
-        chat.recent.push(...fresh);
+        for (const m of fresh) insertByCommentId(chat.recent, m);
         if (chat.recent.length > this.keep) chat.recent.splice(0, chat.recent.length - this.keep);
         chat.historyFrame = null;
         for (const m of fresh) chat.room.broadcast(eventFrame(messageEvent(m)));
@@ -345,4 +345,15 @@ export class ChatGateway {
 
 export function closedFrame(streamId: string): Buffer {
   return eventFrame({ event_type: 'chat.closed', stream_id: streamId });
+}
+
+/**
+ * History is ordered by comment_id (UUID v7: creation time), the order the database returns.
+ * Live delivery follows the relay's order, which differs only for messages created within the
+ * same moment on different processes; they almost always arrive in order, so this is an append.
+ */
+function insertByCommentId(list: ChatMessage[], m: ChatMessage): void {
+  let i = list.length;
+  while (i > 0 && list[i - 1].comment_id > m.comment_id) i--;
+  list.splice(i, 0, m);
 }

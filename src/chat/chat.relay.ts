@@ -133,10 +133,13 @@ export class RedisChatRelay implements ChatRelay {
 
   async recent(streamId: string, limit: number): Promise<ChatMessage[] | null> {
     if (limit > this.opts.historySize) return null;
-    const items = await this.pub.lrange(this.list(streamId), -limit, -1);
+    const items = await this.pub.lrange(this.list(streamId), 0, -1);
     // A short list may be a cold cache (expired, or Redis restarted), not a short chat.
     if (items.length < limit) return null;
-    return items.map((s) => JSON.parse(s) as ChatMessage);
+    // The list is in delivery order; history is in comment_id order, as the database has it, so
+    // the whole (capped) list is sorted before taking the newest.
+    const all = items.map((s) => JSON.parse(s) as ChatMessage).sort((x, y) => (x.comment_id < y.comment_id ? -1 : x.comment_id > y.comment_id ? 1 : 0));
+    return all.slice(-limit);
   }
 
   async close(): Promise<void> {
