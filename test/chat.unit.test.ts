@@ -2,7 +2,7 @@
 // hand-built WebSocket frames (checked by decoding them with ws's own receiver).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Receiver } from 'ws';
+import * as wsModule from 'ws';
 import { charLength, cleanText, parseClientFrame } from '../src/chat/chat.text.js';
 import { ChatRateLimiter } from '../src/chat/chat.rate-limit.js';
 import { eventFrame, textFrame } from '../src/chat/chat.frames.js';
@@ -64,6 +64,9 @@ describe('chat token bucket', () => {
   });
 });
 
+// ws exports its frame parser at runtime, but its type definitions leave it out.
+const { Receiver } = wsModule as unknown as { Receiver: new (o: { isServer: boolean }) => import('node:stream').Writable };
+
 describe('chat frames', () => {
   function decode(frames: Buffer): string[] {
     const out: string[] = [];
@@ -73,6 +76,7 @@ describe('chat frames', () => {
       out.push(data.toString('utf8'));
     });
     r.write(frames);
+    r.end();
     return out;
   }
 
