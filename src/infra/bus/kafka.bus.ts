@@ -2,7 +2,7 @@
 // KAFKA_TOPIC_PREFIX and are created when missing; messages are keyed by entity id so each key
 // stays on one partition, in order. Connection failures surface as rejected publishes (the relay
 // backs off) and as consumer restarts in the background, never as a crash.
-import { Kafka, logLevel, type Consumer, type LogEntry, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type Consumer, type LogEntry, type Producer } from 'kafkajs';
 import type { Logger } from '../logger.js';
 import type { BatchHandler, EventBus, OutgoingMessage, Subscription } from './bus.js';
 
@@ -73,7 +73,13 @@ export class KafkaBus implements EventBus {
       await this.ensureTopics();
       // One request in flight per broker keeps a partition's order across retries; duplicates
       // from a retry are fine (consumers dedupe by event_id), reordering would not be.
-      const p = this.kafka.producer({ maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 3, initialRetryTime: 200 } });
+      const p = this.kafka.producer({
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        // Java-compatible murmur2 on the key: other Kafka clients place a key on the same partition.
+        createPartitioner: Partitioners.DefaultPartitioner,
+        retry: { retries: 3, initialRetryTime: 200 },
+      });
       await p.connect();
       return p;
     })().catch((err) => {
