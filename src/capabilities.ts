@@ -9,6 +9,7 @@ import { createLiveService, liveCapability } from './live/live.capability.js';
 import { chatCapability } from './chat/chat.routes.js';
 import { eventsCapability } from './events/events.capability.js';
 import { webhooksCapability } from './webhooks/webhooks.routes.js';
+import { webCapability } from './web/web.routes.js';
 
 export function createCapabilities(c: Container): Capability[] {
   // Chat closes its sockets when a stream ends and counts its sockets as viewers: it shares this.
@@ -17,5 +18,6 @@ export function createCapabilities(c: Container): Capability[] {
   const webhooks = webhooksCapability(c);
   // Keep `events` (the outbox relay) last: it starts after and stops before every consumer, so no
   // event is marked delivered while a consumer is not listening.
-  return [healthCapability(c), accountsCapability(c), experiments, liveCapability(c, live), chatCapability(c, live), webhooks, eventsCapability(c)];
+  // `web` (the app at `/`) has no background work; it comes after every API route it must not shadow.
+  return [healthCapability(c), accountsCapability(c), experiments, liveCapability(c, live), chatCapability(c, live), webhooks, eventsCapability(c), webCapability(c)];
 }

@@ -24,6 +24,8 @@ export interface Config {
   rtmpPort: number;
   dataDir: string;
   modelsDir: string;
+  /** Built web app served at `/`; defaults to dist/web/app next to the code. */
+  webDir?: string;
   /** Public base URL used to build absolute links (upload URLs, playlists); derived from the request when unset. */
   publicUrl?: string;
   databaseUrl?: string;
@@ -288,6 +290,7 @@ export function loadConfig(env: Env = process.env): Config {
     rtmpPort: int(env, 'RTMP_PORT', 1935, 0, 65535),
     dataDir,
     modelsDir: path.resolve(str(env, 'MODELS_DIR') ?? './models'),
+    webDir: str(env, 'WEB_DIR') === undefined ? undefined : path.resolve(str(env, 'WEB_DIR')!),
     publicUrl: url(env, 'PUBLIC_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     sqlitePath: path.join(dataDir, 'nova.db'),

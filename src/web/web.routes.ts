@@ -1,0 +1,88 @@
+// Serves the web app (built by Vite into dist/web/app) at `/`: hashed assets with a year-long cache,
+// index.html uncached for every page path the app routes itself, and a plain explanation page
+// when the bundle was not built. Registered last, so API paths keep their problem+json 404s.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Capability, NovaApp } from '../capability.js';
+import type { Container } from '../container.js';
+import { notFoundHandler } from '../http/errors.js';
+
+/** Paths that belong to the server, never to the app: unknown ones there stay problem+json 404s. */
+const SERVER_PATHS = /^\/(api|docs|metrics|healthz|readyz)(\/|$)/;
+
+// The app talks only to its own origin; media and thumbnails may come from object storage (S3 or
+// a CDN) on another origin. hls.js runs its demuxer in a blob: worker.
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob: http: https:",
+  "media-src 'self' blob: http: https:",
+  "connect-src 'self' ws: wss: http: https:",
+  "worker-src 'self' blob:",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** dist/web/app of this checkout: the module lives in src/web (tsx) or dist/web (compiled). */
+export function defaultWebDir(): string {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+  return path.join(root, 'dist', 'web', 'app');
+}
+
+function wantsHtml(req: FastifyRequest, pathname: string): boolean {
+  const accept = req.headers.accept ?? '';
+  if (accept.includes('text/html')) return true;
+  // `curl http://host/` (Accept: */*) gets the app too; other paths without text/html do not.
+  return pathname === '/' && (accept === '' || accept.includes('*/*'));
+}
+
+function notBuiltPage(webDir: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Nova: web app not built</title></head>
+<body style="font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem">
+<h1>The web app has not been built</h1>
+<p>This Nova server is running, but there is no web app bundle at <code>${webDir.replace(/[<>&"]/g, '')}</code>.</p>
+<p>Build it with <code>npm run build</code> (which <code>npm start</code> runs for you), then reload this page.</p>
+<p>The API works meanwhile: see <a href="/docs">/docs</a>.</p>
+</body></html>`;
+}
+
+export function webCapability(c: Container): Capability {
+  const webDir = c.config.webDir ?? defaultWebDir();
+  const indexFile = path.join(webDir, 'index.html');
+
+  const sendIndex = (reply: FastifyReply): FastifyReply => {
+    reply.header('content-security-policy', CSP).header('x-content-type-options', 'nosniff').header('referrer-policy', 'same-origin');
+    if (!fs.existsSync(indexFile)) {
+      return reply.code(503).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(notBuiltPage(webDir));
+    }
+    // index.html names the current hashed assets, so it must be revalidated on every load.
+    return reply.header('cache-control', 'no-cache').sendFile('index.html', webDir, { cacheControl: false });
+  };
+
+  return {
+    name: 'web',
+    async routes(app: NovaApp) {
+      await app.register(fastifyStatic, { root: webDir, serve: false, decorateReply: true });
+
+      // Asset names carry a content hash: a changed file gets a new name, so caching forever is safe.
+      app.get('/assets/*', { schema: { hide: true } }, (req, reply) => {
+        const file = (req.params as { '*': string })['*'];
+        return reply.sendFile(path.posix.join('assets', file), webDir, { maxAge: 365 * 24 * 3600 * 1000, immutable: true, dotfiles: 'deny' });
+      });
+
+      app.get('/*', { schema: { hide: true } }, (req, reply) => {
+        const pathname = req.url.split('?')[0];
+        if (SERVER_PATHS.test(pathname) || !wantsHtml(req, pathname)) return notFoundHandler(req, reply);
+        return sendIndex(reply);
+      });
+    },
+  };
+}

@@ -1,0 +1,197 @@
+// The web app in a real browser (Debian's Chromium via playwright-core) against a real Nova:
+// sign up → upload a generated clip through the page (tus) → upload and processing bars reach
+// 100 % → the watch page plays it; a paused upload survives a page reload; screenshots of pages.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { makeClip } from './fixtures/clips.js';
+import { startTestNova, type TestNova } from './helpers/nova.js';
+import {
+  buildWebApp,
+  chromiumSkipReason,
+  horizontalOverflow,
+  launchBrowser,
+  openPage,
+  pageSession,
+  playMuted,
+  screenshot,
+  signInWithToken,
+  signUpInPage,
+  videoState,
+  waitFor,
+  type TestPage,
+} from './helpers/browser.js';
+
+const skip = chromiumSkipReason();
+
+describe('web app: upload and watch in a browser', { skip }, () => {
+  let webDir: string;
+  let t: TestNova;
+  let browser: Browser;
+  let clipDir: string;
+  let clip: string;
+  let tp: TestPage;
+  const username = `alice_${Math.random().toString(36).slice(2, 8)}`;
+  // A title that would be markup if the page used innerHTML.
+  const title = 'Clip <b>one</b> & "two"';
+  let videoId = '';
+
+  before(async () => {
+    webDir = await buildWebApp();
+    t = await startTestNova({ WEB_DIR: webDir });
+    clipDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-web-clip-'));
+    // 640x480: the 480p and 360p tiers, so the quality menu has a choice.
+    clip = await makeClip({ width: 640, height: 480, seconds: 5, fps: 24 }, path.join(clipDir, 'my-holiday.mp4'));
+    browser = await launchBrowser();
+    tp = await openPage(browser, t.url);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await t?.stop();
+    if (webDir) fs.rmSync(webDir, { recursive: true, force: true });
+    if (clipDir) fs.rmSync(clipDir, { recursive: true, force: true });
+  });
+
+  it('signs up through the form', async () => {
+    const { page } = tp;
+    await page.goto('/signup');
+    await page.getByLabel('Username').fill('x');
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.getByRole('alert').filter({ hasText: '3–32' }).waitFor();
+    await screenshot(page, 'signup-error');
+    await signUpInPage(page, username);
+    assert.equal(new URL(page.url()).pathname, '/');
+    await screenshot(page, 'discover-empty');
+  });
+
+  it('uploads a clip through the page and follows processing to 100 %', async () => {
+    const { page } = tp;
+    await page.goto('/upload');
+    await page.getByLabel('Video file').setInputFiles(clip);
+    assert.equal(await page.getByLabel('Title').inputValue(), 'my holiday', 'the title is suggested from the file name');
+    await page.getByLabel('Title').fill(title);
+    await page.getByRole('button', { name: 'Upload' }).click();
+
+    const uploadBar = page.getByRole('progressbar', { name: 'Upload' });
+    await waitFor('upload bar at 100 %', async () => (await uploadBar.getAttribute('aria-valuenow')) === '100', 60_000);
+
+    // Processing progress arrives over SSE; record what the bar shows until it reaches 100.
+    const bar = page.getByRole('progressbar', { name: 'Processing' });
+    const seen: number[] = [];
+    await waitFor('processing bar at 100 %', async () => {
+      const v = Number(await bar.getAttribute('aria-valuenow'));
+      if (seen[seen.length - 1] !== v) seen.push(v);
+      return v === 100;
+    }, 180_000, 100);
+    assert.deepEqual([...seen].sort((a, b) => a - b), seen, `the bar never goes backwards: ${seen.join(', ')}`);
+    await page.getByText('Your video is ready.').waitFor();
+    assert.equal(await page.locator('.stages li.done').count(), 8, 'every stage is ticked');
+    await screenshot(page, 'upload-done');
+
+    const href = await page.getByRole('link', { name: 'Watch now' }).getAttribute('href');
+    videoId = href!.split('/').pop()!;
+    const res = await t.client.get<{ status: string; title: string }>(`/api/v1/videos/${videoId}`);
+    assert.equal(res.body.status, 'ready');
+    assert.equal(res.body.title, title);
+  });
+
+  it('plays the video on the watch page, with quality menu, views and likes', async () => {
+    const { page, errors, dialogs } = tp;
+    await page.getByRole('link', { name: 'Watch now' }).click();
+    await page.waitForURL(`**/watch/${videoId}`);
+    // The title is text: the heading shows the angle brackets and no <b> element exists.
+    await page.getByRole('heading', { level: 1, name: title }).waitFor();
+    assert.equal(await page.locator('h1 b').count(), 0);
+
+    const quality = page.getByLabel('Quality');
+    await waitFor('quality menu lists the renditions', async () => (await quality.locator('option').count()) >= 3);
+    const options = await quality.locator('option').allTextContents();
+    assert.ok(options.some((o) => o.startsWith('480p')) && options.some((o) => o.startsWith('360p')), options.join(' | '));
+
+    await playMuted(page);
+    await waitFor('the video to play', async () => (await videoState(page)).currentTime > 1, 60_000);
+    assert.equal((await videoState(page)).error, null);
+
+    // Switching quality by hand keeps playing.
+    await quality.selectOption({ label: options.find((o) => o.startsWith('360p'))! });
+    const t0 = (await videoState(page)).currentTime;
+    await waitFor('playback after a quality switch', async () => {
+      const s = await videoState(page);
+      // The 5 s clip may end first; ending also means it played through the switch.
+      return s.currentTime > t0 + 0.5 || (s.paused && s.currentTime > 4);
+    }, 60_000);
+
+    await page.getByText('1 view', { exact: true }).waitFor();
+    const like = page.getByRole('button', { name: 'Like' });
+    await page.getByText('0 likes', { exact: true }).waitFor();
+    await like.click();
+    await waitFor('like registered', async () => (await like.getAttribute('aria-pressed')) === 'true');
+    await page.getByText('1 like', { exact: true }).waitFor();
+    await page.evaluate('document.querySelector("video").pause()');
+    await screenshot(page, 'watch');
+    assert.deepEqual(errors, []);
+    assert.deepEqual(dialogs, []);
+  });
+
+  it('shows the video as ready on "My videos", and lays the watch page out on a phone', async () => {
+    const { page } = tp;
+    await page.getByRole('link', { name: 'My videos' }).click();
+    const card = page.locator('article.card', { hasText: title });
+    await card.waitFor();
+    await card.getByText('Ready').waitFor();
+    await screenshot(page, 'my-videos');
+
+    const session = (await pageSession(page))!;
+    const phone = await openPage(browser, t.url, { viewport: { width: 390, height: 844 }, isMobile: true });
+    await signInWithToken(phone.page, session.token, session.user);
+    await phone.page.goto(`/watch/${videoId}`);
+    await phone.page.getByRole('heading', { level: 1, name: title }).waitFor();
+    await phone.page.locator('video').waitFor();
+    const overflow = await horizontalOverflow(phone.page);
+    assert.ok(overflow <= 0, `no sideways scrolling on a phone (overflow ${overflow}px)`);
+    await screenshot(phone.page, 'watch-phone');
+    await phone.context.close();
+  });
+
+  it('resumes a paused upload after the page is reloaded', async () => {
+    const { page, errors } = tp;
+    await page.goto('/upload');
+    // Hold the upload's data requests so the upload is caught half-way, like a stalled network.
+    let held = 0;
+    await page.route('**/api/v1/uploads/**', (route) => {
+      if (route.request().method() === 'PATCH') {
+        held += 1;
+        return;
+      }
+      return route.continue();
+    });
+    await page.getByLabel('Video file').setInputFiles(clip);
+    await page.getByLabel('Title').fill('Resumed clip');
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await waitFor('the upload to start sending', async () => held > 0);
+    const firstHref = await page.getByRole('link', { name: 'Open watch page' }).getAttribute('href');
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByText('Paused.').waitFor();
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+
+    await page.reload();
+    const pending = page.locator('.pending li', { hasText: 'Resumed clip' });
+    await pending.waitFor();
+    await screenshot(page, 'upload-unfinished');
+    await page.getByLabel('Video file').setInputFiles(clip);
+    await page.getByText('partly uploaded before').waitFor();
+    await page.getByRole('button', { name: 'Resume upload' }).click();
+    await waitFor('resumed upload at 100 %', async () => (await page.getByRole('progressbar', { name: 'Upload' }).getAttribute('aria-valuenow')) === '100', 60_000);
+    assert.equal(await page.getByRole('link', { name: 'Open watch page' }).getAttribute('href'), firstHref, 'the same video, not a new one');
+    await page.getByText('Your video is ready.').waitFor({ timeout: 180_000 });
+    await page.locator('.pending li').first().waitFor({ state: 'detached' });
+
+    const mine = await t.client.as((await pageSession(page))!.token).get<{ items: Array<{ title: string }> }>('/api/v1/videos?owner=me');
+    assert.deepEqual(mine.body.items.map((v) => v.title).sort(), ['Resumed clip', title].sort());
+    assert.deepEqual(errors, []);
+  });
+});

@@ -1,0 +1,164 @@
+// Discover: live streams now, the personalised feed (signed in), and trending videos per window,
+// updated live (the trending event stream when the server has one, else a periodic refresh).
+import { h, replace } from '../dom.js';
+import { errorText, get } from '../api.js';
+import { count } from '../format.js';
+import type { Page } from '../router.js';
+import { session } from '../session.js';
+import type { Page as ListPage, Stream, TrendingItem, Video } from '../types.js';
+import { empty, loading, videoCard } from '../ui.js';
+
+const WINDOWS: Array<[string, string]> = [['1h', 'Past hour'], ['24h', 'Today'], ['7d', 'This week']];
+const REFRESH_MS = 30_000;
+
+interface Feed {
+  items: Array<Video & { score?: number }>;
+  model_version?: string | number | null;
+  ranking?: 'model' | 'fallback';
+  experiment?: string | null;
+  variant?: string | null;
+}
+
+interface Trending {
+  window: string;
+  items: TrendingItem[];
+}
+
+function section(title: string, body: HTMLElement, extra?: HTMLElement | null): HTMLElement {
+  return h('section', { class: 'block', 'aria-label': title }, h('div', { class: 'row spread' }, h('h2', null, title), extra ?? null), body);
+}
+
+export function discoverPage(): Page {
+  const liveGrid = h('div', { class: 'grid' });
+  const feedGrid = h('div', { class: 'grid' });
+  const feedNote = h('span', { class: 'hint' });
+  const trendGrid = h('ol', { class: 'grid ranked', 'aria-label': 'Trending videos' });
+  const trendState = h('span', { class: 'hint', role: 'status' });
+  const liveBlock = section('Live now', liveGrid);
+  liveBlock.hidden = true;
+
+  let win = '24h';
+  let disposed = false;
+  let source: EventSource | null = null;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let lastRanks = new Map<string, number>();
+
+  const tabs = h('div', { class: 'tabs', role: 'group', 'aria-label': 'Trending window' },
+    WINDOWS.map(([value, label]) => {
+      const b = h('button', { type: 'button', class: 'tab', 'aria-pressed': String(value === win), 'data-window': value }, label);
+      b.addEventListener('click', () => {
+        if (win === value) return;
+        win = value;
+        for (const t of tabs.querySelectorAll('button')) t.setAttribute('aria-pressed', String(t.dataset.window === win));
+        lastRanks = new Map();
+        startTrending();
+      });
+      return b;
+    }));
+
+  function paintTrending(t: Trending): void {
+    if (t.window && t.window !== win) return;
+    if (!t.items.length) {
+      replace(trendGrid, h('li', null, empty('Nothing is trending in this window yet.')));
+      lastRanks = new Map();
+      return;
+    }
+    const ranks = new Map<string, number>();
+    replace(trendGrid, t.items.map((item, i) => {
+      ranks.set(item.id, i);
+      const before = lastRanks.get(item.id);
+      const move = before === undefined ? (lastRanks.size ? 'new' : '') : before > i ? 'up' : before < i ? 'down' : '';
+      const moveLabel = move === 'up' ? '▲' : move === 'down' ? '▼' : move === 'new' ? 'new' : '';
+      const foot = h('p', { class: 'meta' }, h('span', { class: 'rank' }, `#${i + 1}`), moveLabel ? h('span', { class: `move ${move}`, title: `Rank ${move}` }, ` ${moveLabel}`) : null, ` · score ${item.score.toFixed(1)}`);
+      return h('li', null, videoCard({ ...item, created_at: '' }, foot));
+    }));
+    lastRanks = ranks;
+    trendState.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+  }
+
+  async function fetchTrending(): Promise<void> {
+    timer = null;
+    try {
+      paintTrending(await get<Trending>(`/api/v1/discover/trending?window=${win}&limit=24`));
+    } catch (err) {
+      trendState.textContent = errorText(err);
+    }
+    if (!disposed && !source) timer = setTimeout(fetchTrending, REFRESH_MS);
+  }
+
+  function startTrending(): void {
+    source?.close();
+    source = null;
+    if (timer) clearTimeout(timer);
+    loading(trendGrid);
+    void fetchTrending();
+    if (typeof EventSource !== 'function') return;
+    const es = new EventSource(`/api/v1/discover/trending/stream?window=${win}`);
+    source = es;
+    es.addEventListener('trending', (ev) => {
+      try {
+        paintTrending(JSON.parse((ev as MessageEvent).data) as Trending);
+      } catch {
+        // Ignore a malformed event; the next one has the whole list.
+      }
+    });
+    es.addEventListener('error', () => {
+      // Refused (no such stream on this server): refresh periodically instead.
+      if (es.readyState === EventSource.CLOSED && source === es) {
+        source = null;
+        if (!timer && !disposed) timer = setTimeout(fetchTrending, REFRESH_MS);
+      }
+    });
+  }
+
+  async function loadLive(): Promise<void> {
+    try {
+      const res = await get<ListPage<Stream>>('/api/v1/streams?status=live&limit=12');
+      if (disposed || !res.items.length) return;
+      liveBlock.hidden = false;
+      replace(liveGrid, res.items.map((s) => h('article', { class: 'card' },
+        h('a', { href: `/live/${s.id}`, class: 'card-link' },
+          h('div', { class: 'thumb live-thumb' }, h('span', { class: 'badge live' }, 'Live')),
+          h('h3', { class: 'card-title' }, s.title)),
+        h('p', { class: 'meta' }, [s.creator_username, `${count(s.viewer_count ?? 0, 'viewer')}`].filter(Boolean).join(' · ')))));
+    } catch {
+      // Live streaming may be disabled on this server: the section just stays hidden.
+    }
+  }
+
+  async function loadFeed(): Promise<void> {
+    loading(feedGrid);
+    try {
+      const feed = await get<Feed>('/api/v1/feed?limit=12');
+      if (disposed) return;
+      const how = feed.ranking === 'model' ? `Ranked for you by model ${feed.model_version ?? ''}` : 'Popular picks (personal ranking unavailable)';
+      feedNote.textContent = feed.variant ? `${how} · ${feed.experiment ?? 'experiment'}: ${feed.variant}` : how;
+      replace(feedGrid, feed.items.length ? feed.items.map((v) => videoCard(v)) : empty('Watch and like a few videos to get recommendations.'));
+    } catch (err) {
+      replace(feedGrid, empty(errorText(err)));
+    }
+  }
+
+  const feedBlock = session.user
+    ? section('For you', feedGrid, feedNote)
+    : section('For you', empty('Sign in to get videos picked for you.', h('a', { href: '/signin', class: 'button secondary' }, 'Sign in')));
+
+  const el = h('div', { class: 'page discover' },
+    h('h1', { class: 'sr-only' }, 'Discover'),
+    liveBlock,
+    feedBlock,
+    section('Trending', h('div', null, h('div', { class: 'row spread' }, tabs, trendState), trendGrid)));
+
+  void loadLive();
+  if (session.user) void loadFeed();
+  startTrending();
+  return {
+    title: 'Discover',
+    el,
+    dispose() {
+      disposed = true;
+      source?.close();
+      if (timer) clearTimeout(timer);
+    },
+  };
+}

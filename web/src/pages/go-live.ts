@@ -1,0 +1,159 @@
+// Go live: create a stream, then a dashboard with the RTMP URL and stream key (copy buttons, OBS
+// settings), the stream's status and viewer count, key rotation and "end stream".
+import { h, replace } from '../dom.js';
+import { errorText, get, post } from '../api.js';
+import { signInRequired } from '../guard.js';
+import { ago, count } from '../format.js';
+import { navigate, type Page, type PageContext } from '../router.js';
+import type { CreatedStream, Page as ListPage, Stream } from '../types.js';
+import { badge, copyField, field, notice } from '../ui.js';
+
+const POLL_MS = 3000;
+
+// The key is only returned when a stream is created or its key rotated. It is kept in memory
+// (not storage) for the dashboard that follows; after a reload the creator rotates it to see one.
+const freshKeys = new Map<string, { key: string; rtmpUrl: string }>();
+
+export function goLivePage(ctx: PageContext): Page {
+  const title = ctx.params.id ? 'Stream dashboard' : 'Go live';
+  const guard = signInRequired(title, 'Sign in to stream live.');
+  if (guard) return guard;
+  return ctx.params.id ? dashboard(ctx.params.id) : createPage();
+}
+
+function createPage(): Page {
+  const name = field('Stream title', { name: 'title', required: true, maxlength: 200, placeholder: 'What are you streaming?' });
+  const msg = notice();
+  const submit = h('button', { type: 'submit' }, 'Create stream');
+  const form = h('form', { class: 'stack card-panel' }, name.wrap, msg.el, submit);
+  const mine = h('div');
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    msg.clear();
+    const t = name.input.value.trim();
+    if (!t) {
+      msg.error('Give the stream a title.');
+      name.input.focus();
+      return;
+    }
+    submit.disabled = true;
+    try {
+      const res = await post<CreatedStream>('/api/v1/streams', { title: t });
+      freshKeys.set(res.stream.id, { key: res.stream_key, rtmpUrl: res.rtmp_url });
+      navigate(`/go-live/${res.stream.id}`);
+    } catch (err) {
+      msg.error(errorText(err));
+      submit.disabled = false;
+    }
+  });
+
+  // Listing one's own streams is a convenience: hidden when the server does not offer it.
+  get<ListPage<Stream>>('/api/v1/streams?creator=me&limit=10').then((res) => {
+    const active = res.items.filter((s) => s.status !== 'ended');
+    if (!active.length) return;
+    replace(mine, h('div', { class: 'card-panel' }, h('h2', null, 'Your streams'), h('ul', { class: 'plain' }, active.map((s) =>
+      h('li', { class: 'row spread' }, h('a', { href: `/go-live/${s.id}` }, s.title), badge(s.status))))));
+  }).catch(() => {});
+
+  return { title: 'Go live', el: h('section', { class: 'page narrow' }, h('h1', null, 'Go live'), form, mine) };
+}
+
+function obsHints(): HTMLElement {
+  return h('details', { class: 'card-panel hints' },
+    h('summary', null, 'How to stream with OBS Studio'),
+    h('ol', null,
+      h('li', null, 'Open Settings → Stream. Service: ', h('strong', null, 'Custom…'), '.'),
+      h('li', null, 'Server: paste the RTMP URL. Stream Key: paste the stream key.'),
+      h('li', null, 'Settings → Output (Advanced): encoder x264 or hardware H.264, rate control CBR, ', h('strong', null, 'keyframe interval 2 s'), ', 2500–6000 kbps for 720p–1080p.'),
+      h('li', null, 'Audio: AAC, 128–160 kbps, 44.1 or 48 kHz.'),
+      h('li', null, 'Press Start Streaming. This page shows "Live" within a few seconds.')),
+    h('p', { class: 'hint' }, 'Any RTMP encoder works the same way, e.g. ffmpeg: ', h('code', null, 'ffmpeg -re -i input.mp4 -c:v libx264 -g 60 -c:a aac -f flv <RTMP URL>/<stream key>')));
+}
+
+function dashboard(id: string): Page {
+  const heading = h('h1', null, 'Stream dashboard');
+  const statusLine = h('p', { class: 'row status-line', role: 'status' });
+  const credentials = h('div', { class: 'stack' });
+  const msg = notice();
+  const watch = h('a', { href: `/live/${id}`, class: 'button secondary' }, 'Open watch page');
+  const rotate = h('button', { type: 'button', class: 'secondary' }, 'New stream key');
+  const end = h('button', { type: 'button', class: 'danger' }, 'End stream');
+  const el = h('section', { class: 'page narrow' },
+    heading, statusLine,
+    h('div', { class: 'card-panel stack' }, h('h2', null, 'Encoder settings'), credentials),
+    h('div', { class: 'row' }, watch, rotate, end),
+    msg.el,
+    obsHints());
+
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let disposed = false;
+  let rtmpUrl: string | null = freshKeys.get(id)?.rtmpUrl ?? null;
+
+  function paintCredentials(): void {
+    const fresh = freshKeys.get(id);
+    replace(credentials,
+      rtmpUrl ? copyField('RTMP URL', rtmpUrl) : null,
+      fresh
+        ? copyField('Stream key', fresh.key, { secret: true })
+        : h('p', { class: 'hint' }, 'The stream key is shown only when it is created. Use "New stream key" to get a new one (the old one stops working).'),
+      fresh ? h('p', { class: 'hint' }, 'Keep the key secret: anyone with it can stream as you.') : null);
+  }
+
+  function paint(s: Stream): void {
+    heading.textContent = s.title;
+    document.title = `${s.title} · Nova`;
+    const since = s.status === 'live' && s.started_at ? ` · started ${ago(s.started_at)}` : s.status === 'ended' && s.ended_at ? ` · ended ${ago(s.ended_at)}` : '';
+    replace(statusLine, badge(s.status), h('span', null, `${count(s.viewer_count ?? 0, 'viewer')}${since}`));
+    const ended = s.status === 'ended';
+    end.disabled = ended;
+    rotate.disabled = ended;
+  }
+
+  async function poll(): Promise<void> {
+    timer = null;
+    try {
+      const s = await get<Stream>(`/api/v1/streams/${encodeURIComponent(id)}`);
+      if (disposed) return;
+      paint(s);
+      if (s.status === 'ended') return;
+    } catch (err) {
+      msg.error(errorText(err));
+    }
+    if (!disposed) timer = setTimeout(poll, POLL_MS);
+  }
+
+  rotate.addEventListener('click', async () => {
+    if (!confirm('Make a new stream key? The current one stops working, and an encoder using it is disconnected.')) return;
+    msg.clear();
+    try {
+      const res = await post<{ stream_key: string; rtmp_url?: string }>(`/api/v1/streams/${id}/key`);
+      rtmpUrl = res.rtmp_url ?? rtmpUrl;
+      freshKeys.set(id, { key: res.stream_key, rtmpUrl: rtmpUrl ?? '' });
+      paintCredentials();
+      msg.ok('New stream key created. Update it in your encoder.');
+    } catch (err) {
+      msg.error(errorText(err));
+    }
+  });
+  end.addEventListener('click', async () => {
+    if (!confirm('End the stream for everyone?')) return;
+    msg.clear();
+    try {
+      paint(await post<Stream>(`/api/v1/streams/${id}/end`));
+      msg.ok('The stream has ended.');
+    } catch (err) {
+      msg.error(errorText(err));
+    }
+  });
+
+  paintCredentials();
+  void poll();
+  return {
+    title: 'Stream dashboard',
+    el,
+    dispose() {
+      disposed = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}

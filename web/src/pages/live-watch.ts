@@ -1,0 +1,90 @@
+// Watch a live stream: the live player (when the stream is on air), viewer count, and the chat
+// panel beside it (below it on a phone). Its creator and admins get the moderation controls.
+import { h, replace } from '../dom.js';
+import { ApiError, errorText, get } from '../api.js';
+import { chatPanel, type ChatPanel } from '../chat.js';
+import { ago, count } from '../format.js';
+import { createPlayer, type Player } from '../player.js';
+import type { Page, PageContext } from '../router.js';
+import { session } from '../session.js';
+import type { Stream } from '../types.js';
+import { badge } from '../ui.js';
+
+const POLL_MS = 5000;
+
+export function liveWatchPage(ctx: PageContext): Page {
+  const id = ctx.params.id;
+  const heading = h('h1', null, 'Live');
+  const stage = h('div', { class: 'stage' }, h('div', { class: 'offline' }, h('p', null, 'Loading…')));
+  const statusLine = h('p', { class: 'row status-line', role: 'status' });
+  const side = h('div', { class: 'side' });
+  const el = h('section', { class: 'page live-watch' }, h('div', { class: 'main-col' }, stage, heading, statusLine), side);
+
+  let player: Player | null = null;
+  let chat: ChatPanel | null = null;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let disposed = false;
+  let shownStatus = '';
+
+  function showOffline(text: string): void {
+    player?.dispose();
+    player = null;
+    replace(stage, h('div', { class: 'offline' }, h('p', null, text)));
+  }
+
+  function paint(s: Stream): void {
+    heading.textContent = s.title;
+    document.title = `${s.title} · Nova`;
+    const since = s.status === 'live' && s.started_at ? ` · started ${ago(s.started_at)}` : '';
+    replace(statusLine, badge(s.status), h('span', null, `${count(s.viewer_count ?? 0, 'viewer')} watching${since}`));
+    if (s.status === shownStatus) return;
+    shownStatus = s.status;
+    if (s.status === 'live' && s.playback_url) {
+      player?.dispose();
+      player = createPlayer({ src: s.playback_url, live: true });
+      replace(stage, player.el);
+      // Live playback starts muted so browsers allow it to start by itself.
+      player.video.muted = true;
+      void player.video.play().catch(() => {});
+    } else if (s.status === 'ended') {
+      showOffline('This stream has ended.');
+    } else {
+      showOffline('The stream has not started yet. This page switches to the video when it does.');
+    }
+  }
+
+  async function poll(): Promise<void> {
+    timer = null;
+    try {
+      const s = await get<Stream>(`/api/v1/streams/${encodeURIComponent(id)}`);
+      if (disposed) return;
+      paint(s);
+      if (!chat) {
+        const canModerate = Boolean(session.user && (session.user.id === s.creator_id || session.isAdmin));
+        chat = chatPanel(id, { canModerate });
+        replace(side, chat.el);
+      }
+      if (s.status === 'ended') return;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) {
+        heading.textContent = 'Stream not found';
+        showOffline(err.detail);
+        return;
+      }
+      replace(statusLine, h('span', { class: 'notice error', role: 'alert' }, errorText(err)));
+    }
+    if (!disposed) timer = setTimeout(poll, POLL_MS);
+  }
+
+  void poll();
+  return {
+    title: 'Live',
+    el,
+    dispose() {
+      disposed = true;
+      if (timer) clearTimeout(timer);
+      player?.dispose();
+      chat?.dispose();
+    },
+  };
+}

@@ -1,0 +1,140 @@
+// Shapes of the public API (see API.md) as the web app reads them. Fields beyond the contract are
+// optional: the app shows them when the server sends them.
+
+export interface Rendition {
+  height: number;
+  width: number;
+  bandwidth: number;
+  codecs?: string;
+  playlist_url?: string;
+}
+
+export type VideoStatus = 'waiting_upload' | 'uploading' | 'queued' | 'processing' | 'ready' | 'failed';
+
+export interface Video {
+  id: string;
+  owner_id: string;
+  owner_username?: string;
+  title: string;
+  description?: string | null;
+  status: VideoStatus | string;
+  duration_seconds?: number | null;
+  width?: number | null;
+  height?: number | null;
+  renditions?: Rendition[];
+  thumbnail_url?: string | null;
+  created_at: string;
+  storyboard_url?: string | null;
+  error?: string | null;
+}
+
+export interface Engagement {
+  video_id: string;
+  views: number;
+  likes: number;
+  liked: boolean | null;
+}
+
+export interface Playback {
+  manifest_url: string;
+  renditions: Rendition[];
+  thumbnail_url?: string | null;
+  storyboard_url?: string | null;
+  duration_seconds?: number | null;
+}
+
+export interface Progress {
+  status: string;
+  stage: string | null;
+  progress: number;
+  attempts?: number;
+  error?: string | null;
+  queue_position?: number | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor?: string | null;
+}
+
+export interface Stream {
+  id: string;
+  creator_id: string;
+  creator_username?: string;
+  title: string;
+  status: 'idle' | 'live' | 'ended' | string;
+  started_at?: string | null;
+  ended_at?: string | null;
+  viewer_count?: number;
+  playback_url?: string;
+}
+
+export interface CreatedStream {
+  stream: Stream;
+  stream_key: string;
+  rtmp_url: string;
+  playback_url: string;
+}
+
+export interface ChatMessage {
+  stream_id?: string;
+  user_id: string;
+  username: string;
+  message: string;
+  created_at: string;
+  comment_id: string;
+}
+
+export interface TrendingItem {
+  id: string;
+  title: string;
+  score: number;
+  thumbnail_url?: string | null;
+  duration_seconds?: number | null;
+  view_count?: number;
+  owner_username?: string;
+}
+
+export interface Model {
+  name: string;
+  version: string | number;
+  path: string;
+  inputs?: unknown;
+  outputs?: unknown;
+  loaded_at: string;
+  inference_count: number;
+  avg_latency_ms: number | null;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  p99_ms: number | null;
+}
+
+export interface Experiment {
+  key: string;
+  description?: string | null;
+  variants: Array<{ key: string; weight: number }>;
+  traffic_percent: number;
+  metric: string;
+  metric_type?: string;
+  status?: string;
+  created_at?: string;
+}
+
+export interface VariantResult {
+  key: string;
+  users: number;
+  conversions: number;
+  rate: number;
+  lift: number | null;
+  ci_low: number | null;
+  ci_high: number | null;
+  p_value: number | null;
+}
+
+export interface ExperimentResults {
+  key: string;
+  metric?: string;
+  variants: VariantResult[];
+  srm: { p_value: number; flag: boolean };
+  note?: string | null;
+}
