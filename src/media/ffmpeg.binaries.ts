@@ -22,7 +22,8 @@ function runs(bin: string): boolean {
   return res.error === undefined && res.status === 0;
 }
 
-function fromPackage(tool: Tool): string | undefined {
+/** Path of the binary shipped in the optional npm package, if it is installed for this platform. */
+export function bundledToolPath(tool: Tool): string | undefined {
   try {
     const require = createRequire(import.meta.url);
     const mod = require(PACKAGES[tool]) as { path?: string };
@@ -42,7 +43,7 @@ function resolveOne(tool: Tool, explicit: string | undefined): string {
     return explicit;
   }
   if (runs(tool)) return tool;
-  const bundled = fromPackage(tool);
+  const bundled = bundledToolPath(tool);
   if (bundled && runs(bundled)) return bundled;
   throw new MediaError(
     'tool_missing',
