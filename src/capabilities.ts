@@ -7,6 +7,7 @@ import { healthCapability } from './health/health.routes.js';
 import { experimentsCapability } from './experiments/experiments.routes.js';
 import { createLiveService, liveCapability } from './live/live.capability.js';
 import { chatCapability } from './chat/chat.routes.js';
+import { modelsCapability } from './models/models.routes.js';
 import { eventsCapability } from './events/events.capability.js';
 import { webhooksCapability } from './webhooks/webhooks.routes.js';
 import { webCapability } from './web/web.routes.js';
@@ -15,9 +16,10 @@ export function createCapabilities(c: Container): Capability[] {
   // Chat closes its sockets when a stream ends and counts its sockets as viewers: it shares this.
   const live = createLiveService(c);
   const experiments = experimentsCapability(c);
+  const models = modelsCapability(c);
   const webhooks = webhooksCapability(c);
   // Keep `events` (the outbox relay) last: it starts after and stops before every consumer, so no
   // event is marked delivered while a consumer is not listening.
   // `web` (the app at `/`) has no background work; it comes after every API route it must not shadow.
-  return [healthCapability(c), accountsCapability(c), experiments, liveCapability(c, live), chatCapability(c, live), webhooks, eventsCapability(c), webCapability(c)];
+  return [healthCapability(c), accountsCapability(c), experiments, liveCapability(c, live), chatCapability(c, live), models, webhooks, eventsCapability(c), webCapability(c)];
 }

@@ -79,6 +79,9 @@ export interface Config {
   events: EventsConfig;
   webhooks: WebhooksConfig;
   chat: ChatConfig;
+  models: ModelsConfig;
+  feed: FeedConfig;
+  engagement: EngagementConfig;
   isCI: boolean;
 }
 
@@ -264,6 +267,157 @@ function webhooksConfig(env: Env): WebhooksConfig {
   };
 }
 
+/** ONNX model serving (see docs/models.md). */
+export interface ModelsConfig {
+  /** Directories besides MODELS_DIR from which `reload {path}` may read model files. */
+  allowedPaths: string[];
+  maxFileBytes: number;
+  /** Dynamic batching: requests arriving within maxQueueDelayUs run together, up to maxBatchSize rows. */
+  batching: boolean;
+  maxBatchSize: number;
+  maxQueueDelayUs: number;
+  /** ONNX Runtime intra-op threads of each model process. */
+  threads: number;
+  loadTimeoutMs: number;
+  inferTimeoutMs: number;
+  /** Inferences slower than this are logged as warnings. */
+  slowMs: number;
+  /** Latency percentiles cover this many most recent inferences per model. */
+  metricsWindow: number;
+  /** Largest infer request body, and largest tensor (elements) it may carry. */
+  inferMaxBytes: number;
+  inferMaxElements: number;
+  /** Older or newer versions of a model that may serve alongside its current one (chosen per request). */
+  maxExtraVersions: number;
+  /** Poll MODELS_DIR for new versions this often (0 = no watch). */
+  watchIntervalMs: number;
+}
+
+function modelsConfig(env: Env): ModelsConfig {
+  const allowed = (str(env, 'MODELS_ALLOWED_PATHS') ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  for (const p of allowed) if (!path.isAbsolute(p)) throw new ConfigError('MODELS_ALLOWED_PATHS', `"${p}" is not an absolute path`);
+  return {
+    allowedPaths: allowed.map((p) => path.resolve(p)),
+    maxFileBytes: int(env, 'MODEL_MAX_FILE_BYTES', 512 * 1024 ** 2, 1024, 16 * 1024 ** 3),
+    batching: bool(env, 'MODEL_BATCHING', true),
+    maxBatchSize: int(env, 'MODEL_MAX_BATCH_SIZE', 16_384, 1, 10_000_000),
+    maxQueueDelayUs: int(env, 'MODEL_MAX_QUEUE_DELAY_US', 500, 0, 1_000_000),
+    threads: int(env, 'MODEL_THREADS', 1, 1, 64),
+    loadTimeoutMs: int(env, 'MODEL_LOAD_TIMEOUT_MS', 60_000, 1000, 3_600_000),
+    inferTimeoutMs: int(env, 'MODEL_INFER_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    slowMs: int(env, 'MODEL_SLOW_MS', 100, 1, 3_600_000),
+    metricsWindow: int(env, 'MODEL_METRICS_WINDOW', 1000, 100, 1_000_000),
+    inferMaxBytes: int(env, 'MODEL_INFER_MAX_BYTES', 16 * 1024 ** 2, 1024, 1024 ** 3),
+    inferMaxElements: int(env, 'MODEL_INFER_MAX_ELEMENTS', 4_000_000, 1, 1_000_000_000),
+    maxExtraVersions: int(env, 'MODEL_MAX_EXTRA_VERSIONS', 2, 0, 16),
+    watchIntervalMs: int(env, 'MODELS_WATCH_INTERVAL_MS', 0, 0, 3_600_000),
+  };
+}
+
+/** The personalised feed (see docs/models.md). */
+export interface FeedConfig {
+  /** The served model that ranks the feed, unless an experiment picks another. */
+  model: string;
+  /** Candidates scored per request, and how far back "recent" reaches. */
+  maxCandidates: number;
+  candidateDays: number;
+  defaultLimit: number;
+  maxLimit: number;
+}
+
+function feedConfig(env: Env): FeedConfig {
+  const model = str(env, 'FEED_MODEL') ?? 'feed-ranker';
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(model)) throw new ConfigError('FEED_MODEL', 'use 1-64 of [A-Za-z0-9_.-]');
+  const maxLimit = int(env, 'FEED_MAX_LIMIT', 100, 1, 1000);
+  return {
+    model,
+    maxCandidates: int(env, 'FEED_MAX_CANDIDATES', 500, 1, 100_000),
+    candidateDays: int(env, 'FEED_CANDIDATE_DAYS', 30, 1, 3650),
+    defaultLimit: Math.min(maxLimit, int(env, 'FEED_DEFAULT_LIMIT', 20, 1, 1000)),
+    maxLimit,
+  };
+}
+
+/** Views, likes and watch time (see docs/models.md). */
+export interface EngagementConfig {
+  /** One view per viewer per video counts within this window. */
+  viewDedupSeconds: number;
+  /** Largest watch time one `watch` call may report. */
+  maxWatchSecondsPerCall: number;
+  /** Views accepted per minute from one anonymous client address. */
+  anonymousViewsPerMinute: number;
+}
+
+function engagementConfig(env: Env): EngagementConfig {
+  return {
+    viewDedupSeconds: int(env, 'VIEW_DEDUP_SECONDS', 1800, 1, 7 * 86_400),
+    maxWatchSecondsPerCall: int(env, 'WATCH_MAX_SECONDS_PER_CALL', 6 * 3600, 1, 48 * 3600),
+    anonymousViewsPerMinute: int(env, 'ANON_VIEWS_PER_MINUTE', 120, 1, 1_000_000),
+  };
+}
+
+export interface EventsConfig {
+  /** Outbox rows one relay claims and publishes per round. */
+  batchSize: number;
+  /** Relays poll this often besides being woken by new commits. */
+  pollIntervalMs: number;
+  /** A claimed batch belongs to its relay this long; after a crash another relay takes it over. */
+  leaseSeconds: number;
+  /** Relay backoff while the bus is down: from min, doubling, up to max. */
+  backoffMinMs: number;
+  backoffMaxMs: number;
+}
+
+function eventsConfig(env: Env): EventsConfig {
+  const backoffMinMs = int(env, 'OUTBOX_BACKOFF_MIN_MS', 200, 10, 60_000);
+  const backoffMaxMs = int(env, 'OUTBOX_BACKOFF_MAX_MS', 30_000, 10, 600_000);
+  if (backoffMaxMs < backoffMinMs) throw new ConfigError('OUTBOX_BACKOFF_MAX_MS', `must be at least OUTBOX_BACKOFF_MIN_MS (${backoffMinMs})`);
+  return {
+    batchSize: int(env, 'OUTBOX_BATCH_SIZE', 500, 1, 10_000),
+    pollIntervalMs: int(env, 'OUTBOX_POLL_INTERVAL_MS', 1000, 10, 60_000),
+    leaseSeconds: int(env, 'OUTBOX_LEASE_SECONDS', 60, 5, 3600),
+    backoffMinMs,
+    backoffMaxMs,
+  };
+}
+
+export interface WebhooksConfig {
+  /** 32-byte key (base64 or hex) encrypting signing secrets at rest; a key file in DATA_DIR is used when unset on SQLite. */
+  secretKey?: Buffer;
+  /** Hosts (names or IPs) trusted as delivery targets even on private networks. */
+  allowedHosts: string[];
+  timeoutMs: number;
+  /** First retry after retryBaseMs, doubling up to retryMaxIntervalSeconds, for retryWindowSeconds in all. */
+  retryBaseMs: number;
+  retryMaxIntervalSeconds: number;
+  retryWindowSeconds: number;
+  concurrency: number;
+  maxPerUser: number;
+}
+
+function webhooksConfig(env: Env): WebhooksConfig {
+  const rawKey = str(env, 'WEBHOOKS_SECRET_KEY');
+  let secretKey: Buffer | undefined;
+  if (rawKey !== undefined) {
+    secretKey = /^[0-9a-fA-F]{64}$/.test(rawKey) ? Buffer.from(rawKey, 'hex') : Buffer.from(rawKey, 'base64');
+    if (secretKey.length !== 32) throw new ConfigError('WEBHOOKS_SECRET_KEY', 'must be 32 bytes, as 64 hex digits or base64');
+  }
+  const allowedHosts = (str(env, 'WEBHOOKS_ALLOWED_HOSTS') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  for (const h of allowedHosts) {
+    if (!/^[a-z0-9.:[\]_-]{1,253}$/.test(h)) throw new ConfigError('WEBHOOKS_ALLOWED_HOSTS', `"${h}" is not a host name or IP address`);
+  }
+  return {
+    secretKey,
+    allowedHosts,
+    timeoutMs: int(env, 'WEBHOOKS_TIMEOUT_MS', 10_000, 100, 120_000),
+    retryBaseMs: int(env, 'WEBHOOKS_RETRY_BASE_MS', 30_000, 10, 3_600_000),
+    retryMaxIntervalSeconds: int(env, 'WEBHOOKS_RETRY_MAX_INTERVAL_SECONDS', 6 * 3600, 1, 7 * 86_400),
+    retryWindowSeconds: int(env, 'WEBHOOKS_RETRY_WINDOW_SECONDS', 3 * 86_400, 1, 30 * 86_400),
+    concurrency: int(env, 'WEBHOOKS_CONCURRENCY', 4, 1, 64),
+    maxPerUser: int(env, 'WEBHOOKS_MAX_PER_USER', 25, 1, 1000),
+  };
+}
+
 function queuePrefix(env: Env): string {
   const raw = str(env, 'QUEUE_PREFIX') ?? 'nova';
   if (!/^[A-Za-z0-9_:-]{1,64}$/.test(raw)) throw new ConfigError('QUEUE_PREFIX', `"${raw}" must be 1-64 of [A-Za-z0-9_:-]`);
@@ -331,6 +485,9 @@ export function loadConfig(env: Env = process.env): Config {
     events: eventsConfig(env),
     webhooks: webhooksConfig(env),
     chat: chatConfig(env),
+    models: modelsConfig(env),
+    feed: feedConfig(env),
+    engagement: engagementConfig(env),
     isCI: bool(env, 'CI', false),
   };
 }

@@ -5,6 +5,7 @@ import { videos } from './0003_videos.js';
 import { eventsWebhooks } from './0004_events_webhooks.js';
 import { live } from './0005_live.js';
 import { chat } from './0006_chat.js';
+import { engagement } from './0007_engagement.js';
 import type { MigrationFactory } from './types.js';
 
 export const migrations: Record<string, MigrationFactory> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, MigrationFactory> = {
   '0004_events_webhooks': eventsWebhooks,
   '0005_live': live,
   '0006_chat': chat,
+  '0007_engagement': engagement,
 };

@@ -1,0 +1,120 @@
+// Reads for the feed and its trainer: candidate videos with their engagement totals, what a user
+// did per creator, creators' like totals, and the raw interactions training examples come from.
+import { sql } from 'kysely';
+import type { Db } from '../infra/db/database.js';
+import '../engagement/engagement.repository.js';
+
+export interface CandidateRow {
+  id: string;
+  owner_id: string;
+  title: string;
+  created_at: string;
+  ready_at: string | null;
+  duration_seconds: number | null;
+  views: number;
+  likes: number;
+  watch_seconds: number;
+}
+
+export class FeedRepository {
+  constructor(private readonly db: Db) {}
+
+  private candidateQuery(userId: string) {
+    const k = this.db.kysely;
+    return k
+      .selectFrom('videos as v')
+      .leftJoin('video_stats as s', 's.video_id', 'v.id')
+      .select([
+        'v.id', 'v.owner_id', 'v.title', 'v.created_at', 'v.ready_at', 'v.duration_seconds',
+        sql<number>`coalesce(s.views, 0)`.as('views'),
+        sql<number>`coalesce(s.likes, 0)`.as('likes'),
+        sql<number>`coalesce(s.watch_seconds, 0)`.as('watch_seconds'),
+      ])
+      .where('v.status', '=', 'ready')
+      .where('v.owner_id', '!=', userId)
+      // Not yet watched (or liked, which implies it was seen).
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('video_watch as w').select('w.video_id').whereRef('w.video_id', '=', 'v.id').where('w.user_id', '=', userId))))
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('video_likes as l').select('l.video_id').whereRef('l.video_id', '=', 'v.id').where('l.user_id', '=', userId))));
+  }
+
+  /** Recent ready videos plus the most engaged-with ones, de-duplicated, at most `limit`. */
+  async candidates(userId: string, sinceIso: string, limit: number): Promise<CandidateRow[]> {
+    const half = Math.max(1, Math.ceil(limit / 2));
+    const recent = await this.candidateQuery(userId).where('v.created_at', '>=', sinceIso).orderBy('v.created_at', 'desc').limit(limit).execute();
+    const popular = await this.candidateQuery(userId)
+      .orderBy(sql`coalesce(s.likes, 0) * 3 + coalesce(s.views, 0) + coalesce(s.watch_seconds, 0) / 60`, 'desc')
+      .orderBy('v.created_at', 'desc')
+      .limit(half)
+      .execute();
+    const out = new Map<string, CandidateRow>();
+    // Keep room for the popular half when there are more recent videos than the budget.
+    for (const r of recent.slice(0, Math.max(limit - popular.length, half))) out.set(r.id, r);
+    for (const r of popular) if (out.size < limit) out.set(r.id, r);
+    for (const r of recent) if (out.size < limit) out.set(r.id, r);
+    return [...out.values()].map((r) => ({ ...r, views: Number(r.views), likes: Number(r.likes), watch_seconds: Number(r.watch_seconds) }));
+  }
+
+  /** The user's likes and watch seconds per creator. */
+  async userAffinity(userId: string): Promise<{ likes: Map<string, number>; watch: Map<string, number> }> {
+    const k = this.db.kysely;
+    const likes = await k
+      .selectFrom('video_likes as l')
+      .innerJoin('videos as v', 'v.id', 'l.video_id')
+      .select(['v.owner_id', sql<number>`count(*)`.as('n')])
+      .where('l.user_id', '=', userId)
+      .groupBy('v.owner_id')
+      .execute();
+    const watch = await k
+      .selectFrom('video_watch as w')
+      .innerJoin('videos as v', 'v.id', 'w.video_id')
+      .select(['v.owner_id', sql<number>`sum(w.seconds)`.as('s')])
+      .where('w.user_id', '=', userId)
+      .groupBy('v.owner_id')
+      .execute();
+    return {
+      likes: new Map(likes.map((r) => [r.owner_id, Number(r.n)])),
+      watch: new Map(watch.map((r) => [r.owner_id, Number(r.s)])),
+    };
+  }
+
+  /** Total likes on each creator's videos. */
+  async creatorLikes(ownerIds: string[]): Promise<Map<string, number>> {
+    if (ownerIds.length === 0) return new Map();
+    const rows = await this.db.kysely
+      .selectFrom('videos as v')
+      .innerJoin('video_stats as s', 's.video_id', 'v.id')
+      .select(['v.owner_id', sql<number>`sum(s.likes)`.as('n')])
+      .where('v.owner_id', 'in', ownerIds)
+      .groupBy('v.owner_id')
+      .execute();
+    return new Map(rows.map((r) => [r.owner_id, Number(r.n)]));
+  }
+
+  /** Everything the trainer reads, bounded so a large instance does not exhaust memory. */
+  async trainingData(maxRows: number) {
+    const k = this.db.kysely;
+    const videos = await k
+      .selectFrom('videos as v')
+      .leftJoin('video_stats as s', 's.video_id', 'v.id')
+      .select(['v.id', 'v.owner_id', 'v.created_at', 'v.ready_at', 'v.duration_seconds', sql<number>`coalesce(s.views, 0)`.as('views'), sql<number>`coalesce(s.likes, 0)`.as('likes')])
+      .where('v.status', '=', 'ready')
+      .orderBy('v.created_at', 'desc')
+      .limit(maxRows)
+      .execute();
+    const likes = await k.selectFrom('video_likes').select(['user_id', 'video_id']).orderBy('created_at', 'desc').limit(maxRows).execute();
+    const watch = await k.selectFrom('video_watch').select(['user_id', 'video_id', 'seconds']).orderBy('updated_at', 'desc').limit(maxRows).execute();
+    const views = await k
+      .selectFrom('video_views')
+      .select(['user_id', 'video_id', sql<number>`count(*)`.as('n')])
+      .where('user_id', 'is not', null)
+      .groupBy(['user_id', 'video_id'])
+      .limit(maxRows)
+      .execute();
+    return {
+      videos: videos.map((v) => ({ ...v, views: Number(v.views), likes: Number(v.likes) })),
+      likes,
+      watch: watch.map((w) => ({ ...w, seconds: Number(w.seconds) })),
+      views: views.map((v) => ({ user_id: v.user_id as string, video_id: v.video_id, n: Number(v.n) })),
+    };
+  }
+}

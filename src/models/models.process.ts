@@ -1,0 +1,168 @@
+// The parent side of one model process: spawns models.child, loads a file, runs tensors with a
+// timeout, and stops it. Killing the process is how a model version is unloaded, so whatever the
+// native runtime kept (ORT #25325) goes back to the system.
+import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { FromChild, ToChild } from './models.protocol.js';
+import type { Signature, Tensors } from './models.signature.js';
+
+/** Where the child entry is: compiled `.js` next to this file, or the `.ts` source under tsx. */
+function childEntry(): { file: string; execArgv: string[] } {
+  const here = fileURLToPath(import.meta.url);
+  const js = here.replace(/models\.process\.(ts|js)$/, 'models.child.js');
+  if (here.endsWith('.js') && fs.existsSync(js)) return { file: js, execArgv: [] };
+  // Running from source: keep the loader flags (tsx) the parent was started with.
+  const argv = process.execArgv;
+  const loaders: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (['--import', '--require', '-r', '--loader', '--experimental-loader'].includes(a) && i + 1 < argv.length) loaders.push(a, argv[++i]);
+    else if (/^--(import|require|loader|experimental-loader)=/.test(a)) loaders.push(a);
+  }
+  if (!loaders.some((a) => a.includes('tsx'))) loaders.push('--import', 'tsx');
+  return { file: here.replace(/models\.process\.ts$/, 'models.child.ts'), execArgv: loaders };
+}
+
+export class ModelLoadError extends Error {}
+export class ModelRunError extends Error {}
+
+interface Pending {
+  resolve: (r: { outputs: Tensors; computeMs: number }) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export interface ProcessOptions {
+  threads: number;
+  loadTimeoutMs: number;
+  inferTimeoutMs: number;
+}
+
+export class ModelProcess {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private exited = false;
+  private readonly exitedPromise: Promise<void>;
+  /** Called once when the process ends without being asked to (crash, OOM kill, timeout). */
+  onUnexpectedExit: ((reason: string) => void) | null = null;
+  private stopping = false;
+
+  private constructor(private readonly child: ChildProcess, private readonly opts: ProcessOptions) {
+    this.exitedPromise = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.exited = true;
+        const reason = signal ? `model process killed by ${signal}` : `model process exited with code ${code}`;
+        for (const p of this.pending.values()) {
+          clearTimeout(p.timer);
+          p.reject(new ModelRunError(reason));
+        }
+        this.pending.clear();
+        if (!this.stopping) this.onUnexpectedExit?.(reason);
+        resolve();
+      });
+    });
+    child.on('message', (msg: FromChild) => this.onMessage(msg));
+    // IPC write errors surface as 'error' on the child; the exit handler settles what is pending.
+    child.on('error', () => {});
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  /** Spawns a process and loads `file` in it. Rejects with ModelLoadError when the runtime refuses it. */
+  static async start(file: string, opts: ProcessOptions): Promise<{ proc: ModelProcess; signature: Signature }> {
+    const entry = childEntry();
+    const child = fork(entry.file, [], {
+      execArgv: entry.execArgv,
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    const proc = new ModelProcess(child, opts);
+    // The runtime writes load errors to stderr too; keep a little for the log, never for the client.
+    let stderr = '';
+    child.stderr?.on('data', (b: Buffer) => {
+      if (stderr.length < 4096) stderr += b.toString();
+    });
+    try {
+      const signature = await new Promise<Signature>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new ModelLoadError(`loading took longer than ${opts.loadTimeoutMs} ms`)), opts.loadTimeoutMs);
+        const onMsg = (msg: FromChild): void => {
+          if (msg.op === 'ready') {
+            child.send({ op: 'load', path: file, threads: opts.threads } satisfies ToChild);
+          } else if (msg.op === 'loaded') {
+            done();
+            resolve(msg.signature);
+          } else if (msg.op === 'load_failed') {
+            done();
+            reject(new ModelLoadError(msg.error));
+          }
+        };
+        const onExit = (): void => {
+          done();
+          reject(new ModelLoadError(`the model process ended while loading${stderr ? `: ${stderr.trim().slice(0, 500)}` : ''}`));
+        };
+        const done = (): void => {
+          clearTimeout(timer);
+          child.off('message', onMsg);
+          child.off('exit', onExit);
+        };
+        child.on('message', onMsg);
+        child.once('exit', onExit);
+      });
+      return { proc, signature };
+    } catch (err) {
+      await proc.stop();
+      throw err;
+    }
+  }
+
+  private onMessage(msg: FromChild): void {
+    if (msg.op !== 'result' && msg.op !== 'run_failed') return;
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    clearTimeout(p.timer);
+    if (msg.op === 'result') p.resolve({ outputs: msg.outputs, computeMs: msg.compute_ms });
+    else p.reject(new ModelRunError(msg.error));
+  }
+
+  /** Runs one (possibly batched) set of inputs. A run past the timeout kills the process. */
+  run(inputs: Tensors): Promise<{ outputs: Tensors; computeMs: number }> {
+    if (this.exited) return Promise.reject(new ModelRunError('model process is not running'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new ModelRunError(`inference took longer than ${this.opts.inferTimeoutMs} ms`));
+        // A stuck run cannot be cancelled inside the runtime; the process is replaced instead.
+        this.child.kill('SIGKILL');
+      }, this.opts.inferTimeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      this.child.send({ op: 'run', id, inputs } satisfies ToChild, (err) => {
+        if (!err) return;
+        const p = this.pending.get(id);
+        if (!p) return;
+        this.pending.delete(id);
+        clearTimeout(p.timer);
+        p.reject(new ModelRunError('could not reach the model process'));
+      });
+    });
+  }
+
+  /** Ends the process (after asking nicely) and waits until it is gone. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.exited) return;
+    if (this.child.connected) this.child.disconnect();
+    const kill = setTimeout(() => this.child.kill('SIGKILL'), 2000);
+    this.child.kill('SIGTERM');
+    await this.exitedPromise;
+    clearTimeout(kill);
+  }
+}
