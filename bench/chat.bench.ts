@@ -1,0 +1,347 @@
+// Chat fan-out benchmark: Nova's chat against a plain `ws` broadcast loop, same load, same run.
+// Three processes per system: the server, and a separate client process that opens N sockets to
+// one stream (plus a few senders) and sends at fixed offered rates; the orchestrator prints
+// delivered messages/s, send→receive p50/p99, server RSS per socket, and a 10,000-idle-socket run.
+// Usage: npm run bench:chat [-- --sockets=2000 --rates=25,50,100,200 --seconds=8 --senders=10 --idle=10000]
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { WebSocket, WebSocketServer } from 'ws';
+import { ChatSocket } from '../src/client/chat.client.js';
+import { NovaClient } from '../src/client/nova-client.js';
+
+const SELF = fileURLToPath(import.meta.url);
+const arg = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback;
+
+type Msg = { type: string; [k: string]: unknown };
+const send = (m: Msg) => process.send?.(m);
+
+function child(role: string): ChildProcess {
+  return fork(SELF, [role], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+}
+
+function request<T extends Msg>(p: ChildProcess, m: Msg, reply: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMsg = (r: Msg) => {
+      if (r.type !== reply) return;
+      p.off('message', onMsg);
+      p.off('exit', onExit);
+      resolve(r as T);
+    };
+    const onExit = (code: number) => reject(new Error(`child exited (${code}) while waiting for ${reply}`));
+    p.on('message', onMsg);
+    p.on('exit', onExit);
+    p.send(m);
+  });
+}
+
+/** Answers memory and CPU questions from the orchestrator (servers only). */
+function serveStats(): void {
+  process.on('message', (m: Msg) => {
+    if (m.type !== 'stats') return;
+    (globalThis as { gc?: () => void }).gc?.();
+    send({ type: 'stats', rss: process.memoryUsage().rss, cpu: process.cpuUsage() });
+  });
+}
+
+// ---- servers ------------------------------------------------------------------------------------
+
+async function novaServer(): Promise<void> {
+  const { loadConfig } = await import('../src/config.js');
+  const { createLogger } = await import('../src/infra/logger.js');
+  const { startNova } = await import('../src/server.js');
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-chat-bench-'));
+  // Per-user limits are raised so ten senders can carry the offered rate; the checks still run.
+  const config = loadConfig({
+    PORT: '0', HOST: '127.0.0.1', RTMP_PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: dataDir,
+    CHAT_RATE_MESSAGES: '100000', CHAT_RATE_WINDOW_SECONDS: '1', CHAT_MAX_SOCKETS: '100000',
+  });
+  const nova = await startNova(config, { api: true, worker: false }, createLogger('silent'));
+  serveStats();
+  process.on('message', async (m: Msg) => {
+    if (m.type !== 'stop') return;
+    await nova.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    process.exit(0);
+  });
+  send({ type: 'ready', url: nova.url });
+}
+
+/** The baseline: what a chat server is without Nova's machinery, a ws loop calling send() per client. */
+async function baselineServer(): Promise<void> {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
+  await once(wss, 'listening');
+  const streamId = randomUUID();
+  wss.on('connection', (ws) => {
+    ws.send(JSON.stringify({ event_type: 'chat.history', messages: [] }));
+    ws.on('message', (data) => {
+      let frame: { type?: string; message?: string };
+      try {
+        frame = JSON.parse(String(data));
+      } catch {
+        return;
+      }
+      if (frame.type !== 'chat.send' || typeof frame.message !== 'string') return;
+      const out = JSON.stringify({
+        event_type: 'chat.message', stream_id: streamId, user_id: 'u', username: 'user',
+        message: frame.message.trim(), created_at: new Date().toISOString(), comment_id: randomUUID(),
+      });
+      for (const c of wss.clients) if (c.readyState === WebSocket.OPEN) c.send(out);
+    });
+  });
+  serveStats();
+  process.on('message', (m: Msg) => {
+    if (m.type === 'stop') process.exit(0);
+  });
+  const port = (wss.address() as { port: number }).port;
+  send({ type: 'ready', url: `http://127.0.0.1:${port}`, streamId });
+}
+
+// ---- client process --------------------------------------------------------------------------------
+
+const MARK = Buffer.from('"event_type":"chat.message"');
+const SAMPLED = 100;
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function clientProcess(): Promise<void> {
+  let receivers: ChatSocket[] = [];
+  let senders: ChatSocket[] = [];
+  let measuring = false;
+  let windowStart = 0;
+  let windowEnd = Infinity;
+  let deliveredInWindow = 0;
+  let deliveredTotal = 0;
+  let latencies: number[] = [];
+
+  const openMany = async (url: string, path: string, count: number, opts: (i: number) => Parameters<typeof ChatSocket.open>[2]) => {
+    const out: ChatSocket[] = [];
+    // Batches of 200 so the server's accept queue is not overrun.
+    for (let i = 0; i < count; i += 200) {
+      const batch = await Promise.all(Array.from({ length: Math.min(200, count - i) }, (_, j) => ChatSocket.open(url, path, opts(i + j))));
+      out.push(...batch);
+    }
+    return out;
+  };
+
+  process.on('message', async (m: Msg) => {
+    if (m.type === 'connect') {
+      const { url, streamId, count, tokens, idle } = m as unknown as { url: string; streamId: string; count: number; tokens: Array<string | null>; idle: boolean };
+      receivers = await openMany(url, streamId, count, (i) => ({
+        record: false,
+        onFrame: idle ? () => false : (data) => {
+          if (data.indexOf(MARK) === -1) return false;
+          const now = performance.now();
+          deliveredTotal++;
+          if (measuring && now >= windowStart && now <= windowEnd) deliveredInWindow++;
+          if (i < SAMPLED) {
+            const text = (JSON.parse(data.toString('utf8')) as { message: string }).message;
+            const sentAt = Number(text.split('|')[1]);
+            if (sentAt >= windowStart && sentAt <= windowEnd) latencies.push(now - sentAt);
+          }
+          return false;
+        },
+      }));
+      senders = idle ? [] : await Promise.all(tokens.map((token) => ChatSocket.open(url, streamId, { token, record: false, onFrame: () => false })));
+      send({ type: 'connected', open: receivers.filter((r) => r.ws.readyState === WebSocket.OPEN).length });
+    } else if (m.type === 'load') {
+      const { rate, warmupMs, durationMs } = m as unknown as { rate: number; warmupMs: number; durationMs: number };
+      deliveredInWindow = 0;
+      deliveredTotal = 0;
+      latencies = [];
+      const cpu0 = process.cpuUsage();
+      const start = performance.now();
+      windowStart = start + warmupMs;
+      windowEnd = windowStart + durationMs;
+      measuring = true;
+      let sent = 0;
+      let sentInWindow = 0;
+      const stopAt = windowEnd;
+      const timer = setInterval(() => {
+        const now = performance.now();
+        const target = Math.floor((rate * (Math.min(now, stopAt) - start)) / 1000);
+        while (sent < target) {
+          const t = performance.now();
+          senders[sent % senders.length].send(`${sent}|${t.toFixed(3)}`);
+          if (t >= windowStart && t <= windowEnd) sentInWindow++;
+          sent++;
+        }
+      }, 5);
+      await new Promise((r) => setTimeout(r, warmupMs + durationMs));
+      clearInterval(timer);
+      // Drain: wait until deliveries stop arriving (late ones still count for latency).
+      let last = -1;
+      const drainDeadline = performance.now() + 15_000;
+      while (deliveredTotal !== last && performance.now() < drainDeadline) {
+        last = deliveredTotal;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      measuring = false;
+      const cpu = process.cpuUsage(cpu0);
+      latencies.sort((x, y) => x - y);
+      const open = receivers.filter((r) => r.ws.readyState === WebSocket.OPEN).length;
+      send({
+        type: 'result',
+        rate,
+        deliveredPerSecond: deliveredInWindow / (durationMs / 1000),
+        offeredDeliveriesPerSecond: (sentInWindow * receivers.length) / (durationMs / 1000),
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+        lost: Math.max(0, sentInWindow * SAMPLED - latencies.length),
+        open,
+        clientCpuPercent: ((cpu.user + cpu.system) / 1000 / (performance.now() - start)) * 100,
+      });
+    } else if (m.type === 'close') {
+      for (const s of [...receivers, ...senders]) s.ws.terminate();
+      receivers = [];
+      senders = [];
+      send({ type: 'closed' });
+    }
+  });
+  send({ type: 'ready' });
+}
+
+// ---- orchestrator ------------------------------------------------------------------------------
+
+interface Result {
+  rate: number;
+  deliveredPerSecond: number;
+  offeredDeliveriesPerSecond: number;
+  p50: number;
+  p99: number;
+  lost: number;
+  open: number;
+  clientCpuPercent: number;
+}
+
+async function startServer(kind: 'nova' | 'baseline'): Promise<{ proc: ChildProcess; url: string; streamId: string; tokens: string[]; stats: () => Promise<{ rss: number; cpu: NodeJS.CpuUsage }> }> {
+  const proc = child(kind);
+  const [ready] = (await once(proc, 'message')) as [Msg];
+  const url = ready.url as string;
+  let streamId = ready.streamId as string;
+  const senders = Number(arg('senders', '10'));
+  let tokens: string[] = Array.from({ length: senders }, () => '');
+  if (kind === 'nova') {
+    const api = new NovaClient(url);
+    const creator = await api.newUser('creator');
+    const res = await creator.client.post<{ stream: { id: string } }>('/api/v1/streams', { title: 'bench' });
+    streamId = res.body.stream.id;
+    tokens = [];
+    for (let i = 0; i < senders; i++) tokens.push((await api.newUser('sender')).client.token!);
+  }
+  const stats = () => request<Msg & { rss: number; cpu: NodeJS.CpuUsage }>(proc, { type: 'stats' }, 'stats');
+  return { proc, url, streamId, tokens, stats };
+}
+
+async function stopProc(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null) return;
+  p.send({ type: 'stop' });
+  const timer = setTimeout(() => p.kill('SIGKILL'), 15_000);
+  await once(p, 'exit');
+  clearTimeout(timer);
+}
+
+async function runSystem(kind: 'nova' | 'baseline', sockets: number, rates: number[], seconds: number): Promise<{ results: Result[]; rssPerSocket: number }> {
+  const server = await startServer(kind);
+  const client = child('client');
+  await once(client, 'message');
+  try {
+    const before = await server.stats();
+    const connected = await request<Msg & { open: number }>(client, { type: 'connect', url: server.url, streamId: server.streamId, count: sockets, tokens: server.tokens, idle: false }, 'connected');
+    const after = await server.stats();
+    const rssPerSocket = (after.rss - before.rss) / sockets;
+    console.log(`  ${kind}: ${connected.open} sockets open, server RSS +${((after.rss - before.rss) / 1048576).toFixed(1)} MB (${(rssPerSocket / 1024).toFixed(1)} KiB/socket)`);
+    const results: Result[] = [];
+    for (const rate of rates) {
+      const cpu0 = (await server.stats()).cpu;
+      const t0 = performance.now();
+      const r = await request<Msg & Result>(client, { type: 'load', rate, warmupMs: 2000, durationMs: seconds * 1000 }, 'result');
+      const cpu = (await server.stats()).cpu;
+      const serverCpu = ((cpu.user - cpu0.user + cpu.system - cpu0.system) / 1000 / (performance.now() - t0)) * 100;
+      results.push(r);
+      console.log(
+        `  ${kind} @ ${rate} msg/s: delivered ${Math.round(r.deliveredPerSecond).toLocaleString('en')}/s of ${Math.round(r.offeredDeliveriesPerSecond).toLocaleString('en')}/s offered, ` +
+          `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, lost ${r.lost}, open ${r.open}/${sockets}, server CPU ${serverCpu.toFixed(0)}%, client CPU ${r.clientCpuPercent.toFixed(0)}%`,
+      );
+      if (r.open < sockets * 0.5) break;
+    }
+    await request(client, { type: 'close' }, 'closed');
+    return { results, rssPerSocket };
+  } finally {
+    client.kill();
+    await stopProc(server.proc);
+  }
+}
+
+async function idleRun(kind: 'nova' | 'baseline', count: number): Promise<number> {
+  const server = await startServer(kind);
+  const client = child('client');
+  await once(client, 'message');
+  try {
+    const before = await server.stats();
+    const c = await request<Msg & { open: number }>(client, { type: 'connect', url: server.url, streamId: server.streamId, count, tokens: [], idle: true }, 'connected');
+    await new Promise((r) => setTimeout(r, 2000));
+    const after = await server.stats();
+    const added = (after.rss - before.rss) / 1048576;
+    console.log(`  ${kind}: ${c.open} idle sockets, server RSS +${added.toFixed(1)} MB (${((added * 1024) / count).toFixed(1)} KiB/socket)`);
+    await request(client, { type: 'close' }, 'closed');
+    return added;
+  } finally {
+    client.kill();
+    await stopProc(server.proc);
+  }
+}
+
+/** The highest delivery rate reached with p99 within the bound and (almost) nothing lost. */
+function best(results: Result[], p99Bound: number): Result | undefined {
+  return results.filter((r) => r.p99 <= p99Bound && r.lost === 0 && r.deliveredPerSecond >= 0.95 * r.offeredDeliveriesPerSecond).sort((a, b) => b.deliveredPerSecond - a.deliveredPerSecond)[0];
+}
+
+async function main(): Promise<void> {
+  const sockets = Number(arg('sockets', '2000'));
+  const rates = arg('rates', '25,50,100,200').split(',').map(Number);
+  const seconds = Number(arg('seconds', '8'));
+  const idle = Number(arg('idle', '10000'));
+  let fdLimit = Infinity;
+  try {
+    const { execSync } = await import('node:child_process');
+    fdLimit = Number(execSync('ulimit -n', { shell: '/bin/sh' }).toString().trim());
+  } catch {
+    // Unknown limit: try anyway.
+  }
+  if (idle + 100 > fdLimit) console.log(`! ulimit -n is ${fdLimit}: the idle run needs ${idle + 100} descriptors per process; raise it or pass --idle`);
+  console.log(`chat fan-out: ${sockets} sockets on one stream, ${arg('senders', '10')} senders, offered ${rates.join('/')} msg/s, ${seconds} s each (cores: ${os.cpus().length})`);
+
+  const base = await runSystem('baseline', sockets, rates, seconds);
+  const nova = await runSystem('nova', sockets, rates, seconds);
+  console.log(`idle sockets: ${idle}`);
+  const idleBase = await idleRun('baseline', idle);
+  const idleNova = await idleRun('nova', idle);
+
+  const bNova = best(nova.results, 100);
+  const bBase = best(base.results, 100);
+  console.log('\nsummary');
+  console.log(`  best delivered/s with p99 <= 100 ms and nothing lost: nova ${bNova ? Math.round(bNova.deliveredPerSecond).toLocaleString('en') : 'none'} (at ${bNova?.rate ?? '-'} msg/s), baseline ${bBase ? Math.round(bBase.deliveredPerSecond).toLocaleString('en') : 'none'} (at ${bBase?.rate ?? '-'} msg/s)`);
+  if (bNova && bBase) console.log(`  ratio nova/baseline: ${(bNova.deliveredPerSecond / bBase.deliveredPerSecond).toFixed(2)}x (target >= 2x)`);
+  for (let i = 0; i < Math.min(nova.results.length, base.results.length); i++) {
+    const n = nova.results[i];
+    const b = base.results[i];
+    console.log(`  @ ${n.rate} msg/s: delivered ratio ${(n.deliveredPerSecond / b.deliveredPerSecond).toFixed(2)}x, p99 nova ${n.p99.toFixed(1)} ms vs baseline ${b.p99.toFixed(1)} ms`);
+  }
+  console.log(`  RSS per active socket: nova ${(nova.rssPerSocket / 1024).toFixed(1)} KiB, baseline ${(base.rssPerSocket / 1024).toFixed(1)} KiB`);
+  console.log(`  ${idle} idle sockets: nova +${idleNova.toFixed(1)} MB (target <= 200 MB), baseline +${idleBase.toFixed(1)} MB`);
+}
+
+const role = process.argv[2];
+if (role === 'nova') await novaServer();
+else if (role === 'baseline') await baselineServer();
+else if (role === 'client') await clientProcess();
+else await main();
