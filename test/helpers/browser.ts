@@ -84,6 +84,8 @@ export async function openPage(browser: Browser, baseURL: string, opts: { viewpo
 export async function screenshot(page: Page, name: string): Promise<string> {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, `${name}.png`);
+  // From the top, so the sticky header is drawn where it belongs in the full-page image.
+  await page.evaluate('window.scrollTo(0, 0)');
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
@@ -137,8 +139,9 @@ export async function playMuted(page: Page): Promise<void> {
   await page.evaluate('(() => { const v = document.querySelector("video"); v.muted = true; return v.play(); })()');
 }
 
+/** The first <video>'s playback state (not started while there is none yet). */
 export async function videoState(page: Page): Promise<VideoState> {
-  return (await page.evaluate('(() => { const v = document.querySelector("video"); return { currentTime: v.currentTime, paused: v.paused, error: v.error ? v.error.code : null }; })()')) as VideoState;
+  return (await page.evaluate('(() => { const v = document.querySelector("video"); return v ? { currentTime: v.currentTime, paused: v.paused, error: v.error ? v.error.code : null } : { currentTime: 0, paused: true, error: null }; })()')) as VideoState;
 }
 
 /** Pixels the page is wider than the viewport (0 when nothing scrolls sideways). */

@@ -2,7 +2,7 @@
 // shown inline, and moderation (delete, ban, slow mode) for the stream's creator and admins.
 // Messages are text nodes only: whatever a viewer types is shown, never interpreted.
 import { h, replace, uid } from './dom.js';
-import { del, errorText, post, put, wsUrl } from './api.js';
+import { del, errorText, get, post, put, wsUrl } from './api.js';
 import { session } from './session.js';
 import type { ChatMessage } from './types.js';
 import { notice } from './ui.js';
@@ -17,6 +17,12 @@ interface ServerEvent {
   code?: string;
   detail?: string;
   slow_mode_seconds?: number;
+}
+
+interface Ban {
+  user_id: string;
+  username?: string;
+  created_at: string;
 }
 
 const ERROR_TEXT: Record<string, string> = {
@@ -51,26 +57,64 @@ export function chatPanel(streamId: string, opts: { canModerate: boolean; maxCha
   const signedIn = Boolean(session.user);
   const footer = signedIn ? form : h('p', { class: 'hint chat-signin' }, h('a', { href: `/signin?next=${encodeURIComponent(location.pathname)}` }, 'Sign in'), ' to chat.');
 
+  const slowNote = h('p', { class: 'hint chat-note', role: 'status' });
   const tools = h('div', { class: 'chat-tools' });
+  const slowId = uid('slow');
+  const slow = h('select', { id: slowId }, SLOW_MODES.map(([v, t]) => h('option', { value: v }, t)));
+  const bansBox = h('details', { class: 'bans' });
+  // Usernames of banned users seen in this session (the ban list itself only has ids).
+  const names = new Map<string, string>();
   if (opts.canModerate) {
-    const slowId = uid('slow');
-    const slow = h('select', { id: slowId }, SLOW_MODES.map(([v, t]) => h('option', { value: v }, t)));
     slow.addEventListener('change', async () => {
       modMsg.clear();
       try {
         await put(`/api/v1/streams/${streamId}/chat/settings`, { slow_mode_seconds: Number(slow.value) });
-        modMsg.ok(slow.value === '0' ? 'Slow mode is off.' : `Slow mode: one message every ${slow.selectedOptions[0]?.textContent}.`);
+        showSlowMode(Number(slow.value));
       } catch (err) {
         modMsg.error(errorText(err));
       }
     });
-    tools.append(h('label', { for: slowId }, 'Slow mode'), slow);
+    tools.append(h('label', { for: slowId }, 'Slow mode'), slow, bansBox);
+    get<{ slow_mode_seconds: number }>(`/api/v1/streams/${streamId}/chat/settings`).then((st) => showSlowMode(st.slow_mode_seconds), () => {});
+    void loadBans();
+  }
+
+  function showSlowMode(seconds: number): void {
+    slowNote.textContent = seconds > 0 ? `Slow mode: one message every ${seconds} s.` : '';
+    if (!opts.canModerate) return;
+    if (![...slow.options].some((o) => o.value === String(seconds))) slow.append(h('option', { value: String(seconds) }, `${seconds} s`));
+    slow.value = String(seconds);
+  }
+
+  async function loadBans(): Promise<void> {
+    try {
+      const res = await get<{ bans: Ban[] }>(`/api/v1/streams/${streamId}/chat/bans`);
+      replace(bansBox, h('summary', null, `Banned (${res.bans.length})`), res.bans.length
+        ? h('ul', { class: 'plain' }, res.bans.map((b) => {
+          const name = b.username ?? names.get(b.user_id) ?? b.user_id.slice(0, 8);
+          const unban = h('button', { type: 'button', class: 'link small', 'aria-label': `Unban ${name}` }, 'Unban');
+          unban.addEventListener('click', async () => {
+            try {
+              await del(`/api/v1/streams/${streamId}/chat/bans/${b.user_id}`);
+              modMsg.ok(`${name} can chat again.`);
+              void loadBans();
+            } catch (err) {
+              modMsg.error(errorText(err));
+            }
+          });
+          return h('li', { class: 'row spread' }, h('span', null, name), unban);
+        }))
+        : h('p', { class: 'hint' }, 'Nobody is banned.'));
+    } catch {
+      bansBox.hidden = true;
+    }
   }
 
   const el = h('aside', { class: 'chat', 'aria-label': 'Live chat' },
     h('div', { class: 'chat-head row spread' }, h('h2', null, 'Chat'), state),
     opts.canModerate ? tools : null,
     modMsg.el,
+    slowNote,
     list,
     footer);
 
@@ -79,6 +123,7 @@ export function chatPanel(streamId: string, opts: { canModerate: boolean; maxCha
   let retry = 0;
   let retryTimer: ReturnType<typeof setTimeout> | null = null;
   let lastSent = '';
+  let closed = false;
 
   const nearBottom = () => list.scrollHeight - list.scrollTop - list.clientHeight < 60;
 
@@ -101,17 +146,9 @@ export function chatPanel(streamId: string, opts: { canModerate: boolean; maxCha
         modMsg.clear();
         try {
           await post(`/api/v1/streams/${streamId}/chat/bans`, { user_id: m.user_id });
-          const undo = h('button', { type: 'button', class: 'link small' }, 'Undo');
-          undo.addEventListener('click', async () => {
-            try {
-              await del(`/api/v1/streams/${streamId}/chat/bans/${m.user_id}`);
-              modMsg.ok(`${m.username} can chat again.`);
-            } catch (err) {
-              modMsg.error(errorText(err));
-            }
-          });
-          modMsg.ok(`${m.username} is banned. `);
-          modMsg.el.append(undo);
+          names.set(m.user_id, m.username);
+          modMsg.ok(`${m.username} is banned from this chat.`);
+          void loadBans();
         } catch (err) {
           modMsg.error(errorText(err));
         }
@@ -157,6 +194,18 @@ export function chatPanel(streamId: string, opts: { canModerate: boolean; maxCha
       case 'chat.deleted':
         if (ev.comment_id) list.querySelector(`[data-id="${CSS.escape(ev.comment_id)}"]`)?.remove();
         break;
+      case 'chat.settings':
+        showSlowMode(ev.slow_mode_seconds ?? 0);
+        break;
+      case 'chat.unbanned':
+        inlineError.clear();
+        modMsg.ok('A moderator lifted your ban: you can chat again.');
+        break;
+      case 'chat.closed':
+        closed = true;
+        state.textContent = 'Closed';
+        modMsg.info('The stream has ended and its chat is closed.');
+        break;
       case 'chat.error':
         inlineError.error(ev.detail || ERROR_TEXT[ev.code ?? ''] || 'The message was not sent.');
         // Give the refused text back so it is not lost (unless the user already typed on).
@@ -190,7 +239,7 @@ export function chatPanel(streamId: string, opts: { canModerate: boolean; maxCha
       ws = null;
       input.disabled = true;
       send.disabled = true;
-      if (disposed) return;
+      if (disposed || closed) return;
       // Back off up to 15 s so a restarting server is not hammered by every viewer at once.
       retry += 1;
       const wait = Math.min(15_000, 500 * 2 ** Math.min(retry, 5)) * (0.5 + Math.random() / 2);
