@@ -75,6 +75,8 @@ export interface Config {
   liveHookSecret?: string;
   /** The ingest URL given to encoders (e.g. an nginx-rtmp edge); derived from the request when unset. */
   liveRtmpUrl?: string;
+  /** x264 preset of live transcodes, which must keep up in real time. */
+  liveFfmpegPreset: string;
   outboxRetentionSeconds: number;
   events: EventsConfig;
   webhooks: WebhooksConfig;
@@ -128,6 +130,18 @@ function secret(env: Env, name: string): string | undefined {
   const raw = str(env, name);
   if (raw !== undefined && raw.length < 16) throw new ConfigError(name, 'must be at least 16 characters');
   return raw;
+}
+
+const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'];
+
+/** Live must encode in real time: unless LIVE_FFMPEG_PRESET says otherwise, no slower than superfast. */
+function livePreset(env: Env, vodPreset: string): string {
+  const raw = str(env, 'LIVE_FFMPEG_PRESET');
+  if (raw !== undefined) {
+    if (!X264_PRESETS.includes(raw)) throw new ConfigError('LIVE_FFMPEG_PRESET', `"${raw}" is not an x264 preset`);
+    return raw;
+  }
+  return X264_PRESETS.indexOf(vodPreset) < X264_PRESETS.indexOf('superfast') ? vodPreset : 'superfast';
 }
 
 function s3(env: Env): S3Config | undefined {
@@ -481,6 +495,7 @@ export function loadConfig(env: Env = process.env): Config {
     liveRecord: bool(env, 'LIVE_RECORD', true),
     liveHookSecret: secret(env, 'LIVE_HOOK_SECRET'),
     liveRtmpUrl: url(env, 'LIVE_RTMP_URL', ['rtmp:', 'rtmps:'])?.replace(/\/+$/, ''),
+    liveFfmpegPreset: livePreset(env, preset),
     outboxRetentionSeconds: int(env, 'OUTBOX_RETENTION_SECONDS', 7 * 24 * 3600, 0, 365 * 24 * 3600),
     events: eventsConfig(env),
     webhooks: webhooksConfig(env),

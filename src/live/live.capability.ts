@@ -31,7 +31,7 @@ export function liveCapability(c: Container, live: LiveService, deps: LiveCapabi
     host: cfg.host,
     segmentSeconds: cfg.liveSegmentSeconds,
     playlistSegments: cfg.livePlaylistSegments,
-    preset: cfg.ffmpegPreset,
+    preset: cfg.liveFfmpegPreset,
     record: cfg.liveRecord,
     maxIngestHeight: cfg.liveMaxIngestHeight,
     maxIngestKbps: cfg.liveMaxIngestKbps,

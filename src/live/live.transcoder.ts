@@ -109,7 +109,7 @@ export class LiveTranscoder {
     const stdin = this.child?.stdin;
     if (!stdin || this.stopping || stdin.destroyed) return true;
     stdin.write(buf);
-    return stdin.writableLength <= (this.o.maxBacklogBytes ?? 64 * 1024 * 1024);
+    return stdin.writableLength <= (this.o.maxBacklogBytes ?? 16 * 1024 * 1024);
   }
 
   /** One upload pass over every rung: new segments first, then the playlist that lists them. */
