@@ -73,7 +73,9 @@ export function intervalChart(title: string, rows: Interval[]): SVGSVGElement {
   const svg = s('svg', { viewBox: `0 0 ${W} ${height}`, class: 'chart', role: 'img', 'aria-label': title }, s('title', null, title));
   const extent = Math.max(0.05, ...rows.flatMap((r) => [r.low, r.high, r.value].filter((v): v is number => v !== null && Number.isFinite(v)).map(Math.abs)));
   const max = niceMax(extent * 1.1);
-  const sx = (v: number) => left + ((v + max) / (2 * max)) * (W - left - PAD.right);
+  // Room on the right for the last tick's label, which is centred on the axis end.
+  const right = 36;
+  const sx = (v: number) => left + ((v + max) / (2 * max)) * (W - left - right);
   for (const v of [-max, -max / 2, 0, max / 2, max]) {
     svg.append(
       s('line', { x1: sx(v), x2: sx(v), y1: PAD.top, y2: height - 24, class: v === 0 ? 'zero-line' : 'grid-line' }),

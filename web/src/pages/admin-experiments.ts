@@ -10,7 +10,7 @@ import { field, notice, select } from '../ui.js';
 const REFRESH_MS = 10_000;
 
 function variantRow(key: string, weight: number, onRemove: (row: HTMLElement) => void): HTMLElement {
-  const k = field('Variant key', { name: 'variant-key', required: true, value: key, pattern: '[A-Za-z0-9_.-]+', maxlength: 64 });
+  const k = field('Variant key', { name: 'variant-key', required: true, value: key, pattern: '[A-Za-z0-9_.\\-]+', maxlength: 64 });
   const w = field('Weight', { name: 'variant-weight', type: 'number', required: true, min: 0, step: 'any', value: weight });
   const remove = h('button', { type: 'button', class: 'link small', 'aria-label': 'Remove variant' }, 'Remove');
   const row = h('div', { class: 'row wrap variant' }, k.wrap, w.wrap, remove);
@@ -27,18 +27,30 @@ export function experimentsSection(): { el: HTMLElement; dispose(): void } {
   let shown: string | null = null;
 
   // ---- create ---------------------------------------------------------------------------
-  const key = field('Key', { name: 'key', required: true, pattern: '[A-Za-z0-9_.-]+', maxlength: 64, placeholder: 'feed-ranker-v2' });
+  const key = field('Experiment key', { name: 'key', required: true, pattern: '[A-Za-z0-9_.\\-]+', maxlength: 64, placeholder: 'feed-ranker-v2' });
   const metric = field('Metric', { name: 'metric', required: true, maxlength: 64, value: 'watch' });
   const metricType = select('Metric type', [['binary', 'Conversion (yes/no)'], ['numeric', 'Numeric value (mean)']], { name: 'metric_type' });
   const traffic = field('Traffic %', { name: 'traffic_percent', type: 'number', required: true, min: 0, max: 100, step: 'any', value: 100 });
   const variants = h('div', { class: 'stack variants' });
+  // Each row's labels carry its number, so screen readers can tell the rows apart.
+  const relabel = () => [...variants.children].forEach((row, i) => {
+    const labels = row.querySelectorAll('label');
+    labels[0].textContent = `Variant ${i + 1} key`;
+    labels[1].textContent = `Variant ${i + 1} weight`;
+    row.querySelector('button')?.setAttribute('aria-label', `Remove variant ${i + 1}`);
+  });
   const removeRow = (row: HTMLElement) => {
     if (variants.childElementCount > 2) row.remove();
     else createMsg.error('An experiment needs at least two variants.');
+    relabel();
   };
   variants.append(variantRow('control', 50, removeRow), variantRow('treatment', 50, removeRow));
+  relabel();
   const addVariant = h('button', { type: 'button', class: 'secondary small' }, 'Add variant');
-  addVariant.addEventListener('click', () => variants.append(variantRow(`variant_${variants.childElementCount}`, 50, removeRow)));
+  addVariant.addEventListener('click', () => {
+    variants.append(variantRow(`variant_${variants.childElementCount}`, 50, removeRow));
+    relabel();
+  });
   const createMsg = notice();
   const form = h('form', { class: 'stack card-panel' },
     h('h3', null, 'New experiment'),
@@ -87,7 +99,7 @@ export function experimentsSection(): { el: HTMLElement; dispose(): void } {
       }
       replace(list, h('table', null,
         h('caption', { class: 'sr-only' }, 'Experiments'),
-        h('thead', null, h('tr', null, ['Experiment', 'Metric', 'Traffic', 'Variants', 'Status', ''].map((c) => h('th', { scope: 'col' }, c)))),
+        h('thead', null, h('tr', null, ['Experiment', 'Metric', 'Traffic', 'Variants', 'Status', ''].map((c) => h('th', { scope: 'col', class: c === 'Traffic' ? 'num' : undefined }, c)))),
         h('tbody', null, res.experiments.map((x) => {
           const open = h('button', { type: 'button', class: 'secondary small', 'aria-label': `Results of ${x.key}` }, 'Results');
           open.addEventListener('click', () => void showResults(x.key));
@@ -142,7 +154,7 @@ export function experimentsSection(): { el: HTMLElement; dispose(): void } {
       r.note ? h('p', { class: 'hint' }, r.note) : null,
       h('div', { class: 'table-wrap' }, h('table', null,
         h('caption', { class: 'sr-only' }, `Results of ${r.key}`),
-        h('thead', null, h('tr', null, ['Variant', 'Users', 'Conversions', numeric ? 'Mean' : 'Rate', 'Lift', '95 % CI', 'p-value'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('thead', null, h('tr', null, ['Variant', 'Users', 'Conversions', numeric ? 'Mean' : 'Rate', 'Lift', '95 % CI', 'p-value'].map((c, i) => h('th', { scope: 'col', class: i ? 'num' : undefined }, c)))),
         h('tbody', null, r.variants.map((v, i) => h('tr', null,
           h('th', { scope: 'row' }, v.key, i === 0 ? h('span', { class: 'hint' }, ' (control)') : null),
           h('td', { class: 'num' }, v.users.toLocaleString()),

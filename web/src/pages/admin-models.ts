@@ -25,8 +25,8 @@ export function modelsSection(): { el: HTMLElement; dispose(): void } {
   let timer: ReturnType<typeof setTimeout> | null = null;
   let disposed = false;
 
-  const loadName = field('Model name', { name: 'model-name', required: true, pattern: '[A-Za-z0-9_.-]+', maxlength: 64 });
-  const loadPath = field('Model file path (on the server)', { name: 'model-path', placeholder: 'models/ranker-v2.onnx' }, 'Leave empty to reload the current file.');
+  const loadName = field('Model name', { name: 'model-name', required: true, pattern: '[A-Za-z0-9_.\\-]+', maxlength: 64 });
+  const loadPath = field('Model file path (on the server)', { name: 'model-path', placeholder: 'models/ranker-v2.onnx' }, 'Leave empty to load the newest version on disk.');
   const loadMsg = notice();
   const loadForm = h('form', { class: 'stack card-panel' }, h('h3', null, 'Load or reload a model'), h('div', { class: 'row wrap' }, loadName.wrap, loadPath.wrap), loadMsg.el, h('button', { type: 'submit' }, 'Load model'));
   loadForm.addEventListener('submit', (ev) => {
@@ -42,8 +42,9 @@ export function modelsSection(): { el: HTMLElement; dispose(): void } {
     }
     out.info(`Loading ${name}…`);
     try {
-      const m = await post<Partial<Model>>(`/api/v1/models/${encodeURIComponent(name)}/reload`, path ? { path } : {});
-      out.ok(`${name} now serves version ${m.version ?? '(new)'}.`);
+      const res = await post<{ model: Model; previous_version: number | string | null }>(`/api/v1/models/${encodeURIComponent(name)}/reload`, path ? { path } : {});
+      const was = res.previous_version === null || res.previous_version === undefined ? '' : ` (was ${res.previous_version})`;
+      out.ok(`${name} now serves version ${res.model.version}${was}.`);
       void sample();
     } catch (err) {
       out.error(errorText(err));
@@ -57,7 +58,7 @@ export function modelsSection(): { el: HTMLElement; dispose(): void } {
     }
     replace(table, h('table', null,
       h('caption', { class: 'sr-only' }, 'Served models'),
-      h('thead', null, h('tr', null, ['Model', 'Version', 'Loaded', 'Inferences', 'Avg', 'p50', 'p95', 'p99', ''].map((c) => h('th', { scope: 'col' }, c)))),
+      h('thead', null, h('tr', null, ['Model', 'Version', 'Loaded', 'Inferences', 'Avg', 'p50', 'p95', 'p99', ''].map((c, i) => h('th', { scope: 'col', class: i >= 3 && c ? 'num' : undefined }, c)))),
       h('tbody', null, models.map((m) => {
         const again = h('button', { type: 'button', class: 'secondary small', 'aria-label': `Reload ${m.name}` }, 'Reload');
         again.addEventListener('click', () => void reload(m.name, '', msg));
