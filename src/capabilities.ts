@@ -8,6 +8,8 @@ import { experimentsCapability } from './experiments/experiments.routes.js';
 import { createLiveService, liveCapability } from './live/live.capability.js';
 import { chatCapability } from './chat/chat.routes.js';
 import { modelsCapability } from './models/models.routes.js';
+import { engagementCapability } from './engagement/engagement.routes.js';
+import { feedCapability } from './feed/feed.routes.js';
 import { eventsCapability } from './events/events.capability.js';
 import { webhooksCapability } from './webhooks/webhooks.routes.js';
 import { webCapability } from './web/web.routes.js';
@@ -17,9 +19,11 @@ export function createCapabilities(c: Container): Capability[] {
   const live = createLiveService(c);
   const experiments = experimentsCapability(c);
   const models = modelsCapability(c);
+  // The feed ranks with the served models; experiments may set its model selector.
+  const feed = feedCapability(c, models.service);
   const webhooks = webhooksCapability(c);
   // Keep `events` (the outbox relay) last: it starts after and stops before every consumer, so no
   // event is marked delivered while a consumer is not listening.
   // `web` (the app at `/`) has no background work; it comes after every API route it must not shadow.
-  return [healthCapability(c), accountsCapability(c), experiments, liveCapability(c, live), chatCapability(c, live), models, webhooks, eventsCapability(c), webCapability(c)];
+  return [healthCapability(c), accountsCapability(c), experiments, liveCapability(c, live), chatCapability(c, live), models, engagementCapability(c), feed, webhooks, eventsCapability(c), webCapability(c)];
 }

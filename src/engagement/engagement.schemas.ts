@@ -1,0 +1,37 @@
+// Request and response schemas of the engagement endpoints.
+import { Type } from 'typebox';
+
+export const VideoParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+
+export const ViewBody = Type.Object(
+  {
+    viewer_id: Type.Optional(Type.String({ minLength: 8, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$', description: "An anonymous client's stable id; signed-in viewers are counted by account" })),
+  },
+  { additionalProperties: false },
+);
+
+export const ViewResult = Type.Object({
+  video_id: Type.String(),
+  counted: Type.Boolean({ description: 'False when this viewer already counted a view of this video within the window' }),
+  views: Type.Integer(),
+});
+
+export const LikeResult = Type.Object({ video_id: Type.String(), liked: Type.Boolean(), likes: Type.Integer() });
+
+export function watchBody(maxSeconds: number) {
+  return Type.Object(
+    { seconds: Type.Number({ exclusiveMinimum: 0, maximum: maxSeconds, description: `Seconds watched since the last report (at most ${maxSeconds})` }) },
+    { additionalProperties: false },
+  );
+}
+
+export const WatchResult = Type.Object({ video_id: Type.String(), watched_seconds: Type.Number({ description: "The caller's total on this video" }) });
+
+export const EngagementSummary = Type.Object({
+  video_id: Type.String(),
+  views: Type.Integer(),
+  likes: Type.Integer(),
+  watch_seconds: Type.Number(),
+  liked: Type.Union([Type.Boolean(), Type.Null()], { description: 'Whether the caller likes it (null when anonymous)' }),
+  watched_seconds: Type.Union([Type.Number(), Type.Null()]),
+});

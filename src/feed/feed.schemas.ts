@@ -1,0 +1,26 @@
+// Request and response schemas of the feed endpoint.
+import { Type } from 'typebox';
+
+export function feedQuery(maxLimit: number, defaultLimit: number) {
+  return Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: maxLimit, default: defaultLimit })) });
+}
+
+export const FeedItemSchema = Type.Object({
+  id: Type.String(),
+  title: Type.String(),
+  owner_id: Type.String(),
+  created_at: Type.String({ format: 'date-time' }),
+  duration_seconds: Type.Union([Type.Number(), Type.Null()]),
+  views: Type.Integer(),
+  likes: Type.Integer(),
+  score: Type.Number({ description: "The model's engagement probability, or the trending score when ranking is fallback" }),
+});
+
+export const FeedResultSchema = Type.Object({
+  items: Type.Array(FeedItemSchema),
+  model: Type.String({ description: 'The model asked to rank this feed' }),
+  model_version: Type.Union([Type.Integer(), Type.Null()]),
+  ranking: Type.Union([Type.Literal('model'), Type.Literal('fallback')]),
+  experiment: Type.Optional(Type.String()),
+  variant: Type.Optional(Type.String()),
+});

@@ -1,0 +1,138 @@
+// The personalised feed: candidates (recent and popular ready videos the user has not watched and
+// did not make) → features → one batched call to the serving ranker → ranked list. When no model
+// can rank (not served, wrong signature, failing), the feed falls back to trending order and says
+// so. Which model and version rank a request is decided by a replaceable selector, so an
+// experiment can route users to a variant.
+import type { AuthUser } from '../accounts/accounts.service.js';
+import type { FeedConfig } from '../config.js';
+import type { Logger } from '../infra/logger.js';
+import type { ModelService } from '../models/models.service.js';
+import { isDynamic } from '../models/models.signature.js';
+import { FEATURE_COUNT, trendingScore, writeFeatures } from './feed.features.js';
+import type { CandidateRow, FeedRepository } from './feed.repository.js';
+
+export interface FeedModelChoice {
+  model: string;
+  /** A specific version; the serving one when omitted. */
+  version?: number;
+  /** Reported back in the response when an experiment made the choice. */
+  experiment?: string;
+  variant?: string;
+}
+
+export type FeedModelSelector = (user: AuthUser) => FeedModelChoice | null | undefined | Promise<FeedModelChoice | null | undefined>;
+
+export interface FeedItem {
+  id: string;
+  title: string;
+  owner_id: string;
+  created_at: string;
+  duration_seconds: number | null;
+  views: number;
+  likes: number;
+  score: number;
+}
+
+export interface FeedResult {
+  items: FeedItem[];
+  model: string;
+  model_version: number | null;
+  ranking: 'model' | 'fallback';
+  experiment?: string;
+  variant?: string;
+}
+
+export class FeedService {
+  private selector: FeedModelSelector;
+
+  constructor(
+    private readonly repo: FeedRepository,
+    private readonly models: ModelService,
+    private readonly opts: FeedConfig,
+    private readonly logger: Logger,
+  ) {
+    this.selector = () => ({ model: opts.model });
+  }
+
+  /** Replaces how the ranking model is chosen per request (e.g. by an A/B experiment). */
+  setModelSelector(selector: FeedModelSelector): void {
+    this.selector = selector;
+  }
+
+  private async choose(user: AuthUser): Promise<FeedModelChoice> {
+    try {
+      return (await this.selector(user)) ?? { model: this.opts.model };
+    } catch (err) {
+      this.logger.warn({ err, user_id: user.id }, 'feed model selector failed; using the default model');
+      return { model: this.opts.model };
+    }
+  }
+
+  /** Why the model cannot rank feed features, or null when it can. */
+  private unfit(model: string): string | null {
+    const sig = this.models.signature(model);
+    if (!sig) return 'not served';
+    if (sig.inputs.length !== 1 || sig.outputs.length < 1) return 'expects one input';
+    const [input] = sig.inputs;
+    const [output] = sig.outputs;
+    const shapeOk = input.type === 'float32' && input.shape.length === 2 && isDynamic(input.shape[0]) && input.shape[1] === FEATURE_COUNT;
+    if (!shapeOk) return `input must be float32 [batch, ${FEATURE_COUNT}]`;
+    if (output.type !== 'float32' || !isDynamic(output.shape[0] ?? 0)) return 'output must be float32 [batch, …]';
+    return null;
+  }
+
+  async feed(user: AuthUser, limit: number): Promise<FeedResult> {
+    const choice = await this.choose(user);
+    const now = Date.now();
+    const since = new Date(now - this.opts.candidateDays * 86_400_000).toISOString();
+    const candidates = await this.repo.candidates(user.id, since, this.opts.maxCandidates);
+    const published = (c: CandidateRow): number => Date.parse(c.ready_at ?? c.created_at);
+    const base = { model: choice.model, ...(choice.experiment ? { experiment: choice.experiment } : {}), ...(choice.variant ? { variant: choice.variant } : {}) };
+
+    let scores: Float32Array | null = null;
+    let version: number | null = null;
+    const why = this.unfit(choice.model);
+    if (why) {
+      this.logger.warn({ model: choice.model, reason: why }, 'feed ranking falls back to trending order');
+    } else if (candidates.length === 0) {
+      version = choice.version ?? this.models.version(choice.model) ?? null;
+      scores = new Float32Array(0);
+    } else {
+      const affinity = await this.repo.userAffinity(user.id);
+      const creatorLikes = await this.repo.creatorLikes([...new Set(candidates.map((c) => c.owner_id))]);
+      const x = new Float32Array(candidates.length * FEATURE_COUNT);
+      const facts = { likesByCreator: affinity.likes, watchSecondsByCreator: affinity.watch };
+      candidates.forEach((c, i) => {
+        writeFeatures(x, i, { ownerId: c.owner_id, views: c.views, likes: c.likes, publishedAtMs: published(c), durationSeconds: c.duration_seconds }, facts, creatorLikes.get(c.owner_id) ?? 0, now);
+      });
+      const inputName = this.models.signature(choice.model)!.inputs[0].name;
+      try {
+        const r = await this.models.run(choice.model, { [inputName]: { type: 'float32', dims: [candidates.length, FEATURE_COUNT], data: x } }, choice.version);
+        const out = Object.values(r.outputs)[0];
+        const per = out.data.length / candidates.length;
+        scores = Float32Array.from({ length: candidates.length }, (_, i) => Number(out.data[i * per]));
+        version = r.version;
+      } catch (err) {
+        this.logger.warn({ model: choice.model, version: choice.version, err: (err as Error).message }, 'feed model failed; falling back to trending order');
+      }
+    }
+
+    const ranked = candidates.map((c, i) => ({
+      c,
+      score: scores ? scores[i] : trendingScore({ views: c.views, likes: c.likes, watchSeconds: c.watch_seconds, publishedAtMs: published(c) }, now),
+    }));
+    // Ties (equal scores) go to the newer video.
+    ranked.sort((a, b) => b.score - a.score || published(b.c) - published(a.c) || (a.c.id < b.c.id ? 1 : -1));
+    const items = ranked.slice(0, limit).map(({ c, score }) => ({
+      id: c.id,
+      title: c.title,
+      owner_id: c.owner_id,
+      created_at: c.created_at,
+      duration_seconds: c.duration_seconds,
+      views: c.views,
+      likes: c.likes,
+      score: Math.round(score * 1e6) / 1e6,
+    }));
+    return scores ? { items, ...base, model_version: version, ranking: 'model' } : { items, ...base, model_version: null, ranking: 'fallback' };
+  }
+}

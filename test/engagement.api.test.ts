@@ -1,0 +1,159 @@
+// Engagement over real HTTP on SQLite and Postgres: views counted once per viewer per 30 minutes
+// (also under concurrent requests), likes idempotent, watch time accumulating, events written to
+// the outbox with the change, and the access and validation rules.
+// Ready videos are inserted straight into the videos table: these tests are about engagement,
+// and the upload pipeline would only add minutes of transcoding.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { v7 as uuidv7 } from 'uuid';
+import { engagementOf, like, recordView, reportWatch, unlike } from '../src/client/engagement.client.js';
+import type { NovaClient, Problem } from '../src/client/nova-client.js';
+import { createTestDatabase, postgresSkipReason, type TestDatabase } from './helpers/postgres.js';
+import { startTestNova, type TestNova } from './helpers/nova.js';
+
+async function insertVideo(t: TestNova, ownerId: string, status = 'ready'): Promise<string> {
+  const id = uuidv7();
+  const now = new Date().toISOString();
+  await t.nova.container.db.kysely.insertInto('videos').values({
+    id, owner_id: ownerId, title: `fixture ${id.slice(-6)}`, description: '', status: status as 'ready',
+    source_key: null, source_size: null, source_stream_id: null, upload_id: null, duration_seconds: 120, width: 1280, height: 720, fps: 30,
+    has_audio: 1, video_codec: 'h264', audio_codec: 'aac', run_id: null, renditions: null, manifest_key: null, thumbnail_key: null,
+    storyboard_key: null, storyboard_vtt_key: null, playable_key: null, stage: null, progress: 100, error: null,
+    created_at: now, updated_at: now, ready_at: status === 'ready' ? now : null,
+  }).execute();
+  return id;
+}
+
+async function outboxEvents(t: TestNova, videoId: string, type: string): Promise<Array<Record<string, unknown>>> {
+  const rows = await t.nova.container.db.kysely.selectFrom('outbox').select(['payload', 'event_key']).where('event_type', '=', type).where('event_key', '=', videoId).orderBy('seq').execute();
+  return rows.map((r) => JSON.parse(r.payload) as Record<string, unknown>);
+}
+
+for (const backend of ['sqlite', 'postgres'] as const) {
+  describe(`engagement (${backend})`, () => {
+    let t: TestNova;
+    let pg: TestDatabase | undefined;
+    let owner: { client: NovaClient; user: { id: string } };
+    let viewer: { client: NovaClient; user: { id: string } };
+    let skip: string | false = false;
+
+    before(async () => {
+      if (backend === 'postgres') {
+        skip = await postgresSkipReason();
+        if (skip) return;
+        pg = await createTestDatabase();
+      }
+      t = await startTestNova({ ...(pg ? { DATABASE_URL: pg.url } : {}), ANON_VIEWS_PER_MINUTE: '40' });
+      owner = await t.client.newUser('owner');
+      viewer = await t.client.newUser('viewer');
+    });
+    after(async () => {
+      await t?.stop();
+      await pg?.drop();
+    });
+
+    it('counts a view once per viewer per 30 minutes, also when requests race', async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      const video = await insertVideo(t, owner.user.id);
+      const first = await recordView(viewer.client, video);
+      assert.equal(first.status, 200);
+      assert.deepEqual(first.body, { video_id: video, counted: true, views: 1 });
+      const again = await recordView(viewer.client, video);
+      assert.deepEqual(again.body, { video_id: video, counted: false, views: 1 });
+      // Ten concurrent views from another user: exactly one counts.
+      const other = await t.client.newUser('racer');
+      const burst = await Promise.all(Array.from({ length: 10 }, () => recordView(other.client, video)));
+      assert.ok(burst.every((r) => r.status === 200));
+      assert.equal(burst.filter((r) => r.body.counted).length, 1);
+      // Anonymous viewers: by their viewer id when they send one, else by address.
+      assert.equal((await recordView(t.client.as(null), video, 'anon-client-0001')).body.counted, true);
+      assert.equal((await recordView(t.client.as(null), video, 'anon-client-0001')).body.counted, false);
+      assert.equal((await recordView(t.client.as(null), video, 'anon-client-0002')).body.counted, true);
+      assert.equal((await recordView(t.client.as(null), video)).body.counted, true);
+      assert.equal((await recordView(t.client.as(null), video)).body.counted, false);
+      assert.equal((await engagementOf(t.client.as(null), video)).body.views, 5);
+      // Thirty-one minutes later (the mark is moved back rather than waiting) the viewer counts again.
+      await t.nova.container.db.kysely.updateTable('video_view_marks').set({ counted_at: new Date(Date.now() - 31 * 60_000).toISOString() })
+        .where('video_id', '=', video).where('viewer_key', '=', `u:${viewer.user.id}`).execute();
+      const later = await recordView(viewer.client, video);
+      assert.deepEqual(later.body, { video_id: video, counted: true, views: 6 });
+      // Twenty-nine minutes is not enough.
+      await t.nova.container.db.kysely.updateTable('video_view_marks').set({ counted_at: new Date(Date.now() - 29 * 60_000).toISOString() })
+        .where('video_id', '=', video).where('viewer_key', '=', `u:${viewer.user.id}`).execute();
+      assert.equal((await recordView(viewer.client, video)).body.counted, false);
+      const events = await outboxEvents(t, video, 'video.viewed');
+      assert.equal(events.length, 6, 'one video.viewed event per counted view');
+      assert.equal(events[0].viewer_id, viewer.user.id);
+      assert.equal(events.filter((e) => e.viewer_id === null).length, 3, 'anonymous viewers are not identified');
+      // No raw address is stored.
+      const keys = await t.nova.container.db.kysely.selectFrom('video_view_marks').select('viewer_key').where('video_id', '=', video).execute();
+      assert.ok(keys.every((k) => !k.viewer_key.includes('127.0.0.1') && !k.viewer_key.includes('anon-client')));
+    });
+
+    it('limits anonymous views per address', async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      const video = await insertVideo(t, owner.user.id);
+      let limited: Awaited<ReturnType<typeof recordView>> | undefined;
+      for (let i = 0; i < 60 && !limited; i++) {
+        const r = await recordView(t.client.as(null), video, `flood-client-${String(i).padStart(4, '0')}`);
+        if (r.status === 429) limited = r;
+      }
+      assert.ok(limited, 'a flood of minted viewer ids is cut off');
+      assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+      assert.equal((await recordView(viewer.client, video)).status, 200, 'signed-in viewers are not affected');
+    });
+
+    it('likes are idempotent and emit one event per change', async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      const video = await insertVideo(t, owner.user.id);
+      assert.deepEqual((await like(viewer.client, video)).body, { video_id: video, liked: true, likes: 1 });
+      assert.deepEqual((await like(viewer.client, video)).body, { video_id: video, liked: true, likes: 1 });
+      const second = await t.client.newUser('fan');
+      assert.equal((await like(second.client, video)).body.likes, 2);
+      assert.equal((await engagementOf(viewer.client, video)).body.liked, true);
+      assert.deepEqual((await unlike(viewer.client, video)).body, { video_id: video, liked: false, likes: 1 });
+      assert.deepEqual((await unlike(viewer.client, video)).body, { video_id: video, liked: false, likes: 1 });
+      const summary = await engagementOf(viewer.client, video);
+      assert.equal(summary.body.liked, false);
+      assert.equal(summary.body.likes, 1);
+      const events = await outboxEvents(t, video, 'video.liked');
+      assert.deepEqual(events.map((e) => [e.user_id, e.liked]), [[viewer.user.id, true], [second.user.id, true], [viewer.user.id, false]]);
+      assert.ok(events.every((e) => typeof e.event_id === 'string' && e.video_id === video));
+    });
+
+    it('accumulates watch time per user', async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      const video = await insertVideo(t, owner.user.id);
+      assert.deepEqual((await reportWatch(viewer.client, video, 12.5)).body, { video_id: video, watched_seconds: 12.5 });
+      assert.deepEqual((await reportWatch(viewer.client, video, 30)).body, { video_id: video, watched_seconds: 42.5 });
+      const summary = await engagementOf(viewer.client, video);
+      assert.equal(summary.body.watch_seconds, 42.5);
+      assert.equal(summary.body.watched_seconds, 42.5);
+      for (const bad of [0, -5, 7 * 3600]) {
+        const r = await reportWatch(viewer.client, video, bad);
+        assert.equal(r.status, 400, String(bad));
+        assert.ok((r.body as unknown as Problem).errors?.some((e) => e.field === 'seconds'));
+      }
+    });
+
+    it('checks who may act and on which videos', async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      const video = await insertVideo(t, owner.user.id);
+      const anon = t.client.as(null);
+      assert.equal((await like(anon, video)).status, 401);
+      assert.equal((await unlike(anon, video)).status, 401);
+      assert.equal((await reportWatch(anon, video, 5)).status, 401);
+      assert.equal((await like(viewer.client, uuidv7())).status, 404);
+      assert.equal((await recordView(viewer.client, uuidv7())).status, 404);
+      const bad = await like(viewer.client, 'not-a-uuid');
+      assert.equal(bad.status, 400);
+      assert.equal(bad.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+      const processing = await insertVideo(t, owner.user.id, 'processing');
+      const notReady = await like(viewer.client, processing);
+      assert.equal(notReady.status, 409);
+      assert.match((notReady.body as unknown as Problem).detail, /processing/);
+      assert.equal((await recordView(viewer.client, processing)).status, 409);
+      assert.equal((await recordView(anon, video, 'bad id!')).status, 400);
+    });
+  });
+}
