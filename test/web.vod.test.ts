@@ -143,7 +143,12 @@ describe('web app: upload and watch in a browser', { skip }, () => {
     const card = page.locator('article.card', { hasText: title });
     await card.waitFor();
     await card.getByText('Ready').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Load more' }).isVisible(), false, 'one page holds everything');
     await screenshot(page, 'my-videos');
+
+    await page.getByRole('link', { name: 'Discover' }).click();
+    await page.getByText(/Ranked for you by model|Popular picks/).waitFor();
+    await screenshot(page, 'discover');
 
     const session = (await pageSession(page))!;
     const phone = await openPage(browser, t.url, { viewport: { width: 390, height: 844 }, isMobile: true });

@@ -26,6 +26,7 @@ export interface Video {
   created_at: string;
   storyboard_url?: string | null;
   error?: string | null;
+  view_count?: number;
 }
 
 export interface Engagement {

@@ -12,7 +12,7 @@ const WINDOWS: Array<[string, string]> = [['1h', 'Past hour'], ['24h', 'Today'],
 const REFRESH_MS = 30_000;
 
 interface Feed {
-  items: Array<Video & { score?: number }>;
+  items: Array<Video & { score?: number; views?: number }>;
   model_version?: string | number | null;
   ranking?: 'model' | 'fallback';
   experiment?: string | null;
@@ -81,7 +81,9 @@ export function discoverPage(): Page {
     try {
       paintTrending(await get<Trending>(`/api/v1/discover/trending?window=${win}&limit=24`));
     } catch (err) {
-      trendState.textContent = errorText(err);
+      // Keep a list that is already shown; replace only the loading line.
+      if (trendGrid.querySelector('.loading')) replace(trendGrid, h('li', null, empty(`Trending is unavailable: ${errorText(err)}`)));
+      else trendState.textContent = errorText(err);
     }
     if (!disposed && !source) timer = setTimeout(fetchTrending, REFRESH_MS);
   }
@@ -133,7 +135,7 @@ export function discoverPage(): Page {
       if (disposed) return;
       const how = feed.ranking === 'model' ? `Ranked for you by model ${feed.model_version ?? ''}` : 'Popular picks (personal ranking unavailable)';
       feedNote.textContent = feed.variant ? `${how} · ${feed.experiment ?? 'experiment'}: ${feed.variant}` : how;
-      replace(feedGrid, feed.items.length ? feed.items.map((v) => videoCard(v)) : empty('Watch and like a few videos to get recommendations.'));
+      replace(feedGrid, feed.items.length ? feed.items.map((v) => videoCard({ ...v, view_count: v.views ?? v.view_count })) : empty('Watch and like a few videos to get recommendations.'));
     } catch (err) {
       replace(feedGrid, empty(errorText(err)));
     }
