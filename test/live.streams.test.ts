@@ -236,6 +236,28 @@ describe('live streams (SQLite, local storage)', () => {
   });
 });
 
+describe('live ingest bitrate cap', () => {
+  it('disconnects an encoder sending above LIVE_MAX_INGEST_KBPS', async () => {
+    const t = await startTestNova({ LIVE_MAX_INGEST_KBPS: '150' });
+    const { client } = await t.client.newUser('loud');
+    const { stream, stream_key, rtmp_url } = (await createStream(client, 'too much')).body;
+    const enc = startEncoder(rtmp_url, stream_key, { seconds: 40 });
+    try {
+      // The rate is judged once 5 s of a 10 s window have passed.
+      const code = await waitFor('the encoder to be cut', async () => (await Promise.race([enc.exited, sleep(200).then(() => undefined)])) ?? null, 25_000);
+      assert.notEqual(code, 0);
+      const session = await waitFor('the session to be closed', async () =>
+        t.nova.container.db.kysely.selectFrom('stream_sessions').selectAll().where('stream_id', '=', stream.id).where('ended_at', 'is not', null).executeTakeFirst(),
+      );
+      assert.equal(session.end_reason, 'bitrate_over_cap');
+      await waitFor('no live ffmpeg left', async () => liveFfmpegChildren().length === 0, 10_000);
+    } finally {
+      await enc.stop();
+      await t.stop();
+    }
+  });
+});
+
 describe('live ingest shutdown', () => {
   it('stops every live ffmpeg and closes RTMP when Nova stops', async () => {
     const t = await startTestNova();
