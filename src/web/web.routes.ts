@@ -59,10 +59,11 @@ export function webCapability(c: Container): Capability {
   const indexFile = path.join(webDir, 'index.html');
 
   const sendIndex = (reply: FastifyReply): FastifyReply => {
-    reply.header('content-security-policy', CSP).header('x-content-type-options', 'nosniff').header('referrer-policy', 'same-origin');
+    reply.header('x-content-type-options', 'nosniff').header('referrer-policy', 'same-origin');
     if (!fs.existsSync(indexFile)) {
       return reply.code(503).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(notBuiltPage(webDir));
     }
+    reply.header('content-security-policy', CSP);
     // index.html names the current hashed assets, so it must be revalidated on every load.
     return reply.header('cache-control', 'no-cache').sendFile('index.html', webDir, { cacheControl: false });
   };
