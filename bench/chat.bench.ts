@@ -3,6 +3,7 @@
 // one stream (plus a few senders) and sends at fixed offered rates; the orchestrator prints
 // delivered messages/s, send→receive p50/p99, server RSS per socket, and a 10,000-idle-socket run.
 // Usage: npm run bench:chat [-- --sockets=2000 --rates=25,50,100,200 --seconds=8 --senders=10 --idle=10000]
+// (CHAT_FLUSH_INTERVAL_MS in the environment is passed to the Nova server, to compare coalescing windows.)
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -60,6 +61,7 @@ async function novaServer(): Promise<void> {
   const config = loadConfig({
     PORT: '0', HOST: '127.0.0.1', RTMP_PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: dataDir,
     CHAT_RATE_MESSAGES: '100000', CHAT_RATE_WINDOW_SECONDS: '1', CHAT_MAX_SOCKETS: '100000',
+    ...(process.env.CHAT_FLUSH_INTERVAL_MS ? { CHAT_FLUSH_INTERVAL_MS: process.env.CHAT_FLUSH_INTERVAL_MS } : {}),
   });
   const nova = await startNova(config, { api: true, worker: false }, createLogger('silent'));
   serveStats();
@@ -192,6 +194,7 @@ async function clientProcess(): Promise<void> {
         type: 'result',
         rate,
         deliveredPerSecond: deliveredInWindow / (durationMs / 1000),
+        deliveredTotal,
         offeredDeliveriesPerSecond: (sentInWindow * receivers.length) / (durationMs / 1000),
         p50: percentile(latencies, 50),
         p99: percentile(latencies, 99),
@@ -214,6 +217,9 @@ async function clientProcess(): Promise<void> {
 interface Result {
   rate: number;
   deliveredPerSecond: number;
+  deliveredTotal: number;
+  /** Server CPU time per delivered message, in µs: robust to other load on the machine. */
+  serverUsPerDelivery?: number;
   offeredDeliveriesPerSecond: number;
   p50: number;
   p99: number;
@@ -265,11 +271,13 @@ async function runSystem(kind: 'nova' | 'baseline', sockets: number, rates: numb
       const t0 = performance.now();
       const r = await request<Msg & Result>(client, { type: 'load', rate, warmupMs: 2000, durationMs: seconds * 1000 }, 'result');
       const cpu = (await server.stats()).cpu;
-      const serverCpu = ((cpu.user - cpu0.user + cpu.system - cpu0.system) / 1000 / (performance.now() - t0)) * 100;
+      const serverCpuUs = cpu.user - cpu0.user + cpu.system - cpu0.system;
+      const serverCpu = (serverCpuUs / 1000 / (performance.now() - t0)) * 100;
+      r.serverUsPerDelivery = serverCpuUs / Math.max(1, r.deliveredTotal);
       results.push(r);
       console.log(
         `  ${kind} @ ${rate} msg/s: delivered ${Math.round(r.deliveredPerSecond).toLocaleString('en')}/s of ${Math.round(r.offeredDeliveriesPerSecond).toLocaleString('en')}/s offered, ` +
-          `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, lost ${r.lost}, open ${r.open}/${sockets}, server CPU ${serverCpu.toFixed(0)}%, client CPU ${r.clientCpuPercent.toFixed(0)}%`,
+          `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, lost ${r.lost}, open ${r.open}/${sockets}, server CPU ${serverCpu.toFixed(0)}% (${r.serverUsPerDelivery.toFixed(2)} µs/delivery), client CPU ${r.clientCpuPercent.toFixed(0)}%`,
       );
       if (r.open < sockets * 0.5) break;
     }
@@ -334,7 +342,10 @@ async function main(): Promise<void> {
   for (let i = 0; i < Math.min(nova.results.length, base.results.length); i++) {
     const n = nova.results[i];
     const b = base.results[i];
-    console.log(`  @ ${n.rate} msg/s: delivered ratio ${(n.deliveredPerSecond / b.deliveredPerSecond).toFixed(2)}x, p99 nova ${n.p99.toFixed(1)} ms vs baseline ${b.p99.toFixed(1)} ms`);
+    console.log(
+      `  @ ${n.rate} msg/s: delivered ratio ${(n.deliveredPerSecond / b.deliveredPerSecond).toFixed(2)}x, p99 nova ${n.p99.toFixed(1)} ms vs baseline ${b.p99.toFixed(1)} ms, ` +
+        `server CPU per delivery nova ${n.serverUsPerDelivery?.toFixed(2)} µs vs baseline ${b.serverUsPerDelivery?.toFixed(2)} µs`,
+    );
   }
   console.log(`  RSS per active socket: nova ${(nova.rssPerSocket / 1024).toFixed(1)} KiB, baseline ${(base.rssPerSocket / 1024).toFixed(1)} KiB`);
   console.log(`  ${idle} idle sockets: nova +${idleNova.toFixed(1)} MB (target <= 200 MB), baseline +${idleBase.toFixed(1)} MB`);

@@ -190,7 +190,7 @@ export interface ChatConfig {
   /** A socket whose unsent bytes pass this is dropped instead of buffering without bound. */
   maxBufferedBytes: number;
   pingIntervalSeconds: number;
-  /** Outgoing frames are gathered for this long (0 = one event-loop turn) and written together. */
+  /** A room writes to its sockets at most once per this many ms; frames arriving meanwhile are written together. */
   flushIntervalMs: number;
   maxSocketsPerProcess: number;
   /** Key and channel prefix in Redis, so several deployments (or test runs) can share one server. */
@@ -212,7 +212,7 @@ function chatConfig(env: Env): ChatConfig {
     maxSlowModeSeconds: int(env, 'CHAT_MAX_SLOW_MODE_SECONDS', 3600, 1, 86_400),
     maxBufferedBytes: int(env, 'CHAT_MAX_BUFFERED_BYTES', 1024 * 1024, 1024, 1024 ** 3),
     pingIntervalSeconds: int(env, 'CHAT_PING_INTERVAL_SECONDS', 30, 1, 3600),
-    flushIntervalMs: int(env, 'CHAT_FLUSH_INTERVAL_MS', 0, 0, 1000),
+    flushIntervalMs: int(env, 'CHAT_FLUSH_INTERVAL_MS', 25, 0, 1000),
     maxSocketsPerProcess: int(env, 'CHAT_MAX_SOCKETS', 50_000, 1, 10_000_000),
     redisPrefix,
     redisHistorySize: Math.max(historySize, int(env, 'CHAT_REDIS_HISTORY_SIZE', 200, 1, 100_000)),

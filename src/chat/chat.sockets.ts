@@ -58,12 +58,19 @@ export class ChatConnection {
   }
 }
 
+/**
+ * A stream's sockets in this process. Outgoing frames are coalesced: a room writes to its sockets
+ * at most once per `minGapMs`. A quiet room flushes on the next tick (no added latency); a busy one
+ * gathers what arrives within the gap into one write per socket, so the syscall count per socket
+ * stays bounded however fast messages come.
+ */
 export class SocketRoom {
   readonly members = new Set<ChatConnection>();
   private pending: Buffer[] = [];
   private scheduled = false;
+  private lastFlush = 0;
 
-  constructor(private readonly flushIntervalMs: number) {}
+  constructor(private readonly minGapMs: number) {}
 
   /** Adds a socket after sending it `first` (its history), with everything queued before it flushed. */
   add(conn: ChatConnection, first: Buffer): void {
@@ -80,7 +87,7 @@ export class SocketRoom {
     return this.members.size;
   }
 
-  /** Queues a frame for every member; frames queued in one tick go out as one write per socket. */
+  /** Queues a frame for every member; frames queued before the next flush go out as one write per socket. */
   broadcast(frame: Buffer): void {
     this.pending.push(frame);
     if (this.scheduled) return;
@@ -89,12 +96,14 @@ export class SocketRoom {
       this.scheduled = false;
       this.flush();
     };
-    if (this.flushIntervalMs > 0) setTimeout(run, this.flushIntervalMs);
+    const wait = this.lastFlush + this.minGapMs - performance.now();
+    if (wait > 1) setTimeout(run, wait);
     else setImmediate(run);
   }
 
   flush(): void {
     if (this.pending.length === 0) return;
+    this.lastFlush = performance.now();
     const out = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
     this.pending = [];
     for (const conn of this.members) conn.write(out);
