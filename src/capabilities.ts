@@ -6,6 +6,10 @@ import { accountsCapability } from './accounts/accounts.routes.js';
 import { healthCapability } from './health/health.routes.js';
 import { experimentsCapability } from './experiments/experiments.routes.js';
 import { createLiveService, liveCapability } from './live/live.capability.js';
+import { videosCapability } from './videos/videos.routes.js';
+import { vodServices } from './videos/videos.wiring.js';
+import { uploadsCapability } from './uploads/uploads.routes.js';
+import { transcodeCapability } from './transcode/transcode.routes.js';
 import { chatCapability } from './chat/chat.routes.js';
 import { modelsCapability } from './models/models.routes.js';
 import { engagementCapability } from './engagement/engagement.routes.js';
@@ -17,6 +21,8 @@ import { webCapability } from './web/web.routes.js';
 export function createCapabilities(c: Container): Capability[] {
   // Chat closes its sockets when a stream ends and counts its sockets as viewers: it shares this.
   const live = createLiveService(c);
+  // VOD: uploads and live recordings feed the pipeline; stopped after live, which hands it recordings.
+  const vod = [videosCapability(c), uploadsCapability(c), transcodeCapability(c)];
   const experiments = experimentsCapability(c);
   const models = modelsCapability(c);
   // The feed ranks with the served models; experiments may set its model selector.
@@ -25,5 +31,5 @@ export function createCapabilities(c: Container): Capability[] {
   // Keep `events` (the outbox relay) last: it starts after and stops before every consumer, so no
   // event is marked delivered while a consumer is not listening.
   // `web` (the app at `/`) has no background work; it comes after every API route it must not shadow.
-  return [healthCapability(c), accountsCapability(c), experiments, liveCapability(c, live), chatCapability(c, live), models, engagementCapability(c), feed, webhooks, eventsCapability(c), webCapability(c)];
+  return [healthCapability(c), accountsCapability(c), ...vod, experiments, liveCapability(c, live, { recordingSink: () => vodServices(c).videos }), chatCapability(c, live), models, engagementCapability(c), feed, webhooks, eventsCapability(c), webCapability(c)];
 }

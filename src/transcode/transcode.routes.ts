@@ -1,0 +1,101 @@
+// The processing capability: the admin view of the job queue (counts per state, running and failed
+// jobs, retry of a failed one) and, in processes with the worker role, the worker itself.
+import { Type, type TSchema } from 'typebox';
+import type { Capability, NovaApp, Roles } from '../capability.js';
+import type { Container } from '../container.js';
+import { requireAdmin } from '../http/auth.js';
+import { problems } from '../http/problem.schema.js';
+import type { JobRow } from '../infra/queue/queue.js';
+import { vodServices } from '../videos/videos.wiring.js';
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+const JobSchema = Type.Object({
+  id: Type.String(),
+  type: Type.String(),
+  video_id: Nullable(Type.String()),
+  state: Type.String(),
+  stage: Nullable(Type.String()),
+  progress: Type.Number(),
+  attempts: Type.Integer(),
+  max_attempts: Type.Integer(),
+  worker: Nullable(Type.String()),
+  error: Nullable(Type.String()),
+  created_at: Type.String(),
+  started_at: Nullable(Type.String()),
+  finished_at: Nullable(Type.String()),
+  run_at: Type.String(),
+});
+
+const Counts = Type.Object({
+  queued: Type.Integer(),
+  running: Type.Integer(),
+  retrying: Type.Integer(),
+  failed: Type.Integer(),
+  done: Type.Integer(),
+});
+
+const JobsView = Type.Object({
+  queue: Type.String({ description: 'embedded or bullmq' }),
+  counts: Counts,
+  running: Type.Array(JobSchema),
+  failed: Type.Array(JobSchema, { description: 'The most recent failed jobs' }),
+});
+
+function jobJson(j: JobRow) {
+  return {
+    id: j.id,
+    type: j.type,
+    video_id: j.video_id,
+    state: j.state,
+    stage: j.stage,
+    progress: Math.round(j.progress),
+    attempts: j.attempts,
+    max_attempts: j.max_attempts,
+    worker: j.state === 'running' ? j.locked_by : null,
+    error: j.error,
+    created_at: j.created_at,
+    started_at: j.started_at,
+    finished_at: j.finished_at,
+    run_at: j.run_at,
+  };
+}
+
+export function transcodeCapability(c: Container): Capability {
+  const { queue, videos } = vodServices(c);
+  return {
+    name: 'transcode',
+    routes(app: NovaApp) {
+      const tags = ['jobs'];
+      const auth = [{ bearer: [] }];
+
+      app.get('/api/v1/jobs', {
+        schema: { tags, summary: 'Job queue status (admin)', security: auth, response: { 200: JobsView, ...problems(401, 403) } },
+      }, async (req) => {
+        requireAdmin(req);
+        const s = await queue.stats();
+        return { queue: queue.adapter.kind, counts: s.counts, running: s.running.map(jobJson), failed: s.failed.map(jobJson) };
+      });
+
+      app.post('/api/v1/jobs/:id/retry', {
+        schema: {
+          tags,
+          summary: 'Re-queue a failed job with fresh attempts (admin)',
+          security: auth,
+          params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
+          response: { 202: Type.Object({ job: JobSchema }), ...problems(401, 403, 404, 409) },
+        },
+      }, async (req, reply) => {
+        requireAdmin(req);
+        const job = await videos.retryJob(req.params.id);
+        return reply.code(202).send({ job: jobJson(job) });
+      });
+    },
+    async start(roles: Roles) {
+      if (roles.worker) await queue.startWorker();
+    },
+    async stop() {
+      await queue.stop();
+    },
+  };
+}

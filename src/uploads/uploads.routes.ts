@@ -1,0 +1,91 @@
+// Mounts the tus server under /api/v1/uploads. Request bodies are never parsed or buffered by
+// Fastify: the raw request goes to @tus/server, which streams it into the store. Auth and ownership
+// are checked first, so a refused request gets problem+json. Expired uploads are swept periodically.
+import path from 'node:path';
+import { Type } from 'typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Capability, NovaApp, Roles } from '../capability.js';
+import type { Container } from '../container.js';
+import { problems } from '../http/problem.schema.js';
+import { vodServices } from '../videos/videos.wiring.js';
+import { UPLOADS_PATH, UploadsService } from './uploads.service.js';
+import { FileUploadStore, S3UploadStore, type UploadStore } from './uploads.store.js';
+
+export interface UploadsCapability extends Capability {
+  /** Removes expired unfinished uploads now (also runs on a timer in API processes). */
+  cleanupExpired(): Promise<number>;
+}
+
+export function uploadsCapability(c: Container): UploadsCapability {
+  const cfg = c.config;
+  const { videos } = vodServices(c);
+  const expiryMs = cfg.uploadExpirySeconds * 1000;
+  const store: UploadStore = cfg.s3 ? new S3UploadStore(cfg.s3, expiryMs) : new FileUploadStore(path.join(cfg.dataDir, 'uploads'), c.storage, expiryMs);
+  const logger = c.logger.child({ module: 'uploads' });
+  const service = new UploadsService(store, videos, { maxBytes: cfg.uploadMaxBytes, publicUrl: cfg.publicUrl }, logger);
+  videos.setUploadCleaner((v) => service.removeFor(v));
+  let sweeper: NodeJS.Timeout | null = null;
+
+  const cleanupExpired = async (): Promise<number> => {
+    try {
+      return await service.cleanupExpired();
+    } catch (err) {
+      logger.warn({ err }, 'removing expired uploads failed');
+      return 0;
+    }
+  };
+
+  const handOver = async (req: FastifyRequest, reply: FastifyReply) => {
+    reply.hijack();
+    await service.tus.handle(req.raw, reply.raw);
+  };
+
+  return {
+    name: 'uploads',
+    cleanupExpired,
+    routes(app: NovaApp) {
+      // Bodies stay unread streams for tus (PATCH's application/offset+octet-stream, or anything).
+      app.removeAllContentTypeParsers();
+      app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+      const tags = ['uploads'];
+      const security = [{ bearer: [] }];
+      const VideoParams = Type.Object({ video_id: Type.String({ format: 'uuid' }) });
+      const UploadParams = Type.Object({ video_id: Type.String({ format: 'uuid' }), key: Type.String({ pattern: '^[0-9a-f]{32}$' }) });
+
+      app.options(UPLOADS_PATH, { schema: { tags, summary: 'tus capabilities: Tus-Version, Tus-Extension, Tus-Max-Size' } }, handOver);
+      app.options(`${UPLOADS_PATH}/:video_id`, { schema: { tags, summary: 'tus capabilities', params: VideoParams } }, handOver);
+      app.options(`${UPLOADS_PATH}/:video_id/:key`, { schema: { tags, summary: 'tus capabilities', params: UploadParams } }, handOver);
+
+      app.post(`${UPLOADS_PATH}/:video_id`, {
+        schema: { tags, summary: 'tus creation (with optional data): start the upload of this video\'s file (owner)', security, params: VideoParams, response: problems(401, 403, 404, 409, 413) },
+      }, async (req, reply) => {
+        await service.authorize(req, { videoId: req.params.video_id });
+        return handOver(req, reply);
+      });
+
+      app.route({
+        method: ['HEAD', 'PATCH', 'DELETE'],
+        url: `${UPLOADS_PATH}/:video_id/:key`,
+        schema: { tags, summary: 'tus: offset (HEAD), append (PATCH), terminate (DELETE) an upload (owner)', security, params: UploadParams, response: problems(401, 403, 404, 409) },
+        handler: async (req: FastifyRequest<{ Params: { video_id: string; key: string } }>, reply: FastifyReply) => {
+          const ref = { videoId: req.params.video_id, key: req.params.key };
+          const { video } = await service.authorize(req, ref);
+          if (req.method === 'HEAD') await service.finishIfComplete(video, ref);
+          return handOver(req, reply);
+        },
+      });
+    },
+    async start(roles: Roles) {
+      if (!roles.api) return;
+      void cleanupExpired();
+      // Often enough that an expired upload does not linger long past its expiry.
+      const every = Math.min(cfg.uploadExpirySeconds / 4, 15 * 60) * 1000;
+      sweeper = setInterval(() => void cleanupExpired(), every);
+      sweeper.unref();
+    },
+    async stop() {
+      if (sweeper) clearInterval(sweeper);
+      sweeper = null;
+    },
+  };
+}

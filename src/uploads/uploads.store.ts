@@ -1,0 +1,125 @@
+// Where tus uploads are written: @tus/file-store under DATA_DIR/uploads (its metadata is on disk,
+// so an upload resumes after a restart), or @tus/s3-store straight into the bucket when S3 is
+// configured. Also maps upload ids to URLs (/api/v1/uploads/<video_id>/<key>) and turns a finished
+// upload into the video's stored source without copying it.
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { FileStore } from '@tus/file-store';
+import { S3Store } from '@tus/s3-store';
+import type { DataStore } from '@tus/server';
+import type { S3Config } from '../config.js';
+import { LocalStorage } from '../infra/storage/local.storage.js';
+import type { ObjectStorage } from '../infra/storage/storage.js';
+import { sourceKey } from '../videos/videos.keys.js';
+
+const VIDEO_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const UPLOAD_KEY = /^[0-9a-f]{32}$/;
+
+export interface UploadRef {
+  videoId: string;
+  key: string;
+}
+
+export function isUploadRef(videoId: string, key: string): boolean {
+  return VIDEO_ID.test(videoId) && UPLOAD_KEY.test(key);
+}
+
+export interface UploadStore {
+  readonly datastore: DataStore;
+  idFor(ref: UploadRef): string;
+  refOf(id: string): UploadRef | null;
+  newId(videoId: string): string;
+  /** Makes a finished upload the video's source object; returns its key and size. */
+  adopt(id: string, size: number): Promise<{ key: string; size: number }>;
+}
+
+function newKey(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/** Uploads as files in one folder (ids `<video_id>_<key>`), made the source by a hard link. */
+export class FileUploadStore implements UploadStore {
+  readonly datastore: FileStore;
+
+  constructor(private readonly dir: string, private readonly storage: ObjectStorage, expiryMs: number) {
+    this.datastore = new FileStore({ directory: dir, expirationPeriodInMilliseconds: expiryMs });
+  }
+
+  idFor(ref: UploadRef): string {
+    return `${ref.videoId}_${ref.key}`;
+  }
+
+  refOf(id: string): UploadRef | null {
+    const [videoId, key] = id.split('_');
+    return videoId && key && isUploadRef(videoId, key) ? { videoId, key } : null;
+  }
+
+  newId(videoId: string): string {
+    return this.idFor({ videoId, key: newKey() });
+  }
+
+  async adopt(id: string, size: number): Promise<{ key: string; size: number }> {
+    const ref = this.refOf(id);
+    if (!ref) throw new Error(`not an upload id: ${id}`);
+    const file = path.join(this.dir, id);
+    const key = sourceKey(ref.videoId);
+    if (this.storage instanceof LocalStorage) {
+      // A hard link makes the source without copying gigabytes, and leaves the finished tus upload
+      // in place so a client that missed the last response still sees it complete on HEAD.
+      const target = this.storage.pathOf(key);
+      await fsp.mkdir(path.dirname(target), { recursive: true });
+      await fsp.rm(target, { force: true });
+      try {
+        await fsp.link(file, target);
+        return { key, size };
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP') throw err;
+      }
+    }
+    await this.storage.putFile(key, file);
+    return { key, size };
+  }
+}
+
+/** Uploads as multipart objects in the bucket, keyed so the finished object already is the source. */
+export class S3UploadStore implements UploadStore {
+  readonly datastore: S3Store;
+
+  constructor(cfg: S3Config, expiryMs: number) {
+    this.datastore = new S3Store({
+      partSize: 8 * 1024 * 1024,
+      expirationPeriodInMilliseconds: expiryMs,
+      // Tags need S3's object-tagging API, which S3-compatible servers do not all have; expired
+      // uploads are found by listing multipart uploads instead.
+      useTags: false,
+      s3ClientConfig: {
+        bucket: cfg.bucket,
+        region: cfg.region,
+        endpoint: cfg.endpoint,
+        forcePathStyle: cfg.forcePathStyle,
+        credentials: cfg.accessKeyId && cfg.secretAccessKey ? { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey } : undefined,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      },
+    });
+  }
+
+  idFor(ref: UploadRef): string {
+    return `videos/${ref.videoId}/source/${ref.key}`;
+  }
+
+  refOf(id: string): UploadRef | null {
+    const m = /^videos\/([^/]+)\/source\/([^/]+)$/.exec(id);
+    return m && isUploadRef(m[1], m[2]) ? { videoId: m[1], key: m[2] } : null;
+  }
+
+  newId(videoId: string): string {
+    return this.idFor({ videoId, key: newKey() });
+  }
+
+  async adopt(id: string, size: number): Promise<{ key: string; size: number }> {
+    return { key: id, size };
+  }
+}

@@ -1,0 +1,107 @@
+// The videos table. No product rules here (see videos.service); writes that go with an event take
+// the caller's transaction so the outbox row commits with them.
+import type { Db, Executor } from '../infra/db/database.js';
+
+export type VideoStatus = 'waiting_upload' | 'queued' | 'processing' | 'ready' | 'failed';
+
+export interface StoredRendition {
+  height: number;
+  width: number;
+  bandwidth: number;
+  average_bandwidth: number;
+  codecs: string;
+  frame_rate: number | null;
+  /** Media playlist key relative to the run's HLS folder. */
+  playlist: string;
+}
+
+export interface VideoTable {
+  id: string;
+  owner_id: string;
+  title: string;
+  description: string;
+  status: VideoStatus;
+  source_key: string | null;
+  source_size: number | null;
+  source_stream_id: string | null;
+  upload_id: string | null;
+  duration_seconds: number | null;
+  width: number | null;
+  height: number | null;
+  fps: number | null;
+  has_audio: number | null;
+  video_codec: string | null;
+  audio_codec: string | null;
+  run_id: string | null;
+  /** JSON array of StoredRendition. */
+  renditions: string | null;
+  manifest_key: string | null;
+  thumbnail_key: string | null;
+  storyboard_key: string | null;
+  storyboard_vtt_key: string | null;
+  playable_key: string | null;
+  stage: string | null;
+  progress: number;
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+  ready_at: string | null;
+}
+
+declare module '../infra/db/schema.js' {
+  interface Tables {
+    videos: VideoTable;
+  }
+}
+
+export type VideoRow = VideoTable;
+
+export interface ListFilter {
+  ownerId?: string;
+  status?: VideoStatus;
+  /** Only ready videos, plus every video of this user (the caller's own). */
+  visibleTo?: { userId: string | null; admin: boolean };
+  beforeId?: string;
+  limit: number;
+}
+
+export class VideosRepository {
+  constructor(private readonly db: Db) {}
+
+  get kysely() {
+    return this.db.kysely;
+  }
+
+  async insert(trx: Executor, row: VideoRow): Promise<void> {
+    await trx.insertInto('videos').values(row).execute();
+  }
+
+  async findById(id: string, trx: Executor = this.db.kysely): Promise<VideoRow | undefined> {
+    return trx.selectFrom('videos').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async list(f: ListFilter): Promise<VideoRow[]> {
+    let q = this.db.kysely.selectFrom('videos').selectAll();
+    if (f.ownerId) q = q.where('owner_id', '=', f.ownerId);
+    if (f.status) q = q.where('status', '=', f.status);
+    const v = f.visibleTo;
+    if (v && !v.admin) {
+      q = v.userId ? q.where((eb) => eb.or([eb('status', '=', 'ready'), eb('owner_id', '=', v.userId!)])) : q.where('status', '=', 'ready');
+    }
+    if (f.beforeId) q = q.where('id', '<', f.beforeId);
+    return q.orderBy('id', 'desc').limit(f.limit).execute();
+  }
+
+  /** Updates columns; `onlyStatus` guards against racing writers (e.g. a delete or a second upload). */
+  async update(trx: Executor, id: string, set: Partial<VideoRow>, onlyStatus?: VideoStatus[]): Promise<boolean> {
+    let q = trx.updateTable('videos').set({ ...set, updated_at: new Date().toISOString() }).where('id', '=', id);
+    if (onlyStatus) q = q.where('status', 'in', onlyStatus);
+    const res = await q.executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
+  async delete(trx: Executor, id: string): Promise<boolean> {
+    const res = await trx.deleteFrom('videos').where('id', '=', id).executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+}

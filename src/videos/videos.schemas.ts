@@ -1,0 +1,151 @@
+// Request and response schemas of the VOD endpoints (TypeBox → JSON Schema → OpenAPI), and the
+// one place a stored video becomes its JSON shape.
+import { Type, type TSchema } from 'typebox';
+import { publicPath } from './videos.keys.js';
+import type { StoredRendition, VideoRow } from './videos.repository.js';
+
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+export const VideoStatusSchema = Type.Union([
+  Type.Literal('waiting_upload'),
+  Type.Literal('queued'),
+  Type.Literal('processing'),
+  Type.Literal('ready'),
+  Type.Literal('failed'),
+]);
+
+export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+
+export const CreateVideoBody = Type.Object(
+  {
+    title: Type.String({ minLength: 1, maxLength: 200 }),
+    description: Type.Optional(Type.String({ maxLength: 5000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const RenditionSchema = Type.Object({
+  height: Type.Integer(),
+  width: Type.Integer(),
+  bandwidth: Type.Integer(),
+  average_bandwidth: Type.Integer(),
+  codecs: Type.String(),
+  frame_rate: Nullable(Type.Number()),
+  playlist_url: Type.String(),
+});
+
+export const VideoSchema = Type.Object(
+  {
+    id: Type.String(),
+    owner_id: Type.String(),
+    title: Type.String(),
+    description: Type.String(),
+    status: VideoStatusSchema,
+    duration_seconds: Nullable(Type.Number()),
+    width: Nullable(Type.Integer()),
+    height: Nullable(Type.Integer()),
+    fps: Nullable(Type.Number()),
+    has_audio: Nullable(Type.Boolean()),
+    size_bytes: Nullable(Type.Integer()),
+    source_stream_id: Nullable(Type.String()),
+    renditions: Type.Array(RenditionSchema),
+    manifest_url: Nullable(Type.String()),
+    thumbnail_url: Nullable(Type.String()),
+    storyboard_url: Nullable(Type.String()),
+    error: Nullable(Type.String()),
+    created_at: Type.String(),
+    updated_at: Type.String(),
+    ready_at: Nullable(Type.String()),
+  },
+  { $id: 'Video', title: 'Video' },
+);
+
+export const CreateVideoResult = Type.Object({
+  video: VideoSchema,
+  upload: Type.Object({
+    url: Type.String({ description: 'tus creation endpoint for this video' }),
+    protocol: Type.Literal('tus'),
+    max_size: Type.Integer(),
+    expires_in_seconds: Type.Integer({ description: 'An unfinished upload is removed this long after it was created.' }),
+  }),
+});
+
+export const ListQuery = Type.Object(
+  {
+    owner: Type.Optional(Type.String({ pattern: '^(me|[0-9a-fA-F-]{36})$', description: '"me" or a user id' })),
+    status: Type.Optional(VideoStatusSchema),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  },
+  { additionalProperties: false },
+);
+
+export const VideoList = Type.Object({ items: Type.Array(VideoSchema), next_cursor: Nullable(Type.String()) });
+
+export const ProgressSchema = Type.Object(
+  {
+    video_id: Type.String(),
+    status: VideoStatusSchema,
+    stage: Nullable(Type.String()),
+    progress: Type.Number({ minimum: 0, maximum: 100 }),
+    attempts: Type.Integer(),
+    error: Nullable(Type.String()),
+    queue_position: Nullable(Type.Integer()),
+  },
+  { $id: 'VideoProgress', title: 'VideoProgress' },
+);
+
+export const PlaybackSchema = Type.Object({
+  status: Type.Union([Type.Literal('ready'), Type.Literal('processing')]),
+  manifest_url: Type.String(),
+  renditions: Type.Array(RenditionSchema),
+  thumbnail_url: Nullable(Type.String()),
+  storyboard_url: Nullable(Type.String()),
+  duration_seconds: Nullable(Type.Number()),
+});
+
+/** Absolute URL of a public object of a video, served by the media route. */
+export function mediaUrl(base: string, videoId: string, key: string | null): string | null {
+  if (!key) return null;
+  const p = publicPath(videoId, key);
+  return p ? `${base}/api/v1/videos/${videoId}/media/${p}` : null;
+}
+
+export function renditionsOf(v: VideoRow, base: string) {
+  const list: StoredRendition[] = v.renditions ? JSON.parse(v.renditions) : [];
+  return list.map((r) => ({
+    height: r.height,
+    width: r.width,
+    bandwidth: r.bandwidth,
+    average_bandwidth: r.average_bandwidth,
+    codecs: r.codecs,
+    frame_rate: r.frame_rate,
+    playlist_url: mediaUrl(base, v.id, r.playlist) ?? '',
+  }));
+}
+
+export function videoJson(v: VideoRow, base: string) {
+  const ready = v.status === 'ready';
+  return {
+    id: v.id,
+    owner_id: v.owner_id,
+    title: v.title,
+    description: v.description,
+    status: v.status,
+    duration_seconds: v.duration_seconds,
+    width: v.width,
+    height: v.height,
+    fps: v.fps,
+    has_audio: v.has_audio === null ? null : Boolean(v.has_audio),
+    size_bytes: v.source_size,
+    source_stream_id: v.source_stream_id,
+    renditions: ready ? renditionsOf(v, base) : [],
+    manifest_url: ready ? mediaUrl(base, v.id, v.manifest_key) : null,
+    thumbnail_url: ready ? mediaUrl(base, v.id, v.thumbnail_key) : null,
+    storyboard_url: ready ? mediaUrl(base, v.id, v.storyboard_vtt_key) : null,
+    error: v.error,
+    created_at: v.created_at,
+    updated_at: v.updated_at,
+    ready_at: v.ready_at,
+  };
+}

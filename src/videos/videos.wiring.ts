@@ -1,0 +1,55 @@
+// Builds the VOD services once per container: queue adapter (embedded, or BullMQ with REDIS_URL),
+// progress fan-out (memory, or Redis pub/sub), the videos service and the pipeline's job handler.
+// Capabilities that need videos (uploads, transcode, live recordings) all get the same instances.
+import path from 'node:path';
+import type { Container } from '../container.js';
+import { BullQueue } from '../infra/queue/bullmq.queue.js';
+import { EmbeddedQueue } from '../infra/queue/embedded.queue.js';
+import { JobQueue } from '../infra/queue/job.queue.js';
+import { JobsRepository } from '../infra/queue/jobs.repository.js';
+import type { QueueAdapter } from '../infra/queue/queue.js';
+import { createMediaToolkit, type MediaToolkit } from '../media/index.js';
+import { TranscodeHandler } from '../transcode/transcode.handler.js';
+import { MemoryProgressBus, RedisProgressBus, type ProgressBus } from './progress.bus.js';
+import { TRANSCODE_JOB } from './videos.keys.js';
+import { VideosRepository } from './videos.repository.js';
+import { VideosService } from './videos.service.js';
+
+export interface VodServices {
+  videos: VideosService;
+  queue: JobQueue;
+  bus: ProgressBus;
+  media: MediaToolkit;
+}
+
+const built = new WeakMap<Container, VodServices>();
+
+export function vodServices(c: Container): VodServices {
+  const existing = built.get(c);
+  if (existing) return existing;
+  const cfg = c.config;
+  const logger = c.logger.child({ module: 'vod' });
+  const jobs = new JobsRepository(c.db);
+  const adapter: QueueAdapter = cfg.redisUrl
+    ? new BullQueue(jobs, {
+        redisUrl: cfg.redisUrl,
+        prefix: cfg.queuePrefix,
+        leaseSeconds: cfg.jobLeaseSeconds,
+        backoffSeconds: cfg.jobBackoffSeconds,
+        maxAttempts: cfg.jobAttempts,
+      }, logger)
+    : new EmbeddedQueue(jobs, { leaseSeconds: cfg.jobLeaseSeconds }, logger);
+  const queue = new JobQueue(c.db, jobs, adapter, {
+    maxAttempts: cfg.jobAttempts,
+    leaseSeconds: cfg.jobLeaseSeconds,
+    backoffSeconds: cfg.jobBackoffSeconds,
+    concurrency: cfg.workerConcurrency,
+  }, logger);
+  const bus: ProgressBus = c.redis ? new RedisProgressBus(c.redis, cfg.queuePrefix, logger) : new MemoryProgressBus();
+  const videos = new VideosService(c.db, new VideosRepository(c.db), c.storage, queue, bus, logger);
+  const media = createMediaToolkit(cfg);
+  queue.register(TRANSCODE_JOB, new TranscodeHandler(videos, media, c.storage, { workRoot: path.join(cfg.dataDir, 'tmp', 'transcode') }));
+  const services = { videos, queue, bus, media };
+  built.set(c, services);
+  return services;
+}

@@ -1,0 +1,195 @@
+// The VOD flow over real HTTP on the embedded defaults (SQLite, local storage, embedded queue):
+// create → tus upload → progress over SSE and WebSocket → ready → playback of master and media
+// playlists, segments with ranges, poster → list → delete removes every object.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  createVideo,
+  deleteVideo,
+  getPlayback,
+  getProgress,
+  getVideo,
+  listJobs,
+  listVideos,
+  readProgressSocket,
+  readProgressStream,
+  uploadFile,
+  waitForStatus,
+  type Progress,
+} from '../src/client/videos.client.js';
+import type { Problem } from '../src/client/nova-client.js';
+import { STAGES } from '../src/videos/progress.bus.js';
+import { startTestNova, type TestNova } from './helpers/nova.js';
+import { clip, fetchText, playlistEntries, removeClips, variantAttributes, vodUsers, type VodUsers } from './helpers/vod.js';
+
+describe('videos: upload → HLS → playback → delete (embedded)', () => {
+  let t: TestNova;
+  let u: VodUsers;
+  let file: string;
+  before(async () => {
+    t = await startTestNova();
+    u = await vodUsers(t.client);
+    file = await clip('flow-480p.mp4', { width: 854, height: 480, seconds: 4, fps: 24 });
+  });
+  after(async () => {
+    await t.stop();
+    removeClips();
+  });
+
+  let videoId = '';
+  let events: Progress[] = [];
+  let frames: Progress[] = [];
+
+  it('creates a video with a tus upload endpoint, uploads it and reports every stage in order', async () => {
+    const created = await createVideo(u.owner, { title: 'Flow', description: 'a test clip' });
+    assert.equal(created.status, 201);
+    assert.equal(created.body.video.status, 'waiting_upload');
+    assert.equal(created.body.upload.protocol, 'tus');
+    assert.equal(created.body.upload.max_size, 10 * 1024 ** 3);
+    assert.match(created.body.upload.url, new RegExp(`/api/v1/uploads/${created.body.video.id}$`));
+    videoId = created.body.video.id;
+
+    const waiting = await getProgress(u.owner, videoId);
+    assert.deepEqual({ status: waiting.body.status, progress: waiting.body.progress, queue_position: waiting.body.queue_position }, { status: 'waiting_upload', progress: 0, queue_position: null });
+
+    // Listen before the upload so the streams see the whole pipeline.
+    const sse = readProgressStream(u.owner, videoId);
+    const ws = readProgressSocket(u.owner, videoId);
+    await new Promise((r) => setTimeout(r, 300));
+    await uploadFile(u.owner, created.body.upload.url, file, { chunkSize: 256 * 1024 });
+    [events, frames] = await Promise.all([sse, ws]);
+
+    const done = await waitForStatus(u.owner, videoId, ['ready', 'failed'], 120_000);
+    assert.equal(done.status, 'ready', `processing failed: ${done.error}`);
+    assert.equal(done.progress, 100);
+    assert.equal(done.attempts, 1);
+
+    // SSE: monotonic, one event per change, every stage in the contract's order, ends at ready.
+    assert.ok(events.length >= STAGES.length, `only ${events.length} events`);
+    for (let i = 1; i < events.length; i++) {
+      const a = events[i - 1];
+      const b = events[i];
+      assert.ok(b.progress >= a.progress, `progress went back: ${JSON.stringify(a)} → ${JSON.stringify(b)}`);
+      assert.notDeepEqual(a, b, 'an event repeated the previous one');
+    }
+    const stages = events.map((e) => e.stage).filter((s, i, all): s is string => s !== null && s !== all[i - 1]);
+    assert.deepEqual(stages, STAGES.map(([s]) => s));
+    for (const e of events) {
+      const start = STAGES.find(([s]) => s === e.stage)?.[1];
+      if (start !== undefined) assert.ok(e.progress >= start, `${e.stage} at ${e.progress} < ${start}`);
+    }
+    assert.ok(events.some((e) => e.stage === 'transcode' && e.progress > 30 && e.progress < 80), 'transcode progress between 30 and 80 was reported');
+    assert.equal(events.at(-1)?.status, 'ready');
+    // The WebSocket twin carries the same data and closes at the end as well.
+    assert.equal(frames.at(-1)?.status, 'ready');
+    assert.deepEqual(frames.map((f) => f.stage).filter((s, i, all) => s !== null && s !== all[i - 1]), stages);
+  });
+
+  it('describes the ready video: metadata, renditions by short side, poster', async () => {
+    const v = (await getVideo(t.client.as(null), videoId)).body;
+    assert.equal(v.status, 'ready');
+    assert.equal(v.width, 854);
+    assert.equal(v.height, 480);
+    assert.ok(v.duration_seconds && Math.abs(v.duration_seconds - 4) < 0.5);
+    assert.equal(v.has_audio, true);
+    assert.deepEqual(v.renditions.map((r) => r.height).sort((a, b) => b - a), [480, 360]);
+    for (const r of v.renditions) {
+      assert.ok(r.bandwidth > 0 && r.codecs.includes('avc1'), JSON.stringify(r));
+      assert.match(r.playlist_url, /^http:\/\/127\.0\.0\.1:\d+\/api\/v1\/videos\/.+\.m3u8$/);
+    }
+    assert.ok(v.thumbnail_url);
+    const poster = await fetch(v.thumbnail_url!);
+    assert.equal(poster.status, 200);
+    assert.equal(poster.headers.get('content-type'), 'image/jpeg');
+    assert.ok((await poster.arrayBuffer()).byteLength > 500);
+    assert.ok(v.storyboard_url);
+    const vtt = await fetchText(v.storyboard_url!);
+    assert.equal(vtt.status, 200);
+    assert.match(vtt.text, /^WEBVTT/);
+  });
+
+  it('plays: master and media playlists over HTTP, segments with types, cache headers and ranges', async () => {
+    const pb = await getPlayback(t.client.as(null), videoId);
+    assert.equal(pb.status, 200);
+    assert.equal(pb.body.status, 'ready');
+    const master = await fetchText(pb.body.manifest_url);
+    assert.equal(master.status, 200);
+    assert.equal(master.headers.get('content-type'), 'application/vnd.apple.mpegurl');
+    assert.match(master.text, /^#EXTM3U/);
+    const variants = variantAttributes(master.text);
+    assert.equal(variants.length, 2);
+    for (const a of variants) for (const k of ['BANDWIDTH', 'AVERAGE-BANDWIDTH', 'RESOLUTION', 'CODECS', 'FRAME-RATE']) assert.ok(a[k], `variant lacks ${k}`);
+
+    const mediaUrls = playlistEntries(master.text, pb.body.manifest_url).filter((x) => x.endsWith('.m3u8'));
+    assert.equal(mediaUrls.length, 2);
+    for (const mu of mediaUrls) {
+      const media = await fetchText(mu);
+      assert.equal(media.status, 200);
+      assert.equal(media.headers.get('cache-control'), 'public, max-age=300');
+      for (const tag of ['#EXT-X-TARGETDURATION', '#EXT-X-PLAYLIST-TYPE:VOD', '#EXT-X-ENDLIST']) assert.ok(media.text.includes(tag), `${mu} lacks ${tag}`);
+      const segs = playlistEntries(media.text, mu);
+      assert.ok(segs.length >= 1);
+      const seg = await fetch(segs[0]);
+      assert.equal(seg.status, 200);
+      assert.match(seg.headers.get('content-type') ?? '', /^(video\/mp2t|video\/iso\.segment|video\/mp4)$/);
+      assert.equal(seg.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+      assert.equal(seg.headers.get('accept-ranges'), 'bytes');
+      const whole = Buffer.from(await seg.arrayBuffer());
+      assert.equal(Number(seg.headers.get('content-length')), whole.length);
+      const part = await fetch(segs[0], { headers: { range: 'bytes=10-109' } });
+      assert.equal(part.status, 206);
+      assert.equal(part.headers.get('content-range'), `bytes 10-109/${whole.length}`);
+      assert.deepEqual(Buffer.from(await part.arrayBuffer()), whole.subarray(10, 110));
+      const tail = await fetch(segs[0], { headers: { range: 'bytes=-50' } });
+      assert.deepEqual(Buffer.from(await tail.arrayBuffer()), whole.subarray(whole.length - 50));
+      const beyond = await fetch(segs[0], { headers: { range: `bytes=${whole.length}-` } });
+      assert.equal(beyond.status, 416);
+      assert.equal(beyond.headers.get('content-range'), `bytes */${whole.length}`);
+    }
+  });
+
+  it('never serves the source, and hides unfinished videos from others', async () => {
+    const src = await fetch(`${t.url}/api/v1/videos/${videoId}/media/source/original`);
+    assert.equal(src.status, 404);
+    const sneaky = await fetch(`${t.url}/api/v1/videos/${videoId}/media/r/..%2Fsource/original`);
+    assert.equal(sneaky.status, 404);
+    const draft = await createVideo(u.owner, { title: 'Draft' });
+    assert.equal((await getVideo(u.other, draft.body.video.id)).status, 404);
+    assert.equal((await getPlayback(u.owner, draft.body.video.id)).status, 409);
+    const mine = await listVideos(u.owner, { owner: 'me' });
+    assert.deepEqual(new Set(mine.body.items.map((v) => v.id)), new Set([videoId, draft.body.video.id]));
+    const theirs = await listVideos(u.other, { owner: u.ownerInfo.id });
+    assert.deepEqual(theirs.body.items.map((v) => v.id), [videoId]);
+    const page1 = await listVideos(u.owner, { owner: 'me', limit: 1 });
+    assert.equal(page1.body.items.length, 1);
+    assert.ok(page1.body.next_cursor);
+    const page2 = await listVideos(u.owner, { owner: 'me', limit: 1, cursor: page1.body.next_cursor! });
+    assert.equal(page2.body.items.length, 1);
+    assert.notEqual(page2.body.items[0].id, page1.body.items[0].id);
+    assert.equal((await listVideos(u.owner, { status: 'waiting_upload', owner: 'me' })).body.items.length, 1);
+    assert.equal((await listVideos(t.client.as(null), { owner: 'me' })).status, 401);
+    const jobs = await listJobs(u.admin);
+    assert.equal(jobs.status, 200);
+    assert.ok(jobs.body.counts.done >= 1);
+    assert.equal((await listJobs(u.owner)).status, 403);
+  });
+
+  it('deletes: owner or admin only; every object goes; video.deleted is in the outbox', async () => {
+    const denied = await deleteVideo(u.other, videoId);
+    assert.equal(denied.status, 403);
+    assert.match((denied.body as Problem).detail, /owner/);
+    const dir = path.join(t.dataDir, 'objects', 'videos', videoId);
+    assert.ok(fs.existsSync(dir));
+    assert.equal((await deleteVideo(u.owner, videoId)).status, 204);
+    assert.equal(fs.existsSync(dir), false, 'objects left behind');
+    assert.deepEqual(await t.nova.container.storage.list(`videos/${videoId}/`), []);
+    assert.equal((await getVideo(u.owner, videoId)).status, 404);
+    assert.equal((await deleteVideo(u.owner, videoId)).status, 404);
+    const rows = await t.nova.container.db.kysely.selectFrom('outbox').select(['event_type']).where('event_key', '=', videoId).orderBy('seq').execute();
+    const types = rows.map((r) => r.event_type);
+    for (const ty of ['video.uploaded', 'video.upload.completed', 'video.progress', 'video.ready', 'video.deleted']) assert.ok(types.includes(ty), `${ty} missing from ${types.join(',')}`);
+    assert.ok(types.indexOf('video.uploaded') < types.indexOf('video.ready'));
+  });
+});
