@@ -186,7 +186,7 @@ describe('live streams (SQLite, local storage)', () => {
       await waitFor('no live ffmpeg left', async () => liveFfmpegChildren().length === 0, 15_000);
       const events = await outboxEvents(t, stream.id);
       assert.deepEqual(events.map((e) => e.event_type), ['stream.started', 'stream.ended']);
-      assert.equal((await fetchPlaylist(creator, created.playback_url)).status, 404);
+      await waitFor('the playlist to be gone', async () => (await fetchPlaylist(creator, created.playback_url)).status === 404, 5000);
       // Ended streams take no publisher, even with the current key.
       assert.match(await refusedPublish(rtmp_url, rotated.body.stream_key), /Publish refused/);
       // Their live objects are removed.
@@ -410,14 +410,14 @@ describe('live streams (Postgres, S3): publish, viewers, reconnect, end, recordi
       const duration = Number(endedEv.duration_seconds);
       assert.ok(duration >= 6 && duration <= streamedSeconds + 2, `duration ${duration}s within 6..${streamedSeconds.toFixed(1)}s`);
       assert.deepEqual(liveFfmpegChildren(), [], 'no live ffmpeg left');
-      assert.equal((await fetchPlaylist(creator, playback_url)).status, 404);
+      await waitFor('the playlist to be gone', async () => (await fetchPlaylist(creator, playback_url)).status === 404, 5000);
       assert.equal((await listStreams(creator, { status: 'live' })).body.items.some((s) => s.id === stream.id), false);
 
       // The recording (both sessions joined) becomes a normal, playable video.
       const videoId = await waitFor('the recording handed over', async () => (await getStream(creator, stream.id)).body.recording_video_id, 30_000);
       const video = await waitFor('the recorded video to be ready', async () => {
         const v = await creator.get<{ status: string; source_stream_id?: string; duration_seconds: number | null }>(`/api/v1/videos/${videoId}`);
-        assert.notEqual(v.body.status, 'failed');
+        assert.notEqual(v.body.status, 'failed', JSON.stringify(v.body));
         return v.body.status === 'ready' ? v.body : null;
       }, 90_000, 1000);
       assert.ok((video.duration_seconds ?? 0) >= 5, `recording is ${video.duration_seconds}s long`);

@@ -25,6 +25,7 @@ import {
   type StreamDto,
 } from './live.schemas.js';
 import { liveHlsPrefixFor } from './live.ingest.js';
+import type { StreamRow } from './live.repository.js';
 import { PublishRefused, secretsEqual, type LiveService, type LiveStream } from './live.service.js';
 
 export interface LiveRoutesDeps {
@@ -38,6 +39,32 @@ export interface LiveRoutesDeps {
 
 function baseUrl(req: FastifyRequest, publicUrl?: string): string {
   return publicUrl ?? `${req.protocol}://${req.host}`;
+}
+
+/**
+ * A few hundred milliseconds of memory in front of the database and object storage: every viewer
+ * polls the same playlist every segment, so without it each poll would be a row read plus a storage
+ * GET. Small and written here because it only needs expiry, not eviction policies.
+ */
+class TtlCache<T> {
+  private readonly entries = new Map<string, { at: number; value: Promise<T> }>();
+
+  constructor(private readonly ttlMs: number, private readonly maxEntries = 2000) {}
+
+  get(key: string, load: () => Promise<T>): Promise<T> {
+    const now = Date.now();
+    const hit = this.entries.get(key);
+    if (hit && now - hit.at < this.ttlMs) return hit.value;
+    if (this.entries.size >= this.maxEntries) {
+      for (const [k, e] of this.entries) if (now - e.at >= this.ttlMs) this.entries.delete(k);
+      if (this.entries.size >= this.maxEntries) this.entries.clear();
+    }
+    const value = load();
+    this.entries.set(key, { at: now, value });
+    // A failed load is not remembered.
+    value.catch(() => this.entries.delete(key));
+    return value;
+  }
 }
 
 function randomViewerId(): string {
@@ -94,8 +121,10 @@ export function registerLiveRoutes(app: NovaApp, d: LiveRoutesDeps): void {
 
   // ---- playback ---------------------------------------------------------------------------
 
+  const rows = new TtlCache<StreamRow>(500);
+  const playlists = new TtlCache<Buffer>(200);
   const liveRow = async (id: string) => {
-    const row = await live.requireStream(id);
+    const row = await rows.get(id, () => live.requireStream(id));
     if (row.status !== 'live' || !row.ladder) throw new NotFoundError('This stream is not live right now.');
     return row;
   };
@@ -122,7 +151,7 @@ export function registerLiveRoutes(app: NovaApp, d: LiveRoutesDeps): void {
     if (file.endsWith('.m3u8')) {
       const row = await liveRow(id);
       if (req.query.viewer) live.viewerPolled(row.id, req.query.viewer);
-      const body = await storage.getBuffer(key);
+      const body = await playlists.get(key, () => storage.getBuffer(key));
       return reply.header('cache-control', 'no-cache, no-store').type('application/vnd.apple.mpegurl').send(body);
     }
     // Segment names are unique per publish session, so a cached segment never goes stale.
@@ -138,6 +167,8 @@ export function registerLiveRoutes(app: NovaApp, d: LiveRoutesDeps): void {
   // ---- nginx-rtmp ingest tier -------------------------------------------------------------
 
   app.post('/api/v1/live/hooks/nginx-rtmp/on_publish', {
+    // The shared secret travels in the query string (nginx-rtmp cannot set headers): no request logs here.
+    logLevel: 'warn',
     schema: {
       tags,
       summary: 'nginx-rtmp on_publish callback: 2xx lets the publish through, 403 refuses it',
