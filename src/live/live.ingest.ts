@@ -132,8 +132,8 @@ class PublishSession implements PublishHandler {
     if (this.closing) return;
     const t = this.transcoder;
     if (t && !this.ladderPublished && t.playable) {
-      this.ladderPublished = true;
       await this.ingest.live.publishPlayable(this.streamId, JSON.stringify(t.ladder));
+      this.ladderPublished = true;
     }
     if (!t && now - this.acceptedAt > FIRST_VIDEO_TIMEOUT_SECONDS * 1000) return void this.close('no_video');
     this.samples.push({ at: now, bytes: this.conn.bytesIn });
