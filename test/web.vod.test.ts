@@ -125,6 +125,20 @@ describe('web app: upload and watch in a browser', { skip }, () => {
       return s.currentTime > t0 + 0.5 || (s.paused && s.currentTime > 4);
     }, 60_000);
 
+    // Keyboard: the player's buttons work with Space like any button.
+    await page.evaluate('document.querySelector("video").pause()');
+    await page.getByRole('button', { name: 'Play' }).focus();
+    await page.keyboard.press('Space');
+    await waitFor('playing after Space', async () => !(await videoState(page)).paused);
+
+    // Storyboard: hovering the seek bar shows the sprite tile for that moment.
+    const seek = page.getByRole('slider', { name: 'Seek' });
+    const box = (await seek.boundingBox())!;
+    await seek.hover({ position: { x: box.width * 0.6, y: box.height / 2 } });
+    await page.locator('.preview:not([hidden])').waitFor();
+    assert.match((await page.locator('.preview-img').getAttribute('style')) ?? '', /storyboard[^)]*\.jpg/);
+    assert.match((await page.locator('.preview-time').textContent()) ?? '', /^0:0[2-3]$/);
+
     await page.getByText('1 view', { exact: true }).waitFor();
     const like = page.getByRole('button', { name: 'Like' });
     await page.getByText('0 likes', { exact: true }).waitFor();
