@@ -92,14 +92,12 @@ export async function transcodeToHls(opts: TranscodeOptions): Promise<TranscodeR
     const audio = audioVariant && ladder.audio ? { group: AUDIO_GROUP, name: 'Default', uri: audioVariant.playlist, channels: ladder.audio.channels } : undefined;
     return buildMasterPlaylist(list, audio);
   };
-  const loadFacts = async () => {
-    for (const v of videoVariants) {
-      if (facts.has(v.name)) continue;
+  const loadFacts = () =>
+    Promise.all(videoVariants.filter((v) => !facts.has(v.name)).map(async (v) => {
       const first = parseMediaPlaylist(readPlaylist(opts.outDir, v))[0];
       if (!first) throw new MediaError('ffmpeg_failed', 'The transcoder produced no segment.');
       facts.set(v.name, await videoFacts(tools, path.join(opts.outDir, v.name, first.uri), probeTimeout));
-    }
-  };
+    }));
   const writeAtomically = (file: string, text: string) => {
     fs.writeFileSync(`${file}.tmp`, text);
     fs.renameSync(`${file}.tmp`, file);
@@ -113,6 +111,21 @@ export async function transcodeToHls(opts: TranscodeOptions): Promise<TranscodeR
 
   let playable = false;
   let playableCheck: Promise<void> | undefined;
+  let recheck = false;
+  const schedulePlayableCheck = () => {
+    if (playable) return;
+    if (playableCheck) {
+      recheck = true;
+      return;
+    }
+    playableCheck = checkPlayable().catch(() => undefined).finally(() => {
+      playableCheck = undefined;
+      if (recheck) {
+        recheck = false;
+        schedulePlayableCheck();
+      }
+    });
+  };
   const checkPlayable = async () => {
     if (playable || !variants.every((v) => hasSegment(readPlaylist(opts.outDir, v)))) return;
     await loadFacts();
@@ -138,6 +151,11 @@ export async function transcodeToHls(opts: TranscodeOptions): Promise<TranscodeR
     }
   };
 
+  // ffmpeg renames each media playlist into place when a segment completes: watching the folders
+  // announces "playable" at once rather than at the next -progress report (every 0.5 s).
+  const watchers = variants.map((v) => fs.watch(path.join(opts.outDir, v.name), (_event, file) => {
+    if (String(file) === path.basename(v.playlist)) schedulePlayableCheck();
+  }));
   const res = await runMediaTool({
     bin: tools.ffmpeg,
     args,
@@ -149,14 +167,14 @@ export async function transcodeToHls(opts: TranscodeOptions): Promise<TranscodeR
         outTimeUs = Math.max(outTimeUs, Number(value));
         // Held just below 1 until ffmpeg says it is done: the tail (flush, playlists) still runs.
         if (durationUs > 0) report(Math.min(0.99, outTimeUs / durationUs));
-      } else if (key === 'progress' && !playable && !playableCheck) {
-        playableCheck = checkPlayable().catch(() => undefined).finally(() => {
-          playableCheck = undefined;
-        });
+      } else if (key === 'progress') {
+        schedulePlayableCheck();
       }
     },
+  }).finally(() => {
+    for (const w of watchers) w.close();
   });
-  await playableCheck;
+  while (playableCheck) await playableCheck;
   if (res.code !== 0) throw failureFrom(res.stderr);
 
   // A file that ends early decodes "successfully" into a shorter video: refuse it rather than
