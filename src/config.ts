@@ -55,6 +55,11 @@ export interface Config {
   queuePrefix: string;
   /** Lifetime of presigned media URLs (S3). */
   mediaUrlTtlSeconds: number;
+  /**
+   * Where tus uploads are staged: `s3` (@tus/s3-store, the default with S3; any API node can resume
+   * an upload) or `file` (@tus/file-store under DATA_DIR, copied to storage when complete).
+   */
+  uploadStore: 'file' | 's3';
   ffmpegPreset: string;
   ffmpegTimeoutSeconds: number;
   /** Explicit ffmpeg/ffprobe executables; when unset they are looked up on PATH, then in the bundled npm packages. */
@@ -432,6 +437,13 @@ function webhooksConfig(env: Env): WebhooksConfig {
   };
 }
 
+function uploadStore(env: Env): 'file' | 's3' {
+  const raw = str(env, 'UPLOAD_STORE') ?? (s3(env) ? 's3' : 'file');
+  if (raw !== 'file' && raw !== 's3') throw new ConfigError('UPLOAD_STORE', `"${raw}" must be file or s3`);
+  if (raw === 's3' && !s3(env)) throw new ConfigError('UPLOAD_STORE', 's3 needs the S3_* settings');
+  return raw;
+}
+
 function queuePrefix(env: Env): string {
   const raw = str(env, 'QUEUE_PREFIX') ?? 'nova';
   if (!/^[A-Za-z0-9_:-]{1,64}$/.test(raw)) throw new ConfigError('QUEUE_PREFIX', `"${raw}" must be 1-64 of [A-Za-z0-9_:-]`);
@@ -481,6 +493,7 @@ export function loadConfig(env: Env = process.env): Config {
     jobBackoffSeconds: int(env, 'JOB_BACKOFF_SECONDS', 5, 0, 3600),
     queuePrefix: queuePrefix(env),
     mediaUrlTtlSeconds: int(env, 'MEDIA_URL_TTL_SECONDS', 3600, 60, 7 * 24 * 3600),
+    uploadStore: uploadStore(env),
     ffmpegPreset: preset,
     ffmpegTimeoutSeconds: int(env, 'FFMPEG_TIMEOUT_SECONDS', 3 * 3600, 10, 48 * 3600),
     ffmpegPath: str(env, 'FFMPEG_PATH'),

@@ -39,11 +39,13 @@ export class TranscodeHandler implements JobHandler {
     if (!job.video_id) throw new JobError('The job names no video.', true);
     const video = await this.videos.startProcessing(job.video_id);
     if (!video) return; // deleted, or already processed by an earlier delivery of this job
-    // One folder per job: whatever an earlier, killed attempt left there is ours to clear.
-    const work = path.join(this.opts.workRoot, job.id);
-    await fsp.rm(work, { recursive: true, force: true });
-    await fsp.mkdir(path.join(work, 'hls'), { recursive: true });
+    // A folder per attempt under the job's folder. Whatever an earlier attempt left there (a killed
+    // worker; even its orphaned ffmpeg, which then fails writing into a removed folder) is cleared.
     const runId = randomBytes(8).toString('hex');
+    const jobDir = path.join(this.opts.workRoot, job.id);
+    const work = path.join(jobDir, runId);
+    await fsp.rm(jobDir, { recursive: true, force: true });
+    await fsp.mkdir(path.join(work, 'hls'), { recursive: true });
     const progress = new ProgressReporter(this.videos, ctx, video, job.attempts);
     const publisher = new HlsPublisher(this.storage, `${runPrefix(video.id, runId)}hls/`, path.join(work, 'hls'), ctx.logger);
     let published = false;
@@ -55,7 +57,9 @@ export class TranscodeHandler implements JobHandler {
       throw toJobError(err);
     } finally {
       await progress.close();
+      // Only this attempt's folder: a worker that took the job over may be using a sibling.
       await fsp.rm(work, { recursive: true, force: true }).catch(() => {});
+      await fsp.rmdir(jobDir).catch(() => {});
       if (!published) await this.discardRun(video.id, runId);
     }
     // Temp files are gone: listeners get the final snapshot (ready, cleanup) and stop.

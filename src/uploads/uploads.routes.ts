@@ -20,7 +20,9 @@ export function uploadsCapability(c: Container): UploadsCapability {
   const cfg = c.config;
   const { videos } = vodServices(c);
   const expiryMs = cfg.uploadExpirySeconds * 1000;
-  const store: UploadStore = cfg.s3 ? new S3UploadStore(cfg.s3, expiryMs) : new FileUploadStore(path.join(cfg.dataDir, 'uploads'), c.storage, expiryMs);
+  const store: UploadStore = cfg.uploadStore === 's3' && cfg.s3
+    ? new S3UploadStore(cfg.s3, expiryMs)
+    : new FileUploadStore(path.join(cfg.dataDir, 'uploads'), c.storage, expiryMs);
   const logger = c.logger.child({ module: 'uploads' });
   const service = new UploadsService(store, videos, { maxBytes: cfg.uploadMaxBytes, publicUrl: cfg.publicUrl }, logger);
   videos.setUploadCleaner((v) => service.removeFor(v));

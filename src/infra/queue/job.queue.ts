@@ -27,6 +27,7 @@ export class JobQueue {
   private readonly handlers = new Map<string, JobHandler>();
   private readonly running = new Map<string, AbortController>();
   private workerStarted = false;
+  private stopping = false;
 
   constructor(
     private readonly db: Db,
@@ -80,6 +81,7 @@ export class JobQueue {
 
   /** Stops taking jobs and hands running ones back to the queue, so another worker resumes them at once. */
   async stop(): Promise<void> {
+    this.stopping = true;
     for (const ac of this.running.values()) ac.abort(new JobCancelledError('stopping'));
     if (this.workerStarted) await this.adapter.stopWorker();
     await this.adapter.close();
@@ -111,6 +113,8 @@ export class JobQueue {
     }
     const ac = new AbortController();
     this.running.set(job.id, ac);
+    // Delivered while stopping (e.g. BullMQ handing over a job as the worker closes): give it back.
+    if (this.stopping) ac.abort(new JobCancelledError('stopping'));
     const beat = setInterval(() => {
       this.repo.heartbeat(job.id, this.workerId, this.leaseUntil()).then(
         (ok) => {
@@ -126,7 +130,7 @@ export class JobQueue {
       report: (stage, progress) => this.repo.report(job.id, this.workerId, stage, progress),
     };
     try {
-      await handler.run(job, ctx);
+      if (!ac.signal.aborted) await handler.run(job, ctx);
       if (ac.signal.aborted) return await this.cancelled(job, handler, ac, log);
       const ok = await this.repo.markDone(this.db.kysely, job.id, this.workerId);
       return ok ? 'done' : 'lost';
