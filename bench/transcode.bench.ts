@@ -75,8 +75,9 @@ async function runPerRendition(src: string, info: MediaInfo, ladder: LadderPlan,
   const jobs: Array<{ info: MediaInfo; ladder: LadderPlan }> = ladder.video.map((rung) => ({ info: { ...info, has_audio: false }, ladder: { ...ladder, video: [rung], audio: null } }));
   if (ladder.audio) jobs.push({ info: { ...info, has_video: false }, ladder: { ...ladder, video: [] } });
   for (const [i, job] of jobs.entries()) {
-    const { args, variants } = buildHlsArgs({ inputPath: src, outDir: out, info: job.info, ladder: job.ladder, preset });
-    for (const v of variants) fs.mkdirSync(path.join(out, v.name), { recursive: true });
+    const jobDir = path.join(out, job.ladder.video[0]?.name ?? 'audio');
+    const { args, variants } = buildHlsArgs({ inputPath: src, outDir: jobDir, info: job.info, ladder: job.ladder, preset });
+    for (const v of variants) fs.mkdirSync(path.join(jobDir, v.name), { recursive: true });
     const res = await runMediaTool({ bin: tools.ffmpeg, args, timeoutSeconds: 3600, onStdoutLine: () => undefined });
     if (res.code !== 0) throw new Error(`per-rendition ffmpeg failed: ${res.stderr}`);
     if (i === 0) firstPlayable = performance.now() - t0;
@@ -127,9 +128,9 @@ async function main() {
 
   const last = runs - 1;
   const quality: string[] = [];
-  for (const r of ladder.video) {
-    const a = await psnr(path.join(dir, `nova-${last}`, r.name, 'index.m3u8'), src, r.width, r.height);
-    const b = await psnr(path.join(dir, `base-${last}`, r.name, 'index.m3u8'), src, r.width, r.height);
+  for (const [i, r] of ladder.video.entries()) {
+    const a = await psnr(path.join(dir, `nova-${last}`, `v${i}`, 'index.m3u8'), src, r.width, r.height);
+    const b = await psnr(path.join(dir, `base-${last}`, r.name, 'v0', 'index.m3u8'), src, r.width, r.height);
     quality.push(`  ${r.name.padEnd(6)} PSNR one-decode ${a.toFixed(2)} dB | per-rendition ${b.toFixed(2)} dB`);
   }
 

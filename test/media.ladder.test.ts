@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planLadder, outputFps } from '../src/media/ladder.js';
 import { buildHlsArgs, pinnedDemuxer } from '../src/media/hls.args.js';
-import { avc1Codec, buildMasterPlaylist, finalizeMediaPlaylist, measureBitrate, parseMediaPlaylist } from '../src/media/hls.playlist.js';
+import { buildMasterPlaylist, finalizeMediaPlaylist, measureBitrate, parseMediaPlaylist } from '../src/media/hls.playlist.js';
+import { avc1FromSps, findSps } from '../src/media/hls.codecs.js';
 import { storyboardLayout, storyboardVtt } from '../src/media/thumbnails.js';
 import type { MediaInfo } from '../src/media/media.types.js';
 
@@ -111,21 +112,25 @@ describe('one-decode HLS command', () => {
     assert.equal(at('-hls_time'), '6');
     assert.equal(at('-hls_playlist_type'), 'event');
     assert.equal(at('-progress'), 'pipe:1');
-    assert.equal(at('-var_stream_map'), 'v:0,agroup:aud,name:1080p v:1,agroup:aud,name:720p v:2,agroup:aud,name:480p v:3,agroup:aud,name:360p a:0,agroup:aud,name:audio');
-    assert.equal(args.at(-1), '/out/%v/index.m3u8');
-    assert.deepEqual(variants.map((v) => v.playlist), ['1080p/index.m3u8', '720p/index.m3u8', '480p/index.m3u8', '360p/index.m3u8', 'audio/index.m3u8']);
+    assert.equal(at('-var_stream_map'), 'v:0,agroup:aud v:1,agroup:aud v:2,agroup:aud v:3,agroup:aud a:0,agroup:aud');
+    assert.equal(args.at(-1), '/out/v%v/index.m3u8');
+    assert.equal(at('-hls_segment_filename'), '/out/v%v/seg_%05d.ts');
+    assert.deepEqual(variants.map((v) => [v.kind, v.playlist, v.rung?.height]), [
+      ['video', 'v0/index.m3u8', 1080], ['video', 'v1/index.m3u8', 720], ['video', 'v2/index.m3u8', 480], ['video', 'v3/index.m3u8', 360], ['audio', 'v4/index.m3u8', undefined],
+    ]);
   });
 
   it('audio-only and silent inputs', () => {
     const a = info(0, 0, { has_video: false, format_name: 'mp3' });
     const cmd = buildHlsArgs({ inputPath: '/in', outDir, info: a, ladder: planLadder(a), preset: 'veryfast' });
     assert.ok(!cmd.args.includes('-filter_complex'));
-    assert.equal(cmd.args[cmd.args.indexOf('-var_stream_map') + 1], 'a:0,name:audio');
+    assert.equal(cmd.args[cmd.args.indexOf('-var_stream_map') + 1], 'a:0');
+    assert.deepEqual(cmd.variants.map((v) => v.playlist), ['v0/index.m3u8']);
     assert.equal(cmd.args[cmd.args.indexOf('-f') + 1], 'mp3');
     const s = info(640, 360, { has_audio: false });
     const silent = buildHlsArgs({ inputPath: '/in', outDir, info: s, ladder: planLadder(s), preset: 'veryfast' });
     assert.ok(!silent.args.includes('-c:a') && !silent.args.includes('0:a:0'));
-    assert.equal(silent.args[silent.args.indexOf('-var_stream_map') + 1], 'v:0,agroup:aud,name:360p');
+    assert.equal(silent.args[silent.args.indexOf('-var_stream_map') + 1], 'v:0,agroup:aud');
     assert.equal(pinnedDemuxer('matroska,webm'), 'matroska');
   });
 });
@@ -153,11 +158,14 @@ describe('playlists', () => {
     assert.equal(m.average, Math.round((1_700_000 * 8) / 12.5));
   });
 
-  it('avc1 strings carry profile, constraints and level', () => {
-    assert.equal(avc1Codec('High', 40), 'avc1.640028');
-    assert.equal(avc1Codec('High', 31), 'avc1.64001f');
-    assert.equal(avc1Codec('Main', 30), 'avc1.4d401e');
-    assert.equal(avc1Codec('Constrained Baseline', 30), 'avc1.42e01e');
+  it('avc1 strings come from the SPS: profile, constraints and level', () => {
+    // An access unit delimiter, then an SPS NAL (0x67) for High profile level 4.0.
+    const au = Buffer.from([0, 0, 0, 1, 0x09, 0xf0, 0, 0, 0, 1, 0x67, 0x64, 0x00, 0x28, 0xac, 0xd9]);
+    assert.deepEqual(findSps(au), [0x64, 0x00, 0x28]);
+    assert.equal(avc1FromSps([0x64, 0x00, 0x28]), 'avc1.640028');
+    assert.equal(avc1FromSps([0x4d, 0x40, 0x1e]), 'avc1.4d401e');
+    assert.equal(avc1FromSps([0x42, 0xc0, 0x0d]), 'avc1.42c00d');
+    assert.equal(findSps(Buffer.from([0, 0, 1, 0x65, 1, 2, 3, 4])), null, 'an IDR slice is not an SPS');
   });
 
   it('master playlist lists every variant with its attributes and the shared audio group', () => {

@@ -102,9 +102,16 @@ function checkRun(run: Run, expected: string[]) {
   }
 }
 
+/** The audio group's media playlist, as the master names it. */
+function audioPlaylist(run: Run): string {
+  const uri = /#EXT-X-MEDIA:TYPE=AUDIO,[^\n]*URI="([^"]+)"/.exec(run.master)?.[1];
+  assert.ok(uri, 'master has an audio group');
+  return uri;
+}
+
 /** Measured video+audio bitrate of a rendition (bits over its segments' durations, by ffprobe). */
 function measuredBps(run: Run, playlist: string, withAudio: boolean): number {
-  const files = [...segments(run, playlist), ...(withAudio ? segments(run, 'audio/index.m3u8') : [])];
+  const files = [...segments(run, playlist), ...(withAudio ? segments(run, audioPlaylist(run)) : [])];
   const video = segments(run, playlist);
   const seconds = video.reduce((a, f) => a + Number(ffprobe(f, ['-show_entries', 'format=duration']).format.duration), 0);
   const bits = files.reduce((a, f) => a + fs.statSync(f).size * 8, 0);
@@ -128,11 +135,11 @@ describe('media transcode', () => {
       assert.ok(Math.abs(measured[i] - r.average_bandwidth) / measured[i] < 0.1, 'AVERAGE-BANDWIDTH matches what ffprobe measures');
       if (i > 0) assert.ok(measured[i] < measured[i - 1], 'each rung is lighter than the one above');
     });
-    assert.match(run.master, /#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",[^\n]*URI="audio\/index.m3u8"/);
+    assert.match(run.master, /#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="Default",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="v4\/index.m3u8"/);
     for (const v of variants(run.master)) assert.equal(v.AUDIO, 'aud');
-    const audio = ffprobe(segments(run, 'audio/index.m3u8')[0], ['-show_entries', 'stream=codec_name,codec_type,channels,sample_rate']).streams;
+    const audio = ffprobe(segments(run, audioPlaylist(run))[0], ['-show_entries', 'stream=codec_name,codec_type,channels,sample_rate']).streams;
     assert.deepEqual(audio.map((s: any) => [s.codec_type, s.codec_name, s.channels, s.sample_rate]), [['audio', 'aac', 2, '48000']]);
-    const videoOnly = ffprobe(segments(run, '360p/index.m3u8')[0], ['-show_entries', 'stream=codec_type']).streams;
+    const videoOnly = ffprobe(segments(run, run.result.renditions[3].playlist)[0], ['-show_entries', 'stream=codec_type']).streams;
     assert.deepEqual(videoOnly.map((s: any) => s.codec_type), ['video'], 'audio is encoded once, in its own group');
   });
 
@@ -140,7 +147,7 @@ describe('media transcode', () => {
     const run = await transcode('portrait', { width: 1920, height: 1080, seconds: 2, rotate: 90, audio: false });
     checkRun(run, ['1080x1920', '720x1280', '480x854', '360x640']);
     assert.ok(!run.master.includes('#EXT-X-MEDIA'), 'a silent video has no audio group');
-    assert.ok(!fs.existsSync(path.join(run.out, 'audio')));
+    assert.deepEqual(fs.readdirSync(run.out).filter((f) => fs.statSync(path.join(run.out, f)).isDirectory()).sort(), ['v0', 'v1', 'v2', 'v3']);
   });
 
   it('480p source → 480 + 360 only, keyframes aligned across renditions every 2 s', async () => {
@@ -163,7 +170,7 @@ describe('media transcode', () => {
 
   it('audio-only → one audio rendition', async () => {
     const run = await transcode('voice', { width: 0, height: 0, seconds: 2 }, 'ultrafast', 'm4a');
-    assert.deepEqual(run.result.renditions.map((r) => [r.height, r.codecs, r.playlist]), [[0, 'mp4a.40.2', 'audio/index.m3u8']]);
+    assert.deepEqual(run.result.renditions.map((r) => [r.height, r.codecs, r.playlist]), [[0, 'mp4a.40.2', 'v0/index.m3u8']]);
     checkRun(run, ['0x0']);
     const [v] = variants(run.master);
     assert.equal(v.CODECS, 'mp4a.40.2');

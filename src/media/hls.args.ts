@@ -8,12 +8,11 @@ import { GOP_SECONDS } from './ladder.js';
 import type { LadderPlan, MediaInfo, VideoRung } from './media.types.js';
 
 export const AUDIO_GROUP = 'aud';
-export const AUDIO_DIR = 'audio';
 
 /** One HLS media playlist ffmpeg will write, relative to outDir. */
 export interface HlsVariantLayout {
   kind: 'video' | 'audio';
-  /** Folder under outDir and the var_stream_map name. */
+  /** Folder under outDir: "v" + the variant's index in -var_stream_map (video rungs first, audio last). */
   name: string;
   playlist: string;
   rung?: VideoRung;
@@ -42,8 +41,10 @@ export function buildHlsArgs({ inputPath, outDir, info, ladder, preset }: HlsArg
   const audio = info.has_audio ? ladder.audio : null;
   if (video.length === 0 && !audio) throw new Error('nothing to encode: the ladder has neither video nor audio');
 
-  const variants: HlsVariantLayout[] = video.map((rung) => ({ kind: 'video', name: rung.name, playlist: `${rung.name}/index.m3u8`, rung }));
-  if (audio) variants.push({ kind: 'audio', name: AUDIO_DIR, playlist: `${AUDIO_DIR}/index.m3u8` });
+  // Folders are named by variant index (%v) rather than with var_stream_map's name: key, which
+  // ffmpeg 4.1 (the static build in the optional npm package) does not know.
+  const variants: HlsVariantLayout[] = video.map((rung, i) => ({ kind: 'video', name: `v${i}`, playlist: `v${i}/index.m3u8`, rung }));
+  if (audio) variants.push({ kind: 'audio', name: `v${video.length}`, playlist: `v${video.length}/index.m3u8` });
 
   const args = ['-hide_banner', '-nostdin', '-v', 'error', '-y'];
   // The demuxer is pinned to what probing saw, so a crafted file cannot switch demuxers here.
@@ -73,8 +74,8 @@ export function buildHlsArgs({ inputPath, outDir, info, ladder, preset }: HlsArg
   if (audio) args.push('-c:a', 'aac', '-b:a', `${audio.audio_kbps}k`, '-ac', String(audio.channels), '-ar', String(audio.sample_rate));
 
   const streamMap = [
-    ...video.map((r, i) => `v:${i},agroup:${AUDIO_GROUP},name:${r.name}`),
-    ...(audio ? [video.length > 0 ? `a:0,agroup:${AUDIO_GROUP},name:${AUDIO_DIR}` : `a:0,name:${AUDIO_DIR}`] : []),
+    ...video.map((_, i) => `v:${i},agroup:${AUDIO_GROUP}`),
+    ...(audio ? [video.length > 0 ? `a:0,agroup:${AUDIO_GROUP}` : 'a:0'] : []),
   ];
 
   args.push(
@@ -86,10 +87,10 @@ export function buildHlsArgs({ inputPath, outDir, info, ladder, preset }: HlsArg
     '-hls_playlist_type', 'event',
     '-hls_segment_type', 'mpegts',
     '-hls_flags', 'independent_segments+temp_file',
-    '-hls_segment_filename', path.join(outDir, '%v', 'seg_%05d.ts'),
+    '-hls_segment_filename', path.join(outDir, 'v%v', 'seg_%05d.ts'),
     '-var_stream_map', streamMap.join(' '),
     '-progress', 'pipe:1', '-nostats',
-    path.join(outDir, '%v', 'index.m3u8'),
+    path.join(outDir, 'v%v', 'index.m3u8'),
   );
   return { args, variants };
 }

@@ -25,22 +25,6 @@ export interface MasterAudio {
   channels: number;
 }
 
-/** RFC 6381 avc1 string from ffprobe's profile name and level (e.g. "High", 40 → "avc1.640028"). */
-export function avc1Codec(profile: string, level: number): string {
-  const p = profile.toLowerCase();
-  // profile_idc and constraint-set flags as they appear in the SPS.
-  const [idc, constraints] =
-    p === 'constrained baseline' ? [66, 0xe0]
-    : p === 'baseline' ? [66, 0x00]
-    : p === 'main' ? [77, 0x40]
-    : p === 'extended' ? [88, 0x00]
-    : p === 'high 10' ? [110, 0x00]
-    : p === 'high 4:2:2' ? [122, 0x00]
-    : [100, 0x00];
-  const hex = (n: number) => n.toString(16).padStart(2, '0');
-  return `avc1.${hex(idc)}${hex(constraints)}${hex(Math.max(0, Math.min(255, Math.round(level))))}`;
-}
-
 /** AAC-LC, the only audio Nova encodes. */
 export const AAC_LC = 'mp4a.40.2';
 

@@ -148,6 +148,8 @@ export async function probeMedia(path: string, opts: ProbeOptions): Promise<Medi
     timeoutSeconds: opts.timeoutSeconds,
     signal: opts.signal,
   });
+  // A crash says nothing about the file: report it as retryable rather than as "not media".
+  if (res.signal) throw new MediaError('ffmpeg_failed', 'ffprobe stopped unexpectedly while reading the file.', res.stderr);
   if (res.code !== 0) throw failureReason(path, res.stderr);
 
   let out: FfprobeOutput;

@@ -6,10 +6,11 @@ import path from 'node:path';
 import { resolveMediaTools } from './ffmpeg.binaries.js';
 import { runMediaTool } from './ffmpeg.process.js';
 import { AUDIO_GROUP, buildHlsArgs, type HlsVariantLayout } from './hls.args.js';
-import { AAC_LC, avc1Codec, buildMasterPlaylist, finalizeMediaPlaylist, hasSegment, measureBitrate, parseMediaPlaylist, type MasterVariant } from './hls.playlist.js';
+import { avc1FromTsSegment } from './hls.codecs.js';
+import { AAC_LC, buildMasterPlaylist, finalizeMediaPlaylist, hasSegment, measureBitrate, parseMediaPlaylist, type MasterVariant } from './hls.playlist.js';
 import { GOP_SECONDS, planLadder } from './ladder.js';
 import { MediaError } from './media.errors.js';
-import type { LadderPlan, MediaTools, RenditionResult, TranscodeOptions, TranscodeResult } from './media.types.js';
+import type { LadderPlan, RenditionResult, TranscodeOptions, TranscodeResult } from './media.types.js';
 
 export const MASTER_PLAYLIST = 'master.m3u8';
 
@@ -19,17 +20,14 @@ interface VideoFacts {
   codec: string;
 }
 
-/** Real size and avc1 profile/level of a rendition, read from its first segment. */
-async function videoFacts(tools: MediaTools, segmentPath: string, timeoutSeconds: number): Promise<VideoFacts> {
-  const res = await runMediaTool({
-    bin: tools.ffprobe,
-    args: ['-hide_banner', '-v', 'error', '-protocol_whitelist', 'file', '-f', 'mpegts', '-select_streams', 'v:0',
-      '-show_entries', 'stream=width,height,profile,level', '-of', 'json', `file:${segmentPath}`],
-    timeoutSeconds,
-  });
-  const s = (JSON.parse(res.stdout || '{}') as { streams?: Array<{ width?: number; height?: number; profile?: string; level?: number }> }).streams?.[0];
-  if (res.code !== 0 || !s?.width || !s.height) throw new MediaError('ffmpeg_failed', 'The transcoder produced an unreadable segment.', res.stderr);
-  return { width: s.width, height: s.height, codec: avc1Codec(s.profile ?? 'High', s.level ?? 40) };
+/**
+ * Size and avc1 profile/level of a rendition. The size is the scale filter's exact output; the codec
+ * string comes from the SPS in the first segment, so CODECS states what the encoder really chose.
+ */
+function videoFacts(v: HlsVariantLayout, segmentPath: string): VideoFacts {
+  const codec = avc1FromTsSegment(segmentPath);
+  if (!codec || !v.rung) throw new MediaError('ffmpeg_failed', 'The transcoder produced a segment without H.264 video.');
+  return { width: v.rung.width, height: v.rung.height, codec };
 }
 
 function readPlaylist(outDir: string, v: HlsVariantLayout): string {
@@ -68,7 +66,6 @@ export async function transcodeToHls(opts: TranscodeOptions): Promise<TranscodeR
   const videoVariants = variants.filter((v) => v.kind === 'video');
   const audioVariant = variants.find((v) => v.kind === 'audio');
   const masterPath = path.join(opts.outDir, MASTER_PLAYLIST);
-  const probeTimeout = Math.min(60, opts.timeoutSeconds);
 
   const facts = new Map<string, VideoFacts>();
   const masterFor = (bw: (v: HlsVariantLayout) => { peak: number; average: number }): string => {
@@ -92,12 +89,14 @@ export async function transcodeToHls(opts: TranscodeOptions): Promise<TranscodeR
     const audio = audioVariant && ladder.audio ? { group: AUDIO_GROUP, name: 'Default', uri: audioVariant.playlist, channels: ladder.audio.channels } : undefined;
     return buildMasterPlaylist(list, audio);
   };
-  const loadFacts = () =>
-    Promise.all(videoVariants.filter((v) => !facts.has(v.name)).map(async (v) => {
+  const loadFacts = () => {
+    for (const v of videoVariants) {
+      if (facts.has(v.name)) continue;
       const first = parseMediaPlaylist(readPlaylist(opts.outDir, v))[0];
       if (!first) throw new MediaError('ffmpeg_failed', 'The transcoder produced no segment.');
-      facts.set(v.name, await videoFacts(tools, path.join(opts.outDir, v.name, first.uri), probeTimeout));
-    }));
+      facts.set(v.name, videoFacts(v, path.join(opts.outDir, v.name, first.uri)));
+    }
+  };
   const writeAtomically = (file: string, text: string) => {
     fs.writeFileSync(`${file}.tmp`, text);
     fs.renameSync(`${file}.tmp`, file);
@@ -128,7 +127,7 @@ export async function transcodeToHls(opts: TranscodeOptions): Promise<TranscodeR
   };
   const checkPlayable = async () => {
     if (playable || !variants.every((v) => hasSegment(readPlaylist(opts.outDir, v)))) return;
-    await loadFacts();
+    loadFacts();
     writeAtomically(masterPath, masterFor(nominal));
     playable = true;
     try {
@@ -192,7 +191,7 @@ export async function transcodeToHls(opts: TranscodeOptions): Promise<TranscodeR
     // Measured from the segments actually written, so BANDWIDTH is what players really fetch.
     stats.set(v.name, measureBitrate(segmentStats(opts.outDir, v, text), GOP_SECONDS));
   }
-  await loadFacts();
+  loadFacts();
   const measured = (v: HlsVariantLayout) => stats.get(v.name) ?? { peak: 0, average: 0 };
   writeAtomically(masterPath, masterFor(measured));
   if (!playable) {
