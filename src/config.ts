@@ -234,6 +234,8 @@ export interface EventsConfig {
   /** Relay backoff while the bus is down: from min, doubling, up to max. */
   backoffMinMs: number;
   backoffMaxMs: number;
+  /** A woken relay waits this long for more commits before it claims, so a burst goes out as one batch. */
+  lingerMs: number;
 }
 
 function eventsConfig(env: Env): EventsConfig {
@@ -246,6 +248,7 @@ function eventsConfig(env: Env): EventsConfig {
     leaseSeconds: int(env, 'OUTBOX_LEASE_SECONDS', 60, 5, 3600),
     backoffMinMs,
     backoffMaxMs,
+    lingerMs: int(env, 'OUTBOX_LINGER_MS', 5, 0, 1000),
   };
 }
 
@@ -372,68 +375,6 @@ function engagementConfig(env: Env): EngagementConfig {
     viewDedupSeconds: int(env, 'VIEW_DEDUP_SECONDS', 1800, 1, 7 * 86_400),
     maxWatchSecondsPerCall: int(env, 'WATCH_MAX_SECONDS_PER_CALL', 6 * 3600, 1, 48 * 3600),
     anonymousViewsPerMinute: int(env, 'ANON_VIEWS_PER_MINUTE', 120, 1, 1_000_000),
-  };
-}
-
-export interface EventsConfig {
-  /** Outbox rows one relay claims and publishes per round. */
-  batchSize: number;
-  /** Relays poll this often besides being woken by new commits. */
-  pollIntervalMs: number;
-  /** A claimed batch belongs to its relay this long; after a crash another relay takes it over. */
-  leaseSeconds: number;
-  /** Relay backoff while the bus is down: from min, doubling, up to max. */
-  backoffMinMs: number;
-  backoffMaxMs: number;
-}
-
-function eventsConfig(env: Env): EventsConfig {
-  const backoffMinMs = int(env, 'OUTBOX_BACKOFF_MIN_MS', 200, 10, 60_000);
-  const backoffMaxMs = int(env, 'OUTBOX_BACKOFF_MAX_MS', 30_000, 10, 600_000);
-  if (backoffMaxMs < backoffMinMs) throw new ConfigError('OUTBOX_BACKOFF_MAX_MS', `must be at least OUTBOX_BACKOFF_MIN_MS (${backoffMinMs})`);
-  return {
-    batchSize: int(env, 'OUTBOX_BATCH_SIZE', 500, 1, 10_000),
-    pollIntervalMs: int(env, 'OUTBOX_POLL_INTERVAL_MS', 1000, 10, 60_000),
-    leaseSeconds: int(env, 'OUTBOX_LEASE_SECONDS', 60, 5, 3600),
-    backoffMinMs,
-    backoffMaxMs,
-  };
-}
-
-export interface WebhooksConfig {
-  /** 32-byte key (base64 or hex) encrypting signing secrets at rest; a key file in DATA_DIR is used when unset on SQLite. */
-  secretKey?: Buffer;
-  /** Hosts (names or IPs) trusted as delivery targets even on private networks. */
-  allowedHosts: string[];
-  timeoutMs: number;
-  /** First retry after retryBaseMs, doubling up to retryMaxIntervalSeconds, for retryWindowSeconds in all. */
-  retryBaseMs: number;
-  retryMaxIntervalSeconds: number;
-  retryWindowSeconds: number;
-  concurrency: number;
-  maxPerUser: number;
-}
-
-function webhooksConfig(env: Env): WebhooksConfig {
-  const rawKey = str(env, 'WEBHOOKS_SECRET_KEY');
-  let secretKey: Buffer | undefined;
-  if (rawKey !== undefined) {
-    secretKey = /^[0-9a-fA-F]{64}$/.test(rawKey) ? Buffer.from(rawKey, 'hex') : Buffer.from(rawKey, 'base64');
-    if (secretKey.length !== 32) throw new ConfigError('WEBHOOKS_SECRET_KEY', 'must be 32 bytes, as 64 hex digits or base64');
-  }
-  const allowedHosts = (str(env, 'WEBHOOKS_ALLOWED_HOSTS') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
-  for (const h of allowedHosts) {
-    if (!/^[a-z0-9.:[\]_-]{1,253}$/.test(h)) throw new ConfigError('WEBHOOKS_ALLOWED_HOSTS', `"${h}" is not a host name or IP address`);
-  }
-  return {
-    secretKey,
-    allowedHosts,
-    timeoutMs: int(env, 'WEBHOOKS_TIMEOUT_MS', 10_000, 100, 120_000),
-    retryBaseMs: int(env, 'WEBHOOKS_RETRY_BASE_MS', 30_000, 10, 3_600_000),
-    retryMaxIntervalSeconds: int(env, 'WEBHOOKS_RETRY_MAX_INTERVAL_SECONDS', 6 * 3600, 1, 7 * 86_400),
-    retryWindowSeconds: int(env, 'WEBHOOKS_RETRY_WINDOW_SECONDS', 3 * 86_400, 1, 30 * 86_400),
-    concurrency: int(env, 'WEBHOOKS_CONCURRENCY', 4, 1, 64),
-    maxPerUser: int(env, 'WEBHOOKS_MAX_PER_USER', 25, 1, 1000),
   };
 }
 

@@ -66,15 +66,14 @@ function assertAscending(perKey: Map<string, number[]>): void {
   }
 }
 
-function suite(name: string, open: () => Promise<{ db: Db; url?: string; cleanup: () => Promise<void> }>, skip: () => Promise<string | false>) {
+function suite(name: string, open: () => Promise<{ db: Db; cleanup: () => Promise<void> }>, skip: () => Promise<string | false>) {
   describe(`outbox relay (${name})`, async () => {
     const reason = await skip();
     let db: Db;
-    let url: string | undefined;
     let cleanup: () => Promise<void>;
     before(async () => {
       if (reason) return;
-      ({ db, url, cleanup } = await open());
+      ({ db, cleanup } = await open());
       await migrateToLatest(db);
     });
     after(async () => {
@@ -89,7 +88,7 @@ function suite(name: string, open: () => Promise<{ db: Db; url?: string; cleanup
       const bus = new FailureInjectingBus(inner);
       const received: ReceivedMessage[] = [];
       bus.subscribe(['videos.events', 'streams.events'], 'collector', async (batch) => void received.push(...batch));
-      const relay = new OutboxRelay(db, bus, { ...FAST, databaseUrl: url, ...opts }, logger);
+      const relay = new OutboxRelay(db, bus, { ...FAST, ...opts }, logger);
       return { bus, relay, received };
     }
 
@@ -230,7 +229,7 @@ suite(
   'postgres',
   async () => {
     pgdb = await createTestDatabase();
-    return { db: openDatabase({ databaseUrl: pgdb.url, sqlitePath: ':memory:' }), url: pgdb.url, cleanup: () => pgdb.drop() };
+    return { db: openDatabase({ databaseUrl: pgdb.url, sqlitePath: ':memory:' }), cleanup: () => pgdb.drop() };
   },
   postgresSkipReason,
 );
@@ -291,15 +290,16 @@ describe('two relays on one Postgres', async () => {
     const inFlight = new Set<string>();
     const log: Array<{ relay: string; key: string; id: string; progress: number }> = [];
     const violations: string[] = [];
-    const opts: RelayOptions = { ...FAST, batchSize: 15, databaseUrl: tdb.url };
+    const opts: RelayOptions = { ...FAST, batchSize: 15 };
     const a = new OutboxRelay(dbA, new RecordingBus(inFlight, 'a', log, violations), { ...opts, relayId: 'relay-a' }, logger);
     const b = new OutboxRelay(dbB, new RecordingBus(inFlight, 'b', log, violations), { ...opts, relayId: 'relay-b' }, logger);
-    // A backlog first, so both relays start on it at once, then more while they run.
-    const ids = await writeEvents(dbA, 'two', 300, 12);
+    // A backlog first, so both relays start on it at once, then more while they run. More keys
+    // than a batch holds: a relay cannot take rows whose key has earlier rows in the other's claim.
+    const ids = await writeEvents(dbA, 'two', 300, 60);
     a.start();
     b.start();
     try {
-      ids.push(...(await writeEvents(dbB, 'two-live', 100, 5)));
+      ids.push(...(await writeEvents(dbB, 'two-live', 100, 25)));
       await until('every event published', () => new Set(log.map((l) => l.id)).size >= ids.length, 60_000);
     } finally {
       await Promise.all([a.stop(), b.stop()]);

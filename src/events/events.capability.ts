@@ -25,7 +25,7 @@ export function eventsCapability(c: Container): Capability {
       leaseMs: e.leaseSeconds * 1000,
       backoffMinMs: e.backoffMinMs,
       backoffMaxMs: e.backoffMaxMs,
-      databaseUrl: c.config.databaseUrl,
+      lingerMs: e.lingerMs,
     },
     log,
     metrics,

@@ -1,15 +1,22 @@
 // The outbox relay: its own loop (never inside a request) that claims pending outbox rows in seq
-// order, publishes them to the bus, and marks them delivered. It wakes on a commit signal and polls
-// besides; while the bus or the database fails it backs off exponentially and the rows simply wait.
-// Any number of relays may run (one per Nova process): claims never overlap (see OutboxRepository).
+// order, publishes them to the bus, and marks them delivered. While the bus or the database fails
+// it backs off exponentially and the rows simply wait. Any number of relays may run (one per Nova
+// process): claims never overlap (see OutboxRepository).
+// Waking up: appendEvent signals this process's relay, but from inside the writer's transaction,
+// before the commit. So a woken relay lingers a few ms, and while nudges keep coming (or a claim
+// comes back empty right after one) it checks again at short, growing intervals for a moment
+// before falling back to its poll. Under load the linger also gathers commits into bigger batches.
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { EventBus } from '../infra/bus/bus.js';
 import type { Db } from '../infra/db/database.js';
 import type { Logger } from '../infra/logger.js';
 import type { RelayMetrics } from './events.metrics.js';
-import { OutboxListener } from './outbox.listener.js';
 import { OutboxRepository, outboxSignal, type OutboxRow } from './outbox.repository.js';
+
+/** How long after a nudge an empty claim is retried at short intervals, and their longest. */
+const CHASE_WINDOW_MS = 2000;
+const CHASE_MAX_MS = 250;
 
 class PublishTimeoutError extends Error {
   constructor(ms: number) {
@@ -23,8 +30,8 @@ export interface RelayOptions {
   leaseMs: number;
   backoffMinMs: number;
   backoffMaxMs: number;
-  /** Postgres URL for the commit-time NOTIFY listener; without it the relay wakes on local appends. */
-  databaseUrl?: string;
+  /** Pause after a wake-up or a partial batch, letting commits land and gather (default 5). */
+  lingerMs?: number;
   relayId?: string;
 }
 
@@ -35,7 +42,7 @@ export class OutboxRelay {
   private loopDone: Promise<void> | null = null;
   private nudged = false;
   private wakeUp: (() => void) | null = null;
-  private listener: OutboxListener | null = null;
+  private lastNudgeAt = 0;
   private failingSince: number | null = null;
   private failedRounds = 0;
 
@@ -53,18 +60,14 @@ export class OutboxRelay {
   /** Asks the loop to look for new rows now (cheap; coalesces). */
   readonly nudge = (): void => {
     this.nudged = true;
+    this.lastNudgeAt = Date.now();
     this.wakeUp?.();
   };
 
   start(): void {
     if (this.running) return;
     this.running = true;
-    if (this.opts.databaseUrl && this.db.dialect === 'postgres') {
-      this.listener = new OutboxListener(this.opts.databaseUrl, this.nudge, this.logger);
-      this.listener.start();
-    } else {
-      outboxSignal.on('appended', this.nudge);
-    }
+    outboxSignal.on('appended', this.nudge);
     this.loopDone = this.loop();
   }
 
@@ -73,7 +76,6 @@ export class OutboxRelay {
     this.running = false;
     outboxSignal.off('appended', this.nudge);
     this.wakeUp?.();
-    await this.listener?.stop();
     await this.loopDone;
   }
 
@@ -96,7 +98,9 @@ export class OutboxRelay {
   }
 
   private async loop(): Promise<void> {
+    const linger = this.opts.lingerMs ?? 5;
     let backoff = 0;
+    let chase = 0;
     while (this.running) {
       this.nudged = false;
       let count = 0;
@@ -122,8 +126,19 @@ export class OutboxRelay {
         await this.pause(Math.round(backoff * (0.8 + Math.random() * 0.4)), false);
         continue;
       }
-      // A full batch means more is likely waiting; otherwise wait for a commit or the next poll.
-      if (count === 0) await this.pause(this.opts.pollIntervalMs, true);
+      if (count === this.opts.batchSize) continue; // more is likely waiting
+      if (count > 0) {
+        chase = 0;
+        await this.pause(linger, false);
+      } else if (Date.now() - this.lastNudgeAt < CHASE_WINDOW_MS) {
+        // Nudged, but the writer's commit has not landed yet: look again soon.
+        chase = Math.min(Math.max(chase * 2, linger, 1), CHASE_MAX_MS);
+        await this.pause(chase, false);
+      } else {
+        chase = 0;
+        await this.pause(this.opts.pollIntervalMs, true);
+        if (this.nudged) await this.pause(linger, false);
+      }
     }
   }
 

@@ -1,0 +1,187 @@
+// npm run bench:outbox — the transactional outbox on SQLite and on Postgres:
+//  1. added latency per write transaction: the same transaction (insert one row) without and with
+//     appendEvent, interleaved in one run; the one without is the baseline, the ratio is printed;
+//  2. relay throughput: a backlog of events drained through the in-process relay to the memory bus;
+//  3. end to end: concurrent writers committing events while the relay publishes them.
+// Postgres parts need the server at TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { consumeEvents } from '../src/events/events.consumer.js';
+import { OutboxRelay, type RelayOptions } from '../src/events/outbox.relay.js';
+import { appendEvent } from '../src/events/outbox.repository.js';
+import { MemoryBus } from '../src/infra/bus/memory.bus.js';
+import { openDatabase, type Db } from '../src/infra/db/database.js';
+import { migrateToLatest } from '../src/infra/db/migrate.js';
+import { createLogger } from '../src/infra/logger.js';
+
+const PG_ADMIN = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const LATENCY_TX = Number(process.env.BENCH_LATENCY_TX ?? 2000);
+const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 20_000);
+const E2E_EVENTS = Number(process.env.BENCH_E2E_EVENTS ?? 10_000);
+const logger = createLogger('silent');
+const RELAY: RelayOptions = { batchSize: 500, pollIntervalMs: 1000, leaseMs: 60_000, backoffMinMs: 100, backoffMaxMs: 5000 };
+
+interface Target {
+  name: string;
+  db: Db;
+  writers: number;
+  cleanup(): Promise<void>;
+}
+
+function stats(ms: number[]): { mean: number; p50: number; p99: number } {
+  const s = [...ms].sort((a, b) => a - b);
+  return { mean: s.reduce((a, b) => a + b, 0) / s.length, p50: s[Math.floor(s.length * 0.5)], p99: s[Math.floor(s.length * 0.99)] };
+}
+
+const payload = (key: string) => ({ video_id: key, owner_id: 'bench', stage: 'transcode', progress: 50, timestamp: new Date().toISOString() });
+
+async function writeLatency(t: Target): Promise<void> {
+  const without: number[] = [];
+  const withEvent: number[] = [];
+  const tx = async (event: boolean, i: number) => {
+    const start = performance.now();
+    await t.db.kysely.transaction().execute(async (trx) => {
+      await sql`INSERT INTO bench_items (id, n) VALUES (${`${event ? 'e' : 'b'}-${i}`}, ${i})`.execute(trx);
+      if (event) await appendEvent(trx, 'video.progress', `lat-${i % 50}`, payload(`lat-${i % 50}`));
+    });
+    return performance.now() - start;
+  };
+  for (let i = 0; i < 200; i++) await tx(i % 2 === 0, -i - 1); // warm-up
+  for (let i = 0; i < LATENCY_TX; i++) {
+    // Interleaved so both variants see the same machine noise.
+    without.push(await tx(false, i));
+    withEvent.push(await tx(true, i));
+  }
+  const a = stats(without);
+  const b = stats(withEvent);
+  console.log(`  write tx latency (${LATENCY_TX} each, sequential):`);
+  console.log(`    baseline, insert only:        mean ${a.mean.toFixed(3)} ms  p50 ${a.p50.toFixed(3)} ms  p99 ${a.p99.toFixed(3)} ms`);
+  console.log(`    insert + appendEvent:         mean ${b.mean.toFixed(3)} ms  p50 ${b.p50.toFixed(3)} ms  p99 ${b.p99.toFixed(3)} ms`);
+  console.log(`    added per transaction:        ${(b.mean - a.mean).toFixed(3)} ms  (ratio with/without ${(b.mean / a.mean).toFixed(2)}x)`);
+  await sql`DELETE FROM outbox`.execute(t.db.kysely);
+}
+
+async function fillBacklog(db: Db, n: number): Promise<void> {
+  for (let i = 0; i < n; i += 500) {
+    await db.kysely.transaction().execute(async (trx) => {
+      for (let j = i; j < Math.min(n, i + 500); j++) await appendEvent(trx, 'video.progress', `bl-${j % 100}`, payload(`bl-${j % 100}`));
+    });
+  }
+}
+
+async function drain(t: Target, idempotent: boolean): Promise<number> {
+  await fillBacklog(t.db, BACKLOG);
+  const bus = new MemoryBus();
+  let got = 0;
+  if (idempotent) {
+    consumeEvents(bus, t.db, { name: `bench-${Date.now()}`, topics: ['videos.events'], handle: async (_trx, events) => void (got += events.length) }, logger);
+  } else {
+    bus.subscribe(['videos.events'], 'bench', async (batch) => void (got += batch.length));
+  }
+  const relay = new OutboxRelay(t.db, bus, RELAY, logger);
+  const start = performance.now();
+  relay.start();
+  while (got < BACKLOG) await new Promise((r) => setTimeout(r, 2));
+  await relay.stop();
+  const secs = (performance.now() - start) / 1000;
+  await sql`DELETE FROM outbox`.execute(t.db.kysely);
+  return BACKLOG / secs;
+}
+
+async function endToEnd(t: Target): Promise<{ rate: number; lagP50: number; lagP99: number }> {
+  const bus = new MemoryBus();
+  let got = 0;
+  const lags: number[] = [];
+  bus.subscribe(['videos.events'], 'bench-e2e', async (batch) => {
+    const now = Date.now();
+    for (const m of batch) lags.push(now - Date.parse((JSON.parse(m.value) as { occurred_at: string }).occurred_at));
+    got += batch.length;
+  });
+  const relay = new OutboxRelay(t.db, bus, RELAY, logger);
+  relay.start();
+  await new Promise((r) => setTimeout(r, 200));
+  const start = performance.now();
+  const per = Math.ceil(E2E_EVENTS / t.writers);
+  await Promise.all(
+    Array.from({ length: t.writers }, async (_, w) => {
+      for (let i = 0; i < per; i++) {
+        // Each write in its own event-loop turn, as HTTP requests arrive. (better-sqlite3 is
+        // synchronous: a bare loop of awaits would never let the relay's timers run.)
+        await new Promise((r) => setImmediate(r));
+        await t.db.kysely.transaction().execute(async (trx) => {
+          await sql`INSERT INTO bench_items (id, n) VALUES (${`e2e-${w}-${i}`}, ${i})`.execute(trx);
+          await appendEvent(trx, 'video.progress', `e2e-${(w * per + i) % 200}`, payload(`e2e-${i % 200}`));
+        });
+      }
+    }),
+  );
+  const total = per * t.writers;
+  while (got < total) await new Promise((r) => setTimeout(r, 2));
+  const secs = (performance.now() - start) / 1000;
+  await relay.stop();
+  const l = stats(lags);
+  await sql`DELETE FROM outbox`.execute(t.db.kysely);
+  return { rate: total / secs, lagP50: l.p50, lagP99: l.p99 };
+}
+
+async function run(t: Target): Promise<void> {
+  await migrateToLatest(t.db);
+  await sql`CREATE TABLE bench_items (id text PRIMARY KEY, n integer NOT NULL)`.execute(t.db.kysely);
+  console.log(`\n${t.name}`);
+  await writeLatency(t);
+  const plain = await drain(t, false);
+  console.log(`  relay drain of ${BACKLOG} events (batch ${RELAY.batchSize}):           ${Math.round(plain).toLocaleString('en')} events/s`);
+  const dedupe = await drain(t, true);
+  console.log(`  same, consumer deduping by event_id (processed_events): ${Math.round(dedupe).toLocaleString('en')} events/s`);
+  const e2e = await endToEnd(t);
+  console.log(`  end to end, ${t.writers} writer(s) committing 1 event per tx + relay: ${Math.round(e2e.rate).toLocaleString('en')} events/s, commit→consumer lag p50 ${e2e.lagP50} ms p99 ${e2e.lagP99} ms`);
+}
+
+async function sqliteTarget(): Promise<Target> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-bench-outbox-'));
+  const db = openDatabase({ sqlitePath: path.join(dir, 'nova.db') });
+  return { name: 'SQLite (WAL, synchronous=NORMAL)', db, writers: 1, cleanup: async () => { await db.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
+}
+
+async function postgresTarget(): Promise<Target | null> {
+  const admin = new pg.Client({ connectionString: PG_ADMIN });
+  try {
+    await admin.connect();
+  } catch {
+    console.log('\nPostgres: not reachable, skipped');
+    return null;
+  }
+  const name = `nova_bench_${Date.now().toString(36)}`;
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(PG_ADMIN);
+  url.pathname = `/${name}`;
+  const db = openDatabase({ databaseUrl: url.toString(), sqlitePath: ':memory:' });
+  return {
+    name: 'Postgres (local, pool of 10)',
+    db,
+    writers: 8,
+    cleanup: async () => {
+      await db.close();
+      const c = new pg.Client({ connectionString: PG_ADMIN });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+console.log(`outbox benchmark on ${os.cpus().length} cores, node ${process.version}`);
+for (const make of [sqliteTarget, postgresTarget]) {
+  const t = await make();
+  if (!t) continue;
+  try {
+    await run(t);
+  } finally {
+    await t.cleanup();
+  }
+}
