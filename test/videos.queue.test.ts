@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { openDatabase, type Db } from '../src/infra/db/database.js';
 import { migrateToLatest } from '../src/infra/db/migrate.js';
 import { createLogger } from '../src/infra/logger.js';
@@ -100,6 +101,12 @@ function suite(name: string, kind: Kind, setup: () => Promise<Setup | string>) {
     after(async () => {
       for (const q of queues) await q.stop().catch(() => {});
       if (s) await s.cleanup();
+      if (kind === 'bullmq' && s) {
+        const redis = new Redis(REDIS_TEST_URL);
+        const keys = await redis.keys(`${prefix}:*`);
+        if (keys.length) await redis.del(...keys);
+        await redis.quit();
+      }
     });
 
     it('queue positions count the jobs ahead', async (t) => {

@@ -49,6 +49,13 @@ describe('web app serving', () => {
       assert.match(res.csp, /frame-ancestors 'none'/);
     }
     assert.equal((await get(`${t.url}/`)).body, index, '`curl /` gets the app too');
+
+    // Revalidation: the same index answers 304 to its ETag.
+    const first = await fetch(`${t.url}/me/videos`, { headers: { accept: HTML } });
+    const etag = first.headers.get('etag');
+    assert.ok(etag);
+    const again = await fetch(`${t.url}/upload`, { headers: { accept: HTML, 'if-none-match': etag } });
+    assert.equal(again.status, 304);
   });
 
   it('serves hashed assets with a year-long immutable cache', async () => {

@@ -1,6 +1,7 @@
 // Serves the web app (built by Vite into dist/web/app) at `/`: hashed assets with a year-long cache,
 // index.html uncached for every page path the app routes itself, and a plain explanation page
 // when the bundle was not built. Registered last, so API paths keep their problem+json 404s.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,18 +55,55 @@ function notBuiltPage(webDir: string): string {
 </body></html>`;
 }
 
+interface CachedIndex {
+  body: Buffer;
+  etag: string;
+  mtimeMs: number;
+  checkedAt: number;
+}
+
+/**
+ * index.html answers every page load, so it is kept in memory and looked at on disk at most once a
+ * second: a rebuild while the server runs is still picked up, without a file read per request.
+ */
+class IndexFile {
+  private cached: CachedIndex | null = null;
+
+  constructor(private readonly file: string) {}
+
+  async get(): Promise<CachedIndex | null> {
+    const now = Date.now();
+    if (this.cached && now - this.cached.checkedAt < 1000) return this.cached;
+    try {
+      const st = await fs.promises.stat(this.file);
+      if (this.cached && this.cached.mtimeMs === st.mtimeMs) {
+        this.cached.checkedAt = now;
+        return this.cached;
+      }
+      const body = await fs.promises.readFile(this.file);
+      const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
+      this.cached = { body, etag, mtimeMs: st.mtimeMs, checkedAt: now };
+    } catch {
+      this.cached = null;
+    }
+    return this.cached;
+  }
+}
+
 export function webCapability(c: Container): Capability {
   const webDir = c.config.webDir ?? defaultWebDir();
-  const indexFile = path.join(webDir, 'index.html');
+  const index = new IndexFile(path.join(webDir, 'index.html'));
 
-  const sendIndex = (reply: FastifyReply): FastifyReply => {
+  const sendIndex = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     reply.header('x-content-type-options', 'nosniff').header('referrer-policy', 'same-origin');
-    if (!fs.existsSync(indexFile)) {
+    const page = await index.get();
+    if (!page) {
       return reply.code(503).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(notBuiltPage(webDir));
     }
-    reply.header('content-security-policy', CSP);
     // index.html names the current hashed assets, so it must be revalidated on every load.
-    return reply.header('cache-control', 'no-cache').sendFile('index.html', webDir, { cacheControl: false });
+    reply.header('content-security-policy', CSP).header('cache-control', 'no-cache').header('etag', page.etag);
+    if (req.headers['if-none-match'] === page.etag) return reply.code(304).send();
+    return reply.type('text/html; charset=utf-8').send(page.body);
   };
 
   return {
@@ -79,10 +117,10 @@ export function webCapability(c: Container): Capability {
         return reply.sendFile(path.posix.join('assets', file), webDir, { maxAge: 365 * 24 * 3600 * 1000, immutable: true, dotfiles: 'deny' });
       });
 
-      app.get('/*', { schema: { hide: true } }, (req, reply) => {
+      app.get('/*', { schema: { hide: true } }, async (req, reply) => {
         const pathname = req.url.split('?')[0];
         if (SERVER_PATHS.test(pathname) || !wantsHtml(req, pathname)) return notFoundHandler(req, reply);
-        return sendIndex(reply);
+        return sendIndex(req, reply);
       });
     },
   };
