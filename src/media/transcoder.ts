@@ -109,32 +109,25 @@ export async function transcodeToHls(opts: TranscodeOptions): Promise<TranscodeR
       : { peak: (v.rung?.bandwidth ?? 0) - (ladder.audio?.bandwidth ?? 0), average: (v.rung?.average_bandwidth ?? 0) - (ladder.audio?.average_bandwidth ?? 0) };
 
   let playable = false;
-  let playableCheck: Promise<void> | undefined;
-  let recheck = false;
-  const schedulePlayableCheck = () => {
-    if (playable) return;
-    if (playableCheck) {
-      recheck = true;
-      return;
-    }
-    playableCheck = checkPlayable().catch(() => undefined).finally(() => {
-      playableCheck = undefined;
-      if (recheck) {
-        recheck = false;
-        schedulePlayableCheck();
-      }
-    });
-  };
-  const checkPlayable = async () => {
-    if (playable || !variants.every((v) => hasSegment(readPlaylist(opts.outDir, v)))) return;
-    loadFacts();
-    writeAtomically(masterPath, masterFor(nominal));
+  const announce = () => {
     playable = true;
     try {
       opts.onPlayable?.(masterPath);
     } catch {
       // A failing listener must not break the transcode.
     }
+  };
+  /** Synchronous (small reads only), so checks triggered by watch events and progress never overlap. */
+  const checkPlayable = () => {
+    if (playable || !variants.every((v) => hasSegment(readPlaylist(opts.outDir, v)))) return;
+    try {
+      loadFacts();
+      writeAtomically(masterPath, masterFor(nominal));
+    } catch {
+      // Runs from watch events, where a throw would be uncaught: the next event, or the end, retries.
+      return;
+    }
+    announce();
   };
 
   const durationUs = opts.info.duration_seconds * 1e6;
@@ -153,7 +146,7 @@ export async function transcodeToHls(opts: TranscodeOptions): Promise<TranscodeR
   // ffmpeg renames each media playlist into place when a segment completes: watching the folders
   // announces "playable" at once rather than at the next -progress report (every 0.5 s).
   const watchers = variants.map((v) => fs.watch(path.join(opts.outDir, v.name), (_event, file) => {
-    if (String(file) === path.basename(v.playlist)) schedulePlayableCheck();
+    if (String(file) === path.basename(v.playlist)) checkPlayable();
   }));
   const res = await runMediaTool({
     bin: tools.ffmpeg,
@@ -167,13 +160,12 @@ export async function transcodeToHls(opts: TranscodeOptions): Promise<TranscodeR
         // Held just below 1 until ffmpeg says it is done: the tail (flush, playlists) still runs.
         if (durationUs > 0) report(Math.min(0.99, outTimeUs / durationUs));
       } else if (key === 'progress') {
-        schedulePlayableCheck();
+        checkPlayable();
       }
     },
   }).finally(() => {
     for (const w of watchers) w.close();
   });
-  while (playableCheck) await playableCheck;
   if (res.code !== 0) throw failureFrom(res.stderr);
 
   // A file that ends early decodes "successfully" into a shorter video: refuse it rather than
@@ -194,14 +186,7 @@ export async function transcodeToHls(opts: TranscodeOptions): Promise<TranscodeR
   loadFacts();
   const measured = (v: HlsVariantLayout) => stats.get(v.name) ?? { peak: 0, average: 0 };
   writeAtomically(masterPath, masterFor(measured));
-  if (!playable) {
-    playable = true;
-    try {
-      opts.onPlayable?.(masterPath);
-    } catch {
-      // See above.
-    }
-  }
+  if (!playable) announce();
   report(1);
 
   const audioBw = audioVariant ? measured(audioVariant) : { peak: 0, average: 0 };
