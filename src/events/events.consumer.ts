@@ -25,6 +25,8 @@ export interface EventConsumer {
   /** Consumer-group name; also the dedupe namespace in processed_events. */
   name: string;
   topics: Topic[];
+  /** Only these event types are handled (and recorded); others on the topics are skipped. */
+  types?: readonly string[];
   /** Applies the events (not seen before by this consumer, in bus order) inside `trx`. */
   handle(trx: Transaction<Tables>, events: EventEnvelope[]): Promise<void>;
   /** Runs after the commit with the same events: for in-memory effects and wake-ups. */
@@ -60,8 +62,9 @@ function parse(messages: ReceivedMessage[], logger: Logger): EventEnvelope[] {
 /** Subscribes `consumer` to the bus with idempotent handling by event_id. */
 export function consumeEvents(bus: EventBus, db: Db, consumer: EventConsumer, logger: Logger): Subscription {
   const log = logger.child({ consumer: consumer.name });
+  const types = consumer.types ? new Set(consumer.types) : null;
   return bus.subscribe(consumer.topics, consumer.name, async (messages) => {
-    const events = parse(messages, log);
+    const events = parse(messages, log).filter((e) => !types || types.has(e.event_type));
     if (events.length === 0) return;
     const fresh = await db.kysely.transaction().execute(async (trx) => {
       const now = new Date().toISOString();

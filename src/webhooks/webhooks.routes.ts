@@ -24,7 +24,7 @@ import {
   WebhookParams,
 } from './webhooks.schemas.js';
 import { SecretBox } from './webhooks.secrets.js';
-import { WebhooksService } from './webhooks.service.js';
+import { WEBHOOK_EVENTS, WebhooksService } from './webhooks.service.js';
 import { TargetPolicy } from './webhooks.target.js';
 
 const tags = ['webhooks'];
@@ -45,6 +45,7 @@ export function webhooksCapability(c: Container): Capability {
     {
       name: 'webhooks',
       topics: ['videos.events', 'streams.events'],
+      types: WEBHOOK_EVENTS,
       handle: async (trx, events) => void (await service.enqueueFor(trx, events)),
       afterCommit: () => dispatcher.nudge(),
     },
