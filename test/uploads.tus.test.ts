@@ -160,7 +160,10 @@ describe('uploads (tus)', () => {
     const head = await fetch(location, { method: 'HEAD', headers: tusHeaders(u.owner.token) });
     assert.equal(head.headers.get('upload-offset'), '0');
     assert.equal((await patch(u.owner.token)).status, 204);
-    assert.equal((await getProgress(u.owner, v.body.video.id)).body.status, 'queued');
+    const p = (await getProgress(u.owner, v.body.video.id)).body;
+    assert.equal(p.status, 'queued');
+    // No worker runs here: the resumable upload's job waits ahead of this one.
+    assert.equal(p.queue_position, 1);
   });
 
   it('expires unfinished uploads and removes them', async () => {

@@ -176,6 +176,44 @@ describe('videos: upload → HLS → playback → delete (embedded)', () => {
     assert.equal((await listJobs(u.owner)).status, 403);
   });
 
+  it('plays before it is ready: playback answers `processing` with a growing EVENT playlist', async () => {
+    const long = await clip('flow-long-360p.mp4', { width: 640, height: 360, seconds: 24, fps: 24 });
+    const created = await createVideo(u.owner, { title: 'Early' });
+    const id = created.body.video.id;
+    assert.equal((await getPlayback(u.owner, id)).status, 409);
+    await uploadFile(u.owner, created.body.upload.url, long);
+    let early: Awaited<ReturnType<typeof getPlayback>> | null = null;
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      const pb = await getPlayback(u.owner, id);
+      if (pb.status === 200) {
+        early = pb;
+        break;
+      }
+      assert.equal(pb.status, 409);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(early, 'never playable');
+    assert.equal(early.body.status, 'processing', 'the first playable answer came only once the video was ready');
+    const master = await fetchText(early.body.manifest_url);
+    assert.equal(master.status, 200);
+    assert.equal(master.headers.get('cache-control'), 'no-cache');
+    const media = playlistEntries(master.text, early.body.manifest_url).find((x) => x.endsWith('.m3u8'))!;
+    const event = await fetchText(media);
+    assert.equal(event.status, 200);
+    assert.equal(event.headers.get('cache-control'), 'no-cache');
+    const segs = playlistEntries(event.text, media);
+    assert.ok(segs.length >= 1);
+    assert.equal((await fetch(segs[0])).status, 200);
+    const done = await waitForStatus(u.owner, id, ['ready', 'failed'], 120_000);
+    assert.equal(done.status, 'ready');
+    const final = await getPlayback(u.owner, id);
+    assert.equal(final.body.status, 'ready');
+    const vod = await fetchText(playlistEntries((await fetchText(final.body.manifest_url)).text, final.body.manifest_url).find((x) => x.endsWith('.m3u8'))!);
+    assert.ok(vod.text.includes('#EXT-X-ENDLIST'));
+    assert.equal(await deleteVideo(u.owner, id).then((r) => r.status), 204);
+  });
+
   it('deletes: owner or admin only; every object goes; video.deleted is in the outbox', async () => {
     const denied = await deleteVideo(u.other, videoId);
     assert.equal(denied.status, 403);
