@@ -86,7 +86,10 @@ describe('web app: go live and chat in two browsers', { skip }, () => {
 
   it('two contexts on the live watch page: the video plays and messages go both ways as text', async () => {
     await creator.page.goto(`/live/${streamId}`);
-    await viewer.page.goto(`/live/${streamId}`);
+    // The viewer finds the stream under "Live now" on Discover.
+    await viewer.page.goto('/');
+    await viewer.page.getByRole('region', { name: 'Live now' }).getByRole('link', { name: 'Friday <i>live</i>' }).click();
+    await viewer.page.waitForURL(`**/live/${streamId}`);
     for (const p of [creator.page, viewer.page]) {
       await p.getByRole('heading', { level: 1, name: 'Friday <i>live</i>' }).waitFor();
       await p.locator('.chat-state', { hasText: 'Connected' }).waitFor();

@@ -209,8 +209,27 @@ describe('web app: upload and watch in a browser', { skip }, () => {
     await page.getByText('Your video is ready.').waitFor({ timeout: 180_000 });
     await page.locator('.pending li').first().waitFor({ state: 'detached' });
 
-    const mine = await t.client.as((await pageSession(page))!.token).get<{ items: Array<{ title: string }> }>('/api/v1/videos?owner=me');
+    const session = (await pageSession(page))!;
+    const mine = await t.client.as(session.token).get<{ items: Array<{ title: string }> }>('/api/v1/videos?owner=me');
     assert.deepEqual(mine.body.items.map((v) => v.title).sort(), ['Resumed clip', title].sort());
     assert.deepEqual(errors, []);
+  });
+
+  it('signs out, refuses a wrong password inline and signs back in to the page it came from', async () => {
+    const { page } = tp;
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.locator('header').getByRole('link', { name: 'Sign in' }).waitFor();
+    assert.equal(await pageSession(page), null);
+    await page.goto('/me/videos');
+    await page.locator('main').getByRole('link', { name: 'Sign in', exact: true }).click();
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill('wrong-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').waitFor();
+    await screenshot(page, 'signin-error');
+    await page.getByLabel('Password').fill('password-123');
+    await page.getByLabel('Password').press('Enter');
+    await page.waitForURL('**/me/videos');
+    await page.locator('header .who', { hasText: username }).waitFor();
   });
 });

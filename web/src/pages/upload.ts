@@ -2,7 +2,7 @@
 // is found again after a reload when the same file is chosen), then follow its processing live.
 import * as tus from 'tus-js-client';
 import { h, replace } from '../dom.js';
-import { errorText, post } from '../api.js';
+import { del, errorText, post } from '../api.js';
 import { signInRequired } from '../guard.js';
 import { bytes, duration } from '../format.js';
 import { processingView, type ProcessingView } from '../processing.js';
@@ -224,6 +224,8 @@ export function uploadPage(): Page {
     try {
       const created = await post<CreateResult>('/api/v1/videos', { title: t, description: description.input.value.trim() || undefined });
       if (created.upload.max_size && f.size > created.upload.max_size) {
+        // The video was made for this file: remove it rather than leave an empty one behind.
+        await del(`/api/v1/videos/${created.video.id}`).catch(() => {});
         msg.error(`This file is ${bytes(f.size)}; the largest upload allowed is ${bytes(created.upload.max_size)}.`);
         return;
       }
