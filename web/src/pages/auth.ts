@@ -23,7 +23,7 @@ export function authPage(ctx: PageContext, mode: 'signin' | 'signup'): Page {
     ? h('p', null, 'Already have an account? ', h('a', { href: `/signin${location.search}` }, 'Sign in'))
     : h('p', null, 'New here? ', h('a', { href: `/signup${location.search}` }, 'Create an account'));
 
-  const form = h('form', { class: 'stack', novalidate: true }, username.wrap, password.wrap, msg.el, submit, other);
+  const form = h('form', { class: 'stack card-panel', novalidate: true }, username.wrap, password.wrap, msg.el, submit, other);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     msg.clear();
