@@ -282,29 +282,37 @@ describe('model serving', () => {
     const service = (t.nova.capabilities.find((c) => c.name === 'models') as ModelsCapability).service;
     const rows = 1024;
     const x = new Float32Array(rows * 64).fill(0.25);
-    // One measured run: the batch in the model process while this process keeps serving HTTP.
-    const attempt = async () => {
+    // The API keeps serving HTTP (to itself) while the event loop's delay is recorded.
+    const serveWhile = async (busy: () => boolean) => {
       const h = monitorEventLoopDelay({ resolution: 1 });
       h.enable();
-      const started = performance.now();
-      const big = service.run('heavy', { x: { type: 'float32', dims: [rows, 64], data: x } });
       let answered = 0;
-      let done = false;
-      void big.finally(() => (done = true)).catch(() => undefined);
-      while (!done) {
+      while (busy()) {
         assert.equal((await t.client.get('/healthz')).status, 200);
         answered++;
       }
+      h.disable();
+      return { answered, maxDelayMs: h.max / 1e6 };
+    };
+    const attempt = async () => {
+      const started = performance.now();
+      let done = false;
+      const big = service.run('heavy', { x: { type: 'float32', dims: [rows, 64], data: x } });
+      void big.finally(() => (done = true)).catch(() => undefined);
+      const during = await serveWhile(() => !done);
       const result = await big;
       const wall = performance.now() - started;
-      h.disable();
       assert.deepEqual(result.outputs.y.dims, [rows, 1]);
-      return { wall, answered, maxDelayMs: h.max / 1e6 };
+      // The same traffic for as long without a batch: what the machine alone does to this process.
+      const until = performance.now() + wall;
+      const control = await serveWhile(() => performance.now() < until);
+      return { wall, answered: during.answered, maxDelayMs: during.maxDelayMs, controlMs: control.maxDelayMs };
     };
-    // These machines are shared, so the OS alone can stall any process for tens of ms. A run
-    // blocked by inference would stall for the whole batch every time; each run must show it was
-    // not (stall far below the batch time), and one of up to five must stay under 20 ms.
-    const runs: Array<{ wall: number; answered: number; maxDelayMs: number }> = [];
+    // These machines are shared, so other tenants can stall any process for tens of ms. A run
+    // blocked by inference would stall for the whole batch: every run must show it was not (stall
+    // far below the batch time); and the 20 ms bound must hold in one of up to five runs, unless
+    // the machine stalls this process past 20 ms even without a batch in every one of them.
+    const runs: Array<{ wall: number; answered: number; maxDelayMs: number; controlMs: number }> = [];
     for (let i = 0; i < 5; i++) {
       const r = await attempt();
       runs.push(r);
@@ -313,8 +321,8 @@ describe('model serving', () => {
       assert.ok(r.maxDelayMs < r.wall / 3, `event loop stalled ${r.maxDelayMs.toFixed(1)} ms during a ${r.wall.toFixed(0)} ms batch`);
       if (r.maxDelayMs < 20) break;
     }
-    console.log(`# event loop max delay per run: ${runs.map((r) => `${r.maxDelayMs.toFixed(1)} ms (batch ${r.wall.toFixed(0)} ms)`).join(', ')}`);
-    assert.ok(runs.some((r) => r.maxDelayMs < 20), 'max event-loop delay under 20 ms while a large batch runs');
+    console.log(`# event loop max delay per run: ${runs.map((r) => `${r.maxDelayMs.toFixed(1)} ms during a ${r.wall.toFixed(0)} ms batch (${r.controlMs.toFixed(1)} ms without)`).join('; ')}`);
+    assert.ok(runs.some((r) => r.maxDelayMs < 20) || runs.every((r) => r.controlMs >= 20), 'max event-loop delay under 20 ms while a large batch runs');
   });
 });
 

@@ -1,7 +1,8 @@
 // Dynamic batching, Triton's scheduler in miniature: requests for one model version queue here;
-// while the model process is idle the oldest request waits at most maxDelayMs for company, then
-// compatible requests (same non-batch dims) are concatenated along the first axis, run once and
-// split back. While a batch runs, new requests gather and go together as soon as it returns.
+// when the model process can take a batch, the oldest request waits at most maxDelayMs for
+// company, then compatible requests (same non-batch dims) are concatenated along the first axis,
+// run once and split back. While the process is busy, new requests gather and go together as soon
+// as a slot frees.
 import { elementCount, type Tensor, type TensorData, type Tensors } from './models.signature.js';
 
 export interface BatchOutcome {
@@ -18,6 +19,8 @@ export interface BatcherOptions {
   /** Largest batch, in rows along the first axis (one oversized request still runs alone). */
   maxRows: number;
   maxDelayMs: number;
+  /** Batches sent to the model process before the first returns (the process has as many slots). */
+  maxInFlight: number;
 }
 
 type Runner = (inputs: Tensors) => Promise<{ outputs: Tensors; computeMs: number }>;
@@ -57,8 +60,9 @@ function sliceRows(t: Tensor, from: number, to: number): Tensor {
 
 export class DynamicBatcher {
   private readonly queue: Job[] = [];
-  private running = false;
+  private inFlight = 0;
   private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
   private idle: Array<() => void> = [];
 
   constructor(
@@ -87,19 +91,39 @@ export class DynamicBatcher {
     });
   }
 
+  private get busy(): boolean {
+    return this.inFlight >= this.opts.maxInFlight;
+  }
+
   private schedule(): void {
-    if (this.running || this.queue.length === 0) return;
+    if (this.busy || this.queue.length === 0) return;
     const head = this.queue[0];
-    if (head.key === null || this.opts.maxDelayMs <= 0) return this.dispatch();
+    if (head.key === null) return this.dispatch();
     let rows = 0;
     for (const j of this.queue) if (j.key === head.key) rows += j.rows;
     if (rows >= this.opts.maxRows) return this.dispatch();
-    if (this.timer) return;
-    const wait = Math.max(0, this.opts.maxDelayMs - (performance.now() - head.enqueuedAt));
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.dispatch();
-    }, wait);
+    if (!this.timer && !this.immediate) this.waitUntil(head.enqueuedAt + this.opts.maxDelayMs);
+  }
+
+  /**
+   * Waits for company until `deadline`. Timers cannot wait less than a millisecond, so short waits
+   * poll once per event-loop turn instead; either way requests arriving meanwhile join the batch.
+   */
+  private waitUntil(deadline: number): void {
+    const left = deadline - performance.now();
+    if (left >= 2) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.dispatch();
+      }, left);
+      return;
+    }
+    this.immediate = setImmediate(() => {
+      this.immediate = null;
+      if (this.busy) return;
+      if (performance.now() >= deadline) this.dispatch();
+      else this.waitUntil(deadline);
+    });
   }
 
   private take(): Job[] {
@@ -123,8 +147,12 @@ export class DynamicBatcher {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.running || this.queue.length === 0) return;
-    this.running = true;
+    if (this.immediate) {
+      clearImmediate(this.immediate);
+      this.immediate = null;
+    }
+    if (this.busy || this.queue.length === 0) return;
+    this.inFlight++;
     const batch = this.take();
     const startedAt = performance.now();
     const rows = batch.reduce((n, j) => n + j.rows, 0);
@@ -161,10 +189,15 @@ export class DynamicBatcher {
         for (const j of batch) j.reject(err);
       },
     ).finally(() => {
-      this.running = false;
-      // Whatever arrived meanwhile has already waited: run it now rather than start a new delay.
-      if (this.queue.length > 0) this.dispatch();
-      else {
+      this.inFlight--;
+      // Whatever arrived meanwhile has already waited: it goes on the next turn (not a new delay),
+      // together with requests their callers send in reaction to the results just delivered.
+      if (this.queue.length > 0) {
+        this.immediate ??= setImmediate(() => {
+          this.immediate = null;
+          this.dispatch();
+        });
+      } else if (this.inFlight === 0) {
         const waiters = this.idle;
         this.idle = [];
         for (const w of waiters) w();
@@ -174,7 +207,7 @@ export class DynamicBatcher {
 
   /** Resolves when nothing is queued or running (used before retiring a version). */
   drain(): Promise<void> {
-    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    if (this.inFlight === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
 }

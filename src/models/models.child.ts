@@ -2,8 +2,11 @@
 // Sessions live in their own process because `session.run` blocks its thread (ORT #19611) and
 // native memory is not returned on session release (ORT #25325): retiring the process frees it all.
 import * as ort from 'onnxruntime-node';
-import type { FromChild, ToChild } from './models.protocol.js';
+import { SHM_ENV, SHM_FD_BASE, type FromChild, type ToChild, type WireTensors } from './models.protocol.js';
 import { isTensorType, type Signature, type TensorSpec, type Tensors } from './models.signature.js';
+import { fromWire, toWire } from './models.wire.js';
+
+const shared = process.env[SHM_ENV] === '1';
 
 let session: ort.InferenceSession | null = null;
 
@@ -33,9 +36,10 @@ async function load(path: string, threads: number): Promise<void> {
   }
 }
 
-async function run(id: number, inputs: Tensors): Promise<void> {
+async function run(id: number, slot: number, wire: WireTensors): Promise<void> {
   if (!session) return send({ op: 'run_failed', id, error: 'no model loaded' });
   try {
+    const inputs = fromWire(wire, shared ? SHM_FD_BASE + 2 * slot : null);
     const feeds: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(inputs)) feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
     const started = performance.now();
@@ -46,7 +50,7 @@ async function run(id: number, inputs: Tensors): Promise<void> {
       const t = v as ort.Tensor;
       outputs[name] = { type: t.type as Tensors[string]['type'], dims: [...t.dims], data: t.data as Tensors[string]['data'] };
     }
-    send({ op: 'result', id, outputs, compute_ms: computeMs });
+    send({ op: 'result', id, outputs: toWire(outputs, shared ? SHM_FD_BASE + 2 * slot + 1 : null), compute_ms: computeMs });
   } catch (err) {
     send({ op: 'run_failed', id, error: err instanceof Error ? err.message : String(err) });
   }
@@ -54,7 +58,7 @@ async function run(id: number, inputs: Tensors): Promise<void> {
 
 process.on('message', (msg: ToChild) => {
   if (msg.op === 'load') void load(msg.path, msg.threads);
-  else if (msg.op === 'run') void run(msg.id, msg.inputs);
+  else if (msg.op === 'run') void run(msg.id, msg.slot, msg.inputs);
 });
 // The parent going away (crash or kill) must not leave this process behind.
 process.on('disconnect', () => process.exit(0));

@@ -2,10 +2,14 @@
 // timeout, and stops it. Killing the process is how a model version is unloaded, so whatever the
 // native runtime kept (ORT #25325) goes back to the system.
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FromChild, ToChild } from './models.protocol.js';
+import { SHM_ENV, SHM_SLOTS, type FromChild, type ToChild } from './models.protocol.js';
 import type { Signature, Tensors } from './models.signature.js';
+import { fromWire, toWire } from './models.wire.js';
 
 /** Where the child entry is: compiled `.js` next to this file, or the `.ts` source under tsx. */
 function childEntry(): { file: string; execArgv: string[] } {
@@ -24,6 +28,43 @@ function childEntry(): { file: string; execArgv: string[] } {
   return { file: here.replace(/models\.process\.ts$/, 'models.child.ts'), execArgv: loaders };
 }
 
+/** Shared-memory files of one in-flight run: input and output. */
+interface Slot {
+  input: number;
+  output: number;
+}
+
+/**
+ * Unlinked files on tmpfs for tensor data, an input and an output file per slot (SHM_SLOTS runs
+ * may be in flight). Unlinked at once, so they vanish with the last process holding them, even
+ * after a crash. Null where there is no /dev/shm: tensors then travel inside the IPC messages.
+ */
+function sharedSlots(): Slot[] | null {
+  const dir = '/dev/shm';
+  const opened: number[] = [];
+  try {
+    if (!fs.statSync(dir).isDirectory()) return null;
+    const open = (): number => {
+      const p = path.join(dir, `nova-model-${process.pid}-${randomBytes(8).toString('hex')}`);
+      const fd = fs.openSync(p, 'w+', 0o600);
+      opened.push(fd);
+      fs.unlinkSync(p);
+      return fd;
+    };
+    return Array.from({ length: SHM_SLOTS }, () => ({ input: open(), output: open() }));
+  } catch {
+    for (const fd of opened) fs.closeSync(fd);
+    return null;
+  }
+}
+
+function closeSlots(slots: Slot[] | null): void {
+  for (const s of slots ?? []) {
+    fs.closeSync(s.input);
+    fs.closeSync(s.output);
+  }
+}
+
 export class ModelLoadError extends Error {}
 export class ModelRunError extends Error {}
 
@@ -31,6 +72,7 @@ interface Pending {
   resolve: (r: { outputs: Tensors; computeMs: number }) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
+  slot: number;
 }
 
 export interface ProcessOptions {
@@ -48,16 +90,22 @@ export class ModelProcess {
   onUnexpectedExit: ((reason: string) => void) | null = null;
   private stopping = false;
 
-  private constructor(private readonly child: ChildProcess, private readonly opts: ProcessOptions) {
+  /** Free shared-memory slots, and runs waiting for one. */
+  private readonly free: number[] = Array.from({ length: SHM_SLOTS }, (_, i) => i);
+  private readonly waiting: Array<() => void> = [];
+
+  private constructor(private readonly child: ChildProcess, private readonly opts: ProcessOptions, private readonly shm: Slot[] | null) {
     this.exitedPromise = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         this.exited = true;
+        closeSlots(this.shm);
         const reason = signal ? `model process killed by ${signal}` : `model process exited with code ${code}`;
         for (const p of this.pending.values()) {
           clearTimeout(p.timer);
           p.reject(new ModelRunError(reason));
         }
         this.pending.clear();
+        for (const w of this.waiting.splice(0)) w();
         if (!this.stopping) this.onUnexpectedExit?.(reason);
         resolve();
       });
@@ -78,12 +126,21 @@ export class ModelProcess {
   /** Spawns a process and loads `file` in it. Rejects with ModelLoadError when the runtime refuses it. */
   static async start(file: string, opts: ProcessOptions): Promise<{ proc: ModelProcess; signature: Signature }> {
     const entry = childEntry();
-    const child = fork(entry.file, [], {
-      execArgv: entry.execArgv,
-      serialization: 'advanced',
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    });
-    const proc = new ModelProcess(child, opts);
+    const shm = sharedSlots();
+    let child: ChildProcess;
+    try {
+      child = fork(entry.file, [], {
+        execArgv: entry.execArgv,
+        serialization: 'advanced',
+        env: { ...process.env, [SHM_ENV]: shm ? '1' : '0' },
+        // The child finds slot k's files at fds SHM_FD_BASE + 2k (input) and + 2k + 1 (output).
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc', ...(shm ?? []).flatMap((s) => [s.input, s.output])],
+      });
+    } catch (err) {
+      closeSlots(shm);
+      throw err;
+    }
+    const proc = new ModelProcess(child, opts, shm);
     // The runtime writes load errors to stderr too; keep a little for the log, never for the client.
     let stderr = '';
     child.stderr?.on('data', (b: Buffer) => {
@@ -128,14 +185,41 @@ export class ModelProcess {
     if (!p) return;
     this.pending.delete(msg.id);
     clearTimeout(p.timer);
-    if (msg.op === 'result') p.resolve({ outputs: msg.outputs, computeMs: msg.compute_ms });
-    else p.reject(new ModelRunError(msg.error));
+    if (msg.op !== 'result') {
+      this.release(p.slot);
+      return p.reject(new ModelRunError(msg.error));
+    }
+    try {
+      const outputs = fromWire(msg.outputs, this.shm?.[p.slot].output ?? null);
+      this.release(p.slot);
+      p.resolve({ outputs, computeMs: msg.compute_ms });
+    } catch (err) {
+      this.release(p.slot);
+      p.reject(new ModelRunError(`could not read the model's outputs: ${(err as Error).message}`));
+    }
   }
 
-  /** Runs one (possibly batched) set of inputs. A run past the timeout kills the process. */
-  run(inputs: Tensors): Promise<{ outputs: Tensors; computeMs: number }> {
-    if (this.exited) return Promise.reject(new ModelRunError('model process is not running'));
+  private release(slot: number): void {
+    this.free.push(slot);
+    this.waiting.shift()?.();
+  }
+
+  /**
+   * Runs one (possibly batched) set of inputs. Up to SHM_SLOTS runs are in flight, so the next
+   * batch crosses over while the current one computes. A run past the timeout kills the process.
+   */
+  async run(inputs: Tensors): Promise<{ outputs: Tensors; computeMs: number }> {
+    while (this.free.length === 0 && !this.exited) await new Promise<void>((r) => this.waiting.push(r));
+    if (this.exited) throw new ModelRunError('model process is not running');
+    const slot = this.free.shift()!;
     const id = this.nextId++;
+    let wire: ReturnType<typeof toWire>;
+    try {
+      wire = toWire(inputs, this.shm?.[slot].input ?? null);
+    } catch (err) {
+      this.release(slot);
+      throw new ModelRunError(`could not pass the inputs to the model process: ${(err as Error).message}`);
+    }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
@@ -143,13 +227,14 @@ export class ModelProcess {
         // A stuck run cannot be cancelled inside the runtime; the process is replaced instead.
         this.child.kill('SIGKILL');
       }, this.opts.inferTimeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
-      this.child.send({ op: 'run', id, inputs } satisfies ToChild, (err) => {
+      this.pending.set(id, { resolve, reject, timer, slot });
+      this.child.send({ op: 'run', id, slot, inputs: wire } satisfies ToChild, (err) => {
         if (!err) return;
         const p = this.pending.get(id);
         if (!p) return;
         this.pending.delete(id);
         clearTimeout(p.timer);
+        this.release(slot);
         p.reject(new ModelRunError('could not reach the model process'));
       });
     });

@@ -8,6 +8,7 @@ import { BatchSplitError } from './models.batcher.js';
 import { ModelInstance } from './models.instance.js';
 import type { MetricsSnapshot, ModelMetrics } from './models.metrics.js';
 import { ModelLoadError, ModelProcess, ModelRunError } from './models.process.js';
+import { SHM_SLOTS } from './models.protocol.js';
 import { ModelRepository, type ModelMetadata, type ResolvedFile } from './models.repository.js';
 import { checkWarmup, keepsBatchAxis, parseInputs } from './models.validation.js';
 import { sampleInputs, signatureMismatches, tensorToJson, type Signature, type TensorSpec, type Tensors } from './models.signature.js';
@@ -131,6 +132,7 @@ export class ModelService {
       enabled: this.opts.batching,
       maxRows: this.opts.maxBatchSize,
       maxDelayMs: this.opts.maxQueueDelayUs / 1000,
+      maxInFlight: SHM_SLOTS,
     }, { onBatch: (requests, rows) => this.metrics.batch(name, requests, rows) }, this.logger);
     try {
       const problems: FieldError[] = [];
