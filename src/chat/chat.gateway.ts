@@ -62,11 +62,12 @@ export class ChatGateway {
   private readonly rooms = new Map<string, StreamChat>();
   private readonly membership = new Map<ChatConnection, StreamChat>();
   private readonly writers = new Map<string, MessageWriter>();
-  readonly sockets = new Set<ChatConnection>();
+  private readonly sockets = new Set<ChatConnection>();
   private readonly buckets: ChatRateLimiter;
   private readonly heartbeat: Heartbeat;
   private readonly keep: number;
   private readonly maxFrameBytes: number;
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly d: ChatGatewayDeps) {
     const cfg = d.config;
@@ -82,7 +83,6 @@ export class ChatGateway {
     this.heartbeat.start(everyMs);
     this.sweeper ??= setInterval(() => void this.sweep().catch((err) => this.d.logger.warn({ err }, 'chat sweep failed')), everyMs).unref();
   }
-  private sweeper: NodeJS.Timeout | undefined;
 
   /**
    * Drops idle token buckets, and closes rooms whose stream has ended without the end reaching
@@ -106,11 +106,6 @@ export class ChatGateway {
 
   get socketCount(): number {
     return this.sockets.size;
-  }
-
-  /** Runs one heartbeat now (tests use a short interval instead; this is for callers that need it at once). */
-  beat(): void {
-    this.heartbeat.beat();
   }
 
   /** Takes over an upgraded socket for `stream`. */
