@@ -214,6 +214,29 @@ describe('videos: upload → HLS → playback → delete (embedded)', () => {
     assert.equal(await deleteVideo(u.owner, id).then((r) => r.status), 204);
   });
 
+  it('deleting a video mid-transcode stops its job and leaves no object behind', async () => {
+    const long = await clip('flow-long-360p.mp4', { width: 640, height: 360, seconds: 24, fps: 24 });
+    const created = await createVideo(u.owner, { title: 'Doomed' });
+    const id = created.body.video.id;
+    await uploadFile(u.owner, created.body.upload.url, long);
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const p = (await getProgress(u.owner, id)).body;
+      assert.notEqual(p.status, 'ready', 'finished before it could be deleted');
+      if (p.stage === 'transcode') break;
+      assert.ok(Date.now() < deadline);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal((await deleteVideo(u.owner, id)).status, 204);
+    // The worker stops and removes what it had published early; wait for it, then check it stays empty.
+    const work = path.join(t.dataDir, 'tmp', 'transcode');
+    const stopped = Date.now() + 60_000;
+    while (fs.existsSync(work) && fs.readdirSync(work).length > 0 && Date.now() < stopped) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(fs.existsSync(work) ? fs.readdirSync(work) : [], [], 'the worker left its temp files');
+    assert.deepEqual(await t.nova.container.storage.list(`videos/${id}/`), []);
+    assert.equal(fs.existsSync(path.join(t.dataDir, 'objects', 'videos', id)), false);
+  });
+
   it('deletes: owner or admin only; every object goes; video.deleted is in the outbox', async () => {
     const denied = await deleteVideo(u.other, videoId);
     assert.equal(denied.status, 403);

@@ -33,7 +33,8 @@ export class ProgressReporter {
     this.stage = stage;
     this.progress = Math.max(this.progress, STAGE_START[stage]);
     this.lastEventProgress = this.progress;
-    this.announce();
+    // Awaited so listeners on other nodes have the stage before the database moves past it.
+    await this.videos.bus.publish(this.snapshot()).catch(() => {});
     await this.persist(true);
   }
 

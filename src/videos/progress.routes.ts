@@ -57,6 +57,11 @@ export function registerProgressRoutes(app: NovaApp, videos: VideosService): voi
   const tags = ['videos'];
   // The video looked up before a WebSocket upgrade, for the socket handler after it.
   const upgrading = new WeakMap<IncomingMessage, VideoRow>();
+  // Open streams end when the server closes, so shutdown does not wait for them.
+  const open = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of [...open]) end();
+  });
 
   app.get('/api/v1/videos/:id/progress', {
     schema: { tags, summary: 'Processing status, stage, progress (0-100) and queue position', params: IdParams, response: { 200: ProgressSchema, ...problems(404) } },
@@ -87,10 +92,14 @@ export function registerProgressRoutes(app: NovaApp, videos: VideosService): voi
         res.end();
       },
     );
-    req.raw.on('close', () => {
+    const close = () => {
       clearInterval(keepalive);
       stop();
-    });
+      open.delete(close);
+      if (!res.writableEnded) res.end();
+    };
+    open.add(close);
+    res.on('close', close);
   });
 
   app.get('/api/v1/videos/:id/progress/ws', {
@@ -111,7 +120,16 @@ export function registerProgressRoutes(app: NovaApp, videos: VideosService): voi
       (s) => socket.send(frame(s)),
       () => socket.close(1000, 'done'),
     );
-    socket.on('close', () => stop());
+    const close = () => {
+      stop();
+      open.delete(close);
+      socket.close(1001, 'server closing');
+    };
+    open.add(close);
+    socket.on('close', () => {
+      stop();
+      open.delete(close);
+    });
     // Clients only listen; anything they send is ignored.
     socket.on('message', () => {});
   });

@@ -139,6 +139,7 @@ export class VideosService {
     const v = await this.repo.findById(id);
     if (!v || !this.canView(v, user)) throw new NotFoundError(`No video ${id}.`);
     if (v.owner_id !== user.id && user.role !== 'admin') throw new ForbiddenError('Only the owner of this video or an admin can delete it.');
+    const jobs = await jobIdsOf(this.db, id);
     const deleted = await this.db.kysely.transaction().execute(async (trx) => {
       await trx.deleteFrom('jobs').where('video_id', '=', id).execute();
       const ok = await this.repo.delete(trx, id);
@@ -146,6 +147,8 @@ export class VideosService {
       return ok;
     });
     if (!deleted) throw new NotFoundError(`No video ${id}.`);
+    // A transcode of it running here stops now; one on another node at its next heartbeat.
+    for (const jobId of jobs) this.queue.cancel(jobId);
     await this.uploadCleaner?.(v).catch((err) => this.logger.warn({ err, video_id: id }, 'removing the unfinished upload failed'));
     await this.removeObjects(id);
   }
@@ -259,6 +262,11 @@ export class VideosService {
   isFinished(s: ProgressSnapshot): boolean {
     return isTerminal(s);
   }
+}
+
+async function jobIdsOf(db: Db, videoId: string): Promise<string[]> {
+  const rows = await db.kysely.selectFrom('jobs').select('id').where('video_id', '=', videoId).execute();
+  return rows.map((r) => r.id);
 }
 
 function blankVideo(v: Pick<VideoRow, 'id' | 'owner_id' | 'title' | 'description' | 'status' | 'created_at'>): VideoRow {

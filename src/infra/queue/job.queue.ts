@@ -67,6 +67,11 @@ export class JobQueue {
     return job;
   }
 
+  /** Stops a job running in this process whose subject is gone (others notice at their next heartbeat). */
+  cancel(jobId: string): void {
+    this.running.get(jobId)?.abort(new JobCancelledError('lost'));
+  }
+
   async stats(limit = 50): Promise<QueueStats> {
     const [counts, running, failed] = await Promise.all([this.repo.countsByState(), this.repo.listByState('running', limit), this.repo.listByState('failed', limit)]);
     return { counts, running, failed };
