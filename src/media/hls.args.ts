@@ -40,6 +40,8 @@ export function buildHlsArgs({ inputPath, outDir, info, ladder, preset }: HlsArg
   const video = info.has_video ? ladder.video : [];
   const audio = info.has_audio ? ladder.audio : null;
   if (video.length === 0 && !audio) throw new Error('nothing to encode: the ladder has neither video nor audio');
+  // ffmpeg expands % sequences in output names (%v, %05d); a % in the folder would be expanded too.
+  if (outDir.includes('%')) throw new Error(`output folder must not contain "%": ${outDir}`);
 
   // Folders are named by variant index (%v) rather than with var_stream_map's name: key, which
   // ffmpeg 4.1 (the static build in the optional npm package) does not know.

@@ -145,9 +145,16 @@ export async function transcodeToHls(opts: TranscodeOptions): Promise<TranscodeR
 
   // ffmpeg renames each media playlist into place when a segment completes: watching the folders
   // announces "playable" at once rather than at the next -progress report (every 0.5 s).
-  const watchers = variants.map((v) => fs.watch(path.join(opts.outDir, v.name), (_event, file) => {
-    if (String(file) === path.basename(v.playlist)) checkPlayable();
-  }));
+  // If the system is out of inotify watches, -progress reports still drive the check.
+  const watchers = variants.flatMap((v) => {
+    try {
+      return [fs.watch(path.join(opts.outDir, v.name), (_event, file) => {
+        if (String(file) === path.basename(v.playlist)) checkPlayable();
+      })];
+    } catch {
+      return [];
+    }
+  });
   const res = await runMediaTool({
     bin: tools.ffmpeg,
     args,
