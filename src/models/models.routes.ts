@@ -5,6 +5,7 @@ import type { Container } from '../container.js';
 import { requireAdmin } from '../http/auth.js';
 import { ValidationError } from '../http/errors.js';
 import { problems } from '../http/problem.schema.js';
+import { ReloadBroadcast } from './models.cluster.js';
 import { ModelMetrics } from './models.metrics.js';
 import { ModelRepository } from './models.repository.js';
 import { InferBody, InferResultSchema, ModelList, NameParams, ReloadBody, ReloadResult } from './models.schemas.js';
@@ -20,6 +21,7 @@ export function modelsCapability(c: Container): ModelsCapability {
   const repository = new ModelRepository(c.config.modelsDir, cfg.allowedPaths, cfg.maxFileBytes);
   const service = new ModelService(repository, new ModelMetrics(c.metrics, cfg.metricsWindow, cfg.slowMs, c.logger), cfg, c.logger);
   const watcher = cfg.watchIntervalMs > 0 ? new ModelWatcher(service, cfg.watchIntervalMs, c.logger) : null;
+  const broadcast = c.redis ? new ReloadBroadcast(c.redis, c.config.queuePrefix, service, c.logger) : null;
   const tags = ['models'];
   const security = [{ bearer: [] }];
   let started = false;
@@ -52,6 +54,9 @@ export function modelsCapability(c: Container): ModelsCapability {
         }
         const previous = service.version(req.params.name) ?? null;
         const model = await service.reload(req.params.name, body);
+        // Other API processes repeat the reload (each validates the file itself).
+        const file = service.servedFile(req.params.name);
+        if (broadcast && file) await broadcast.announce(req.params.name, { version: model.version, file });
         return { model, previous_version: previous };
       });
 
@@ -77,10 +82,12 @@ export function modelsCapability(c: Container): ModelsCapability {
       started = true;
       void service.startInitialLoad();
       watcher?.start();
+      await broadcast?.start();
     },
     async stop() {
       if (!started) return;
       watcher?.stop();
+      await broadcast?.stop();
       await service.stop();
     },
   };

@@ -98,6 +98,11 @@ export class ModelService {
     return this.current.get(name)?.version;
   }
 
+  /** The file the serving version of `name` was loaded from. */
+  servedFile(name: string): string | undefined {
+    return this.current.get(name)?.file;
+  }
+
   private info(inst: ModelInstance, showExternalPaths: boolean): ModelInfo {
     const shown = this.repository.isInRepository(inst.file) || showExternalPaths ? this.repository.display(inst.file) : `(outside MODELS_DIR)/${inst.file.split('/').pop()}`;
     return {
