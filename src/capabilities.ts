@@ -16,6 +16,7 @@ import { engagementCapability } from './engagement/engagement.routes.js';
 import { feedCapability } from './feed/feed.routes.js';
 import { eventsCapability } from './events/events.capability.js';
 import { webhooksCapability } from './webhooks/webhooks.routes.js';
+import { trendingCapability } from './trending/trending.routes.js';
 import { webCapability } from './web/web.routes.js';
 
 export function createCapabilities(c: Container): Capability[] {
@@ -28,8 +29,9 @@ export function createCapabilities(c: Container): Capability[] {
   // The feed ranks with the served models; experiments may set its model selector.
   const feed = feedCapability(c, models.service);
   const webhooks = webhooksCapability(c);
+  const trending = trendingCapability(c);
   // Keep `events` (the outbox relay) last: it starts after and stops before every consumer, so no
   // event is marked delivered while a consumer is not listening.
   // `web` (the app at `/`) has no background work; it comes after every API route it must not shadow.
-  return [healthCapability(c), accountsCapability(c), ...vod, experiments, liveCapability(c, live, { recordingSink: () => vodServices(c).videos }), chatCapability(c, live), models, engagementCapability(c), feed, webhooks, eventsCapability(c), webCapability(c)];
+  return [healthCapability(c), accountsCapability(c), ...vod, experiments, liveCapability(c, live, { recordingSink: () => vodServices(c).videos }), chatCapability(c, live), models, engagementCapability(c), feed, trending, webhooks, eventsCapability(c), webCapability(c)];
 }

@@ -85,6 +85,7 @@ export interface Config {
   outboxRetentionSeconds: number;
   events: EventsConfig;
   webhooks: WebhooksConfig;
+  trending: TrendingConfig;
   chat: ChatConfig;
   models: ModelsConfig;
   feed: FeedConfig;
@@ -385,6 +386,30 @@ function uploadStore(env: Env): 'file' | 's3' {
   return raw;
 }
 
+export interface TrendingConfig {
+  /** Longest trending list (largest `limit`) per window. */
+  maxItems: number;
+  /** Lists are rebuilt this often for the decay, and this long after engagement changes them. */
+  refreshMs: number;
+  debounceMs: number;
+  /** Key prefix of the Redis sorted sets (with REDIS_URL). */
+  redisPrefix: string;
+  /** Open trending SSE streams per process. */
+  maxStreams: number;
+}
+
+function trendingConfig(env: Env): TrendingConfig {
+  const redisPrefix = str(env, 'TRENDING_REDIS_PREFIX') ?? 'nova:trending:';
+  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(redisPrefix)) throw new ConfigError('TRENDING_REDIS_PREFIX', 'use 1-64 of [A-Za-z0-9:_.-]');
+  return {
+    maxItems: int(env, 'TRENDING_MAX_ITEMS', 100, 1, 1000),
+    refreshMs: int(env, 'TRENDING_REFRESH_MS', 5000, 100, 600_000),
+    debounceMs: int(env, 'TRENDING_DEBOUNCE_MS', 100, 0, 10_000),
+    redisPrefix,
+    maxStreams: int(env, 'TRENDING_MAX_STREAMS', 1000, 1, 1_000_000),
+  };
+}
+
 function queuePrefix(env: Env): string {
   const raw = str(env, 'QUEUE_PREFIX') ?? 'nova';
   if (!/^[A-Za-z0-9_:-]{1,64}$/.test(raw)) throw new ConfigError('QUEUE_PREFIX', `"${raw}" must be 1-64 of [A-Za-z0-9_:-]`);
@@ -453,6 +478,7 @@ export function loadConfig(env: Env = process.env): Config {
     outboxRetentionSeconds: int(env, 'OUTBOX_RETENTION_SECONDS', 7 * 24 * 3600, 0, 365 * 24 * 3600),
     events: eventsConfig(env),
     webhooks: webhooksConfig(env),
+    trending: trendingConfig(env),
     chat: chatConfig(env),
     models: modelsConfig(env),
     feed: feedConfig(env),

@@ -27,6 +27,8 @@ export interface EventMap {
   'video.deleted': { video_id: string; owner_id: string; timestamp: string };
   'video.viewed': { video_id: string; viewer_id: string | null; timestamp: string };
   'video.liked': { video_id: string; user_id: string; liked: boolean; timestamp: string };
+  /** Watch time reported by a player (`POST /videos/{id}/watch`); feeds trending. */
+  'video.watched': { video_id: string; user_id: string; seconds: number; timestamp: string };
   /** Progress of a processing video, for webhooks (`video.progress`) and live progress views. */
   'video.progress': { video_id: string; owner_id: string; stage: string; progress: number; timestamp: string };
   /** Webhook-facing alias of the upload finishing; carries the same payload as video.uploaded. */
@@ -46,6 +48,7 @@ export const TOPIC_OF: { [K in EventType]: Topic } = {
   'video.deleted': 'videos.events',
   'video.viewed': 'videos.events',
   'video.liked': 'videos.events',
+  'video.watched': 'videos.events',
   'video.progress': 'videos.events',
   'video.upload.completed': 'videos.events',
 };

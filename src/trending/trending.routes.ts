@@ -1,0 +1,150 @@
+// HTTP for trending and the capability that wires it: the bus consumer that feeds engagement into
+// the store, the cached lists, GET /api/v1/discover/trending (served from a pre-serialized body
+// per window and limit, rebuilt only when the list changes) and its SSE twin.
+import type { Redis } from 'ioredis';
+import type { Capability, NovaApp } from '../capability.js';
+import type { Container } from '../container.js';
+import { consumeEvents } from '../events/events.consumer.js';
+import { problems } from '../http/problem.schema.js';
+import { RateLimitedError, ValidationError } from '../http/errors.js';
+import { baseUrl } from '../videos/videos.routes.js';
+import { mediaUrl } from '../videos/videos.schemas.js';
+import { RedisTrendingStore } from './trending.redis.store.js';
+import { TrendingRepository } from './trending.repository.js';
+import { TrendingQuery, TrendingResponse } from './trending.schemas.js';
+import { TRENDING_EVENTS, TrendingService, type TrendingList } from './trending.service.js';
+import { MemoryTrendingStore } from './trending.store.js';
+
+const CONSUMER = 'trending';
+const KEEPALIVE_MS = 15_000;
+const tags = ['discover'];
+
+export function trendingCapability(c: Container): Capability {
+  const cfg = c.config.trending;
+  const log = c.logger.child({ component: 'trending' });
+  const redis = c.redis;
+  const store = redis ? new RedisTrendingStore(redis, cfg.redisPrefix) : new MemoryTrendingStore();
+  const service = new TrendingService(store, new TrendingRepository(c.db), { maxItems: cfg.maxItems, refreshMs: cfg.refreshMs, debounceMs: cfg.debounceMs, cardTtlMs: 30_000 }, log);
+  const channel = `${cfg.redisPrefix}changed`;
+  // Redis writes happen inside the dedupe transaction (a failure rolls it back and the events come
+  // again); the in-process store, which cannot fail, is updated once the transaction committed.
+  const subscription = consumeEvents(
+    c.bus,
+    c.db,
+    {
+      name: CONSUMER,
+      topics: ['videos.events'],
+      types: TRENDING_EVENTS,
+      handle: async (_trx, events) => {
+        if (redis) await service.apply(events);
+      },
+      afterCommit: async (events) => {
+        if (!redis) await service.apply(events);
+        else await redis.publish(channel, '1').catch(() => {});
+        service.changed();
+      },
+    },
+    log,
+  );
+  let subscriber: Redis | null = null;
+  let streams = 0;
+
+  /** Pre-serialized bodies per window, limit and base URL, valid while the list keeps its version. */
+  const bodies = new Map<string, { version: number; body: string }>();
+  const render = (list: TrendingList, limit: number, base: string): string =>
+    JSON.stringify({
+      window: list.window,
+      generated_at: list.generated_at,
+      items: list.entries.slice(0, limit).map((e) => ({
+        id: e.card.id,
+        title: e.card.title,
+        score: e.score,
+        rank: e.rank,
+        owner_id: e.card.owner_id,
+        owner_username: e.card.owner_username,
+        thumbnail_url: mediaUrl(base, e.card.id, e.card.thumbnail_key),
+        duration_seconds: e.card.duration_seconds,
+        view_count: e.card.view_count,
+      })),
+    });
+
+  return {
+    name: 'trending',
+    routes(app: NovaApp) {
+      const open = new Set<() => void>();
+      app.addHook('preClose', async () => {
+        for (const end of [...open]) end();
+      });
+
+      app.get('/api/v1/discover/trending', {
+        schema: { tags, summary: 'Trending videos of a window, best first', querystring: TrendingQuery, response: { 200: TrendingResponse, ...problems(400) } },
+      }, async (req, reply) => {
+        const { window, limit } = req.query;
+        if (limit > cfg.maxItems) throw new ValidationError(`limit is at most ${cfg.maxItems}.`, [{ field: 'limit', message: `must be <= ${cfg.maxItems}` }]);
+        const list = await service.list(window);
+        const base = baseUrl(req, c.config.publicUrl);
+        const key = `${window}|${limit}|${base}`;
+        let cached = bodies.get(key);
+        if (!cached || cached.version !== list.version) {
+          if (bodies.size > 1000) bodies.clear();
+          cached = { version: list.version, body: render(list, limit, base) };
+          bodies.set(key, cached);
+        }
+        // Already JSON: sent as is, without a second serialization.
+        return reply.type('application/json').serializer((p: unknown) => p as string).send(cached.body as never);
+      });
+
+      app.get('/api/v1/discover/trending/stream', {
+        schema: { tags, summary: 'Trending as Server-Sent Events: a `trending` event with the whole list now and whenever it changes', querystring: TrendingQuery, response: { ...problems(400, 429) } },
+      }, async (req, reply) => {
+        const { window, limit } = req.query;
+        if (limit > cfg.maxItems) throw new ValidationError(`limit is at most ${cfg.maxItems}.`, [{ field: 'limit', message: `must be <= ${cfg.maxItems}` }]);
+        if (streams >= cfg.maxStreams) throw new RateLimitedError('Too many open trending streams; try again later.', 5);
+        const base = baseUrl(req, c.config.publicUrl);
+        const first = await service.list(window);
+        streams++;
+        reply.hijack();
+        const res = reply.raw;
+        res.writeHead(200, {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache, no-transform',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
+          'x-request-id': String(req.id),
+        });
+        const send = (list: TrendingList) => res.write(`id: ${list.version}\nevent: trending\ndata: ${render(list, limit, base)}\n\n`);
+        send(first);
+        const unsubscribe = service.subscribe(window, send);
+        const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+        const close = () => {
+          if (!open.delete(close)) return;
+          streams--;
+          clearInterval(keepalive);
+          unsubscribe();
+          if (!res.writableEnded) res.end();
+        };
+        open.add(close);
+        res.on('close', close);
+      });
+    },
+    async start() {
+      if (redis) {
+        // Other nodes' consumers announce their updates here.
+        subscriber = redis.duplicate();
+        subscriber.on('error', () => {});
+        subscriber.on('message', () => service.changed());
+        await subscriber.subscribe(channel);
+      } else {
+        const n = await service.restore(CONSUMER);
+        if (n) log.info({ events: n }, 'trending restored from the outbox');
+      }
+      service.start();
+    },
+    async stop() {
+      await subscription.close();
+      await service.stop();
+      if (subscriber) await subscriber.quit().catch(() => subscriber?.disconnect());
+      await store.close();
+    },
+  };
+}
