@@ -129,6 +129,8 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const summary = await engagementOf(viewer.client, video);
       assert.equal(summary.body.watch_seconds, 42.5);
       assert.equal(summary.body.watched_seconds, 42.5);
+      const events = await outboxEvents(t, video, 'video.watched');
+      assert.deepEqual(events.map((e) => [e.user_id, e.seconds]), [[viewer.user.id, 12.5], [viewer.user.id, 30]]);
       for (const bad of [0, -5, 7 * 3600]) {
         const r = await reportWatch(viewer.client, video, bad);
         assert.equal(r.status, 400, String(bad));

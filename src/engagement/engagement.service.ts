@@ -83,6 +83,8 @@ export class EngagementService {
     return this.repo.db.kysely.transaction().execute(async (trx) => {
       const total = await this.repo.addWatch(trx, videoId, userId, seconds, now);
       await this.repo.addStats(trx, videoId, { watch_seconds: seconds }, now);
+      // The seconds of this report (not the total), so consumers can sum them.
+      await appendEvent(trx, 'video.watched', videoId, { video_id: videoId, user_id: userId, seconds, timestamp: now });
       return { video_id: videoId, watched_seconds: Math.round(total * 1000) / 1000 };
     });
   }
