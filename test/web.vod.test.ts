@@ -162,7 +162,6 @@ describe('web app: upload and watch in a browser', { skip }, () => {
 
     await page.getByRole('link', { name: 'Discover' }).click();
     await page.getByText(/Ranked for you by model|Popular picks/).waitFor();
-    await screenshot(page, 'discover');
 
     const session = (await pageSession(page))!;
     const phone = await openPage(browser, t.url, { viewport: { width: 390, height: 844 }, isMobile: true });
@@ -213,6 +212,32 @@ describe('web app: upload and watch in a browser', { skip }, () => {
     const mine = await t.client.as(session.token).get<{ items: Array<{ title: string }> }>('/api/v1/videos?owner=me');
     assert.deepEqual(mine.body.items.map((v) => v.title).sort(), ['Resumed clip', title].sort());
     assert.deepEqual(errors, []);
+  });
+
+  it('Discover: trending follows engagement live, and the feed ranks other people\'s videos', async () => {
+    const bob = await t.client.newUser('bob');
+    const viewer = await openPage(browser, t.url);
+    await signInWithToken(viewer.page, bob.client.token!, bob.user);
+    const trending = viewer.page.getByRole('list', { name: 'Trending videos' });
+    // Alice viewed and liked the first video.
+    await trending.locator('article', { hasText: title }).waitFor();
+    await viewer.page.getByText(/^Live · updated/).waitFor();
+    const forYou = viewer.page.getByRole('region', { name: 'For you' });
+    await forYou.locator('article', { hasText: title }).locator('img').waitFor();
+    await forYou.getByText(/Ranked for you by model|Popular picks/).waitFor();
+
+    // New engagement on the resumed video reaches the open page through the event stream.
+    const list = await bob.client.get<{ items: Array<{ id: string; title: string }> }>(`/api/v1/videos?owner=${(await pageSession(tp.page))!.user.id}`);
+    const resumed = list.body.items.find((v) => v.title === 'Resumed clip')!;
+    assert.equal(await trending.locator('article', { hasText: 'Resumed clip' }).count(), 0);
+    for (const c of [bob.client, (await t.client.newUser('carol')).client]) {
+      assert.equal((await c.post(`/api/v1/videos/${resumed.id}/views`)).status, 200);
+      assert.equal((await c.put(`/api/v1/videos/${resumed.id}/like`)).status, 200);
+    }
+    await trending.locator('article', { hasText: 'Resumed clip' }).waitFor({ timeout: 25_000 });
+    await screenshot(viewer.page, 'discover');
+    assert.deepEqual(viewer.errors, []);
+    await viewer.context.close();
   });
 
   it('signs out, refuses a wrong password inline and signs back in to the page it came from', async () => {

@@ -10,6 +10,7 @@ import { empty, loading, videoCard } from '../ui.js';
 
 const WINDOWS: Array<[string, string]> = [['1h', 'Past hour'], ['24h', 'Today'], ['7d', 'This week']];
 const REFRESH_MS = 30_000;
+const TRENDING_LIMIT = 20;
 
 interface Feed {
   items: Array<Video & { score?: number; views?: number }>;
@@ -21,6 +22,7 @@ interface Feed {
 
 interface Trending {
   window: string;
+  generated_at?: string;
   items: TrendingItem[];
 }
 
@@ -42,6 +44,7 @@ export function discoverPage(): Page {
   let source: EventSource | null = null;
   let timer: ReturnType<typeof setTimeout> | null = null;
   let lastRanks = new Map<string, number>();
+  let lastGenerated = '';
 
   const tabs = h('div', { class: 'tabs', role: 'group', 'aria-label': 'Trending window' },
     WINDOWS.map(([value, label]) => {
@@ -51,6 +54,7 @@ export function discoverPage(): Page {
         win = value;
         for (const t of tabs.querySelectorAll('button')) t.setAttribute('aria-pressed', String(t.dataset.window === win));
         lastRanks = new Map();
+        lastGenerated = '';
         startTrending();
       });
       return b;
@@ -58,6 +62,9 @@ export function discoverPage(): Page {
 
   function paintTrending(t: Trending): void {
     if (t.window && t.window !== win) return;
+    // The first fetch and the event stream race: never paint an older list over a newer one.
+    if (t.generated_at && lastGenerated && t.generated_at < lastGenerated) return;
+    lastGenerated = t.generated_at ?? lastGenerated;
     if (!t.items.length) {
       replace(trendGrid, h('li', null, empty('Nothing is trending in this window yet.')));
       lastRanks = new Map();
@@ -73,13 +80,13 @@ export function discoverPage(): Page {
       return h('li', null, videoCard({ ...item, created_at: '' }, foot));
     }));
     lastRanks = ranks;
-    trendState.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+    trendState.textContent = `${source?.readyState === EventSource.OPEN ? 'Live · ' : ''}updated ${new Date().toLocaleTimeString()}`;
   }
 
   async function fetchTrending(): Promise<void> {
     timer = null;
     try {
-      paintTrending(await get<Trending>(`/api/v1/discover/trending?window=${win}&limit=24`));
+      paintTrending(await get<Trending>(`/api/v1/discover/trending?window=${win}&limit=${TRENDING_LIMIT}`));
     } catch (err) {
       // Keep a list that is already shown; replace only the loading line.
       if (trendGrid.querySelector('.loading')) replace(trendGrid, h('li', null, empty(`Trending is unavailable: ${errorText(err)}`)));
@@ -95,7 +102,7 @@ export function discoverPage(): Page {
     loading(trendGrid);
     void fetchTrending();
     if (typeof EventSource !== 'function') return;
-    const es = new EventSource(`/api/v1/discover/trending/stream?window=${win}`);
+    const es = new EventSource(`/api/v1/discover/trending/stream?window=${win}&limit=${TRENDING_LIMIT}`);
     source = es;
     es.addEventListener('trending', (ev) => {
       try {
@@ -128,6 +135,19 @@ export function discoverPage(): Page {
     }
   }
 
+  /** Feed items carry no picture: fetch each video's poster for the cards that lack one. */
+  async function fillThumbnails(ids: string[]): Promise<void> {
+    await Promise.all(ids.map(async (id) => {
+      try {
+        const v = await get<Video>(`/api/v1/videos/${encodeURIComponent(id)}`);
+        const slot = feedGrid.querySelector(`a[href="/watch/${CSS.escape(id)}"] .thumb-empty`);
+        if (v.thumbnail_url && slot && !disposed) slot.replaceWith(h('img', { src: v.thumbnail_url, alt: '', loading: 'lazy', decoding: 'async' }));
+      } catch {
+        // The card keeps its plain tile.
+      }
+    }));
+  }
+
   async function loadFeed(): Promise<void> {
     loading(feedGrid);
     try {
@@ -136,6 +156,7 @@ export function discoverPage(): Page {
       const how = feed.ranking === 'model' ? `Ranked for you by model ${feed.model_version ?? ''}` : 'Popular picks (personal ranking unavailable)';
       feedNote.textContent = feed.variant ? `${how} · ${feed.experiment ?? 'experiment'}: ${feed.variant}` : how;
       replace(feedGrid, feed.items.length ? feed.items.map((v) => videoCard({ ...v, view_count: v.views ?? v.view_count })) : empty('Watch and like a few videos to get recommendations.'));
+      void fillThumbnails(feed.items.filter((v) => !v.thumbnail_url).map((v) => v.id));
     } catch (err) {
       replace(feedGrid, empty(errorText(err)));
     }
