@@ -18,6 +18,7 @@ import { eventsCapability } from './events/events.capability.js';
 import { webhooksCapability } from './webhooks/webhooks.routes.js';
 import { trendingCapability } from './trending/trending.routes.js';
 import { webCapability } from './web/web.routes.js';
+import { wireFeedExperiment } from './experiments/feed-experiment.js';
 
 export function createCapabilities(c: Container): Capability[] {
   // Chat closes its sockets when a stream ends and counts its sockets as viewers: it shares this.
@@ -28,10 +29,12 @@ export function createCapabilities(c: Container): Capability[] {
   const models = modelsCapability(c);
   // The feed ranks with the served models; experiments may set its model selector.
   const feed = feedCapability(c, models.service);
+  const feedExperiment = wireFeedExperiment(c, experiments.service, feed.service, models.service);
+  const feedExperimentCap: Capability = { name: 'feed-experiment', stop: () => feedExperiment.close() };
   const webhooks = webhooksCapability(c);
   const trending = trendingCapability(c);
   // Keep `events` (the outbox relay) last: it starts after and stops before every consumer, so no
   // event is marked delivered while a consumer is not listening.
   // `web` (the app at `/`) has no background work; it comes after every API route it must not shadow.
-  return [healthCapability(c), accountsCapability(c), ...vod, experiments, liveCapability(c, live, { recordingSink: () => vodServices(c).videos }), chatCapability(c, live), models, engagementCapability(c), feed, trending, webhooks, eventsCapability(c), webCapability(c)];
+  return [healthCapability(c), accountsCapability(c), ...vod, experiments, liveCapability(c, live, { recordingSink: () => vodServices(c).videos }), chatCapability(c, live), models, engagementCapability(c), feed, feedExperimentCap, trending, webhooks, eventsCapability(c), webCapability(c)];
 }

@@ -51,7 +51,7 @@ export interface Config {
   jobLeaseSeconds: number;
   /** First retry delay of a failed job; doubles with each attempt. */
   jobBackoffSeconds: number;
-  /** Prefix of the job queue's Redis keys and the progress channel (tests use a unique one). */
+  /** Prefix of the job queue's Redis keys, the progress channel and upload locks (tests use a unique one). */
   queuePrefix: string;
   /** Lifetime of presigned media URLs (S3). */
   mediaUrlTtlSeconds: number;
@@ -60,6 +60,13 @@ export interface Config {
    * an upload) or `file` (@tus/file-store under DATA_DIR, copied to storage when complete).
    */
   uploadStore: 'file' | 's3';
+  /**
+   * Folder of the file upload store (UPLOAD_STORE=file). API nodes behind one load balancer share it
+   * (a shared volume), so an upload started on one node continues on another.
+   */
+  uploadDir: string;
+  /** With REDIS_URL, an upload's lock (held while one request writes it) lasts this long unless renewed. */
+  uploadLockSeconds: number;
   ffmpegPreset: string;
   ffmpegTimeoutSeconds: number;
   /** Explicit ffmpeg/ffprobe executables; when unset they are looked up on PATH, then in the bundled npm packages. */
@@ -341,6 +348,8 @@ function modelsConfig(env: Env): ModelsConfig {
 export interface FeedConfig {
   /** The served model that ranks the feed, unless an experiment picks another. */
   model: string;
+  /** The experiment whose variants choose the feed's model while it runs (FEED_EXPERIMENT). */
+  experiment: string;
   /** Candidates scored per request, and how far back "recent" reaches. */
   maxCandidates: number;
   candidateDays: number;
@@ -352,8 +361,11 @@ function feedConfig(env: Env): FeedConfig {
   const model = str(env, 'FEED_MODEL') ?? 'feed-ranker';
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(model)) throw new ConfigError('FEED_MODEL', 'use 1-64 of [A-Za-z0-9_.-]');
   const maxLimit = int(env, 'FEED_MAX_LIMIT', 100, 1, 1000);
+  const experiment = str(env, 'FEED_EXPERIMENT') ?? 'feed-ranker';
+  if (!/^[a-zA-Z0-9_.-]{1,64}$/.test(experiment)) throw new ConfigError('FEED_EXPERIMENT', 'use 1-64 of [a-zA-Z0-9_.-]');
   return {
     model,
+    experiment,
     maxCandidates: int(env, 'FEED_MAX_CANDIDATES', 500, 1, 100_000),
     candidateDays: int(env, 'FEED_CANDIDATE_DAYS', 30, 1, 3650),
     defaultLimit: Math.min(maxLimit, int(env, 'FEED_DEFAULT_LIMIT', 20, 1, 1000)),
@@ -460,6 +472,8 @@ export function loadConfig(env: Env = process.env): Config {
     queuePrefix: queuePrefix(env),
     mediaUrlTtlSeconds: int(env, 'MEDIA_URL_TTL_SECONDS', 3600, 60, 7 * 24 * 3600),
     uploadStore: uploadStore(env),
+    uploadDir: path.resolve(str(env, 'UPLOAD_DIR') ?? path.join(dataDir, 'uploads')),
+    uploadLockSeconds: int(env, 'UPLOAD_LOCK_SECONDS', 10, 2, 600),
     ffmpegPreset: preset,
     ffmpegTimeoutSeconds: int(env, 'FFMPEG_TIMEOUT_SECONDS', 3 * 3600, 10, 48 * 3600),
     ffmpegPath: str(env, 'FFMPEG_PATH'),
