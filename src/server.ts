@@ -1,5 +1,7 @@
 // Runs a Nova process: migrations, HTTP, and the background work of each role (API and/or worker),
-// with a graceful shutdown on SIGTERM/SIGINT.
+// with a graceful shutdown on SIGTERM/SIGINT: WebSocket clients are told to reconnect elsewhere,
+// HTTP stops, then each capability stops its background work in reverse order of start.
+import { once } from 'node:events';
 import type { Config } from './config.js';
 import { buildApp } from './app.js';
 import { createCapabilities } from './capabilities.js';
@@ -23,7 +25,10 @@ export async function startNova(config: Config, roles: Roles, logger?: Logger): 
   let app: NovaApp | null = null;
   const started: Capability[] = [];
   const stop = async (): Promise<void> => {
-    if (app) await app.close().catch(() => {});
+    if (app) {
+      await closeSockets(app);
+      await app.close().catch(() => {});
+    }
     for (const cap of [...started].reverse()) await cap.stop?.().catch((err) => container.logger.warn({ err, capability: cap.name }, 'stop failed'));
     for (const close of [...container.closers].reverse()) await close().catch(() => {});
   };
@@ -50,4 +55,23 @@ export async function startNova(config: Config, roles: Roles, logger?: Logger): 
     await stop();
     throw err;
   }
+}
+
+/** How long clients get to answer the close handshake before their sockets are cut. */
+const SOCKET_CLOSE_GRACE_MS = 2000;
+
+/**
+ * Closes every WebSocket (chat, progress) with 1012 "service restart" before the server closes, so
+ * clients reconnect at once (through the load balancer, to another node) instead of treating it as
+ * an error. Fastify's own close would send no code, and wait 30 s for a peer that never answers.
+ */
+async function closeSockets(app: NovaApp): Promise<void> {
+  const clients = [...(app.websocketServer?.clients ?? [])];
+  if (clients.length === 0) return;
+  const closed = clients.map((ws) => (ws.readyState === ws.CLOSED ? undefined : once(ws, 'close').then(() => undefined, () => undefined)));
+  for (const ws of clients) ws.close(1012, 'service restart');
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(closed), new Promise((resolve) => (timer = setTimeout(resolve, SOCKET_CLOSE_GRACE_MS)))]);
+  clearTimeout(timer);
+  for (const ws of clients) if (ws.readyState !== ws.CLOSED) ws.terminate();
 }

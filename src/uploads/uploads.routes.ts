@@ -1,7 +1,7 @@
 // Mounts the tus server under /api/v1/uploads. Request bodies are never parsed or buffered by
 // Fastify: the raw request goes to @tus/server, which streams it into the store. Auth and ownership
 // are checked first, so a refused request gets problem+json. Expired uploads are swept periodically.
-import path from 'node:path';
+// With Redis, upload locks are shared by every API node (an upload may continue on any of them).
 import { Type } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Capability, NovaApp, Roles } from '../capability.js';
@@ -9,6 +9,7 @@ import type { Container } from '../container.js';
 import { problems } from '../http/problem.schema.js';
 import { vodServices } from '../videos/videos.wiring.js';
 import { UPLOADS_PATH, UploadsService } from './uploads.service.js';
+import { RedisLocker } from './uploads.locker.js';
 import { FileUploadStore, S3UploadStore, type UploadStore } from './uploads.store.js';
 
 export interface UploadsCapability extends Capability {
@@ -22,9 +23,10 @@ export function uploadsCapability(c: Container): UploadsCapability {
   const expiryMs = cfg.uploadExpirySeconds * 1000;
   const store: UploadStore = cfg.uploadStore === 's3' && cfg.s3
     ? new S3UploadStore(cfg.s3, expiryMs)
-    : new FileUploadStore(path.join(cfg.dataDir, 'uploads'), c.storage, expiryMs);
+    : new FileUploadStore(cfg.uploadDir, c.storage, expiryMs);
   const logger = c.logger.child({ module: 'uploads' });
-  const service = new UploadsService(store, videos, { maxBytes: cfg.uploadMaxBytes, publicUrl: cfg.publicUrl }, logger);
+  const locker = c.redis ? new RedisLocker(c.redis, { prefix: cfg.queuePrefix, ttlMs: cfg.uploadLockSeconds * 1000 }, logger) : undefined;
+  const service = new UploadsService(store, videos, { maxBytes: cfg.uploadMaxBytes, publicUrl: cfg.publicUrl, locker }, logger);
   videos.setUploadCleaner((v) => service.removeFor(v));
   let sweeper: NodeJS.Timeout | null = null;
 
@@ -88,6 +90,7 @@ export function uploadsCapability(c: Container): UploadsCapability {
     async stop() {
       if (sweeper) clearInterval(sweeper);
       sweeper = null;
+      await locker?.close();
     },
   };
 }

@@ -2,7 +2,7 @@
 // one completes: the file becomes the video's source and the video is queued (VideosService). A
 // completed upload whose completion was not recorded (crash, lost response) is finished on HEAD.
 import type { FastifyRequest } from 'fastify';
-import { Server, type Upload } from '@tus/server';
+import { Server, type Locker, type Upload } from '@tus/server';
 import type { AuthUser } from '../accounts/accounts.service.js';
 import { requireUser } from '../http/auth.js';
 import { AppError, ConflictError, ForbiddenError, NotFoundError } from '../http/errors.js';
@@ -16,6 +16,8 @@ export const UPLOADS_PATH = '/api/v1/uploads';
 export interface UploadsOptions {
   maxBytes: number;
   publicUrl?: string;
+  /** Shared by the API nodes (Redis); @tus/server's in-process MemoryLocker when unset. */
+  locker?: Locker;
 }
 
 /** Parses /api/v1/uploads/<video_id>[/<key>] from a request URL (absolute or not). */
@@ -38,6 +40,7 @@ export class UploadsService {
       path: UPLOADS_PATH,
       datastore: store.datastore,
       maxSize: opts.maxBytes,
+      ...(opts.locker ? { locker: opts.locker } : {}),
       respectForwardedHeaders: true,
       // A finished upload is the video's source: it cannot be terminated through tus.
       disableTerminationForFinishedUploads: true,

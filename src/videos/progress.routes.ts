@@ -123,7 +123,7 @@ export function registerProgressRoutes(app: NovaApp, videos: VideosService): voi
     const close = () => {
       stop();
       open.delete(close);
-      socket.close(1001, 'server closing');
+      socket.close(1012, 'service restart');
     };
     open.add(close);
     socket.on('close', () => {

@@ -1,7 +1,7 @@
 // BullMQ dispatch (when REDIS_URL is set): Redis carries job ids to workers on any node, BullMQ's
 // locks and stalled-job checks hand a dead worker's job to another, and its backoff spaces retries.
 // The job's record stays in the jobs table; a reconcile loop re-sends jobs Redis never got.
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Logger } from '../logger.js';
 import type { JobsRepository } from './jobs.repository.js';
 import type { JobExecutor, JobRow, QueueAdapter } from './queue.js';
@@ -59,13 +59,19 @@ export class BullQueue implements QueueAdapter {
     const leaseMs = this.opts.leaseSeconds * 1000;
     this.worker = new Worker(
       QUEUE_NAME,
-      async (bull: Job<{ job_id: string }>) => {
+      async (bull: Job<{ job_id: string }>, token?: string) => {
         const row = await this.repo.begin(bull.data.job_id, opts.workerId, new Date(Date.now() + leaseMs).toISOString());
         if (!row) return; // deleted with its video, or already finished
         const outcome = await execute(row);
         // Tell BullMQ whether to schedule another attempt; the jobs table already says the same.
         if (outcome === 'retry') throw new Error('attempt failed; retrying');
         if (outcome === 'failed') throw new UnrecoverableError('failed');
+        if (outcome === 'released') {
+          // Handed back by a stopping worker: straight back to waiting, so another worker starts it
+          // now (completing it here would leave it to the reconcile loop, up to a minute later).
+          await bull.moveToWait(token);
+          throw new WaitingError();
+        }
       },
       {
         connection: this.connection(),
