@@ -51,14 +51,17 @@ export function wireFeedExperiment(c: Container, experiments: ExperimentsService
       topics: ['videos.events'],
       types: ['video.liked', 'video.watched'],
       handle: async (trx, events) => {
-        const e = await current();
-        if (!e.running) return;
+        // Read through `trx` only: on SQLite the transaction holds the one connection, so a query
+        // outside it would wait for this transaction forever.
+        const e = await trx.selectFrom('experiments').select(['status', 'metric', 'metric_type']).where('key', '=', key).executeTakeFirst();
+        if (e?.status !== 'running') return;
+        const numeric = e.metric_type === 'numeric';
         for (const ev of events) {
           const p = ev as unknown as { user_id?: string; liked?: boolean; seconds?: number; timestamp?: string };
           if (!p.user_id || (ev.event_type === 'video.liked' && !p.liked)) continue;
           const a = await trx.selectFrom('experiment_assignments').select('variant').where('experiment_key', '=', key).where('user_id', '=', p.user_id).executeTakeFirst();
           if (!a) continue;
-          const value = e.numeric && ev.event_type === 'video.watched' ? Number(p.seconds ?? 0) : 1;
+          const value = numeric && ev.event_type === 'video.watched' ? Number(p.seconds ?? 0) : 1;
           await trx.insertInto('experiment_conversions').values({ id: uuidv7(), experiment_key: key, user_id: p.user_id, variant: a.variant, metric: e.metric, value, created_at: p.timestamp ?? new Date().toISOString() }).execute();
         }
       },
