@@ -4,9 +4,11 @@
 import * as ort from 'onnxruntime-node';
 import { SHM_ENV, SHM_FD_BASE, type FromChild, type ToChild, type WireTensors } from './models.protocol.js';
 import { isTensorType, type Signature, type TensorSpec, type Tensors } from './models.signature.js';
-import { fromWire, toWire } from './models.wire.js';
+import { fromWire, Scratch, toWire } from './models.wire.js';
 
 const shared = process.env[SHM_ENV] === '1';
+/** One receive buffer per slot: a slot's next run only comes after this one has answered. */
+const scratch = new Map<number, Scratch>();
 
 let session: ort.InferenceSession | null = null;
 
@@ -39,7 +41,8 @@ async function load(path: string, threads: number): Promise<void> {
 async function run(id: number, slot: number, wire: WireTensors): Promise<void> {
   if (!session) return send({ op: 'run_failed', id, error: 'no model loaded' });
   try {
-    const inputs = fromWire(wire, shared ? SHM_FD_BASE + 2 * slot : null);
+    if (!scratch.has(slot)) scratch.set(slot, new Scratch());
+    const inputs = fromWire(wire, shared ? SHM_FD_BASE + 2 * slot : null, scratch.get(slot));
     const feeds: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(inputs)) feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
     const started = performance.now();

@@ -4,9 +4,9 @@
 // a 200 KB socket buffer, which on a busy machine means many waits for the scheduler.
 import fs from 'node:fs';
 import type { WireTensor, WireTensors } from './models.protocol.js';
-import type { Tensor, TensorData, Tensors, TensorType } from './models.signature.js';
+import type { TensorData, Tensors, TensorType } from './models.signature.js';
 
-const CTORS: Record<Exclude<TensorType, 'string'>, new (b: ArrayBuffer) => Exclude<TensorData, string[]>> = {
+const CTORS: Record<Exclude<TensorType, 'string'>, new (b: ArrayBuffer, offset: number, length: number) => Exclude<TensorData, string[]>> = {
   float32: Float32Array,
   float64: Float64Array,
   int8: Int8Array,
@@ -18,6 +18,10 @@ const CTORS: Record<Exclude<TensorType, 'string'>, new (b: ArrayBuffer) => Exclu
   uint32: Uint32Array,
   int64: BigInt64Array,
   uint64: BigUint64Array,
+};
+
+const BYTES: Record<Exclude<TensorType, 'string'>, number> = {
+  float32: 4, float64: 8, int8: 1, uint8: 1, bool: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8,
 };
 
 function writeAll(fd: number, bytes: Uint8Array, position: number): void {
@@ -52,17 +56,40 @@ export function toWire(tensors: Tensors, fd: number | null): WireTensors {
   return out;
 }
 
-function fromWireOne(w: WireTensor, fd: number | null): Tensor {
-  if (w.inline !== undefined || w.type === 'string') return { type: w.type, dims: w.dims, data: w.inline ?? [] };
-  if (fd === null) throw new Error('tensor data was sent through shared memory that is not open');
-  // A fresh buffer per tensor: aligned for any element type and owned by its receiver.
-  const buffer = new ArrayBuffer(w.bytes ?? 0);
-  readAll(fd, new Uint8Array(buffer), w.offset ?? 0);
-  return { type: w.type, dims: w.dims, data: new CTORS[w.type](buffer) };
+/**
+ * A reusable receive buffer: tensors read into it are views that stay valid only until the next
+ * read into the same scratch. The model process reads each run's inputs this way, which spares
+ * allocating (and zeroing, and collecting) a large buffer per batch.
+ */
+export class Scratch {
+  private buffer = new ArrayBuffer(0);
+
+  take(bytes: number): ArrayBuffer {
+    if (this.buffer.byteLength < bytes) this.buffer = new ArrayBuffer(Math.max(bytes, this.buffer.byteLength * 2));
+    return this.buffer;
+  }
 }
 
-export function fromWire(wire: WireTensors, fd: number | null): Tensors {
+export function fromWire(wire: WireTensors, fd: number | null, scratch?: Scratch): Tensors {
   const out: Tensors = {};
-  for (const [name, w] of Object.entries(wire)) out[name] = fromWireOne(w, fd);
+  const entries = Object.entries(wire);
+  const total = entries.reduce((n, [, w]) => n + Math.ceil((w.bytes ?? 0) / 8) * 8, 0);
+  const shared = scratch?.take(total);
+  let at = 0;
+  for (const [name, w] of entries) {
+    if (w.inline !== undefined || w.type === 'string') {
+      out[name] = { type: w.type, dims: w.dims, data: w.inline ?? [] };
+      continue;
+    }
+    if (fd === null) throw new Error('tensor data was sent through shared memory that is not open');
+    const bytes = w.bytes ?? 0;
+    // Without a scratch, a fresh buffer per tensor, owned by its receiver. Offsets stay 8-aligned
+    // for any element type.
+    const buffer = shared ?? new ArrayBuffer(bytes);
+    const start = shared ? at : 0;
+    readAll(fd, new Uint8Array(buffer, start, bytes), w.offset ?? 0);
+    out[name] = { type: w.type, dims: w.dims, data: new CTORS[w.type](buffer, start, bytes / BYTES[w.type]) };
+    at += Math.ceil(bytes / 8) * 8;
+  }
   return out;
 }
