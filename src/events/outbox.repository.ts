@@ -143,7 +143,7 @@ export class OutboxRepository {
     for (;;) {
       const res = await this.db.kysely
         .deleteFrom('outbox')
-        .where('seq', 'in', (qb) => qb.selectFrom('outbox').select('seq').where('delivered_at', '<', cutoffIso).orderBy('seq').limit(chunk))
+        .where('seq', 'in', (qb) => qb.selectFrom('outbox').select('seq').where('delivered_at', '<', cutoffIso).limit(chunk))
         .executeTakeFirst();
       const n = Number(res.numDeletedRows);
       total += n;

@@ -13,6 +13,14 @@ export const eventsWebhooks: MigrationFactory = (dialect) => {
       // Only undelivered rows are ever claimed; these stay small however long the retention is.
       await sql`CREATE INDEX outbox_undelivered_seq_idx ON outbox (seq) WHERE delivered_at IS NULL`.execute(db);
       await sql`CREATE INDEX outbox_undelivered_key_idx ON outbox (topic, event_key, seq) WHERE delivered_at IS NULL`.execute(db);
+      // They replace the two full indexes of 0002: every index costs each insert and each update of
+      // the relay. Pruning reads delivered rows; webhooks look a stream's creator up by stream.started.
+      await db.schema.dropIndex('outbox_pending_idx').execute();
+      await db.schema.dropIndex('outbox_key_idx').execute();
+      await sql`CREATE INDEX outbox_delivered_idx ON outbox (delivered_at) WHERE delivered_at IS NOT NULL`.execute(db);
+      await sql`CREATE INDEX outbox_stream_started_idx ON outbox (event_key) WHERE event_type = 'stream.started'`.execute(db);
+      // Free space in each page lets the claim's update (of unindexed columns) stay on the page (HOT).
+      if (dialect === 'postgres') await sql`ALTER TABLE outbox SET (fillfactor = 70)`.execute(db);
 
       await db.schema
         .createTable('processed_events')
@@ -78,6 +86,11 @@ export const eventsWebhooks: MigrationFactory = (dialect) => {
       await db.schema.dropTable('webhook_deliveries').execute();
       await db.schema.dropTable('webhook_subscriptions').execute();
       await db.schema.dropTable('processed_events').execute();
+      if (dialect === 'postgres') await sql`ALTER TABLE outbox RESET (fillfactor)`.execute(db);
+      await sql`DROP INDEX IF EXISTS outbox_stream_started_idx`.execute(db);
+      await sql`DROP INDEX IF EXISTS outbox_delivered_idx`.execute(db);
+      await db.schema.createIndex('outbox_pending_idx').on('outbox').columns(['delivered_at', 'seq']).execute();
+      await db.schema.createIndex('outbox_key_idx').on('outbox').columns(['event_key', 'seq']).execute();
       await sql`DROP INDEX IF EXISTS outbox_undelivered_key_idx`.execute(db);
       await sql`DROP INDEX IF EXISTS outbox_undelivered_seq_idx`.execute(db);
     },
