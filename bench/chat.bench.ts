@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ChatSocket } from '../src/client/chat.client.js';
@@ -43,10 +43,16 @@ function request<T extends Msg>(p: ChildProcess, m: Msg, reply: string): Promise
 
 /** Answers memory and CPU questions from the orchestrator (servers only). */
 function serveStats(): void {
+  // Event-loop delay since the previous question: how long ready work waited in the server.
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
   process.on('message', (m: Msg) => {
     if (m.type !== 'stats') return;
+    const loopP99Ms = delay.percentile(99) / 1e6;
+    const loopMaxMs = delay.max / 1e6;
+    delay.reset();
     (globalThis as { gc?: () => void }).gc?.();
-    send({ type: 'stats', rss: process.memoryUsage().rss, cpu: process.cpuUsage() });
+    send({ type: 'stats', rss: process.memoryUsage().rss, cpu: process.cpuUsage(), loopP99Ms, loopMaxMs });
   });
 }
 
@@ -71,7 +77,7 @@ async function novaServer(): Promise<void> {
     fs.rmSync(dataDir, { recursive: true, force: true });
     process.exit(0);
   });
-  send({ type: 'ready', url: nova.url });
+  send({ type: 'ready', url: nova.url, dataDir });
 }
 
 /** The baseline: what a chat server is without Nova's machinery, a ws loop calling send() per client. */
@@ -160,6 +166,8 @@ async function clientProcess(): Promise<void> {
       deliveredTotal = 0;
       latencies = [];
       const cpu0 = process.cpuUsage();
+      const loop = monitorEventLoopDelay({ resolution: 5 });
+      loop.enable();
       const start = performance.now();
       windowStart = start + warmupMs;
       windowEnd = windowStart + durationMs;
@@ -201,7 +209,9 @@ async function clientProcess(): Promise<void> {
         lost: Math.max(0, sentInWindow * SAMPLED - latencies.length),
         open,
         clientCpuPercent: ((cpu.user + cpu.system) / 1000 / (performance.now() - start)) * 100,
+        clientLoopP99Ms: loop.percentile(99) / 1e6,
       });
+      loop.disable();
     } else if (m.type === 'close') {
       for (const s of [...receivers, ...senders]) s.ws.terminate();
       receivers = [];
@@ -226,12 +236,14 @@ interface Result {
   lost: number;
   open: number;
   clientCpuPercent: number;
+  clientLoopP99Ms: number;
 }
 
-async function startServer(kind: 'nova' | 'baseline'): Promise<{ proc: ChildProcess; url: string; streamId: string; tokens: string[]; stats: () => Promise<{ rss: number; cpu: NodeJS.CpuUsage }> }> {
+async function startServer(kind: 'nova' | 'baseline'): Promise<{ proc: ChildProcess; url: string; streamId: string; tokens: string[]; stats: () => Promise<{ rss: number; cpu: NodeJS.CpuUsage; loopP99Ms: number; loopMaxMs: number }>; dataDir?: string }> {
   const proc = child(kind);
   const [ready] = (await once(proc, 'message')) as [Msg];
   const url = ready.url as string;
+  const dataDir = ready.dataDir as string | undefined;
   let streamId = ready.streamId as string;
   const senders = Number(arg('senders', '10'));
   let tokens: string[] = Array.from({ length: senders }, () => '');
@@ -243,8 +255,8 @@ async function startServer(kind: 'nova' | 'baseline'): Promise<{ proc: ChildProc
     tokens = [];
     for (let i = 0; i < senders; i++) tokens.push((await api.newUser('sender')).client.token!);
   }
-  const stats = () => request<Msg & { rss: number; cpu: NodeJS.CpuUsage }>(proc, { type: 'stats' }, 'stats');
-  return { proc, url, streamId, tokens, stats };
+  const stats = () => request<Msg & { rss: number; cpu: NodeJS.CpuUsage; loopP99Ms: number; loopMaxMs: number }>(proc, { type: 'stats' }, 'stats');
+  return { proc, url, streamId, tokens, stats, dataDir };
 }
 
 async function stopProc(p: ChildProcess): Promise<void> {
@@ -276,7 +288,18 @@ async function setUp(kind: 'nova' | 'baseline', sockets: number): Promise<System
   return { kind, server, client, results: [], rssPerSocket, sockets };
 }
 
-async function tearDown(s: System): Promise<void> {
+async function tearDown(s: System, force = false): Promise<void> {
+  if (force) {
+    // A saturated server and its client may be seconds behind: end them without waiting.
+    for (const p of [s.client, s.server.proc]) {
+      if (p.exitCode === null && p.signalCode === null) {
+        p.kill('SIGKILL');
+        await once(p, 'exit');
+      }
+    }
+    if (s.server.dataDir) fs.rmSync(s.server.dataDir, { recursive: true, force: true });
+    return;
+  }
   await request(s.client, { type: 'close' }, 'closed').catch(() => {});
   s.client.kill();
   await stopProc(s.server.proc);
@@ -286,14 +309,15 @@ async function load(s: System, rate: number, seconds: number): Promise<Result> {
   const cpu0 = (await s.server.stats()).cpu;
   const t0 = performance.now();
   const r = await request<Msg & Result>(s.client, { type: 'load', rate, warmupMs: 2000, durationMs: seconds * 1000 }, 'result');
-  const cpu = (await s.server.stats()).cpu;
+  const after = await s.server.stats();
+  const cpu = after.cpu;
   const serverCpuUs = cpu.user - cpu0.user + cpu.system - cpu0.system;
   const serverCpu = (serverCpuUs / 1000 / (performance.now() - t0)) * 100;
   r.serverUsPerDelivery = serverCpuUs / Math.max(1, r.deliveredTotal);
   s.results.push(r);
   console.log(
     `  ${s.kind.padEnd(8)} @ ${rate} msg/s: delivered ${Math.round(r.deliveredPerSecond).toLocaleString('en')}/s of ${Math.round(r.offeredDeliveriesPerSecond).toLocaleString('en')}/s offered, ` +
-      `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, lost ${r.lost}, open ${r.open}/${s.sockets}, server CPU ${serverCpu.toFixed(0)}% (${r.serverUsPerDelivery.toFixed(2)} µs/delivery), client CPU ${r.clientCpuPercent.toFixed(0)}%`,
+      `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, lost ${r.lost}, open ${r.open}/${s.sockets}, server CPU ${serverCpu.toFixed(0)}% (${r.serverUsPerDelivery.toFixed(2)} µs/delivery), server event-loop delay p99 ${after.loopP99Ms.toFixed(0)} ms / max ${after.loopMaxMs.toFixed(0)} ms, client CPU ${r.clientCpuPercent.toFixed(0)}% (event-loop delay p99 ${r.clientLoopP99Ms.toFixed(0)} ms)`,
   );
   return r;
 }
@@ -341,17 +365,23 @@ async function main(): Promise<void> {
   // the machine affects them alike.
   const base = await setUp('baseline', sockets);
   const nova = await setUp('nova', sockets);
+  const active = new Set([base, nova]);
   try {
     for (const rate of rates) {
       for (const s of [base, nova]) {
-        const last = s.results.at(-1);
-        // A system that already lost half its sockets is not loaded further.
-        if (!last || last.open >= sockets * 0.5) await load(s, rate, seconds);
+        if (!active.has(s)) continue;
+        const r = await load(s, rate, seconds);
+        // A saturated system is not loaded further, and is stopped at once: the backlog it still
+        // holds would otherwise keep the machine busy during the other system's turn.
+        if (r.deliveredPerSecond < 0.95 * r.offeredDeliveriesPerSecond || r.lost > 0 || r.open < sockets) {
+          console.log(`  ${s.kind} saturated at ${rate} msg/s: stopped`);
+          active.delete(s);
+          await tearDown(s, true);
+        }
       }
     }
   } finally {
-    await tearDown(base);
-    await tearDown(nova);
+    for (const s of active) await tearDown(s);
   }
   console.log(`idle sockets: ${idle}`);
   const idleBase = await idleRun('baseline', idle);
