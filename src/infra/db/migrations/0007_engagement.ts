@@ -1,5 +1,6 @@
 // Engagement: counted views (with the per-viewer window that de-duplicates them), likes, watch
-// time per user and video, running totals per video, and the key that hashes anonymous viewers.
+// time per user and video, running totals per video, and the key that hashes anonymous viewers;
+// plus the index behind the feed's recent-videos read.
 import type { AnyDb, MigrationFactory } from './types.js';
 import { columnTypes } from './types.js';
 
@@ -59,6 +60,9 @@ export const engagement: MigrationFactory = (dialect) => {
         .addColumn('updated_at', t.timestamp, (c) => c.notNull())
         .execute();
 
+      // The feed's "recent ready videos" read (videos belong to VOD; the index serves the feed).
+      await db.schema.createIndex('videos_status_created_idx').on('videos').columns(['status', 'created_at']).execute();
+
       await db.schema
         .createTable('engagement_keys')
         .addColumn('name', 'text', (c) => c.primaryKey())
@@ -66,6 +70,7 @@ export const engagement: MigrationFactory = (dialect) => {
         .execute();
     },
     async down(db: AnyDb) {
+      await db.schema.dropIndex('videos_status_created_idx').execute();
       for (const table of ['engagement_keys', 'video_stats', 'video_watch', 'video_likes', 'video_view_marks', 'video_views']) {
         await db.schema.dropTable(table).execute();
       }
