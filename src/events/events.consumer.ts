@@ -78,9 +78,9 @@ export function consumeEvents(bus: EventBus, db: Db, consumer: EventConsumer, lo
           .execute();
         for (const r of rows) inserted.add(r.event_id);
       }
-      const todo = events.filter((e) => inserted.has(e.event_id));
-      if (todo.length) await consumer.handle(trx, todo);
-      return todo;
+      const unseen = events.filter((e) => inserted.has(e.event_id));
+      if (unseen.length) await consumer.handle(trx, unseen);
+      return unseen;
     });
     if (fresh.length && consumer.afterCommit) await consumer.afterCommit(fresh);
   });

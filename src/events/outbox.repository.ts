@@ -121,7 +121,7 @@ export class OutboxRepository {
       .execute();
   }
 
-  /** `seq IN (…)`; one array parameter on Postgres instead of hundreds of placeholders. */
+  /** `seq IN (…)`; one array parameter on Postgres instead of hundreds of bind parameters. */
   private seqIn(seqs: number[]) {
     return this.db.dialect === 'postgres' ? sql<boolean>`seq = ANY(${seqs}::bigint[])` : sql<boolean>`seq IN (${sql.join(seqs)})`;
   }
