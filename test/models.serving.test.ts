@@ -310,7 +310,7 @@ describe('model serving', () => {
     };
     // These machines are shared, so other tenants can stall any process for tens of ms. A run
     // blocked by inference would stall for the whole batch: every run must show it was not (stall
-    // far below the batch time); and the 20 ms bound must hold in one of up to five runs, unless
+    // below half the batch time); and the 20 ms bound must hold in one of up to five runs, unless
     // the machine stalls this process past 20 ms even without a batch in every one of them.
     const runs: Array<{ wall: number; answered: number; maxDelayMs: number; controlMs: number }> = [];
     for (let i = 0; i < 5; i++) {
@@ -318,7 +318,7 @@ describe('model serving', () => {
       runs.push(r);
       assert.ok(r.wall >= 100, `the batch ran long enough to matter (${r.wall.toFixed(0)} ms)`);
       assert.ok(r.answered >= 5, `HTTP kept answering during the batch (${r.answered})`);
-      assert.ok(r.maxDelayMs < r.wall / 3, `event loop stalled ${r.maxDelayMs.toFixed(1)} ms during a ${r.wall.toFixed(0)} ms batch`);
+      assert.ok(r.maxDelayMs < r.wall / 2, `event loop stalled ${r.maxDelayMs.toFixed(1)} ms during a ${r.wall.toFixed(0)} ms batch`);
       if (r.maxDelayMs < 20) break;
     }
     console.log(`# event loop max delay per run: ${runs.map((r) => `${r.maxDelayMs.toFixed(1)} ms during a ${r.wall.toFixed(0)} ms batch (${r.controlMs.toFixed(1)} ms without)`).join('; ')}`);
