@@ -23,13 +23,14 @@ export async function startNova(config: Config, roles: Roles, logger?: Logger): 
   const container = createContainer(config, logger);
   const capabilities: Capability[] = [];
   let app: NovaApp | null = null;
-  const started: Capability[] = [];
   const stop = async (): Promise<void> => {
     if (app) {
       await closeSockets(app);
       await app.close().catch(() => {});
     }
-    for (const cap of [...started].reverse()) await cap.stop?.().catch((err) => container.logger.warn({ err, capability: cap.name }, 'stop failed'));
+    // Every created capability is stopped, not only the started ones: some open connections when
+    // they are created (queue, chat relay), and a start-up that failed half-way must not leak them.
+    for (const cap of [...capabilities].reverse()) await cap.stop?.().catch((err) => container.logger.warn({ err, capability: cap.name }, 'stop failed'));
     for (const close of [...container.closers].reverse()) await close().catch(() => {});
   };
   try {
@@ -45,10 +46,7 @@ export async function startNova(config: Config, roles: Roles, logger?: Logger): 
       url = `http://127.0.0.1:${port}`;
     }
     for (const cap of capabilities) {
-      if (cap.start) {
-        await cap.start(roles);
-        started.push(cap);
-      }
+      if (cap.start) await cap.start(roles);
     }
     return { container, app, url, capabilities, stop };
   } catch (err) {

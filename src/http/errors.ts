@@ -114,7 +114,7 @@ function fieldErrors(err: FastifyError): FieldError[] {
 
 export function errorHandler(err: FastifyError | AppError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (err instanceof AppError) {
-    return sendProblem(reply, { status: err.status, title: err.title, detail: err.detail, errors: err.errors, instance: request.url }, err.headers);
+    return sendProblem(reply, { status: err.status, title: err.title, detail: err.detail, errors: err.errors, instance: request.url.split('?')[0] }, err.headers);
   }
   const fe = err as FastifyError;
   if (fe.validation) {

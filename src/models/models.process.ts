@@ -162,7 +162,8 @@ export class ModelProcess {
         };
         const onExit = (): void => {
           done();
-          reject(new ModelLoadError(`the model process ended while loading${stderr ? `: ${stderr.trim().slice(0, 500)}` : ''}`));
+          // The runtime's stderr can name paths and internals: it goes to the error for logs, not the message.
+          reject(Object.assign(new ModelLoadError('the model process ended while loading the file (not a model this runtime can load)'), { diagnostics: stderr.trim().slice(0, 2000) }));
         };
         const done = (): void => {
           clearTimeout(timer);

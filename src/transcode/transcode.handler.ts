@@ -22,8 +22,11 @@ export interface TranscodeHandlerOptions {
   workRoot: string;
 }
 
+/** What the video's owner sees when the server's own tools are missing: paths stay in the logs. */
+const TOOLS_UNAVAILABLE = 'Video processing is unavailable on the server right now; an operator has to install ffmpeg.';
+
 function toJobError(err: unknown): unknown {
-  if (err instanceof MediaError) return new JobError(err.reason, !err.retryable);
+  if (err instanceof MediaError) return new JobError(err.code === 'tool_missing' ? TOOLS_UNAVAILABLE : err.reason, !err.retryable);
   return err;
 }
 

@@ -23,7 +23,12 @@ export function trendingCapability(c: Container): Capability {
   const cfg = c.config.trending;
   const log = c.logger.child({ component: 'trending' });
   const redis = c.redis;
-  const store = redis ? new RedisTrendingStore(redis, cfg.redisPrefix) : new MemoryTrendingStore();
+  // The store's writes run inside the consumer's dedupe transaction (on SQLite: the one connection),
+  // so they get their own client whose commands fail fast instead of queueing while Redis is away:
+  // the transaction rolls back and the events come again, rather than every query waiting.
+  const storeRedis = redis ? redis.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 5_000 }) : null;
+  storeRedis?.on('error', () => {});
+  const store = storeRedis ? new RedisTrendingStore(storeRedis, cfg.redisPrefix) : new MemoryTrendingStore();
   const service = new TrendingService(store, new TrendingRepository(c.db), { maxItems: cfg.maxItems, refreshMs: cfg.refreshMs, debounceMs: cfg.debounceMs, cardTtlMs: 30_000 }, log);
   const channel = `${cfg.redisPrefix}changed`;
   // Redis writes happen inside the dedupe transaction (a failure rolls it back and the events come
@@ -128,6 +133,13 @@ export function trendingCapability(c: Container): Capability {
       });
     },
     async start() {
+      // Commands on the store's client fail while it is not connected: let it connect first.
+      if (storeRedis && storeRedis.status !== 'ready') {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 10_000);
+          storeRedis.once('ready', () => { clearTimeout(t); resolve(); });
+        });
+      }
       if (redis) {
         // Other nodes' consumers announce their updates here.
         subscriber = redis.duplicate();
@@ -145,6 +157,7 @@ export function trendingCapability(c: Container): Capability {
       await service.stop();
       if (subscriber) await subscriber.quit().catch(() => subscriber?.disconnect());
       await store.close();
+      if (storeRedis) await storeRedis.quit().catch(() => storeRedis.disconnect());
     },
   };
 }

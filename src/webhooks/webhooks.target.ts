@@ -102,7 +102,7 @@ export class TargetPolicy {
       throw new TargetRefusedError(`host "${host}" does not resolve`);
     }
     const bad = addresses.find((a) => isPrivateAddress(a.address));
-    if (bad) throw new TargetRefusedError(`host "${host}" resolves to ${bad.address}, a loopback, private or reserved address`);
+    if (bad) throw new TargetRefusedError(`host "${host}" resolves to a loopback, private or reserved address`);
     return url;
   }
 
@@ -122,8 +122,7 @@ export class TargetPolicy {
     dns.lookup(hostname, { all: true, verbatim: true }, (err, addresses) => {
       if (err) return callback(err, []);
       if (!this.trusted(hostname) && addresses.some((a) => isPrivateAddress(a.address))) {
-        const bad = addresses.find((a) => isPrivateAddress(a.address))?.address ?? hostname;
-        return callback(Object.assign(new TargetRefusedError(`${hostname} resolves to ${bad}, a loopback, private or reserved address`), { code: 'ENOTALLOWED' }), []);
+        return callback(Object.assign(new TargetRefusedError(`${hostname} resolves to a loopback, private or reserved address`), { code: 'ENOTALLOWED' }), []);
       }
       const list = options.family ? addresses.filter((a) => a.family === options.family) : addresses;
       if (list.length === 0) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), []);
