@@ -10,8 +10,9 @@ import { RateLimitedError, ValidationError } from '../http/errors.js';
 import { baseUrl } from '../videos/videos.routes.js';
 import { mediaUrl } from '../videos/videos.schemas.js';
 import { RedisTrendingStore } from './trending.redis.store.js';
+import { LiveTrending } from './trending.live.js';
 import { TrendingRepository } from './trending.repository.js';
-import { TrendingQuery, TrendingResponse } from './trending.schemas.js';
+import { LiveTrendingQuery, LiveTrendingResponse, TrendingQuery, TrendingResponse } from './trending.schemas.js';
 import { TRENDING_EVENTS, TrendingService, type TrendingList } from './trending.service.js';
 import { MemoryTrendingStore } from './trending.store.js';
 
@@ -51,6 +52,7 @@ export function trendingCapability(c: Container): Capability {
     },
     log,
   );
+  const live = new LiveTrending(c.db, 100);
   let subscriber: Redis | null = null;
   let streams = 0;
 
@@ -98,6 +100,10 @@ export function trendingCapability(c: Container): Capability {
         // Already JSON: sent as is, without a second serialization.
         return reply.type('application/json').serializer((p: unknown) => p as string).send(cached.body as never);
       });
+
+      app.get('/api/v1/discover/trending/live', {
+        schema: { tags, summary: 'Live streams now, ranked by current viewers and chat activity', querystring: LiveTrendingQuery, response: { 200: LiveTrendingResponse, ...problems(400) } },
+      }, async (req) => ({ items: await live.list(req.query.limit) }));
 
       app.get('/api/v1/discover/trending/stream', {
         schema: { tags, summary: 'Trending as Server-Sent Events: a `trending` event with the whole list now and whenever it changes', querystring: TrendingQuery, response: { ...problems(400, 429) } },

@@ -24,3 +24,19 @@ export const TrendingResponse = Type.Object({
   generated_at: Type.String(),
   items: Type.Array(TrendingItem),
 });
+
+export const LiveTrendingQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) });
+
+export const LiveTrendingResponse = Type.Object({
+  items: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      title: Type.String(),
+      creator_id: Type.String(),
+      started_at: Type.Union([Type.String(), Type.Null()]),
+      viewer_count: Type.Integer(),
+      chat_messages_per_minute: Type.Number(),
+      score: Type.Number({ description: 'viewer_count + 3 × chat messages per minute over the last 5 minutes' }),
+    }),
+  ),
+});
