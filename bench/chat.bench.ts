@@ -62,7 +62,7 @@ async function novaServer(): Promise<void> {
   const { loadConfig } = await import('../src/config.js');
   const { createLogger } = await import('../src/infra/logger.js');
   const { startNova } = await import('../src/server.js');
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-chat-bench-'));
+  const dataDir = fs.mkdtempSync(path.join(process.env.BENCH_DATA_DIR ?? os.tmpdir(), 'nova-chat-bench-'));
   // Per-user limits are raised so ten senders can carry the offered rate; the checks still run.
   const config = loadConfig({
     PORT: '0', HOST: '127.0.0.1', RTMP_PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: dataDir,
@@ -145,6 +145,7 @@ async function clientProcess(): Promise<void> {
       const { url, streamId, count, tokens, idle } = m as unknown as { url: string; streamId: string; count: number; tokens: Array<string | null>; idle: boolean };
       receivers = await openMany(url, streamId, count, (i) => ({
         record: false,
+        skipUtf8Validation: true,
         onFrame: idle ? () => false : (data) => {
           if (data.indexOf(MARK) === -1) return false;
           const now = performance.now();
@@ -363,12 +364,15 @@ async function main(): Promise<void> {
 
   // Both systems stay connected and take turns at each rate, so drifting load from other work on
   // the machine affects them alike.
-  const base = await setUp('baseline', sockets);
-  const nova = await setUp('nova', sockets);
-  const active = new Set([base, nova]);
+  const systems = arg('systems', 'baseline,nova').split(',') as Array<'baseline' | 'nova'>;
+  const all: System[] = [];
+  for (const kind of systems) all.push(await setUp(kind, sockets));
+  const base = all.find((s) => s.kind === 'baseline');
+  const nova = all.find((s) => s.kind === 'nova');
+  const active = new Set(all);
   try {
     for (const rate of rates) {
-      for (const s of [base, nova]) {
+      for (const s of all) {
         if (!active.has(s)) continue;
         const r = await load(s, rate, seconds);
         // A saturated system is not loaded further, and is stopped at once: the backlog it still
@@ -383,21 +387,22 @@ async function main(): Promise<void> {
   } finally {
     for (const s of active) await tearDown(s);
   }
+  if (!base || !nova) return;
   console.log(`idle sockets: ${idle}`);
   const idleBase = await idleRun('baseline', idle);
   const idleNova = await idleRun('nova', idle);
 
   const bNova = best(nova.results, 100);
   const bBase = best(base.results, 100);
+  const fmt = (r?: Result) => (r ? `${Math.round(r.deliveredPerSecond).toLocaleString('en')}/s (at ${r.rate} msg/s)` : 'none');
   console.log('\nsummary');
-  console.log(`  best delivered/s with p99 <= 100 ms and nothing lost: nova ${bNova ? Math.round(bNova.deliveredPerSecond).toLocaleString('en') : 'none'} (at ${bNova?.rate ?? '-'} msg/s), baseline ${bBase ? Math.round(bBase.deliveredPerSecond).toLocaleString('en') : 'none'} (at ${bBase?.rate ?? '-'} msg/s)`);
+  console.log(`  best delivered/s with p99 <= 100 ms and nothing lost: nova ${fmt(bNova)}, baseline ${fmt(bBase)}`);
   if (bNova && bBase) console.log(`  ratio nova/baseline: ${(bNova.deliveredPerSecond / bBase.deliveredPerSecond).toFixed(2)}x (target >= 2x)`);
-  for (let i = 0; i < Math.min(nova.results.length, base.results.length); i++) {
-    const n = nova.results[i];
-    const b = base.results[i];
+  for (const n of nova.results) {
+    const b = base.results.find((x) => x.rate === n.rate);
     console.log(
-      `  @ ${n.rate} msg/s: delivered ratio ${(n.deliveredPerSecond / b.deliveredPerSecond).toFixed(2)}x, p99 nova ${n.p99.toFixed(1)} ms vs baseline ${b.p99.toFixed(1)} ms, ` +
-        `server CPU per delivery nova ${n.serverUsPerDelivery?.toFixed(2)} µs vs baseline ${b.serverUsPerDelivery?.toFixed(2)} µs`,
+      `  @ ${n.rate} msg/s: nova ${Math.round(n.deliveredPerSecond).toLocaleString('en')}/s p99 ${n.p99.toFixed(1)} ms (${n.serverUsPerDelivery?.toFixed(2)} µs CPU/delivery)` +
+        (b ? ` vs baseline ${Math.round(b.deliveredPerSecond).toLocaleString('en')}/s p99 ${b.p99.toFixed(1)} ms (${b.serverUsPerDelivery?.toFixed(2)} µs): ${(n.deliveredPerSecond / b.deliveredPerSecond).toFixed(2)}x` : ' (baseline saturated below this rate)'),
     );
   }
   console.log(`  RSS per active socket: nova ${(nova.rssPerSocket / 1024).toFixed(1)} KiB, baseline ${(base.rssPerSocket / 1024).toFixed(1)} KiB`);

@@ -86,6 +86,8 @@ export interface ChatSocketOptions {
   onFrame?: (data: Buffer) => boolean | void;
   /** Answer server pings (default true; tests of dead-socket reaping turn it off). */
   autoPong?: boolean;
+  /** Trust the server's text frames to be UTF-8 instead of checking each (the benchmark's many receivers). */
+  skipUtf8Validation?: boolean;
 }
 
 /** One chat connection as a client sees it. */
@@ -116,7 +118,7 @@ export class ChatSocket {
     const headers: Record<string, string> = {};
     if (opts.token && opts.tokenInHeader) headers.authorization = `Bearer ${opts.token}`;
     const url = chatSocketUrl(baseUrl, streamId, { token: opts.tokenInHeader ? null : opts.token, viewer: opts.viewer });
-    const ws = new WebSocket(url, { headers, autoPong: opts.autoPong ?? true, perMessageDeflate: false });
+    const ws = new WebSocket(url, { headers, autoPong: opts.autoPong ?? true, perMessageDeflate: false, skipUTF8Validation: opts.skipUtf8Validation ?? false });
     const sock = new ChatSocket(ws, opts);
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(sock));
