@@ -15,6 +15,7 @@ const SELF = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(SELF), '..');
 const arg = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback;
 const TRENDING = '/api/v1/discover/trending?window=24h&limit=20';
+const FEED = '/api/v1/feed?limit=20';
 
 // ---- servers (child processes) --------------------------------------------------------------
 
@@ -57,10 +58,11 @@ async function novaServer(): Promise<void> {
 }
 
 /** The baseline: Fastify with one route answering the same JSON bytes from memory. */
-async function bareServer(body: string): Promise<void> {
+async function bareServer(body: string, feedBody: string): Promise<void> {
   const { default: Fastify } = await import('fastify');
   const app = Fastify({ logger: false });
   app.get('/api/v1/discover/trending', async (_req, reply) => reply.type('application/json').send(body));
+  app.get('/api/v1/feed', async (_req, reply) => reply.type('application/json').send(feedBody));
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address() as { port: number };
   process.send?.({ type: 'ready', url: `http://127.0.0.1:${addr.port}` });
@@ -84,9 +86,10 @@ interface Result {
   errors: number;
 }
 
-async function load(url: string, seconds: number, connections: number): Promise<Result> {
+async function load(url: string, seconds: number, connections: number, token?: string): Promise<Result> {
   const bin = path.join(ROOT, 'node_modules', 'autocannon', 'autocannon.js');
-  const { stdout } = await promisify(execFile)(process.execPath, [bin, '-j', '-c', String(connections), '-d', String(seconds), url], { maxBuffer: 16 * 1024 * 1024 });
+  const auth = token ? ['-H', `authorization=Bearer ${token}`] : [];
+  const { stdout } = await promisify(execFile)(process.execPath, [bin, '-j', '-c', String(connections), '-d', String(seconds), ...auth, url], { maxBuffer: 16 * 1024 * 1024 });
   const r = JSON.parse(stdout) as { requests: { average: number }; latency: { p50: number; p99: number }; errors: number; non2xx: number };
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
 }
@@ -134,7 +137,13 @@ async function main(): Promise<void> {
   const rounds = Number(arg('rounds', '3'));
   const nova = await start('nova');
   const body = await fullList(nova.url);
-  const bare = await start('bare', [body]);
+  // A signed-in viewer for the feed; its body (ranked by the shipped model) is what the bare route sends.
+  const reg = await fetch(`${nova.url}/api/v1/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: `bench_viewer_${Date.now() % 1e6}`, password: 'password-123' }) });
+  const { token } = (await reg.json()) as { token: string };
+  const feedRes = await fetch(`${nova.url}${FEED}`, { headers: { authorization: `Bearer ${token}` } });
+  const feedBody = await feedRes.text();
+  if (feedRes.status !== 200) throw new Error(`feed answered ${feedRes.status}: ${feedBody.slice(0, 200)}`);
+  const bare = await start('bare', [body, feedBody]);
   try {
     console.log(`api benchmark on ${os.cpus().length} cores, node ${process.version}; trending body ${body.length} bytes (20 items)`);
     console.log(`${connections} connections, ${seconds} s per run, median of ${rounds} rounds; req/s (p50 / p99 latency ms)`);
@@ -152,6 +161,17 @@ async function main(): Promise<void> {
     const o = median(ours);
     const errors = [...base, ...ours].reduce((n, r) => n + r.errors, 0);
     console.log(`GET trending (cached)   bare Fastify ${b.rps.toFixed(0).padStart(6)} (${b.p50} / ${b.p99})   nova ${o.rps.toFixed(0).padStart(6)} (${o.p50} / ${o.p99})   nova/bare ${(o.rps / b.rps).toFixed(2)}×${errors ? `   errors ${errors}` : ''}`);
+    for (const url of [bare.url, nova.url]) await load(`${url}${FEED}`, 2, connections, token);
+    const fBase: Result[] = [];
+    const fOurs: Result[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const order: Array<[string, Result[]]> = i % 2 ? [[nova.url, fOurs], [bare.url, fBase]] : [[bare.url, fBase], [nova.url, fOurs]];
+      for (const [url, out] of order) out.push(await load(`${url}${FEED}`, seconds, connections, token));
+    }
+    const fb = median(fBase);
+    const fo = median(fOurs);
+    const ranking = (JSON.parse(feedBody) as { ranking: string; items: unknown[] });
+    console.log(`GET feed (${ranking.ranking}, ${ranking.items.length} items) bare Fastify ${fb.rps.toFixed(0).padStart(6)} (${fb.p50} / ${fb.p99})   nova ${fo.rps.toFixed(0).padStart(6)} (${fo.p50} / ${fo.p99})   nova/bare ${(fo.rps / fb.rps).toFixed(2)}×`);
     const lat = await sseLatency(nova.url, 20);
     console.log(`view → trending SSE event: p50 ${lat[Math.floor(lat.length / 2)].toFixed(0)} ms, max ${lat[lat.length - 1].toFixed(0)} ms (20 views, one at a time)`);
   } finally {
@@ -161,9 +181,9 @@ async function main(): Promise<void> {
   }
 }
 
-const [role, extra] = process.argv.slice(2);
+const [role, extra, extra2] = process.argv.slice(2);
 if (role === 'nova') void novaServer();
-else if (role === 'bare') void bareServer(extra);
+else if (role === 'bare') void bareServer(extra, extra2);
 else main().catch((err) => {
   console.error(err);
   process.exit(1);
