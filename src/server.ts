@@ -23,7 +23,11 @@ export async function startNova(config: Config, roles: Roles, logger?: Logger): 
   const container = createContainer(config, logger);
   const capabilities: Capability[] = [];
   let app: NovaApp | null = null;
+  // A node on its way out stops being ready at once, so a load balancer sends no new work to it.
+  let stopping = false;
+  container.readiness.push({ name: 'shutdown', check: async () => { if (stopping) throw new Error('shutting down'); } });
   const stop = async (): Promise<void> => {
+    stopping = true;
     if (app) {
       await closeSockets(app);
       await app.close().catch(() => {});

@@ -80,6 +80,9 @@ export function liveCapability(c: Container, live: LiveService, deps: LiveCapabi
     },
     async stop() {
       if (!started) return;
+      // A recording being joined is abandoned (and left pending for the next start) rather than
+      // awaited: joining can take as long as the stream lasted.
+      finalizer.abort();
       await ingest.stop();
       await live.stop();
     },

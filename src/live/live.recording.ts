@@ -25,6 +25,7 @@ export interface RecordingOptions {
 
 export class RecordingFinalizer {
   private running = false;
+  private readonly aborter = new AbortController();
 
   constructor(
     private readonly repo: LiveRepository,
@@ -33,9 +34,14 @@ export class RecordingFinalizer {
     private readonly opts: RecordingOptions,
   ) {}
 
+  /** Stops the join in progress (its ffmpeg is killed); its stream goes back to pending. */
+  abort(): void {
+    this.aborter.abort();
+  }
+
   /** Finalizes the ended streams whose publishers are gone; safe to call from several processes. */
   async run(): Promise<void> {
-    if (this.running) return;
+    if (this.running || this.aborter.signal.aborted) return;
     this.running = true;
     try {
       for (const row of await this.repo.findRecordingsToAssemble()) {
@@ -66,6 +72,7 @@ export class RecordingFinalizer {
       const files: string[] = [];
       for (const [i, key] of parts.entries()) {
         const file = path.join(dir, `part-${i}.ts`);
+        if (this.aborter.signal.aborted) throw new Error('aborted');
         await this.storage.download(key, file);
         files.push(file);
       }
@@ -76,6 +83,7 @@ export class RecordingFinalizer {
         bin: this.opts.ffmpeg(),
         args: ['-hide_banner', '-loglevel', 'error', '-protocol_whitelist', 'file', '-f', 'concat', '-safe', '0', '-i', list, '-map', '0', '-c', 'copy', '-movflags', '+faststart', '-y', out],
         timeoutSeconds: this.opts.timeoutSeconds,
+        signal: this.aborter.signal,
       });
       if (res.code !== 0) throw new Error(`joining the recording failed: ${res.stderr.slice(-300)}`);
       const video = await sink.createFromFile({ ownerId: row.creator_id, title: row.title, filePath: out, sourceStreamId: row.id });
@@ -83,6 +91,11 @@ export class RecordingFinalizer {
       for (const key of parts) await this.storage.delete(key).catch(() => {});
       this.logger.info({ streamId: row.id, videoId: video.id, parts: parts.length }, 'live recording handed to the video pipeline');
     } catch (err) {
+      if (this.aborter.signal.aborted) {
+        // Shutting down: another process (or this one after a restart) assembles it again.
+        await this.repo.setRecordingState(row.id, 'processing', 'pending', null).catch(() => {});
+        return;
+      }
       this.logger.warn({ err, streamId: row.id }, 'live recording failed');
       await this.repo.setRecordingState(row.id, 'processing', 'failed', null);
     } finally {
