@@ -6,6 +6,7 @@ import { eventsWebhooks } from './0004_events_webhooks.js';
 import { live } from './0005_live.js';
 import { chat } from './0006_chat.js';
 import { engagement } from './0007_engagement.js';
+import { experiments } from './0008_experiments.js';
 import type { MigrationFactory } from './types.js';
 
 export const migrations: Record<string, MigrationFactory> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, MigrationFactory> = {
   '0005_live': live,
   '0006_chat': chat,
   '0007_engagement': engagement,
+  '0008_experiments': experiments,
 };
