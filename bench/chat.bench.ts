@@ -2,7 +2,7 @@
 // Three processes per system: the server, and a separate client process that opens N sockets to
 // one stream (plus a few senders) and sends at fixed offered rates; the orchestrator prints
 // delivered messages/s, send→receive p50/p99, server RSS per socket, and a 10,000-idle-socket run.
-// Usage: npm run bench:chat [-- --sockets=2000 --rates=25,50,100,200 --seconds=8 --senders=10 --idle=10000]
+// Usage: npm run bench:chat [-- --sockets=2000 --rates=25,50,75,100,150,200 --seconds=8 --senders=10 --idle=10000]
 // (CHAT_FLUSH_INTERVAL_MS in the environment is passed to the Nova server, to compare coalescing windows.)
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -349,7 +349,7 @@ function best(results: Result[], p99Bound: number): Result | undefined {
 
 async function main(): Promise<void> {
   const sockets = Number(arg('sockets', '2000'));
-  const rates = arg('rates', '25,50,100,200').split(',').map(Number);
+  const rates = arg('rates', '25,50,75,100,150,200').split(',').map(Number);
   const seconds = Number(arg('seconds', '8'));
   const idle = Number(arg('idle', '10000'));
   let fdLimit = Infinity;
