@@ -11,7 +11,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { v7 as uuidv7 } from 'uuid';
 import { like, recordView, reportWatch } from '../src/client/engagement.client.js';
 import { getFeed } from '../src/client/feed.client.js';
 import { listModels, reloadModel } from '../src/client/models.client.js';
@@ -22,19 +21,9 @@ import { syntheticDataset } from '../src/feed/feed.synthetic.js';
 import { train } from '../src/feed/feed.trainer.js';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from './helpers/postgres.js';
 import { startTestNova, type TestNova } from './helpers/nova.js';
+import { insertReadyVideo } from './helpers/videos-db.js';
 
-async function insertVideo(t: TestNova, ownerId: string, title: string, ageHours: number): Promise<string> {
-  const id = uuidv7();
-  const at = new Date(Date.now() - ageHours * 3_600_000).toISOString();
-  await t.nova.container.db.kysely.insertInto('videos').values({
-    id, owner_id: ownerId, title, description: '', status: 'ready',
-    source_key: null, source_size: null, source_stream_id: null, upload_id: null, duration_seconds: 300, width: 1280, height: 720, fps: 30,
-    has_audio: 1, video_codec: 'h264', audio_codec: 'aac', run_id: null, renditions: null, manifest_key: null, thumbnail_key: null,
-    storyboard_key: null, storyboard_vtt_key: null, playable_key: null, stage: null, progress: 100, error: null,
-    created_at: at, updated_at: at, ready_at: at,
-  }).execute();
-  return id;
-}
+const insertVideo = insertReadyVideo;
 
 for (const backend of ['sqlite', 'postgres'] as const) {
   describe(`feed (${backend})`, () => {
