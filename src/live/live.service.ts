@@ -209,7 +209,11 @@ export class LiveService {
     this.assertCreator(row, user, true);
     if (row.status === 'ended') throw new ConflictError('This stream has already ended.');
     if (row.status === 'idle') {
-      await this.repo.endIdle(id, new Date().toISOString(), 'ended_by_user');
+      const now = new Date().toISOString();
+      // Never live, so no stream.ended goes out; in-process listeners (chat) still close its room.
+      if (await this.repo.endIdle(id, now, 'ended_by_user')) {
+        this.emit(this.endedListeners, { streamId: id, creatorId: row.creator_id, endedAt: now, durationSeconds: 0, peakViewerCount: 0, reason: 'ended_by_user' });
+      }
     } else {
       await this.endLive(id, 'ended_by_user');
     }
