@@ -5,7 +5,6 @@
 // run by exactly one worker with its progress streamed from the other API node, a SIGKILLed worker
 // replaced by the other, chat across nodes and across a node's death, and SIGTERM's reconnect hint.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -20,7 +19,7 @@ import { ChatSocket, type ChatMessage } from '../src/client/chat.client.js';
 import { createVideo, getProgress, listJobs, readProgressStream, uploadFile, waitForStatus } from '../src/client/videos.client.js';
 import { STAGES } from '../src/videos/progress.bus.js';
 import { REDIS_TEST_URL, requireServer } from './helpers/env.js';
-import { spawnNova, type NovaProcess } from './helpers/processes.js';
+import { killLeftovers, spawnNova, type NovaProcess } from './helpers/processes.js';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from './helpers/postgres.js';
 import { startS3, type TestS3 } from './helpers/s3.js';
 import { clip, removeClips, sha256, vodUsers, type VodUsers } from './helpers/vod.js';
@@ -38,25 +37,6 @@ async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined
   }
 }
 
-/** Kills the processes (an orphaned ffmpeg of a SIGKILLed worker) whose command line names `dir`. */
-function killLeftovers(dir: string): void {
-  let out = '';
-  try {
-    out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  } catch {
-    return;
-  }
-  for (const line of out.split('\n')) {
-    const m = /^\s*(\d+)\s+(.*)$/.exec(line);
-    if (m && m[2].includes(dir) && Number(m[1]) !== process.pid) {
-      try {
-        process.kill(Number(m[1]), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-}
 
 /** Parsed log entries of a process. */
 function entries(p: NovaProcess): Array<Record<string, unknown>> {

@@ -2,32 +2,12 @@
 // expires; another worker takes the job and the video still becomes ready (attempt 2), with only
 // the finished run's outputs left in storage.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { createVideo, getPlayback, getProgress, uploadFile, waitForStatus } from '../src/client/videos.client.js';
 import { startTestNova, type TestNova } from './helpers/nova.js';
-import { spawnNova, type NovaProcess } from './helpers/processes.js';
+import { killLeftovers, spawnNova, type NovaProcess } from './helpers/processes.js';
 import { clip, fetchText, removeClips, vodUsers, type VodUsers } from './helpers/vod.js';
 
-/** Kills processes (an orphaned ffmpeg of the killed worker) whose command line names this test's data dir. */
-function killLeftovers(dataDir: string): void {
-  let out = '';
-  try {
-    out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  } catch {
-    return;
-  }
-  for (const line of out.split('\n')) {
-    const m = /^\s*(\d+)\s+(.*)$/.exec(line);
-    if (m && m[2].includes(dataDir) && Number(m[1]) !== process.pid) {
-      try {
-        process.kill(Number(m[1]), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-}
 
 describe('videos: a worker killed mid-transcode', () => {
   let t: TestNova;

@@ -1,6 +1,6 @@
 // Runs Nova as real child processes (`nova serve`, `nova worker`) for multi-process tests: the same
 // entry point operators run, with its own env, and a handle to kill it (SIGTERM or SIGKILL).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 
@@ -72,4 +72,24 @@ export async function spawnNova(args: string[], env: Record<string, string>, tim
       return exited;
     },
   };
+}
+
+/** Kills processes (an orphaned ffmpeg of a SIGKILLed worker) whose command line names `dataDir`. */
+export function killLeftovers(dataDir: string): void {
+  let out = '';
+  try {
+    out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  } catch {
+    return;
+  }
+  for (const line of out.split('\n')) {
+    const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+    if (m && m[2].includes(dataDir) && Number(m[1]) !== process.pid) {
+      try {
+        process.kill(Number(m[1]), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
 }
