@@ -1,15 +1,12 @@
 // Migrations and repositories on both dialects: the same tests on SQLite and on the real Postgres.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openDatabase, type Db } from '../src/infra/db/database.js';
+import type { Db } from '../src/infra/db/database.js';
 import { migrateToLatest } from '../src/infra/db/migrate.js';
 import { migrations } from '../src/infra/db/migrations/index.js';
 import { AccountsRepository } from '../src/accounts/accounts.repository.js';
 import { appendEvent } from '../src/events/outbox.repository.js';
-import { createTestDatabase, postgresSkipReason, type TestDatabase } from './helpers/postgres.js';
+import { TEST_DIALECTS } from './helpers/dialects.js';
 
 function suite(name: string, open: () => Promise<{ db: Db; cleanup: () => Promise<void> }>, skip: () => Promise<string | false>) {
   describe(`database (${name})`, async () => {
@@ -68,21 +65,4 @@ function suite(name: string, open: () => Promise<{ db: Db; cleanup: () => Promis
   });
 }
 
-suite(
-  'sqlite',
-  async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-db-'));
-    return { db: openDatabase({ sqlitePath: path.join(dir, 'nova.db') }), cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) };
-  },
-  async () => false,
-);
-
-let pgdb: TestDatabase;
-suite(
-  'postgres',
-  async () => {
-    pgdb = await createTestDatabase();
-    return { db: openDatabase({ databaseUrl: pgdb.url, sqlitePath: '' }), cleanup: () => pgdb.drop() };
-  },
-  postgresSkipReason,
-);
+for (const d of TEST_DIALECTS) suite(d.name, d.open, d.skip);

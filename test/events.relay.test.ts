@@ -3,9 +3,6 @@
 // idempotent consumer applies them once; rollbacks produce no event; a commit wakes the relay
 // without waiting for a poll; pruning; and (Postgres) two relays never publish a row at once.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { consumeEvents } from '../src/events/events.consumer.js';
 import type { EventEnvelope } from '../src/events/events.types.js';
@@ -17,6 +14,7 @@ import { MemoryBus } from '../src/infra/bus/memory.bus.js';
 import { openDatabase, type Db } from '../src/infra/db/database.js';
 import { migrateToLatest } from '../src/infra/db/migrate.js';
 import { createLogger } from '../src/infra/logger.js';
+import { TEST_DIALECTS } from './helpers/dialects.js';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from './helpers/postgres.js';
 
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -215,24 +213,7 @@ function suite(name: string, open: () => Promise<{ db: Db; cleanup: () => Promis
   });
 }
 
-suite(
-  'sqlite',
-  async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-relay-'));
-    return { db: openDatabase({ sqlitePath: path.join(dir, 'nova.db') }), cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) };
-  },
-  async () => false,
-);
-
-let pgdb: TestDatabase;
-suite(
-  'postgres',
-  async () => {
-    pgdb = await createTestDatabase();
-    return { db: openDatabase({ databaseUrl: pgdb.url, sqlitePath: ':memory:' }), cleanup: () => pgdb.drop() };
-  },
-  postgresSkipReason,
-);
+for (const d of TEST_DIALECTS) suite(d.name, d.open, d.skip);
 
 /** Records, across relays, which outbox rows are being published right now. */
 class RecordingBus implements EventBus {
