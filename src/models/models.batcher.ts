@@ -1,9 +1,14 @@
 // Dynamic batching, Triton's scheduler in miniature: requests for one model version queue here;
 // when the model process can take a batch, the oldest request waits at most maxDelayMs for
-// company, then compatible requests (same non-batch dims) are concatenated along the first axis,
-// run once and split back. While the process is busy, new requests gather and go together as soon
-// as a slot frees.
-import { elementCount, type Tensor, type TensorData, type Tensors } from './models.signature.js';
+// company, then compatible requests (same non-batch dims) are stacked along the first axis, run
+// once and split back. While the process is busy, new requests gather; when a batch completes,
+// whatever waits goes on the next turn, since it has already waited. The process has two slots:
+// with both free and a large queue (each share ≥ a quarter of the max batch), the queue is shared
+// out between them, so the model computes one batch while this process splits the last and sends
+// the next. Taking turns instead (one batch, then the next) capped 32 closed-loop requesters of
+// 500 rows at 1.2× the unbatched throughput; sharing out reaches ~3.5×.
+import type { Tensor, TensorData, Tensors } from './models.signature.js';
+import type { Outgoing } from './models.wire.js';
 
 export interface BatchOutcome {
   outputs: Tensors;
@@ -23,7 +28,8 @@ export interface BatcherOptions {
   maxInFlight: number;
 }
 
-type Runner = (inputs: Tensors) => Promise<{ outputs: Tensors; computeMs: number }>;
+/** Runs a batch: each input as one tensor, or as the requests' row blocks in order. */
+type Runner = (inputs: Outgoing) => Promise<{ outputs: Tensors; computeMs: number }>;
 
 interface Job {
   inputs: Tensors;
@@ -37,25 +43,14 @@ interface Job {
 
 export class BatchSplitError extends Error {}
 
-function concat(parts: Tensor[]): Tensor {
-  const first = parts[0];
-  const rows = parts.reduce((n, p) => n + p.dims[0], 0);
-  const dims = [rows, ...first.dims.slice(1)];
-  if (first.type === 'string') return { type: 'string', dims, data: parts.flatMap((p) => p.data as string[]) };
-  const Ctor = (first.data as Exclude<TensorData, string[]>).constructor as new (n: number) => Exclude<TensorData, string[]>;
-  const out = new Ctor(elementCount(dims));
-  let offset = 0;
-  for (const p of parts) {
-    const d = p.data as Float32Array;
-    (out as Float32Array).set(d, offset);
-    offset += d.length;
-  }
-  return { type: first.type, dims, data: out };
-}
+/** The queue is shared out between free slots only if each share is at least maxRows / MIN_SHARE rows. */
+const MIN_SHARE = 4;
 
+/** A request's rows of a batch output: a view, since each batch's outputs arrive in a buffer of their own. */
 function sliceRows(t: Tensor, from: number, to: number): Tensor {
   const per = t.dims[0] === 0 ? 0 : t.data.length / t.dims[0];
-  return { type: t.type, dims: [to - from, ...t.dims.slice(1)], data: t.data.slice(from * per, to * per) as TensorData };
+  const data = Array.isArray(t.data) ? t.data.slice(from * per, to * per) : t.data.subarray(from * per, to * per);
+  return { type: t.type, dims: [to - from, ...t.dims.slice(1)], data: data as TensorData };
 }
 
 export class DynamicBatcher {
@@ -126,12 +121,32 @@ export class DynamicBatcher {
     });
   }
 
-  private take(): Job[] {
-    const head = this.queue.shift()!;
+  /**
+   * The first queued request (of `key`, when given) and the requests that can share its batch.
+   * With more than one free slot and a large queue, only this slot's share is taken (`shared`):
+   * the model process then computes one batch while this process prepares the next and splits the
+   * last, instead of both taking turns.
+   */
+  private take(key?: string): { batch: Job[]; shared: boolean } {
+    const at = key === undefined ? 0 : Math.max(0, this.queue.findIndex((j) => j.key === key));
+    const [head] = this.queue.splice(at, 1);
     const batch = [head];
-    if (head.key === null) return batch;
+    if (head.key === null) return { batch, shared: false };
+    const freeSlots = this.opts.maxInFlight - this.inFlight;
+    let limit = this.opts.maxRows;
+    let shared = false;
+    if (freeSlots > 1) {
+      let queued = head.rows;
+      for (const j of this.queue) if (j.key === head.key) queued += j.rows;
+      // Only batches big enough to take a while are worth overlapping; small ones go whole, since
+      // each batch pays the same fixed cost of crossing over and calling the runtime.
+      if (queued / freeSlots >= this.opts.maxRows / MIN_SHARE) {
+        limit = Math.min(limit, Math.ceil(queued / freeSlots));
+        shared = true;
+      }
+    }
     let rows = head.rows;
-    for (let i = 0; i < this.queue.length; ) {
+    for (let i = 0; i < this.queue.length && rows < limit; ) {
       const j = this.queue[i];
       if (j.key === head.key && rows + j.rows <= this.opts.maxRows) {
         batch.push(j);
@@ -139,7 +154,7 @@ export class DynamicBatcher {
         this.queue.splice(i, 1);
       } else i++;
     }
-    return batch;
+    return { batch, shared };
   }
 
   private dispatch(): void {
@@ -152,15 +167,27 @@ export class DynamicBatcher {
       this.immediate = null;
     }
     if (this.busy || this.queue.length === 0) return;
+    let next = this.take();
+    this.send(next.batch);
+    // The rest of a shared-out queue goes at once, into the next slot.
+    const key = next.batch[0].key ?? undefined;
+    while (next.shared && !this.busy && key !== undefined && this.queue.some((j) => j.key === key)) {
+      next = this.take(key);
+      this.send(next.batch);
+    }
+    // Anything else (another shape, or requests that have only just arrived) waits for its own turn.
+    this.schedule();
+  }
+
+  private send(batch: Job[]): void {
     this.inFlight++;
-    const batch = this.take();
     const startedAt = performance.now();
     const rows = batch.reduce((n, j) => n + j.rows, 0);
-    let inputs: Tensors;
+    let inputs: Outgoing;
     if (batch.length === 1) inputs = batch[0].inputs;
     else {
       inputs = {};
-      for (const name of Object.keys(batch[0].inputs)) inputs[name] = concat(batch.map((j) => j.inputs[name]));
+      for (const name of Object.keys(batch[0].inputs)) inputs[name] = batch.map((j) => j.inputs[name]);
     }
     this.onBatch(batch.length, rows);
     this.run(inputs).then(
@@ -191,13 +218,17 @@ export class DynamicBatcher {
     ).finally(() => {
       this.inFlight--;
       // Whatever arrived meanwhile has already waited: it goes on the next turn (not a new delay),
-      // together with requests their callers send in reaction to the results just delivered.
-      if (this.queue.length > 0) {
-        this.immediate ??= setImmediate(() => {
-          this.immediate = null;
-          this.dispatch();
-        });
-      } else if (this.inFlight === 0) {
+      // together with requests their callers send in reaction to the results just delivered (their
+      // continuations run as microtasks before that turn, even those still on their way now).
+      if (this.timer) {
+        clearTimeout(this.timer);
+        this.timer = null;
+      }
+      this.immediate ??= setImmediate(() => {
+        this.immediate = null;
+        this.dispatch();
+      });
+      if (this.queue.length === 0 && this.inFlight === 0) {
         const waiters = this.idle;
         this.idle = [];
         for (const w of waiters) w();

@@ -5,6 +5,7 @@ import type { Logger } from '../infra/logger.js';
 import { DynamicBatcher, type BatchOutcome, type BatcherOptions } from './models.batcher.js';
 import { ModelProcess, ModelRunError, type ProcessOptions } from './models.process.js';
 import { isBatchable, type Signature, type Tensors } from './models.signature.js';
+import type { Outgoing } from './models.wire.js';
 
 export interface InstanceHooks {
   onBatch(requests: number, rows: number): void;
@@ -67,7 +68,7 @@ export class ModelInstance {
     return this.restarting;
   }
 
-  private async runOnce(inputs: Tensors): Promise<{ outputs: Tensors; computeMs: number }> {
+  private async runOnce(inputs: Outgoing): Promise<{ outputs: Tensors; computeMs: number }> {
     return (await this.process()).run(inputs);
   }
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SHM_ENV, SHM_SLOTS, type FromChild, type ToChild } from './models.protocol.js';
 import type { Signature, Tensors } from './models.signature.js';
-import { fromWire, toWire } from './models.wire.js';
+import { fromWire, toWire, type Outgoing } from './models.wire.js';
 
 /** Where the child entry is: compiled `.js` next to this file, or the `.ts` source under tsx. */
 function childEntry(): { file: string; execArgv: string[] } {
@@ -209,7 +209,7 @@ export class ModelProcess {
    * Runs one (possibly batched) set of inputs. Up to SHM_SLOTS runs are in flight, so the next
    * batch crosses over while the current one computes. A run past the timeout kills the process.
    */
-  async run(inputs: Tensors): Promise<{ outputs: Tensors; computeMs: number }> {
+  async run(inputs: Outgoing): Promise<{ outputs: Tensors; computeMs: number }> {
     while (this.free.length === 0 && !this.exited) await new Promise<void>((r) => this.waiting.push(r));
     if (this.exited) throw new ModelRunError('model process is not running');
     const slot = this.free.shift()!;

@@ -26,6 +26,11 @@ export interface ModelInfo extends MetricsSnapshot {
 }
 
 export interface InferResult {
+  /**
+   * This request's outputs. After a batch they are views of the batch's output buffer: read or
+   * copy the values, but do not keep them for long or hand out `.data.buffer`, which holds the
+   * whole batch.
+   */
   outputs: Tensors;
   latencyMs: number;
   version: number;

