@@ -13,6 +13,11 @@ import { errorHandler, notFoundHandler } from './http/errors.js';
 import { registerHttpMetrics } from './http/metrics.js';
 import { ProblemSchema } from './http/problem.schema.js';
 
+/** Believes X-Forwarded-For for the nearest `hops` proxies (the entries they appended), no further. */
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
+}
+
 export async function buildApp(c: Container, capabilities: Capability[]): Promise<NovaApp> {
   const app = Fastify({
     loggerInstance: c.logger,
@@ -21,7 +26,8 @@ export async function buildApp(c: Container, capabilities: Capability[]): Promis
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : uuidv4();
     },
     requestIdHeader: false,
-    trustProxy: true,
+    // Only the configured proxies may say who the client is (TRUST_PROXY); by default none may.
+    trustProxy: typeof c.config.trustProxy === 'number' ? trustHops(c.config.trustProxy) : c.config.trustProxy,
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },

@@ -1,6 +1,8 @@
 // Nova's settings, read from the environment once and validated.
 // This is the only module that reads environment variables: everything else receives a Config.
 // A bad value throws ConfigError naming the variable, which the CLI prints as one line.
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 
 export class ConfigError extends Error {
@@ -37,12 +39,25 @@ export interface Config {
   admin?: string;
   uploadMaxBytes: number;
   uploadExpirySeconds: number;
+  /** Videos one user may have waiting for their upload at once (created within the expiry); 0: no limit. */
+  uploadMaxPendingPerUser: number;
   liveReconnectWindowSeconds: number;
   webhooksAllowPrivate: boolean;
   logLevel: string;
-  /** Login attempts allowed per username and per IP within loginWindowSeconds. */
+  /**
+   * Login attempts allowed per username from one address within loginWindowSeconds (×5 per
+   * address over all usernames, ×20 per username over all addresses).
+   */
   loginMaxAttempts: number;
   loginWindowSeconds: number;
+  /** Accounts one address may create per registerWindowSeconds; 0 means no limit. */
+  registerMaxPerAddress: number;
+  registerWindowSeconds: number;
+  /**
+   * Which proxies' X-Forwarded-For to believe for the client address (Fastify's trustProxy):
+   * false (none: the socket's peer is the client), a hop count, or addresses/CIDRs of the proxies.
+   */
+  trustProxy: boolean | number | string[];
   /** Bearer tokens expire after this many seconds. */
   tokenTtlSeconds: number;
   jobAttempts: number;
@@ -77,6 +92,8 @@ export interface Config {
   liveMaxDurationSeconds: number;
   /** Live HLS segment length (seconds) and how many segments each live playlist keeps. */
   liveSegmentSeconds: number;
+  /** Distinct viewers of one stream counted from one client address; 0 means no limit. */
+  liveMaxViewersPerAddress: number;
   livePlaylistSegments: number;
   /** Ingest caps: a publish above this resolution (short side) is refused; above this bitrate it is cut. */
   liveMaxIngestHeight: number;
@@ -122,6 +139,28 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
   throw new ConfigError(name, `"${raw}" is not true or false`);
+}
+
+/**
+ * Which proxies may name the client in X-Forwarded-For (TRUST_PROXY):
+ * - unset or false: none, so a client cannot fake its address to dodge per-address limits;
+ * - true: every hop, only behind a proxy that overwrites the header;
+ * - a number: that many hops;
+ * - otherwise: a comma-separated list of proxy addresses or CIDRs.
+ */
+function trustProxy(env: Env): boolean | number | string[] {
+  const raw = str(env, 'TRUST_PROXY');
+  if (raw === undefined || /^(0|false|no|off)$/i.test(raw)) return false;
+  if (/^(true|yes|on)$/i.test(raw)) return true;
+  if (/^\d+$/.test(raw)) return int(env, 'TRUST_PROXY', 0, 0, 16);
+  const list = raw.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const entry of list) {
+    const [addr, bits, extra] = entry.split('/');
+    const okAddr = net.isIP(addr) !== 0 || ['loopback', 'linklocal', 'uniquelocal'].includes(addr);
+    const okBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (net.isIPv6(addr) ? 128 : 32));
+    if (!okAddr || !okBits || extra !== undefined) throw new ConfigError('TRUST_PROXY', `"${entry}" is not an address, a CIDR, loopback, linklocal or uniquelocal`);
+  }
+  return list;
 }
 
 function url(env: Env, name: string, protocols: string[]): string | undefined {
@@ -206,6 +245,8 @@ export interface ChatConfig {
   /** A room writes to its sockets at most once per this many ms; frames arriving meanwhile are written together. */
   flushIntervalMs: number;
   maxSocketsPerProcess: number;
+  /** Chat sockets one client address may hold open in one process; 0 means no limit. */
+  maxSocketsPerAddress: number;
   /** Key and channel prefix in Redis, so several deployments (or test runs) can share one server. */
   redisPrefix: string;
   /** Messages kept in each chat's capped Redis list. */
@@ -227,6 +268,7 @@ function chatConfig(env: Env): ChatConfig {
     pingIntervalSeconds: int(env, 'CHAT_PING_INTERVAL_SECONDS', 30, 1, 3600),
     flushIntervalMs: int(env, 'CHAT_FLUSH_INTERVAL_MS', 25, 0, 1000),
     maxSocketsPerProcess: int(env, 'CHAT_MAX_SOCKETS', 50_000, 1, 10_000_000),
+    maxSocketsPerAddress: int(env, 'CHAT_MAX_SOCKETS_PER_ADDRESS', 100, 0, 10_000_000),
     redisPrefix,
     redisHistorySize: Math.max(historySize, int(env, 'CHAT_REDIS_HISTORY_SIZE', 200, 1, 100_000)),
   };
@@ -381,6 +423,8 @@ export interface EngagementConfig {
   maxWatchSecondsPerCall: number;
   /** Views accepted per minute from one anonymous client address. */
   anonymousViewsPerMinute: number;
+  /** Watch reports accepted per minute from one user for one video (a player sends about two). */
+  watchReportsPerMinute: number;
 }
 
 function engagementConfig(env: Env): EngagementConfig {
@@ -388,6 +432,7 @@ function engagementConfig(env: Env): EngagementConfig {
     viewDedupSeconds: int(env, 'VIEW_DEDUP_SECONDS', 1800, 1, 7 * 86_400),
     maxWatchSecondsPerCall: int(env, 'WATCH_MAX_SECONDS_PER_CALL', 6 * 3600, 1, 48 * 3600),
     anonymousViewsPerMinute: int(env, 'ANON_VIEWS_PER_MINUTE', 120, 1, 1_000_000),
+    watchReportsPerMinute: int(env, 'WATCH_REPORTS_PER_MINUTE', 30, 1, 1_000_000),
   };
 }
 
@@ -438,7 +483,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (admin !== undefined && !/^[a-zA-Z0-9_]{3,32}$/.test(admin)) {
     throw new ConfigError('NOVA_ADMIN', 'must be a valid username (3-32 of [a-zA-Z0-9_])');
   }
-  const preset = str(env, 'FFMPEG_PRESET') ?? 'veryfast';
+  // On 2 cores or fewer, veryfast cannot encode a 1080p ladder in real time; superfast can
+  // (docs/benchmarks.md), at a few percent more bitrate for the same quality.
+  const preset = str(env, 'FFMPEG_PRESET') ?? (os.availableParallelism() <= 2 ? 'superfast' : 'veryfast');
   if (!['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'].includes(preset)) {
     throw new ConfigError('FFMPEG_PRESET', `"${preset}" is not an x264 preset`);
   }
@@ -459,11 +506,15 @@ export function loadConfig(env: Env = process.env): Config {
     admin,
     uploadMaxBytes: int(env, 'UPLOAD_MAX_BYTES', 10 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     uploadExpirySeconds: int(env, 'UPLOAD_EXPIRY_SECONDS', 24 * 3600, 60, 30 * 24 * 3600),
+    uploadMaxPendingPerUser: int(env, 'UPLOAD_MAX_PENDING_PER_USER', 10, 0, 1_000_000),
     liveReconnectWindowSeconds: int(env, 'LIVE_RECONNECT_WINDOW_SECONDS', 60, 0, 24 * 3600),
     webhooksAllowPrivate: bool(env, 'WEBHOOKS_ALLOW_PRIVATE', false),
     logLevel,
     loginMaxAttempts: int(env, 'LOGIN_MAX_ATTEMPTS', 10, 1, 1_000_000),
     loginWindowSeconds: int(env, 'LOGIN_WINDOW_SECONDS', 300, 1, 86_400),
+    registerMaxPerAddress: int(env, 'REGISTER_MAX_PER_ADDRESS', 20, 0, 1_000_000),
+    registerWindowSeconds: int(env, 'REGISTER_WINDOW_SECONDS', 3600, 1, 7 * 86_400),
+    trustProxy: trustProxy(env),
     tokenTtlSeconds: int(env, 'TOKEN_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),
     jobAttempts: int(env, 'JOB_ATTEMPTS', 3, 1, 100),
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 1, 1, 64),
@@ -482,6 +533,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxInputPixels: int(env, 'MAX_INPUT_PIXELS', 7680 * 4320, 1, 100_000_000),
     liveMaxDurationSeconds: int(env, 'LIVE_MAX_DURATION_SECONDS', 12 * 3600, 10, 7 * 24 * 3600),
     liveSegmentSeconds: int(env, 'LIVE_SEGMENT_SECONDS', 2, 1, 10),
+    liveMaxViewersPerAddress: int(env, 'LIVE_MAX_VIEWERS_PER_ADDRESS', 20, 0, 1_000_000),
     livePlaylistSegments: int(env, 'LIVE_PLAYLIST_SEGMENTS', 6, 3, 60),
     liveMaxIngestHeight: int(env, 'LIVE_MAX_INGEST_HEIGHT', 1080, 144, 4320),
     liveMaxIngestKbps: int(env, 'LIVE_MAX_INGEST_KBPS', 12_000, 100, 1_000_000),

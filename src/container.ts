@@ -60,6 +60,8 @@ export function createContainer(config: Config, logger: Logger = createLogger(co
     tokenTtlSeconds: config.tokenTtlSeconds,
     loginMaxAttempts: config.loginMaxAttempts,
     loginWindowSeconds: config.loginWindowSeconds,
+    registerMaxPerAddress: config.registerMaxPerAddress,
+    registerWindowSeconds: config.registerWindowSeconds,
   });
   const closers: Array<() => Promise<void>> = [() => db.close()];
   const bus = createEventBus(config, logger);

@@ -88,6 +88,26 @@ describe('accounts', () => {
     assert.ok(Number(limited.headers.get('retry-after')) >= 1);
   });
 
+  it('ignores X-Forwarded-For unless TRUST_PROXY names the proxy: a client cannot pick its address', async () => {
+    await t.client.as(null).register('spoof_target', 'password-8');
+    const attempt = (forwarded: string) => fetch(`${t.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': forwarded },
+      body: JSON.stringify({ username: 'spoof_target', password: 'wrong-password' }),
+    });
+    for (let i = 0; i < 3; i++) assert.equal((await attempt(`203.0.113.${i + 1}`)).status, 401);
+    assert.equal((await attempt('203.0.113.99')).status, 429, 'a fresh forwarded address did not reset the limit');
+  });
+
+  it('takes a token from the URL only for WebSocket and EventSource requests', async () => {
+    const { client } = await t.client.newUser('url_token');
+    const token = client.token!;
+    assert.equal((await fetch(`${t.url}/api/v1/me?token=${token}`)).status, 401, 'a plain request must use the header');
+    assert.equal((await fetch(`${t.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+    const sse = await fetch(`${t.url}/api/v1/me?token=${token}`, { headers: { accept: 'text/event-stream' } });
+    assert.equal(sse.status, 200, 'what an EventSource sends is accepted');
+  });
+
   it('serves health, OpenAPI and metrics', async () => {
     assert.equal((await t.client.get('/healthz')).status, 200);
     const ready = await t.client.get<{ checks: Record<string, string> }>('/readyz');
@@ -100,5 +120,44 @@ describe('accounts', () => {
     const metrics = await t.client.get<string>('/metrics');
     assert.match(metrics.body, /nova_http_request_duration_seconds_bucket/);
     assert.match(metrics.body, /nova_process_cpu_user_seconds_total/);
+  });
+});
+
+describe('accounts behind a trusted proxy: limits per client address', () => {
+  let t: TestNova;
+  before(async () => {
+    // The test client is the "proxy" on loopback, and says who the client is in X-Forwarded-For.
+    t = await startTestNova({ TRUST_PROXY: 'loopback', LOGIN_MAX_ATTEMPTS: '3', REGISTER_MAX_PER_ADDRESS: '3' });
+  });
+  after(async () => t.stop());
+
+  const post = (path: string, from: string, body: unknown) => fetch(`${t.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': from },
+    body: JSON.stringify(body),
+  });
+  const login = (from: string, username: string, password: string) => post('/api/v1/auth/login', from, { username, password });
+
+  it('a stranger\'s failed attempts do not lock the owner out', async () => {
+    assert.equal((await post('/api/v1/auth/register', '198.51.100.7', { username: 'owner_user', password: 'owner-pass-1' })).status, 201);
+    for (let i = 0; i < 3; i++) assert.equal((await login('203.0.113.5', 'owner_user', 'guess-' + i)).status, 401);
+    const stopped = await login('203.0.113.5', 'owner_user', 'owner-pass-1');
+    assert.equal(stopped.status, 429, 'the guessing address is stopped, even with the right password');
+    assert.equal((await login('198.51.100.7', 'owner_user', 'owner-pass-1')).status, 200, 'the owner, from their own address, still gets in');
+  });
+
+  it('many addresses guessing one account are stopped at 20× the per-address limit', async () => {
+    assert.equal((await post('/api/v1/auth/register', '198.51.100.8', { username: 'popular_user', password: 'popular-pass-1' })).status, 201);
+    for (let i = 0; i < 60; i++) assert.equal((await login(`10.1.${Math.floor(i / 3)}.1`, 'popular_user', 'guess')).status, 401, `attempt ${i}`);
+    assert.equal((await login('10.2.0.1', 'popular_user', 'popular-pass-1')).status, 429);
+  });
+
+  it('limits the accounts one address can create', async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await post('/api/v1/auth/register', '192.0.2.1', { username: `batch_user_${i}`, password: 'password-123' })).status, 201);
+    const refused = await post('/api/v1/auth/register', '192.0.2.1', { username: 'batch_user_3', password: 'password-123' });
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+    assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+    assert.equal((await post('/api/v1/auth/register', '192.0.2.2', { username: 'batch_user_4', password: 'password-123' })).status, 201, 'another address is not affected');
   });
 });

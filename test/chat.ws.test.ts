@@ -331,3 +331,35 @@ describe('chat over WebSocket (embedded)', () => {
     assert.match(metrics.body, /nova_chat_dropped_total\{reason="dead"\} [1-9]/);
   });
 });
+
+describe('chat sockets per client address', () => {
+  let t: TestNova;
+  before(async () => {
+    t = await startTestNova({ CHAT_MAX_SOCKETS_PER_ADDRESS: '2' });
+  });
+  after(async () => t.stop());
+
+  it('refuses more sockets from one address than CHAT_MAX_SOCKETS_PER_ADDRESS, before the upgrade', async () => {
+    const creator = await actor(t, 'creator');
+    const sid = await createStream(creator);
+    const first = await ChatSocket.open(t.url, sid, {});
+    const second = await ChatSocket.open(t.url, sid, {});
+    try {
+      await first.history();
+      await assert.rejects(ChatSocket.open(t.url, sid, {}), (err: Error & { status?: number }) => err.status === 429);
+      await first.close();
+      // Its slot is free once the server saw it close.
+      const deadline = Date.now() + 10_000;
+      let third: ChatSocket | null = null;
+      while (!third) {
+        third = await ChatSocket.open(t.url, sid, {}).catch(() => null);
+        if (!third && Date.now() > deadline) assert.fail('the closed socket\'s slot never came free');
+        if (!third) await new Promise((r) => setTimeout(r, 50));
+      }
+      await third.close();
+    } finally {
+      await second.close().catch(() => {});
+      await first.close().catch(() => {});
+    }
+  });
+});

@@ -1,6 +1,7 @@
 // Configuration: defaults, validation with one clear line naming the variable, and the CLI's exit.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.js';
 
@@ -14,6 +15,24 @@ describe('config', () => {
     assert.equal(c.webhooksAllowPrivate, false);
     assert.ok(c.sqlitePath.endsWith('data/nova.db'));
     assert.equal(c.s3, undefined);
+  });
+
+  it('picks the VOD x264 preset by core count unless told, and live never slower than superfast', () => {
+    const small = os.availableParallelism() <= 2;
+    assert.equal(loadConfig({}).ffmpegPreset, small ? 'superfast' : 'veryfast');
+    assert.equal(loadConfig({ FFMPEG_PRESET: 'medium' }).ffmpegPreset, 'medium');
+    assert.equal(loadConfig({ FFMPEG_PRESET: 'medium' }).liveFfmpegPreset, 'superfast');
+    assert.equal(loadConfig({ FFMPEG_PRESET: 'ultrafast' }).liveFfmpegPreset, 'ultrafast');
+    assert.throws(() => loadConfig({ FFMPEG_PRESET: 'turbo' }), /FFMPEG_PRESET/);
+  });
+
+  it('trusts no proxy unless TRUST_PROXY says which', () => {
+    assert.equal(loadConfig({}).trustProxy, false);
+    assert.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false);
+    assert.equal(loadConfig({ TRUST_PROXY: '1' }).trustProxy, 1);
+    assert.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
+    assert.deepEqual(loadConfig({ TRUST_PROXY: '10.0.0.0/8, loopback,::1' }).trustProxy, ['10.0.0.0/8', 'loopback', '::1']);
+    for (const bad of ['10.0.0.0/33', 'proxy.example', '1.2.3.4/8/9', '99']) assert.throws(() => loadConfig({ TRUST_PROXY: bad }), /TRUST_PROXY/, bad);
   });
 
   it('names the bad variable', () => {

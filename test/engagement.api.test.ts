@@ -1,6 +1,7 @@
 // Engagement over real HTTP on SQLite and Postgres: views counted once per viewer per 30 minutes
-// (also under concurrent requests), likes idempotent, watch time accumulating, events written to
-// the outbox with the change, and the access and validation rules.
+// (also under concurrent requests), likes idempotent, watch time accumulating up to the video's
+// duration per user per window (also under a loop or a burst of reports), events written to the
+// outbox with the change, and the access and validation rules.
 // Ready videos are inserted straight into the videos table: these tests are about engagement,
 // and the upload pipeline would only add minutes of transcoding.
 import assert from 'node:assert/strict';
@@ -27,6 +28,11 @@ async function insertVideo(t: TestNova, ownerId: string, status = 'ready'): Prom
 async function outboxEvents(t: TestNova, videoId: string, type: string): Promise<Array<Record<string, unknown>>> {
   const rows = await t.nova.container.db.kysely.selectFrom('outbox').select(['payload', 'event_key']).where('event_type', '=', type).where('event_key', '=', videoId).orderBy('seq').execute();
   return rows.map((r) => JSON.parse(r.payload) as Record<string, unknown>);
+}
+
+/** The part of a watch report that counted (`counted_seconds`, which the typed client does not name yet). */
+function counted(r: Awaited<ReturnType<typeof reportWatch>>): number {
+  return (r.body as { counted_seconds?: number }).counted_seconds ?? Number.NaN;
 }
 
 for (const backend of ['sqlite', 'postgres'] as const) {
@@ -124,8 +130,8 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     it('accumulates watch time per user', async (ctx) => {
       if (skip) return ctx.skip(skip);
       const video = await insertVideo(t, owner.user.id);
-      assert.deepEqual((await reportWatch(viewer.client, video, 12.5)).body, { video_id: video, watched_seconds: 12.5 });
-      assert.deepEqual((await reportWatch(viewer.client, video, 30)).body, { video_id: video, watched_seconds: 42.5 });
+      assert.deepEqual((await reportWatch(viewer.client, video, 12.5)).body, { video_id: video, watched_seconds: 12.5, counted_seconds: 12.5 });
+      assert.deepEqual((await reportWatch(viewer.client, video, 30)).body, { video_id: video, watched_seconds: 42.5, counted_seconds: 30 });
       const summary = await engagementOf(viewer.client, video);
       assert.equal(summary.body.watch_seconds, 42.5);
       assert.equal(summary.body.watched_seconds, 42.5);
@@ -136,6 +142,89 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         assert.equal(r.status, 400, String(bad));
         assert.ok((r.body as unknown as Problem).errors?.some((e) => e.field === 'seconds'));
       }
+    });
+
+    it("caps a user's watch time on a video at its duration per window, however often it is reported", async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      const video = await insertVideo(t, owner.user.id); // 120 s long
+      const looper = await t.client.newUser('looper');
+      // The allowance refills at 120 s per 30 min while the test runs: a bound, never a wait.
+      const started = Date.now();
+      const cap = () => 120 + ((Date.now() - started) / 1000) * (120 / 1800) + 0.001;
+
+      const first = await reportWatch(looper.client, video, 100);
+      assert.deepEqual(first.body, { video_id: video, watched_seconds: 100, counted_seconds: 100 });
+      const second = await reportWatch(looper.client, video, 100);
+      assert.equal(second.status, 200);
+      assert.ok(counted(second) >= 20 && second.body.watched_seconds <= cap(), JSON.stringify(second.body));
+      // A loop of the largest reports allowed is accepted and adds nothing more.
+      for (let i = 0; i < 20; i++) {
+        const r = await reportWatch(looper.client, video, 6 * 3600);
+        assert.equal(r.status, 200);
+        assert.ok(r.body.watched_seconds <= cap(), `report ${i}: ${JSON.stringify(r.body)}`);
+      }
+      const mine = await engagementOf(looper.client, video);
+      assert.ok(mine.body.watched_seconds! >= 120 && mine.body.watched_seconds! <= cap(), String(mine.body.watched_seconds));
+      assert.equal(mine.body.watch_seconds, mine.body.watched_seconds, 'the video total holds only what counted');
+      // Trending sums the events' seconds: they hold only what counted, and a report that counted
+      // nothing wrote no event.
+      const events = await outboxEvents(t, video, 'video.watched');
+      assert.ok(events.length <= 3, `${events.length} events`);
+      assert.ok(Math.abs(events.reduce((sum, e) => sum + Number(e.seconds), 0) - mine.body.watched_seconds!) < 0.01);
+
+      // Another user has an allowance of their own.
+      const other = await t.client.newUser('other_watcher');
+      assert.equal(counted(await reportWatch(other.client, video, 6 * 3600)), 120);
+
+      // Half a window later (the mark is moved back rather than waiting) half the duration counts
+      // again; a whole window later, all of it.
+      const key = `w:u:${looper.user.id}`;
+      const shiftMark = async (minutes: number) => {
+        const db = t.nova.container.db.kysely;
+        const mark = await db.selectFrom('video_view_marks').select('counted_at').where('video_id', '=', video).where('viewer_key', '=', key).executeTakeFirstOrThrow();
+        await db.updateTable('video_view_marks').set({ counted_at: new Date(Date.parse(mark.counted_at) - minutes * 60_000).toISOString() })
+          .where('video_id', '=', video).where('viewer_key', '=', key).execute();
+      };
+      await shiftMark(15);
+      const half = counted(await reportWatch(looper.client, video, 6 * 3600));
+      assert.ok(half >= 60 && half < 61, String(half));
+      assert.equal(counted(await reportWatch(looper.client, video, 6 * 3600)), 0);
+      await shiftMark(30);
+      assert.equal(counted(await reportWatch(looper.client, video, 6 * 3600)), 120);
+      assert.equal(counted(await reportWatch(looper.client, video, 6 * 3600)), 0);
+    });
+
+    it('a burst of concurrent watch reports from one user spends one allowance', async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      const video = await insertVideo(t, owner.user.id); // 120 s long
+      const racer = await t.client.newUser('watch_racer');
+      const started = Date.now();
+      const burst = await Promise.all(Array.from({ length: 12 }, () => reportWatch(racer.client, video, 50)));
+      assert.ok(burst.every((r) => r.status === 200), burst.map((r) => r.status).join(','));
+      const total = burst.reduce((sum, r) => sum + counted(r), 0);
+      // Each report reads the clock when it arrives, and they commit in any order: one that read
+      // an earlier instant than the report before it sees that much less refill. So the burst
+      // counts one allowance give or take the refill over its own span (120 s per 1800 s), plus
+      // the millisecond rounding of the pacing mark.
+      const slack = ((Date.now() - started) / 1000) * (120 / 1800) + 0.001 * burst.length;
+      assert.ok(Math.abs(total - 120) <= slack, `counted ${total} (allowed 120 ± ${slack})`);
+      const summary = await engagementOf(racer.client, video);
+      assert.ok(Math.abs(summary.body.watched_seconds! - total) < 0.01);
+      assert.ok(Math.abs(summary.body.watch_seconds - total) < 0.01);
+    });
+
+    it('limits how often one user reports watch time for one video', async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      const video = await insertVideo(t, owner.user.id);
+      const flooder = await t.client.newUser('watch_flooder');
+      let limited: Awaited<ReturnType<typeof reportWatch>> | undefined;
+      for (let i = 0; i < 40 && !limited; i++) {
+        const r = await reportWatch(flooder.client, video, 1);
+        if (r.status === 429) limited = r;
+      }
+      assert.ok(limited, 'a loop of reports is cut off');
+      assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+      assert.equal((await reportWatch(viewer.client, video, 1)).status, 200, 'other users are not affected');
     });
 
     it('checks who may act and on which videos', async (ctx) => {

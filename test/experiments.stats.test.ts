@@ -46,6 +46,19 @@ describe('experiment statistics', () => {
     close(r.pValue, 0.0642800, 1e-5, 'p');
   });
 
+  it('the relative CI over a tiny control mean is computed, not lost to mc⁴ underflowing to 0', () => {
+    // Control mean 1e-100: mc⁴ = 1e-400 is 0 in doubles, yet every term of the delta-method SE is representable.
+    const c = summarize([0, 2e-100]);
+    const v = summarize([1, 3]);
+    const r = welchTest(c, v);
+    assert.ok(Number.isFinite(r.ciLow!) && Number.isFinite(r.ciHigh!), `${r.ciLow} … ${r.ciHigh}`);
+    const se = Math.sqrt(v.variance / v.n + (v.mean / c.mean) ** 2 * (c.variance / c.n)) / c.mean;
+    close(r.relativeLift! / 2e100, 1, 1e-12);
+    // Half-width = t-quantile × SE, the quantile lying between the normal 1.96 and t(1)'s 12.71.
+    const crit = (r.ciHigh! - r.relativeLift!) / se;
+    assert.ok(crit > 1.959 && crit < 12.71, `crit ${crit}`);
+  });
+
   it('SRM: 60/40 observed on a 50/50 design flags, 5010/4990 does not', () => {
     assert.ok(srmTest([600, 400], [50, 50]) < 0.001);
     assert.ok(srmTest([5010, 4990], [50, 50]) > 0.5);

@@ -112,6 +112,21 @@ describe('viewer tracker', () => {
     assert.equal(v.sweep(6000).get('s'), 0);
     assert.equal(v.sweep(6000).has('s'), false);
   });
+
+  it('counts at most maxPerAddress viewers of a stream from one client address', () => {
+    const v = new ViewerTracker(4000, 2);
+    assert.equal(v.polled('s', 'a', 1000, '203.0.113.5'), true);
+    assert.equal(v.polled('s', 'b', 1000, '203.0.113.5'), true);
+    assert.equal(v.polled('s', 'invented-1', 1000, '203.0.113.5'), false, 'a third id from the same address is not counted');
+    assert.equal(v.joined('s', 'invented-2', '203.0.113.5'), false);
+    assert.equal(v.polled('s', 'a', 1500, '203.0.113.5'), true, 'a counted viewer keeps polling');
+    assert.equal(v.polled('s', 'c', 1000, '198.51.100.7'), true, 'another address has its own room');
+    assert.equal(v.polled('t', 'd', 1000, '203.0.113.5'), true, 'and so does another stream');
+    assert.equal(v.count('s', 1600), 3);
+    v.sweep(5200); // b (and c) expired; a polled until 5500
+    assert.equal(v.polled('s', 'e', 5200, '203.0.113.5'), true, 'an expired viewer frees its slot');
+    assert.equal(v.polled('s', 'f', 5200, '203.0.113.5'), false);
+  });
 });
 
 describe('ingest helpers', () => {

@@ -50,6 +50,7 @@ describe('deployment files agree with the code', () => {
     assert.equal(cfg.uploadDir, '/uploads');
     assert.ok(cfg.databaseUrl && cfg.redisUrl && cfg.s3 && cfg.kafkaBrokers, 'Postgres, Redis, S3 and Kafka are all configured');
     assert.equal(cfg.webhooks.secretKey?.length, 32);
+    assert.equal(cfg.trustProxy, 1, 'behind nginx, the client address comes from the one proxy hop');
   });
 
   it('nginx balances HTTP and RTMP over the compose API services, which share the upload volume', () => {

@@ -13,7 +13,7 @@ export function accountsCapability(c: Container): Capability {
       app.post('/api/v1/auth/register', {
         schema: { tags: ['accounts'], summary: 'Create an account', body: Credentials, response: { 201: AuthResult, ...problems(400, 409) } },
       }, async (req, reply) => {
-        const result = await c.accounts.register(req.body.username, req.body.password);
+        const result = await c.accounts.register(req.body.username, req.body.password, req.ip);
         return reply.code(201).send(result);
       });
 

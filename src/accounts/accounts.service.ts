@@ -22,6 +22,9 @@ export interface AccountsOptions {
   tokenTtlSeconds: number;
   loginMaxAttempts: number;
   loginWindowSeconds: number;
+  /** Accounts per address per window; 0: no limit. */
+  registerMaxPerAddress: number;
+  registerWindowSeconds: number;
 }
 
 export function hashToken(token: string): string {
@@ -40,7 +43,13 @@ export class AccountsService {
     return { id: u.id, username: u.username, role: admin ? 'admin' : 'user' };
   }
 
-  async register(username: string, password: string): Promise<{ user: AuthUser; token: string }> {
+  async register(username: string, password: string, ip: string): Promise<{ user: AuthUser; token: string }> {
+    const { registerMaxPerAddress: max, registerWindowSeconds: win } = this.opts;
+    if (max > 0) {
+      // Before the password is hashed: scrypt is deliberately expensive.
+      const byIp = await this.limiter.hit(`register:ip:${ip}`, max, win);
+      if (!byIp.allowed) throw new RateLimitedError('Too many accounts created from this address; try again later.', byIp.retryAfterSeconds);
+    }
     const id = uuidv7();
     const now = new Date().toISOString();
     try {
@@ -62,15 +71,21 @@ export class AccountsService {
 
   async login(username: string, password: string, ip: string): Promise<{ user: AuthUser; token: string }> {
     const { loginMaxAttempts: max, loginWindowSeconds: win } = this.opts;
-    const byUser = await this.limiter.hit(`login:user:${username.toLowerCase()}`, max, win);
-    const byIp = await this.limiter.hit(`login:ip:${ip}`, max * 5, win);
-    if (!byUser.allowed || !byIp.allowed) {
-      throw new RateLimitedError('Too many login attempts; try again later.', Math.max(byUser.allowed ? 0 : byUser.retryAfterSeconds, byIp.allowed ? 0 : byIp.retryAfterSeconds));
+    const name = username.toLowerCase();
+    // Guessing one account from one address stops after `max` attempts; one address guessing many
+    // accounts after 5×; and many addresses guessing one account after 20×. Keying the tight limit
+    // on the address too means a stranger's failed attempts cannot lock the owner out.
+    const keys = [`login:user-ip:${name}:${ip}`, `login:ip:${ip}`, `login:user:${name}`];
+    const limits = [max, max * 5, max * 20];
+    const hits = await Promise.all(keys.map((k, i) => this.limiter.hit(k, limits[i], win)));
+    const refused = hits.filter((h) => !h.allowed);
+    if (refused.length > 0) {
+      throw new RateLimitedError('Too many login attempts; try again later.', Math.max(...refused.map((h) => h.retryAfterSeconds)));
     }
     const row = await this.repo.findByUsername(username);
     const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH);
     if (!row || !ok) throw new UnauthorizedError('Wrong username or password.');
-    await this.limiter.reset(`login:user:${username.toLowerCase()}`);
+    await this.limiter.reset(`login:user-ip:${name}:${ip}`);
     return { user: this.toAuthUser(row), token: await this.issueToken(row.id) };
   }
 

@@ -63,6 +63,9 @@ export class ChatGateway {
   private readonly membership = new Map<ChatConnection, StreamChat>();
   private readonly writers = new Map<string, MessageWriter>();
   private readonly sockets = new Set<ChatConnection>();
+  /** Each socket's client address, and open sockets per address (CHAT_MAX_SOCKETS_PER_ADDRESS). */
+  private readonly addressOf = new Map<ChatConnection, string>();
+  private readonly perAddress = new Map<string, number>();
   private readonly buckets: ChatRateLimiter;
   private readonly heartbeat: Heartbeat;
   private readonly keep: number;
@@ -108,13 +111,22 @@ export class ChatGateway {
     return this.sockets.size;
   }
 
+  /** Open sockets from one client address. */
+  socketsFrom(address: string): number {
+    return this.perAddress.get(address) ?? 0;
+  }
+
   /** Takes over an upgraded socket for `stream`. */
-  attach(ws: WebSocket, raw: Socket, stream: ChatStream, user: AuthUser | null, badToken: boolean, viewerHint?: string): void {
+  attach(ws: WebSocket, raw: Socket, stream: ChatStream, user: AuthUser | null, badToken: boolean, viewerHint?: string, address: string | null = null): void {
     const id = uuidv7();
     const conn = new ChatConnection(id, ws, raw, user, badToken, viewerHint ?? user?.id ?? `chat:${id}`, this.d.config.maxBufferedBytes, {
       onSlow: () => this.d.metrics.dropped.inc({ reason: 'slow' }),
     });
     this.sockets.add(conn);
+    if (address !== null) {
+      this.addressOf.set(conn, address);
+      this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+    }
     this.d.metrics.sockets.inc();
     ws.on('close', () => this.detach(conn));
     ws.on('message', (data, isBinary) => {
@@ -148,12 +160,19 @@ export class ChatGateway {
     }
     chat.room.add(conn, this.historyOf(chat));
     conn.joined = true;
-    this.d.streams.viewerJoined(chat.streamId, conn.viewerId);
+    this.d.streams.viewerJoined(chat.streamId, conn.viewerId, this.addressOf.get(conn) ?? null);
   }
 
   private detach(conn: ChatConnection): void {
     if (!this.sockets.delete(conn)) return;
     this.d.metrics.sockets.dec();
+    const address = this.addressOf.get(conn);
+    if (address !== undefined) {
+      this.addressOf.delete(conn);
+      const n = (this.perAddress.get(address) ?? 1) - 1;
+      if (n > 0) this.perAddress.set(address, n);
+      else this.perAddress.delete(address);
+    }
     const chat = this.membership.get(conn);
     if (!chat) return;
     this.membership.delete(conn);

@@ -6,7 +6,7 @@ import { Type } from 'typebox';
 import type { Capability, NovaApp, Roles } from '../capability.js';
 import type { Container } from '../container.js';
 import { requireUser } from '../http/auth.js';
-import { UnavailableError } from '../http/errors.js';
+import { RateLimitedError, UnavailableError } from '../http/errors.js';
 import { problems } from '../http/problem.schema.js';
 import type { LiveService } from '../live/live.service.js';
 import { ChatGateway } from './chat.gateway.js';
@@ -27,7 +27,7 @@ export function liveStreamsPort(live: LiveService): ChatStreamsPort {
     onStreamEnded(listener) {
       live.onStreamEnded((info) => listener(info.streamId));
     },
-    viewerJoined: (streamId, viewerId) => live.viewerJoined(streamId, viewerId),
+    viewerJoined: (streamId, viewerId, address) => live.viewerJoined(streamId, viewerId, address),
     viewerLeft: (streamId, viewerId) => live.viewerLeft(streamId, viewerId),
   };
 }
@@ -59,6 +59,9 @@ export function chatCapability(c: Container, live: LiveService): Capability {
         // Runs before the upgrade, so an unknown stream or a full server gets a plain HTTP error.
         preHandler: async (req) => {
           if (gateway.socketCount >= cfg.maxSocketsPerProcess) throw new UnavailableError('This server has as many chat connections as it takes; try again later.');
+          if (cfg.maxSocketsPerAddress > 0 && gateway.socketsFrom(req.ip) >= cfg.maxSocketsPerAddress) {
+            throw new RateLimitedError(`This address already has ${cfg.maxSocketsPerAddress} chat connections open here; close some first.`, 10);
+          }
           const { stream_id } = req.params as { stream_id: string };
           upgrading.set(req.raw, await service.requireStream(stream_id));
         },
@@ -67,7 +70,7 @@ export function chatCapability(c: Container, live: LiveService): Capability {
         upgrading.delete(req.raw);
         if (!stream) return void socket.close(1011, 'stream unknown');
         const { viewer } = req.query as { viewer?: string };
-        gateway.attach(socket, req.raw.socket, stream, req.user, req.badToken, viewer);
+        gateway.attach(socket, req.raw.socket, stream, req.user, req.badToken, viewer, req.ip);
       });
 
       app.get(`${base}/messages`, {

@@ -13,7 +13,7 @@ export function unlike(c: NovaClient, videoId: string): Promise<ApiResponse<{ vi
   return c.delete(`/api/v1/videos/${videoId}/like`);
 }
 
-export function reportWatch(c: NovaClient, videoId: string, seconds: number): Promise<ApiResponse<{ video_id: string; watched_seconds: number }>> {
+export function reportWatch(c: NovaClient, videoId: string, seconds: number): Promise<ApiResponse<{ video_id: string; watched_seconds: number; counted_seconds: number }>> {
   return c.post(`/api/v1/videos/${videoId}/watch`, { seconds });
 }
 

@@ -1,5 +1,6 @@
-// Engagement rows: counted views and their de-duplication marks, likes, watch time and the running
-// totals per video. Every write takes the caller's transaction so the outbox event commits with it.
+// Engagement rows: counted views and their de-duplication marks, likes, watch time (with the mark
+// that paces it) and the running totals per video. Every write takes the caller's transaction so the
+// outbox event commits with it.
 import { randomBytes } from 'node:crypto';
 import type { Db, Executor } from '../infra/db/database.js';
 
@@ -64,8 +65,9 @@ export interface VideoStats {
 export class EngagementRepository {
   constructor(readonly db: Db) {}
 
-  async video(id: string): Promise<{ id: string; owner_id: string; status: string } | undefined> {
-    return this.db.kysely.selectFrom('videos').select(['id', 'owner_id', 'status']).where('id', '=', id).executeTakeFirst();
+  async video(id: string): Promise<{ id: string; owner_id: string; status: string; duration_seconds: number | null } | undefined> {
+    const row = await this.db.kysely.selectFrom('videos').select(['id', 'owner_id', 'status', 'duration_seconds']).where('id', '=', id).executeTakeFirst();
+    return row && { ...row, duration_seconds: row.duration_seconds === null ? null : Number(row.duration_seconds) };
   }
 
   /**
@@ -140,9 +142,44 @@ export class EngagementRepository {
     return Number(row.seconds);
   }
 
-  async watchedSeconds(videoId: string, userId: string): Promise<number> {
-    const row = await this.db.kysely.selectFrom('video_watch').select('seconds').where('video_id', '=', videoId).where('user_id', '=', userId).executeTakeFirst();
+  async watchedSeconds(videoId: string, userId: string, trx: Executor = this.db.kysely): Promise<number> {
+    const row = await trx.selectFrom('video_watch').select('seconds').where('video_id', '=', videoId).where('user_id', '=', userId).executeTakeFirst();
     return Number(row?.seconds ?? 0);
+  }
+
+  /*
+   * Watch pacing shares `video_view_marks` with views, under its own keys (`w:u:<user id>`): there
+   * `counted_at` is the time at which the user's watch allowance for the video is full again (a
+   * GCRA "theoretical arrival time"), so one timestamp paces a rolling window. It only changes by
+   * compare-and-set, so concurrent reports from one user cannot spend one allowance twice.
+   */
+
+  async watchMark(trx: Executor, videoId: string, key: string): Promise<string | undefined> {
+    const row = await trx.selectFrom('video_view_marks').select('counted_at').where('video_id', '=', videoId).where('viewer_key', '=', key).executeTakeFirst();
+    return row?.counted_at;
+  }
+
+  /** True when the mark was created (false: another request created it first). */
+  async insertWatchMark(trx: Executor, videoId: string, key: string, at: string): Promise<boolean> {
+    const row = await trx
+      .insertInto('video_view_marks')
+      .values({ video_id: videoId, viewer_key: key, counted_at: at })
+      .onConflict((oc) => oc.columns(['video_id', 'viewer_key']).doNothing())
+      .returning('video_id')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Moves the mark from `from` to `to`; false when another request moved it first. */
+  async moveWatchMark(trx: Executor, videoId: string, key: string, from: string, to: string): Promise<boolean> {
+    const res = await trx
+      .updateTable('video_view_marks')
+      .set({ counted_at: to })
+      .where('video_id', '=', videoId)
+      .where('viewer_key', '=', key)
+      .where('counted_at', '=', from)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
   }
 
   /** The instance's key for hashing anonymous viewers, created once and shared by every node. */

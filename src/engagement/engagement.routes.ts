@@ -42,10 +42,13 @@ export function engagementCapability(c: Container): EngagementCapability {
         schema: {
           tags,
           security,
-          summary: 'Report watch time',
+          summary: 'Report watch time (counted up to the video\'s duration per user per VIEW_DEDUP_SECONDS)',
+          description: 'Seconds beyond what the caller may still add to this video in the window are accepted and not counted: '
+            + 'see `counted_seconds`. The allowance refills continuously over the window. '
+            + 'More than 30 reports per minute for one video answer 429.',
           params: VideoParams,
           body: watchBody(c.config.engagement.maxWatchSecondsPerCall),
-          response: { 200: WatchResult, ...problems(400, 401, 404, 409) },
+          response: { 200: WatchResult, ...problems(400, 401, 404, 409, 429) },
         },
       }, async (req) => service.watch(req.params.id, requireUser(req).id, req.body.seconds));
 

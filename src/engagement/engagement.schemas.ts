@@ -25,7 +25,13 @@ export function watchBody(maxSeconds: number) {
   );
 }
 
-export const WatchResult = Type.Object({ video_id: Type.String(), watched_seconds: Type.Number({ description: "The caller's total on this video" }) });
+export const WatchResult = Type.Object({
+  video_id: Type.String(),
+  watched_seconds: Type.Number({ description: "The caller's counted total on this video" }),
+  counted_seconds: Type.Number({
+    description: "How much of this report counted: one user's watch time on a video counts up to the video's duration per VIEW_DEDUP_SECONDS window (0 once that is used up; the rest is ignored)",
+  }),
+});
 
 export const EngagementSummary = Type.Object({
   video_id: Type.String(),

@@ -90,11 +90,27 @@ export class ExperimentsRepository {
     return new Map(rows.map((r) => [r.variant, Number(r.n)]));
   }
 
-  /** Per converting user: their summed value for the metric, grouped by variant. */
-  async valuesPerUser(key: string, metric: string): Promise<Array<{ variant: string; user_id: string; total: number }>> {
+  async countUserConversions(key: string, userId: string): Promise<number> {
+    const row = await this.db.kysely
+      .selectFrom('experiment_conversions')
+      .select(sql<number>`count(*)`.as('n'))
+      .where('experiment_key', '=', key)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  /**
+   * Per converting user: their summed value for the metric, grouped by variant. Each stored value
+   * counts as at most `bound` in magnitude, so rows written before values were bounded cannot make
+   * the sum overflow (Postgres raises on float overflow; SQLite returns Infinity).
+   */
+  async valuesPerUser(key: string, metric: string, bound: number): Promise<Array<{ variant: string; user_id: string; total: number }>> {
+    const b = sql.lit(bound);
+    const nb = sql.lit(-bound);
     const rows = await this.db.kysely
       .selectFrom('experiment_conversions')
-      .select(['variant', 'user_id', sql<number>`sum(value)`.as('total')])
+      .select(['variant', 'user_id', sql<number>`sum(case when value > ${b} then ${b} when value < ${nb} then ${nb} else value end)`.as('total')])
       .where('experiment_key', '=', key)
       .where('metric', '=', metric)
       .groupBy(['variant', 'user_id'])

@@ -64,7 +64,7 @@ export function experimentsCapability(c: Container): ExperimentsCapability {
       });
 
       app.post('/api/v1/experiments/:key/conversions', {
-        schema: { tags, security, summary: 'Record a conversion for the caller', params: KeyParams, body: ConversionBody, response: { 201: ConversionResult, 200: ConversionResult, ...problems(400, 401, 404, 422) } },
+        schema: { tags, security, summary: 'Record a conversion for the caller', params: KeyParams, body: ConversionBody, response: { 201: ConversionResult, 200: ConversionResult, ...problems(400, 401, 404, 409, 422) } },
       }, async (req, reply) => {
         const user = requireUser(req);
         const r = await service.convert(req.params.key, user.id, req.body.metric, req.body.value);

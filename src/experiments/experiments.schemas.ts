@@ -33,7 +33,19 @@ export const ExperimentSchema = Type.Object({
 export const PatchExperiment = Type.Object({ traffic_percent: Type.Number({ minimum: 0, maximum: 100 }) }, { additionalProperties: false });
 export const KeyParams = Type.Object({ key: Key });
 export const Assignment = Type.Object({ variant: Type.Union([Type.String(), Type.Null()]), experiment: Type.String() });
-export const ConversionBody = Type.Object({ metric: Type.String({ minLength: 1, maxLength: 64 }), value: Type.Optional(Type.Number()) }, { additionalProperties: false });
+/**
+ * Largest magnitude of one conversion value. Wide enough for any real metric (seconds, cents,
+ * counts), small enough that sums over many users and their squares stay far from overflow.
+ */
+export const MAX_CONVERSION_VALUE = 1e9;
+
+export const ConversionBody = Type.Object(
+  {
+    metric: Type.String({ minLength: 1, maxLength: 64 }),
+    value: Type.Optional(Type.Number({ minimum: -MAX_CONVERSION_VALUE, maximum: MAX_CONVERSION_VALUE, description: `Numeric metrics only; at most ${MAX_CONVERSION_VALUE} in magnitude (default 1)` })),
+  },
+  { additionalProperties: false },
+);
 export const ConversionResult = Type.Object({ recorded: Type.Boolean(), variant: Type.Union([Type.String(), Type.Null()]) });
 
 export const ResultsSchema = Type.Object({

@@ -5,6 +5,7 @@ import { isUniqueViolation } from '../infra/db/database.js';
 import { ConflictError, NotFoundError, UnprocessableError } from '../http/errors.js';
 import { chooseVariant, hashPosition, type WeightedVariant } from './assignment.js';
 import { ExperimentsRepository, type ExperimentTable } from './experiments.repository.js';
+import { MAX_CONVERSION_VALUE } from './experiments.schemas.js';
 import { srmTest, summarize, twoProportionTest, welchTest } from './stats.js';
 
 export type MetricType = 'binary' | 'numeric';
@@ -49,6 +50,19 @@ export interface Results {
 const MIN_USERS_PER_VARIANT = 100;
 const MIN_CONVERSIONS_PER_VARIANT = 10;
 const SRM_THRESHOLD = 0.001;
+/**
+ * Conversions one user may record in one experiment. Results already count each user once (their
+ * values summed), so this bounds how far one user can move a numeric mean and how many rows a
+ * flood of requests can write; binary metrics count a user at most once however many they send.
+ */
+export const MAX_CONVERSIONS_PER_USER = 1000;
+/** The largest per-user total the two limits above allow; older rows are held to it as well. */
+const MAX_USER_TOTAL = MAX_CONVERSION_VALUE * MAX_CONVERSIONS_PER_USER;
+
+/** Statistics that degenerate (e.g. a relative lift over a control mean near 0) are reported as null. */
+function finiteOrNull(x: number | null): number | null {
+  return x !== null && Number.isFinite(x) ? x : null;
+}
 
 function toExperiment(r: ExperimentTable): Experiment {
   return {
@@ -141,6 +155,11 @@ export class ExperimentsService {
     if (metric !== e.metric) throw new UnprocessableError(`Experiment "${key}" measures "${e.metric}", not "${metric}".`, [{ field: 'metric', message: `expected ${e.metric}` }]);
     const a = await this.repo.findAssignment(key, userId);
     if (!a) return { recorded: false, variant: null };
+    // Checked before the insert, not with it: concurrent requests of one user may pass the cap by
+    // a few, which the per-user bound on totals in results() absorbs.
+    if ((await this.repo.countUserConversions(key, userId)) >= MAX_CONVERSIONS_PER_USER) {
+      throw new ConflictError(`You have recorded the maximum of ${MAX_CONVERSIONS_PER_USER} conversions in experiment "${key}"; further ones are not recorded.`);
+    }
     await this.repo.insertConversion({ id: uuidv7(), experiment_key: key, user_id: userId, variant: a.variant, metric, value: value ?? 1, created_at: new Date().toISOString() });
     return { recorded: true, variant: a.variant };
   }
@@ -148,11 +167,12 @@ export class ExperimentsService {
   async results(key: string): Promise<Results> {
     const e = await this.get(key);
     const users = await this.repo.usersPerVariant(key);
-    const perUser = await this.repo.valuesPerUser(key, e.metric);
+    const perUser = await this.repo.valuesPerUser(key, e.metric, MAX_CONVERSION_VALUE);
     const byVariant = new Map<string, number[]>();
     for (const r of perUser) {
       const list = byVariant.get(r.variant) ?? [];
-      list.push(r.total);
+      // Bounded, so means and variances over users stay finite whatever rows are stored.
+      list.push(Math.min(MAX_USER_TOTAL, Math.max(-MAX_USER_TOTAL, r.total)));
       byVariant.set(r.variant, list);
     }
     const stat = e.variants.map((v) => {
@@ -175,13 +195,13 @@ export class ExperimentsService {
         users: s.n,
         conversions: s.conversions,
         rate: s.rate,
-        lift: t.relativeLift,
-        absolute_lift: t.absoluteLift,
-        ci_low: t.ciLow,
-        ci_high: t.ciHigh,
-        absolute_ci_low: t.absCiLow,
-        absolute_ci_high: t.absCiHigh,
-        p_value: t.pValue,
+        lift: finiteOrNull(t.relativeLift),
+        absolute_lift: finiteOrNull(t.absoluteLift),
+        ci_low: finiteOrNull(t.ciLow),
+        ci_high: finiteOrNull(t.ciHigh),
+        absolute_ci_low: finiteOrNull(t.absCiLow),
+        absolute_ci_high: finiteOrNull(t.absCiHigh),
+        p_value: finiteOrNull(t.pValue),
       };
     });
     const srmP = srmTest(stat.map((s) => s.n), e.variants.map((v) => v.weight));

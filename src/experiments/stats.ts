@@ -137,7 +137,8 @@ export interface TestResult {
 function relativeCi(mc: number, vc: number, mv: number, vv: number, crit: number): { lift: number | null; low: number | null; high: number | null } {
   if (mc === 0) return { lift: null, low: null, high: null };
   const lift = mv / mc - 1;
-  const se = Math.sqrt(vv / (mc * mc) + (mv * mv * vc) / (mc ** 4));
+  // √(vv/mc² + mv²·vc/mc⁴), factored so a tiny control mean does not underflow mc⁴ to 0.
+  const se = Math.sqrt(vv + (mv / mc) ** 2 * vc) / Math.abs(mc);
   return { lift, low: lift - crit * se, high: lift + crit * se };
 }
 

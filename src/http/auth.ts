@@ -1,5 +1,6 @@
 // Who is calling: resolves `Authorization: Bearer <token>` (or `?token=` for WebSockets and
-// EventSource, which cannot set headers) to request.user once per request.
+// EventSource, which cannot set headers) to request.user once per request. Anywhere else a token in
+// the URL is ignored: URLs end up in proxy logs, browser history and Referer headers.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuthUser } from '../accounts/accounts.service.js';
 import { ForbiddenError, UnauthorizedError } from './errors.js';
@@ -18,8 +19,16 @@ export function tokenFrom(request: FastifyRequest): string | null {
     const m = /^Bearer\s+(\S+)$/i.exec(h);
     return m ? m[1] : null;
   }
+  if (!headerlessClient(request)) return null;
   const q = (request.query as Record<string, unknown> | undefined)?.token;
   return typeof q === 'string' && q ? q : null;
+}
+
+/** A WebSocket handshake or an EventSource (SSE) request: the clients that cannot send headers. */
+function headerlessClient(request: FastifyRequest): boolean {
+  if (request.method !== 'GET') return false;
+  if (request.headers.upgrade?.toLowerCase() === 'websocket') return true;
+  return (request.headers.accept ?? '').toLowerCase().includes('text/event-stream');
 }
 
 export function registerAuth(app: FastifyInstance, authenticate: (token: string) => Promise<AuthUser | null>): void {

@@ -8,14 +8,26 @@ import { LiveIngest } from './live.ingest.js';
 import { RecordingFinalizer, type RecordingSink } from './live.recording.js';
 import { LiveRepository } from './live.repository.js';
 import { registerLiveRoutes } from './live.routes.js';
+import { RedisViewerPresence } from './live.presence.js';
 import { LiveService } from './live.service.js';
 
 export function createLiveService(c: Container): LiveService {
+  const redis = c.redis;
   return new LiveService(new LiveRepository(c.db), c.logger, {
     reconnectWindowSeconds: c.config.liveReconnectWindowSeconds,
     maxDurationSeconds: c.config.liveMaxDurationSeconds,
     segmentSeconds: c.config.liveSegmentSeconds,
-  });
+    maxViewersPerAddress: c.config.liveMaxViewersPerAddress,
+  }, redis
+    ? (tracker, ttlMs) => {
+      // Every API process counts the same viewers. A connection of its own, whose commands fail
+      // fast while Redis is away, so a sweep never holds up ending streams. A set outlives its
+      // last write by a minute at most.
+      const conn = redis.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2000 });
+      conn.on('error', () => {});
+      return new RedisViewerPresence(conn, `${c.config.queuePrefix}:live-viewers:`, tracker, Math.max(60_000, 10 * ttlMs));
+    }
+    : undefined);
 }
 
 export interface LiveCapabilityDeps {
@@ -79,11 +91,13 @@ export function liveCapability(c: Container, live: LiveService, deps: LiveCapabi
       });
     },
     async stop() {
-      if (!started) return;
-      // A recording being joined is abandoned (and left pending for the next start) rather than
-      // awaited: joining can take as long as the stream lasted.
-      finalizer.abort();
-      await ingest.stop();
+      if (started) {
+        // A recording being joined is abandoned (and left pending for the next start) rather than
+        // awaited: joining can take as long as the stream lasted.
+        finalizer.abort();
+        await ingest.stop();
+      }
+      // Always: the service holds a Redis connection for viewer counts in every role.
       await live.stop();
     },
   };

@@ -180,9 +180,12 @@ export class LiveRepository {
     return new Map(rows.map((r) => [r.id, r.status]));
   }
 
-  /** Current and peak viewers of a live stream; the stored peak never goes down. */
-  async setViewers(id: string, count: number, peak: number): Promise<void> {
-    await this.db.kysely
+  /**
+   * Current and peak viewers of a live stream; the stored peak never goes down. False when the
+   * stream is not live (nothing was written).
+   */
+  async setViewers(id: string, count: number, peak: number): Promise<boolean> {
+    const r = await this.db.kysely
       .updateTable('streams')
       .set((eb) => ({
         viewer_count: count,
@@ -190,7 +193,8 @@ export class LiveRepository {
       }))
       .where('id', '=', id)
       .where('status', '=', 'live')
-      .execute();
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
   }
 
   // Recording hand-off: claimed by one process once the stream ended and no publisher remains.

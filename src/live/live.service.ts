@@ -7,6 +7,7 @@ import type { AuthUser } from '../accounts/accounts.service.js';
 import { appendEvent } from '../events/outbox.repository.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../http/errors.js';
 import type { Logger } from '../infra/logger.js';
+import { LocalViewerPresence, type ViewerPresence } from './live.presence.js';
 import { LiveRepository, type StreamRow, type StreamStatus } from './live.repository.js';
 import { ViewerTracker } from './live.viewers.js';
 
@@ -15,6 +16,8 @@ export interface LiveOptions {
   maxDurationSeconds: number;
   /** Segment length of the live HLS ladder; viewer expiry is derived from it. */
   segmentSeconds: number;
+  /** Distinct viewers of a stream counted per client address; 0 or unset: no limit. */
+  maxViewersPerAddress?: number;
   /** How often lifecycle sweeps run (reconnect timeouts, duration cap, viewer counts). */
   tickMs?: number;
 }
@@ -80,13 +83,19 @@ export class LiveService {
   /** Background work that runs after a stream ended (recording hand-off), set by the capability. */
   afterTick: (() => Promise<void>) | null = null;
 
+  /** Viewer totals: this process's own, or shared by every API process (Redis). */
+  private readonly presence: ViewerPresence;
+
   constructor(
     readonly repo: LiveRepository,
     private readonly logger: Logger,
     readonly opts: LiveOptions,
+    presence?: (tracker: ViewerTracker, ttlMs: number) => ViewerPresence,
   ) {
     // ~2 segment durations without a playlist poll and the viewer is gone (hls.js polls about once per segment).
-    this.viewers = new ViewerTracker(Math.max(4, 2 * opts.segmentSeconds) * 1000);
+    const ttlMs = Math.max(4, 2 * opts.segmentSeconds) * 1000;
+    this.viewers = new ViewerTracker(ttlMs, opts.maxViewersPerAddress ?? 0);
+    this.presence = presence?.(this.viewers, ttlMs) ?? new LocalViewerPresence(this.viewers);
   }
 
   // ---- hooks for other capabilities -------------------------------------------------------
@@ -102,18 +111,18 @@ export class LiveService {
     return () => this.startedListeners.delete(listener);
   }
 
-  /** A chat socket (or other live presence) of `viewerId` opened on the stream. */
-  viewerJoined(streamId: string, viewerId: string): void {
-    this.viewers.joined(streamId, viewerId);
+  /** A chat socket (or other live presence) of `viewerId`, from `address`, opened on the stream. */
+  viewerJoined(streamId: string, viewerId: string, address: string | null = null): void {
+    this.viewers.joined(streamId, viewerId, address);
   }
 
   viewerLeft(streamId: string, viewerId: string): void {
     this.viewers.left(streamId, viewerId);
   }
 
-  /** A playlist poll by `viewerId`. */
-  viewerPolled(streamId: string, viewerId: string): void {
-    this.viewers.polled(streamId, viewerId);
+  /** A playlist poll by `viewerId` from `address`. */
+  viewerPolled(streamId: string, viewerId: string, address: string | null = null): void {
+    this.viewers.polled(streamId, viewerId, Date.now(), address);
   }
 
   private emit<T>(listeners: Set<Listener<T>>, info: T): void {
@@ -229,8 +238,12 @@ export class LiveService {
    */
   async endLive(id: string, reason: string, endedAt?: string): Promise<boolean> {
     const now = new Date().toISOString();
-    // Persist the latest local viewer count first so the peak in the event includes it.
-    await this.repo.setViewers(id, this.viewers.count(id), this.viewers.peak(id));
+    // Persist the latest viewer count first so the peak in the event includes it.
+    const viewers = await this.presence.count(id).catch((err: unknown) => {
+      this.logger.warn({ err, streamId: id }, 'shared viewer count unavailable; using this process\'s');
+      return this.viewers.count(id);
+    });
+    await this.repo.setViewers(id, viewers, Math.max(viewers, this.viewers.peak(id)));
     const ended = await this.repo.transaction(async (trx) => {
       const row = await this.repo.markEnded(id, endedAt ?? now, reason, trx);
       if (!row) return undefined;
@@ -245,7 +258,7 @@ export class LiveService {
       return { row, durationSeconds };
     });
     if (!ended) return false;
-    this.viewers.forget(id);
+    this.forgetViewers(id);
     this.logger.info({ streamId: id, reason, durationSeconds: ended.durationSeconds }, 'stream ended');
     this.emit(this.endedListeners, {
       streamId: id,
@@ -348,13 +361,35 @@ export class LiveService {
       }
       const tooOld = new Date(now - this.opts.maxDurationSeconds * 1000).toISOString();
       for (const row of await this.repo.findOverDuration(tooOld)) await this.endLive(row.id, 'max_duration');
-      for (const [streamId, count] of this.viewers.sweep(now)) await this.repo.setViewers(streamId, count, this.viewers.peak(streamId));
+      await this.sweepViewers(now);
       await this.afterTick?.();
     } catch (err) {
       this.logger.warn({ err }, 'live sweep failed');
     } finally {
       this.ticking = false;
     }
+  }
+
+  private async sweepViewers(now: number): Promise<void> {
+    let totals: Map<string, number>;
+    try {
+      totals = await this.presence.sweep(now);
+    } catch (err) {
+      // Redis away (its commands fail fast): the stored counts stay as they were until it is back.
+      this.logger.warn({ err }, 'could not sweep shared viewer counts');
+      return;
+    }
+    for (const [streamId, count] of totals) {
+      if (await this.repo.setViewers(streamId, count, Math.max(count, this.viewers.peak(streamId)))) continue;
+      // Not live: if it ended (another process may have ended it), its viewers are history here too.
+      const row = await this.repo.findById(streamId);
+      if (!row || row.status === 'ended') this.forgetViewers(streamId);
+    }
+  }
+
+  /** In the background: a slow or absent Redis must not hold up whoever ends a stream. */
+  private forgetViewers(streamId: string): void {
+    this.presence.forget(streamId).catch((err: unknown) => this.logger.warn({ err, streamId }, 'could not drop the shared viewers of an ended stream'));
   }
 
   start(): void {
@@ -367,5 +402,6 @@ export class LiveService {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     while (this.ticking) await new Promise((r) => setTimeout(r, 20));
+    await this.presence.close();
   }
 }

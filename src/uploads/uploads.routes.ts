@@ -1,6 +1,7 @@
 // Mounts the tus server under /api/v1/uploads. Request bodies are never parsed or buffered by
 // Fastify: the raw request goes to @tus/server, which streams it into the store. Auth and ownership
 // are checked first, so a refused request gets problem+json. Expired uploads are swept periodically.
+// A video has one upload at a time: a new creation replaces (terminates) the earlier one.
 // With Redis, upload locks are shared by every API node (an upload may continue on any of them).
 import { Type } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -10,6 +11,7 @@ import { problems } from '../http/problem.schema.js';
 import { vodServices } from '../videos/videos.wiring.js';
 import { UPLOADS_PATH, UploadsService } from './uploads.service.js';
 import { RedisLocker } from './uploads.locker.js';
+import { UploadsRepository } from './uploads.repository.js';
 import { FileUploadStore, S3UploadStore, type UploadStore } from './uploads.store.js';
 
 export interface UploadsCapability extends Capability {
@@ -26,7 +28,7 @@ export function uploadsCapability(c: Container): UploadsCapability {
     : new FileUploadStore(cfg.uploadDir, c.storage, expiryMs);
   const logger = c.logger.child({ module: 'uploads' });
   const locker = c.redis ? new RedisLocker(c.redis, { prefix: cfg.queuePrefix, ttlMs: cfg.uploadLockSeconds * 1000 }, logger) : undefined;
-  const service = new UploadsService(store, videos, { maxBytes: cfg.uploadMaxBytes, publicUrl: cfg.publicUrl, locker }, logger);
+  const service = new UploadsService(store, new UploadsRepository(c.db), videos, { maxBytes: cfg.uploadMaxBytes, publicUrl: cfg.publicUrl, locker }, logger);
   videos.setUploadCleaner((v) => service.removeFor(v));
   let sweeper: NodeJS.Timeout | null = null;
 
@@ -61,7 +63,15 @@ export function uploadsCapability(c: Container): UploadsCapability {
       app.options(`${UPLOADS_PATH}/:video_id/:key`, { schema: { tags, summary: 'tus capabilities', params: UploadParams } }, handOver);
 
       app.post(`${UPLOADS_PATH}/:video_id`, {
-        schema: { tags, summary: 'tus creation (with optional data): start the upload of this video\'s file (owner)', security, params: VideoParams, response: problems(401, 403, 404, 409, 413) },
+        schema: {
+          tags,
+          summary: 'tus creation (with optional data): start the upload of this video\'s file (owner)',
+          description: 'A video has one upload at a time: creating one terminates and removes the upload it had '
+            + '(to continue that one, HEAD and PATCH its URL instead). 409 once the file is uploaded.',
+          security,
+          params: VideoParams,
+          response: problems(401, 403, 404, 409, 413),
+        },
       }, async (req, reply) => {
         await service.authorize(req, { videoId: req.params.video_id });
         return handOver(req, reply);

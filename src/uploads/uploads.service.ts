@@ -1,14 +1,17 @@
 // Resumable uploads (tus 1.0.0 on @tus/server): who may write which upload, and what happens when
 // one completes: the file becomes the video's source and the video is queued (VideosService). A
 // completed upload whose completion was not recorded (crash, lost response) is finished on HEAD.
+// A video has one upload at a time: creating one terminates and removes the one it had, so
+// repeated creations cannot pile up files, and deleting the video removes every upload it has.
 import type { FastifyRequest } from 'fastify';
-import { Server, type Locker, type Upload } from '@tus/server';
+import { MemoryLocker, Server, type DataStore, type Locker, type Upload } from '@tus/server';
 import type { AuthUser } from '../accounts/accounts.service.js';
 import { requireUser } from '../http/auth.js';
 import { AppError, ConflictError, ForbiddenError, NotFoundError } from '../http/errors.js';
 import type { Logger } from '../infra/logger.js';
 import type { VideoRow } from '../videos/videos.repository.js';
 import type { VideosService } from '../videos/videos.service.js';
+import type { UploadsRepository } from './uploads.repository.js';
 import type { UploadRef, UploadStore } from './uploads.store.js';
 
 export const UPLOADS_PATH = '/api/v1/uploads';
@@ -20,6 +23,9 @@ export interface UploadsOptions {
   locker?: Locker;
 }
 
+/** Compare-and-set rounds before a creation gives up (only creations racing for one video loop). */
+const CLAIM_ATTEMPTS = 20;
+
 /** Parses /api/v1/uploads/<video_id>[/<key>] from a request URL (absolute or not). */
 function pathParts(url: string): string[] {
   const pathname = new URL(url, 'http://x').pathname;
@@ -27,20 +33,44 @@ function pathParts(url: string): string[] {
   return pathname.slice(UPLOADS_PATH.length + 1).split('/').filter(Boolean);
 }
 
+/**
+ * The store as @tus/server sees it, except that a created upload is checked against the video once
+ * it exists: one that lost a race (replaced by a newer creation, or its video deleted meanwhile)
+ * is removed before the client hears of it.
+ */
+function checkingCreate(datastore: DataStore, check: (upload: Upload) => Promise<void>): DataStore {
+  return new Proxy(datastore, {
+    get(target, prop) {
+      if (prop === 'create') {
+        return async (upload: Upload) => {
+          const created = await target.create(upload);
+          await check(created);
+          return created;
+        };
+      }
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 export class UploadsService {
   readonly tus: Server;
+  private readonly locker: Locker;
 
   constructor(
     private readonly store: UploadStore,
+    private readonly repo: UploadsRepository,
     private readonly videos: VideosService,
     private readonly opts: UploadsOptions,
     private readonly logger: Logger,
   ) {
+    this.locker = opts.locker ?? new MemoryLocker();
     this.tus = new Server({
       path: UPLOADS_PATH,
-      datastore: store.datastore,
+      datastore: checkingCreate(store.datastore, (upload) => this.confirmCreated(upload)),
       maxSize: opts.maxBytes,
-      ...(opts.locker ? { locker: opts.locker } : {}),
+      locker: this.locker,
       respectForwardedHeaders: true,
       // A finished upload is the video's source: it cannot be terminated through tus.
       disableTerminationForFinishedUploads: true,
@@ -56,9 +86,12 @@ export class UploadsService {
         const [videoId, key] = pathParts(req.url);
         return videoId && key ? store.idFor({ videoId, key }) : undefined;
       },
+      // Runs before the upload is stored: the video records it first, then its earlier upload goes.
       onUploadCreate: async (_req, upload) => {
         const ref = store.refOf(upload.id);
-        if (ref) await videos.repo.update(videos.repo.kysely, ref.videoId, { upload_id: upload.id }, ['waiting_upload']);
+        if (!ref) throw new NotFoundError('Not an upload URL of a video.');
+        const previous = await this.claim(ref.videoId, upload.id);
+        if (previous) await this.terminate(previous);
         return {};
       },
       onUploadFinish: async (_req, upload) => {
@@ -108,10 +141,61 @@ export class UploadsService {
     if (!accepted) this.logger.info({ video_id: ref.videoId }, 'upload finished for a video that no longer waits for one');
   }
 
-  /** Removes a video's unfinished upload (the finished one is its source and goes with its objects). */
+  /** Records `id` as the video's upload; returns the upload it replaces, if any. */
+  private async claim(videoId: string, id: string): Promise<string | null> {
+    for (let i = 0; i < CLAIM_ATTEMPTS; i++) {
+      const slot = await this.repo.slot(videoId);
+      if (!slot) throw new NotFoundError(`No video ${videoId}.`);
+      if (slot.status !== 'waiting_upload') throw new ConflictError(`The video's file is already uploaded (status ${slot.status}).`);
+      if (await this.repo.swap(videoId, slot.upload_id, id)) return slot.upload_id;
+    }
+    throw new ConflictError('Other uploads of this video are being created at the same moment; retry.');
+  }
+
+  /** A stored upload that is no longer its video's upload is removed, and its creation refused. */
+  private async confirmCreated(upload: Upload): Promise<void> {
+    const ref = this.store.refOf(upload.id);
+    if (!ref) return;
+    const slot = await this.repo.slot(ref.videoId);
+    if (slot?.status === 'waiting_upload' && slot.upload_id === upload.id) return;
+    // This request holds the upload's lock, so nothing else writes it.
+    await this.store.discard(upload.id);
+    if (!slot) throw new NotFoundError(`No video ${ref.videoId}.`);
+    if (slot.status !== 'waiting_upload') throw new ConflictError(`The video's file is already uploaded (status ${slot.status}).`);
+    throw new ConflictError('Another creation for this video replaced this upload while it was being stored: continue the upload that creation answered with, or POST again to start over.');
+  }
+
+  /**
+   * Ends an upload as tus termination does: takes its lock, which stops a request writing it (the
+   * writer is asked to let go), then removes everything stored for it.
+   */
+  private async terminate(id: string): Promise<void> {
+    const lock = this.locker.newLock(id);
+    await lock.lock(new AbortController().signal, async () => {
+      // Held only while removing; whoever asks next finds the upload gone.
+    });
+    try {
+      await this.store.discard(id);
+    } finally {
+      await lock.unlock();
+    }
+    this.logger.info({ upload_id: id }, 'upload terminated and removed');
+  }
+
+  /**
+   * On deletion of the video: removes every upload of it still stored, not only the recorded one
+   * (a finished upload's file is a link to, or a copy of, the source that goes with its objects).
+   */
   async removeFor(video: VideoRow): Promise<void> {
-    if (!video.upload_id) return;
-    await this.store.datastore.remove(video.upload_id).catch(() => {});
+    const ids = new Set(video.upload_id ? [video.upload_id] : []);
+    try {
+      for (const id of await this.store.uploadsOf(video.id)) ids.add(id);
+    } catch (err) {
+      this.logger.warn({ err, video_id: video.id }, 'listing the uploads of a deleted video failed; removing the recorded one');
+    }
+    for (const id of ids) {
+      await this.terminate(id).catch((err) => this.logger.warn({ err, video_id: video.id, upload_id: id }, 'removing an upload of a deleted video failed'));
+    }
   }
 
   async cleanupExpired(): Promise<number> {

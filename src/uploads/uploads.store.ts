@@ -1,7 +1,7 @@
 // Where tus uploads are written: @tus/file-store under DATA_DIR/uploads (its metadata is on disk,
 // so an upload resumes after a restart), or @tus/s3-store straight into the bucket when S3 is
-// configured. Also maps upload ids to URLs (/api/v1/uploads/<video_id>/<key>) and turns a finished
-// upload into the video's stored source without copying it.
+// configured. Also maps upload ids to URLs (/api/v1/uploads/<video_id>/<key>), turns a finished
+// upload into the video's stored source without copying it, and finds and removes a video's uploads.
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -32,6 +32,14 @@ export interface UploadStore {
   newId(videoId: string): string;
   /** Makes a finished upload the video's source object; returns its key and size. */
   adopt(id: string, size: number): Promise<{ key: string; size: number }>;
+  /** Ids of every upload of this video still stored, finished or not. */
+  uploadsOf(videoId: string): Promise<string[]>;
+  /** Removes an upload and everything stored for it; an upload already gone is no error. */
+  discard(id: string): Promise<void>;
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as { status_code?: number } | null)?.status_code === 404;
 }
 
 function newKey(): string {
@@ -81,14 +89,75 @@ export class FileUploadStore implements UploadStore {
     await this.storage.putFile(key, file);
     return { key, size };
   }
+
+  async uploadsOf(videoId: string): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(this.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const ids = new Set<string>();
+    for (const name of names) {
+      // An upload is its data file and `<id>.json`; either alone still belongs to it.
+      const id = name.endsWith('.json') ? name.slice(0, -'.json'.length) : name;
+      const ref = this.refOf(id);
+      if (ref?.videoId === videoId && this.idFor(ref) === id) ids.add(id);
+    }
+    return [...ids];
+  }
+
+  async discard(id: string): Promise<void> {
+    if (!this.refOf(id)) return;
+    // The data file first: without it the upload reads as gone, whatever happens to its metadata.
+    await fsp.rm(path.join(this.dir, id), { force: true });
+    await fsp.rm(path.join(this.dir, `${id}.json`), { force: true });
+  }
+}
+
+/** @tus/s3-store, plus what removing every upload of a video needs from the bucket. */
+class VideoS3Store extends S3Store {
+  /** Keys of the multipart uploads in progress under `prefix`. */
+  async multipartKeys(prefix: string): Promise<string[]> {
+    const keys = new Set<string>();
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    for (;;) {
+      const res = await this.client.listMultipartUploads({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker });
+      for (const u of res.Uploads ?? []) if (u.Key) keys.add(u.Key);
+      if (!res.IsTruncated) return [...keys];
+      keyMarker = res.NextKeyMarker;
+      uploadIdMarker = res.NextUploadIdMarker;
+    }
+  }
+
+  /** Aborts the multipart upload and deletes its info and its incomplete last part. */
+  async discard(id: string): Promise<void> {
+    try {
+      await this.remove(id);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      // No info object (never written, or removed): abort what the bucket still lists under the key.
+      await this.abortListed(id).catch(() => {});
+    }
+    await this.client.deleteObjects({ Bucket: this.bucket, Delete: { Objects: [{ Key: this.partKey(id, true) }], Quiet: true } });
+  }
+
+  private async abortListed(key: string): Promise<void> {
+    const res = await this.client.listMultipartUploads({ Bucket: this.bucket, Prefix: key });
+    for (const u of res.Uploads ?? []) {
+      if (u.Key === key && u.UploadId) await this.client.abortMultipartUpload({ Bucket: this.bucket, Key: key, UploadId: u.UploadId });
+    }
+  }
 }
 
 /** Uploads as multipart objects in the bucket, keyed so the finished object already is the source. */
 export class S3UploadStore implements UploadStore {
-  readonly datastore: S3Store;
+  readonly datastore: VideoS3Store;
 
   constructor(cfg: S3Config, expiryMs: number) {
-    this.datastore = new S3Store({
+    this.datastore = new VideoS3Store({
       partSize: 8 * 1024 * 1024,
       expirationPeriodInMilliseconds: expiryMs,
       // Tags need S3's object-tagging API, which S3-compatible servers do not all have; expired
@@ -121,5 +190,16 @@ export class S3UploadStore implements UploadStore {
 
   async adopt(id: string, size: number): Promise<{ key: string; size: number }> {
     return { key: id, size };
+  }
+
+  /** Uploads in progress only: the info and part objects of every upload go with the video's objects. */
+  async uploadsOf(videoId: string): Promise<string[]> {
+    const keys = await this.datastore.multipartKeys(`videos/${videoId}/source/`);
+    return keys.filter((k) => this.refOf(k)?.videoId === videoId);
+  }
+
+  async discard(id: string): Promise<void> {
+    if (!this.refOf(id)) return;
+    await this.datastore.discard(id);
   }
 }

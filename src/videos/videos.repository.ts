@@ -80,6 +80,18 @@ export class VideosRepository {
     return trx.selectFrom('videos').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  /** The owner's videos still waiting for their upload, created at or after `since`. */
+  async countWaitingUploads(ownerId: string, since: string): Promise<number> {
+    const r = await this.db.kysely
+      .selectFrom('videos')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('owner_id', '=', ownerId)
+      .where('status', '=', 'waiting_upload')
+      .where('created_at', '>=', since)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
   async list(f: ListFilter): Promise<VideoRow[]> {
     let q = this.db.kysely.selectFrom('videos').selectAll();
     if (f.ownerId) q = q.where('owner_id', '=', f.ownerId);

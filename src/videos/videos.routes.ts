@@ -36,7 +36,7 @@ export function videosCapability(c: Container): Capability {
       const auth = [{ bearer: [] }];
 
       app.post('/api/v1/videos', {
-        schema: { tags, summary: 'Create a video and get its tus upload endpoint', security: auth, body: CreateVideoBody, response: { 201: CreateVideoResult, ...problems(400, 401) } },
+        schema: { tags, summary: 'Create a video and get its tus upload endpoint', security: auth, body: CreateVideoBody, response: { 201: CreateVideoResult, ...problems(400, 401, 409) } },
       }, async (req, reply) => {
         const v = await videos.create(requireUser(req), req.body);
         const base = baseUrl(req, cfg.publicUrl);

@@ -35,6 +35,13 @@ export interface ProcessedOutputs {
 
 export type UploadCleaner = (video: VideoRow) => Promise<void>;
 
+export interface PendingUploadLimit {
+  /** Videos one user may have waiting for their upload at once; 0 means no limit. */
+  maxPerUser: number;
+  /** Only videos created this recently count: older uploads have expired. */
+  withinSeconds: number;
+}
+
 export class VideosService {
   private uploadCleaner: UploadCleaner | null = null;
 
@@ -45,6 +52,7 @@ export class VideosService {
     readonly queue: JobQueue,
     readonly bus: ProgressBus,
     private readonly logger: Logger,
+    private readonly pending: PendingUploadLimit = { maxPerUser: 0, withinSeconds: 0 },
   ) {}
 
   /** The uploads capability removes a video's unfinished tus upload when the video is deleted. */
@@ -64,6 +72,16 @@ export class VideosService {
   }
 
   async create(owner: AuthUser, input: { title: string; description?: string }): Promise<VideoRow> {
+    const { maxPerUser, withinSeconds } = this.pending;
+    if (maxPerUser > 0) {
+      // Each waiting video may hold an upload of up to UPLOAD_MAX_BYTES: a user cannot open
+      // unlimited ones and fill the disk. (Two racing creations may pass together; the bound stays.)
+      const since = new Date(Date.now() - withinSeconds * 1000).toISOString();
+      const waiting = await this.repo.countWaitingUploads(owner.id, since);
+      if (waiting >= maxPerUser) {
+        throw new ConflictError(`You already have ${waiting} videos waiting for their upload (at most ${maxPerUser}): finish or delete one of them first.`);
+      }
+    }
     const now = new Date().toISOString();
     const row = blankVideo({ id: uuidv7(), owner_id: owner.id, title: input.title, description: input.description ?? '', status: 'waiting_upload', created_at: now });
     await this.repo.insert(this.db.kysely, row);

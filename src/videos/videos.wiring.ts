@@ -46,7 +46,10 @@ export function vodServices(c: Container): VodServices {
     concurrency: cfg.workerConcurrency,
   }, logger);
   const bus: ProgressBus = c.redis ? new RedisProgressBus(c.redis, cfg.queuePrefix, logger) : new MemoryProgressBus();
-  const videos = new VideosService(c.db, new VideosRepository(c.db), c.storage, queue, bus, logger);
+  const videos = new VideosService(c.db, new VideosRepository(c.db), c.storage, queue, bus, logger, {
+    maxPerUser: cfg.uploadMaxPendingPerUser,
+    withinSeconds: cfg.uploadExpirySeconds,
+  });
   const media = createMediaToolkit(cfg);
   queue.register(TRANSCODE_JOB, new TranscodeHandler(videos, media, c.storage, { workRoot: path.join(cfg.dataDir, 'tmp', 'transcode') }));
   const services = { videos, queue, bus, media };

@@ -18,7 +18,7 @@ export interface TestNova {
 
 export async function startTestNova(env: Record<string, string> = {}, roles = { api: true, worker: true }): Promise<TestNova> {
   const dataDir = env.DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'nova-test-'));
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', RTMP_PORT: '0', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', WEBHOOKS_ALLOW_PRIVATE: 'true', FFMPEG_PRESET: 'ultrafast', DATA_DIR: dataDir, ...env });
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', RTMP_PORT: '0', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', WEBHOOKS_ALLOW_PRIVATE: 'true', FFMPEG_PRESET: 'ultrafast', REGISTER_MAX_PER_ADDRESS: '0', DATA_DIR: dataDir, ...env });
   const nova = await startNova(config, roles, createLogger(config.logLevel));
   const url = nova.url ?? '';
   return {

@@ -20,7 +20,7 @@ export interface NovaProcess {
 export async function spawnNova(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<NovaProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', RTMP_PORT: '0', LOG_LEVEL: 'info', FFMPEG_PRESET: 'ultrafast', WEBHOOKS_ALLOW_PRIVATE: 'true', ...env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', RTMP_PORT: '0', LOG_LEVEL: 'info', FFMPEG_PRESET: 'ultrafast', WEBHOOKS_ALLOW_PRIVATE: 'true', REGISTER_MAX_PER_ADDRESS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];

@@ -7,6 +7,7 @@ import { live } from './0005_live.js';
 import { chat } from './0006_chat.js';
 import { engagement } from './0007_engagement.js';
 import { experiments } from './0008_experiments.js';
+import { conversionUserIndex } from './0009_conversion_user_index.js';
 import type { MigrationFactory } from './types.js';
 
 export const migrations: Record<string, MigrationFactory> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, MigrationFactory> = {
   '0006_chat': chat,
   '0007_engagement': engagement,
   '0008_experiments': experiments,
+  '0009_conversion_user_index': conversionUserIndex,
 };
