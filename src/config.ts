@@ -143,10 +143,10 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
 
 /**
  * Which proxies may name the client in X-Forwarded-For (TRUST_PROXY):
- * - unset or false: none, so a client cannot fake its address to dodge per-address limits;
- * - true: every hop, only behind a proxy that overwrites the header;
- * - a number: that many hops;
- * - otherwise: a comma-separated list of proxy addresses or CIDRs.
+ * - Unset or false: none. A client then cannot fake its address to dodge per-address limits.
+ * - True: every hop. Use it only behind a proxy that overwrites the header.
+ * - A number: that many hops.
+ * - Otherwise: a comma-separated list of proxy addresses or CIDRs.
  */
 function trustProxy(env: Env): boolean | number | string[] {
   const raw = str(env, 'TRUST_PROXY');
