@@ -143,7 +143,7 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
 
 /**
  * Which proxies may name the client in X-Forwarded-For (TRUST_PROXY):
- * - Unset or false: none. A client then cannot fake its address to dodge per-address limits.
+ * - Unset or false: none. A client then cannot claim another address to dodge per-address limits.
  * - True: every hop. Use it only behind a proxy that overwrites the header.
  * - A number: that many hops.
  * - Otherwise: a comma-separated list of proxy addresses or CIDRs.
