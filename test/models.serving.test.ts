@@ -4,6 +4,8 @@
 // repository), serving a new model from a path, batching, metrics, the directory watch, and the
 // event loop staying free while a large batch runs.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -305,15 +307,18 @@ describe('model serving', () => {
       const result = await big;
       const wall = performance.now() - started;
       assert.deepEqual(result.outputs.y.dims, [rows, 1]);
-      // The same traffic for as long without a batch: what the machine alone does to this process.
-      const until = performance.now() + wall;
-      const control = await serveWhile(() => performance.now() < until);
+      // The same traffic for as long without a batch, while another process keeps one core busy
+      // as the model process did: what the machine alone does to this process. (On a machine
+      // whose other tenants already fill every core, any busy process costs the API process
+      // scheduler time slices; that is not the event loop being blocked.)
+      const control = await withBusyCore(wall, async (until) => serveWhile(() => performance.now() < until));
       return { wall, answered: during.answered, maxDelayMs: during.maxDelayMs, controlMs: control.maxDelayMs };
     };
     // These machines are shared, so other tenants can stall any process for tens of ms. A run
     // blocked by inference would stall for the whole batch: every run must show it was not (stall
     // below half the batch time); and the 20 ms bound must hold in one of up to five runs, unless
-    // the machine stalls this process past 20 ms even without a batch in every one of them.
+    // the machine stalls this process past 20 ms in every one of them even without a batch, with
+    // a plain busy process in its place.
     const runs: Array<{ wall: number; answered: number; maxDelayMs: number; controlMs: number }> = [];
     for (let i = 0; i < 5; i++) {
       const r = await attempt();
@@ -323,10 +328,21 @@ describe('model serving', () => {
       assert.ok(r.maxDelayMs < r.wall / 2, `event loop stalled ${r.maxDelayMs.toFixed(1)} ms during a ${r.wall.toFixed(0)} ms batch`);
       if (r.maxDelayMs < 20) break;
     }
-    console.log(`# event loop max delay per run: ${runs.map((r) => `${r.maxDelayMs.toFixed(1)} ms during a ${r.wall.toFixed(0)} ms batch (${r.controlMs.toFixed(1)} ms without)`).join('; ')}`);
+    console.log(`# event loop max delay per run: ${runs.map((r) => `${r.maxDelayMs.toFixed(1)} ms during a ${r.wall.toFixed(0)} ms batch (${r.controlMs.toFixed(1)} ms with a busy process instead)`).join('; ')}`);
     assert.ok(runs.some((r) => r.maxDelayMs < 20) || runs.every((r) => r.controlMs >= 20), 'max event-loop delay under 20 ms while a large batch runs');
   });
 });
+
+/** Runs `fn` while a child process spins on one core for `ms` (from when it starts spinning). */
+async function withBusyCore<T>(ms: number, fn: (until: number) => Promise<T>): Promise<T> {
+  const child = spawn(process.execPath, ['-e', `process.stdout.write('spinning\\n'); const end = Date.now() + ${Math.ceil(ms)}; while (Date.now() < end);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await once(child.stdout!, 'data');
+    return await fn(performance.now() + ms);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
 
 describe('model directory watch', () => {
   let t: TestNova;
