@@ -1,8 +1,11 @@
 // Live chat on one embedded Nova (SQLite, in-process relay), over real WebSockets: broadcast to 50
-// clients, history, every chat.error code, moderation, slow mode, bans, stream end, outbox rows.
+// clients, history, every chat.error code, moderation, slow mode, bans, stream end, outbox rows;
+// then the per-address socket cap, on SQLite and Postgres, under parallel connects.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startTestNova, type TestNova } from './helpers/nova.js';
+import { createTestDatabase, postgresSkipReason, type TestDatabase } from './helpers/postgres.js';
 import type { NovaClient, Problem, UserInfo } from '../src/client/nova-client.js';
 import {
   ChatSocket,
@@ -332,34 +335,113 @@ describe('chat over WebSocket (embedded)', () => {
   });
 });
 
-describe('chat sockets per client address', () => {
-  let t: TestNova;
-  before(async () => {
-    t = await startTestNova({ CHAT_MAX_SOCKETS_PER_ADDRESS: '2' });
-  });
-  after(async () => t.stop());
+/** `n` sockets opened in parallel; retried until the server has seen earlier ones go (10 s at most). */
+async function openAll(url: string, sid: string, n: number): Promise<ChatSocket[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const got = await Promise.allSettled(Array.from({ length: n }, () => ChatSocket.open(url, sid, {})));
+    const opened = got.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    if (opened.length === n) return opened;
+    await Promise.all(opened.map((s) => s.close()));
+    if (Date.now() > deadline) assert.fail(`only ${opened.length} of ${n} sockets open: a slot is still held`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
-  it('refuses more sockets from one address than CHAT_MAX_SOCKETS_PER_ADDRESS, before the upgrade', async () => {
-    const creator = await actor(t, 'creator');
-    const sid = await createStream(creator);
-    const first = await ChatSocket.open(t.url, sid, {});
-    const second = await ChatSocket.open(t.url, sid, {});
-    try {
-      await first.history();
-      await assert.rejects(ChatSocket.open(t.url, sid, {}), (err: Error & { status?: number }) => err.status === 429);
-      await first.close();
-      // Its slot is free once the server saw it close.
-      const deadline = Date.now() + 10_000;
-      let third: ChatSocket | null = null;
-      while (!third) {
-        third = await ChatSocket.open(t.url, sid, {}).catch(() => null);
-        if (!third && Date.now() > deadline) assert.fail('the closed socket\'s slot never came free');
-        if (!third) await new Promise((r) => setTimeout(r, 50));
-      }
-      await third.close();
-    } finally {
-      await second.close().catch(() => {});
-      await first.close().catch(() => {});
-    }
+/** Sends an upgrade request by hand and returns the status line's code (0 when the server just closes). */
+function rawUpgrade(url: string, path: string, key: string, abort = false): Promise<number> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: hostname, port: Number(port) }, () => {
+      s.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      if (abort) s.destroy();
+    });
+    let head = '';
+    s.on('data', (d) => {
+      head += d.toString('latin1');
+      if (head.includes('\r\n')) s.destroy();
+    });
+    s.on('error', (err) => (abort ? undefined : reject(err)));
+    s.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0)));
   });
-});
+}
+
+const CAP = 2;
+for (const backend of ['sqlite', 'postgres'] as const) {
+  describe(`chat sockets per client address (${backend})`, () => {
+    let t: TestNova;
+    let pg: TestDatabase | undefined;
+    let skip: string | false = false;
+    before(async () => {
+      if (backend === 'postgres') {
+        skip = await postgresSkipReason();
+        if (skip) return;
+        pg = await createTestDatabase();
+      }
+      t = await startTestNova({ ...(pg ? { DATABASE_URL: pg.url } : {}), CHAT_MAX_SOCKETS_PER_ADDRESS: String(CAP) });
+    });
+    after(async () => {
+      await t?.stop();
+      await pg?.drop();
+    });
+
+    it('refuses more sockets from one address than CHAT_MAX_SOCKETS_PER_ADDRESS, before the upgrade', async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      const creator = await actor(t, 'creator');
+      const sid = await createStream(creator);
+      const first = await ChatSocket.open(t.url, sid, {});
+      const second = await ChatSocket.open(t.url, sid, {});
+      try {
+        await first.history();
+        await assert.rejects(ChatSocket.open(t.url, sid, {}), (err: Error & { status?: number }) => err.status === 429);
+        await first.close();
+        // Its slot is free once the server saw it close.
+        const [third] = await openAll(t.url, sid, 1);
+        await third.close();
+      } finally {
+        await second.close().catch(() => {});
+        await first.close().catch(() => {});
+      }
+    });
+
+    it('30 parallel upgrades from one address open exactly the cap; failed and closed attempts hold no slot', async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      const creator = await actor(t, 'racer');
+      const sid = await createStream(creator, 'race');
+      const missing = '0190a0a0-0000-7000-8000-000000000000';
+      const statusOf = (err: unknown) => (err as { status?: number }).status;
+      const burst = (streamId: string) => Promise.allSettled(Array.from({ length: 30 }, () => ChatSocket.open(t.url, streamId, {})));
+
+      for (let round = 0; round < 3; round++) {
+        const got = await burst(sid);
+        const opened = got.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+        const refused = got.flatMap((r) => (r.status === 'rejected' ? [statusOf(r.reason)] : []));
+        try {
+          assert.equal(opened.length, CAP, `round ${round}: ${opened.length} sockets open`);
+          assert.deepEqual(new Set(refused), new Set([429]), `round ${round}: refusals ${refused.join(',')}`);
+          await Promise.all(opened.map((s) => s.history()));
+        } finally {
+          await Promise.all(opened.map((s) => s.close()));
+        }
+        // Every slot comes free again once the server has seen the sockets close.
+        await Promise.all((await openAll(t.url, sid, CAP)).map((s) => s.close()));
+      }
+
+      // Attempts that fail after taking a slot give it back: an unknown stream (404), a handshake
+      // the WebSocket layer rejects (400), clients that hang up before the upgrade.
+      const unknown = await burst(missing);
+      const codes = unknown.map((r) => (r.status === 'rejected' ? statusOf(r.reason) : 101));
+      assert.ok(codes.includes(404) && codes.every((c) => c === 404 || c === 429), `unknown stream: ${codes.join(',')}`);
+      const path = `/api/v1/streams/${sid}/chat/ws`;
+      assert.equal(await rawUpgrade(t.url, path, 'not-a-key'), 400);
+      await Promise.all(Array.from({ length: 20 }, () => rawUpgrade(t.url, path, 'dGhlIHNhbXBsZSBub25jZQ==', true)));
+
+      const again = await openAll(t.url, sid, CAP);
+      try {
+        await assert.rejects(ChatSocket.open(t.url, sid, {}), (err: Error & { status?: number }) => err.status === 429);
+      } finally {
+        await Promise.all(again.map((s) => s.close()));
+      }
+    });
+  });
+}

@@ -63,8 +63,9 @@ export class ChatGateway {
   private readonly membership = new Map<ChatConnection, StreamChat>();
   private readonly writers = new Map<string, MessageWriter>();
   private readonly sockets = new Set<ChatConnection>();
-  /** Each socket's client address, and open sockets per address (CHAT_MAX_SOCKETS_PER_ADDRESS). */
+  /** Each socket's client address, for the viewer count. */
   private readonly addressOf = new Map<ChatConnection, string>();
+  /** Slots held per client address (CHAT_MAX_SOCKETS_PER_ADDRESS): sockets open or being opened. */
   private readonly perAddress = new Map<string, number>();
   private readonly buckets: ChatRateLimiter;
   private readonly heartbeat: Heartbeat;
@@ -111,22 +112,35 @@ export class ChatGateway {
     return this.sockets.size;
   }
 
-  /** Open sockets from one client address. */
-  socketsFrom(address: string): number {
-    return this.perAddress.get(address) ?? 0;
+  /**
+   * Takes one of `address`'s CHAT_MAX_SOCKETS_PER_ADDRESS slots, or returns null when all are held.
+   * Check and count are one synchronous step, so parallel upgrades cannot all pass the check before
+   * any is counted. The slot is held until the returned release is called (the caller ties it to
+   * the connection's end, whether or not it became a socket); calling it again does nothing.
+   */
+  reserveAddress(address: string): (() => void) | null {
+    const max = this.d.config.maxSocketsPerAddress;
+    const held = this.perAddress.get(address) ?? 0;
+    if (max > 0 && held >= max) return null;
+    this.perAddress.set(address, held + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (this.perAddress.get(address) ?? 0) - 1;
+      if (n > 0) this.perAddress.set(address, n);
+      else this.perAddress.delete(address);
+    };
   }
 
-  /** Takes over an upgraded socket for `stream`. */
+  /** Takes over an upgraded socket for `stream`; `address` is the client's, for the viewer count's per-address limit. */
   attach(ws: WebSocket, raw: Socket, stream: ChatStream, user: AuthUser | null, badToken: boolean, viewerHint?: string, address: string | null = null): void {
     const id = uuidv7();
     const conn = new ChatConnection(id, ws, raw, user, badToken, viewerHint ?? user?.id ?? `chat:${id}`, this.d.config.maxBufferedBytes, {
       onSlow: () => this.d.metrics.dropped.inc({ reason: 'slow' }),
     });
     this.sockets.add(conn);
-    if (address !== null) {
-      this.addressOf.set(conn, address);
-      this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
-    }
+    if (address !== null) this.addressOf.set(conn, address);
     this.d.metrics.sockets.inc();
     ws.on('close', () => this.detach(conn));
     ws.on('message', (data, isBinary) => {
@@ -166,13 +180,7 @@ export class ChatGateway {
   private detach(conn: ChatConnection): void {
     if (!this.sockets.delete(conn)) return;
     this.d.metrics.sockets.dec();
-    const address = this.addressOf.get(conn);
-    if (address !== undefined) {
-      this.addressOf.delete(conn);
-      const n = (this.perAddress.get(address) ?? 1) - 1;
-      if (n > 0) this.perAddress.set(address, n);
-      else this.perAddress.delete(address);
-    }
+    this.addressOf.delete(conn);
     const chat = this.membership.get(conn);
     if (!chat) return;
     this.membership.delete(conn);

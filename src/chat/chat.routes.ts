@@ -2,6 +2,7 @@
 // live streams (a stream's end closes its chat; chat sockets count as viewers). Rules live in
 // ChatGateway (sockets) and ChatService (HTTP); the relay is in-process or Redis by config.
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { Type } from 'typebox';
 import type { Capability, NovaApp, Roles } from '../capability.js';
 import type { Container } from '../container.js';
@@ -32,6 +33,17 @@ export function liveStreamsPort(live: LiveService): ChatStreamsPort {
   };
 }
 
+/**
+ * Frees a chat slot when the client's connection closes. Every way an upgrade request ends closes
+ * it: an error answer (the WebSocket plugin destroys the connection after it), a handshake `ws`
+ * refuses (it destroys the connection without calling the route), a client hanging up before the
+ * upgrade, and the socket closing after it. An onResponse hook would miss the middle two.
+ */
+function releaseOnClose(connection: Socket, release: () => void): void {
+  if (connection.destroyed) release();
+  else connection.once('close', release);
+}
+
 export function chatCapability(c: Container, live: LiveService): Capability {
   const cfg = c.config.chat;
   const logger = c.logger.child({ capability: 'chat' });
@@ -59,8 +71,11 @@ export function chatCapability(c: Container, live: LiveService): Capability {
         // Runs before the upgrade, so an unknown stream or a full server gets a plain HTTP error.
         preHandler: async (req) => {
           if (gateway.socketCount >= cfg.maxSocketsPerProcess) throw new UnavailableError('This server has as many chat connections as it takes; try again later.');
-          if (cfg.maxSocketsPerAddress > 0 && gateway.socketsFrom(req.ip) >= cfg.maxSocketsPerAddress) {
-            throw new RateLimitedError(`This address already has ${cfg.maxSocketsPerAddress} chat connections open here; close some first.`, 10);
+          // Only an upgrade can become a socket (a plain GET gets 404), so only an upgrade takes a slot.
+          if (req.ws) {
+            const release = gateway.reserveAddress(req.ip);
+            if (!release) throw new RateLimitedError(`This address already has ${cfg.maxSocketsPerAddress} chat connections open here; close some first.`, 10);
+            releaseOnClose(req.raw.socket, release);
           }
           const { stream_id } = req.params as { stream_id: string };
           upgrading.set(req.raw, await service.requireStream(stream_id));
