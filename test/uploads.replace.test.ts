@@ -1,14 +1,16 @@
 // One upload per video at a time, over real HTTP: a second tus creation for a video terminates and
 // removes its earlier upload (also one a PATCH is writing at that moment), creations racing for one
 // video leave exactly one upload, a client that lost its upload URL recovers by starting over with
-// the standard tus client, and deleting the video leaves none of its upload files behind.
+// the standard tus client, deleting the video leaves none of its upload files behind, and an upload
+// replaced while it was finishing never becomes the source.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { createHash, randomBytes } from 'node:crypto';
 import { createVideo, deleteVideo, getProgress, uploadFile } from '../src/client/videos.client.js';
+import { vodServices } from '../src/videos/videos.wiring.js';
 import { startTestNova, type TestNova } from './helpers/nova.js';
 import { CLIP_DIR, removeClips, sha256, vodUsers, type VodUsers } from './helpers/vod.js';
 
@@ -161,6 +163,91 @@ describe('uploads: one per video', () => {
     assert.equal((await deleteVideo(u.owner, videoId)).status, 204);
     assert.deepEqual(filesOf(videoId), []);
     fs.rmSync(file);
+  });
+
+  const sourceFile = (videoId: string) => path.join(t.dataDir, 'objects', 'videos', videoId, 'source', 'original');
+  const statusOf = async (videoId: string) =>
+    (await t.nova.container.db.kysely.selectFrom('videos').select('status').where('id', '=', videoId).executeTakeFirstOrThrow()).status;
+  const patch = (url: string, offset: number, body: Buffer) =>
+    fetch(url, { method: 'PATCH', headers: tusHeaders(u.owner.token!, { 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' }), body });
+  const hash = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+  it('an upload replaced before its last PATCH lands is removed with 409; the recorded one becomes the source', async () => {
+    const v = await createVideo(u.owner, { title: 'Replaced at the end' });
+    const videoId = v.body.video.id;
+    const first = await create(v.body.upload.url, u.owner.token!, Buffer.alloc(300, 1), 400);
+    assert.equal(first.status, 201);
+    // A newer creation has recorded its upload and not yet terminated this one, as when the two
+    // requests arrive together.
+    await t.nova.container.db.kysely.updateTable('videos').set({ upload_id: `${videoId}_${'b'.repeat(32)}` }).where('id', '=', videoId).execute();
+
+    const last = await patch(first.headers.get('location')!, 300, Buffer.alloc(100, 1));
+    assert.equal(last.status, 409);
+    assert.match(last.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    assert.match(((await last.json()) as { detail: string }).detail, /replaced/);
+    assert.equal(await statusOf(videoId), 'waiting_upload');
+    assert.deepEqual(filesOf(videoId), [], 'the lost upload is removed');
+    assert.equal(fs.existsSync(sourceFile(videoId)), false, 'and left no source behind');
+
+    // The newer upload, sent whole with its creation, is the source.
+    const bytes = randomBytes(400);
+    const second = await create(v.body.upload.url, u.owner.token!, bytes, 400);
+    assert.equal(second.status, 201);
+    assert.equal(await statusOf(videoId), 'queued');
+    assert.equal(sha256(sourceFile(videoId)), hash(bytes));
+    const secondId = idOf(videoId, second.headers.get('location')!);
+    assert.equal(await recordedUpload(videoId), secondId);
+    assert.deepEqual(filesOf(videoId), [secondId, `${secondId}.json`]);
+    assert.equal((await deleteVideo(u.owner, videoId)).status, 204);
+  });
+
+  it('an upload replaced between linking its file and queueing the video does not queue it; the replacement does', async () => {
+    const v = await createVideo(u.owner, { title: 'Replaced while finishing' });
+    const videoId = v.body.video.id;
+    const first = await create(v.body.upload.url, u.owner.token!, Buffer.alloc(300, 1), 400);
+    const firstUrl = first.headers.get('location')!;
+
+    // The first upload's finish stops just before it queues the video, until a creation replaced it.
+    const videos = vodServices(t.nova.container).videos;
+    const accept = videos.acceptUpload;
+    let paused!: () => void;
+    const reached = new Promise<void>((resolve) => (paused = resolve));
+    let resume!: () => void;
+    const resumed = new Promise<void>((resolve) => (resume = resolve));
+    videos.acceptUpload = (async (...args: Parameters<typeof accept>) => {
+      if (args[0] === videoId) {
+        paused();
+        await resumed;
+      }
+      return accept.apply(videos, args);
+    }) as typeof accept;
+    try {
+      const finishing = patch(firstUrl, 300, Buffer.alloc(100, 1));
+      await reached;
+      assert.ok(fs.existsSync(sourceFile(videoId)), 'the finishing upload has linked its file');
+      const second = await create(v.body.upload.url, u.owner.token!, undefined, 400);
+      assert.equal(second.status, 201);
+      const secondUrl = second.headers.get('location')!;
+      assert.equal(await recordedUpload(videoId), idOf(videoId, secondUrl));
+      resume();
+
+      const last = await finishing;
+      assert.equal(last.status, 409);
+      assert.match(last.headers.get('content-type') ?? '', /^application\/problem\+json/);
+      assert.equal(await statusOf(videoId), 'waiting_upload');
+      assert.equal(fs.existsSync(sourceFile(videoId)), false, 'the lost upload\'s source is removed');
+      assert.deepEqual(filesOf(videoId), [idOf(videoId, secondUrl), `${idOf(videoId, secondUrl)}.json`]);
+
+      const bytes = randomBytes(400);
+      assert.equal((await patch(secondUrl, 0, bytes)).status, 204);
+      assert.equal(await statusOf(videoId), 'queued');
+      assert.equal(sha256(sourceFile(videoId)), hash(bytes));
+    } finally {
+      videos.acceptUpload = accept;
+      resume();
+    }
+    assert.equal((await deleteVideo(u.owner, videoId)).status, 204);
+    assert.deepEqual(filesOf(videoId), []);
   });
 
   it('deleting a video removes every upload of it in the store, not only the recorded one', async () => {

@@ -3,11 +3,12 @@
 // completed upload whose completion was not recorded (crash, lost response) is finished on HEAD.
 // A video has one upload at a time: creating one terminates and removes the one it had, so
 // repeated creations cannot pile up files, and deleting the video removes every upload it has.
+// Only the upload the video records becomes its source; a replaced one that finishes is refused.
 import type { FastifyRequest } from 'fastify';
 import { MemoryLocker, Server, type DataStore, type Locker, type Upload } from '@tus/server';
 import type { AuthUser } from '../accounts/accounts.service.js';
 import { requireUser } from '../http/auth.js';
-import { AppError, ConflictError, ForbiddenError, NotFoundError } from '../http/errors.js';
+import { AppError, ConflictError, ForbiddenError, NotFoundError, problemType, type Problem } from '../http/errors.js';
 import type { Logger } from '../infra/logger.js';
 import type { VideoRow } from '../videos/videos.repository.js';
 import type { VideosService } from '../videos/videos.service.js';
@@ -94,9 +95,16 @@ export class UploadsService {
         if (previous) await this.terminate(previous);
         return {};
       },
-      onUploadFinish: async (_req, upload) => {
-        await this.complete(upload.id, upload.size ?? upload.offset);
-        return {};
+      onUploadFinish: async (req, upload) => {
+        try {
+          await this.complete(upload.id, upload.size ?? upload.offset);
+          return {};
+        } catch (err) {
+          // A refusal answers problem+json, as the rest of the API does (tus errors are plain text).
+          if (!(err instanceof AppError)) throw err;
+          const problem: Problem = { type: problemType(err.status), title: err.title, status: err.status, detail: err.detail, instance: new URL(req.url, 'http://x').pathname };
+          return { status_code: err.status, headers: { 'Content-Type': 'application/problem+json; charset=utf-8' }, body: JSON.stringify(problem) };
+        }
       },
       onResponseError: (_req, err) => {
         if (err instanceof AppError) return { status_code: err.status, body: `${err.detail}\n` };
@@ -133,12 +141,50 @@ export class UploadsService {
     if (upload.size !== undefined && upload.offset === upload.size) await this.complete(id, upload.size);
   }
 
+  /**
+   * Makes a finished upload its video's source, if the video still records it and waits for its
+   * file; otherwise the upload is removed and refused. Every upload of a video adopts to the same
+   * source key, so the completions of one video take turns under a lock: between one's check and
+   * its compare-and-set no other can adopt, and one that lost removes only what it adopted itself.
+   */
   private async complete(id: string, size: number): Promise<void> {
     const ref = this.store.refOf(id);
     if (!ref) return;
-    const source = await this.store.adopt(id, size);
-    const accepted = await this.videos.acceptUpload(ref.videoId, source);
-    if (!accepted) this.logger.info({ video_id: ref.videoId }, 'upload finished for a video that no longer waits for one');
+    const lock = this.locker.newLock(`finish:${ref.videoId}`);
+    await lock.lock(new AbortController().signal, async () => {
+      // Not given up on request: an adoption is either recorded or undone before the lock goes.
+    });
+    let accepted: boolean;
+    try {
+      accepted = await this.adoptIfRecorded(ref.videoId, id, size);
+    } finally {
+      await lock.unlock();
+    }
+    if (accepted) return;
+    await this.store.discard(id);
+    const slot = await this.repo.slot(ref.videoId);
+    this.logger.info({ video_id: ref.videoId, upload_id: id }, 'removed a finished upload its video did not take');
+    if (!slot) throw new NotFoundError(`No video ${ref.videoId}.`);
+    if (slot.status !== 'waiting_upload') throw new ConflictError(`The video's file is already uploaded (status ${slot.status}).`);
+    throw new ConflictError('Another creation for this video replaced this upload before it finished: continue the upload that creation answered with, or POST again to start over.');
+  }
+
+  /** True once the video took this upload as its source (now, or in an earlier completion). */
+  private async adoptIfRecorded(videoId: string, id: string, size: number): Promise<boolean> {
+    const slot = await this.repo.slot(videoId);
+    if (slot?.upload_id !== id) return false;
+    if (slot.status !== 'waiting_upload') return true;
+    let source: { key: string; size: number };
+    try {
+      source = await this.store.adopt(id, size);
+    } catch (err) {
+      // The creation that replaced it may have removed its file meanwhile.
+      if ((await this.repo.slot(videoId))?.upload_id !== id) return false;
+      throw err;
+    }
+    if (await this.videos.acceptUpload(videoId, id, source)) return true;
+    await this.store.unadopt(id);
+    return false;
   }
 
   /** Records `id` as the video's upload; returns the upload it replaces, if any. */

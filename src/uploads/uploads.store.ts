@@ -32,6 +32,8 @@ export interface UploadStore {
   newId(videoId: string): string;
   /** Makes a finished upload the video's source object; returns its key and size. */
   adopt(id: string, size: number): Promise<{ key: string; size: number }>;
+  /** Removes the source object `adopt` made, for an upload its video did not take after all. */
+  unadopt(id: string): Promise<void>;
   /** Ids of every upload of this video still stored, finished or not. */
   uploadsOf(videoId: string): Promise<string[]>;
   /** Removes an upload and everything stored for it; an upload already gone is no error. */
@@ -90,6 +92,11 @@ export class FileUploadStore implements UploadStore {
     return { key, size };
   }
 
+  async unadopt(id: string): Promise<void> {
+    const ref = this.refOf(id);
+    if (ref) await this.storage.delete(sourceKey(ref.videoId));
+  }
+
   async uploadsOf(videoId: string): Promise<string[]> {
     let names: string[];
     try {
@@ -132,16 +139,19 @@ class VideoS3Store extends S3Store {
     }
   }
 
-  /** Aborts the multipart upload and deletes its info and its incomplete last part. */
+  /** Aborts the multipart upload and deletes its info, its incomplete last part and a finished object. */
   async discard(id: string): Promise<void> {
+    const keys = [this.partKey(id, true)];
     try {
       await this.remove(id);
     } catch (err) {
       if (!isNotFound(err)) throw err;
       // No info object (never written, or removed): abort what the bucket still lists under the key.
+      // Or a finished upload, whose multipart upload is complete: its object and info go too.
       await this.abortListed(id).catch(() => {});
+      keys.push(id, this.infoKey(id));
     }
-    await this.client.deleteObjects({ Bucket: this.bucket, Delete: { Objects: [{ Key: this.partKey(id, true) }], Quiet: true } });
+    await this.client.deleteObjects({ Bucket: this.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } });
   }
 
   private async abortListed(key: string): Promise<void> {
@@ -190,6 +200,10 @@ export class S3UploadStore implements UploadStore {
 
   async adopt(id: string, size: number): Promise<{ key: string; size: number }> {
     return { key: id, size };
+  }
+
+  async unadopt(): Promise<void> {
+    // The source is the upload's own object, which discard removes.
   }
 
   /** Uploads in progress only: the info and part objects of every upload go with the video's objects. */

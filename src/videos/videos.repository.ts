@@ -80,9 +80,17 @@ export class VideosRepository {
     return trx.selectFrom('videos').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  /**
+   * Until `trx` ends, other transactions that call this for the same owner wait. Postgres locks the
+   * owner's row; SQLite needs nothing, as its one connection runs one transaction at a time.
+   */
+  async lockOwner(trx: Executor, ownerId: string): Promise<void> {
+    if (this.db.dialect === 'postgres') await trx.selectFrom('users').select('id').where('id', '=', ownerId).forUpdate().execute();
+  }
+
   /** The owner's videos still waiting for their upload, created at or after `since`. */
-  async countWaitingUploads(ownerId: string, since: string): Promise<number> {
-    const r = await this.db.kysely
+  async countWaitingUploads(trx: Executor, ownerId: string, since: string): Promise<number> {
+    const r = await trx
       .selectFrom('videos')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('owner_id', '=', ownerId)
@@ -104,10 +112,14 @@ export class VideosRepository {
     return q.orderBy('id', 'desc').limit(f.limit).execute();
   }
 
-  /** Updates columns; `onlyStatus` guards against racing writers (e.g. a delete or a second upload). */
-  async update(trx: Executor, id: string, set: Partial<VideoRow>, onlyStatus?: VideoStatus[]): Promise<boolean> {
+  /**
+   * Updates columns; `onlyStatus` (and `onlyUploadId`, the recorded tus upload) guard against racing
+   * writers (e.g. a delete or a second upload).
+   */
+  async update(trx: Executor, id: string, set: Partial<VideoRow>, onlyStatus?: VideoStatus[], onlyUploadId?: string): Promise<boolean> {
     let q = trx.updateTable('videos').set({ ...set, updated_at: new Date().toISOString() }).where('id', '=', id);
     if (onlyStatus) q = q.where('status', 'in', onlyStatus);
+    if (onlyUploadId !== undefined) q = q.where('upload_id', '=', onlyUploadId);
     const res = await q.executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
   }

@@ -73,18 +73,22 @@ export class VideosService {
 
   async create(owner: AuthUser, input: { title: string; description?: string }): Promise<VideoRow> {
     const { maxPerUser, withinSeconds } = this.pending;
-    if (maxPerUser > 0) {
-      // Each waiting video may hold an upload of up to UPLOAD_MAX_BYTES: a user cannot open
-      // unlimited ones and fill the disk. (Two racing creations may pass together; the bound stays.)
-      const since = new Date(Date.now() - withinSeconds * 1000).toISOString();
-      const waiting = await this.repo.countWaitingUploads(owner.id, since);
-      if (waiting >= maxPerUser) {
-        throw new ConflictError(`You already have ${waiting} videos waiting for their upload (at most ${maxPerUser}): finish or delete one of them first.`);
-      }
-    }
     const now = new Date().toISOString();
     const row = blankVideo({ id: uuidv7(), owner_id: owner.id, title: input.title, description: input.description ?? '', status: 'waiting_upload', created_at: now });
-    await this.repo.insert(this.db.kysely, row);
+    await this.db.kysely.transaction().execute(async (trx) => {
+      if (maxPerUser > 0) {
+        // Each waiting video may hold an upload of up to UPLOAD_MAX_BYTES: a user cannot open
+        // unlimited ones and fill the disk. One user's creations take turns from the count to the
+        // insert, so creations arriving together cannot all pass the same count.
+        await this.repo.lockOwner(trx, owner.id);
+        const since = new Date(Date.now() - withinSeconds * 1000).toISOString();
+        const waiting = await this.repo.countWaitingUploads(trx, owner.id, since);
+        if (waiting >= maxPerUser) {
+          throw new ConflictError(`You already have ${waiting} videos waiting for their upload (at most ${maxPerUser}): finish or delete one of them first.`);
+        }
+      }
+      await this.repo.insert(trx, row);
+    });
     return row;
   }
 
@@ -102,14 +106,15 @@ export class VideosService {
   }
 
   /**
-   * The upload finished: the video goes `queued`, its upload events go to the outbox and its job is
-   * added, all in one transaction. False when the video is gone or was already uploaded.
+   * Upload `uploadId` finished: the video goes `queued`, its upload events go to the outbox and its
+   * job is added, all in one transaction. False when the video is gone, was already uploaded, or
+   * records another upload (a newer creation replaced this one).
    */
-  async acceptUpload(videoId: string, source: { key: string; size: number }): Promise<boolean> {
+  async acceptUpload(videoId: string, uploadId: string, source: { key: string; size: number }): Promise<boolean> {
     const job = await this.db.kysely.transaction().execute(async (trx) => {
       const v = await this.repo.findById(videoId, trx);
       if (!v) return null;
-      const ok = await this.repo.update(trx, videoId, { status: 'queued', source_key: source.key, source_size: source.size, stage: null, progress: 0, error: null }, ['waiting_upload']);
+      const ok = await this.repo.update(trx, videoId, { status: 'queued', source_key: source.key, source_size: source.size, stage: null, progress: 0, error: null }, ['waiting_upload'], uploadId);
       if (!ok) return null;
       return this.enqueue(trx, v, source.size);
     });
