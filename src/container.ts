@@ -49,7 +49,11 @@ export function createContainer(config: Config, logger: Logger = createLogger(co
   const db = openDatabase({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath });
   const storage: ObjectStorage = config.s3 ? new S3Storage(config.s3) : new LocalStorage(path.join(config.dataDir, 'objects'));
   const redis = config.redisUrl ? createRedis(config.redisUrl, 'nova') : null;
-  const limiter = redis ? new RedisRateLimiter(redis) : new MemoryRateLimiter();
+  // The limiter has a connection of its own whose commands fail fast: while Redis is away it
+  // counts in memory rather than holding up logins and reports.
+  const limiterRedis = redis?.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1_000 });
+  limiterRedis?.on('error', () => {});
+  const limiter = limiterRedis ? new RedisRateLimiter(limiterRedis, logger) : new MemoryRateLimiter();
   const readiness: ReadinessCheck[] = [
     { name: 'database', check: () => db.ping() },
     { name: 'storage', check: () => storage.ping() },
@@ -66,6 +70,7 @@ export function createContainer(config: Config, logger: Logger = createLogger(co
   const closers: Array<() => Promise<void>> = [() => db.close()];
   const bus = createEventBus(config, logger);
   closers.push(() => bus.close());
+  if (limiter instanceof RedisRateLimiter) closers.push(() => limiter.close());
   if (redis) closers.push(async () => void (await redis.quit().catch(() => redis.disconnect())));
   return { config, logger, db, storage, redis, limiter, bus, metrics: createMetricsRegistry(), readiness, accounts, closers };
 }

@@ -1,6 +1,8 @@
 // Runs Nova as real child processes (`nova serve`, `nova worker`) for multi-process tests: the same
 // entry point operators run, with its own env, and a handle to kill it (SIGTERM or SIGKILL).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 
@@ -92,4 +94,14 @@ export function killLeftovers(dataDir: string): void {
       }
     }
   }
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for servers that need a port named up front). */
+export async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
 }
