@@ -146,10 +146,22 @@ describe('accounts behind a trusted proxy: limits per client address', () => {
     assert.equal((await login('198.51.100.7', 'owner_user', 'owner-pass-1')).status, 200, 'the owner, from their own address, still gets in');
   });
 
-  it('many addresses guessing one account are stopped at 20× the per-address limit', async () => {
+  it('many addresses guessing one account are stopped at 20× the per-address limit; the owner\'s address still gets in', async () => {
     assert.equal((await post('/api/v1/auth/register', '198.51.100.8', { username: 'popular_user', password: 'popular-pass-1' })).status, 201);
+    assert.equal((await login('198.51.100.8', 'popular_user', 'popular-pass-1')).status, 200);
     for (let i = 0; i < 60; i++) assert.equal((await login(`10.1.${Math.floor(i / 3)}.1`, 'popular_user', 'guess')).status, 401, `attempt ${i}`);
-    assert.equal((await login('10.2.0.1', 'popular_user', 'popular-pass-1')).status, 429);
+    const stopped = await login('10.2.0.1', 'popular_user', 'popular-pass-1');
+    assert.equal(stopped.status, 429);
+    assert.match(((await stopped.json()) as Problem).detail ?? '', /failed logins to this account/);
+    assert.equal((await login('198.51.100.8', 'popular_user', 'popular-pass-1')).status, 200, 'an address that signed in before is not locked out');
+    // Successful sign-ins do not count towards the account's failures.
+    for (let i = 0; i < 5; i++) assert.equal((await login('198.51.100.8', 'popular_user', 'popular-pass-1')).status, 200);
+  });
+
+  it('counts an IPv6 client by its /64, so rotating addresses within it does not escape a limit', async () => {
+    for (let i = 1; i <= 3; i++) assert.equal((await post('/api/v1/auth/register', `2001:db8:1:2::${i}`, { username: `v6_user_${i}`, password: 'password-123' })).status, 201);
+    assert.equal((await post('/api/v1/auth/register', '2001:db8:1:2:ffff:1:2:3', { username: 'v6_user_4', password: 'password-123' })).status, 429);
+    assert.equal((await post('/api/v1/auth/register', '2001:db8:1:3::1', { username: 'v6_user_5', password: 'password-123' })).status, 201, 'another /64 is not affected');
   });
 
   it('limits the accounts one address can create', async () => {

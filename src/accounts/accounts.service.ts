@@ -9,6 +9,9 @@ import type { RateLimiter } from '../shared/rate-limiter.js';
 import { AccountsRepository, type UserRow } from './accounts.repository.js';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords.js';
 
+/** How long an address that signed in to an account stays exempt from that account's failure limit. */
+const KNOWN_ADDRESS_SECONDS = 30 * 24 * 3600;
+
 export type Role = 'user' | 'admin';
 
 export interface AuthUser {
@@ -72,20 +75,30 @@ export class AccountsService {
   async login(username: string, password: string, ip: string): Promise<{ user: AuthUser; token: string }> {
     const { loginMaxAttempts: max, loginWindowSeconds: win } = this.opts;
     const name = username.toLowerCase();
-    // Guessing one account from one address stops after `max` attempts; one address guessing many
-    // accounts after 5×; and many addresses guessing one account after 20×. Keying the tight limit
-    // on the address too means a stranger's failed attempts cannot lock the owner out.
-    const keys = [`login:user-ip:${name}:${ip}`, `login:ip:${ip}`, `login:user:${name}`];
-    const limits = [max, max * 5, max * 20];
-    const hits = await Promise.all(keys.map((k, i) => this.limiter.hit(k, limits[i], win)));
+    // Guessing one account from one address stops after `max` attempts, and one address guessing
+    // many accounts after 5×. Keying the tight limit on the address too means a stranger's failed
+    // attempts cannot lock the owner out.
+    const hits = await Promise.all([this.limiter.hit(`login:user-ip:${name}:${ip}`, max, win), this.limiter.hit(`login:ip:${ip}`, max * 5, win)]);
     const refused = hits.filter((h) => !h.allowed);
     if (refused.length > 0) {
       throw new RateLimitedError('Too many login attempts; try again later.', Math.max(...refused.map((h) => h.retryAfterSeconds)));
     }
+    // Many addresses guessing one account stop after 20× failures, except for an address that has
+    // signed in to it lately: so a distributed guess cannot lock the owner out either. (Checked
+    // before and counted after, so a burst may pass the bound by the attempts in flight.)
+    const userKey = `login:user:${name}`;
+    const known = (await this.limiter.peek(`login:known:${name}:${ip}`)) > 0;
+    if (!known && (await this.limiter.peek(userKey)) >= max * 20) {
+      throw new RateLimitedError('Too many failed logins to this account; try again later, or from an address that signed in to it before.', win);
+    }
     const row = await this.repo.findByUsername(username);
     const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH);
-    if (!row || !ok) throw new UnauthorizedError('Wrong username or password.');
+    if (!row || !ok) {
+      await this.limiter.hit(userKey, max * 20, win);
+      throw new UnauthorizedError('Wrong username or password.');
+    }
     await this.limiter.reset(`login:user-ip:${name}:${ip}`);
+    await this.limiter.hit(`login:known:${name}:${ip}`, 1, KNOWN_ADDRESS_SECONDS);
     return { user: this.toAuthUser(row), token: await this.issueToken(row.id) };
   }
 

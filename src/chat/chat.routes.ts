@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { Type } from 'typebox';
 import type { Capability, NovaApp, Roles } from '../capability.js';
 import type { Container } from '../container.js';
+import { addressKey } from '../http/address.js';
 import { requireUser } from '../http/auth.js';
 import { RateLimitedError, UnavailableError } from '../http/errors.js';
 import { problems } from '../http/problem.schema.js';
@@ -73,7 +74,7 @@ export function chatCapability(c: Container, live: LiveService): Capability {
           if (gateway.socketCount >= cfg.maxSocketsPerProcess) throw new UnavailableError('This server has as many chat connections as it takes; try again later.');
           // Only an upgrade can become a socket (a plain GET gets 404), so only an upgrade takes a slot.
           if (req.ws) {
-            const release = gateway.reserveAddress(req.ip);
+            const release = gateway.reserveAddress(addressKey(req.ip));
             if (!release) throw new RateLimitedError(`This address already has ${cfg.maxSocketsPerAddress} chat connections open here; close some first.`, 10);
             releaseOnClose(req.raw.socket, release);
           }
@@ -85,7 +86,7 @@ export function chatCapability(c: Container, live: LiveService): Capability {
         upgrading.delete(req.raw);
         if (!stream) return void socket.close(1011, 'stream unknown');
         const { viewer } = req.query as { viewer?: string };
-        gateway.attach(socket, req.raw.socket, stream, req.user, req.badToken, viewer, req.ip);
+        gateway.attach(socket, req.raw.socket, stream, req.user, req.badToken, viewer, addressKey(req.ip));
       });
 
       app.get(`${base}/messages`, {

@@ -1,6 +1,7 @@
 // HTTP for engagement: views (anyone), likes and watch time (signed in), and a per-video summary.
 import type { Capability, NovaApp } from '../capability.js';
 import type { Container } from '../container.js';
+import { addressKey } from '../http/address.js';
 import { requireUser } from '../http/auth.js';
 import { problems } from '../http/problem.schema.js';
 import { EngagementRepository } from './engagement.repository.js';
@@ -28,7 +29,7 @@ export function engagementCapability(c: Container): EngagementCapability {
           body: ViewBody,
           response: { 200: ViewResult, ...problems(400, 404, 409, 429) },
         },
-      }, async (req) => service.view(req.params.id, { userId: req.user?.id ?? null, viewerId: req.body?.viewer_id, ip: req.ip }));
+      }, async (req) => service.view(req.params.id, { userId: req.user?.id ?? null, viewerId: req.body?.viewer_id, ip: addressKey(req.ip) }));
 
       app.put('/api/v1/videos/:id/like', {
         schema: { tags, security, summary: 'Like a video (idempotent)', params: VideoParams, response: { 200: LikeResult, ...problems(401, 404, 409) } },

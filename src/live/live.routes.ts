@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Type } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import type { NovaApp } from '../capability.js';
+import { addressKey } from '../http/address.js';
 import { requireUser } from '../http/auth.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../http/errors.js';
 import { problems } from '../http/problem.schema.js';
@@ -135,7 +136,7 @@ export function registerLiveRoutes(app: NovaApp, d: LiveRoutesDeps): void {
     const row = await liveRow(req.params.id);
     // Each master fetch hands the player a viewer id that its media playlist polls carry back.
     const viewer = req.query.viewer ?? randomViewerId();
-    live.viewerPolled(row.id, viewer, req.ip);
+    live.viewerPolled(row.id, viewer, addressKey(req.ip));
     const ladder = JSON.parse(row.ladder!) as LiveLadder;
     return reply
       .header('cache-control', 'no-cache, no-store')
@@ -150,7 +151,7 @@ export function registerLiveRoutes(app: NovaApp, d: LiveRoutesDeps): void {
     const key = `${liveHlsPrefixFor(id)}${rendition}/${file}`;
     if (file.endsWith('.m3u8')) {
       const row = await liveRow(id);
-      if (req.query.viewer) live.viewerPolled(row.id, req.query.viewer, req.ip);
+      if (req.query.viewer) live.viewerPolled(row.id, req.query.viewer, addressKey(req.ip));
       const body = await playlists.get(key, () => storage.getBuffer(key));
       return reply.header('cache-control', 'no-cache, no-store').type('application/vnd.apple.mpegurl').send(body);
     }

@@ -14,6 +14,8 @@ export interface RateLimitResult {
 export interface RateLimiter {
   /** Counts one hit for key and says whether it is within `limit` per `windowSeconds`. */
   hit(key: string, limit: number, windowSeconds: number): Promise<RateLimitResult>;
+  /** The hits counted for key in its current window (0 when none), without counting one. */
+  peek(key: string): Promise<number>;
   reset(key: string): Promise<void>;
 }
 
@@ -30,6 +32,11 @@ export class MemoryRateLimiter implements RateLimiter {
     }
     w.count += 1;
     return { allowed: w.count <= limit, remaining: Math.max(0, limit - w.count), retryAfterSeconds: (w.resetAt - now) / 1000 };
+  }
+
+  async peek(key: string): Promise<number> {
+    const w = this.windows.get(key);
+    return w && w.resetAt > Date.now() ? w.count : 0;
   }
 
   async reset(key: string): Promise<void> {
@@ -74,6 +81,16 @@ export class RedisRateLimiter implements RateLimiter {
     } catch (err) {
       this.warn(err);
       return this.fallback.hit(key, limit, windowSeconds);
+    }
+  }
+
+  async peek(key: string): Promise<number> {
+    try {
+      if (!(await this.connected())) throw new Error(`connection is ${this.redis.status}`);
+      return Number((await this.redis.get(this.prefix + key)) ?? 0);
+    } catch (err) {
+      this.warn(err);
+      return this.fallback.peek(key);
     }
   }
 
