@@ -12,12 +12,12 @@ import type { NovaClient, Problem } from '../src/client/nova-client.js';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from './helpers/postgres.js';
 import { startTestNova, type TestNova } from './helpers/nova.js';
 
-async function insertVideo(t: TestNova, ownerId: string, status = 'ready'): Promise<string> {
+async function insertVideo(t: TestNova, ownerId: string, status = 'ready', durationSeconds = 120): Promise<string> {
   const id = uuidv7();
   const now = new Date().toISOString();
   await t.nova.container.db.kysely.insertInto('videos').values({
     id, owner_id: ownerId, title: `fixture ${id.slice(-6)}`, description: '', status: status as 'ready',
-    source_key: null, source_size: null, source_stream_id: null, upload_id: null, duration_seconds: 120, width: 1280, height: 720, fps: 30,
+    source_key: null, source_size: null, source_stream_id: null, upload_id: null, duration_seconds: durationSeconds, width: 1280, height: 720, fps: 30,
     has_audio: 1, video_codec: 'h264', audio_codec: 'aac', run_id: null, renditions: null, manifest_key: null, thumbnail_key: null,
     storyboard_key: null, storyboard_vtt_key: null, playable_key: null, stage: null, progress: 100, error: null,
     created_at: now, updated_at: now, ready_at: status === 'ready' ? now : null,
@@ -211,6 +211,14 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const summary = await engagementOf(racer.client, video);
       assert.ok(Math.abs(summary.body.watched_seconds! - total) < 0.01);
       assert.ok(Math.abs(summary.body.watch_seconds - total) < 0.01);
+    });
+
+    it('a video shorter than a second still counts its whole length once per window', async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      const video = await insertVideo(t, owner.user.id, 'ready', 0.5);
+      const viewer = await t.client.newUser('short_watcher');
+      assert.equal(counted(await reportWatch(viewer.client, video, 5)), 0.5);
+      assert.equal(counted(await reportWatch(viewer.client, video, 5)), 0);
     });
 
     it('limits how often one user reports watch time for one video', async (ctx) => {

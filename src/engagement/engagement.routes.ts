@@ -46,7 +46,7 @@ export function engagementCapability(c: Container): EngagementCapability {
           summary: 'Report watch time (counted up to the video\'s duration per user per VIEW_DEDUP_SECONDS)',
           description: 'Seconds beyond what the caller may still add to this video in the window are accepted and not counted: '
             + 'see `counted_seconds`. The allowance refills continuously over the window. '
-            + 'More than 30 reports per minute for one video answer 429.',
+            + `More than ${c.config.engagement.watchReportsPerMinute} reports per minute for one video answer 429.`,
           params: VideoParams,
           body: watchBody(c.config.engagement.maxWatchSecondsPerCall),
           response: { 200: WatchResult, ...problems(400, 401, 404, 409, 429) },

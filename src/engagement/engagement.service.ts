@@ -19,8 +19,9 @@ export const WATCH_DURATION_MULTIPLE = 1;
  */
 export const WATCH_MAX_PLAYBACK_RATE = 2;
 /**
- * A report counts only when at least this much of it fits (or all of it, if shorter): the allowance
- * refills by crumbs, and a crumb each is not worth a write and an event per report.
+ * A report counts only when at least this much of it fits (or all of it, or the whole allowance of
+ * a shorter video, if less): the allowance refills by crumbs, and a crumb each is not worth a write
+ * and an event per report.
  */
 const WATCH_MIN_COUNTED_SECONDS = 1;
 /** Compare-and-set rounds for one report; only concurrent reports of one user for one video loop. */
@@ -144,7 +145,7 @@ export class EngagementService {
       const mark = await this.repo.watchMark(trx, videoId, key);
       const fullAt = Math.max(mark === undefined ? nowMs : Date.parse(mark), nowMs);
       const left = (nowMs + windowMs - fullAt) / msPerSecond;
-      if (left < Math.min(seconds, WATCH_MIN_COUNTED_SECONDS)) return 0;
+      if (left < Math.min(seconds, WATCH_MIN_COUNTED_SECONDS, allowance)) return 0;
       const counted = Math.floor(Math.min(seconds, left) * 1000) / 1000;
       if (counted <= 0) return 0;
       const next = new Date(Math.ceil(fullAt + counted * msPerSecond)).toISOString();
