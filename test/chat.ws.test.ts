@@ -445,3 +445,42 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     });
   });
 }
+
+for (const backend of ['sqlite', 'postgres'] as const) {
+  describe(`chat sockets per process (${backend})`, () => {
+    let t: TestNova;
+    let pg: TestDatabase | undefined;
+    let skip: string | false = false;
+    const MAX = 3;
+    before(async () => {
+      if (backend === 'postgres') {
+        skip = await postgresSkipReason();
+        if (skip) return;
+        pg = await createTestDatabase();
+      }
+      t = await startTestNova({ ...(pg ? { DATABASE_URL: pg.url } : {}), CHAT_MAX_SOCKETS: String(MAX), CHAT_MAX_SOCKETS_PER_ADDRESS: '0' });
+    });
+    after(async () => {
+      await t?.stop();
+      await pg?.drop();
+    });
+
+    it('20 parallel upgrades open exactly CHAT_MAX_SOCKETS; the rest get 503; closed sockets free their slots', async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      const creator = await actor(t, 'full');
+      const sid = await createStream(creator, 'full house');
+      for (let round = 0; round < 2; round++) {
+        const got = await Promise.allSettled(Array.from({ length: 20 }, () => ChatSocket.open(t.url, sid, {})));
+        const opened = got.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+        const refused = got.flatMap((r) => (r.status === 'rejected' ? [(r.reason as { status?: number }).status] : []));
+        try {
+          assert.equal(opened.length, MAX, `round ${round}: ${opened.length} sockets open`);
+          assert.deepEqual(new Set(refused), new Set([503]), `round ${round}: refusals ${refused.join(',')}`);
+        } finally {
+          await Promise.all(opened.map((s) => s.close()));
+        }
+        await Promise.all((await openAll(t.url, sid, MAX)).map((s) => s.close()));
+      }
+    });
+  });
+}

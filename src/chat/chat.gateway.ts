@@ -67,6 +67,8 @@ export class ChatGateway {
   private readonly addressOf = new Map<ChatConnection, string>();
   /** Slots held per client address (CHAT_MAX_SOCKETS_PER_ADDRESS): sockets open or being opened. */
   private readonly perAddress = new Map<string, number>();
+  /** Slots held in all (CHAT_MAX_SOCKETS): sockets open or being opened. */
+  private slotsHeld = 0;
   private readonly buckets: ChatRateLimiter;
   private readonly heartbeat: Heartbeat;
   private readonly keep: number;
@@ -113,20 +115,24 @@ export class ChatGateway {
   }
 
   /**
-   * Takes one of `address`'s CHAT_MAX_SOCKETS_PER_ADDRESS slots, or returns null when all are held.
-   * Check and count are one synchronous step, so parallel upgrades cannot all pass the check before
-   * any is counted. The slot is held until the returned release is called (the caller ties it to
-   * the connection's end, whether or not it became a socket); calling it again does nothing.
+   * Takes a slot for a socket from `address`: one of the process's CHAT_MAX_SOCKETS and one of the
+   * address's CHAT_MAX_SOCKETS_PER_ADDRESS. Returns which limit is full instead when one is. Check
+   * and count are one synchronous step, so parallel upgrades cannot all pass the check before any
+   * is counted. The slot is held until the returned release is called (the caller ties it to the
+   * connection's end, whether or not it became a socket); calling it again does nothing.
    */
-  reserveAddress(address: string): (() => void) | null {
+  reserveSlot(address: string): (() => void) | 'server' | 'address' {
+    if (this.slotsHeld >= this.d.config.maxSocketsPerProcess) return 'server';
     const max = this.d.config.maxSocketsPerAddress;
     const held = this.perAddress.get(address) ?? 0;
-    if (max > 0 && held >= max) return null;
+    if (max > 0 && held >= max) return 'address';
     this.perAddress.set(address, held + 1);
+    this.slotsHeld++;
     let released = false;
     return () => {
       if (released) return;
       released = true;
+      this.slotsHeld--;
       const n = (this.perAddress.get(address) ?? 0) - 1;
       if (n > 0) this.perAddress.set(address, n);
       else this.perAddress.delete(address);

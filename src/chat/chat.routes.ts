@@ -71,12 +71,12 @@ export function chatCapability(c: Container, live: LiveService): Capability {
         schema: { params: StreamParams, querystring: WsQuery },
         // Runs before the upgrade, so an unknown stream or a full server gets a plain HTTP error.
         preHandler: async (req) => {
-          if (gateway.socketCount >= cfg.maxSocketsPerProcess) throw new UnavailableError('This server has as many chat connections as it takes; try again later.');
           // Only an upgrade can become a socket (a plain GET gets 404), so only an upgrade takes a slot.
           if (req.ws) {
-            const release = gateway.reserveAddress(addressKey(req.ip));
-            if (!release) throw new RateLimitedError(`This address already has ${cfg.maxSocketsPerAddress} chat connections open here; close some first.`, 10);
-            releaseOnClose(req.raw.socket, release);
+            const slot = gateway.reserveSlot(addressKey(req.ip));
+            if (slot === 'server') throw new UnavailableError('This server has as many chat connections as it takes; try again later.');
+            if (slot === 'address') throw new RateLimitedError(`This address already has ${cfg.maxSocketsPerAddress} chat connections open here; close some first.`, 10);
+            releaseOnClose(req.raw.socket, slot);
           }
           const { stream_id } = req.params as { stream_id: string };
           upgrading.set(req.raw, await service.requireStream(stream_id));
