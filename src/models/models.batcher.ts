@@ -6,7 +6,10 @@
 // with both free and a large queue (each share ≥ a quarter of the max batch), the queue is shared
 // out between them, so the model computes one batch while this process splits the last and sends
 // the next. Taking turns instead (one batch, then the next) capped 32 closed-loop requesters of
-// 500 rows at 1.2× the unbatched throughput; sharing out reaches ~3.5×.
+// 500 rows at 1.2× the unbatched throughput; sharing out reaches ~3.5×. A batch of several
+// requests that fails on its inputs is run again one request at a time, so each request gets its
+// own result or error, never another's.
+import { ModelUnavailableError } from './models.process.js';
 import type { Tensor, TensorData, Tensors } from './models.signature.js';
 import type { Outgoing } from './models.wire.js';
 
@@ -34,7 +37,7 @@ type Runner = (inputs: Outgoing) => Promise<{ outputs: Tensors; computeMs: numbe
 interface Job {
   inputs: Tensors;
   rows: number;
-  /** Requests with the same key can share a batch; null never shares. */
+  /** Requests with the same key can share a batch; null never shares (nor does a re-run). */
   key: string | null;
   enqueuedAt: number;
   resolve: (o: BatchOutcome) => void;
@@ -145,10 +148,12 @@ export class DynamicBatcher {
         shared = true;
       }
     }
+    // The head always goes; the others only while the batch stays within this slot's share (or
+    // the max batch), so one slot cannot take most of a shared-out queue.
     let rows = head.rows;
     for (let i = 0; i < this.queue.length && rows < limit; ) {
       const j = this.queue[i];
-      if (j.key === head.key && rows + j.rows <= this.opts.maxRows) {
+      if (j.key === head.key && rows + j.rows <= limit) {
         batch.push(j);
         rows += j.rows;
         this.queue.splice(i, 1);
@@ -180,6 +185,7 @@ export class DynamicBatcher {
   }
 
   private send(batch: Job[]): void {
+    // From here on, the finally below is what gives the slot back: nothing before it may throw.
     this.inFlight++;
     const startedAt = performance.now();
     const rows = batch.reduce((n, j) => n + j.rows, 0);
@@ -189,8 +195,18 @@ export class DynamicBatcher {
       inputs = {};
       for (const name of Object.keys(batch[0].inputs)) inputs[name] = batch.map((j) => j.inputs[name]);
     }
-    this.onBatch(batch.length, rows);
-    this.run(inputs).then(
+    try {
+      this.onBatch(batch.length, rows);
+    } catch {
+      // Metrics only: a failing hook must not fail the batch.
+    }
+    let running: ReturnType<Runner>;
+    try {
+      running = this.run(inputs);
+    } catch (err) {
+      running = Promise.reject(err);
+    }
+    running.then(
       ({ outputs, computeMs }) => {
         if (batch.length === 1) {
           const j = batch[0];
@@ -198,11 +214,7 @@ export class DynamicBatcher {
           return;
         }
         for (const [name, t] of Object.entries(outputs)) {
-          if (t.dims[0] !== rows) {
-            const err = new BatchSplitError(`output "${name}" has ${t.dims[0]} rows for a batch of ${rows}`);
-            for (const j of batch) j.reject(err);
-            return;
-          }
+          if (t.dims[0] !== rows) return this.failed(batch, new BatchSplitError(`output "${name}" has ${t.dims[0]} rows for a batch of ${rows}`));
         }
         let from = 0;
         for (const j of batch) {
@@ -212,10 +224,11 @@ export class DynamicBatcher {
           j.resolve({ outputs: own, queueMs: startedAt - j.enqueuedAt, computeMs, batchRequests: batch.length, batchRows: rows });
         }
       },
-      (err: Error) => {
-        for (const j of batch) j.reject(err);
-      },
-    ).finally(() => {
+      (err: Error) => this.failed(batch, err),
+    ).catch((err: Error) => {
+      // Settling threw: nobody may be left waiting (settling twice is a no-op).
+      for (const j of batch) j.reject(err);
+    }).finally(() => {
       this.inFlight--;
       // Whatever arrived meanwhile has already waited: it goes on the next turn (not a new delay),
       // together with requests their callers send in reaction to the results just delivered (their
@@ -234,6 +247,23 @@ export class DynamicBatcher {
         for (const w of waiters) w();
       }
     });
+  }
+
+  /**
+   * A batch failed, or its outputs did not split back by rows. The runtime refuses a whole batch
+   * for one request's bad values (an index out of range, say), and its message may quote them: so
+   * a batch of several goes back to the front of the queue one request at a time, each to run
+   * alone, in a slot like any batch, and get its own result or error. A single request (including
+   * such a re-run) just fails. So does a batch whose process is gone: running its requests one by
+   * one would not help.
+   */
+  private failed(batch: Job[], err: Error): void {
+    if (batch.length === 1 || err instanceof ModelUnavailableError) {
+      for (const j of batch) j.reject(err);
+      return;
+    }
+    for (const j of batch) j.key = null;
+    this.queue.unshift(...batch);
   }
 
   /** Resolves when nothing is queued or running (used before retiring a version). */

@@ -3,7 +3,7 @@
 // process. A process that dies unexpectedly is restarted from the same file on the next request.
 import type { Logger } from '../infra/logger.js';
 import { DynamicBatcher, type BatchOutcome, type BatcherOptions } from './models.batcher.js';
-import { ModelProcess, ModelRunError, type ProcessOptions } from './models.process.js';
+import { ModelProcess, ModelUnavailableError, type ProcessOptions } from './models.process.js';
 import { isBatchable, type Signature, type Tensors } from './models.signature.js';
 import type { Outgoing } from './models.wire.js';
 
@@ -52,7 +52,7 @@ export class ModelInstance {
 
   private async process(): Promise<ModelProcess> {
     if (this.proc.alive) return this.proc;
-    if (this.retired) throw new ModelRunError('this model version has been unloaded');
+    if (this.retired) throw new ModelUnavailableError('this model version has been unloaded');
     this.restarting ??= ModelProcess.start(this.file, this.processOpts).then(
       ({ proc }) => {
         this.proc = proc;
@@ -62,7 +62,7 @@ export class ModelInstance {
       },
       (err) => {
         this.restarting = null;
-        throw new ModelRunError(`the model process could not be restarted: ${(err as Error).message}`);
+        throw new ModelUnavailableError(`the model process could not be restarted: ${(err as Error).message}`);
       },
     );
     return this.restarting;

@@ -66,7 +66,10 @@ function closeSlots(slots: Slot[] | null): void {
 }
 
 export class ModelLoadError extends Error {}
+/** A run that failed: on its inputs, or (ModelUnavailableError) because no process could run it. */
 export class ModelRunError extends Error {}
+/** The process died, was killed (timeout), could not be reached or restarted: not the inputs' fault. */
+export class ModelUnavailableError extends ModelRunError {}
 
 interface Pending {
   resolve: (r: { outputs: Tensors; computeMs: number }) => void;
@@ -85,6 +88,8 @@ export class ModelProcess {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private exited = false;
+  /** Sent SIGKILL after a timeout: its exit is on its way, so it takes no more runs. */
+  private killed = false;
   private readonly exitedPromise: Promise<void>;
   /** Called once when the process ends without being asked to (crash, OOM kill, timeout). */
   onUnexpectedExit: ((reason: string) => void) | null = null;
@@ -102,7 +107,7 @@ export class ModelProcess {
         const reason = signal ? `model process killed by ${signal}` : `model process exited with code ${code}`;
         for (const p of this.pending.values()) {
           clearTimeout(p.timer);
-          p.reject(new ModelRunError(reason));
+          p.reject(new ModelUnavailableError(reason));
         }
         this.pending.clear();
         for (const w of this.waiting.splice(0)) w();
@@ -120,7 +125,7 @@ export class ModelProcess {
   }
 
   get alive(): boolean {
-    return !this.exited;
+    return !this.exited && !this.killed;
   }
 
   /** Spawns a process and loads `file` in it. Rejects with ModelLoadError when the runtime refuses it. */
@@ -210,8 +215,8 @@ export class ModelProcess {
    * batch crosses over while the current one computes. A run past the timeout kills the process.
    */
   async run(inputs: Outgoing): Promise<{ outputs: Tensors; computeMs: number }> {
-    while (this.free.length === 0 && !this.exited) await new Promise<void>((r) => this.waiting.push(r));
-    if (this.exited) throw new ModelRunError('model process is not running');
+    while (this.free.length === 0 && this.alive) await new Promise<void>((r) => this.waiting.push(r));
+    if (!this.alive) throw new ModelUnavailableError('model process is not running');
     const slot = this.free.shift()!;
     const id = this.nextId++;
     let wire: ReturnType<typeof toWire>;
@@ -224,8 +229,11 @@ export class ModelProcess {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new ModelRunError(`inference took longer than ${this.opts.inferTimeoutMs} ms`));
-        // A stuck run cannot be cancelled inside the runtime; the process is replaced instead.
+        // A stuck run cannot be cancelled inside the runtime; the process is replaced instead. Marked
+        // gone before the rejection is seen, so the next batch goes to the restarted process rather
+        // than into this one's other slot (where the exit would fail it).
+        this.killed = true;
+        reject(new ModelUnavailableError(`inference took longer than ${this.opts.inferTimeoutMs} ms`));
         this.child.kill('SIGKILL');
       }, this.opts.inferTimeoutMs);
       this.pending.set(id, { resolve, reject, timer, slot });
@@ -236,7 +244,7 @@ export class ModelProcess {
         this.pending.delete(id);
         clearTimeout(p.timer);
         this.release(slot);
-        p.reject(new ModelRunError('could not reach the model process'));
+        p.reject(new ModelUnavailableError('could not reach the model process'));
       });
     });
   }
