@@ -4,8 +4,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { startTestNova, type TestNova } from './helpers/nova.js';
-import { createTestDatabase, postgresSkipReason, type TestDatabase } from './helpers/postgres.js';
+import { startTestNova, startTestNovaOn, TEST_BACKENDS, type TestNova } from './helpers/nova.js';
 import type { NovaClient, Problem, UserInfo } from '../src/client/nova-client.js';
 import {
   ChatSocket,
@@ -367,23 +366,16 @@ function rawUpgrade(url: string, path: string, key: string, abort = false): Prom
 }
 
 const CAP = 2;
-for (const backend of ['sqlite', 'postgres'] as const) {
+for (const backend of TEST_BACKENDS) {
   describe(`chat sockets per client address (${backend})`, () => {
     let t: TestNova;
-    let pg: TestDatabase | undefined;
     let skip: string | false = false;
     before(async () => {
-      if (backend === 'postgres') {
-        skip = await postgresSkipReason();
-        if (skip) return;
-        pg = await createTestDatabase();
-      }
-      t = await startTestNova({ ...(pg ? { DATABASE_URL: pg.url } : {}), CHAT_MAX_SOCKETS_PER_ADDRESS: String(CAP) });
+      const started = await startTestNovaOn(backend, { CHAT_MAX_SOCKETS_PER_ADDRESS: String(CAP) });
+      if (typeof started === 'string') return void (skip = started);
+      t = started;
     });
-    after(async () => {
-      await t?.stop();
-      await pg?.drop();
-    });
+    after(async () => t?.stop());
 
     it('refuses more sockets from one address than CHAT_MAX_SOCKETS_PER_ADDRESS, before the upgrade', async (ctx) => {
       if (skip) return ctx.skip(skip);
@@ -446,24 +438,17 @@ for (const backend of ['sqlite', 'postgres'] as const) {
   });
 }
 
-for (const backend of ['sqlite', 'postgres'] as const) {
+for (const backend of TEST_BACKENDS) {
   describe(`chat sockets per process (${backend})`, () => {
     let t: TestNova;
-    let pg: TestDatabase | undefined;
     let skip: string | false = false;
     const MAX = 3;
     before(async () => {
-      if (backend === 'postgres') {
-        skip = await postgresSkipReason();
-        if (skip) return;
-        pg = await createTestDatabase();
-      }
-      t = await startTestNova({ ...(pg ? { DATABASE_URL: pg.url } : {}), CHAT_MAX_SOCKETS: String(MAX), CHAT_MAX_SOCKETS_PER_ADDRESS: '0' });
+      const started = await startTestNovaOn(backend, { CHAT_MAX_SOCKETS: String(MAX), CHAT_MAX_SOCKETS_PER_ADDRESS: '0' });
+      if (typeof started === 'string') return void (skip = started);
+      t = started;
     });
-    after(async () => {
-      await t?.stop();
-      await pg?.drop();
-    });
+    after(async () => t?.stop());
 
     it('20 parallel upgrades open exactly CHAT_MAX_SOCKETS; the rest get 503; closed sockets free their slots', async (ctx) => {
       if (skip) return ctx.skip(skip);

@@ -9,8 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { v7 as uuidv7 } from 'uuid';
 import { engagementOf, like, recordView, reportWatch, unlike } from '../src/client/engagement.client.js';
 import type { NovaClient, Problem } from '../src/client/nova-client.js';
-import { createTestDatabase, postgresSkipReason, type TestDatabase } from './helpers/postgres.js';
-import { startTestNova, type TestNova } from './helpers/nova.js';
+import { startTestNovaOn, TEST_BACKENDS, type TestNova } from './helpers/nova.js';
 
 async function insertVideo(t: TestNova, ownerId: string, status = 'ready', durationSeconds = 120): Promise<string> {
   const id = uuidv7();
@@ -35,28 +34,21 @@ function counted(r: Awaited<ReturnType<typeof reportWatch>>): number {
   return (r.body as { counted_seconds?: number }).counted_seconds ?? Number.NaN;
 }
 
-for (const backend of ['sqlite', 'postgres'] as const) {
+for (const backend of TEST_BACKENDS) {
   describe(`engagement (${backend})`, () => {
     let t: TestNova;
-    let pg: TestDatabase | undefined;
     let owner: { client: NovaClient; user: { id: string } };
     let viewer: { client: NovaClient; user: { id: string } };
     let skip: string | false = false;
 
     before(async () => {
-      if (backend === 'postgres') {
-        skip = await postgresSkipReason();
-        if (skip) return;
-        pg = await createTestDatabase();
-      }
-      t = await startTestNova({ ...(pg ? { DATABASE_URL: pg.url } : {}), ANON_VIEWS_PER_MINUTE: '40' });
+      const started = await startTestNovaOn(backend, { ANON_VIEWS_PER_MINUTE: '40' });
+      if (typeof started === 'string') return void (skip = started);
+      t = started;
       owner = await t.client.newUser('owner');
       viewer = await t.client.newUser('viewer');
     });
-    after(async () => {
-      await t?.stop();
-      await pg?.drop();
-    });
+    after(async () => t?.stop());
 
     it('counts a view once per viewer per 30 minutes, also when requests race', async (ctx) => {
       if (skip) return ctx.skip(skip);

@@ -11,8 +11,7 @@ import type { NovaClient, Problem } from '../src/client/nova-client.js';
 import { ExperimentsRepository } from '../src/experiments/experiments.repository.js';
 import { MAX_CONVERSION_VALUE } from '../src/experiments/experiments.schemas.js';
 import { MAX_CONVERSIONS_PER_USER } from '../src/experiments/experiments.service.js';
-import { createTestDatabase, postgresSkipReason, type TestDatabase } from './helpers/postgres.js';
-import { startTestNova, type TestNova } from './helpers/nova.js';
+import { startTestNovaOn, TEST_BACKENDS, type TestNova } from './helpers/nova.js';
 
 /** Every number in the results is finite, and the non-nullable ones are numbers. */
 function assertFinite(r: ExperimentResults): void {
@@ -27,10 +26,9 @@ function assertFinite(r: ExperimentResults): void {
   }
 }
 
-for (const backend of ['sqlite', 'postgres'] as const) {
+for (const backend of TEST_BACKENDS) {
   describe(`experiment limits (${backend})`, () => {
     let t: TestNova;
-    let pg: TestDatabase | undefined;
     let admin: NovaClient;
     let repo: ExperimentsRepository;
     let skip: string | false = false;
@@ -53,19 +51,13 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     };
 
     before(async () => {
-      if (backend === 'postgres') {
-        skip = await postgresSkipReason();
-        if (skip) return;
-        pg = await createTestDatabase();
-      }
-      t = await startTestNova(pg ? { DATABASE_URL: pg.url } : {});
+      const started = await startTestNovaOn(backend);
+      if (typeof started === 'string') return void (skip = started);
+      t = started;
       admin = (await t.client.newUser('admin')).client; // first account: admin
       repo = new ExperimentsRepository(t.nova.container.db);
     });
-    after(async () => {
-      await t?.stop();
-      await pg?.drop();
-    });
+    after(async () => t?.stop());
 
     it('refuses out-of-range and non-finite values with a 400 naming the field; the bounds themselves are accepted', async (ctx) => {
       if (skip) return ctx.skip(skip);

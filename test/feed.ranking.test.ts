@@ -19,16 +19,14 @@ import { writeRanker } from '../src/feed/feed.export.js';
 import type { FeedCapability } from '../src/feed/feed.routes.js';
 import { syntheticDataset } from '../src/feed/feed.synthetic.js';
 import { train } from '../src/feed/feed.trainer.js';
-import { createTestDatabase, postgresSkipReason, type TestDatabase } from './helpers/postgres.js';
-import { startTestNova, type TestNova } from './helpers/nova.js';
+import { startTestNovaOn, TEST_BACKENDS, type TestNova } from './helpers/nova.js';
 import { insertReadyVideo } from './helpers/videos-db.js';
 
 const insertVideo = insertReadyVideo;
 
-for (const backend of ['sqlite', 'postgres'] as const) {
+for (const backend of TEST_BACKENDS) {
   describe(`feed (${backend})`, () => {
     let t: TestNova;
-    let pg: TestDatabase | undefined;
     let modelsDir: string;
     let skip: string | false = false;
     let viewer: NovaClient;
@@ -36,15 +34,12 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     const ids: Record<string, string> = {};
 
     before(async () => {
-      if (backend === 'postgres') {
-        skip = await postgresSkipReason();
-        if (skip) return;
-        pg = await createTestDatabase();
-      }
       // The shipped model, as a fresh install has it.
       modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-models-'));
       fs.cpSync(path.resolve('models/feed-ranker'), path.join(modelsDir, 'feed-ranker'), { recursive: true });
-      t = await startTestNova({ MODELS_DIR: modelsDir, ...(pg ? { DATABASE_URL: pg.url } : {}) });
+      const started = await startTestNovaOn(backend, { MODELS_DIR: modelsDir });
+      if (typeof started === 'string') return void (skip = started);
+      t = started;
       await t.client.as(null).register('feed_admin', 'password-123');
       const v = await t.client.newUser('viewer');
       viewer = v.client;
@@ -69,7 +64,6 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     });
     after(async () => {
       await t?.stop();
-      await pg?.drop();
       if (modelsDir) fs.rmSync(modelsDir, { recursive: true, force: true });
     });
 

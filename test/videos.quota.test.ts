@@ -4,26 +4,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Problem } from '../src/client/nova-client.js';
-import { createTestDatabase, postgresSkipReason, type TestDatabase } from './helpers/postgres.js';
-import { startTestNova, type TestNova } from './helpers/nova.js';
+import { startTestNovaOn, TEST_BACKENDS, type TestNova } from './helpers/nova.js';
 
-for (const backend of ['sqlite', 'postgres'] as const) {
+for (const backend of TEST_BACKENDS) {
   describe(`videos waiting for their upload, per user (${backend})`, () => {
     let t: TestNova;
-    let pg: TestDatabase | undefined;
     let skip: string | false = false;
     before(async () => {
-      if (backend === 'postgres') {
-        skip = await postgresSkipReason();
-        if (skip) return;
-        pg = await createTestDatabase();
-      }
-      t = await startTestNova({ UPLOAD_MAX_PENDING_PER_USER: '2', ...(pg ? { DATABASE_URL: pg.url } : {}) });
+      const started = await startTestNovaOn(backend, { UPLOAD_MAX_PENDING_PER_USER: '2' });
+      if (typeof started === 'string') return void (skip = started);
+      t = started;
     });
-    after(async () => {
-      await t?.stop();
-      await pg?.drop();
-    });
+    after(async () => t?.stop());
 
     it('refuses a creation beyond the limit with 409, until one is finished, deleted or expired', async (ctx) => {
       if (skip) return ctx.skip(skip);

@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { startNova, type RunningNova } from '../../src/server.js';
 import { NovaClient } from '../../src/client/nova-client.js';
+import { createTestDatabase, postgresSkipReason } from './postgres.js';
 
 export interface TestNova {
   nova: RunningNova;
@@ -31,4 +32,31 @@ export async function startTestNova(env: Record<string, string> = {}, roles = { 
       if (!opts?.keepData && !env.DATA_DIR) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+export type TestBackend = 'sqlite' | 'postgres';
+export const TEST_BACKENDS: readonly TestBackend[] = ['sqlite', 'postgres'];
+
+/**
+ * Starts a Nova on SQLite, or on a throw-away database on the machine's Postgres that its stop()
+ * drops. Returns the reason to skip instead when Postgres does not answer (outside CI only).
+ */
+export async function startTestNovaOn(backend: TestBackend, env: Record<string, string> = {}): Promise<TestNova | string> {
+  if (backend === 'sqlite') return startTestNova(env);
+  const skip = await postgresSkipReason();
+  if (skip) return skip;
+  const pg = await createTestDatabase();
+  try {
+    const t = await startTestNova({ ...env, DATABASE_URL: pg.url });
+    return {
+      ...t,
+      async stop(opts) {
+        await t.stop(opts);
+        await pg.drop();
+      },
+    };
+  } catch (err) {
+    await pg.drop();
+    throw err;
+  }
 }
