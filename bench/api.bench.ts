@@ -2,7 +2,8 @@
 // hook, metrics, problem+json errors, OpenAPI-described route) against a bare Fastify route that
 // sends the very same bytes, same run. Each server runs in its own process; autocannon runs in a
 // third. Also measures how soon a view reaches the trending SSE stream.
-// Usage: npm run bench:api [-- --seconds=8 --connections=50 --rounds=3]
+// Rounds alternate in ABBA order (bench/lib/harness.ts); CPU per request is read from /proc.
+// Usage: npm run bench:api [-- --seconds=8 --connections=50 --rounds=4 --swap]
 import { execFile, fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,10 +11,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { arg, cpuSeconds, fmt, ratioSpread, spread, startBench } from './lib/harness.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(SELF), '..');
-const arg = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback;
 const TRENDING = '/api/v1/discover/trending?window=24h&limit=20';
 const FEED = '/api/v1/feed?limit=20';
 
@@ -134,7 +135,7 @@ async function sseLatency(url: string, n: number): Promise<number[]> {
 async function main(): Promise<void> {
   const seconds = Number(arg('seconds', '8'));
   const connections = Number(arg('connections', '50'));
-  const rounds = Number(arg('rounds', '3'));
+  const bench = startBench('api', { a: 'nova', b: 'bare Fastify' });
   const nova = await start('nova');
   const body = await fullList(nova.url);
   // A signed-in viewer for the feed; its body (ranked by the shipped model) is what the bare route sends.
@@ -145,36 +146,34 @@ async function main(): Promise<void> {
   if (feedRes.status !== 200) throw new Error(`feed answered ${feedRes.status}: ${feedBody.slice(0, 200)}`);
   const bare = await start('bare', [body, feedBody]);
   try {
-    console.log(`api benchmark on ${os.cpus().length} cores, node ${process.version}; trending body ${body.length} bytes (20 items)`);
-    console.log(`${connections} connections, ${seconds} s per run, median of ${rounds} rounds; req/s (p50 / p99 latency ms)`);
-    // Warm-up (JIT, caches), not counted.
-    for (const url of [bare.url, nova.url]) await load(`${url}${TRENDING}`, 2, connections);
-    const base: Result[] = [];
-    const ours: Result[] = [];
-    for (let i = 0; i < rounds; i++) {
-      // Alternate the order so neither server always runs on a warmer (or busier) machine.
-      const order: Array<[string, Result[]]> = i % 2 ? [[nova.url, ours], [bare.url, base]] : [[bare.url, base], [nova.url, ours]];
-      for (const [url, out] of order) out.push(await load(`${url}${TRENDING}`, seconds, connections));
-    }
-    const median = (rs: Result[]) => [...rs].sort((x, y) => x.rps - y.rps)[Math.floor(rs.length / 2)];
-    const b = median(base);
-    const o = median(ours);
-    const errors = [...base, ...ours].reduce((n, r) => n + r.errors, 0);
-    console.log(`GET trending (cached)   bare Fastify ${b.rps.toFixed(0).padStart(6)} (${b.p50} / ${b.p99})   nova ${o.rps.toFixed(0).padStart(6)} (${o.p50} / ${o.p99})   nova/bare ${(o.rps / b.rps).toFixed(2)}×${errors ? `   errors ${errors}` : ''}`);
-    for (const url of [bare.url, nova.url]) await load(`${url}${FEED}`, 2, connections, token);
-    const fBase: Result[] = [];
-    const fOurs: Result[] = [];
-    for (let i = 0; i < rounds; i++) {
-      const order: Array<[string, Result[]]> = i % 2 ? [[nova.url, fOurs], [bare.url, fBase]] : [[bare.url, fBase], [nova.url, fOurs]];
-      for (const [url, out] of order) out.push(await load(`${url}${FEED}`, seconds, connections, token));
-    }
-    const fb = median(fBase);
-    const fo = median(fOurs);
-    const ranking = (JSON.parse(feedBody) as { ranking: string; items: unknown[] });
-    console.log(`GET feed (${ranking.ranking}, ${ranking.items.length} items) bare Fastify ${fb.rps.toFixed(0).padStart(6)} (${fb.p50} / ${fb.p99})   nova ${fo.rps.toFixed(0).padStart(6)} (${fo.p50} / ${fo.p99})   nova/bare ${(fo.rps / fb.rps).toFixed(2)}×`);
+    console.log(`trending body ${body.length} bytes (20 items); ${connections} connections, ${seconds} s per run; req/s (p50 / p99 latency ms)`);
+    // CPU seconds of the server process per request: far steadier than req/s on a shared machine.
+    const measure = async (server: { child: ChildProcess; url: string }, path: string, auth?: string) => {
+      const cpu0 = cpuSeconds(server.child.pid!);
+      const r = await load(`${server.url}${path}`, seconds, connections, auth);
+      return { ...r, cpuUs: ((cpuSeconds(server.child.pid!) - cpu0) / Math.max(1, r.rps * seconds)) * 1e6 };
+    };
+    const compare = async (label: string, path: string, auth?: string) => {
+      // Warm-up (JIT, caches), not counted.
+      for (const url of [bare.url, nova.url]) await load(`${url}${path}`, 2, connections, auth);
+      const { a: ours, b: base } = await bench.alternate({ a: () => measure(nova, path, auth), b: () => measure(bare, path, auth) });
+      const ratio = ratioSpread(ours.map((x) => x.rps), base.map((x) => x.rps));
+      const errors = [...base, ...ours].reduce((n, r) => n + r.errors, 0);
+      const show = (rs: Array<Result & { cpuUs: number }>) =>
+        `${fmt(spread(rs.map((x) => x.rps)), 0)} req/s, p50 ${spread(rs.map((x) => x.p50)).median} / p99 ${spread(rs.map((x) => x.p99)).median} ms, CPU ${fmt(spread(rs.map((x) => x.cpuUs)), 0, ' µs/req')}`;
+      console.log(`${label}\n  bare Fastify  ${show(base)}\n  nova          ${show(ours)}\n  nova/bare per round ${fmt(ratio)}${errors ? `   errors ${errors}` : ''}`);
+      return { ratio, p99: spread(ours.map((x) => x.p99)).median };
+    };
+    const trending = await compare('GET trending (cached)', TRENDING);
+    const ranking = JSON.parse(feedBody) as { ranking: string; items: unknown[] };
+    const feed = await compare(`GET feed (${ranking.ranking}, ${ranking.items.length} items)`, FEED, token);
+    bench.target('trending nova/bare req/s', trending.ratio.median, '>=', 0.5);
+    bench.target('feed nova/bare req/s', feed.ratio.median, '>=', 0.25);
+    bench.target('feed p99 ms', feed.p99, '<=', 25, 0);
     const lat = await sseLatency(nova.url, 20);
     console.log(`view → trending SSE event: p50 ${lat[Math.floor(lat.length / 2)].toFixed(0)} ms, max ${lat[lat.length - 1].toFixed(0)} ms (20 views, one at a time)`);
   } finally {
+    bench.finish();
     nova.child.send({ type: 'stop' });
     bare.child.send({ type: 'stop' });
     await Promise.all([nova.child, bare.child].map((c) => new Promise((r) => c.once('exit', r))));

@@ -2,7 +2,9 @@
 // Three processes per system: the server, and a separate client process that opens N sockets to
 // one stream (plus a few senders) and sends at fixed offered rates; the orchestrator prints
 // delivered messages/s, send→receive p50/p99, server RSS per socket, and a 10,000-idle-socket run.
-// Usage: npm run bench:chat [-- --sockets=2000 --rates=25,50,75,100,150,200 --seconds=8 --senders=10 --idle=10000]
+// The baseline is what a careful engineer writes with `ws` (one serialisation per message, cork/
+// uncork per socket); the load runs in --clients processes, and a run whose client falls behind is
+// discarded. Usage: npm run bench:chat [-- --swap --clients=2 --sockets=2000 --rates=25,50,75,100,150,200 --seconds=8 --senders=10 --idle=10000]
 // (CHAT_FLUSH_INTERVAL_MS in the environment is passed to the Nova server, to compare coalescing windows.)
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -15,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ChatSocket } from '../src/client/chat.client.js';
 import { NovaClient } from '../src/client/nova-client.js';
+import { startBench } from './lib/harness.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const arg = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback;
@@ -81,11 +84,27 @@ async function novaServer(): Promise<void> {
   send({ type: 'ready', url: nova.url, dataDir });
 }
 
-/** The baseline: what a chat server is without Nova's machinery, a ws loop calling send() per client. */
+/**
+ * The baseline: the chat server a careful engineer writes with `ws` alone. Each message is
+ * serialised once to a Buffer; messages arriving in one event-loop turn are written to each socket
+ * between cork() and uncork(), so a burst costs one syscall per socket, not one per message.
+ */
 async function baselineServer(): Promise<void> {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
   await once(wss, 'listening');
   const streamId = randomUUID();
+  let pending: Buffer[] = [];
+  const flush = () => {
+    const batch = pending;
+    pending = [];
+    for (const c of wss.clients) {
+      if (c.readyState !== WebSocket.OPEN) continue;
+      const sock = (c as unknown as { _socket: import('node:net').Socket })._socket;
+      sock.cork();
+      for (const b of batch) c.send(b, { binary: false });
+      sock.uncork();
+    }
+  };
   wss.on('connection', (ws) => {
     ws.send(JSON.stringify({ event_type: 'chat.history', messages: [] }));
     ws.on('message', (data) => {
@@ -96,11 +115,11 @@ async function baselineServer(): Promise<void> {
         return;
       }
       if (frame.type !== 'chat.send' || typeof frame.message !== 'string') return;
-      const out = JSON.stringify({
+      const out = Buffer.from(JSON.stringify({
         event_type: 'chat.message', stream_id: streamId, user_id: 'u', username: 'user',
         message: frame.message.trim(), created_at: new Date().toISOString(), comment_id: randomUUID(),
-      });
-      for (const c of wss.clients) if (c.readyState === WebSocket.OPEN) c.send(out);
+      }));
+      if (pending.push(out) === 1) setImmediate(flush);
     });
   });
   serveStats();
@@ -121,6 +140,13 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/** Milliseconds on a clock every process shares (epoch-based, sub-millisecond). */
+const clock = () => performance.timeOrigin + performance.now();
+
+/**
+ * A load-generator process: holds its share of the receiving sockets and, for the first process
+ * only, the senders. Several run side by side so no single client's event loop limits the run.
+ */
 async function clientProcess(): Promise<void> {
   let receivers: ChatSocket[] = [];
   let senders: ChatSocket[] = [];
@@ -143,16 +169,16 @@ async function clientProcess(): Promise<void> {
 
   process.on('message', async (m: Msg) => {
     if (m.type === 'connect') {
-      const { url, streamId, count, tokens, idle } = m as unknown as { url: string; streamId: string; count: number; tokens: Array<string | null>; idle: boolean };
+      const { url, streamId, count, tokens, idle, sampled } = m as unknown as { url: string; streamId: string; count: number; tokens: Array<string | null>; idle: boolean; sampled: number };
       receivers = await openMany(url, streamId, count, (i) => ({
         record: false,
         skipUtf8Validation: true,
         onFrame: idle ? () => false : (data) => {
           if (data.indexOf(MARK) === -1) return false;
-          const now = performance.now();
+          const now = clock();
           deliveredTotal++;
           if (measuring && now >= windowStart && now <= windowEnd) deliveredInWindow++;
-          if (i < SAMPLED) {
+          if (i < sampled) {
             const text = (JSON.parse(data.toString('utf8')) as { message: string }).message;
             const sentAt = Number(text.split('|')[1]);
             if (sentAt >= windowStart && sentAt <= windowEnd) latencies.push(now - sentAt);
@@ -163,55 +189,52 @@ async function clientProcess(): Promise<void> {
       senders = idle ? [] : await Promise.all(tokens.map((token) => ChatSocket.open(url, streamId, { token, record: false, onFrame: () => false })));
       send({ type: 'connected', open: receivers.filter((r) => r.ws.readyState === WebSocket.OPEN).length });
     } else if (m.type === 'load') {
-      const { rate, warmupMs, durationMs } = m as unknown as { rate: number; warmupMs: number; durationMs: number };
+      const { rate, startAt, warmupMs, durationMs } = m as unknown as { rate: number; startAt: number; warmupMs: number; durationMs: number };
       deliveredInWindow = 0;
       deliveredTotal = 0;
       latencies = [];
       const cpu0 = process.cpuUsage();
       const loop = monitorEventLoopDelay({ resolution: 5 });
       loop.enable();
-      const start = performance.now();
+      const start = startAt;
       windowStart = start + warmupMs;
       windowEnd = windowStart + durationMs;
       measuring = true;
       let sent = 0;
       let sentInWindow = 0;
-      const stopAt = windowEnd;
-      const timer = setInterval(() => {
-        const now = performance.now();
-        const target = Math.floor((rate * (Math.min(now, stopAt) - start)) / 1000);
+      const timer = senders.length === 0 ? undefined : setInterval(() => {
+        const now = clock();
+        if (now < start) return;
+        const target = Math.floor((rate * (Math.min(now, windowEnd) - start)) / 1000);
         while (sent < target) {
-          const t = performance.now();
+          const t = clock();
           senders[sent % senders.length].send(`${sent}|${t.toFixed(3)}`);
           if (t >= windowStart && t <= windowEnd) sentInWindow++;
           sent++;
         }
       }, 5);
-      await new Promise((r) => setTimeout(r, warmupMs + durationMs));
-      clearInterval(timer);
+      await new Promise((r) => setTimeout(r, Math.max(0, windowEnd - clock())));
+      if (timer) clearInterval(timer);
       // Drain: wait until deliveries stop arriving (late ones still count for latency).
       let last = -1;
-      const drainDeadline = performance.now() + 15_000;
-      while (deliveredTotal !== last && performance.now() < drainDeadline) {
+      const drainDeadline = clock() + 15_000;
+      while (deliveredTotal !== last && clock() < drainDeadline) {
         last = deliveredTotal;
         await new Promise((r) => setTimeout(r, 1000));
       }
       measuring = false;
       const cpu = process.cpuUsage(cpu0);
-      latencies.sort((x, y) => x - y);
       const open = receivers.filter((r) => r.ws.readyState === WebSocket.OPEN).length;
       send({
         type: 'result',
-        rate,
-        deliveredPerSecond: deliveredInWindow / (durationMs / 1000),
+        deliveredInWindow,
         deliveredTotal,
-        offeredDeliveriesPerSecond: (sentInWindow * receivers.length) / (durationMs / 1000),
-        p50: percentile(latencies, 50),
-        p99: percentile(latencies, 99),
-        lost: Math.max(0, sentInWindow * SAMPLED - latencies.length),
+        sentInWindow,
+        latencies,
         open,
-        clientCpuPercent: ((cpu.user + cpu.system) / 1000 / (performance.now() - start)) * 100,
-        clientLoopP99Ms: loop.percentile(99) / 1e6,
+        receivers: receivers.length,
+        cpuPercent: ((cpu.user + cpu.system) / 1000 / (clock() - start)) * 100,
+        loopP99Ms: loop.percentile(99) / 1e6,
       });
       loop.disable();
     } else if (m.type === 'close') {
@@ -239,7 +262,13 @@ interface Result {
   open: number;
   clientCpuPercent: number;
   clientLoopP99Ms: number;
+  /** The load generator fell behind (its event loop or CPU saturated): the run says nothing of the server. */
+  discarded: boolean;
 }
+
+/** Client limits past which a run measures the load generator rather than the server. */
+const CLIENT_MAX_LOOP_P99_MS = 50;
+const CLIENT_MAX_CPU_PERCENT = 90;
 
 async function startServer(kind: 'nova' | 'baseline'): Promise<{ proc: ChildProcess; url: string; streamId: string; tokens: string[]; stats: () => Promise<{ rss: number; cpu: NodeJS.CpuUsage; loopP99Ms: number; loopMaxMs: number }>; dataDir?: string }> {
   const proc = child(kind);
@@ -272,28 +301,36 @@ async function stopProc(p: ChildProcess): Promise<void> {
 interface System {
   kind: 'nova' | 'baseline';
   server: Awaited<ReturnType<typeof startServer>>;
-  client: ChildProcess;
+  clients: ChildProcess[];
   results: Result[];
   rssPerSocket: number;
   sockets: number;
 }
 
-async function setUp(kind: 'nova' | 'baseline', sockets: number): Promise<System> {
+async function setUp(kind: 'nova' | 'baseline', sockets: number, clientCount: number): Promise<System> {
   const server = await startServer(kind);
-  const client = child('client');
-  await once(client, 'message');
+  const clients = Array.from({ length: clientCount }, () => child('client'));
+  await Promise.all(clients.map((c) => once(c, 'message')));
   const before = await server.stats();
-  const connected = await request<Msg & { open: number }>(client, { type: 'connect', url: server.url, streamId: server.streamId, count: sockets, tokens: server.tokens, idle: false }, 'connected');
+  const share = Math.ceil(sockets / clientCount);
+  const opened = await Promise.all(
+    clients.map((c, i) => {
+      const count = Math.max(0, Math.min(share, sockets - i * share));
+      // Senders live in the first client only; latency is sampled on SAMPLED sockets in all.
+      return request<Msg & { open: number }>(c, { type: 'connect', url: server.url, streamId: server.streamId, count, tokens: i === 0 ? server.tokens : [], idle: false, sampled: Math.ceil(SAMPLED / clientCount) }, 'connected');
+    }),
+  );
   const after = await server.stats();
   const rssPerSocket = (after.rss - before.rss) / sockets;
-  console.log(`  ${kind}: ${connected.open} sockets open, server RSS +${((after.rss - before.rss) / 1048576).toFixed(1)} MB (${(rssPerSocket / 1024).toFixed(1)} KiB/socket)`);
-  return { kind, server, client, results: [], rssPerSocket, sockets };
+  const open = opened.reduce((n, o) => n + o.open, 0);
+  console.log(`  ${kind}: ${open} sockets open over ${clientCount} client processes, server RSS +${((after.rss - before.rss) / 1048576).toFixed(1)} MB (${(rssPerSocket / 1024).toFixed(1)} KiB/socket)`);
+  return { kind, server, clients, results: [], rssPerSocket, sockets };
 }
 
 async function tearDown(s: System, force = false): Promise<void> {
   if (force) {
-    // A saturated server and its client may be seconds behind: end them without waiting.
-    for (const p of [s.client, s.server.proc]) {
+    // A saturated server and its clients may be seconds behind: end them without waiting.
+    for (const p of [...s.clients, s.server.proc]) {
       if (p.exitCode === null && p.signalCode === null) {
         p.kill('SIGKILL');
         await once(p, 'exit');
@@ -302,25 +339,60 @@ async function tearDown(s: System, force = false): Promise<void> {
     if (s.server.dataDir) fs.rmSync(s.server.dataDir, { recursive: true, force: true });
     return;
   }
-  await request(s.client, { type: 'close' }, 'closed').catch(() => {});
-  s.client.kill();
+  for (const c of s.clients) {
+    await request(c, { type: 'close' }, 'closed').catch(() => {});
+    c.kill();
+  }
   await stopProc(s.server.proc);
+}
+
+interface ClientResult {
+  deliveredInWindow: number;
+  deliveredTotal: number;
+  sentInWindow: number;
+  latencies: number[];
+  open: number;
+  receivers: number;
+  cpuPercent: number;
+  loopP99Ms: number;
 }
 
 async function load(s: System, rate: number, seconds: number): Promise<Result> {
   const cpu0 = (await s.server.stats()).cpu;
   const t0 = performance.now();
-  const r = await request<Msg & Result>(s.client, { type: 'load', rate, warmupMs: 2000, durationMs: seconds * 1000 }, 'result');
+  const startAt = clock() + 300;
+  const parts = await Promise.all(s.clients.map((c) => request<Msg & ClientResult>(c, { type: 'load', rate, startAt, warmupMs: 2000, durationMs: seconds * 1000 }, 'result')));
   const after = await s.server.stats();
   const cpu = after.cpu;
   const serverCpuUs = cpu.user - cpu0.user + cpu.system - cpu0.system;
   const serverCpu = (serverCpuUs / 1000 / (performance.now() - t0)) * 100;
-  r.serverUsPerDelivery = serverCpuUs / Math.max(1, r.deliveredTotal);
+  const sentInWindow = parts[0].sentInWindow;
+  const sampledSockets = s.clients.length * Math.ceil(SAMPLED / s.clients.length);
+  const latencies = parts.flatMap((p) => p.latencies).sort((x, y) => x - y);
+  const receivers = parts.reduce((n, p) => n + p.receivers, 0);
+  const deliveredTotal = parts.reduce((n, p) => n + p.deliveredTotal, 0);
+  const clientCpuPercent = Math.max(...parts.map((p) => p.cpuPercent));
+  const clientLoopP99Ms = Math.max(...parts.map((p) => p.loopP99Ms));
+  const r: Result = {
+    rate,
+    deliveredPerSecond: parts.reduce((n, p) => n + p.deliveredInWindow, 0) / seconds,
+    deliveredTotal,
+    serverUsPerDelivery: serverCpuUs / Math.max(1, deliveredTotal),
+    offeredDeliveriesPerSecond: (sentInWindow * receivers) / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    lost: Math.max(0, sentInWindow * Math.min(sampledSockets, receivers) - latencies.length),
+    open: parts.reduce((n, p) => n + p.open, 0),
+    clientCpuPercent,
+    clientLoopP99Ms,
+    discarded: clientLoopP99Ms > CLIENT_MAX_LOOP_P99_MS || clientCpuPercent > CLIENT_MAX_CPU_PERCENT,
+  };
   s.results.push(r);
   console.log(
     `  ${s.kind.padEnd(8)} @ ${rate} msg/s: delivered ${Math.round(r.deliveredPerSecond).toLocaleString('en')}/s of ${Math.round(r.offeredDeliveriesPerSecond).toLocaleString('en')}/s offered, ` +
-      `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, lost ${r.lost}, open ${r.open}/${s.sockets}, server CPU ${serverCpu.toFixed(0)}% (${r.serverUsPerDelivery.toFixed(2)} µs/delivery), server event-loop delay p99 ${after.loopP99Ms.toFixed(0)} ms / max ${after.loopMaxMs.toFixed(0)} ms, client CPU ${r.clientCpuPercent.toFixed(0)}% (event-loop delay p99 ${r.clientLoopP99Ms.toFixed(0)} ms)`,
+      `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, lost ${r.lost}, open ${r.open}/${s.sockets}, server CPU ${serverCpu.toFixed(0)}% (${r.serverUsPerDelivery!.toFixed(2)} µs/delivery), server event-loop delay p99 ${after.loopP99Ms.toFixed(0)} ms / max ${after.loopMaxMs.toFixed(0)} ms, busiest client CPU ${clientCpuPercent.toFixed(0)}% (event-loop delay p99 ${clientLoopP99Ms.toFixed(0)} ms)`,
   );
+  if (r.discarded) console.log(`  ${s.kind} @ ${rate} msg/s: a client fell behind (event-loop p99 > ${CLIENT_MAX_LOOP_P99_MS} ms or CPU > ${CLIENT_MAX_CPU_PERCENT}%): run discarded`);
   return r;
 }
 
@@ -330,7 +402,7 @@ async function idleRun(kind: 'nova' | 'baseline', count: number): Promise<number
   await once(client, 'message');
   try {
     const before = await server.stats();
-    const c = await request<Msg & { open: number }>(client, { type: 'connect', url: server.url, streamId: server.streamId, count, tokens: [], idle: true }, 'connected');
+    const c = await request<Msg & { open: number }>(client, { type: 'connect', url: server.url, streamId: server.streamId, count, tokens: [], idle: true, sampled: 0 }, 'connected');
     await new Promise((r) => setTimeout(r, 2000));
     const after = await server.stats();
     const added = (after.rss - before.rss) / 1048576;
@@ -345,7 +417,7 @@ async function idleRun(kind: 'nova' | 'baseline', count: number): Promise<number
 
 /** The highest delivery rate reached with p99 within the bound and (almost) nothing lost. */
 function best(results: Result[], p99Bound: number): Result | undefined {
-  return results.filter((r) => r.p99 <= p99Bound && r.lost === 0 && r.deliveredPerSecond >= 0.95 * r.offeredDeliveriesPerSecond).sort((a, b) => b.deliveredPerSecond - a.deliveredPerSecond)[0];
+  return results.filter((r) => !r.discarded && r.p99 <= p99Bound && r.lost === 0 && r.deliveredPerSecond >= 0.95 * r.offeredDeliveriesPerSecond).sort((a, b) => b.deliveredPerSecond - a.deliveredPerSecond)[0];
 }
 
 async function main(): Promise<void> {
@@ -361,24 +433,29 @@ async function main(): Promise<void> {
     // Unknown limit: try anyway.
   }
   if (idle + 100 > fdLimit) console.log(`! ulimit -n is ${fdLimit}: the idle run needs ${idle + 100} descriptors per process; raise it or pass --idle`);
-  console.log(`chat fan-out: ${sockets} sockets on one stream, ${arg('senders', '10')} senders, offered ${rates.join('/')} msg/s, ${seconds} s each (cores: ${os.cpus().length})`);
+  const clientCount = Number(arg('clients', '2'));
+  const bench = startBench('chat', { a: 'nova', b: 'baseline' });
+  console.log(`chat fan-out: ${sockets} sockets on one stream over ${clientCount} client processes, ${arg('senders', '10')} senders, offered ${rates.join('/')} msg/s, ${seconds} s each (cores: ${os.cpus().length})`);
 
   // Both systems stay connected and take turns at each rate, so drifting load from other work on
   // the machine affects them alike.
   const systems = arg('systems', 'baseline,nova').split(',') as Array<'baseline' | 'nova'>;
   const all: System[] = [];
-  for (const kind of systems) all.push(await setUp(kind, sockets));
+  for (const kind of systems) all.push(await setUp(kind, sockets, clientCount));
   const base = all.find((s) => s.kind === 'baseline');
   const nova = all.find((s) => s.kind === 'nova');
   const active = new Set(all);
   try {
-    for (const rate of rates) {
-      for (const s of all) {
+    for (const [i, rate] of rates.entries()) {
+      // ABBA: Nova first at even rates (baseline first with --swap), the other way round at odd ones.
+      const novaFirst = (i % 2 === 0) !== bench.swap;
+      const first = novaFirst ? 'nova' : 'baseline';
+      for (const s of [...all].sort((x, y) => (x.kind === first ? 0 : 1) - (y.kind === first ? 0 : 1))) {
         if (!active.has(s)) continue;
         const r = await load(s, rate, seconds);
         // A saturated system is not loaded further, and is stopped at once: the backlog it still
         // holds would otherwise keep the machine busy during the other system's turn.
-        if (r.deliveredPerSecond < 0.95 * r.offeredDeliveriesPerSecond || r.lost > 0 || r.open < sockets) {
+        if (!r.discarded && (r.deliveredPerSecond < 0.95 * r.offeredDeliveriesPerSecond || r.lost > 0 || r.open < sockets)) {
           console.log(`  ${s.kind} saturated at ${rate} msg/s: stopped`);
           active.delete(s);
           await tearDown(s, true);
@@ -390,8 +467,10 @@ async function main(): Promise<void> {
   }
   if (!base || !nova) return;
   console.log(`idle sockets: ${idle}`);
-  const idleBase = await idleRun('baseline', idle);
-  const idleNova = await idleRun('nova', idle);
+  const idleFirst = bench.swap ? 'baseline' : 'nova';
+  const idleA = await idleRun(idleFirst, idle);
+  const idleB = await idleRun(idleFirst === 'nova' ? 'baseline' : 'nova', idle);
+  const [idleNova, idleBase] = idleFirst === 'nova' ? [idleA, idleB] : [idleB, idleA];
 
   const bNova = best(nova.results, 100);
   const bBase = best(base.results, 100);
@@ -407,7 +486,12 @@ async function main(): Promise<void> {
     );
   }
   console.log(`  RSS per active socket: nova ${(nova.rssPerSocket / 1024).toFixed(1)} KiB, baseline ${(base.rssPerSocket / 1024).toFixed(1)} KiB`);
-  console.log(`  ${idle} idle sockets: nova +${idleNova.toFixed(1)} MB (target <= 200 MB), baseline +${idleBase.toFixed(1)} MB`);
+  console.log(`  ${idle} idle sockets: nova +${idleNova.toFixed(1)} MB, baseline +${idleBase.toFixed(1)} MB`);
+  const discarded = [...nova.results, ...base.results].filter((r) => r.discarded).length;
+  if (discarded) console.log(`  ${discarded} run(s) discarded because a client fell behind; they count for neither side`);
+  bench.target('nova/baseline deliveries/s at p99 <= 100 ms', bNova && bBase ? bNova.deliveredPerSecond / bBase.deliveredPerSecond : NaN, '>=', 2);
+  bench.target(`nova RSS MB for ${idle} idle sockets`, idleNova, '<=', 200, 1);
+  bench.finish();
 }
 
 const role = process.argv[2];

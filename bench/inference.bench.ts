@@ -4,7 +4,7 @@
 //      over HTTP (database reads + features + model), p50/p99.
 //   2. 32 concurrent requesters, each ranking 500 candidates in a loop, against Nova with dynamic
 //      batching and against the same Nova with batching off (MODEL_BATCHING=false), in this run,
-//      three alternating rounds: throughput of each, the ratio, and the max event-loop delay.
+//      alternating ABBA rounds (bench/lib/harness.ts; --rounds, --swap): throughput of each, the ratio, and the max event-loop delay.
 // Options: --seconds N per measurement (default 5).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +16,7 @@ import { FEATURE_COUNT } from '../src/feed/feed.features.js';
 import type { ModelsCapability } from '../src/models/models.routes.js';
 import type { ModelService } from '../src/models/models.service.js';
 import { startTestNova, type TestNova } from '../test/helpers/nova.js';
+import { fmt, spread, startBench } from './lib/harness.js';
 
 const secondsArg = process.argv.indexOf('--seconds');
 const SECONDS = secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 5;
@@ -135,9 +136,9 @@ async function startNova(env: Record<string, string>): Promise<{ t: TestNova; sv
   return { t, svc, dataDir };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-console.log(`inference bench: ${SECONDS} s per measurement, ${os.cpus().length} cores, shipped feed-ranker v1 ([batch, ${FEATURE_COUNT}] → [batch, 1])`);
+const bench = startBench('inference', { a: 'batching', b: 'no batching' });
+console.log(`inference bench: ${SECONDS} s per measurement, shipped feed-ranker v1 ([batch, ${FEATURE_COUNT}] → [batch, 1])`);
 // Both configurations run side by side and are measured in alternation, so a change in the
 // machine's load during the run affects both alike.
 const batched = await startNova({});
@@ -149,21 +150,21 @@ try {
   const first = await getFeed(viewer, 20);
   if (first.body.ranking !== 'model') throw new Error(`feed ranking is ${first.body.ranking}`);
   await sequential('GET /api/v1/feed, 500 candidates (HTTP, 1 requester)', () => getFeed(viewer, 20));
-  const rounds: Array<{ on: Awaited<ReturnType<typeof concurrent>>; off: Awaited<ReturnType<typeof concurrent>> }> = [];
-  for (let r = 0; r < 3; r++) {
-    const on = await concurrent(batched.svc);
-    const off = await concurrent(unbatched.svc);
-    rounds.push({ on, off });
+  const { a: ons, b: offs } = await bench.alternate({ a: () => concurrent(batched.svc), b: () => concurrent(unbatched.svc) });
+  const rounds = ons.map((on, r) => ({ on, off: offs[r] }));
+  for (const [r, { on, off }] of rounds.entries()) {
     console.log(`round ${r + 1}: 32 requesters, batching ${on.rps.toFixed(0)} rankings/s (p99 ${on.p99.toFixed(2)} ms, ${on.cpuUsPerRanking.toFixed(0)} µs CPU each, max loop delay ${on.maxDelayMs.toFixed(1)} ms) | no batching ${off.rps.toFixed(0)} rankings/s (p99 ${off.p99.toFixed(2)} ms, ${off.cpuUsPerRanking.toFixed(0)} µs CPU each, max loop delay ${off.maxDelayMs.toFixed(1)} ms) | ratio ${(on.rps / off.rps).toFixed(2)}x`);
   }
   const onInfo = batched.svc.list(true).find((m) => m.name === 'feed-ranker')!;
-  const ratio = median(rounds.map((r) => r.on.rps / r.off.rps));
+  const ratio = spread(rounds.map((r) => r.on.rps / r.off.rps));
   console.log(`batching: avg batch ${onInfo.avg_batch_size} requests (${onInfo.avg_batch_rows} rows)`);
-  console.log(`throughput ratio (batching / no batching), median of ${rounds.length} rounds: ${ratio.toFixed(2)}x  (target >= 3x)`);
-  const cpuRatio = median(rounds.map((r) => r.off.cpuUsPerRanking / r.on.cpuUsPerRanking));
-  console.log(`CPU per ranking (no batching / batching), median: ${cpuRatio.toFixed(2)}x`);
+  console.log(`throughput ratio (batching / no batching), median (min–max) of ${rounds.length} rounds: ${fmt(ratio)}`);
+  const cpuRatio = spread(rounds.map((r) => r.off.cpuUsPerRanking / r.on.cpuUsPerRanking));
+  console.log(`CPU per ranking (no batching / batching), median (min–max): ${fmt(cpuRatio)}`);
   console.log(`max event-loop delay with 32 requesters: ${Math.max(...rounds.map((r) => r.on.maxDelayMs)).toFixed(1)} ms batching, ${Math.max(...rounds.map((r) => r.off.maxDelayMs)).toFixed(1)} ms without`);
-  console.log(`rank 500 candidates p99: ${single.p99.toFixed(2)} ms (target <= 10 ms)`);
+  bench.target('batching/no batching throughput', ratio.median, '>=', 3);
+  bench.target('rank 500 candidates p99 ms', single.p99, '<=', 10);
+  bench.finish();
 } finally {
   for (const n of [batched, unbatched]) {
     await n.t.stop();

@@ -1,10 +1,12 @@
-// Live latency: how long after a frame is sent by the encoder the segment holding it is listed in
-// the live playlist, through Nova (RTMP ingest → live ladder → storage → HTTP) and, as the baseline
-// in the same run, through plain `ffmpeg -f hls` writing the same input to local disk. With
-// Chromium present it also measures glass-to-glass: the frame number each frame carries (as
-// on/off boxes) is read back from hls.js playback in the browser.
-// Usage: npm run bench:live-latency [-- --seconds 30 --size 1280x720 --preset veryfast --no-browser]
+// Live latency, glass-to-glass: the frame number each encoded frame carries (as on/off boxes) is
+// read back from hls.js playback in Chromium, through Nova (RTMP ingest → live ladder → storage →
+// HTTP) and, as the baseline in alternating rounds, through one ffmpeg that receives the same RTMP
+// publish and writes the same three-rung ladder as HLS to disk behind a static HTTP server. Both
+// playlists are polled at the same interval; when a segment is listed is a secondary figure.
+// Usage: npm run bench:live-latency [-- --seconds 30 --size 1280x720 --preset veryfast --poll 100 --rounds 2 --swap --no-browser]
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
@@ -15,6 +17,7 @@ import { createLogger } from '../src/infra/logger.js';
 import { startNova } from '../src/server.js';
 import { NovaClient } from '../src/client/nova-client.js';
 import { createStream } from '../src/client/live.client.js';
+import { fmt as fmtSpread, spread, startBench } from './lib/harness.js';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {
@@ -27,6 +30,7 @@ const PRESET = arg('preset', '');
 const SEGMENT = Number(arg('segment', '2'));
 const FPS = 30;
 const BITS = 12;
+const POLL_MS = Number(arg('poll', '100'));
 const BROWSER = !argv.includes('--no-browser') && fs.existsSync(arg('chromium', '/usr/bin/chromium'));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -68,6 +72,12 @@ function encoder(outputArgs: string[]): { child: ChildProcess; t0: () => number;
   });
   const exited = new Promise<void>((r) => child.on('close', () => r()));
   return { child, t0: () => t0, exited };
+}
+
+interface Result {
+  first: number[];
+  last: number[];
+  glass: number[];
 }
 
 interface Listing {
@@ -135,17 +145,87 @@ function latencies(listings: Listing[], t0: number): { first: number[]; last: nu
   };
 }
 
-async function baseline(): Promise<{ first: number[]; last: number[] }> {
+/** A free TCP port on loopback, for the baseline's RTMP listener. */
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** Serves a directory over HTTP, as any static web server would serve an HLS folder. */
+async function staticServer(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const srv = http.createServer((req, res) => {
+    const rel = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const file = path.join(dir, path.normalize(rel).replace(/^(\.\.[/\\])+/, ''));
+    fs.readFile(file, (err, data) => {
+      if (err) return void res.writeHead(404).end();
+      const type = file.endsWith('.m3u8') ? 'application/vnd.apple.mpegurl' : 'video/mp2t';
+      res.writeHead(200, { 'content-type': type, 'cache-control': 'no-cache', 'access-control-allow-origin': '*' }).end(data);
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  return { url: `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}`, close: () => new Promise((r) => srv.close(() => r())) };
+}
+
+/**
+ * The baseline: what an engineer would run without Nova — one ffmpeg listening for the RTMP
+ * publish (its own RTMP server), decoding once and encoding the same three-rung ladder (720p 2500,
+ * 480p 1200, 360p 600 kb/s, same live preset and segment length) to HLS on local disk, served by a
+ * bare static HTTP server. Polled and played exactly as Nova is.
+ */
+async function baseline(): Promise<Result> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'nova-bench-hls-'));
+  const web = await staticServer(dir);
   try {
-    const playlist = path.join(dir, 'index.m3u8');
-    const watch = watchPlaylist(() => fsp.readFile(playlist, 'utf8'), 50);
-    const enc = encoder(['-f', 'hls', '-hls_time', String(SEGMENT), '-hls_list_size', '6', '-hls_flags', 'delete_segments+independent_segments+temp_file', playlist]);
+    const port = await freePort();
+    const rungs = [
+      { name: '720p', h: 720, kbps: 2500 },
+      { name: '480p', h: 480, kbps: 1200 },
+      { name: '360p', h: 360, kbps: 600 },
+    ].filter((r) => r.h <= Math.min(W, H));
+    const n = rungs.length;
+    const filter = `[0:v:0]split=${n}${rungs.map((_, i) => `[s${i}]`).join('')};` + rungs.map((r, i) => `[s${i}]scale=-2:${r.h},format=yuv420p[v${i}]`).join(';');
+    const maps = rungs.flatMap((r, i) => ['-map', `[v${i}]`, '-map', '0:a:0', `-b:v:${i}`, `${r.kbps}k`, `-maxrate:v:${i}`, `${r.kbps}k`, `-bufsize:v:${i}`, `${r.kbps * 2}k`]);
+    for (const r of rungs) fs.mkdirSync(path.join(dir, r.name));
+    const transcoder = spawn('ffmpeg', [
+      '-hide_banner', '-loglevel', 'error', '-listen', '1', '-f', 'flv', '-i', `rtmp://127.0.0.1:${port}/live/bench`,
+      '-filter_complex', filter, ...maps,
+      '-c:v', 'libx264', '-preset', PRESET || 'superfast', '-tune', 'zerolatency', '-sc_threshold', '0', '-force_key_frames', `expr:gte(t,n_forced*${SEGMENT})`,
+      '-c:a', 'aac', '-b:a', '128k', '-ac', '2', '-ar', '48000',
+      '-f', 'hls', '-hls_time', String(SEGMENT), '-hls_list_size', '6', '-hls_flags', 'delete_segments+independent_segments+temp_file',
+      '-master_pl_name', 'master.m3u8', '-hls_segment_filename', `${dir}/%v/seg_%05d.ts`,
+      '-var_stream_map', rungs.map((r, i) => `v:${i},a:${i},name:${r.name}`).join(' '), `${dir}/%v/index.m3u8`,
+    ], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const transcoded = new Promise<void>((r) => transcoder.on('close', () => r()));
+    await sleep(1000); // the listener is up well within this; the encoder retries nothing, so wait
+    const top = `${web.url}/${rungs[0].name}/index.m3u8`;
+    const watch = watchPlaylist(async () => {
+      const r = await fetch(top);
+      return r.ok ? r.text() : null;
+    }, POLL_MS);
+    const enc = encoder(['-f', 'flv', `rtmp://127.0.0.1:${port}/live/bench`]);
+    const glass = await watchInBrowser(`${web.url}/master.m3u8`, enc.t0);
     await enc.exited;
-    return latencies(await watch.stop(), enc.t0());
+    await transcoded;
+    return { ...latencies(await watch.stop(), enc.t0()), glass };
   } finally {
+    await web.close();
     await fsp.rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Glass-to-glass in Chromium once the master playlist answers, until the encoder is done. */
+async function watchInBrowser(masterUrl: string, t0: () => number): Promise<number[]> {
+  if (!BROWSER) return [];
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline && (await fetch(masterUrl).then((r) => r.status, () => 0)) !== 200) await sleep(200);
+  const left = SECONDS * 1000 - (Date.now() - (Number.isFinite(t0()) ? t0() : Date.now())) - 2000;
+  return glassToGlass(masterUrl, t0, Math.max(5000, left)).catch((err) => {
+    console.log(`(browser measurement skipped: ${(err as Error).message.split('\n')[0]})`);
+    return [];
+  });
 }
 
 async function glassToGlass(masterUrl: string, t0: () => number, durationMs: number): Promise<number[]> {
@@ -198,31 +278,21 @@ async function glassToGlass(masterUrl: string, t0: () => number, durationMs: num
   }
 }
 
-async function nova(): Promise<{ first: number[]; last: number[]; glass: number[] }> {
+async function nova(): Promise<Result> {
   const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'nova-bench-'));
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', RTMP_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...(PRESET ? { LIVE_FFMPEG_PRESET: PRESET } : {}), LIVE_SEGMENT_SECONDS: String(SEGMENT), LIVE_RECORD: 'false' });
   const running = await startNova(config, { api: true, worker: false }, createLogger('silent'));
   try {
     const client = await new NovaClient(running.url!).newUser('bench');
-    const { stream, stream_key, rtmp_url, playback_url } = (await createStream(client.client, 'latency')).body;
+    const { stream_key, rtmp_url, playback_url } = (await createStream(client.client, 'latency')).body;
     const top = `${playback_url.replace(/master\.m3u8$/, '')}${Math.min(W, H)}p/index.m3u8`;
     const watch = watchPlaylist(async () => {
       const r = await fetch(top);
       return r.ok ? r.text() : null;
-    }, 100);
+    }, POLL_MS);
     const enc = encoder(['-f', 'flv', `${rtmp_url}/${stream_key}`]);
-    let glass: number[] = [];
-    if (BROWSER) {
-      // Wait for the stream to be playable, then watch it in Chromium until the encoder stops.
-      const deadline = Date.now() + 20_000;
-      while (Date.now() < deadline && (await fetch(playback_url)).status !== 200) await sleep(200);
-      glass = await glassToGlass(playback_url, enc.t0, Math.max(5000, SECONDS * 1000 - (Date.now() - (enc.t0() || Date.now())) - 2000)).catch((err) => {
-        console.log(`(browser measurement skipped: ${(err as Error).message.split('\n')[0]})`);
-        return [];
-      });
-    }
+    const glass = await watchInBrowser(playback_url, enc.t0);
     await enc.exited;
-    void stream;
     return { ...latencies(await watch.stop(), enc.t0()), glass };
   } finally {
     await running.stop();
@@ -230,21 +300,27 @@ async function nova(): Promise<{ first: number[]; last: number[]; glass: number[
   }
 }
 
-const fmt = (s: { n: number; median: number; p90: number; max: number }) => `median ${s.median.toFixed(2)} s  p90 ${s.p90.toFixed(2)} s  max ${s.max.toFixed(2)} s  (n=${s.n})`;
+const show = (xs: number[]) => {
+  const s = stats(xs);
+  return `median ${s.median.toFixed(2)} s  p90 ${s.p90.toFixed(2)} s  max ${s.max.toFixed(2)} s  (n=${s.n})`;
+};
 
-console.log(`live latency: ${W}x${H}@${FPS} for ${SECONDS}s, ${SEGMENT}s segments, Nova live preset ${PRESET || 'default (superfast)'}, ${os.cpus().length} cores`);
-const base = await baseline();
-const nv = await nova();
-const bFirst = stats(base.first);
-const nFirst = stats(nv.first);
-const bLast = stats(base.last);
-const nLast = stats(nv.last);
-console.log('\nsend of a segment\'s FIRST frame → segment listed in the playlist (worst case per segment)');
-console.log(`  baseline ffmpeg -f hls (local disk): ${fmt(bFirst)}`);
-console.log(`  Nova (RTMP → ladder → storage → HTTP): ${fmt(nFirst)}`);
-console.log('send of a segment\'s LAST frame → segment listed (what Nova adds after the frame exists)');
-console.log(`  baseline: ${fmt(bLast)}`);
-console.log(`  Nova:     ${fmt(nLast)}`);
-console.log(`\nNova − baseline (median, first frame): ${(nFirst.median - bFirst.median).toFixed(2)} s; ratio Nova/baseline: ${(nFirst.median / bFirst.median).toFixed(2)}×`);
-if (nv.glass.length) console.log(`glass-to-glass in Chromium + hls.js (liveSyncDurationCount 1): ${fmt(stats(nv.glass))}`);
-console.log(`target ≤ 5 s: ${nFirst.p90 <= 5 ? 'met' : 'NOT met'} (p90 first frame → listed)`);
+const bench = startBench('live-latency', { a: 'Nova', b: 'baseline ffmpeg ladder' }, { rounds: 2 });
+console.log(`live latency: ${W}x${H}@${FPS} for ${SECONDS}s, ${SEGMENT}s segments, live preset ${PRESET || 'default (superfast)'}, playlists polled every ${POLL_MS} ms, browser ${BROWSER ? 'on' : 'off'}`);
+const { a: runs, b: bases } = await bench.alternate({ a: () => nova(), b: () => baseline() });
+const all = (rs: Result[], k: keyof Result) => rs.flatMap((r) => r[k]);
+const nGlass = all(runs, 'glass');
+const bGlass = all(bases, 'glass');
+console.log('\nglass-to-glass in Chromium + hls.js (liveSyncDurationCount 1), one sample per second, all rounds');
+console.log(`  Nova (RTMP → ladder → storage → HTTP): ${show(nGlass)}`);
+console.log(`  baseline (ffmpeg ladder → disk → HTTP): ${show(bGlass)}`);
+console.log('secondary: send of a segment\'s FIRST frame → segment listed in the 720p playlist');
+console.log(`  Nova:     ${show(all(runs, 'first'))}`);
+console.log(`  baseline: ${show(all(bases, 'first'))}`);
+console.log('secondary: send of a segment\'s LAST frame → segment listed');
+console.log(`  Nova:     ${show(all(runs, 'last'))}`);
+console.log(`  baseline: ${show(all(bases, 'last'))}`);
+const perRound = runs.map((r, i) => stats(r.glass).median / stats(bases[i].glass).median);
+if (nGlass.length && bGlass.length) console.log(`Nova/baseline glass-to-glass median per round: ${fmtSpread(spread(perRound))}`);
+bench.target('glass-to-glass p90 s', nGlass.length ? stats(nGlass).p90 : NaN, '<=', 5);
+bench.finish();

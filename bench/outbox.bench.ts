@@ -2,7 +2,8 @@
 //  1. added latency per write transaction: the same transaction (insert one row) without and with
 //     appendEvent, interleaved in one run; the one without is the baseline, the ratio is printed;
 //  2. relay throughput: a backlog of events drained through the in-process relay to the memory bus;
-//  3. end to end: concurrent writers committing events while the relay publishes them.
+//  3. end to end: concurrent writers committing events alone (the baseline) and while the relay
+//     publishes them, the two phases alternating in ABBA rounds (bench/lib/harness.ts; --swap, --rounds).
 // Postgres parts need the server at TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,6 +18,7 @@ import { MemoryBus } from '../src/infra/bus/memory.bus.js';
 import { openDatabase, type Db } from '../src/infra/db/database.js';
 import { migrateToLatest } from '../src/infra/db/migrate.js';
 import { createLogger } from '../src/infra/logger.js';
+import { cpuSeconds, fmt, ratioSpread, spread, startBench } from './lib/harness.js';
 
 const PG_ADMIN = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const LATENCY_TX = Number(process.env.BENCH_LATENCY_TX ?? 2000);
@@ -123,17 +125,23 @@ async function writeAll(t: Target, tag: string, total: number): Promise<number> 
   return per * t.writers;
 }
 
-/** The writers alone (the baseline: the database's commit rate), then with the relay publishing. */
-async function endToEnd(t: Target): Promise<{ writersOnly: number; rate: number; lagP50: number; lagP99: number }> {
-  let start = performance.now();
-  const alone = await writeAll(t, 'solo', E2E_EVENTS);
-  const writersOnly = alone / ((performance.now() - start) / 1000);
+/** The writers alone: the baseline, the database's commit rate with nothing reading the outbox. */
+async function writersAlone(t: Target, round: number): Promise<{ rate: number; cpu: number }> {
+  const cpu0 = cpuSeconds();
+  const start = performance.now();
+  const n = await writeAll(t, `solo${round}`, E2E_EVENTS);
+  const secs = (performance.now() - start) / 1000;
+  const cpu = (cpuSeconds() - cpu0) / n;
   await reset(t);
+  return { rate: n / secs, cpu };
+}
 
+/** The same writers with the relay publishing to the bus: delivered events/s and commit→consumer lag. */
+async function writersWithRelay(t: Target, round: number): Promise<{ rate: number; cpu: number; lagP50: number; lagP99: number }> {
   const bus = new MemoryBus();
   let got = 0;
   const lags: number[] = [];
-  bus.subscribe(['videos.events'], 'bench-e2e', async (batch) => {
+  bus.subscribe(['videos.events'], `bench-e2e-${round}`, async (batch) => {
     const now = Date.now();
     for (const m of batch) lags.push(now - Date.parse((JSON.parse(m.value) as { occurred_at: string }).occurred_at));
     got += batch.length;
@@ -141,14 +149,16 @@ async function endToEnd(t: Target): Promise<{ writersOnly: number; rate: number;
   const relay = new OutboxRelay(t.db, bus, RELAY, logger);
   relay.start();
   await new Promise((r) => setTimeout(r, 200));
-  start = performance.now();
-  const total = await writeAll(t, 'e2e', E2E_EVENTS);
+  const cpu0 = cpuSeconds();
+  const start = performance.now();
+  const total = await writeAll(t, `e2e${round}`, E2E_EVENTS);
   while (got < total) await new Promise((r) => setTimeout(r, 2));
   const secs = (performance.now() - start) / 1000;
+  const cpu = (cpuSeconds() - cpu0) / total;
   await relay.stop();
   const l = stats(lags);
   await reset(t);
-  return { writersOnly, rate: total / secs, lagP50: l.p50, lagP99: l.p99 };
+  return { rate: total / secs, cpu, lagP50: l.p50, lagP99: l.p99 };
 }
 
 async function run(t: Target): Promise<void> {
@@ -156,12 +166,21 @@ async function run(t: Target): Promise<void> {
   await sql`CREATE TABLE bench_items (id text PRIMARY KEY, n integer NOT NULL)`.execute(t.db.kysely);
   console.log(`\n${t.name}`);
   await writeLatency(t);
-  const plain = await drain(t, false);
-  console.log(`  relay drain of ${BACKLOG} events (batch ${RELAY.batchSize}):           ${Math.round(plain).toLocaleString('en')} events/s`);
-  const dedupe = await drain(t, true);
-  console.log(`  same, consumer deduping by event_id (processed_events): ${Math.round(dedupe).toLocaleString('en')} events/s`);
-  const e2e = await endToEnd(t);
-  console.log(`  end to end, ${t.writers} writer(s) committing 1 event per tx: writers alone ${Math.round(e2e.writersOnly).toLocaleString('en')} tx/s; with the relay publishing ${Math.round(e2e.rate).toLocaleString('en')} events/s delivered (${(e2e.rate / e2e.writersOnly).toFixed(2)}x), commit→consumer lag p50 ${e2e.lagP50} ms p99 ${e2e.lagP99} ms`);
+  const { a: plain, b: dedupe } = await bench.alternate({ a: () => drain(t, false), b: () => drain(t, true) }, { rounds: 2 });
+  const plainS = spread(plain);
+  console.log(`  relay drain of ${BACKLOG} events (batch ${RELAY.batchSize}):           ${fmt(plainS, 0, ' events/s')}`);
+  console.log(`  same, consumer deduping by event_id (processed_events): ${fmt(spread(dedupe), 0, ' events/s')}`);
+  // The two end-to-end phases alternate (ABBA), so neither always runs on a warmer database.
+  const { a: withRelay, b: alone } = await bench.alternate({ a: (r) => writersWithRelay(t, r), b: (r) => writersAlone(t, r) });
+  const ratio = ratioSpread(withRelay.map((x) => x.rate), alone.map((x) => x.rate));
+  console.log(`  end to end, ${t.writers} writer(s) committing 1 event per tx, ${bench.rounds} alternating rounds, median (min–max):`);
+  console.log(`    writers alone:            ${fmt(spread(alone.map((x) => x.rate)), 0, ' tx/s')}, CPU ${fmt(spread(alone.map((x) => x.cpu * 1e6)), 0, ' µs/tx')}`);
+  console.log(`    with the relay publishing: ${fmt(spread(withRelay.map((x) => x.rate)), 0, ' events/s delivered')}, CPU ${fmt(spread(withRelay.map((x) => x.cpu * 1e6)), 0, ' µs/event')}`);
+  console.log(`    commit→consumer lag p50 ${fmt(spread(withRelay.map((x) => x.lagP50)), 0, ' ms')}, p99 ${fmt(spread(withRelay.map((x) => x.lagP99)), 0, ' ms')}`);
+  console.log(`    with relay / alone per round: ${fmt(ratio)}`);
+  const tag = t.db.dialect;
+  if (tag === 'postgres') bench.target('postgres relay drain events/s', plainS.median, '>=', 5000, 0);
+  bench.target(`${tag} writers with relay / alone`, ratio.median, '>=', 0.9);
 }
 
 async function sqliteTarget(): Promise<Target> {
@@ -198,7 +217,7 @@ async function postgresTarget(): Promise<Target | null> {
   };
 }
 
-console.log(`outbox benchmark on ${os.cpus().length} cores, node ${process.version}`);
+const bench = startBench('outbox', { a: 'writers with relay', b: 'writers alone' });
 for (const make of [sqliteTarget, postgresTarget]) {
   const t = await make();
   if (!t) continue;
@@ -208,3 +227,4 @@ for (const make of [sqliteTarget, postgresTarget]) {
     await t.cleanup();
   }
 }
+bench.finish();

@@ -3,7 +3,8 @@
 // transcodes with 1 worker vs 2 workers, (2) chat deliveries with all sockets on 1 API node vs split
 // over 2 API nodes (Redis fan-out). Configurations alternate in one run so other load on the machine
 // hits both alike; ratios are printed. CPU comes from /proc (workers include their ffmpeg children).
-// Usage: npm run bench:scale [-- --videos=6 --rounds=2 --sockets=1000 --rates=50,100,200,400 --seconds=5]
+// Rounds alternate in ABBA order (bench/lib/harness.ts).
+// Usage: npm run bench:scale [-- --swap --videos=6 --rounds=2 --sockets=1000 --rates=50,100,200,400 --seconds=5]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,8 +19,8 @@ import { REDIS_TEST_URL } from '../test/helpers/env.js';
 import { createTestDatabase, type TestDatabase } from '../test/helpers/postgres.js';
 import { spawnNova, type NovaProcess } from '../test/helpers/processes.js';
 import { startS3, type TestS3 } from '../test/helpers/s3.js';
+import { arg, fmt, ratioSpread, startBench } from './lib/harness.js';
 
-const arg = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback;
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 /** CPU seconds of a process and its reaped children (a worker's finished ffmpeg runs). */
@@ -199,7 +200,8 @@ function median(xs: number[]): number {
 
 async function main(): Promise<void> {
   const videos = Number(arg('videos', '6'));
-  const rounds = Number(arg('rounds', '2'));
+  const bench = startBench('scale', { a: '2 workers / 2 nodes', b: '1 worker / 1 node' }, { rounds: 2 });
+  const rounds = bench.rounds;
   const sockets = Number(arg('sockets', '1000'));
   const rates = arg('rates', '50,100,200,400').split(',').map(Number);
   const seconds = Number(arg('seconds', '5'));
@@ -237,14 +239,12 @@ async function main(): Promise<void> {
     await makeClip({ width: 640, height: 360, seconds: 4, fps: 25 }, file);
     console.log(`\ntranscodes: ${videos} clips (640x360, 4 s) per round, preset ${c.env.FFMPEG_PRESET}, ${rounds} round(s) per configuration`);
     const workers: NovaProcess[] = [await spawn(c, ['worker', '--concurrency', '1'])];
-    const tx: TranscodeResult[] = [];
-    for (let round = 0; round < rounds; round++) {
-      for (const count of [1, 2]) {
-        while (workers.length < count) workers.push(await spawn(c, ['worker', '--concurrency', '1']));
-        while (workers.length > count) await workers.pop()!.kill('SIGTERM');
-        tx.push(await transcodeRound(owner, workers, file, videos));
-      }
-    }
+    const withWorkers = async (count: number) => {
+      while (workers.length < count) workers.push(await spawn(c, ['worker', '--concurrency', '1']));
+      while (workers.length > count) await workers.pop()!.kill('SIGTERM');
+      return transcodeRound(owner, workers, file, videos);
+    };
+    const { a: two, b: one } = await bench.alternate({ a: () => withWorkers(2), b: () => withWorkers(1) }, { rounds });
     for (const w of workers.splice(0)) await w.kill('SIGTERM');
 
     // 2. Chat: every socket on one node, then spread over two, alternating at each rate.
@@ -255,17 +255,17 @@ async function main(): Promise<void> {
     for (let i = 0; i < 10; i++) tokens.push((await base.newUser('sender')).client.token!);
     console.log(`\nchat: ${sockets} sockets on one stream, ${tokens.length} senders, ${seconds} s per rate`);
     const chat: ChatResult[] = [];
-    for (const rate of rates) {
-      chat.push(await chatRound([apiA], stream.body.stream.id, tokens, sockets, rate, seconds));
-      chat.push(await chatRound([apiA, apiB], stream.body.stream.id, tokens, sockets, rate, seconds));
+    for (const [i, rate] of rates.entries()) {
+      // ABBA over the rates: two nodes first at even rates (one node first with --swap).
+      const configs = (i % 2 === 0) !== bench.swap ? [[apiA, apiB], [apiA]] : [[apiA], [apiA, apiB]];
+      for (const nodes of configs) chat.push(await chatRound(nodes, stream.body.stream.id, tokens, sockets, rate, seconds));
     }
 
     console.log('\nsummary');
-    const one = tx.filter((r) => r.workers === 1);
-    const two = tx.filter((r) => r.workers === 2);
     const m1 = median(one.map((r) => r.perMinute));
     const m2 = median(two.map((r) => r.perMinute));
-    console.log(`  transcodes/min, median: 1 worker ${m1.toFixed(1)}, 2 workers ${m2.toFixed(1)}: ratio 2/1 = ${(m2 / m1).toFixed(2)}x`);
+    const txRatio = ratioSpread(two.map((r) => r.perMinute), one.map((r) => r.perMinute));
+    console.log(`  transcodes/min, median: 1 worker ${m1.toFixed(1)}, 2 workers ${m2.toFixed(1)}: ratio 2/1 per round ${fmt(txRatio)}`);
     console.log(`  worker CPU s per video, median: 1 worker ${median(one.map((r) => r.cpuPerVideo)).toFixed(2)}, 2 workers ${median(two.map((r) => r.cpuPerVideo)).toFixed(2)}`);
     for (const rate of rates) {
       const a = chat.find((r) => r.rate === rate && r.nodes === 1)!;
@@ -275,6 +275,12 @@ async function main(): Promise<void> {
           `p99 ${a.p99.toFixed(1)} vs ${b.p99.toFixed(1)} ms; server CPU ${a.serverUsPerDelivery.toFixed(2)} vs ${b.serverUsPerDelivery.toFixed(2)} µs/delivery`,
       );
     }
+    bench.target('2 workers / 1 worker transcodes per minute', txRatio.median, '>=', 1.0);
+    const top = rates[rates.length - 1];
+    const a1 = chat.find((r) => r.rate === top && r.nodes === 1)!;
+    const b2 = chat.find((r) => r.rate === top && r.nodes === 2)!;
+    bench.target(`2 nodes / 1 node chat deliveries/s at ${top} msg/s`, b2.deliveredPerSecond / a1.deliveredPerSecond, '>=', 0.95);
+    bench.finish();
   } finally {
     for (const p of c.processes) await p.kill('SIGKILL');
     await c.s3.stop();

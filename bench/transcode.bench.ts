@@ -4,7 +4,8 @@
 // baseline's commands are built by the same buildHlsArgs with a one-rung ladder, plus one audio-only
 // run. Prints wall time, the ratio, realtime factor, time-to-first-playable vs time-to-ready, and the
 // PSNR of each rung against the source for both.
-// Usage: npm run bench:transcode [-- --preset superfast --runs 1 --seconds 20]
+// Rounds alternate in ABBA order (bench/lib/harness.ts).
+// Usage: npm run bench:transcode [-- --preset superfast --rounds 3 --seconds 20 --swap]
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,20 +13,24 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runMediaTool } from '../src/media/ffmpeg.process.js';
 import { buildHlsArgs } from '../src/media/hls.args.js';
+import { fmt, ratioSpread, startBench } from './lib/harness.js';
 import { planLadder, probeMedia, resolveMediaTools, transcodeToHls, type LadderPlan, type MediaInfo } from '../src/media/index.js';
 
 const { values: opts } = parseArgs({
   options: {
     preset: { type: 'string', default: 'superfast' },
-    runs: { type: 'string', default: '1' },
+    runs: { type: 'string' },
+    rounds: { type: 'string', default: '3' },
+    swap: { type: 'boolean', default: false },
     seconds: { type: 'string', default: '20' },
     keep: { type: 'boolean', default: false },
   },
 });
 const preset = opts.preset as string;
-const runs = Math.max(1, Number(opts.runs));
+const runs = Math.max(1, Number(opts.runs ?? opts.rounds));
 const seconds = Math.max(6, Number(opts.seconds));
 const tools = resolveMediaTools();
+const bench = startBench('transcode', { a: 'one-decode', b: 'per-rendition' }, { rounds: Number(opts.runs ?? opts.rounds) });
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-bench-transcode-'));
 
 function ffmpeg(args: string[]): Promise<string> {
@@ -122,26 +127,28 @@ const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 async function main() {
   const src = path.join(dir, 'source.mp4');
-  console.log(`transcode bench: ${seconds} s 1080p30 + AAC source, x264 preset ${preset}, ${os.cpus().length} cores, ${runs} run(s) each`);
+  console.log(`transcode bench: ${seconds} s 1080p30 + AAC source, x264 preset ${preset}, ${runs} round(s)`);
   await makeSource(src);
   const info = await probeMedia(src, { maxDurationSeconds: 3600, maxPixels: 1e8, timeoutSeconds: 60, tools });
   const ladder = planLadder(info);
   console.log(`ladder: ${ladder.video.map((r) => `${r.width}x${r.height}@${r.video_kbps}k`).join(', ')} + AAC ${ladder.audio?.audio_kbps}k`);
 
-  const nova: Timing[] = [];
-  const base: Timing[] = [];
-  for (let i = 0; i < runs; i++) {
-    // Alternate which side goes first so drift on a shared machine does not favour one.
-    const order = i % 2 === 0 ? ['nova', 'base'] : ['base', 'nova'];
-    for (const side of order) {
-      const out = path.join(dir, `${side}-${i}`);
+  const { a: nova, b: base } = await bench.alternate({
+    a: async (i) => {
+      const out = path.join(dir, `nova-${i}`);
       fs.rmSync(out, { recursive: true, force: true });
-      if (side === 'nova') nova.push(await runNova(src, info, out));
-      else base.push(await runPerRendition(src, info, ladder, out));
-      const t = (side === 'nova' ? nova : base).at(-1)!;
-      console.log(`  run ${i + 1} ${side === 'nova' ? 'one-decode    ' : 'per-rendition '}: wall ${s(t.wall)}, cpu ${t.cpu.toFixed(1)} s, first playable ${s(t.firstPlayable)}, load ${os.loadavg()[0].toFixed(1)}`);
-    }
-  }
+      const t = await runNova(src, info, out);
+      console.log(`  run ${i + 1} one-decode    : wall ${s(t.wall)}, cpu ${t.cpu.toFixed(1)} s, first playable ${s(t.firstPlayable)}, load ${os.loadavg()[0].toFixed(1)}`);
+      return t;
+    },
+    b: async (i) => {
+      const out = path.join(dir, `base-${i}`);
+      fs.rmSync(out, { recursive: true, force: true });
+      const t = await runPerRendition(src, info, ladder, out);
+      console.log(`  run ${i + 1} per-rendition : wall ${s(t.wall)}, cpu ${t.cpu.toFixed(1)} s, first playable ${s(t.firstPlayable)}, load ${os.loadavg()[0].toFixed(1)}`);
+      return t;
+    },
+  }, { rounds: runs });
   const nw = median(nova.map((t) => t.wall));
   const bw = median(base.map((t) => t.wall));
   const nf = median(nova.map((t) => t.firstPlayable));
@@ -169,6 +176,12 @@ async function main() {
   }
   console.log(`  cpu: one-decode ${nc.toFixed(1)} s vs per-rendition ${bc.toFixed(1)} s → ${(bc / nc).toFixed(2)}× less work; realtime on 2 idle cores at best ×${(seconds / (nc / os.cpus().length)).toFixed(2)}`);
   console.log(quality.join('\n'));
+  const speedup = ratioSpread(base.map((t) => t.wall), nova.map((t) => t.wall));
+  console.log(`  speed-up per round (wall): ${fmt(speedup)}; cpu ratio per round: ${fmt(ratioSpread(base.map((t) => t.cpu), nova.map((t) => t.cpu)))}`);
+  bench.target('one-decode speed-up (wall)', speedup.median, '>=', 1.5);
+  bench.target('one-decode realtime factor', seconds / (nw / 1000), '>=', 1.0);
+  bench.target('first playable / time-to-ready', nf / nw, '<=', 0.35);
+  bench.finish();
   if (!opts.keep) fs.rmSync(dir, { recursive: true, force: true });
   else console.log(`outputs kept in ${dir}`);
 }

@@ -1,7 +1,8 @@
 // Upload throughput: a 1 GiB file sent with tus-js-client to Nova (`nova serve`, a child process)
 // vs. a plain HTTP PUT streamed to disk by a bare Node server, in the same run, alternating rounds.
+// Rounds alternate in ABBA order with a sync and a pause before each side (bench/lib/harness.ts).
 // Prints each throughput, the ratio (target ≥ 0.9) and Nova's RSS growth while uploading (target
-// < 100 MB: uploads stream, nothing holds a whole file). Usage: npm run bench:upload [-- --mib N --rounds N]
+// < 100 MB: uploads stream, nothing holds a whole file). Usage: npm run bench:upload [-- --mib N --rounds N --swap]
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -12,13 +13,10 @@ import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { NovaClient } from '../src/client/nova-client.js';
 import { createVideo, uploadFile } from '../src/client/videos.client.js';
+import { cpuSeconds, fmt, numArg, ratioSpread, spread, startBench } from './lib/harness.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
 
 /** The baseline: PUT bodies piped straight into a file, nothing else. */
 async function baselineServer(dir: string): Promise<void> {
@@ -96,8 +94,8 @@ function emptyDir(dir: string): void {
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'baseline-server') return baselineServer(process.argv[3]);
-  const mib = arg('mib', 1024);
-  const rounds = arg('rounds', 3);
+  const mib = numArg('mib', 1024);
+  const bench = startBench('upload', { a: 'tus', b: 'PUT' });
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-bench-upload-'));
   const source = path.join(work, 'source.bin');
   const baseDir = path.join(work, 'baseline');
@@ -126,31 +124,54 @@ async function main(): Promise<void> {
     await putFile(base.url, warm);
     const rssBefore = rssBytes(nova.proc.pid!);
 
-    const tus: number[] = [];
-    const put: number[] = [];
+    const novaPid = nova.proc.pid!;
+    const basePid = base.proc.pid!;
     let peakRss = rssBefore;
-    for (let r = 0; r < rounds; r++) {
-      const v = await createVideo(client, { title: `bench ${r}` });
-      const a = await measured(nova.proc.pid!, () => uploadFile(client, v.body.upload.url, source).then(() => undefined));
-      tus.push(size / a.seconds);
-      peakRss = Math.max(peakRss, a.peakRss);
-      const b = await measured(base.proc.pid!, () => putFile(base.url, source));
-      put.push(size / b.seconds);
-      console.log(`round ${r + 1}: tus ${(size / a.seconds / 1e6).toFixed(0)} MB/s, PUT ${(size / b.seconds / 1e6).toFixed(0)} MB/s`);
+    const side = async (run: () => Promise<{ seconds: number; peakRss: number }>, pid: number) => {
+      const cpu0 = cpuSeconds(pid) + cpuSeconds();
+      const m = await run();
+      return { rate: size / m.seconds, cpu: cpuSeconds(pid) + cpuSeconds() - cpu0, peakRss: m.peakRss };
+    };
+    const clean = () => {
       emptyDir(baseDir);
       fs.rmSync(path.join(novaDir, 'uploads'), { recursive: true, force: true });
       fs.rmSync(path.join(novaDir, 'objects', 'videos'), { recursive: true, force: true });
-    }
-    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-    const tusMed = median(tus);
-    const putMed = median(put);
+    };
+    // Each side writes a whole file to the same disk: sync and a pause before every side, so neither
+    // pays for the other's dirty pages still being flushed.
+    const { a: tus, b: put } = await bench.alternate(
+      {
+        a: async (r) => {
+          const v = await createVideo(client, { title: `bench ${r}` });
+          const res = await side(() => measured(novaPid, () => uploadFile(client, v.body.upload.url, source).then(() => undefined)), novaPid);
+          peakRss = Math.max(peakRss, res.peakRss);
+          console.log(`round ${r + 1}: tus ${(res.rate / 1e6).toFixed(0)} MB/s, ${res.cpu.toFixed(2)} CPU s`);
+          clean();
+          return res;
+        },
+        b: async (r) => {
+          const res = await side(() => measured(basePid, () => putFile(base.url, source)), basePid);
+          console.log(`round ${r + 1}: PUT ${(res.rate / 1e6).toFixed(0)} MB/s, ${res.cpu.toFixed(2)} CPU s`);
+          clean();
+          return res;
+        },
+      },
+      { settle: { sync: true, ms: 3000 } },
+    );
+    const tusRate = spread(tus.map((x) => x.rate / 1e6));
+    const putRate = spread(put.map((x) => x.rate / 1e6));
+    const ratio = ratioSpread(tus.map((x) => x.rate), put.map((x) => x.rate));
+    const gib = size / 2 ** 30;
     const growth = peakRss - rssBefore;
     console.log('');
-    console.log(`file: ${mib} MiB, ${rounds} rounds each, median throughput`);
-    console.log(`  Nova tus (tus-js-client, one PATCH):  ${(tusMed / 1e6).toFixed(0)} MB/s`);
-    console.log(`  plain HTTP PUT streamed to disk:      ${(putMed / 1e6).toFixed(0)} MB/s`);
-    console.log(`  ratio tus / PUT:                      ${(tusMed / putMed).toFixed(2)}  (target ≥ 0.9)`);
-    console.log(`  Nova RSS: ${(rssBefore / 1e6).toFixed(0)} MB before, ${(peakRss / 1e6).toFixed(0)} MB peak, growth ${(growth / 1e6).toFixed(0)} MB  (target < 100 MB)`);
+    console.log(`file: ${mib} MiB, ${bench.rounds} rounds each, median (min–max)`);
+    console.log(`  Nova tus (tus-js-client, one PATCH):  ${fmt(tusRate, 0, ' MB/s')}, CPU ${fmt(spread(tus.map((x) => x.cpu / gib)), 2, ' s/GiB')} (server + client)`);
+    console.log(`  plain HTTP PUT streamed to disk:      ${fmt(putRate, 0, ' MB/s')}, CPU ${fmt(spread(put.map((x) => x.cpu / gib)), 2, ' s/GiB')} (server + client)`);
+    console.log(`  ratio tus / PUT per round:            ${fmt(ratio)}`);
+    console.log(`  Nova RSS: ${(rssBefore / 1e6).toFixed(0)} MB before, ${(peakRss / 1e6).toFixed(0)} MB peak`);
+    bench.target('tus/PUT throughput', ratio.median, '>=', 0.9);
+    bench.target('Nova RSS growth MB', growth / 1e6, '<', 100, 0);
+    bench.finish();
   } finally {
     for (const c of children) c.kill('SIGTERM');
     fs.rmSync(work, { recursive: true, force: true });

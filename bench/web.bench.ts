@@ -2,7 +2,8 @@
 // caching) against a bare node:http static server doing the same job, same bundle, same run.
 // Each server runs in its own process; autocannon (a third process) loads one page path (answered
 // with index.html) and the main script asset. Also prints what a first visit downloads (gzip).
-// Usage: npm run bench:web [-- --seconds=8 --connections=50 --rounds=3]
+// Rounds alternate in ABBA order (bench/lib/harness.ts); target: Nova ≥ 0.5× the bare server.
+// Usage: npm run bench:web [-- --seconds=8 --connections=50 --rounds=4 --swap]
 import { execFile, fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -11,10 +12,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { arg, cpuSeconds, fmt, ratioSpread, spread, startBench } from './lib/harness.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(SELF), '..');
-const arg = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback;
 
 // ---- servers (child processes) --------------------------------------------------------------
 
@@ -101,7 +102,7 @@ function firstVisitBytes(webDir: string): { raw: number; gzip: number; files: st
 async function main(): Promise<void> {
   const seconds = Number(arg('seconds', '8'));
   const connections = Number(arg('connections', '50'));
-  const rounds = Number(arg('rounds', '3'));
+  const bench = startBench('web', { a: 'nova', b: 'node:http' });
   const webDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-web-bench-app-'));
   const { build } = await import('vite');
   await build({ configFile: path.join(ROOT, 'vite.config.ts'), logLevel: 'error', build: { outDir: webDir, emptyOutDir: true, sourcemap: false } });
@@ -121,21 +122,21 @@ async function main(): Promise<void> {
   const nova = await start('nova', webDir);
   const plain = await start('plain', webDir);
   try {
-    console.log(`\n${connections} connections, ${seconds} s per run, median of ${rounds} rounds; req/s (p50 / p99 latency ms)`);
-    const median = (rs: Result[]) => [...rs].sort((x, y) => x.rps - y.rps)[Math.floor(rs.length / 2)];
+    console.log(`\n${connections} connections, ${seconds} s per run, ${bench.rounds} alternating rounds; req/s median (min–max), latency ms`);
+    const measure = async (server: { child: ChildProcess; url: string }, p: string, accept: string) => {
+      const cpu0 = cpuSeconds(server.child.pid!);
+      const r = await load(`${server.url}${p}`, seconds, connections, accept);
+      return { ...r, cpuUs: ((cpuSeconds(server.child.pid!) - cpu0) / Math.max(1, r.rps * seconds)) * 1e6 };
+    };
     for (const [name, p, accept] of cases) {
-      const base: Result[] = [];
-      const ours: Result[] = [];
-      for (let i = 0; i < rounds; i++) {
-        // Alternate the order so neither server always runs on a warmer (or busier) machine.
-        const order: Array<[string, Result[]]> = i % 2 ? [[nova.url, ours], [plain.url, base]] : [[plain.url, base], [nova.url, ours]];
-        for (const [url, out] of order) out.push(await load(`${url}${p}`, seconds, connections, accept));
-      }
-      const b = median(base);
-      const o = median(ours);
+      const { a: ours, b: base } = await bench.alternate({ a: () => measure(nova, p, accept), b: () => measure(plain, p, accept) });
+      const ratio = ratioSpread(ours.map((r) => r.rps), base.map((r) => r.rps));
       const errors = [...base, ...ours].reduce((n, r) => n + r.errors, 0);
-      console.log(`${name.padEnd(24)} baseline ${b.rps.toFixed(0).padStart(6)} (${b.p50} / ${b.p99})   nova ${o.rps.toFixed(0).padStart(6)} (${o.p50} / ${o.p99})   nova/baseline ${(o.rps / b.rps).toFixed(2)}×${errors ? `   errors ${errors}` : ''}`);
+      const show = (rs: Array<Result & { cpuUs: number }>) => `${fmt(spread(rs.map((r) => r.rps)), 0)} (p50 ${spread(rs.map((r) => r.p50)).median} / p99 ${spread(rs.map((r) => r.p99)).median}) CPU ${fmt(spread(rs.map((r) => r.cpuUs)), 0, ' µs/req')}`;
+      console.log(`${name}\n  baseline ${show(base)}\n  nova     ${show(ours)}\n  nova/baseline per round ${fmt(ratio)}${errors ? `   errors ${errors}` : ''}`);
+      bench.target(`${name} nova/baseline req/s`, ratio.median, '>=', 0.5);
     }
+    bench.finish();
   } finally {
     nova.child.send({ type: 'stop' });
     plain.child.send({ type: 'stop' });
