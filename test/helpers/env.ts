@@ -21,7 +21,8 @@ export function reachable(host: string, port: number, timeoutMs = 1000): Promise
 
 /** Returns a reason to skip (outside CI), or throws in CI, when host:port does not answer. */
 export async function requireServer(name: string, host: string, port: number): Promise<string | false> {
-  if (await reachable(host, port)) return false;
+  // A few tries with a generous timeout: on a loaded machine one connect can take seconds.
+  for (let attempt = 0; attempt < 3; attempt++) if (await reachable(host, port, 5000)) return false;
   if (IS_CI) throw new Error(`${name} at ${host}:${port} is required in CI but does not answer`);
   const reason = `${name} not reachable at ${host}:${port}: suite skipped`;
   console.log(`# skip: ${reason}`);
