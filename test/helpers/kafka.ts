@@ -24,11 +24,11 @@ export interface TestBroker {
   stop(): Promise<void>;
 }
 
-/** Starts a broker of its own in a fresh folder (for tests that kill it). */
-export async function startBroker(): Promise<TestBroker> {
+/** Starts a broker of its own in a fresh folder (for tests that kill it), on `port` when given. */
+export async function startBroker(port?: number): Promise<TestBroker> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-kafka-'));
   const start = async () => {
-    const { stdout } = await run('bash', [KAFKA_SCRIPT, 'start', dir], { timeout: 300_000 });
+    const { stdout } = await run('bash', [KAFKA_SCRIPT, 'start', dir, ...(port ? ['--port', String(port)] : [])], { timeout: 300_000 });
     return stdout.trim().split('\n').pop()!;
   };
   let address: string;
