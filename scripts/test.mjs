@@ -1,8 +1,11 @@
 // Runs the test-suite with node's built-in runner (TypeScript through tsx). Files run one at a
 // time: many of them start servers and ffmpeg, and these machines have two cores.
+// When a selected file needs Kafka (`kafka` in its name), one broker is started for the whole run
+// with scripts/kafka.sh and its address passed on as TEST_KAFKA_BROKERS (see test/helpers/kafka.ts).
 // Usage: npm test [-- file-or-substring ...]
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -20,9 +23,41 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+
+const env = { ...process.env, NODE_ENV: 'test' };
+let kafkaDir = null;
+if (files.some((f) => path.basename(f).includes('kafka')) && !env.TEST_KAFKA_BROKERS) {
+  kafkaDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-kafka-run-'));
+  const started = spawnSync('bash', [path.join(root, 'scripts/kafka.sh'), 'start', kafkaDir], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const address = started.stdout.trim().split('\n').pop();
+  if (started.status === 0 && address) {
+    env.TEST_KAFKA_BROKERS = address;
+    console.log(`# Kafka broker for this run: ${address}`);
+  } else {
+    const reason = (started.stderr.trim().split('\n').pop() ?? 'unknown error').replace(/^kafka\.sh: /, '');
+    fs.rmSync(kafkaDir, { recursive: true, force: true });
+    kafkaDir = null;
+    if (/^(1|true)$/i.test(env.CI ?? '')) {
+      console.error(`Kafka is required in CI, but scripts/kafka.sh could not start a broker: ${reason}`);
+      process.exit(1);
+    }
+    env.TEST_KAFKA_SKIP = reason;
+  }
+}
+const stopKafka = () => {
+  if (!kafkaDir) return;
+  spawnSync('bash', [path.join(root, 'scripts/kafka.sh'), 'stop', kafkaDir], { stdio: 'ignore' });
+  fs.rmSync(kafkaDir, { recursive: true, force: true });
+  kafkaDir = null;
+};
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => {
+  stopKafka();
+  process.exit(1);
+});
 const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
   stdio: 'inherit',
   cwd: root,
-  env: { ...process.env, NODE_ENV: 'test' },
+  env,
 });
+stopKafka();
 process.exit(res.status ?? 1);

@@ -1,14 +1,18 @@
 #!/usr/bin/env node
-// The `nova` executable: `serve` (API + web + embedded worker + RTMP), `worker`, `migrate`.
+// The `nova` executable: `serve` (API + web + embedded worker + RTMP), `worker`, `migrate`, and
+// `events tail` for operators.
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createContainer } from './container.js';
+import { tailTopic, TopicNotFoundError } from './infra/bus/kafka.tail.js';
 import { migrateToLatest } from './infra/db/migrate.js';
 import { startNova } from './server.js';
 
 const USAGE = `Usage: nova <command> [options]
   serve [--no-worker]         HTTP API + web app (+ the job worker unless --no-worker)
   worker [--concurrency N]    run queued jobs only
-  migrate                     apply database migrations and exit`;
+  migrate                     apply database migrations and exit
+  events tail --topic T [--from-beginning] [--limit N]
+                              print Kafka records of topic T (KAFKA_TOPIC_PREFIX is added) as JSON lines`;
 
 function flagValue(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -72,10 +76,46 @@ async function main(argv: string[]): Promise<number> {
       process.on('SIGINT', () => void shutdown('SIGINT'));
       return -1; // keep running
     }
+    case 'events':
+      return eventsCommand(config, args);
     default:
       console.error(`nova: unknown command "${cmd}"\n${USAGE}`);
       return 2;
   }
+}
+
+async function eventsCommand(config: Config, args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  const topic = flagValue(rest, '--topic');
+  const limit = flagValue(rest, '--limit');
+  if (sub !== 'tail' || !topic || (limit !== undefined && !/^[1-9]\d*$/.test(limit))) {
+    console.error(`nova: usage: nova events tail --topic T [--from-beginning] [--limit N]`);
+    return 2;
+  }
+  if (!config.kafkaBrokers) {
+    console.error('nova: events tail reads from Kafka: set KAFKA_BROKERS');
+    return 2;
+  }
+  const abort = new AbortController();
+  process.once('SIGINT', () => abort.abort());
+  process.once('SIGTERM', () => abort.abort());
+  try {
+    await tailTopic({
+      brokers: config.kafkaBrokers,
+      topic: `${config.kafkaTopicPrefix}${topic}`,
+      groupPrefix: config.kafka.groupPrefix,
+      fromBeginning: rest.includes('--from-beginning'),
+      limit: limit === undefined ? undefined : Number(limit),
+      signal: abort.signal,
+      write: (line) => process.stdout.write(`${line}\n`),
+    });
+  } catch (err) {
+    console.error(`nova: ${err instanceof TopicNotFoundError ? err.message : `cannot read from Kafka (${err instanceof Error ? err.message : String(err)})`}`);
+    return 1;
+  }
+  // main() exits right after: let piped output drain first.
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  return 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -4,6 +4,7 @@
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, message: string) {
@@ -36,6 +37,7 @@ export interface Config {
   s3?: S3Config;
   kafkaBrokers?: string[];
   kafkaTopicPrefix: string;
+  kafka: KafkaConfig;
   admin?: string;
   uploadMaxBytes: number;
   uploadExpirySeconds: number;
@@ -227,6 +229,35 @@ function brokers(env: Env): string[] | undefined {
   }
   if (list.length === 0) throw new ConfigError('KAFKA_BROKERS', 'no broker listed');
   return list;
+}
+
+/** How Nova uses Kafka when KAFKA_BROKERS is set (see docs/events.md). */
+export interface KafkaConfig {
+  /** Partitions of the topics Nova creates; replication is the broker's default. */
+  partitions: number;
+  /** Create missing topics at start; when false, topics are left to the operator. */
+  createTopics: boolean;
+  /** Nova's consumer groups are `<groupPrefix><consumer>` (webhooks, trending, …). */
+  groupPrefix: string;
+  /** Record-batch compression of the producer. */
+  compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+}
+
+function kafkaConfig(env: Env): KafkaConfig {
+  const groupPrefix = str(env, 'KAFKA_GROUP_PREFIX') ?? 'nova.';
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(groupPrefix)) throw new ConfigError('KAFKA_GROUP_PREFIX', 'use 1-100 of [A-Za-z0-9._-]');
+  const compression = (str(env, 'KAFKA_COMPRESSION') ?? 'none').toLowerCase();
+  if (!['none', 'gzip', 'snappy', 'lz4', 'zstd'].includes(compression)) throw new ConfigError('KAFKA_COMPRESSION', `"${compression}" is not one of none, gzip, snappy, lz4, zstd`);
+  // The client compresses zstd with node:zlib, which has it from Node 22.15 on.
+  if (compression === 'zstd' && typeof (zlib as { zstdCompressSync?: unknown }).zstdCompressSync !== 'function') {
+    throw new ConfigError('KAFKA_COMPRESSION', `zstd needs Node.js 22.15 or newer (this is ${process.version})`);
+  }
+  return {
+    partitions: int(env, 'KAFKA_PARTITIONS', 6, 1, 10_000),
+    createTopics: bool(env, 'KAFKA_CREATE_TOPICS', true),
+    groupPrefix,
+    compression: compression as KafkaConfig['compression'],
+  };
 }
 
 /** Live chat limits (see docs/chat.md). */
@@ -503,6 +534,7 @@ export function loadConfig(env: Env = process.env): Config {
     s3: s3(env),
     kafkaBrokers: brokers(env),
     kafkaTopicPrefix: str(env, 'KAFKA_TOPIC_PREFIX') ?? '',
+    kafka: kafkaConfig(env),
     admin,
     uploadMaxBytes: int(env, 'UPLOAD_MAX_BYTES', 10 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     uploadExpirySeconds: int(env, 'UPLOAD_EXPIRY_SECONDS', 24 * 3600, 60, 30 * 24 * 3600),

@@ -40,6 +40,11 @@ describe('config', () => {
     assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), /DATABASE_URL/);
     assert.throws(() => loadConfig({ S3_ENDPOINT: 'http://localhost:9000' }), /S3_BUCKET/);
     assert.throws(() => loadConfig({ KAFKA_BROKERS: 'nohostport' }), /KAFKA_BROKERS/);
+    assert.throws(() => loadConfig({ KAFKA_PARTITIONS: '0' }), /KAFKA_PARTITIONS/);
+    assert.throws(() => loadConfig({ KAFKA_COMPRESSION: 'brotli' }), /KAFKA_COMPRESSION/);
+    assert.throws(() => loadConfig({ KAFKA_GROUP_PREFIX: 'a b' }), /KAFKA_GROUP_PREFIX/);
+    assert.throws(() => loadConfig({ KAFKA_CREATE_TOPICS: 'maybe' }), /KAFKA_CREATE_TOPICS/);
+    assert.deepEqual(loadConfig({}).kafka, { partitions: 6, createTopics: true, groupPrefix: 'nova.', compression: 'none' });
     assert.throws(() => loadConfig({ WEBHOOKS_ALLOW_PRIVATE: 'maybe' }), /WEBHOOKS_ALLOW_PRIVATE/);
   });
 

@@ -13,7 +13,7 @@ const PRUNE_EVERY_MS = 60_000;
 
 export function eventsCapability(c: Container): Capability {
   const repo = new OutboxRepository(c.db);
-  const metrics = registerOutboxMetrics(c.metrics, repo);
+  const metrics = registerOutboxMetrics(c.metrics, repo, c.bus);
   const log = c.logger.child({ component: 'outbox-relay' });
   const e = c.config.events;
   const relay = new OutboxRelay(

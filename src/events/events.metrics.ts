@@ -1,15 +1,18 @@
 // Prometheus metrics of the outbox and relay: pending rows and the oldest one's age (read from the
-// database at scrape time), publishes and publish errors, and how long events waited to go out.
+// database at scrape time), publishes and publish errors, how long events waited to go out and how
+// long the bus took to acknowledge them; on Kafka also each consumer group's lag.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { EventBus } from '../infra/bus/bus.js';
 import type { OutboxRepository } from './outbox.repository.js';
 
 export interface RelayMetrics {
   published: Counter<'topic'>;
   errors: Counter;
   lag: Histogram;
+  publishDuration: Histogram<'bus'>;
 }
 
-export function registerOutboxMetrics(registry: Registry, repo: OutboxRepository): RelayMetrics {
+export function registerOutboxMetrics(registry: Registry, repo: OutboxRepository, bus: EventBus): RelayMetrics {
   // One query serves both gauges of a scrape.
   let cached: { at: number; value: Promise<{ pending: number; oldestCreatedAt: string | null }> } | null = null;
   const stats = () => {
@@ -41,7 +44,33 @@ export function registerOutboxMetrics(registry: Registry, repo: OutboxRepository
       }
     },
   });
+  if (bus.consumerLag) {
+    const read = bus.consumerLag.bind(bus);
+    new Gauge({
+      name: 'nova_kafka_consumer_lag',
+      help: "Records on the group's topics that the consumer group (of a consumer in this process) has not committed yet.",
+      labelNames: ['group'],
+      registers: [registry],
+      async collect() {
+        try {
+          const lags = await read();
+          this.reset();
+          for (const { group, lag } of lags) this.set({ group }, lag);
+        } catch {
+          // Broker unreachable: no value rather than a stale one; /readyz reports Kafka.
+          this.reset();
+        }
+      },
+    });
+  }
   return {
+    publishDuration: new Histogram({
+      name: 'nova_outbox_publish_duration_seconds',
+      help: 'One relay publish, from handing a batch to the bus until it acknowledged every event (Kafka: acks=all).',
+      labelNames: ['bus'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
     published: new Counter({ name: 'nova_outbox_published_total', help: 'Events the relay published to the bus, by topic.', labelNames: ['topic'], registers: [registry] }),
     errors: new Counter({ name: 'nova_outbox_publish_errors_total', help: 'Relay rounds that failed (bus or database unavailable).', registers: [registry] }),
     lag: new Histogram({

@@ -148,8 +148,10 @@ export class OutboxRelay {
     const rows = await this.repo.claim(this.relayId, this.opts.batchSize, new Date(now).toISOString(), new Date(now + this.opts.leaseMs).toISOString());
     if (rows.length === 0) return 0;
     const seqs = rows.map((r) => r.seq);
+    const publishStart = performance.now();
     try {
       await this.publishWithin(rows, this.opts.leaseMs / 2);
+      this.metrics?.publishDuration.observe({ bus: this.bus.kind }, (performance.now() - publishStart) / 1000);
     } catch (err) {
       // After a timeout the publish may still be in flight: the rows stay claimed until the lease
       // ends, so no relay (this one included) publishes them again meanwhile.

@@ -8,7 +8,7 @@ import { MemoryBus } from './memory.bus.js';
 
 export function createEventBus(config: Config, logger: Logger): EventBus {
   if (config.kafkaBrokers) {
-    return new KafkaBus({ brokers: config.kafkaBrokers, topicPrefix: config.kafkaTopicPrefix, topics: [...TOPICS], logger });
+    return new KafkaBus({ brokers: config.kafkaBrokers, topicPrefix: config.kafkaTopicPrefix, topics: [...TOPICS], kafka: config.kafka, logger: logger.child({ component: 'kafka' }) });
   }
   return new MemoryBus();
 }

@@ -24,6 +24,11 @@ export interface ReceivedMessage {
  */
 export type BatchHandler = (messages: ReceivedMessage[]) => Promise<void>;
 
+export interface GroupLag {
+  group: string;
+  lag: number;
+}
+
 export interface Subscription {
   close(): Promise<void>;
 }
@@ -44,5 +49,7 @@ export interface EventBus {
   subscribe(topics: string[], group: string, handler: BatchHandler): Subscription;
   /** Throws when the bus cannot be reached (readiness). */
   ping(): Promise<void>;
+  /** Messages this process's consumer groups have not committed yet (remote buses only). */
+  consumerLag?(): Promise<GroupLag[]>;
   close(): Promise<void>;
 }
