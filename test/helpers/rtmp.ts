@@ -1,7 +1,11 @@
 // A raw RTMP client for abuse tests: the handshake, chunk headers and AMF0 commands written byte by
 // byte, so a test can send exactly what an attacker would (headers declaring huge messages, idle
 // sockets) rather than what a well-behaved encoder library allows.
+import fs from 'node:fs';
 import net from 'node:net';
+import { fetchPlaylist } from '../../src/client/live.client.js';
+import type { NovaClient } from '../../src/client/nova-client.js';
+import { parseMediaPlaylist } from '../../src/media/live.args.js';
 
 export const HANDSHAKE_SIZE = 1536;
 
@@ -48,6 +52,17 @@ function amf0(v: Amf): Buffer {
     parts.push(len, key, amf0(val));
   }
   parts.push(Buffer.from([0, 0, 0x09]));
+  return Buffer.concat(parts);
+}
+
+/** A whole message on chunk stream `cid`, split into chunks of `chunkSize` (continuations get 1-byte type-3 headers). */
+export function message(cid: number, type: number, payload: Buffer, streamId = 0, chunkSize = 128): Buffer {
+  if (cid >= 64) throw new Error('message() writes one-byte basic headers only');
+  const parts = [chunkHeader(cid, payload.length, type, streamId)];
+  for (let at = 0; at < payload.length; at += chunkSize) {
+    if (at > 0) parts.push(Buffer.from([0xc0 | cid]));
+    parts.push(payload.subarray(at, at + chunkSize));
+  }
   return Buffer.concat(parts);
 }
 
@@ -112,4 +127,37 @@ export async function handshake(s: net.Socket): Promise<void> {
 export function closed(s: net.Socket): Promise<void> {
   if (s.destroyed && s.closed) return Promise.resolve();
   return new Promise((resolve) => s.once('close', () => resolve()));
+}
+
+/** Resident and reserved (virtual) memory of a process, in bytes, from /proc/<pid>/status. */
+export function processMemory(pid: number): { rss: number; vsz: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  return { rss: kb('VmRSS'), vsz: kb('VmSize') };
+}
+
+/** Polls `fn` until it returns a truthy value; fails with `what` after `ms`. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, ms = 30_000, every = 250): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+/**
+ * How far a live stream has got: the last media sequence number listed in its first rendition's
+ * playlist (0 while nothing is playable). It grows as long as the encoder's media keeps arriving.
+ */
+export async function liveProgress(c: NovaClient, playbackUrl: string): Promise<number> {
+  const master = await fetchPlaylist(c, playbackUrl);
+  if (master.status !== 200) return 0;
+  const uri = master.text.split('\n').find((l) => l.trim() && !l.startsWith('#'));
+  if (!uri) return 0;
+  const media = await fetchPlaylist(c, new URL(uri.trim(), playbackUrl).toString());
+  if (media.status !== 200) return 0;
+  const info = parseMediaPlaylist(media.text);
+  return info.mediaSequence + info.segments.length;
 }
