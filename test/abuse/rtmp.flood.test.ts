@@ -39,7 +39,13 @@ describe('abuse: RTMP flood of 16 MiB message headers before authentication', ()
 
   before(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-abuse-rtmp-'));
-    nova = await spawnNova(['serve'], { DATA_DIR: dataDir, LIVE_SEGMENT_SECONDS: '1', LIVE_RECORD: 'false' });
+    nova = await spawnNova(['serve'], {
+      DATA_DIR: dataDir,
+      // Live transcoder temp dirs go under the data dir, so nothing is left in the shared temp dir.
+      TMPDIR: dataDir,
+      LIVE_SEGMENT_SECONDS: '1',
+      LIVE_RECORD: 'false',
+    });
     client = new NovaClient(nova.url!);
     const creator = (await client.newUser('creator')).client;
     const res = await createStream(creator, 'Under attack');
@@ -51,7 +57,7 @@ describe('abuse: RTMP flood of 16 MiB message headers before authentication', ()
   });
   after(async () => {
     await encoder?.stop();
-    await nova?.kill('SIGKILL');
+    await nova?.kill('SIGTERM');
     killLeftovers(dataDir);
     fs.rmSync(dataDir, { recursive: true, force: true });
   });

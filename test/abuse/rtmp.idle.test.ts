@@ -30,6 +30,8 @@ describe('abuse: 500 idle RTMP connections from one address', () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-abuse-idle-'));
     nova = await spawnNova(['serve'], {
       DATA_DIR: dataDir,
+      // Live transcoder temp dirs go under the data dir, so nothing is left in the shared temp dir.
+      TMPDIR: dataDir,
       LIVE_SEGMENT_SECONDS: '1',
       LIVE_RECORD: 'false',
       LIVE_MAX_CONNECTIONS_PER_ADDRESS: String(PER_ADDRESS),
@@ -44,7 +46,7 @@ describe('abuse: 500 idle RTMP connections from one address', () => {
   after(async () => {
     for (const s of sockets) s.destroy();
     await encoder?.stop();
-    await nova?.kill('SIGKILL');
+    await nova?.kill('SIGTERM');
     killLeftovers(dataDir);
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
