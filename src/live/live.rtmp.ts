@@ -180,11 +180,6 @@ export class RtmpServer {
     await closed;
   }
 
-  /** Connections held now (all addresses). */
-  get connections(): number {
-    return this.sockets.size;
-  }
-
   /** The per-address cap is taken before any byte is read, so refused connections cost nothing. */
   private admit(socket: net.Socket): void {
     const key = addressKey(socket.remoteAddress ?? '');
