@@ -108,6 +108,15 @@ export interface Config {
   liveRtmpUrl?: string;
   /** x264 preset of live transcodes, which must keep up in real time. */
   liveFfmpegPreset: string;
+  /** RTMP connections held at once: in all, and from one address (IPv6 by /64). */
+  liveMaxConnections: number;
+  liveMaxConnectionsPerAddress: number;
+  /** Seconds from TCP connect to an accepted publish; slower connections are dropped. */
+  liveAuthTimeoutSeconds: number;
+  /** Before its publish is accepted, a connection may send this many bytes and hold this much message buffer. */
+  livePreauthMaxBytes: number;
+  /** After acceptance, the message buffers one publisher may hold (the largest frame it can send). */
+  liveMaxMessageBytes: number;
   outboxRetentionSeconds: number;
   events: EventsConfig;
   webhooks: WebhooksConfig;
@@ -573,6 +582,11 @@ export function loadConfig(env: Env = process.env): Config {
     liveHookSecret: secret(env, 'LIVE_HOOK_SECRET'),
     liveRtmpUrl: url(env, 'LIVE_RTMP_URL', ['rtmp:', 'rtmps:'])?.replace(/\/+$/, ''),
     liveFfmpegPreset: livePreset(env, preset),
+    liveMaxConnections: int(env, 'LIVE_MAX_CONNECTIONS', 500, 1, 100_000),
+    liveMaxConnectionsPerAddress: int(env, 'LIVE_MAX_CONNECTIONS_PER_ADDRESS', 10, 1, 100_000),
+    liveAuthTimeoutSeconds: int(env, 'LIVE_AUTH_TIMEOUT_SECONDS', 5, 1, 120),
+    livePreauthMaxBytes: int(env, 'LIVE_PREAUTH_MAX_BYTES', 64 * 1024, 16 * 1024, 4 * 1024 * 1024),
+    liveMaxMessageBytes: int(env, 'LIVE_MAX_MESSAGE_BYTES', 8 * 1024 * 1024, 256 * 1024, 16 * 1024 * 1024 + 1024),
     outboxRetentionSeconds: int(env, 'OUTBOX_RETENTION_SECONDS', 7 * 24 * 3600, 0, 365 * 24 * 3600),
     events: eventsConfig(env),
     webhooks: webhooksConfig(env),

@@ -47,6 +47,11 @@ export function liveCapability(c: Container, live: LiveService, deps: LiveCapabi
     record: cfg.liveRecord,
     maxIngestHeight: cfg.liveMaxIngestHeight,
     maxIngestKbps: cfg.liveMaxIngestKbps,
+    maxConnections: cfg.liveMaxConnections,
+    maxConnectionsPerAddress: cfg.liveMaxConnectionsPerAddress,
+    authTimeoutSeconds: cfg.liveAuthTimeoutSeconds,
+    preauthMaxBytes: cfg.livePreauthMaxBytes,
+    maxMessageBytes: cfg.liveMaxMessageBytes,
     ffmpeg,
   });
   const finalizer = new RecordingFinalizer(live.repo, c.storage, c.logger, {

@@ -20,6 +20,12 @@ export interface IngestOptions {
   record: boolean;
   maxIngestHeight: number;
   maxIngestKbps: number;
+  /** Connection caps and the budget of a connection before and after its publish is accepted. */
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  authTimeoutSeconds: number;
+  preauthMaxBytes: number;
+  maxMessageBytes: number;
   /** Resolves the ffmpeg executable; throws when there is none. */
   ffmpeg: () => string;
   /** Where per-session temp dirs go. */
@@ -204,10 +210,15 @@ export class LiveIngest {
   ) {}
 
   async start(): Promise<number> {
+    const o = this.opts;
     this.server = new RtmpServer((req, conn) => this.decide(req, conn), {
-      handshakeTimeoutSeconds: 20,
-      maxConnections: 1000,
+      authTimeoutSeconds: o.authTimeoutSeconds,
+      maxConnections: o.maxConnections,
+      maxConnectionsPerAddress: o.maxConnectionsPerAddress,
+      preauthMaxBytes: o.preauthMaxBytes,
+      maxMessageBytes: o.maxMessageBytes,
       onError: (err, what) => this.logger.warn({ err, what }, 'rtmp error'),
+      onDropped: (reason, remote) => this.logger.info({ remote, reason }, 'rtmp connection dropped'),
     });
     this.port = await this.server.listen(this.opts.port, this.opts.host);
     // A stream ended here (POST …/end, duration cap): drop its publisher now, not at the next tick.

@@ -4,6 +4,7 @@
 // keeps global state per process, so only its protocol and FLV modules are used here.
 import net from 'node:net';
 import { createRequire } from 'node:module';
+import { addressKey } from '../http/address.js';
 
 const require = createRequire(import.meta.url);
 
@@ -21,12 +22,29 @@ export interface AvPacket {
   data: Buffer;
 }
 
-interface RtmpEngine {
+/** One chunk stream's message being assembled (the engine's RtmpPacket). */
+export interface EngineChunkStream {
+  header: { fmt: number; cid: number; length: number; type: number; stream_id: number };
+  payload: Buffer;
+  capacity: number;
+  bytes: number;
+}
+
+/**
+ * The parts of node-media-server's private Rtmp class that Nova uses or wraps. They are not a
+ * public API: the package version is pinned and test/live.rtmp-internals.test.ts checks them.
+ */
+export interface RtmpEngine {
   streamApp: string;
   streamName: string;
   streamId: number;
-  parserPacket: { header: { stream_id: number } };
+  inChunkSize: number;
+  parserPacket: EngineChunkStream;
+  inPackets: Map<number, EngineChunkStream>;
   parserData(buf: Buffer): string | null;
+  packetParse(): void;
+  packetAlloc(): void;
+  controlHandler(): void;
   respondPublish(): void;
   sendStatusMessage(sid: number, level: string, code: string, description: string): void;
   onOutputCallback: (buf: Buffer) => void;
@@ -35,7 +53,7 @@ interface RtmpEngine {
   onPlay: (msg: { streamName: string }) => void;
 }
 
-const Rtmp = require('node-media-server/src/protocol/rtmp.js') as new () => RtmpEngine;
+export const Rtmp = require('node-media-server/src/protocol/rtmp.js') as new () => RtmpEngine;
 const Flv = require('node-media-server/src/protocol/flv.js') as {
   createHeader(hasAudio: boolean, hasVideo: boolean): Buffer;
   createMessage(p: AvPacket): Buffer;
@@ -43,6 +61,50 @@ const Flv = require('node-media-server/src/protocol/flv.js') as {
 const { parseH264Sps } = require('node-media-server/src/protocol/sps_info.js') as {
   parseH264Sps(sps: Buffer): { width: number; height: number } | null;
 };
+
+/** RTMP allows 65,599 chunk streams; encoders use about six (control, commands, audio, video, data). */
+export const MAX_CHUNK_STREAMS = 16;
+/** The engine allocates a message buffer of the declared length plus this much. */
+export const ENGINE_ALLOC_SLACK = 1024;
+/** Replies a client leaves unread beyond this mean it is not a working encoder: it is dropped. */
+const MAX_UNSENT_BYTES = 64 * 1024;
+
+/** A connection went over its budget; it is dropped, never the process. */
+export class RtmpBudgetExceeded extends Error {}
+
+/**
+ * Puts a memory budget on the engine's allocations. Unguarded, each chunk stream gets a buffer as
+ * large as the length its header declares (up to 16 MiB) before one payload byte arrives, so a few
+ * hundred bytes of headers reserve gigabytes. `budget()` is the buffer total the connection may
+ * hold now (small until its publish is accepted); a header over it throws before anything is allocated.
+ */
+export function guardEngine(rtmp: RtmpEngine, budget: () => number): void {
+  const parse = rtmp.packetParse.bind(rtmp);
+  rtmp.packetParse = () => {
+    parse();
+    if (rtmp.inPackets.size > MAX_CHUNK_STREAMS) throw new RtmpBudgetExceeded(`more than ${MAX_CHUNK_STREAMS} chunk streams`);
+  };
+  const alloc = rtmp.packetAlloc.bind(rtmp);
+  rtmp.packetAlloc = () => {
+    const p = rtmp.parserPacket;
+    if (p.capacity < p.header.length) {
+      let held = 0;
+      for (const other of rtmp.inPackets.values()) if (other !== p) held += other.capacity;
+      const limit = budget();
+      if (held + p.header.length + ENGINE_ALLOC_SLACK > limit) {
+        throw new RtmpBudgetExceeded(`a ${p.header.length}-byte message does not fit the connection's ${limit}-byte buffer budget`);
+      }
+    }
+    alloc();
+  };
+  const control = rtmp.controlHandler.bind(rtmp);
+  rtmp.controlHandler = () => {
+    control();
+    // A chunk size of 0 would stall the parser on NaN arithmetic; RTMP allows 1 to 2^31-1.
+    const size = rtmp.inChunkSize;
+    if (!(Number.isInteger(size) && size >= 1 && size <= 0x7fffffff)) throw new RtmpBudgetExceeded(`invalid chunk size ${size}`);
+  };
+}
 
 export const flvHeader = (hasAudio: boolean): Buffer => Flv.createHeader(hasAudio, true);
 /** A complete FLV tag (a fresh buffer) for the packet. */
@@ -75,17 +137,26 @@ export type PublishDecider = (req: { app: string; key: string }, conn: RtmpConne
 
 export interface RtmpServerOptions {
   /** Seconds a connection may take from TCP connect to an accepted publish. */
-  handshakeTimeoutSeconds: number;
+  authTimeoutSeconds: number;
   maxConnections: number;
+  /** Connections held at once from one address (IPv6 by /64); more are closed at once. */
+  maxConnectionsPerAddress: number;
+  /** Bytes a connection may send, and message buffer it may hold, before its publish is accepted. */
+  preauthMaxBytes: number;
+  /** Message buffer an accepted publisher may hold (the largest frame it can send). */
+  maxMessageBytes: number;
   onError: (err: unknown, what: string) => void;
+  /** A connection dropped for going over its budget (logged, not an error of Nova's). */
+  onDropped?: (reason: string, remoteAddress: string | null) => void;
 }
 
 export class RtmpServer {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  private readonly perAddress = new Map<string, number>();
 
   constructor(private readonly decide: PublishDecider, private readonly opts: RtmpServerOptions) {
-    this.server = net.createServer((socket) => this.handle(socket));
+    this.server = net.createServer((socket) => this.admit(socket));
     this.server.maxConnections = opts.maxConnections;
   }
 
@@ -109,6 +180,24 @@ export class RtmpServer {
     await closed;
   }
 
+  /** The per-address cap is taken before any byte is read, so refused connections cost nothing. */
+  private admit(socket: net.Socket): void {
+    const key = addressKey(socket.remoteAddress ?? '');
+    const held = this.perAddress.get(key) ?? 0;
+    if (held >= this.opts.maxConnectionsPerAddress) {
+      socket.on('error', () => {});
+      socket.destroy();
+      return;
+    }
+    this.perAddress.set(key, held + 1);
+    socket.once('close', () => {
+      const n = (this.perAddress.get(key) ?? 1) - 1;
+      if (n > 0) this.perAddress.set(key, n);
+      else this.perAddress.delete(key);
+    });
+    this.handle(socket);
+  }
+
   private handle(socket: net.Socket): void {
     this.sockets.add(socket);
     socket.setNoDelay(true);
@@ -123,9 +212,15 @@ export class RtmpServer {
       },
       close: () => socket.destroy(),
     };
+    const drop = (reason: string) => {
+      state = 'closed';
+      this.opts.onDropped?.(reason, conn.remoteAddress);
+      socket.destroy();
+    };
+    guardEngine(rtmp, () => (state === 'publishing' ? this.opts.maxMessageBytes : this.opts.preauthMaxBytes));
     const deadline = setTimeout(() => {
-      if (state !== 'publishing') socket.destroy();
-    }, this.opts.handshakeTimeoutSeconds * 1000);
+      if (state !== 'publishing') drop('no accepted publish in time');
+    }, this.opts.authTimeoutSeconds * 1000);
 
     const refuse = (code: string, description: string) => {
       try {
@@ -138,7 +233,9 @@ export class RtmpServer {
     };
 
     rtmp.onOutputCallback = (buf) => {
-      if (!socket.destroyed) socket.write(buf);
+      if (socket.destroyed) return;
+      if (socket.writableLength > MAX_UNSENT_BYTES) return drop('replies left unread');
+      socket.write(buf);
     };
     // Nova serves viewers over HLS only: RTMP playback is refused.
     rtmp.onPlay = () => refuse('NetStream.Play.Failed', 'Playback over RTMP is not offered.');
@@ -177,11 +274,14 @@ export class RtmpServer {
     };
 
     socket.on('data', (data: Buffer) => {
+      if (state === 'closed') return;
       bytesIn += data.length;
+      if (state !== 'publishing' && bytesIn > this.opts.preauthMaxBytes) return drop('too many bytes before an accepted publish');
       try {
         const err = rtmp.parserData(data);
         if (err) socket.destroy();
       } catch (err) {
+        if (err instanceof RtmpBudgetExceeded) return drop(err.message);
         // Malformed input (bad tcUrl, broken AMF): drop this connection, never the process.
         this.opts.onError(err, 'rtmp parse');
         socket.destroy();
@@ -191,6 +291,8 @@ export class RtmpServer {
     socket.on('close', () => {
       clearTimeout(deadline);
       this.sockets.delete(socket);
+      // The message buffers go with the connection, not with whenever the closure is collected.
+      rtmp.inPackets.clear();
       const h = handler;
       handler = null;
       state = 'closed';

@@ -8,6 +8,11 @@ import { GOP_SECONDS } from './ladder.js';
 import type { LadderPlan, MediaInfo, VideoRung } from './media.types.js';
 
 export const AUDIO_GROUP = 'aud';
+/**
+ * Decoding may run this far past the probed duration (which the limit was checked against): a frame
+ * or an audio priming tail more is normal, a whole second more means the file misreports its length.
+ */
+export const DURATION_TOLERANCE_SECONDS = 1;
 
 /** One HLS media playlist ffmpeg will write, relative to outDir. */
 export interface HlsVariantLayout {
@@ -51,6 +56,9 @@ export function buildHlsArgs({ inputPath, outDir, info, ladder, preset }: HlsArg
   const args = ['-hide_banner', '-nostdin', '-v', 'error', '-y'];
   // The demuxer is pinned to what probing saw, so a crafted file cannot switch demuxers here.
   args.push(...safeInputArgs(ALLOWED_DEMUXERS), '-f', pinnedDemuxer(info.format_name), '-i', `file:${inputPath}`);
+  // A file can hold far more media than it declares (concatenated MPEG-TS probes as its first copy):
+  // the output stops just past the tolerance, so going over it shows and little more is decoded.
+  args.push('-t', (info.duration_seconds + 2 * DURATION_TOLERANCE_SECONDS).toFixed(3));
 
   if (video.length > 0) {
     // fps first so every branch shares one constant frame rate (and so one GOP grid); split fans the

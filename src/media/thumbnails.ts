@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { resolveMediaTools } from './ffmpeg.binaries.js';
 import { runMediaTool, safeInputArgs } from './ffmpeg.process.js';
-import { pinnedDemuxer } from './hls.args.js';
+import { DURATION_TOLERANCE_SECONDS, pinnedDemuxer } from './hls.args.js';
 import { ALLOWED_DEMUXERS } from './probe.js';
 import { MediaError } from './media.errors.js';
 import type { MediaInfo, ThumbnailOptions, ThumbnailResult } from './media.types.js';
@@ -83,6 +83,8 @@ export async function generateThumbnails(opts: ThumbnailOptions): Promise<Thumbn
   const layout = storyboardLayout(info, opts.tileWidth, opts.intervalSeconds);
   await ffmpeg(tools.ffmpeg, [
     ...base, '-skip_frame', 'nokey', ...input, '-i', `file:${opts.inputPath}`,
+    // Never more than the declared length: a file holding more (concatenated copies) is not read to its end.
+    '-t', (info.duration_seconds + 2 * DURATION_TOLERANCE_SECONDS).toFixed(3),
     '-map', '0:v:0', '-an', '-sn',
     '-vf', `fps=1/${layout.interval}:round=down:eof_action=pass,scale=${layout.tileWidth}:${layout.tileHeight},setsar=1,tile=${layout.columns}x${layout.rows},format=yuvj420p`,
     '-frames:v', '1', '-q:v', '5', '-f', 'image2', '-update', '1', path.join(opts.outDir, SPRITE_FILE),

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { resolveMediaTools } from './ffmpeg.binaries.js';
 import { runMediaTool } from './ffmpeg.process.js';
-import { AUDIO_GROUP, buildHlsArgs, type HlsVariantLayout } from './hls.args.js';
+import { AUDIO_GROUP, buildHlsArgs, DURATION_TOLERANCE_SECONDS, type HlsVariantLayout } from './hls.args.js';
 import { avc1FromTsSegment } from './hls.codecs.js';
 import { AAC_LC, buildMasterPlaylist, finalizeMediaPlaylist, hasSegment, measureBitrate, parseMediaPlaylist, type MasterVariant } from './hls.playlist.js';
 import { GOP_SECONDS, planLadder } from './ladder.js';
@@ -178,6 +178,10 @@ export async function transcodeToHls(opts: TranscodeOptions): Promise<TranscodeR
   // A file that ends early decodes "successfully" into a shorter video: refuse it rather than
   // publish a cut-off video as if it were complete.
   const decoded = outTimeUs / 1e6;
+  const declared = opts.info.duration_seconds;
+  if (decoded > declared + DURATION_TOLERANCE_SECONDS) {
+    throw new MediaError('too_long', `The file holds more video than it declares: ${declared.toFixed(1)} s by its header, still playing at ${decoded.toFixed(1)} s. Files that misreport their length are refused; export the video again and upload the new file.`, res.stderr);
+  }
   if (opts.info.duration_seconds > 2 && decoded < opts.info.duration_seconds * 0.9 - 1) {
     throw new MediaError('truncated', `The file ends early: only ${decoded.toFixed(1)} s of ${opts.info.duration_seconds.toFixed(1)} s could be decoded.`, res.stderr);
   }
