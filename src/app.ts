@@ -11,6 +11,7 @@ import type { Container } from './container.js';
 import { registerAuth } from './http/auth.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import { registerHttpMetrics } from './http/metrics.js';
+import { finiteNumberValidator } from './http/validation.js';
 import { ProblemSchema } from './http/problem.schema.js';
 
 /** Believes X-Forwarded-For for the nearest `hops` proxies (the entries they appended), no further. */
@@ -30,6 +31,8 @@ export async function buildApp(c: Container, capabilities: Capability[]): Promis
     trustProxy: typeof c.config.trustProxy === 'number' ? trustHops(c.config.trustProxy) : c.config.trustProxy,
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
+    // Non-finite numbers ("Infinity", 1e309) are refused on every route (src/http/validation.ts).
+    schemaController: { compilersFactory: { buildValidator: finiteNumberValidator() as never } },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as NovaApp;
 
