@@ -55,6 +55,13 @@ function checkingCreate(datastore: DataStore, check: (upload: Upload) => Promise
   });
 }
 
+/**
+ * Carries the request's base URL, as Fastify derived it, from the route to tus's generateUrl (tus
+ * sees a copy of the request, not Fastify's). Set on every request handed over, so a client
+ * cannot supply it.
+ */
+export const BASE_URL_HEADER = 'x-nova-base-url';
+
 export class UploadsService {
   readonly tus: Server;
   private readonly locker: Locker;
@@ -72,16 +79,19 @@ export class UploadsService {
       datastore: checkingCreate(store.datastore, (upload) => this.confirmCreated(upload)),
       maxSize: opts.maxBytes,
       locker: this.locker,
-      respectForwardedHeaders: true,
+      // Forwarded headers are not read here: the base URL comes from PUBLIC_URL, or from Fastify,
+      // which believes X-Forwarded-Host/-Proto only from the proxies TRUST_PROXY names (BASE_URL_HEADER).
+      respectForwardedHeaders: false,
       // A finished upload is the video's source: it cannot be terminated through tus.
       disableTerminationForFinishedUploads: true,
       namingFunction: (req) => {
         const [videoId] = pathParts(req.url);
         return store.newId(videoId);
       },
-      generateUrl: (_req, { proto, host, path, id }) => {
+      generateUrl: (req, { proto, host, path, id }) => {
         const ref = store.refOf(id);
-        return `${opts.publicUrl ?? `${proto}://${host}`}${path}/${ref?.videoId}/${ref?.key}`;
+        const base = opts.publicUrl ?? req.headers.get(BASE_URL_HEADER) ?? `${proto}://${host}`;
+        return `${base}${path}/${ref?.videoId}/${ref?.key}`;
       },
       getFileIdFromRequest: (req) => {
         const [videoId, key] = pathParts(req.url);
