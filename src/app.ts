@@ -31,6 +31,8 @@ export async function buildApp(c: Container, capabilities: Capability[]): Promis
     // Only the configured proxies may say who the client is (TRUST_PROXY); by default none may.
     trustProxy: typeof c.config.trustProxy === 'number' ? trustHops(c.config.trustProxy) : c.config.trustProxy,
     bodyLimit: 1024 * 1024,
+    // Node checks the header timeout this often (30 s by default, far coarser than the timeout itself).
+    http: { connectionsCheckingInterval: Math.min(5000, Math.max(250, Math.floor(c.config.http.headersTimeoutMs / 2))) },
     routerOptions: { ignoreTrailingSlash: true },
     // Errors the router raises before any route runs (a malformed or overlong URL) answer problem+json too.
     frameworkErrors: (err, req, reply) => errorHandler(err, req, reply),

@@ -2,6 +2,7 @@
 // the store, the cached lists, GET /api/v1/discover/trending (served from a pre-serialized body
 // per window and limit, rebuilt only when the list changes) and its SSE twin.
 import type { Redis } from 'ioredis';
+import { Gauge } from 'prom-client';
 import type { Capability, NovaApp } from '../capability.js';
 import type { Container } from '../container.js';
 import { consumeEvents } from '../events/events.consumer.js';
@@ -58,6 +59,7 @@ export function trendingCapability(c: Container): Capability {
   // List versions count from 1 in each process: event ids carry the process's start to tell them apart.
   const epoch = Date.now().toString(36);
   const slots = new StreamSlots('trending streams', { maxTotal: cfg.maxStreams, maxPerAddress: c.config.http.maxStreamsPerAddress });
+  new Gauge({ name: 'nova_trending_streams', help: 'Open trending SSE streams.', registers: [c.metrics], collect() { this.set(slots.open()); } });
 
   /** Pre-serialized bodies per window, limit and base URL, valid while the list keeps its version. */
   const bodies = new Map<string, { version: number; body: string }>();

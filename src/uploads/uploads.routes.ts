@@ -9,7 +9,7 @@ import type { Capability, NovaApp, Roles } from '../capability.js';
 import type { Container } from '../container.js';
 import { problems } from '../http/problem.schema.js';
 import { vodServices } from '../videos/videos.wiring.js';
-import { BASE_URL_HEADER, UPLOADS_PATH, UploadsService } from './uploads.service.js';
+import { UPLOADS_PATH, UploadsService } from './uploads.service.js';
 import { baseUrl } from '../videos/videos.routes.js';
 import { RedisLocker } from './uploads.locker.js';
 import { UploadsRepository } from './uploads.repository.js';
@@ -43,7 +43,7 @@ export function uploadsCapability(c: Container): UploadsCapability {
   };
 
   const handOver = async (req: FastifyRequest, reply: FastifyReply) => {
-    req.raw.headers[BASE_URL_HEADER] = baseUrl(req, cfg.publicUrl);
+    service.baseUrls.set(req.raw, baseUrl(req, cfg.publicUrl));
     reply.hijack();
     await service.tus.handle(req.raw, reply.raw);
   };

@@ -4,6 +4,7 @@
 // A video has one upload at a time: creating one terminates and removes the one it had, so
 // repeated creations cannot pile up files, and deleting the video removes every upload it has.
 // Only the upload the video records becomes its source; a replaced one that finishes is refused.
+import type { IncomingMessage } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 import { MemoryLocker, Server, type DataStore, type Locker, type Upload } from '@tus/server';
 import type { AuthUser } from '../accounts/accounts.service.js';
@@ -55,15 +56,13 @@ function checkingCreate(datastore: DataStore, check: (upload: Upload) => Promise
   });
 }
 
-/**
- * Carries the request's base URL, as Fastify derived it, from the route to tus's generateUrl (tus
- * sees a copy of the request, not Fastify's). Set on every request handed over, so a client
- * cannot supply it.
- */
-export const BASE_URL_HEADER = 'x-nova-base-url';
-
 export class UploadsService {
   readonly tus: Server;
+  /**
+   * Each request's base URL as Fastify derived it, for tus's generateUrl (which sees a copy of the
+   * request, with the Node request beside it).
+   */
+  readonly baseUrls = new WeakMap<IncomingMessage, string>();
   private readonly locker: Locker;
 
   constructor(
@@ -80,7 +79,7 @@ export class UploadsService {
       maxSize: opts.maxBytes,
       locker: this.locker,
       // Forwarded headers are not read here: the base URL comes from PUBLIC_URL, or from Fastify,
-      // which believes X-Forwarded-Host/-Proto only from the proxies TRUST_PROXY names (BASE_URL_HEADER).
+      // which believes X-Forwarded-Host/-Proto only from the proxies TRUST_PROXY names (`baseUrls`).
       respectForwardedHeaders: false,
       // A finished upload is the video's source: it cannot be terminated through tus.
       disableTerminationForFinishedUploads: true,
@@ -90,7 +89,8 @@ export class UploadsService {
       },
       generateUrl: (req, { proto, host, path, id }) => {
         const ref = store.refOf(id);
-        const base = opts.publicUrl ?? req.headers.get(BASE_URL_HEADER) ?? `${proto}://${host}`;
+        const raw = (req as { node?: { req?: IncomingMessage } }).node?.req;
+        const base = opts.publicUrl ?? (raw && this.baseUrls.get(raw)) ?? `${proto}://${host}`;
         return `${base}${path}/${ref?.videoId}/${ref?.key}`;
       },
       getFileIdFromRequest: (req) => {

@@ -3,6 +3,7 @@
 // share one watcher (src/videos/progress.watch.ts); streams are capped per process and per client
 // address (STREAMS_MAX, STREAMS_MAX_PER_ADDRESS), SSE and WebSocket together.
 import type { IncomingMessage } from 'node:http';
+import { Gauge, type Registry } from 'prom-client';
 import type { NovaApp } from '../capability.js';
 import type { HttpConfig } from '../config.js';
 import { problems } from '../http/problem.schema.js';
@@ -18,10 +19,12 @@ function frame(s: ProgressSnapshot): string {
   return JSON.stringify({ event_type: 'progress', ...s });
 }
 
-export function registerProgressRoutes(app: NovaApp, videos: VideosService, cfg: HttpConfig): void {
+export function registerProgressRoutes(app: NovaApp, videos: VideosService, cfg: HttpConfig, metrics: Registry): void {
   const tags = ['videos'];
   const watch = new ProgressWatch(videos);
   const slots = new StreamSlots('progress streams', { maxTotal: cfg.maxStreams, maxPerAddress: cfg.maxStreamsPerAddress });
+  new Gauge({ name: 'nova_progress_streams', help: 'Open progress streams (SSE and WebSocket).', registers: [metrics], collect() { this.set(slots.open()); } });
+  new Gauge({ name: 'nova_progress_pollers', help: 'Videos whose progress is being polled (one poller per video, shared by its streams).', registers: [metrics], collect() { this.set(watch.pollers); } });
   // The video and slot reserved before a WebSocket upgrade, for the socket handler after it.
   const upgrading = new WeakMap<IncomingMessage, VideoRow>();
   // Open streams end when the server closes, so shutdown does not wait for them.
@@ -66,9 +69,9 @@ export function registerProgressRoutes(app: NovaApp, videos: VideosService, cfg:
     preHandler: async (req) => {
       const { id } = req.params as { id: string };
       const video = await videos.getVisible(id, req.user);
-      const release = slots.acquire(req.ip);
+      // Only an upgrade becomes a stream (a plain GET gets 404), so only an upgrade takes a slot.
       // The socket closes whether or not the upgrade completes: the slot is freed either way.
-      req.raw.socket.once('close', release);
+      if (req.ws) req.raw.socket.once('close', slots.acquire(req.ip));
       upgrading.set(req.raw, video);
     },
   }, (socket, req) => {
