@@ -438,7 +438,7 @@ function engagementConfig(env: Env): EngagementConfig {
 }
 
 /**
- * Limits of the HTTP server and its long-lived streams (see docs/operations.md#limits), the metrics
+ * Limits of the HTTP server and its long-lived streams (see docs/deploy.md#http-server-limits), the metrics
  * listener, password hashing cost, and whether this is a production deployment (NODE_ENV).
  */
 export interface HttpConfig {

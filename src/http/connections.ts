@@ -61,9 +61,14 @@ export function guardRequests(app: FastifyInstance, cfg: HttpConfig): void {
     const req = request.raw;
     const socket = req.socket;
     if (isUploadPatch(req)) {
-      socket.setTimeout(cfg.uploadIdleTimeoutMs, () => socket.destroy());
+      const idle = () => socket.destroy();
+      socket.setTimeout(cfg.uploadIdleTimeoutMs);
+      socket.on('timeout', idle);
       // The connection may carry other requests afterwards: the idle timeout is this request's only.
-      req.once('close', () => socket.setTimeout(0));
+      req.once('close', () => {
+        socket.setTimeout(0);
+        socket.off('timeout', idle);
+      });
       return;
     }
     // A WebSocket upgrade has no body; after it the socket belongs to the WebSocket.
