@@ -10,7 +10,9 @@ import type { Capability, NovaApp } from './capability.js';
 import type { Container } from './container.js';
 import { registerAuth } from './http/auth.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
+import { limitConnections, guardRequests } from './http/connections.js';
 import { registerHttpMetrics } from './http/metrics.js';
+import { finiteNumberValidator } from './http/validation.js';
 import { ProblemSchema } from './http/problem.schema.js';
 
 /** Believes X-Forwarded-For for the nearest `hops` proxies (the entries they appended), no further. */
@@ -29,7 +31,13 @@ export async function buildApp(c: Container, capabilities: Capability[]): Promis
     // Only the configured proxies may say who the client is (TRUST_PROXY); by default none may.
     trustProxy: typeof c.config.trustProxy === 'number' ? trustHops(c.config.trustProxy) : c.config.trustProxy,
     bodyLimit: 1024 * 1024,
+    // Node checks the header timeout this often (30 s by default, far coarser than the timeout itself).
+    http: { connectionsCheckingInterval: Math.min(5000, Math.max(250, Math.floor(c.config.http.headersTimeoutMs / 2))) },
     routerOptions: { ignoreTrailingSlash: true },
+    // Errors the router raises before any route runs (a malformed or overlong URL) answer problem+json too.
+    frameworkErrors: (err, req, reply) => errorHandler(err, req, reply),
+    // Non-finite numbers ("Infinity", 1e309) are refused on every route (src/http/validation.ts).
+    schemaController: { compilersFactory: { buildValidator: finiteNumberValidator() as never } },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as NovaApp;
 
@@ -37,6 +45,9 @@ export async function buildApp(c: Container, capabilities: Capability[]): Promis
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
+
+  limitConnections(app.server, c.config.http, c.logger);
+  guardRequests(app, c.config.http);
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
@@ -56,7 +67,8 @@ export async function buildApp(c: Container, capabilities: Capability[]): Promis
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
 
   registerAuth(app, (token) => c.accounts.authenticate(token));
-  registerHttpMetrics(app, c.metrics);
+  // With METRICS_PORT the metrics are served there (src/http/ops.server.ts), not to API clients.
+  registerHttpMetrics(app, c.metrics, { serve: c.config.http.metricsPort === undefined });
 
   for (const cap of capabilities) {
     if (cap.routes) await app.register(async (scope) => cap.routes!(scope as NovaApp));

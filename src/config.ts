@@ -125,6 +125,7 @@ export interface Config {
   models: ModelsConfig;
   feed: FeedConfig;
   engagement: EngagementConfig;
+  http: HttpConfig;
   isCI: boolean;
 }
 
@@ -476,6 +477,55 @@ function engagementConfig(env: Env): EngagementConfig {
   };
 }
 
+/**
+ * Limits of the HTTP server and its long-lived streams (see docs/deploy.md#http-server-limits), the metrics
+ * listener, password hashing cost, and whether this is a production deployment (NODE_ENV).
+ */
+export interface HttpConfig {
+  /** Time a client has to send a request's headers, and (except tus PATCH) its whole body. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveTimeoutMs: number;
+  /** A tus PATCH may stream for hours, but not sit idle longer than this. */
+  uploadIdleTimeoutMs: number;
+  /** Open HTTP connections (WebSockets included) from one client address (IPv6: its /64); 0: no limit. */
+  maxConnectionsPerAddress: number;
+  /** Progress SSE/WebSocket and trending SSE streams open per process, and from one address. */
+  maxStreams: number;
+  maxStreamsPerAddress: number;
+  /** SSE comment lines sent this often keep proxies from closing a quiet stream. */
+  sseHeartbeatMs: number;
+  /** An SSE client whose unsent bytes pass this is disconnected (it reconnects with Last-Event-ID). */
+  sseMaxBufferedBytes: number;
+  /** When set, /metrics, /healthz and /readyz are served on this port (also by workers), and /metrics leaves the API port. */
+  metricsPort?: number;
+  metricsHost: string;
+  /** scrypt cost as log2(N); 17 is OWASP's recommendation. Hashes with another cost are redone at login. */
+  passwordScryptLogN: number;
+  /** NODE_ENV=production. */
+  production: boolean;
+}
+
+function httpConfig(env: Env): HttpConfig {
+  const metricsPort = str(env, 'METRICS_PORT') === undefined ? undefined : int(env, 'METRICS_PORT', 0, 0, 65535);
+  return {
+    headersTimeoutMs: int(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 1000, 600_000),
+    requestTimeoutMs: int(env, 'HTTP_REQUEST_TIMEOUT_MS', 60_000, 1000, 3_600_000),
+    keepAliveTimeoutMs: int(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000),
+    uploadIdleTimeoutMs: int(env, 'UPLOAD_IDLE_TIMEOUT_MS', 60_000, 1000, 3_600_000),
+    maxConnectionsPerAddress: int(env, 'HTTP_MAX_CONNECTIONS_PER_ADDRESS', 256, 0, 1_000_000),
+    maxStreams: int(env, 'STREAMS_MAX', 10_000, 1, 10_000_000),
+    maxStreamsPerAddress: int(env, 'STREAMS_MAX_PER_ADDRESS', 20, 1, 1_000_000),
+    sseHeartbeatMs: int(env, 'SSE_HEARTBEAT_MS', 15_000, 100, 600_000),
+    sseMaxBufferedBytes: int(env, 'SSE_MAX_BUFFERED_BYTES', 1024 * 1024, 1024, 1024 ** 3),
+    metricsPort,
+    metricsHost: str(env, 'METRICS_HOST') ?? str(env, 'HOST') ?? '0.0.0.0',
+    passwordScryptLogN: int(env, 'PASSWORD_SCRYPT_LOG_N', 17, 10, 20),
+    production: str(env, 'NODE_ENV') === 'production',
+  };
+}
+
 function uploadStore(env: Env): 'file' | 's3' {
   const raw = str(env, 'UPLOAD_STORE') ?? (s3(env) ? 's3' : 'file');
   if (raw !== 'file' && raw !== 's3') throw new ConfigError('UPLOAD_STORE', `"${raw}" must be file or s3`);
@@ -595,6 +645,7 @@ export function loadConfig(env: Env = process.env): Config {
     models: modelsConfig(env),
     feed: feedConfig(env),
     engagement: engagementConfig(env),
+    http: httpConfig(env),
     isCI: bool(env, 'CI', false),
   };
 }

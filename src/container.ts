@@ -15,6 +15,7 @@ import { createMetricsRegistry } from './http/metrics.js';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './shared/rate-limiter.js';
 import { AccountsRepository } from './accounts/accounts.repository.js';
 import { AccountsService } from './accounts/accounts.service.js';
+import { createPasswordHasher } from './accounts/passwords.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -66,7 +67,7 @@ export function createContainer(config: Config, logger: Logger = createLogger(co
     loginWindowSeconds: config.loginWindowSeconds,
     registerMaxPerAddress: config.registerMaxPerAddress,
     registerWindowSeconds: config.registerWindowSeconds,
-  });
+  }, createPasswordHasher(config.http.passwordScryptLogN));
   const closers: Array<() => Promise<void>> = [() => db.close()];
   const bus = createEventBus(config, logger);
   closers.push(() => bus.close());

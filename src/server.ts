@@ -8,6 +8,7 @@ import { createCapabilities } from './capabilities.js';
 import type { Capability, NovaApp, Roles } from './capability.js';
 import { createContainer, type Container } from './container.js';
 import { migrateToLatest } from './infra/db/migrate.js';
+import { startOpsServer, type OpsServer } from './http/ops.server.js';
 import type { Logger } from './infra/logger.js';
 
 export interface RunningNova {
@@ -15,6 +16,8 @@ export interface RunningNova {
   app: NovaApp | null;
   /** Base URL of the HTTP server, when it serves HTTP. */
   url: string | null;
+  /** Base URL of the metrics and health listener, when METRICS_PORT is set. */
+  opsUrl: string | null;
   capabilities: Capability[];
   stop(): Promise<void>;
 }
@@ -23,6 +26,7 @@ export async function startNova(config: Config, roles: Roles, logger?: Logger): 
   const container = createContainer(config, logger);
   const capabilities: Capability[] = [];
   let app: NovaApp | null = null;
+  let ops: OpsServer | null = null;
   // A node on its way out stops being ready at once, so a load balancer sends no new work to it.
   let stopping = false;
   container.readiness.push({ name: 'shutdown', check: async () => { if (stopping) throw new Error('shutting down'); } });
@@ -32,6 +36,7 @@ export async function startNova(config: Config, roles: Roles, logger?: Logger): 
       await closeSockets(app);
       await app.close().catch(() => {});
     }
+    await ops?.close().catch(() => {});
     // Every created capability is stopped, not only the started ones: some open connections when
     // they are created (queue, chat relay), and a start-up that failed half-way must not leak them.
     for (const cap of [...capabilities].reverse()) await cap.stop?.().catch((err) => container.logger.warn({ err, capability: cap.name }, 'stop failed'));
@@ -41,6 +46,10 @@ export async function startNova(config: Config, roles: Roles, logger?: Logger): 
     const applied = await migrateToLatest(container.db);
     if (applied.length) container.logger.info({ applied }, 'migrations applied');
     capabilities.push(...createCapabilities(container));
+    if (config.http.production && !config.publicUrl) {
+      container.logger.warn('PUBLIC_URL is not set in production: absolute links (upload URLs, playlists) are built from the request\'s Host header (and forwarded headers only from TRUST_PROXY proxies); set PUBLIC_URL to the address clients use.');
+    }
+    if (config.http.metricsPort !== undefined) ops = await startOpsServer(container, config.http.metricsPort, config.http.metricsHost);
     let url: string | null = null;
     if (roles.api) {
       app = await buildApp(container, capabilities);
@@ -52,7 +61,7 @@ export async function startNova(config: Config, roles: Roles, logger?: Logger): 
     for (const cap of capabilities) {
       if (cap.start) await cap.start(roles);
     }
-    return { container, app, url, capabilities, stop };
+    return { container, app, url, opsUrl: ops?.url ?? null, capabilities, stop };
   } catch (err) {
     await stop();
     throw err;

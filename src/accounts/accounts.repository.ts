@@ -52,6 +52,11 @@ export class AccountsRepository {
     return row?.id;
   }
 
+  /** Replaces a password hash, unless it changed meanwhile (a parallel login rehashed it already). */
+  async setPasswordHash(id: string, previous: string, next: string): Promise<void> {
+    await this.db.kysely.updateTable('users').set({ password_hash: next }).where('id', '=', id).where('password_hash', '=', previous).execute();
+  }
+
   async setRole(id: string, role: string): Promise<void> {
     await this.db.kysely.updateTable('users').set({ role }).where('id', '=', id).execute();
   }

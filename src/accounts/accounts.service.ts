@@ -7,7 +7,7 @@ import { isUniqueViolation } from '../infra/db/database.js';
 import { ConflictError, RateLimitedError, UnauthorizedError } from '../http/errors.js';
 import type { RateLimiter } from '../shared/rate-limiter.js';
 import { AccountsRepository, type UserRow } from './accounts.repository.js';
-import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords.js';
+import { createPasswordHasher, type PasswordHasher } from './passwords.js';
 
 /** How long an address that signed in to an account stays exempt from that account's failure limit. */
 const KNOWN_ADDRESS_SECONDS = 30 * 24 * 3600;
@@ -39,6 +39,7 @@ export class AccountsService {
     private readonly repo: AccountsRepository,
     private readonly limiter: RateLimiter,
     private readonly opts: AccountsOptions,
+    private readonly passwords: PasswordHasher = createPasswordHasher(),
   ) {}
 
   private toAuthUser(u: Pick<UserRow, 'id' | 'username' | 'role'>): AuthUser {
@@ -56,7 +57,7 @@ export class AccountsService {
     const id = uuidv7();
     const now = new Date().toISOString();
     try {
-      await this.repo.insertUser({ id, username, username_lower: username.toLowerCase(), password_hash: await hashPassword(password), role: 'user', created_at: now });
+      await this.repo.insertUser({ id, username, username_lower: username.toLowerCase(), password_hash: await this.passwords.hash(password), role: 'user', created_at: now });
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError(`The username "${username}" is taken.`);
       throw err;
@@ -92,10 +93,14 @@ export class AccountsService {
       throw new RateLimitedError('Too many failed logins to this account; try again later, or from an address that signed in to it before.', win);
     }
     const row = await this.repo.findByUsername(username);
-    const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH);
+    const ok = await this.passwords.verify(password, row?.password_hash ?? this.passwords.dummyHash);
     if (!row || !ok) {
       await this.limiter.hit(userKey, max * 20, win);
       throw new UnauthorizedError('Wrong username or password.');
+    }
+    // Only now is the password known: a hash made with an older cost is replaced by today's.
+    if (this.passwords.needsRehash(row.password_hash)) {
+      await this.repo.setPasswordHash(row.id, row.password_hash, await this.passwords.hash(password));
     }
     await this.limiter.reset(`login:user-ip:${name}:${ip}`);
     await this.limiter.hit(`login:known:${name}:${ip}`, 1, KNOWN_ADDRESS_SECONDS);

@@ -1,25 +1,14 @@
-// The rules a chat message's text must pass, and the parsing of client frames. Text is cleaned
-// (control and bidi-override characters removed, trimmed) and otherwise kept as typed: it is data,
-// never HTML, so `<script>` is stored and delivered verbatim and escaping is the renderer's job.
+// The rules a chat message's text must pass, and the parsing of client frames. Text is cleaned as
+// every user-written line is (src/shared/text.ts) and otherwise kept as typed: it is data, never
+// HTML, so `<script>` is stored and delivered verbatim and escaping is the renderer's job.
+import { charLength, cleanLine } from '../shared/text.js';
+
+export { charLength };
 
 export type TextResult = { ok: true; text: string } | { ok: false; code: 'empty' | 'too_long'; detail: string };
 
-// Whitespace controls become spaces so words do not run together.
-const WHITESPACE_CONTROLS = /[\t\n\v\f\r\u0085\u2028\u2029]/g;
-// C0/C1 controls, and the bidi embedding/override/isolate marks that can make text display in an
-// order other than the one it was typed in (used to spoof other users' words).
-const CONTROLS = /[\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/g;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/** Length in characters (code points), so an emoji counts once. */
-export function charLength(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
-}
-
 export function cleanText(raw: string, maxChars: number): TextResult {
-  const text = raw.replace(LONE_SURROGATE, '\uFFFD').replace(WHITESPACE_CONTROLS, ' ').replace(CONTROLS, '').normalize('NFC').trim();
+  const text = cleanLine(raw);
   if (text.length === 0) return { ok: false, code: 'empty', detail: 'The message is empty.' };
   // Cheap bound first: UTF-16 length is at least the character count.
   if (text.length > maxChars && charLength(text) > maxChars) {

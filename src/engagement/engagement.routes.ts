@@ -55,7 +55,7 @@ export function engagementCapability(c: Container): EngagementCapability {
 
       app.get('/api/v1/videos/:id/engagement', {
         schema: { tags, summary: "A video's views, likes and watch time (and the caller's own, when signed in)", params: VideoParams, response: { 200: EngagementSummary, ...problems(404) } },
-      }, async (req) => service.summary(req.params.id, req.user?.id ?? null));
+      }, async (req) => service.summary(req.params.id, req.user ?? null));
     },
   };
 }

@@ -158,9 +158,12 @@ export class EngagementService {
     return 0;
   }
 
-  async summary(videoId: string, userId: string | null) {
+  /** The video's counts; a video the caller may not see (not ready, not theirs) reads as absent, as on GET /videos/{id}. */
+  async summary(videoId: string, caller: { id: string; role: string } | null) {
     const v = await this.repo.video(videoId);
-    if (!v) throw new NotFoundError(`No video ${videoId}.`);
+    const visible = v && (v.status === 'ready' || (caller !== null && (caller.id === v.owner_id || caller.role === 'admin')));
+    if (!visible) throw new NotFoundError(`No video ${videoId}.`);
+    const userId = caller?.id ?? null;
     const stats = await this.repo.stats(videoId);
     return {
       video_id: videoId,

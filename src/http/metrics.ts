@@ -9,7 +9,7 @@ export function createMetricsRegistry(): Registry {
   return registry;
 }
 
-export function registerHttpMetrics(app: FastifyInstance, registry: Registry): void {
+export function registerHttpMetrics(app: FastifyInstance, registry: Registry, opts: { serve: boolean } = { serve: true }): void {
   const duration = new Histogram({
     name: 'nova_http_request_duration_seconds',
     help: 'HTTP request latency by method, route and status.',
@@ -24,6 +24,10 @@ export function registerHttpMetrics(app: FastifyInstance, registry: Registry): v
     duration.observe(labels, reply.elapsedTime / 1000);
     total.inc(labels);
   });
+  if (opts.serve) serveMetrics(app, registry);
+}
+
+export function serveMetrics(app: FastifyInstance, registry: Registry): void {
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
     reply.type(registry.contentType);
     return registry.metrics();

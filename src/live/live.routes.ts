@@ -7,6 +7,7 @@ import type { NovaApp } from '../capability.js';
 import { addressKey } from '../http/address.js';
 import { requireUser } from '../http/auth.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../http/errors.js';
+import { cleanLine } from '../shared/text.js';
 import { problems } from '../http/problem.schema.js';
 import type { ObjectStorage } from '../infra/storage/storage.js';
 import { liveMasterPlaylist, type LiveLadder } from '../media/live.args.js';
@@ -89,7 +90,7 @@ export function registerLiveRoutes(app: NovaApp, d: LiveRoutesDeps): void {
     schema: { tags, summary: 'Create a live stream and its stream key (shown once)', security: auth, body: CreateStreamBody, response: { 201: CreatedStream, ...problems(400, 401) } },
   }, async (req, reply) => {
     const user = requireUser(req);
-    if (!req.body.title.trim()) throw new ValidationError('The title must not be blank.', [{ field: 'title', message: 'must not be blank' }]);
+    if (!cleanLine(req.body.title)) throw new ValidationError('The title must not be blank.', [{ field: 'title', message: 'must not be blank' }]);
     const { stream, streamKey } = await live.create(user, req.body.title);
     return reply.code(201).send({ stream: dto(req, stream), stream_key: streamKey, rtmp_url: d.rtmpUrl(req), playback_url: playbackUrl(req, stream.id) });
   });

@@ -6,6 +6,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { AuthUser } from '../accounts/accounts.service.js';
 import { appendEvent } from '../events/outbox.repository.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../http/errors.js';
+import { cleanLine } from '../shared/text.js';
 import type { Logger } from '../infra/logger.js';
 import { LocalViewerPresence, type ViewerPresence } from './live.presence.js';
 import { LiveRepository, type StreamRow, type StreamStatus } from './live.repository.js';
@@ -175,7 +176,7 @@ export class LiveService {
     const row: StreamRow = {
       id: uuidv7(),
       creator_id: creator.id,
-      title: title.trim(),
+      title: cleanLine(title),
       status: 'idle',
       stream_key_hash: hashStreamKey(streamKey),
       key_rotated_at: null,

@@ -2,11 +2,13 @@
 // the store, the cached lists, GET /api/v1/discover/trending (served from a pre-serialized body
 // per window and limit, rebuilt only when the list changes) and its SSE twin.
 import type { Redis } from 'ioredis';
+import { Gauge } from 'prom-client';
 import type { Capability, NovaApp } from '../capability.js';
 import type { Container } from '../container.js';
 import { consumeEvents } from '../events/events.consumer.js';
 import { problems } from '../http/problem.schema.js';
-import { RateLimitedError, ValidationError } from '../http/errors.js';
+import { ValidationError } from '../http/errors.js';
+import { openSse, StreamSlots } from '../http/sse.js';
 import { baseUrl } from '../videos/videos.routes.js';
 import { mediaUrl } from '../videos/videos.schemas.js';
 import { RedisTrendingStore } from './trending.redis.store.js';
@@ -17,7 +19,6 @@ import { TRENDING_EVENTS, TrendingService, type TrendingList } from './trending.
 import { MemoryTrendingStore } from './trending.store.js';
 
 const CONSUMER = 'trending';
-const KEEPALIVE_MS = 15_000;
 const tags = ['discover'];
 
 export function trendingCapability(c: Container): Capability {
@@ -54,7 +55,11 @@ export function trendingCapability(c: Container): Capability {
   );
   const live = new LiveTrending(c.db, 100);
   let subscriber: Redis | null = null;
-  let streams = 0;
+  // TRENDING_MAX_STREAMS in all, STREAMS_MAX_PER_ADDRESS from one client address.
+  // List versions count from 1 in each process: event ids carry the process's start to tell them apart.
+  const epoch = Date.now().toString(36);
+  const slots = new StreamSlots('trending streams', { maxTotal: cfg.maxStreams, maxPerAddress: c.config.http.maxStreamsPerAddress });
+  new Gauge({ name: 'nova_trending_streams', help: 'Open trending SSE streams.', registers: [c.metrics], collect() { this.set(slots.open()); } });
 
   /** Pre-serialized bodies per window, limit and base URL, valid while the list keeps its version. */
   const bodies = new Map<string, { version: number; body: string }>();
@@ -110,32 +115,27 @@ export function trendingCapability(c: Container): Capability {
       }, async (req, reply) => {
         const { window, limit } = req.query;
         if (limit > cfg.maxItems) throw new ValidationError(`limit is at most ${cfg.maxItems}.`, [{ field: 'limit', message: `must be <= ${cfg.maxItems}` }]);
-        if (streams >= cfg.maxStreams) throw new RateLimitedError('Too many open trending streams; try again later.', 5);
+        const release = slots.acquire(req.ip);
+        let first: TrendingList;
+        try {
+          first = await service.list(window);
+        } catch (err) {
+          release();
+          throw err;
+        }
         const base = baseUrl(req, c.config.publicUrl);
-        const first = await service.list(window);
-        streams++;
-        reply.hijack();
-        const res = reply.raw;
-        res.writeHead(200, {
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache, no-transform',
-          connection: 'keep-alive',
-          'x-accel-buffering': 'no',
-          'x-request-id': String(req.id),
-        });
-        const send = (list: TrendingList) => res.write(`id: ${list.version}\nevent: trending\ndata: ${render(list, limit, base)}\n\n`);
-        send(first);
+        const sse = openSse(req, reply, { heartbeatMs: c.config.http.sseHeartbeatMs, maxBufferedBytes: c.config.http.sseMaxBufferedBytes });
+        const send = (list: TrendingList) => sse.send('trending', render(list, limit, base), `${epoch}.${list.version}`);
+        // A client reconnecting with the list it already has (same process, same version) is not sent it again.
+        if (sse.lastEventId !== `${epoch}.${first.version}`) send(first);
         const unsubscribe = service.subscribe(window, send);
-        const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
-        const close = () => {
-          if (!open.delete(close)) return;
-          streams--;
-          clearInterval(keepalive);
-          unsubscribe();
-          if (!res.writableEnded) res.end();
-        };
+        const close = () => sse.close();
         open.add(close);
-        res.on('close', close);
+        sse.onClose(() => {
+          open.delete(close);
+          unsubscribe();
+          release();
+        });
       });
     },
     async start() {

@@ -10,6 +10,7 @@ import type { Container } from '../container.js';
 import { problems } from '../http/problem.schema.js';
 import { vodServices } from '../videos/videos.wiring.js';
 import { UPLOADS_PATH, UploadsService } from './uploads.service.js';
+import { baseUrl } from '../videos/videos.routes.js';
 import { RedisLocker } from './uploads.locker.js';
 import { UploadsRepository } from './uploads.repository.js';
 import { FileUploadStore, S3UploadStore, type UploadStore } from './uploads.store.js';
@@ -42,6 +43,7 @@ export function uploadsCapability(c: Container): UploadsCapability {
   };
 
   const handOver = async (req: FastifyRequest, reply: FastifyReply) => {
+    service.baseUrls.set(req.raw, baseUrl(req, cfg.publicUrl));
     reply.hijack();
     await service.tus.handle(req.raw, reply.raw);
   };

@@ -4,6 +4,7 @@
 // A video has one upload at a time: creating one terminates and removes the one it had, so
 // repeated creations cannot pile up files, and deleting the video removes every upload it has.
 // Only the upload the video records becomes its source; a replaced one that finishes is refused.
+import type { IncomingMessage } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 import { MemoryLocker, Server, type DataStore, type Locker, type Upload } from '@tus/server';
 import type { AuthUser } from '../accounts/accounts.service.js';
@@ -57,6 +58,11 @@ function checkingCreate(datastore: DataStore, check: (upload: Upload) => Promise
 
 export class UploadsService {
   readonly tus: Server;
+  /**
+   * Each request's base URL as Fastify derived it, for tus's generateUrl (which sees a copy of the
+   * request, with the Node request beside it).
+   */
+  readonly baseUrls = new WeakMap<IncomingMessage, string>();
   private readonly locker: Locker;
 
   constructor(
@@ -72,16 +78,20 @@ export class UploadsService {
       datastore: checkingCreate(store.datastore, (upload) => this.confirmCreated(upload)),
       maxSize: opts.maxBytes,
       locker: this.locker,
-      respectForwardedHeaders: true,
+      // Forwarded headers are not read here: the base URL comes from PUBLIC_URL, or from Fastify,
+      // which believes X-Forwarded-Host/-Proto only from the proxies TRUST_PROXY names (`baseUrls`).
+      respectForwardedHeaders: false,
       // A finished upload is the video's source: it cannot be terminated through tus.
       disableTerminationForFinishedUploads: true,
       namingFunction: (req) => {
         const [videoId] = pathParts(req.url);
         return store.newId(videoId);
       },
-      generateUrl: (_req, { proto, host, path, id }) => {
+      generateUrl: (req, { proto, host, path, id }) => {
         const ref = store.refOf(id);
-        return `${opts.publicUrl ?? `${proto}://${host}`}${path}/${ref?.videoId}/${ref?.key}`;
+        const raw = (req as { node?: { req?: IncomingMessage } }).node?.req;
+        const base = opts.publicUrl ?? (raw && this.baseUrls.get(raw)) ?? `${proto}://${host}`;
+        return `${base}${path}/${ref?.videoId}/${ref?.key}`;
       },
       getFileIdFromRequest: (req) => {
         const [videoId, key] = pathParts(req.url);

@@ -101,7 +101,7 @@ export function videosCapability(c: Container): Capability {
         throw new ConflictError(`The video is ${v.status.replace('_', ' ')}; playback starts once it is processed.`);
       });
 
-      registerProgressRoutes(app, videos);
+      registerProgressRoutes(app, videos, cfg.http, c.metrics);
       registerMediaRoutes(app, videos, { mediaUrlTtlSeconds: cfg.mediaUrlTtlSeconds });
     },
     async start(roles: Roles) {

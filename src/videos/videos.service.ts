@@ -5,7 +5,8 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Transaction } from 'kysely';
 import type { AuthUser } from '../accounts/accounts.service.js';
 import { appendEvent } from '../events/outbox.repository.js';
-import { ConflictError, ForbiddenError, NotFoundError } from '../http/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../http/errors.js';
+import { cleanLine, cleanMultiline } from '../shared/text.js';
 import type { Db, Executor } from '../infra/db/database.js';
 import type { Tables } from '../infra/db/schema.js';
 import type { Logger } from '../infra/logger.js';
@@ -74,7 +75,9 @@ export class VideosService {
   async create(owner: AuthUser, input: { title: string; description?: string }): Promise<VideoRow> {
     const { maxPerUser, withinSeconds } = this.pending;
     const now = new Date().toISOString();
-    const row = blankVideo({ id: uuidv7(), owner_id: owner.id, title: input.title, description: input.description ?? '', status: 'waiting_upload', created_at: now });
+    const title = cleanLine(input.title);
+    if (!title) throw new ValidationError('The title must not be blank.', [{ field: 'title', message: 'must not be blank' }]);
+    const row = blankVideo({ id: uuidv7(), owner_id: owner.id, title, description: cleanMultiline(input.description ?? ''), status: 'waiting_upload', created_at: now });
     await this.db.kysely.transaction().execute(async (trx) => {
       if (maxPerUser > 0) {
         // Each waiting video may hold an upload of up to UPLOAD_MAX_BYTES: a user cannot open

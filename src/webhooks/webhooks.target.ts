@@ -6,6 +6,7 @@
 // changes between check and connect (rebinding) cannot slip through. Redirects are never followed.
 import dns from 'node:dns';
 import net from 'node:net';
+import { ipv6Groups } from '../http/address.js';
 
 export class TargetRefusedError extends Error {}
 
@@ -28,8 +29,12 @@ for (const [addr, prefix] of [
   ['240.0.0.0', 4], // reserved, broadcast
 ] as const) blocked.addSubnet(addr, prefix, 'ipv4');
 for (const [addr, prefix] of [
-  ['::', 128],
-  ['::1', 128],
+  // IPv4-compatible (::a.b.c.d, deprecated since 2006; also :: and ::1), 6to4 and Teredo: transition
+  // forms whose embedded IPv4 address the operating system may route to, loopback included. No
+  // webhook receiver needs them, so they are refused whatever IPv4 address they carry.
+  ['::', 96],
+  ['2002::', 16], // 6to4
+  ['2001::', 32], // Teredo
   ['64:ff9b:1::', 48], // local-use NAT64
   ['100::', 64], // discard
   ['2001:db8::', 32], // documentation
@@ -39,15 +44,20 @@ for (const [addr, prefix] of [
   ['ff00::', 8], // multicast
 ] as const) blocked.addSubnet(addr, prefix, 'ipv6');
 
-/** The IPv4 address embedded in an IPv4-mapped/-compatible or NAT64 IPv6 address, if any. */
+/**
+ * The IPv4 address an IPv4-mapped (::ffff:0:0/96), SIIT-translated (::ffff:0:0:0/96) or NAT64
+ * (64:ff9b::/96) IPv6 address stands for, if it is one: these reach that IPv4 address, so it is
+ * the one checked.
+ */
 function embeddedIpv4(ip: string): string | null {
-  const m = /^(?:::ffff:(?:0:)?|::|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (m) return m[1];
-  const hex = /^(?:::ffff:(?:0:)?|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(ip);
-  if (!hex) return null;
-  const hi = parseInt(hex[1], 16);
-  const lo = parseInt(hex[2], 16);
-  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  const g = ipv6Groups(ip);
+  if (g.length !== 8 || g.some((x) => !Number.isInteger(x) || x < 0 || x > 0xffff)) return null;
+  const zeros = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
+  const mapped = zeros(0, 5) && g[5] === 0xffff;
+  const translated = zeros(0, 4) && g[4] === 0xffff && g[5] === 0;
+  const nat64 = g[0] === 0x64 && g[1] === 0xff9b && zeros(2, 6);
+  if (!mapped && !translated && !nat64) return null;
+  return [g[6]! >> 8, g[6]! & 255, g[7]! >> 8, g[7]! & 255].join('.');
 }
 
 export function isPrivateAddress(ip: string): boolean {

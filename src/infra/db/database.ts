@@ -57,9 +57,11 @@ export function openDatabase(opts: DbOptions): Db {
       },
     };
   }
-  if (opts.sqlitePath !== ':memory:') fs.mkdirSync(path.dirname(opts.sqlitePath), { recursive: true });
+  if (opts.sqlitePath !== ':memory:') restrictFile(opts.sqlitePath);
   const database = new SqliteDatabase(opts.sqlitePath);
   database.pragma('journal_mode = WAL');
+  // SQLite gives its -wal and -shm files the database file's mode; older ones may predate that.
+  if (opts.sqlitePath !== ':memory:') for (const suffix of ['-wal', '-shm']) if (fs.existsSync(opts.sqlitePath + suffix)) fs.chmodSync(opts.sqlitePath + suffix, 0o600);
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
@@ -74,6 +76,16 @@ export function openDatabase(opts: DbOptions): Db {
       await kysely.destroy();
     },
   };
+}
+
+/**
+ * The database holds password hashes and token hashes: only Nova's own user may read it (mode
+ * 0600), whatever the umask, also for a file created by an earlier version with a wider mode.
+ */
+function restrictFile(file: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  fs.chmodSync(file, 0o600);
 }
 
 export function nowIso(): string {
