@@ -70,7 +70,7 @@ async function novaServer(): Promise<void> {
   // Every benchmark socket comes from loopback, so the per-address socket cap is lifted too.
   const config = loadConfig({
     PORT: '0', HOST: '127.0.0.1', RTMP_PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: dataDir,
-    CHAT_RATE_MESSAGES: '100000', CHAT_RATE_WINDOW_SECONDS: '1', CHAT_MAX_SOCKETS: '100000', CHAT_MAX_SOCKETS_PER_ADDRESS: '0',
+    CHAT_RATE_MESSAGES: '100000', CHAT_RATE_WINDOW_SECONDS: '1', CHAT_MAX_SOCKETS: '100000', CHAT_MAX_SOCKETS_PER_ADDRESS: '0', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '0',
     ...(process.env.CHAT_FLUSH_INTERVAL_MS ? { CHAT_FLUSH_INTERVAL_MS: process.env.CHAT_FLUSH_INTERVAL_MS } : {}),
   });
   const nova = await startNova(config, { api: true, worker: false }, createLogger('silent'));

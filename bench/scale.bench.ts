@@ -224,7 +224,7 @@ async function main(): Promise<void> {
     FFMPEG_PRESET: process.env.FFMPEG_PRESET ?? 'veryfast',
     CHAT_RATE_MESSAGES: '100000',
     CHAT_RATE_WINDOW_SECONDS: '1',
-    CHAT_MAX_SOCKETS_PER_ADDRESS: '0',
+    CHAT_MAX_SOCKETS_PER_ADDRESS: '0', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '0',
     CHAT_MAX_SOCKETS: '100000',
     LOG_LEVEL: 'info',
   };

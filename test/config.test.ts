@@ -35,6 +35,22 @@ describe('config', () => {
     for (const bad of ['10.0.0.0/33', 'proxy.example', '1.2.3.4/8/9', '99']) assert.throws(() => loadConfig({ TRUST_PROXY: bad }), /TRUST_PROXY/, bad);
   });
 
+  it('bounds the HTTP server by default; METRICS_PORT and NODE_ENV are read', () => {
+    const h = loadConfig({}).http;
+    assert.equal(h.headersTimeoutMs, 10_000);
+    assert.equal(h.requestTimeoutMs, 60_000);
+    assert.equal(h.maxConnectionsPerAddress, 256);
+    assert.equal(h.maxStreamsPerAddress, 20);
+    assert.equal(h.passwordScryptLogN, 17);
+    assert.equal(h.metricsPort, undefined);
+    assert.equal(h.production, false);
+    assert.equal(loadConfig({ METRICS_PORT: '9464' }).http.metricsPort, 9464);
+    assert.equal(loadConfig({ NODE_ENV: 'production' }).http.production, true);
+    for (const [name, bad] of [['METRICS_PORT', '70000'], ['HTTP_HEADERS_TIMEOUT_MS', '10'], ['STREAMS_MAX_PER_ADDRESS', '0'], ['PASSWORD_SCRYPT_LOG_N', '30'], ['HTTP_MAX_CONNECTIONS_PER_ADDRESS', '-1']]) {
+      assert.throws(() => loadConfig({ [name!]: bad }), (e: unknown) => e instanceof ConfigError && e.variable === name, name);
+    }
+  });
+
   it('names the bad variable', () => {
     assert.throws(() => loadConfig({ PORT: 'eighty' }), (e: unknown) => e instanceof ConfigError && e.variable === 'PORT');
     assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), /DATABASE_URL/);

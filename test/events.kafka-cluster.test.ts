@@ -59,7 +59,8 @@ describe('2 API nodes + 2 workers on Postgres, Redis and Kafka', { skip }, () =>
   const spawn = async (name: string, args: string[], env: Record<string, string>): Promise<NovaProcess> => {
     const dataDir = path.join(tmp, name);
     fs.mkdirSync(dataDir, { recursive: true });
-    const p = await spawnNova(args, { ...env, DATA_DIR: dataDir }, 90_000);
+    // Generous: four Node processes starting on a small, shared machine.
+    const p = await spawnNova(args, { ...env, DATA_DIR: dataDir }, 240_000);
     processes.push(p);
     return p;
   };
@@ -87,13 +88,11 @@ describe('2 API nodes + 2 workers on Postgres, Redis and Kafka', { skip }, () =>
       WEBHOOKS_CONCURRENCY: '16',
       MODELS_DIR: path.join(tmp, 'models'),
     };
-    // The first node migrates the fresh database; the others start together on the migrated one.
+    // The first node migrates the fresh database; the others start one after another on it.
     apiA = await spawn('api-a', ['serve', '--no-worker'], env);
-    [apiB] = await Promise.all([
-      spawn('api-b', ['serve', '--no-worker'], env),
-      spawn('worker-1', ['worker'], env),
-      spawn('worker-2', ['worker'], env),
-    ]);
+    apiB = await spawn('api-b', ['serve', '--no-worker'], env);
+    await spawn('worker-1', ['worker'], env);
+    await spawn('worker-2', ['worker'], env);
     db = openDatabase({ databaseUrl: pg.url, sqlitePath: '' });
   });
 

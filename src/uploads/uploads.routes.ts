@@ -4,7 +4,10 @@
 // A video has one upload at a time: a new creation replaces (terminates) the earlier one.
 // With Redis, upload locks are shared by every API node (an upload may continue on any of them).
 import { Type } from 'typebox';
+import { STATUS_CODES } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { NodeRequest, sendNodeResponse } from 'srvx/node';
+import { problemType, type Problem } from '../http/errors.js';
 import type { Capability, NovaApp, Roles } from '../capability.js';
 import type { Container } from '../container.js';
 import { problems } from '../http/problem.schema.js';
@@ -18,6 +21,24 @@ import { FileUploadStore, S3UploadStore, type UploadStore } from './uploads.stor
 export interface UploadsCapability extends Capability {
   /** Removes expired unfinished uploads now (also runs on a timer in API processes). */
   cleanupExpired(): Promise<number>;
+}
+
+/** A tus error answer as problem+json: its status, and its text as the detail. */
+async function asProblem(response: Response, url: string): Promise<Response> {
+  if (response.status < 400 || (response.headers.get('content-type') ?? '').startsWith('application/problem+json')) return response;
+  const text = (await response.text()).trim();
+  const problem: Problem = {
+    type: problemType(response.status),
+    title: STATUS_CODES[response.status] ?? 'Error',
+    status: response.status,
+    detail: text ? (/[.!?]$/.test(text) ? text : `${text}.`) : `The upload request was refused (${response.status}).`,
+    instance: url.split('?')[0],
+  };
+  const headers = new Headers(response.headers);
+  const body = JSON.stringify(problem);
+  headers.set('content-type', 'application/problem+json; charset=utf-8');
+  headers.set('content-length', String(Buffer.byteLength(body)));
+  return new Response(body, { status: response.status, headers });
 }
 
 export function uploadsCapability(c: Container): UploadsCapability {
@@ -45,7 +66,10 @@ export function uploadsCapability(c: Container): UploadsCapability {
   const handOver = async (req: FastifyRequest, reply: FastifyReply) => {
     service.baseUrls.set(req.raw, baseUrl(req, cfg.publicUrl));
     reply.hijack();
-    await service.tus.handle(req.raw, reply.raw);
+    // What @tus/server's handle() does, with its plain-text refusals (412, 400, 409, 413...)
+    // turned into problem+json on the way out, as every other error of the API is.
+    const response = await service.tus.handleWeb(new NodeRequest({ req: req.raw, res: reply.raw }));
+    await sendNodeResponse(reply.raw, await asProblem(response, req.url));
   };
 
   return {

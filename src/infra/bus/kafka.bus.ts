@@ -5,7 +5,6 @@
 // publishes (the relay backs off) and as consumer restarts in the background, never as a crash.
 import {
   Admin,
-  compatibilityPartitioner,
   Consumer,
   ProduceAcks,
   Producer,
@@ -17,6 +16,7 @@ import {
 import type { KafkaConfig } from '../../config.js';
 import type { Logger } from '../logger.js';
 import type { BatchHandler, EventBus, GroupLag, OutgoingMessage, Subscription } from './bus.js';
+import { javaCompatiblePartitioner } from './kafka.partitioner.js';
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -96,7 +96,7 @@ export class KafkaBus implements EventBus {
       idempotent: true,
       acks: ProduceAcks.ALL,
       compression: this.opts.kafka.compression,
-      partitioner: compatibilityPartitioner,
+      partitioner: javaCompatiblePartitioner,
       serializers: stringSerializers,
       autocreateTopics: false,
       // A few quick retries for a broker that blinks; a longer outage goes back to the relay,
