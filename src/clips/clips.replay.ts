@@ -39,14 +39,14 @@ export function sliceTimeline(pieces: readonly TimelinePiece[], from: number, to
   return out;
 }
 
-/** Recording parts laid end to end: each session's media from its first keyframe to its end. */
-export function recordingTimeline(sessions: ReadonlyArray<{ media_started_at: string | null; ended_at: string | null; recording_key: string | null }>): TimelinePiece[] {
+/** Recording parts laid end to end: each session's media from its first keyframe, for its length. */
+export function recordingTimeline(sessions: ReadonlyArray<{ media_started_at: string | null; media_seconds: number | null; ended_at: string | null; recording_key: string | null }>): TimelinePiece[] {
   const pieces: TimelinePiece[] = [];
   let offset = 0;
   for (const s of sessions) {
     if (!s.recording_key || !s.media_started_at || !s.ended_at) continue;
     const wallStart = Date.parse(s.media_started_at);
-    const wallEnd = Math.max(wallStart, Date.parse(s.ended_at));
+    const wallEnd = s.media_seconds !== null ? wallStart + s.media_seconds * 1000 : Math.max(wallStart, Date.parse(s.ended_at));
     pieces.push({ offset, wallStart, wallEnd });
     offset += (wallEnd - wallStart) / 1000;
   }

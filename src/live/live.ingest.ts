@@ -51,6 +51,8 @@ class PublishSession implements PublishHandler {
   ladderPublished = false;
   private closing: Promise<void> | null = null;
   private readonly acceptedAt = Date.now();
+  /** Media timestamps (ms) of the first and last packet given to the transcoder, and when the last arrived. */
+  private media: { firstDts: number; lastDts: number; lastAt: number } | null = null;
   /** bytesIn samples, one per tick, for the bitrate cap. */
   private readonly samples: Array<{ at: number; bytes: number }> = [];
 
@@ -89,6 +91,12 @@ class PublishSession implements PublishHandler {
       // Start at the first keyframe after the video header, so ffmpeg's first frame decodes.
       if (!(p.codec_type === 9 && p.flags === 3 && this.videoHeader && this.dims)) return;
       if (!this.startTranscoder()) return;
+    }
+    if (this.media) {
+      this.media.lastDts = Math.max(this.media.lastDts, p.dts);
+      this.media.lastAt = Date.now();
+    } else {
+      this.media = { firstDts: p.dts, lastDts: p.dts, lastAt: Date.now() };
     }
     if (!this.transcoder!.write(flvTag(p))) void this.close('transcoder_overloaded');
   }
@@ -190,7 +198,10 @@ class PublishSession implements PublishHandler {
       await t.cleanup().catch(() => {});
     }
     try {
-      await ingest.live.finishPublish(this.streamId, this.sessionId, this.publisherId, { reason, recordingKey, width: this.dims?.width, height: this.dims?.height });
+      const m = this.media;
+      // The last packet arrived in real time; the first seconds may have come in a burst.
+      const media = m ? { seconds: (m.lastDts - m.firstDts) / 1000, startedAt: new Date(m.lastAt - (m.lastDts - m.firstDts)).toISOString() } : undefined;
+      await ingest.live.finishPublish(this.streamId, this.sessionId, this.publisherId, { reason, recordingKey, width: this.dims?.width, height: this.dims?.height, media });
     } catch (err) {
       ingest.logger.warn({ err, streamId: this.streamId }, 'live publish bookkeeping failed');
     }

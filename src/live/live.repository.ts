@@ -56,6 +56,7 @@ export interface StreamSessionTable {
   end_reason: string | null;
   broadcast_id: string | null;
   media_started_at: string | null;
+  media_seconds: number | null;
 }
 
 declare module '../infra/db/schema.js' {
@@ -295,7 +296,7 @@ export class LiveRepository {
     await ex.insertInto('stream_sessions').values(row).execute();
   }
 
-  async finishSession(id: string, patch: { ended_at: string; end_reason: string; recording_key: string | null; width?: number | null; height?: number | null }): Promise<void> {
+  async finishSession(id: string, patch: { ended_at: string; end_reason: string; recording_key: string | null; width?: number | null; height?: number | null; media_started_at?: string; media_seconds?: number }): Promise<void> {
     await this.db.kysely.updateTable('stream_sessions').set(patch).where('id', '=', id).execute();
   }
 

@@ -362,7 +362,7 @@ export class LiveService {
     const sessionId = uuidv7();
     const claimed = await this.repo.transaction(async (trx) => {
       if (!(await this.repo.claimPublisher(row.id, publisherId, nowIso, staleBefore, trx))) return false;
-      await this.repo.insertSession({ id: sessionId, stream_id: row.id, started_at: nowIso, ended_at: null, remote_address: remoteAddress, width: null, height: null, recording_key: null, end_reason: null, broadcast_id: broadcastId, media_started_at: null }, trx);
+      await this.repo.insertSession({ id: sessionId, stream_id: row.id, started_at: nowIso, ended_at: null, remote_address: remoteAddress, width: null, height: null, recording_key: null, end_reason: null, broadcast_id: broadcastId, media_started_at: null, media_seconds: null }, trx);
       return true;
     });
     if (!claimed) throw new PublishRefused('stream already has a publisher');
@@ -400,9 +400,16 @@ export class LiveService {
   }
 
   /** The publisher of `sessionId` left; the reconnect window starts (unless the stream already ended). */
-  async finishPublish(streamId: string, sessionId: string, publisherId: string, info: { reason: string; recordingKey: string | null; width?: number | null; height?: number | null }): Promise<void> {
+  async finishPublish(streamId: string, sessionId: string, publisherId: string, info: { reason: string; recordingKey: string | null; width?: number | null; height?: number | null; media?: { startedAt: string; seconds: number } }): Promise<void> {
     const now = new Date().toISOString();
-    await this.repo.finishSession(sessionId, { ended_at: now, end_reason: info.reason, recording_key: info.recordingKey, width: info.width ?? null, height: info.height ?? null });
+    await this.repo.finishSession(sessionId, {
+      ended_at: now,
+      end_reason: info.reason,
+      recording_key: info.recordingKey,
+      width: info.width ?? null,
+      height: info.height ?? null,
+      ...(info.media ? { media_started_at: info.media.startedAt, media_seconds: info.media.seconds } : {}),
+    });
     await this.repo.releasePublisher(streamId, publisherId, now);
     this.logger.info({ streamId, sessionId, reason: info.reason }, 'publisher disconnected');
     // A zero window ends at once instead of waiting for the next sweep.

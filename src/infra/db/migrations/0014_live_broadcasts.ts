@@ -33,13 +33,16 @@ export const liveBroadcasts: MigrationFactory = (dialect) => {
       await db.schema.createIndex('broadcasts_recording_idx').on('broadcasts').columns(['recording_state', 'ended_at']).execute();
 
       await db.schema.alterTable('stream_sessions').addColumn('broadcast_id', 'text').execute();
-      // When the session's media started (its first keyframe reached the transcoder): the recording
-      // part of the session begins here, which maps chat times onto the recording.
+      // The wall-clock time of the first frame of the session's recording part, and that part's
+      // length by its media timestamps: they map chat times onto the recording. Reckoned back from
+      // the last packet, since an encoder may send its first seconds in a burst.
       await db.schema.alterTable('stream_sessions').addColumn('media_started_at', t.timestamp).execute();
+      await db.schema.alterTable('stream_sessions').addColumn('media_seconds', t.double).execute();
       await db.schema.createIndex('stream_sessions_broadcast_idx').on('stream_sessions').columns(['broadcast_id', 'started_at']).execute();
     },
     async down(db: AnyDb) {
       await db.schema.dropIndex('stream_sessions_broadcast_idx').execute();
+      await db.schema.alterTable('stream_sessions').dropColumn('media_seconds').execute();
       await db.schema.alterTable('stream_sessions').dropColumn('media_started_at').execute();
       await db.schema.alterTable('stream_sessions').dropColumn('broadcast_id').execute();
       await db.schema.dropTable('broadcasts').execute();
