@@ -78,7 +78,7 @@ describe('web app: reusable stream, DVR seek bar, chat replay', { skip }, () => 
 
     // The creator ends the broadcast: the stream is idle again, ready for the next one.
     await page.getByRole('button', { name: 'End broadcast' }).click();
-    await page.locator('.status-line .badge', { hasText: 'Idle' }).waitFor({ timeout: 30_000 });
+    await page.locator('.status-line .badge', { hasText: 'Offline' }).waitFor({ timeout: 30_000 });
     await encoder.stop();
     encoder = null;
 
