@@ -28,7 +28,8 @@ describe('web app: reusable stream, DVR seek bar, chat replay', { skip }, () => 
     browser = await launchBrowser();
     creator = await openPage(browser, t.url);
     viewer = await openPage(browser, t.url);
-    creator.page.on('dialog', (d) => void d.accept());
+    // "End broadcast" asks to confirm; a dialog already answered (after navigation) needs nothing.
+    creator.page.on('dialog', (d) => void d.accept().catch(() => {}));
     await signInWithToken(creator.page, c.client.token!, c.user);
     await signInWithToken(viewer.page, v.client.token!, v.user);
   });
