@@ -21,7 +21,7 @@ const REPLAY_LIMIT = 1000;
 export function clipsCapability(c: Container, live: LiveService): Capability & { service: ClipsService } {
   const { videos } = vodServices(c);
   const repo = new ClipsRepository(c.db);
-  const service = new ClipsService(repo, videos, live, c.logger.child({ module: 'clips' }));
+  const service = new ClipsService(repo, videos, live, c.limiter, c.logger.child({ module: 'clips' }));
   const replay = new ChatReplay(repo, live.repo, new ChatRepository(c.db), (id) => videos.repo.findById(id));
   return {
     name: 'clips',
@@ -32,14 +32,14 @@ export function clipsCapability(c: Container, live: LiveService): Capability & {
       const base = (req: Parameters<typeof baseUrl>[0]) => baseUrl(req, c.config.publicUrl);
 
       app.post('/api/v1/videos/:id/clips', {
-        schema: { tags, summary: 'Clip a ready video: the segments covering the range are copied (no re-encode) into a new ready video', security: auth, params: IdParams, body: VideoClipBody, response: { 201: ClipResultSchema, ...problems(400, 401, 403, 404, 409) } },
+        schema: { tags, summary: 'Clip a ready video: the segments covering the range are copied (no re-encode) into a new ready video', security: auth, params: IdParams, body: VideoClipBody, response: { 201: ClipResultSchema, ...problems(400, 401, 403, 404, 409, 429) } },
       }, async (req, reply) => {
         const r = await service.clipVideo(requireUser(req), req.params.id, req.body);
         return reply.code(201).send({ video: videoJson(r.video, base(req)), start_seconds: r.start_seconds, end_seconds: r.end_seconds });
       });
 
       app.post('/api/v1/streams/:id/clips', {
-        schema: { tags, summary: 'Clip the last seconds of a live stream (its DVR window, or a recorded broadcast\'s kept segments)', security: auth, params: IdParams, body: StreamClipBody, response: { 201: ClipResultSchema, ...problems(400, 401, 403, 404, 409) } },
+        schema: { tags, summary: 'Clip the last seconds of a live stream (its DVR window, or a recorded broadcast\'s kept segments)', security: auth, params: IdParams, body: StreamClipBody, response: { 201: ClipResultSchema, ...problems(400, 401, 403, 404, 409, 429) } },
       }, async (req, reply) => {
         const r = await service.clipStream(requireUser(req), req.params.id, req.body);
         return reply.code(201).send({ video: videoJson(r.video, base(req)), start_seconds: r.start_seconds, end_seconds: r.end_seconds });

@@ -3,7 +3,8 @@
 // segments that cover it. Who may clip: the creator and admins; viewers when the stream allows it.
 import { v7 as uuidv7 } from 'uuid';
 import type { AuthUser } from '../accounts/accounts.service.js';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../http/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError } from '../http/errors.js';
+import type { RateLimiter } from '../shared/rate-limiter.js';
 import type { Logger } from '../infra/logger.js';
 import { parseMediaPlaylist } from '../media/hls.playlist.js';
 import { liveCodecs, liveMasterPlaylist, parseLiveSegments, type LiveLadder, type LiveSegment } from '../media/live.args.js';
@@ -17,6 +18,9 @@ import type { ClipsRepository } from './clips.repository.js';
 
 export const CLIP_MIN_SECONDS = 1;
 export const CLIP_MAX_SECONDS = 120;
+/** Clips one account may cut per window: each copies up to 120 s of every rendition into storage. */
+export const CLIPS_PER_WINDOW = 20;
+export const CLIP_WINDOW_SECONDS = 600;
 
 export interface ClipResult {
   video: VideoRow;
@@ -37,8 +41,16 @@ export class ClipsService {
     private readonly repo: ClipsRepository,
     private readonly videos: VideosService,
     private readonly live: LiveService,
+    private readonly limiter: RateLimiter,
     private readonly logger: Logger,
   ) {}
+
+  /** Bounds the storage one account can fill with clips; admins are not counted. */
+  private async countClip(user: AuthUser): Promise<void> {
+    if (user.role === 'admin') return;
+    const hit = await this.limiter.hit(`clips:${user.id}`, CLIPS_PER_WINDOW, CLIP_WINDOW_SECONDS);
+    if (!hit.allowed) throw new RateLimitedError(`At most ${CLIPS_PER_WINDOW} clips per ${CLIP_WINDOW_SECONDS / 60} minutes; try again later.`, hit.retryAfterSeconds);
+  }
 
   /** Creator/admin of the stream a video or stream came from; anyone signed in when it allows clips. */
   private async assertMayClip(user: AuthUser, ownerId: string, streamId: string | null): Promise<void> {
@@ -63,6 +75,7 @@ export class ClipsService {
     const { start_seconds: start, end_seconds: end } = body;
     if (!(end > start)) throw new ValidationError('end_seconds must be after start_seconds.', [{ field: 'end_seconds', message: 'must be greater than start_seconds' }]);
     checkLength(end - start, 'end_seconds');
+    await this.countClip(user);
     if (v.status !== 'ready' || !v.manifest_key || !v.run_id) throw new ConflictError(`The video is ${v.status.replace('_', ' ')}; only a ready video can be clipped.`);
     const duration = v.duration_seconds ?? 0;
     if (end > duration + 0.5) {
@@ -123,6 +136,7 @@ export class ClipsService {
       throw new ValidationError('The clip would reach past the live edge: duration_seconds must not exceed seconds_back.', [{ field: 'duration_seconds', message: 'must be at most seconds_back' }]);
     }
     if (row.status !== 'live' || !row.ladder || !row.broadcast_id) throw new ConflictError('The stream is not live; clip its recording instead.');
+    await this.countClip(user);
     const storage = this.videos.storage;
     const ladder = JSON.parse(row.ladder) as LiveLadder;
     const base = liveHlsPrefixFor(row.id);
