@@ -11,6 +11,7 @@ import { vodServices } from './videos/videos.wiring.js';
 import { uploadsCapability } from './uploads/uploads.routes.js';
 import { transcodeCapability } from './transcode/transcode.routes.js';
 import { chatCapability } from './chat/chat.routes.js';
+import { clipsCapability } from './clips/clips.routes.js';
 import { modelsCapability } from './models/models.routes.js';
 import { engagementCapability } from './engagement/engagement.routes.js';
 import { feedCapability } from './feed/feed.routes.js';
@@ -36,5 +37,5 @@ export function createCapabilities(c: Container): Capability[] {
   // Keep `events` (the outbox relay) last: it starts after and stops before every consumer, so no
   // event is marked delivered while a consumer is not listening.
   // `web` (the app at `/`) has no background work; it comes after every API route it must not shadow.
-  return [healthCapability(c), accountsCapability(c), ...vod, experiments, liveCapability(c, live, { recordingSink: () => vodServices(c).videos }), chatCapability(c, live), models, engagementCapability(c), feed, feedExperimentCap, trending, webhooks, eventsCapability(c), webCapability(c)];
+  return [healthCapability(c), accountsCapability(c), ...vod, experiments, liveCapability(c, live, { recordingSink: () => vodServices(c).videos }), chatCapability(c, live), clipsCapability(c, live), models, engagementCapability(c), feed, feedExperimentCap, trending, webhooks, eventsCapability(c), webCapability(c)];
 }

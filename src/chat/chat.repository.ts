@@ -59,6 +59,27 @@ export class ChatRepository {
     return rows.reverse();
   }
 
+  /**
+   * Messages of a stream sent in [fromIso, toIso), oldest first, for replay beside a recording:
+   * without hidden (deleted) messages and without those of users banned from the stream.
+   */
+  async replay(streamId: string, fromIso: string, toIso: string, limit: number): Promise<ChatMessage[]> {
+    return this.db.kysely
+      .selectFrom('chat_messages')
+      .select(MESSAGE_COLUMNS)
+      .where('stream_id', '=', streamId)
+      .where('hidden_at', 'is', null)
+      .where('created_at', '>=', fromIso)
+      .where('created_at', '<', toIso)
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('chat_bans').select('chat_bans.user_id').where('chat_bans.stream_id', '=', streamId).whereRef('chat_bans.user_id', '=', 'chat_messages.user_id'))),
+      )
+      .orderBy('created_at')
+      .orderBy('comment_id')
+      .limit(limit)
+      .execute();
+  }
+
   async findMessage(streamId: string, commentId: string): Promise<ChatMessageTable | undefined> {
     return this.db.kysely.selectFrom('chat_messages').selectAll().where('stream_id', '=', streamId).where('comment_id', '=', commentId).executeTakeFirst();
   }

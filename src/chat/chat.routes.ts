@@ -27,7 +27,10 @@ export function liveStreamsPort(live: LiveService): ChatStreamsPort {
       return s ? { id: s.id, creator_id: s.creator_id, status: s.status } : null;
     },
     onStreamEnded(listener) {
-      live.onStreamEnded((info) => listener(info.streamId));
+      // A reusable stream's broadcast ending leaves its chat open for the next one.
+      live.onStreamEnded((info) => {
+        if (info.final) listener(info.streamId);
+      });
     },
     viewerJoined: (streamId, viewerId, address) => live.viewerJoined(streamId, viewerId, address),
     viewerLeft: (streamId, viewerId) => live.viewerLeft(streamId, viewerId),

@@ -15,6 +15,24 @@ export interface LiveStreamInfo {
   playback_url: string;
   recording_video_id: string | null;
   created_at: string;
+  reusable?: boolean;
+  dvr_window_seconds?: number;
+  clips_by_viewers?: boolean;
+}
+
+export interface BroadcastInfo {
+  id: string;
+  started_at: string;
+  ended_at: string | null;
+  duration_seconds: number | null;
+  peak_viewer_count: number;
+  recording_video_id: string | null;
+}
+
+export interface StreamOptions {
+  reusable?: boolean;
+  dvr_window_seconds?: number;
+  clips_by_viewers?: boolean;
 }
 
 export interface CreatedLiveStream {
@@ -24,8 +42,17 @@ export interface CreatedLiveStream {
   playback_url: string;
 }
 
-export function createStream(c: NovaClient, title: string): Promise<ApiResponse<CreatedLiveStream>> {
-  return c.post<CreatedLiveStream>('/api/v1/streams', { title });
+export function createStream(c: NovaClient, title: string, options: StreamOptions = {}): Promise<ApiResponse<CreatedLiveStream>> {
+  return c.post<CreatedLiveStream>('/api/v1/streams', { title, ...options });
+}
+
+/** Disables a stream for good (its key is refused from then on). */
+export function deleteStream(c: NovaClient, id: string): Promise<ApiResponse<null>> {
+  return c.delete<null>(`/api/v1/streams/${id}`);
+}
+
+export function listBroadcasts(c: NovaClient, id: string): Promise<ApiResponse<{ items: BroadcastInfo[] }>> {
+  return c.get(`/api/v1/streams/${id}/broadcasts`);
 }
 
 export function getStream(c: NovaClient, id: string): Promise<ApiResponse<LiveStreamInfo>> {

@@ -16,9 +16,9 @@ export interface ChatMessagePayload {
 }
 
 export interface EventMap {
-  'stream.started': { stream_id: string; creator_id: string; title: string; timestamp: string };
+  'stream.started': { stream_id: string; broadcast_id?: string; creator_id: string; title: string; timestamp: string };
   /** `creator_id` lets webhooks route the event to the stream's owner without a lookup. */
-  'stream.ended': { stream_id: string; creator_id?: string; duration_seconds: number; viewer_count: number; timestamp: string };
+  'stream.ended': { stream_id: string; broadcast_id?: string; creator_id?: string; duration_seconds: number; viewer_count: number; timestamp: string };
   'chat.message': ChatMessagePayload;
   'chat.deleted': { stream_id: string; comment_id: string; timestamp: string };
   'video.uploaded': { video_id: string; owner_id: string; size_bytes: number; timestamp: string };

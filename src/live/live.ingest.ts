@@ -6,7 +6,7 @@ import path from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import type { Logger } from '../infra/logger.js';
 import type { ObjectStorage } from '../infra/storage/storage.js';
-import { selectLiveLadder } from '../media/live.args.js';
+import { liveListSize, selectLiveLadder } from '../media/live.args.js';
 import { avcDimensions, flvHeader, flvTag, RtmpServer, type AvPacket, type PublishHandler, type RtmpConnection } from './live.rtmp.js';
 import { LiveTranscoder } from './live.transcoder.js';
 import { PublishRefused, type LiveService } from './live.service.js';
@@ -41,6 +41,10 @@ const BITRATE_WINDOW_SECONDS = 10;
 export function liveHlsPrefixFor(streamId: string): string {
   return `live/${streamId}/hls/`;
 }
+/** Segment names of a publish session start with this, so they never repeat across sessions. */
+export function segmentPrefixFor(sessionId: string): string {
+  return sessionId.replace(/-/g, '').slice(-12);
+}
 export function recordingKeyFor(streamId: string, sessionId: string): string {
   return `live/${streamId}/recording/${sessionId}.ts`;
 }
@@ -50,15 +54,20 @@ class PublishSession implements PublishHandler {
   private audioHeader: Buffer | null = null;
   private videoHeader: Buffer | null = null;
   private dims: { width: number; height: number } | null = null;
-  private ladderPublished = false;
+  ladderPublished = false;
   private closing: Promise<void> | null = null;
   private readonly acceptedAt = Date.now();
+  /** Media timestamps (ms) of the first and last packet given to the transcoder, and when the last arrived. */
+  private media: { firstDts: number; lastDts: number; lastAt: number } | null = null;
   /** bytesIn samples, one per tick, for the bitrate cap. */
   private readonly samples: Array<{ at: number; bytes: number }> = [];
 
   constructor(
     private readonly ingest: LiveIngest,
     readonly streamId: string,
+    readonly broadcastId: string,
+    /** The stream's DVR window (0: the configured sliding window) and whether it is reusable. */
+    private readonly stream: { dvrWindowSeconds: number; reusable: boolean },
     readonly sessionId: string,
     readonly publisherId: string,
     private readonly conn: RtmpConnection,
@@ -89,6 +98,12 @@ class PublishSession implements PublishHandler {
       if (!(p.codec_type === 9 && p.flags === 3 && this.videoHeader && this.dims)) return;
       if (!this.startTranscoder()) return;
     }
+    if (this.media) {
+      this.media.lastDts = Math.max(this.media.lastDts, p.dts);
+      this.media.lastAt = Date.now();
+    } else {
+      this.media = { firstDts: p.dts, lastDts: p.dts, lastAt: Date.now() };
+    }
     if (!this.transcoder!.write(flvTag(p))) void this.close('transcoder_overloaded');
   }
 
@@ -104,13 +119,20 @@ class PublishSession implements PublishHandler {
       return false;
     }
     const startNumber = this.ingest.nextSequence.get(this.streamId) ?? 0;
+    const dvr = this.stream.dvrWindowSeconds;
+    // A recorded DVR (or reusable) stream keeps every segment of the broadcast for clips; an
+    // unrecorded DVR stream keeps no more than its window plus the few seconds a player may still
+    // be fetching.
+    const retain = o.record && (dvr > 0 || this.stream.reusable);
     const t = new LiveTranscoder({
       ffmpeg,
       ladder,
       workDir: path.join(o.tmpDir ?? os.tmpdir(), `nova-live-${this.sessionId}`),
       storagePrefix: liveHlsPrefixFor(this.streamId),
-      segmentPrefix: this.sessionId.replace(/-/g, '').slice(-12),
-      listSize: o.playlistSegments,
+      segmentPrefix: segmentPrefixFor(this.sessionId),
+      listSize: liveListSize(o.playlistSegments, o.segmentSeconds, dvr),
+      retainSegments: retain,
+      retireGraceMs: dvr > 0 ? 2 * o.segmentSeconds * 1000 : undefined,
       startNumber,
       discontinuity: this.resumed,
       preset: o.preset,
@@ -124,6 +146,7 @@ class PublishSession implements PublishHandler {
     });
     this.transcoder = t;
     t.startSync();
+    void this.ingest.live.repo.setMediaStarted(this.sessionId, new Date().toISOString()).catch((err) => this.ingest.logger.warn({ err }, 'could not record when the media started'));
     t.write(Buffer.concat([flvHeader(this.audioHeader !== null), ...(this.audioHeader ? [this.audioHeader] : []), this.videoHeader!]));
     this.ingest.logger.info({ streamId: this.streamId, sessionId: this.sessionId, input: this.dims, rungs: ladder.rungs.map((r) => r.name) }, 'live transcoder started');
     return true;
@@ -138,7 +161,7 @@ class PublishSession implements PublishHandler {
     if (this.closing) return;
     const t = this.transcoder;
     if (t && !this.ladderPublished && t.playable) {
-      await this.ingest.live.publishPlayable(this.streamId, JSON.stringify(t.ladder));
+      await this.ingest.live.publishPlayable(this.streamId, this.broadcastId, JSON.stringify(t.ladder));
       this.ladderPublished = true;
     }
     if (!t && now - this.acceptedAt > FIRST_VIDEO_TIMEOUT_SECONDS * 1000) return void this.close('no_video');
@@ -181,7 +204,10 @@ class PublishSession implements PublishHandler {
       await t.cleanup().catch(() => {});
     }
     try {
-      await ingest.live.finishPublish(this.streamId, this.sessionId, this.publisherId, { reason, recordingKey, width: this.dims?.width, height: this.dims?.height });
+      const m = this.media;
+      // The last packet arrived in real time; the first seconds may have come in a burst.
+      const media = m ? { seconds: (m.lastDts - m.firstDts) / 1000, startedAt: new Date(m.lastAt - (m.lastDts - m.firstDts)).toISOString() } : undefined;
+      await ingest.live.finishPublish(this.streamId, this.sessionId, this.publisherId, { reason, recordingKey, width: this.dims?.width, height: this.dims?.height, media });
     } catch (err) {
       ingest.logger.warn({ err, streamId: this.streamId }, 'live publish bookkeeping failed');
     }
@@ -223,7 +249,10 @@ export class LiveIngest {
     this.port = await this.server.listen(this.opts.port, this.opts.host);
     // A stream ended here (POST …/end, duration cap): drop its publisher now, not at the next tick.
     this.unsubscribe = this.live.onStreamEnded(async (info) => {
-      for (const s of this.sessions.values()) if (s.streamId === info.streamId) await s.close('stream_ended');
+      // Only the broadcast that ended: a reusable stream's next publish may already be connecting.
+      for (const s of this.sessions.values()) {
+        if (s.streamId === info.streamId && (info.broadcastId === null || s.broadcastId === info.broadcastId)) await s.close('stream_ended');
+      }
       this.nextSequence.delete(info.streamId);
     });
     this.timer = setInterval(() => void this.tick(), 1000);
@@ -236,8 +265,8 @@ export class LiveIngest {
     if (req.app !== 'live') return { refused: 'Unknown application: publish to /live/<stream key>.' };
     const publisherId = `${this.instanceId}:${++this.connections}`;
     try {
-      const { stream, sessionId, resumed } = await this.live.beginPublish(req.key, publisherId, conn.remoteAddress);
-      const session = new PublishSession(this, stream.id, sessionId, publisherId, conn, resumed);
+      const { stream, broadcastId, sessionId, resumed } = await this.live.beginPublish(req.key, publisherId, conn.remoteAddress);
+      const session = new PublishSession(this, stream.id, broadcastId, { dvrWindowSeconds: stream.dvr_window_seconds, reusable: stream.reusable === 1 }, sessionId, publisherId, conn, resumed);
       this.sessions.set(sessionId, session);
       return session;
     } catch (err) {
@@ -257,8 +286,10 @@ export class LiveIngest {
       const sessions = [...this.sessions.values()];
       const statuses = await this.live.repo.statuses([...new Set(sessions.map((s) => s.streamId))]);
       for (const s of sessions) {
-        const status = statuses.get(s.streamId);
-        if (status === undefined || status === 'ended') {
+        const st = statuses.get(s.streamId);
+        // Ended, or (reusable) its broadcast ended on another process and the stream went back to idle.
+        const over = st === undefined || st.status === 'ended' || (s.ladderPublished && st.broadcastId !== s.broadcastId);
+        if (over) {
           await s.close('stream_ended');
           continue;
         }

@@ -1,14 +1,14 @@
-// Turns an ended stream into a normal video: the stream-copy parts of its publish sessions are
+// Turns an ended broadcast into a normal video: the stream-copy parts of its publish sessions are
 // joined (no re-encode) and handed to the VOD pipeline, which transcodes them like an upload.
-// Also removes the stream's live HLS objects once nobody publishes any more.
+// Also removes the broadcast's live HLS objects once nobody publishes to it any more.
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../infra/logger.js';
 import type { ObjectStorage } from '../infra/storage/storage.js';
 import { runMediaTool } from '../media/ffmpeg.process.js';
-import type { LiveRepository, StreamRow } from './live.repository.js';
-import { liveHlsPrefixFor } from './live.ingest.js';
+import type { BroadcastRow, LiveRepository } from './live.repository.js';
+import { liveHlsPrefixFor, segmentPrefixFor } from './live.ingest.js';
 
 /** What the VOD side offers: a finished file becomes a video (queued for transcoding). */
 export interface RecordingSink {
@@ -45,7 +45,7 @@ export class RecordingFinalizer {
     this.running = true;
     try {
       for (const row of await this.repo.findRecordingsToAssemble()) {
-        if (!(await this.repo.setRecordingState(row.id, 'pending', 'processing'))) continue;
+        if (!(await this.repo.setRecordingState(row, 'pending', 'processing'))) continue;
         await this.finalize(row);
       }
     } finally {
@@ -53,18 +53,41 @@ export class RecordingFinalizer {
     }
   }
 
-  private async finalize(row: StreamRow): Promise<void> {
-    const parts = (await this.repo.sessions(row.id)).map((s) => s.recording_key).filter((k): k is string => k !== null);
-    await this.storage.deletePrefix(liveHlsPrefixFor(row.id)).catch((err) => this.logger.warn({ err, streamId: row.id }, 'live HLS cleanup failed'));
-    if (parts.length === 0) {
-      await this.repo.setRecordingState(row.id, 'processing', 'done', null);
+  /**
+   * A single-use stream's live objects all go. A reusable stream may be live again already: only
+   * this broadcast's segments go (their names start with their session's prefix), and the
+   * playlists only while the stream is not live.
+   */
+  private async removeLiveObjects(b: BroadcastRow, sessionIds: string[]): Promise<void> {
+    const stream = await this.repo.findById(b.stream_id);
+    const prefix = liveHlsPrefixFor(b.stream_id);
+    if (!stream?.reusable) {
+      await this.storage.deletePrefix(prefix);
       return;
     }
+    const mine = new Set(sessionIds.map(segmentPrefixFor));
+    const live = stream.status === 'live';
+    for (const key of await this.storage.list(prefix)) {
+      const name = key.slice(key.lastIndexOf('/') + 1);
+      if (name.endsWith('.m3u8') ? !live : mine.has(name.split('_')[0])) await this.storage.delete(key).catch(() => {});
+    }
+  }
+
+  private async finalize(row: BroadcastRow): Promise<void> {
+    const sessions = await this.repo.sessionsOfBroadcast(row.id);
+    const parts = sessions.map((s) => s.recording_key).filter((k): k is string => k !== null);
+    await this.removeLiveObjects(row, sessions.map((s) => s.id)).catch((err) => this.logger.warn({ err, streamId: row.stream_id }, 'live HLS cleanup failed'));
+    if (parts.length === 0) {
+      await this.repo.setRecordingState(row, 'processing', 'done', null);
+      return;
+    }
+    const stream = await this.repo.findById(row.stream_id);
+    if (!stream) return;
     const sink = this.opts.sink();
     if (!sink) {
       // Parts stay in storage so the recording is not lost while no video pipeline is wired.
-      this.logger.warn({ streamId: row.id }, 'no video pipeline to hand the live recording to');
-      await this.repo.setRecordingState(row.id, 'processing', 'failed', null);
+      this.logger.warn({ streamId: row.stream_id }, 'no video pipeline to hand the live recording to');
+      await this.repo.setRecordingState(row, 'processing', 'failed', null);
       return;
     }
     const dir = await fsp.mkdtemp(path.join(this.opts.tmpDir ?? os.tmpdir(), 'nova-rec-'));
@@ -86,18 +109,18 @@ export class RecordingFinalizer {
         signal: this.aborter.signal,
       });
       if (res.code !== 0) throw new Error(`joining the recording failed: ${res.stderr.slice(-300)}`);
-      const video = await sink.createFromFile({ ownerId: row.creator_id, title: row.title, filePath: out, sourceStreamId: row.id });
-      await this.repo.setRecordingState(row.id, 'processing', 'done', video.id);
+      const video = await sink.createFromFile({ ownerId: stream.creator_id, title: stream.title, filePath: out, sourceStreamId: stream.id });
+      await this.repo.setRecordingState(row, 'processing', 'done', video.id);
       for (const key of parts) await this.storage.delete(key).catch(() => {});
-      this.logger.info({ streamId: row.id, videoId: video.id, parts: parts.length }, 'live recording handed to the video pipeline');
+      this.logger.info({ streamId: row.stream_id, broadcastId: row.id, videoId: video.id, parts: parts.length }, 'live recording handed to the video pipeline');
     } catch (err) {
       if (this.aborter.signal.aborted) {
         // Shutting down: another process (or this one after a restart) assembles it again.
-        await this.repo.setRecordingState(row.id, 'processing', 'pending', null).catch(() => {});
+        await this.repo.setRecordingState(row, 'processing', 'pending', null).catch(() => {});
         return;
       }
-      this.logger.warn({ err, streamId: row.id }, 'live recording failed');
-      await this.repo.setRecordingState(row.id, 'processing', 'failed', null);
+      this.logger.warn({ err, streamId: row.stream_id }, 'live recording failed');
+      await this.repo.setRecordingState(row, 'processing', 'failed', null);
     } finally {
       await fsp.rm(dir, { recursive: true, force: true });
     }

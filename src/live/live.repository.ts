@@ -24,6 +24,24 @@ export interface StreamTable {
   recording_state: RecordingState;
   recording_video_id: string | null;
   created_at: string;
+  /** 1: the key keeps working across broadcasts; 0: single-use. */
+  reusable: number;
+  dvr_window_seconds: number;
+  clips_by_viewers: number;
+  broadcast_id: string | null;
+  disabled_at: string | null;
+}
+
+export interface BroadcastTable {
+  id: string;
+  stream_id: string;
+  started_at: string;
+  ended_at: string | null;
+  end_reason: string | null;
+  duration_seconds: number | null;
+  peak_viewer_count: number;
+  recording_state: RecordingState;
+  recording_video_id: string | null;
 }
 
 export interface StreamSessionTable {
@@ -36,16 +54,21 @@ export interface StreamSessionTable {
   height: number | null;
   recording_key: string | null;
   end_reason: string | null;
+  broadcast_id: string | null;
+  media_started_at: string | null;
+  media_seconds: number | null;
 }
 
 declare module '../infra/db/schema.js' {
   interface Tables {
     streams: StreamTable;
     stream_sessions: StreamSessionTable;
+    broadcasts: BroadcastTable;
   }
 }
 
 export type StreamRow = StreamTable;
+export type BroadcastRow = BroadcastTable;
 
 export class LiveRepository {
   constructor(readonly db: Db) {}
@@ -100,15 +123,19 @@ export class LiveRepository {
     return Number(r.numUpdatedRows) > 0;
   }
 
-  /** idle → live, once per stream: the only transition that emits stream.started. */
-  async markLive(id: string, now: string, ladder: string, ex: Executor): Promise<boolean> {
+  /** idle → live, once per broadcast: the only transition that emits stream.started. */
+  async markLive(id: string, now: string, ladder: string, broadcastId: string, ex: Executor): Promise<boolean> {
+    // A session of a broadcast that has already ended (raced with its end) never reopens it.
+    if (await ex.selectFrom('broadcasts').select('id').where('id', '=', broadcastId).executeTakeFirst()) return false;
     const r = await ex
       .updateTable('streams')
-      .set({ status: 'live', started_at: now, ladder, recording_state: 'pending' })
+      .set({ status: 'live', started_at: now, ended_at: null, end_reason: null, ladder, recording_state: 'pending', broadcast_id: broadcastId, viewer_count: 0, peak_viewer_count: 0 })
       .where('id', '=', id)
       .where('status', '=', 'idle')
       .executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
+    if (Number(r.numUpdatedRows) === 0) return false;
+    await ex.insertInto('broadcasts').values({ id: broadcastId, stream_id: id, started_at: now, ended_at: null, end_reason: null, duration_seconds: null, peak_viewer_count: 0, recording_state: 'pending', recording_video_id: null }).execute();
+    return true;
   }
 
   async setLadder(id: string, ladder: string): Promise<void> {
@@ -133,15 +160,56 @@ export class LiveRepository {
    * live → ended, guarded so that only one caller (reconnect timeout, POST …/end, duration cap,
    * another process) wins and emits stream.ended. Returns the row as it was ended, or undefined.
    */
-  async markEnded(id: string, now: string, reason: string, ex: Executor): Promise<StreamRow | undefined> {
+  async markEnded(id: string, now: string, reason: string, ex: Executor, opts: { disable?: boolean } = {}): Promise<StreamRow | undefined> {
+    const before = await this.findById(id, ex);
+    if (!before || before.status !== 'live') return undefined;
+    // A reusable stream goes back to idle for its next broadcast, unless it is being disabled.
+    const status = before.reusable && !opts.disable ? 'idle' : 'ended';
     const r = await ex
       .updateTable('streams')
-      .set({ status: 'ended', ended_at: now, end_reason: reason, viewer_count: 0 })
+      .set({ status, ended_at: now, end_reason: reason, viewer_count: 0, broadcast_id: null, ...(opts.disable ? { disabled_at: now } : {}) })
       .where('id', '=', id)
       .where('status', '=', 'live')
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) return undefined;
-    return this.findById(id, ex);
+    const row = await this.findById(id, ex);
+    if (row && before.broadcast_id) {
+      const duration = Math.max(0, Math.round((Date.parse(now) - Date.parse(before.started_at ?? now)) / 1000));
+      await ex.updateTable('broadcasts').set({ ended_at: now, end_reason: reason, duration_seconds: duration, peak_viewer_count: row.peak_viewer_count }).where('id', '=', before.broadcast_id).execute();
+    }
+    return row ? { ...row, broadcast_id: before.broadcast_id } : undefined;
+  }
+
+  /** idle → ended for good (DELETE of a stream that is not live). */
+  async disableIdle(id: string, now: string): Promise<boolean> {
+    const r = await this.db.kysely
+      .updateTable('streams')
+      .set({ status: 'ended', ended_at: now, end_reason: 'deleted', disabled_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'idle')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async broadcasts(streamId: string, limit: number): Promise<BroadcastRow[]> {
+    return this.db.kysely.selectFrom('broadcasts').selectAll().where('stream_id', '=', streamId).orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+  }
+
+  async findBroadcast(id: string): Promise<BroadcastRow | undefined> {
+    return this.db.kysely.selectFrom('broadcasts').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async broadcastOfRecording(videoId: string): Promise<BroadcastRow | undefined> {
+    return this.db.kysely.selectFrom('broadcasts').selectAll().where('recording_video_id', '=', videoId).executeTakeFirst();
+  }
+
+  /** The session's first keyframe reached the transcoder: its recording part starts now. */
+  async setMediaStarted(sessionId: string, at: string): Promise<void> {
+    await this.db.kysely.updateTable('stream_sessions').set({ media_started_at: at }).where('id', '=', sessionId).where('media_started_at', 'is', null).execute();
+  }
+
+  async sessionsOfBroadcast(broadcastId: string): Promise<StreamSessionTable[]> {
+    return this.db.kysely.selectFrom('stream_sessions').selectAll().where('broadcast_id', '=', broadcastId).orderBy('started_at').orderBy('id').execute();
   }
 
   /** idle → ended (ending a stream that never went live): no event, nothing to record. */
@@ -174,10 +242,10 @@ export class LiveRepository {
     return this.db.kysely.selectFrom('streams').selectAll().where('status', '=', 'live').where('started_at', '<', startedBefore).execute();
   }
 
-  async statuses(ids: string[]): Promise<Map<string, StreamStatus>> {
+  async statuses(ids: string[]): Promise<Map<string, { status: StreamStatus; broadcastId: string | null }>> {
     if (ids.length === 0) return new Map();
-    const rows = await this.db.kysely.selectFrom('streams').select(['id', 'status']).where('id', 'in', ids).execute();
-    return new Map(rows.map((r) => [r.id, r.status]));
+    const rows = await this.db.kysely.selectFrom('streams').select(['id', 'status', 'broadcast_id']).where('id', 'in', ids).execute();
+    return new Map(rows.map((r) => [r.id, { status: r.status, broadcastId: r.broadcast_id }]));
   }
 
   /**
@@ -197,26 +265,38 @@ export class LiveRepository {
     return Number(r.numUpdatedRows) > 0;
   }
 
-  // Recording hand-off: claimed by one process once the stream ended and no publisher remains.
-  async findRecordingsToAssemble(): Promise<StreamRow[]> {
-    return this.db.kysely.selectFrom('streams').selectAll().where('status', '=', 'ended').where('recording_state', '=', 'pending').where('publisher_id', 'is', null).limit(5).execute();
+  // Recording hand-off: claimed by one process once the broadcast ended and none of its publish
+  // sessions is still open (their recording parts are all stored).
+  async findRecordingsToAssemble(): Promise<BroadcastRow[]> {
+    return this.db.kysely
+      .selectFrom('broadcasts')
+      .selectAll()
+      .where('recording_state', '=', 'pending')
+      .where('ended_at', 'is not', null)
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('stream_sessions').select('stream_sessions.id').whereRef('stream_sessions.broadcast_id', '=', 'broadcasts.id').where('stream_sessions.ended_at', 'is', null))),
+      )
+      .limit(5)
+      .execute();
   }
 
-  async setRecordingState(id: string, from: RecordingState, to: RecordingState, videoId?: string | null): Promise<boolean> {
-    const r = await this.db.kysely
-      .updateTable('streams')
-      .set(videoId === undefined ? { recording_state: to } : { recording_state: to, recording_video_id: videoId })
-      .where('id', '=', id)
-      .where('recording_state', '=', from)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
+  /** Moves a broadcast's recording along; the stream keeps the state of its latest recording too. */
+  async setRecordingState(b: Pick<BroadcastRow, 'id' | 'stream_id'>, from: RecordingState, to: RecordingState, videoId?: string | null): Promise<boolean> {
+    const set = videoId === undefined ? { recording_state: to } : { recording_state: to, recording_video_id: videoId };
+    return this.transaction(async (trx) => {
+      const r = await trx.updateTable('broadcasts').set(set).where('id', '=', b.id).where('recording_state', '=', from).executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) return false;
+      const latest = await trx.selectFrom('broadcasts').select('id').where('stream_id', '=', b.stream_id).orderBy('started_at', 'desc').orderBy('id', 'desc').executeTakeFirst();
+      if (latest?.id === b.id) await trx.updateTable('streams').set(set).where('id', '=', b.stream_id).execute();
+      return true;
+    });
   }
 
   async insertSession(row: StreamSessionTable, ex: Executor): Promise<void> {
     await ex.insertInto('stream_sessions').values(row).execute();
   }
 
-  async finishSession(id: string, patch: { ended_at: string; end_reason: string; recording_key: string | null; width?: number | null; height?: number | null }): Promise<void> {
+  async finishSession(id: string, patch: { ended_at: string; end_reason: string; recording_key: string | null; width?: number | null; height?: number | null; media_started_at?: string; media_seconds?: number }): Promise<void> {
     await this.db.kysely.updateTable('stream_sessions').set(patch).where('id', '=', id).execute();
   }
 

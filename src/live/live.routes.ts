@@ -12,6 +12,8 @@ import { problems } from '../http/problem.schema.js';
 import type { ObjectStorage } from '../infra/storage/storage.js';
 import { liveMasterPlaylist, type LiveLadder } from '../media/live.args.js';
 import {
+  BroadcastList,
+  BroadcastQuery,
   CreatedStream,
   CreateStreamBody,
   ListQuery,
@@ -91,7 +93,12 @@ export function registerLiveRoutes(app: NovaApp, d: LiveRoutesDeps): void {
   }, async (req, reply) => {
     const user = requireUser(req);
     if (!cleanLine(req.body.title)) throw new ValidationError('The title must not be blank.', [{ field: 'title', message: 'must not be blank' }]);
-    const { stream, streamKey } = await live.create(user, req.body.title);
+    const { stream, streamKey } = await live.create(user, {
+      title: req.body.title,
+      reusable: req.body.reusable,
+      dvrWindowSeconds: req.body.dvr_window_seconds,
+      clipsByViewers: req.body.clips_by_viewers,
+    });
     return reply.code(201).send({ stream: dto(req, stream), stream_key: streamKey, rtmp_url: d.rtmpUrl(req), playback_url: playbackUrl(req, stream.id) });
   });
 
@@ -116,6 +123,29 @@ export function registerLiveRoutes(app: NovaApp, d: LiveRoutesDeps): void {
   app.post('/api/v1/streams/:id/end', {
     schema: { tags, summary: 'End the stream (creator or admin)', security: auth, params: StreamIdParams, response: { 200: StreamSchema, ...problems(400, 401, 403, 404, 409) } },
   }, async (req) => dto(req, await live.end(req.params.id, requireUser(req))));
+
+  app.delete('/api/v1/streams/:id', {
+    schema: { tags, summary: 'Disable the stream for good (creator or admin): any broadcast ends, the key is refused', security: auth, params: StreamIdParams, response: { 204: Type.Null({ description: 'Disabled' }), ...problems(400, 401, 403, 404) } },
+  }, async (req, reply) => {
+    await live.disable(req.params.id, requireUser(req));
+    return reply.code(204).send(null);
+  });
+
+  app.get('/api/v1/streams/:id/broadcasts', {
+    schema: { tags, summary: 'The broadcasts of a stream, newest first', params: StreamIdParams, querystring: BroadcastQuery, response: { 200: BroadcastList, ...problems(400, 404) } },
+  }, async (req) => {
+    const { stream, rows } = await live.broadcasts(req.params.id, req.query.limit ?? 50);
+    return {
+      items: rows.map((b) => ({
+        id: b.id,
+        started_at: b.started_at,
+        ended_at: b.ended_at,
+        duration_seconds: b.ended_at ? b.duration_seconds : Math.max(0, Math.round((Date.now() - Date.parse(b.started_at)) / 1000)),
+        peak_viewer_count: b.ended_at ? b.peak_viewer_count : stream.peak_viewer_count,
+        recording_video_id: b.recording_video_id,
+      })),
+    };
+  });
 
   app.post('/api/v1/streams/:id/key', {
     schema: { tags, summary: 'Rotate the stream key (creator); the old key stops working', security: auth, params: StreamIdParams, response: { 200: NewKey, ...problems(400, 401, 403, 404, 409) } },

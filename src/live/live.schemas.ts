@@ -21,13 +21,24 @@ export const StreamSchema = Type.Object(
     /** The video made from the recording once the stream has ended and it was handed over. */
     recording_video_id: Type.Union([Type.String(), Type.Null()]),
     created_at: Iso,
+    /** Present (true) on a reusable stream: its key keeps working across broadcasts. */
+    reusable: Type.Optional(Type.Boolean()),
+    /** Present when the stream keeps a DVR window: seconds of history its live playlists keep. */
+    dvr_window_seconds: Type.Optional(Type.Integer()),
+    /** Present (true) when viewers may clip the stream. */
+    clips_by_viewers: Type.Optional(Type.Boolean()),
   },
   { $id: 'LiveStream', title: 'LiveStream' },
 );
 export type StreamDto = Static<typeof StreamSchema>;
 
 export const CreateStreamBody = Type.Object(
-  { title: Type.String({ minLength: 1, maxLength: 200 }) },
+  {
+    title: Type.String({ minLength: 1, maxLength: 200 }),
+    reusable: Type.Optional(Type.Boolean({ description: 'The key keeps working after each broadcast (default false: single-use).' })),
+    dvr_window_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 7200, description: 'Seconds viewers can seek back while live (0: a short sliding window).' })),
+    clips_by_viewers: Type.Optional(Type.Boolean({ description: 'Viewers (not only the creator and admins) may clip the stream.' })),
+  },
   { additionalProperties: false },
 );
 
@@ -75,3 +86,17 @@ export const NginxHookBody = Type.Object({
   addr: Type.Optional(Type.String({ maxLength: 200 })),
 });
 export const NginxHookQuery = Type.Object({ secret: Type.Optional(Type.String({ maxLength: 256 })) });
+
+export const BroadcastSchema = Type.Object({
+  id: Type.String(),
+  started_at: Iso,
+  ended_at: NullableIso,
+  duration_seconds: Type.Union([Type.Integer(), Type.Null()]),
+  peak_viewer_count: Type.Integer(),
+  recording_video_id: Type.Union([Type.String(), Type.Null()]),
+});
+export const BroadcastList = Type.Object({ items: Type.Array(BroadcastSchema) });
+export const BroadcastQuery = Type.Object(
+  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })) },
+  { additionalProperties: false },
+);

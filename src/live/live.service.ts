@@ -1,6 +1,7 @@
-// Live streams: creation with a one-time stream key, the idle → live → ended lifecycle with its
-// outbox events, the reconnect window, viewer counts, and in-process hooks other capabilities
-// (chat) use. RTMP and ffmpeg live in live.ingest / live.transcoder; this module decides.
+// Live streams: creation with a stream key (single-use, or reusable across broadcasts), the
+// idle → live → ended (or back to idle) lifecycle with its outbox events, the reconnect window,
+// viewer counts, and in-process hooks other capabilities (chat) use. RTMP and ffmpeg live in
+// live.ingest / live.transcoder; this module decides.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import type { AuthUser } from '../accounts/accounts.service.js';
@@ -9,7 +10,7 @@ import { ConflictError, ForbiddenError, NotFoundError } from '../http/errors.js'
 import { cleanLine } from '../shared/text.js';
 import type { Logger } from '../infra/logger.js';
 import { LocalViewerPresence, type ViewerPresence } from './live.presence.js';
-import { LiveRepository, type StreamRow, type StreamStatus } from './live.repository.js';
+import { LiveRepository, type BroadcastRow, type StreamRow, type StreamStatus } from './live.repository.js';
 import { ViewerTracker } from './live.viewers.js';
 
 export interface LiveOptions {
@@ -35,11 +36,25 @@ export interface LiveStream {
   peak_viewer_count: number;
   recording_video_id: string | null;
   created_at: string;
+  /** Present only when set at creation, so single-use streams read exactly as before. */
+  reusable?: boolean;
+  dvr_window_seconds?: number;
+  clips_by_viewers?: boolean;
+}
+
+export interface CreateStreamInput {
+  title: string;
+  reusable?: boolean;
+  dvrWindowSeconds?: number;
+  clipsByViewers?: boolean;
 }
 
 export interface StreamEndedInfo {
   streamId: string;
   creatorId: string;
+  broadcastId: string | null;
+  /** True when the stream is over for good; false when a reusable stream went back to idle. */
+  final: boolean;
   endedAt: string;
   durationSeconds: number;
   peakViewerCount: number;
@@ -49,6 +64,7 @@ export interface StreamEndedInfo {
 export interface StreamStartedInfo {
   streamId: string;
   creatorId: string;
+  broadcastId: string;
   startedAt: string;
 }
 
@@ -149,6 +165,9 @@ export class LiveService {
       peak_viewer_count: live ? Math.max(row.peak_viewer_count, this.viewers.peak(row.id)) : row.peak_viewer_count,
       recording_video_id: row.recording_video_id,
       created_at: row.created_at,
+      ...(row.reusable ? { reusable: true } : {}),
+      ...(row.dvr_window_seconds > 0 ? { dvr_window_seconds: row.dvr_window_seconds } : {}),
+      ...(row.clips_by_viewers ? { clips_by_viewers: true } : {}),
     };
   }
 
@@ -171,12 +190,13 @@ export class LiveService {
 
   // ---- creator actions --------------------------------------------------------------------
 
-  async create(creator: AuthUser, title: string): Promise<{ stream: LiveStream; streamKey: string }> {
+  async create(creator: AuthUser, spec: CreateStreamInput | string): Promise<{ stream: LiveStream; streamKey: string }> {
+    const input = typeof spec === 'string' ? { title: spec } : spec;
     const streamKey = newStreamKey();
     const row: StreamRow = {
       id: uuidv7(),
       creator_id: creator.id,
-      title: cleanLine(title),
+      title: cleanLine(input.title),
       status: 'idle',
       stream_key_hash: hashStreamKey(streamKey),
       key_rotated_at: null,
@@ -192,6 +212,11 @@ export class LiveService {
       recording_state: 'none',
       recording_video_id: null,
       created_at: new Date().toISOString(),
+      reusable: input.reusable ? 1 : 0,
+      dvr_window_seconds: input.dvrWindowSeconds ?? 0,
+      clips_by_viewers: input.clipsByViewers ? 1 : 0,
+      broadcast_id: null,
+      disabled_at: null,
     };
     await this.repo.insert(row);
     return { stream: this.toPublic(row), streamKey };
@@ -218,11 +243,14 @@ export class LiveService {
     const row = await this.requireStream(id);
     this.assertCreator(row, user, true);
     if (row.status === 'ended') throw new ConflictError('This stream has already ended.');
+    if (row.status === 'idle' && row.reusable) {
+      throw new ConflictError('This reusable stream is not live; its key keeps working. Delete the stream to disable it for good.');
+    }
     if (row.status === 'idle') {
       const now = new Date().toISOString();
       // Never live, so no stream.ended goes out; in-process listeners (chat) still close its room.
       if (await this.repo.endIdle(id, now, 'ended_by_user')) {
-        this.emit(this.endedListeners, { streamId: id, creatorId: row.creator_id, endedAt: now, durationSeconds: 0, peakViewerCount: 0, reason: 'ended_by_user' });
+        this.emit(this.endedListeners, { streamId: id, creatorId: row.creator_id, broadcastId: null, final: true, endedAt: now, durationSeconds: 0, peakViewerCount: 0, reason: 'ended_by_user' });
       }
     } else {
       await this.endLive(id, 'ended_by_user');
@@ -231,13 +259,38 @@ export class LiveService {
     return this.toPublic(after);
   }
 
+  /** DELETE: ends any broadcast in progress and disables the stream for good (its key refused). */
+  async disable(id: string, user: AuthUser): Promise<void> {
+    const row = await this.requireStream(id);
+    this.assertCreator(row, user, true);
+    if (row.disabled_at) return;
+    const now = new Date().toISOString();
+    if (row.status === 'live') {
+      if (await this.endLive(id, 'deleted', undefined, { disable: true })) return;
+    }
+    if (await this.repo.disableIdle(id, now)) {
+      this.emit(this.endedListeners, { streamId: id, creatorId: row.creator_id, broadcastId: null, final: true, endedAt: now, durationSeconds: 0, peakViewerCount: 0, reason: 'deleted' });
+      return;
+    }
+    // Raced with a go-live or an end: whatever it is now, it ends for good.
+    const after = await this.requireStream(id);
+    if (after.status === 'live') await this.endLive(id, 'deleted', undefined, { disable: true });
+    else if (after.status === 'idle') await this.repo.disableIdle(id, now);
+  }
+
+  /** A stream's broadcasts, newest first, with the stream (whose live peak the current one shows). */
+  async broadcasts(id: string, limit: number): Promise<{ stream: LiveStream; rows: BroadcastRow[] }> {
+    const stream = this.toPublic(await this.requireStream(id));
+    return { stream, rows: await this.repo.broadcasts(id, limit) };
+  }
+
   // ---- lifecycle --------------------------------------------------------------------------
 
   /**
    * live → ended with exactly one stream.ended, whichever path gets here first. `endedAt`
    * defaults to now; a stream abandoned by its encoder ends when the media stopped.
    */
-  async endLive(id: string, reason: string, endedAt?: string): Promise<boolean> {
+  async endLive(id: string, reason: string, endedAt?: string, opts: { disable?: boolean } = {}): Promise<boolean> {
     const now = new Date().toISOString();
     // Persist the latest viewer count first so the peak in the event includes it.
     const viewers = await this.presence.count(id).catch((err: unknown) => {
@@ -246,12 +299,13 @@ export class LiveService {
     });
     await this.repo.setViewers(id, viewers, Math.max(viewers, this.viewers.peak(id)));
     const ended = await this.repo.transaction(async (trx) => {
-      const row = await this.repo.markEnded(id, endedAt ?? now, reason, trx);
+      const row = await this.repo.markEnded(id, endedAt ?? now, reason, trx, opts);
       if (!row) return undefined;
       const started = Date.parse(row.started_at ?? row.ended_at ?? now);
       const durationSeconds = Math.max(0, Math.round((Date.parse(row.ended_at ?? now) - started) / 1000));
       await appendEvent(trx, 'stream.ended', row.id, {
         stream_id: row.id,
+        ...(row.broadcast_id ? { broadcast_id: row.broadcast_id } : {}),
         duration_seconds: durationSeconds,
         viewer_count: row.peak_viewer_count,
         timestamp: now,
@@ -264,6 +318,8 @@ export class LiveService {
     this.emit(this.endedListeners, {
       streamId: id,
       creatorId: ended.row.creator_id,
+      broadcastId: ended.row.broadcast_id,
+      final: ended.row.status === 'ended',
       endedAt: ended.row.ended_at ?? now,
       durationSeconds: ended.durationSeconds,
       peakViewerCount: ended.row.peak_viewer_count,
@@ -287,22 +343,27 @@ export class LiveService {
    * (see publishPlayable), so a publish dropped by the ingest caps never shows as live.
    * A publish within the reconnect window resumes the same stream.
    */
-  async beginPublish(streamKey: string, publisherId: string, remoteAddress: string | null): Promise<{ stream: StreamRow; sessionId: string; resumed: boolean }> {
-    const row = await this.authorizeKey(streamKey);
+  async beginPublish(streamKey: string, publisherId: string, remoteAddress: string | null): Promise<{ stream: StreamRow; broadcastId: string; sessionId: string; resumed: boolean }> {
+    let row = await this.authorizeKey(streamKey);
     const now = new Date();
     const nowIso = now.toISOString();
     const staleBefore = new Date(now.getTime() - PUBLISHER_STALE_SECONDS * 1000).toISOString();
     if (row.status === 'live' && row.publisher_id === null && row.disconnected_at) {
-      // Past the window but not swept yet: the stream is over, the encoder must use a new stream.
+      // Past the window but not swept yet: that broadcast is over. A single-use stream is over with
+      // it; a reusable one starts its next broadcast with this publish.
       if (now.getTime() - Date.parse(row.disconnected_at) > this.opts.reconnectWindowSeconds * 1000) {
         await this.endLive(row.id, 'publisher_gone', row.disconnected_at);
-        throw new PublishRefused('reconnect window has passed');
+        if (!row.reusable) throw new PublishRefused('reconnect window has passed');
+        row = await this.authorizeKey(streamKey);
       }
     }
+    // A publish to a live stream resumes its broadcast; otherwise it opens the next one, which
+    // exists once its media is playable (publishPlayable).
+    const broadcastId = row.status === 'live' && row.broadcast_id ? row.broadcast_id : uuidv7();
     const sessionId = uuidv7();
     const claimed = await this.repo.transaction(async (trx) => {
       if (!(await this.repo.claimPublisher(row.id, publisherId, nowIso, staleBefore, trx))) return false;
-      await this.repo.insertSession({ id: sessionId, stream_id: row.id, started_at: nowIso, ended_at: null, remote_address: remoteAddress, width: null, height: null, recording_key: null, end_reason: null }, trx);
+      await this.repo.insertSession({ id: sessionId, stream_id: row.id, started_at: nowIso, ended_at: null, remote_address: remoteAddress, width: null, height: null, recording_key: null, end_reason: null, broadcast_id: broadcastId, media_started_at: null, media_seconds: null }, trx);
       return true;
     });
     if (!claimed) throw new PublishRefused('stream already has a publisher');
@@ -314,7 +375,7 @@ export class LiveService {
     }
     const resumed = stream.status === 'live';
     this.logger.info({ streamId: row.id, sessionId, resumed }, 'publisher connected');
-    return { stream, sessionId, resumed };
+    return { stream, broadcastId, sessionId, resumed };
   }
 
   /**
@@ -322,27 +383,34 @@ export class LiveService {
    * idle → live with started_at and stream.started in one transaction; after a reconnect the
    * stream is already live and only its ladder is updated.
    */
-  async publishPlayable(streamId: string, ladderJson: string): Promise<void> {
+  async publishPlayable(streamId: string, broadcastId: string, ladderJson: string): Promise<void> {
     const nowIso = new Date().toISOString();
     const started = await this.repo.transaction(async (trx) => {
       const row = await this.repo.findById(streamId, trx);
       if (!row) return null;
-      if (!(await this.repo.markLive(streamId, nowIso, ladderJson, trx))) return null;
-      await appendEvent(trx, 'stream.started', row.id, { stream_id: row.id, creator_id: row.creator_id, title: row.title, timestamp: nowIso });
+      if (!(await this.repo.markLive(streamId, nowIso, ladderJson, broadcastId, trx))) return null;
+      await appendEvent(trx, 'stream.started', row.id, { stream_id: row.id, broadcast_id: broadcastId, creator_id: row.creator_id, title: row.title, timestamp: nowIso });
       return row;
     });
     if (started) {
-      this.logger.info({ streamId }, 'stream live');
-      this.emit(this.startedListeners, { streamId, creatorId: started.creator_id, startedAt: nowIso });
+      this.logger.info({ streamId, broadcastId }, 'stream live');
+      this.emit(this.startedListeners, { streamId, creatorId: started.creator_id, broadcastId, startedAt: nowIso });
     } else {
       await this.repo.setLadder(streamId, ladderJson);
     }
   }
 
   /** The publisher of `sessionId` left; the reconnect window starts (unless the stream already ended). */
-  async finishPublish(streamId: string, sessionId: string, publisherId: string, info: { reason: string; recordingKey: string | null; width?: number | null; height?: number | null }): Promise<void> {
+  async finishPublish(streamId: string, sessionId: string, publisherId: string, info: { reason: string; recordingKey: string | null; width?: number | null; height?: number | null; media?: { startedAt: string; seconds: number } }): Promise<void> {
     const now = new Date().toISOString();
-    await this.repo.finishSession(sessionId, { ended_at: now, end_reason: info.reason, recording_key: info.recordingKey, width: info.width ?? null, height: info.height ?? null });
+    await this.repo.finishSession(sessionId, {
+      ended_at: now,
+      end_reason: info.reason,
+      recording_key: info.recordingKey,
+      width: info.width ?? null,
+      height: info.height ?? null,
+      ...(info.media ? { media_started_at: info.media.startedAt, media_seconds: info.media.seconds } : {}),
+    });
     await this.repo.releasePublisher(streamId, publisherId, now);
     this.logger.info({ streamId, sessionId, reason: info.reason }, 'publisher disconnected');
     // A zero window ends at once instead of waiting for the next sweep.

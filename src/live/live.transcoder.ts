@@ -1,13 +1,14 @@
 // One ffmpeg per live publish session: FLV in on stdin, the live HLS ladder out to a temp dir,
 // and an uploader that copies each finished segment, then its playlist, to object storage and
-// removes segments that left the window. Also keeps a stream copy of the input for the recording.
+// removes segments that left the window (or keeps them all, listed in a history playlist, for a
+// recorded DVR stream). Also keeps a stream copy of the input for the recording.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../infra/logger.js';
 import type { ObjectStorage } from '../infra/storage/storage.js';
-import { buildLiveFfmpegArgs, parseMediaPlaylist, type LiveLadder } from '../media/live.args.js';
+import { buildLiveFfmpegArgs, liveHistoryPlaylist, parseLiveSegments, parseMediaPlaylist, type LiveLadder, type LiveSegment } from '../media/live.args.js';
 
 export interface TranscoderOptions {
   ffmpeg: string;
@@ -27,6 +28,13 @@ export interface TranscoderOptions {
   onFailure: (reason: string) => void;
   /** Input bytes ffmpeg has not consumed yet beyond which it is considered unable to keep up. */
   maxBacklogBytes?: number;
+  /**
+   * Segments that left the playlist stay in storage until the broadcast's objects are removed,
+   * listed in <rung>/history.m3u8 (clips reach back past the live window).
+   */
+  retainSegments?: boolean;
+  /** How long a segment that left the playlist stays for players still fetching it; default one window. */
+  retireGraceMs?: number;
 }
 
 interface RungState {
@@ -34,6 +42,8 @@ interface RungState {
   uploaded: Set<string>;
   /** Uploaded segments no longer listed, with when they left (ms): deleted after a grace period. */
   retired: Map<string, number>;
+  /** Every segment uploaded, in order (only with retainSegments). */
+  history: LiveSegment[];
 }
 
 export class LiveTranscoder {
@@ -51,7 +61,7 @@ export class LiveTranscoder {
   constructor(private readonly o: TranscoderOptions) {
     this.nextSequence = o.startNumber;
     this.recordingPath = o.record ? path.join(o.workDir, 'recording.ts') : null;
-    for (const r of o.ladder.rungs) this.rungs.set(r.name, { lastPlaylist: '', uploaded: new Set(), retired: new Map() });
+    for (const r of o.ladder.rungs) this.rungs.set(r.name, { lastPlaylist: '', uploaded: new Set(), retired: new Map(), history: [] });
   }
 
   get pid(): number | undefined {
@@ -125,19 +135,30 @@ export class LiveTranscoder {
       }
       if (text === st.lastPlaylist || this.stopping) continue;
       const pl = parseMediaPlaylist(text);
+      const timed = this.o.retainSegments ? new Map(parseLiveSegments(text).map((x) => [x.uri, x])) : null;
+      let grew = false;
       for (const seg of pl.segments) {
         if (st.uploaded.has(seg) || !/^[A-Za-z0-9_-]+\.ts$/.test(seg)) continue;
         await this.o.storage.putFile(`${this.o.storagePrefix}${name}/${seg}`, path.join(hlsDir, name, seg), { contentType: 'video/mp2t' });
         st.uploaded.add(seg);
+        const entry = timed?.get(seg);
+        if (entry) {
+          st.history.push(entry);
+          grew = true;
+        }
       }
       if (this.stopping) return;
+      if (grew) {
+        await this.o.storage.put(`${this.o.storagePrefix}${name}/history.m3u8`, liveHistoryPlaylist(st.history, this.o.ladder.segment_seconds), { contentType: 'application/vnd.apple.mpegurl', cacheControl: 'no-cache' });
+      }
       await this.o.storage.put(`${this.o.storagePrefix}${name}/index.m3u8`, text, { contentType: 'application/vnd.apple.mpegurl', cacheControl: 'no-cache' });
       st.lastPlaylist = text;
       this.nextSequence = Math.max(this.nextSequence, pl.mediaSequence + pl.segments.length);
       const listed = new Set(pl.segments);
       for (const seg of st.uploaded) if (!listed.has(seg) && !st.retired.has(seg)) st.retired.set(seg, now);
-      // A player may have fetched the previous playlist: keep retired segments for one window more.
-      const grace = this.o.listSize * this.o.ladder.segment_seconds * 1000;
+      if (this.o.retainSegments) continue;
+      // A player may have fetched the previous playlist: keep retired segments a while longer.
+      const grace = this.o.retireGraceMs ?? this.o.listSize * this.o.ladder.segment_seconds * 1000;
       for (const [seg, at] of st.retired) {
         if (now - at < grace) continue;
         await this.o.storage.delete(`${this.o.storagePrefix}${name}/${seg}`).catch(() => {});

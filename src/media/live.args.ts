@@ -103,7 +103,9 @@ export function buildLiveFfmpegArgs(o: LiveFfmpegOptions): string[] {
     '-sc_threshold', '0', '-force_key_frames', `expr:gte(t,n_forced*${seg})`,
   );
   if (audioKbps !== null) args.push('-c:a', 'aac', '-b:a', `${audioKbps}k`, '-ac', '2', '-ar', '48000');
-  const flags = ['delete_segments', 'independent_segments', 'temp_file', ...(o.discontinuity ? ['discont_start'] : [])];
+  // program_date_time: each segment says when it was captured, which places clips and chat on the
+  // broadcast's clock.
+  const flags = ['delete_segments', 'independent_segments', 'temp_file', 'program_date_time', ...(o.discontinuity ? ['discont_start'] : [])];
   const streamMap = rungs.map((r, i) => (audioKbps !== null ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`)).join(' ');
   args.push(
     '-f', 'hls',
@@ -126,9 +128,14 @@ export function buildLiveFfmpegArgs(o: LiveFfmpegOptions): string[] {
   return args;
 }
 
+/** The CODECS attribute of every live variant. */
+export function liveCodecs(ladder: LiveLadder): string {
+  return ladder.audio_kbps !== null ? `${AVC_CODEC},mp4a.40.2` : AVC_CODEC;
+}
+
 /** The live master playlist; `query` (e.g. "viewer=abc") is appended to every variant URI. */
 export function liveMasterPlaylist(ladder: LiveLadder, query?: string): string {
-  const codecs = ladder.audio_kbps !== null ? `${AVC_CODEC},mp4a.40.2` : AVC_CODEC;
+  const codecs = liveCodecs(ladder);
   const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-INDEPENDENT-SEGMENTS'];
   for (const r of ladder.rungs) {
     lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${r.bandwidth},AVERAGE-BANDWIDTH=${r.average_bandwidth},RESOLUTION=${r.width}x${r.height},CODECS="${codecs}"`);
@@ -157,4 +164,52 @@ export function parseMediaPlaylist(text: string): MediaPlaylistInfo {
     else if (!line.startsWith('#')) segments.push(line);
   }
   return { mediaSequence, segments, ended };
+}
+
+/**
+ * Segments a live media playlist keeps: the configured sliding window, or enough to cover the
+ * stream's DVR window when it has one.
+ */
+export function liveListSize(playlistSegments: number, segmentSeconds: number, dvrWindowSeconds: number): number {
+  if (dvrWindowSeconds <= 0) return playlistSegments;
+  return Math.max(playlistSegments, Math.ceil(dvrWindowSeconds / segmentSeconds));
+}
+
+export interface LiveSegment {
+  uri: string;
+  duration: number;
+  /** Wall-clock capture time of the segment's first frame (ms since epoch), when the playlist says. */
+  at: number | null;
+}
+
+/** Segments of a live media playlist with their durations and EXT-X-PROGRAM-DATE-TIME. */
+export function parseLiveSegments(text: string): LiveSegment[] {
+  const out: LiveSegment[] = [];
+  let duration: number | null = null;
+  let at: number | null = null;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line) continue;
+    if (line.startsWith('#EXTINF:')) duration = Number.parseFloat(line.slice(8));
+    else if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) {
+      const t = Date.parse(line.slice(25));
+      at = Number.isFinite(t) ? t : null;
+    } else if (!line.startsWith('#')) {
+      out.push({ uri: line, duration: duration ?? 0, at });
+      duration = null;
+      at = null;
+    }
+  }
+  return out;
+}
+
+/** A media playlist of every segment kept for a broadcast (EVENT: it only grows), for clips. */
+export function liveHistoryPlaylist(segments: readonly LiveSegment[], segmentSeconds: number): string {
+  const target = Math.max(segmentSeconds, ...segments.map((s) => Math.ceil(s.duration - 1e-6)));
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-TARGETDURATION:${target}`, '#EXT-X-PLAYLIST-TYPE:EVENT', '#EXT-X-MEDIA-SEQUENCE:0'];
+  for (const s of segments) {
+    if (s.at !== null) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.at).toISOString()}`);
+    lines.push(`#EXTINF:${s.duration.toFixed(6)},`, s.uri);
+  }
+  return `${lines.join('\n')}\n`;
 }

@@ -11,6 +11,8 @@ export interface PlayerOptions {
   src: string;
   poster?: string | null;
   live?: boolean;
+  /** Live with a DVR window: the seek bar spans what the playlist keeps, with "Back to live". */
+  dvr?: boolean;
   /** WebVTT thumbnail track (sprite tiles) for seek-bar previews. */
   storyboardUrl?: string | null;
   /** Called once, on the first play. */
@@ -29,7 +31,8 @@ export function createPlayer(opts: PlayerOptions): Player {
   const video = h('video', { playsinline: true, preload: 'metadata', poster: opts.poster ?? undefined });
   const play = h('button', { type: 'button', class: 'ctl', 'aria-label': 'Play' }, icon('play'));
   const time = h('span', { class: 'time', 'aria-live': 'off' }, opts.live ? 'LIVE' : '0:00 / 0:00');
-  const seek = h('input', { type: 'range', class: 'seek', min: 0, max: 0, step: 0.1, value: 0, 'aria-label': 'Seek', disabled: opts.live ?? false });
+  const seek = h('input', { type: 'range', class: 'seek', min: 0, max: 0, step: 0.1, value: 0, 'aria-label': 'Seek', disabled: (opts.live ?? false) && !opts.dvr });
+  const toLive = h('button', { type: 'button', class: 'ctl to-live', hidden: true }, 'Back to live');
   const preview = h('div', { class: 'preview', 'aria-hidden': 'true', hidden: true }, h('div', { class: 'preview-img' }), h('span', { class: 'preview-time' }));
   const mute = h('button', { type: 'button', class: 'ctl', 'aria-label': 'Mute', 'aria-pressed': 'false' }, icon('volume'));
   const qualityId = uid('q');
@@ -40,11 +43,12 @@ export function createPlayer(opts: PlayerOptions): Player {
     play,
     h('div', { class: 'seek-wrap' }, seek, preview),
     time,
+    toLive,
     mute,
     h('label', { class: 'sr-only', for: qualityId }, 'Quality'),
     quality,
     full);
-  const el = h('div', { class: `player${opts.live ? ' live' : ''}` }, video, message, controls);
+  const el = h('div', { class: `player${opts.live ? ' live' : ''}${opts.live && opts.dvr ? ' dvr' : ''}` }, video, message, controls);
 
   let hls: Hls | null = null;
   let disposed = false;
@@ -84,7 +88,29 @@ export function createPlayer(opts: PlayerOptions): Player {
     if (!opts.live) {
       if (document.activeElement !== seek) seek.value = String(now);
       time.textContent = `${fmt(now)} / ${fmt(video.duration)}`;
+    } else if (opts.dvr) {
+      paintDvr(now);
     }
+  });
+
+  // DVR: the bar runs over the seekable window; behind the live edge the time shows how far.
+  const liveEdge = () => hls?.liveSyncPosition ?? (video.seekable.length ? video.seekable.end(video.seekable.length - 1) : video.currentTime);
+  function paintDvr(now: number): void {
+    if (!video.seekable.length) return;
+    const start = video.seekable.start(0);
+    const end = video.seekable.end(video.seekable.length - 1);
+    seek.min = String(start);
+    seek.max = String(end);
+    if (document.activeElement !== seek) seek.value = String(now);
+    const behind = Math.max(0, liveEdge() - now);
+    // A few seconds behind the edge is normal live latency, not "rewound".
+    const rewound = behind > 8;
+    toLive.hidden = !rewound;
+    time.textContent = rewound ? `-${fmt(behind)}` : 'LIVE';
+  }
+  toLive.addEventListener('click', () => {
+    video.currentTime = liveEdge();
+    void video.play().catch(() => {});
   });
   video.addEventListener('seeking', () => (lastTick = null));
   video.addEventListener('loadedmetadata', () => {

@@ -68,6 +68,27 @@ export interface Stream {
   ended_at?: string | null;
   viewer_count?: number;
   playback_url?: string;
+  reusable?: boolean;
+  dvr_window_seconds?: number;
+  clips_by_viewers?: boolean;
+  recording_video_id?: string | null;
+}
+
+export interface Broadcast {
+  id: string;
+  started_at: string;
+  ended_at: string | null;
+  duration_seconds: number | null;
+  peak_viewer_count: number;
+  recording_video_id: string | null;
+}
+
+export interface ReplayMessage {
+  comment_id: string;
+  user_id: string;
+  username: string;
+  message: string;
+  offset_seconds: number;
 }
 
 export interface CreatedStream {

@@ -1,11 +1,12 @@
-// Go live: create a stream, then a dashboard with the RTMP URL and stream key (copy buttons, OBS
-// settings), the stream's status and viewer count, key rotation and "end stream".
+// Go live: one reusable stream per creator (its key works for every broadcast), then a dashboard
+// with the RTMP URL and stream key (reveal, copy, rotate; OBS settings), status and viewers, its
+// broadcasts with their recordings, "end broadcast" and "delete stream".
 import { h, replace } from '../dom.js';
-import { errorText, get, post } from '../api.js';
+import { del, errorText, get, post } from '../api.js';
 import { signInRequired } from '../guard.js';
-import { ago, count } from '../format.js';
+import { ago, count, duration } from '../format.js';
 import { navigate, type Page, type PageContext } from '../router.js';
-import type { CreatedStream, Page as ListPage, Stream } from '../types.js';
+import type { Broadcast, CreatedStream, Page as ListPage, Stream } from '../types.js';
 import { badge, copyField, field, notice } from '../ui.js';
 
 const POLL_MS = 3000;
@@ -23,9 +24,16 @@ export function goLivePage(ctx: PageContext): Page {
 
 function createPage(): Page {
   const name = field('Stream title', { name: 'title', required: true, maxlength: 200, placeholder: 'What are you streaming?' });
+  const dvr = h('input', { type: 'checkbox', name: 'dvr', checked: true });
+  const clips = h('input', { type: 'checkbox', name: 'clips' });
   const msg = notice();
   const submit = h('button', { type: 'submit' }, 'Create stream');
-  const form = h('form', { class: 'stack card-panel' }, name.wrap, msg.el, submit);
+  const form = h('form', { class: 'stack card-panel' },
+    name.wrap,
+    h('label', { class: 'row' }, dvr, 'Let viewers rewind up to 30 minutes while live'),
+    h('label', { class: 'row' }, clips, 'Let viewers make clips'),
+    h('p', { class: 'hint' }, 'Your stream key keeps working for every broadcast: set it in your encoder once.'),
+    msg.el, submit);
   const mine = h('div');
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -38,7 +46,7 @@ function createPage(): Page {
     }
     submit.disabled = true;
     try {
-      const res = await post<CreatedStream>('/api/v1/streams', { title: t });
+      const res = await post<CreatedStream>('/api/v1/streams', { title: t, reusable: true, dvr_window_seconds: dvr.checked ? 1800 : 0, clips_by_viewers: clips.checked });
       freshKeys.set(res.stream.id, { key: res.stream_key, rtmpUrl: res.rtmp_url });
       navigate(`/go-live/${res.stream.id}`);
     } catch (err) {
@@ -50,6 +58,14 @@ function createPage(): Page {
   // Listing one's own streams is a convenience: hidden when the server does not offer it.
   get<ListPage<Stream>>('/api/v1/streams?creator=me&limit=10').then((res) => {
     const active = res.items.filter((s) => s.status !== 'ended');
+    // One reusable stream per creator: once there is one, its dashboard replaces the form.
+    const reusable = active.find((s) => s.reusable);
+    if (reusable) {
+      replace(form, h('h2', null, reusable.title), badge(reusable.status),
+        h('p', null, 'Your stream key works for every broadcast: start streaming from your encoder whenever you like.'),
+        h('a', { href: `/go-live/${reusable.id}`, class: 'button' }, 'Open stream dashboard'));
+      return;
+    }
     if (!active.length) return;
     replace(mine, h('div', { class: 'card-panel' }, h('h2', null, 'Your streams'), h('ul', { class: 'plain' }, active.map((s) =>
       h('li', { class: 'row spread' }, h('a', { href: `/go-live/${s.id}` }, s.title), badge(s.status))))));
@@ -78,12 +94,17 @@ function dashboard(id: string): Page {
   const watch = h('a', { href: `/live/${id}`, class: 'button secondary' }, 'Open watch page');
   const rotate = h('button', { type: 'button', class: 'secondary' }, 'New stream key');
   const end = h('button', { type: 'button', class: 'danger' }, 'End stream');
+  const remove = h('button', { type: 'button', class: 'danger', hidden: true }, 'Delete stream');
+  const history = h('div', { class: 'card-panel stack', hidden: true });
   const el = h('section', { class: 'page narrow' },
     heading, statusLine,
     h('div', { class: 'card-panel stack' }, h('h2', null, 'Encoder settings'), credentials),
-    h('div', { class: 'row' }, watch, rotate, end),
+    h('div', { class: 'row' }, watch, rotate, end, remove),
     msg.el,
-    obsHints());
+    obsHints(),
+    history);
+  let reusable = false;
+  let lastStatus = '';
 
   let timer: ReturnType<typeof setTimeout> | null = null;
   let disposed = false;
@@ -105,8 +126,30 @@ function dashboard(id: string): Page {
     const since = s.status === 'live' && s.started_at ? ` · started ${ago(s.started_at)}` : s.status === 'ended' && s.ended_at ? ` · ended ${ago(s.ended_at)}` : '';
     replace(statusLine, badge(s.status), h('span', null, `${count(s.viewer_count ?? 0, 'viewer')}${since}`));
     const ended = s.status === 'ended';
-    end.disabled = ended;
+    reusable = Boolean(s.reusable);
+    // A reusable stream ends broadcasts; deleting it is what ends it for good.
+    end.textContent = reusable ? 'End broadcast' : 'End stream';
+    end.disabled = ended || (reusable && s.status !== 'live');
     rotate.disabled = ended;
+    remove.hidden = !reusable || ended;
+    if (s.status !== lastStatus) {
+      lastStatus = s.status;
+      void paintBroadcasts();
+    }
+  }
+
+  async function paintBroadcasts(): Promise<void> {
+    try {
+      const { items } = await get<{ items: Broadcast[] }>(`/api/v1/streams/${encodeURIComponent(id)}/broadcasts`);
+      if (disposed || !items.length) return;
+      history.hidden = false;
+      replace(history, h('h2', null, 'Broadcasts'), h('ul', { class: 'plain' }, items.map((b) =>
+        h('li', { class: 'row spread' },
+          h('span', null, `${ago(b.started_at)}${b.duration_seconds !== null ? ` · ${duration(b.duration_seconds)}` : ''} · ${count(b.peak_viewer_count, 'viewer')} at most`),
+          b.recording_video_id ? h('a', { href: `/watch/${b.recording_video_id}` }, 'Recording') : h('span', { class: 'meta' }, b.ended_at ? 'No recording yet' : 'Live now')))));
+    } catch {
+      // The list is a convenience; the dashboard works without it.
+    }
   }
 
   async function poll(): Promise<void> {
@@ -116,6 +159,8 @@ function dashboard(id: string): Page {
       if (disposed) return;
       paint(s);
       if (s.status === 'ended') return;
+      // Recordings appear a while after a broadcast ends.
+      if (reusable && s.status === 'idle' && Math.random() < 0.2) void paintBroadcasts();
     } catch (err) {
       msg.error(errorText(err));
     }
@@ -136,11 +181,22 @@ function dashboard(id: string): Page {
     }
   });
   end.addEventListener('click', async () => {
-    if (!confirm('End the stream for everyone?')) return;
+    if (!confirm(reusable ? 'End this broadcast for everyone? Your key keeps working for the next one.' : 'End the stream for everyone?')) return;
     msg.clear();
     try {
       paint(await post<Stream>(`/api/v1/streams/${id}/end`));
-      msg.ok('The stream has ended.');
+      msg.ok(reusable ? 'The broadcast has ended. Stream again with the same key whenever you like.' : 'The stream has ended.');
+    } catch (err) {
+      msg.error(errorText(err));
+    }
+  });
+  remove.addEventListener('click', async () => {
+    if (!confirm('Delete this stream for good? Its key stops working and cannot be brought back; recordings stay.')) return;
+    msg.clear();
+    try {
+      await del(`/api/v1/streams/${id}`);
+      freshKeys.delete(id);
+      navigate('/go-live');
     } catch (err) {
       msg.error(errorText(err));
     }

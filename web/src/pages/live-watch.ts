@@ -41,11 +41,13 @@ export function liveWatchPage(ctx: PageContext): Page {
     shownStatus = s.status;
     if (s.status === 'live' && s.playback_url) {
       player?.dispose();
-      player = createPlayer({ src: s.playback_url, live: true });
+      player = createPlayer({ src: s.playback_url, live: true, dvr: (s.dvr_window_seconds ?? 0) > 0 });
       replace(stage, player.el);
       // Live playback starts muted so browsers allow it to start by itself.
       player.video.muted = true;
       void player.video.play().catch(() => {});
+    } else if (s.status === 'idle' && s.reusable && s.recording_video_id) {
+      showOffline('Offline for now. The last broadcast is on its recording page; this page switches to the video when the next one starts.');
     } else if (s.status === 'ended') {
       showOffline('This stream has ended.');
     } else {

@@ -3,6 +3,7 @@
 import { h, replace } from '../dom.js';
 import { ApiError, del, errorText, get, post, put } from '../api.js';
 import { ago, count, duration } from '../format.js';
+import { chatReplayPanel, type ChatReplayPanel } from '../chat-replay.js';
 import { createPlayer, type Player } from '../player.js';
 import { processingView, type ProcessingView } from '../processing.js';
 import { navigate, type Page, type PageContext } from '../router.js';
@@ -20,6 +21,7 @@ export function watchPage(ctx: PageContext): Page {
 
   let player: Player | null = null;
   let processing: ProcessingView | null = null;
+  let replay: ChatReplayPanel | null = null;
   let disposed = false;
   let onViews: ((n: number) => void) | null = null;
 
@@ -66,6 +68,13 @@ export function watchPage(ctx: PageContext): Page {
       },
     });
     replace(stage, player.el);
+    // A recording of a broadcast (or a clip of one) brings its chat along, in time with the video.
+    const p = player;
+    chatReplayPanel(id, p.video).then((panel) => {
+      if (!panel || disposed || player !== p) return panel?.dispose();
+      replay = panel;
+      el.append(panel.el);
+    }, () => {});
   }
 
   function renderInfo(video: Video): void {
@@ -134,6 +143,7 @@ export function watchPage(ctx: PageContext): Page {
     disposed = true;
     player?.dispose();
     processing?.dispose();
+    replay?.dispose();
   };
   return page;
 }
