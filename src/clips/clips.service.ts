@@ -5,6 +5,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { AuthUser } from '../accounts/accounts.service.js';
 import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError } from '../http/errors.js';
 import type { RateLimiter } from '../shared/rate-limiter.js';
+import { cleanLine } from '../shared/text.js';
 import type { Logger } from '../infra/logger.js';
 import { parseMediaPlaylist } from '../media/hls.playlist.js';
 import { liveCodecs, liveMasterPlaylist, parseLiveSegments, type LiveLadder, type LiveSegment } from '../media/live.args.js';
@@ -70,6 +71,7 @@ export class ClipsService {
   }
 
   async clipVideo(user: AuthUser, videoId: string, body: { start_seconds: number; end_seconds: number; title: string }): Promise<ClipResult> {
+    const title = clipTitle(body.title);
     const v = await this.videos.getVisible(videoId, user);
     await this.assertMayClip(user, v.owner_id, await this.streamOf(v));
     const { start_seconds: start, end_seconds: end } = body;
@@ -105,7 +107,7 @@ export class ClipsService {
     const video = await publishDerivedVideo(this.videos, {
       id,
       ownerId: user.id,
-      title: body.title,
+      title,
       runId,
       renditions: renditions.map((r) => ({ ...r, playlist: `${dstDir}${r.playlist.slice(srcDir.length)}` })),
       manifestKey: `${dstDir}master.m3u8`,
@@ -129,6 +131,7 @@ export class ClipsService {
    * window, or further over the segments a recorded broadcast keeps (its history playlist).
    */
   async clipStream(user: AuthUser, streamId: string, body: { seconds_back: number; duration_seconds: number; title: string }): Promise<ClipResult> {
+    const title = clipTitle(body.title);
     const row = await this.live.requireStream(streamId);
     await this.assertMayClip(user, row.creator_id, row.clips_by_viewers ? row.id : null);
     checkLength(body.duration_seconds, 'duration_seconds');
@@ -179,7 +182,7 @@ export class ClipsService {
     const video = await publishDerivedVideo(this.videos, {
       id,
       ownerId: user.id,
-      title: body.title,
+      title,
       runId,
       renditions,
       manifestKey: `${dstDir}master.m3u8`,
@@ -231,4 +234,11 @@ export function mediaPlaylistsOf(master: string): string[] {
   }
   for (const u of out) if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*\.m3u8$/.test(u)) throw new ConflictError('The video has an unexpected playlist layout.');
   return [...out];
+}
+
+/** A clip's title is cleaned as any video title is; nothing left after cleaning is a 400. */
+function clipTitle(raw: string): string {
+  const title = cleanLine(raw);
+  if (!title) throw new ValidationError('The title must not be blank.', [{ field: 'title', message: 'must not be blank' }]);
+  return title;
 }
