@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `nova` executable: `serve` (API + web + embedded worker + RTMP), `worker`, `migrate`.
+// The `nova` executable: `serve` (API + web + embedded worker + RTMP), `worker`, `migrate`, `train`.
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createContainer } from './container.js';
 import { migrateToLatest } from './infra/db/migrate.js';
@@ -8,7 +8,9 @@ import { startNova } from './server.js';
 const USAGE = `Usage: nova <command> [options]
   serve [--no-worker]         HTTP API + web app (+ the job worker unless --no-worker)
   worker [--concurrency N]    run queued jobs only
-  migrate                     apply database migrations and exit`;
+  migrate                     apply database migrations and exit
+  train [--synthetic] [--seed N] [--version N] [--epochs N] [--min-positives N]
+                              train the feed ranker from engagement and write its next version`;
 
 function flagValue(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -43,6 +45,12 @@ async function main(argv: string[]): Promise<number> {
         await c.db.close();
         await c.redis?.quit();
       }
+      return 0;
+    }
+    case 'train': {
+      // Loaded on demand: serving never needs the trainer.
+      const { runTrain } = await import('./feed/train.js');
+      await runTrain(args, config);
       return 0;
     }
     case 'serve':

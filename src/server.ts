@@ -8,6 +8,7 @@ import { createCapabilities } from './capabilities.js';
 import type { Capability, NovaApp, Roles } from './capability.js';
 import { createContainer, type Container } from './container.js';
 import { migrateToLatest } from './infra/db/migrate.js';
+import { reportMediaTools } from './media/index.js';
 import type { Logger } from './infra/logger.js';
 
 export interface RunningNova {
@@ -40,6 +41,7 @@ export async function startNova(config: Config, roles: Roles, logger?: Logger): 
   try {
     const applied = await migrateToLatest(container.db);
     if (applied.length) container.logger.info({ applied }, 'migrations applied');
+    reportMediaTools(config, container.logger);
     capabilities.push(...createCapabilities(container));
     let url: string | null = null;
     if (roles.api) {
