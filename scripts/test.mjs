@@ -1,6 +1,6 @@
 // Runs the test-suite with node's built-in runner (TypeScript through tsx). Files run one at a
 // time: many of them start servers and ffmpeg, and these machines have two cores.
-// Usage: npm test [-- file-or-substring ...]
+// Usage: npm test [-- file-or-substring ...] [--exclude substring ...]
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,9 +13,13 @@ function walk(dir) {
     return e.isDirectory() ? walk(p) : e.name.endsWith('.test.ts') ? [p] : [];
   });
 }
-const filters = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const excludes = argv.flatMap((a, i) => (argv[i - 1] === '--exclude' ? [a] : []));
+const filters = argv.filter((a, i) => a !== '--exclude' && argv[i - 1] !== '--exclude');
 let files = walk(path.join(root, 'test')).sort();
 if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
+for (const f of files.filter((f) => excludes.some((x) => f.includes(x)))) console.log(`# skip: ${path.relative(root, f)} (excluded from this run)`);
+files = files.filter((f) => !excludes.some((x) => f.includes(x)));
 if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
