@@ -68,9 +68,12 @@ function packagedChromium(): ResolvedBrowser | undefined {
     const tmp = `${dir}.partial-${process.pid}`;
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.mkdirSync(tmp, { recursive: true });
-    const script = `const m = await import('@sparticuz/chromium'); await m.default.executablePath(); await m.inflate(${JSON.stringify(path.join(pkgDir, 'bin', 'al2023.tar.br'))});`;
-    const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, env: { ...process.env, TMPDIR: tmp }, encoding: 'utf8', timeout: 300_000 });
-    if (res.status !== 0 || !fs.existsSync(path.join(tmp, 'chromium'))) {
+    const script = `const m = await import('@sparticuz/chromium'); await m.default.executablePath();`;
+    // The package unpacks the NSS libraries too only where it believes it runs on Amazon Linux 2023;
+    // a machine with only Node lacks them, so the child says so.
+    const env = { ...process.env, TMPDIR: tmp, AWS_LAMBDA_JS_RUNTIME: 'nodejs22.x' };
+    const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, env, encoding: 'utf8', timeout: 300_000 });
+    if (res.status !== 0 || !fs.existsSync(path.join(tmp, 'chromium')) || !fs.existsSync(path.join(tmp, 'al2023', 'lib'))) {
       fs.rmSync(tmp, { recursive: true, force: true });
       console.log(`# @sparticuz/chromium did not unpack: ${(res.stderr || res.error?.message || '').trim().split('\n').pop()}`);
       return undefined;
