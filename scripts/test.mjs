@@ -2,7 +2,7 @@
 // time: many of them start servers and ffmpeg, and these machines have two cores.
 // When a selected file needs Kafka (`kafka` in its name), one broker is started for the whole run
 // with scripts/kafka.sh and its address passed on as TEST_KAFKA_BROKERS (see test/helpers/kafka.ts).
-// Usage: npm test [-- file-or-substring ...]
+// Usage: npm test [-- file-or-substring ...] [--exclude substring ...]
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,9 +16,13 @@ function walk(dir) {
     return e.isDirectory() ? walk(p) : e.name.endsWith('.test.ts') ? [p] : [];
   });
 }
-const filters = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const excludes = argv.flatMap((a, i) => (argv[i - 1] === '--exclude' ? [a] : []));
+const filters = argv.filter((a, i) => a !== '--exclude' && argv[i - 1] !== '--exclude');
 let files = walk(path.join(root, 'test')).sort();
 if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
+for (const f of files.filter((f) => excludes.some((x) => f.includes(x)))) console.log(`# skip: ${path.relative(root, f)} (excluded from this run)`);
+files = files.filter((f) => !excludes.some((x) => f.includes(x)));
 if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);

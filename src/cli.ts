@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `nova` executable: `serve` (API + web + embedded worker + RTMP), `worker`, `migrate`, and
-// `events tail` for operators.
+// The `nova` executable: `serve` (API + web + embedded worker + RTMP), `worker`, `migrate`, `train`,
+// `health`, and `events tail` for operators.
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createContainer } from './container.js';
 import { tailTopic, TopicNotFoundError } from './infra/bus/kafka.tail.js';
@@ -11,6 +11,10 @@ const USAGE = `Usage: nova <command> [options]
   serve [--no-worker]         HTTP API + web app (+ the job worker unless --no-worker)
   worker [--concurrency N]    run queued jobs only
   migrate                     apply database migrations and exit
+  health [--url URL|--worker] exit 0 when this node is ready: the server's /readyz (--url, or PORT
+                              on this host); --worker: the database and Redis the worker uses
+  train [--synthetic] [--seed N] [--version N] [--epochs N] [--min-positives N]
+                              train the feed ranker from engagement and write its next version
   events tail --topic T [--from-beginning] [--limit N]
                               print Kafka records of topic T (KAFKA_TOPIC_PREFIX is added) as JSON lines`;
 
@@ -19,6 +23,34 @@ function flagValue(args: string[], name: string): string | undefined {
   if (i >= 0) return args[i + 1];
   const eq = args.find((a) => a.startsWith(`${name}=`));
   return eq?.slice(name.length + 1);
+}
+
+/**
+ * The container health check: an API node answers /readyz itself; a worker has no HTTP port, so
+ * its check is that the database and Redis it works against answer from inside its container.
+ */
+async function health(config: Config, url: string | undefined, worker: boolean): Promise<number> {
+  const timeout = AbortSignal.timeout(5000);
+  if (!worker) {
+    const target = url ?? `http://127.0.0.1:${config.port}`;
+    const res = await fetch(`${target.replace(/\/$/, '')}/readyz`, { signal: timeout }).catch((err: Error) => err);
+    if (res instanceof Error || !res.ok) {
+      console.error(`nova: ${target}/readyz ${res instanceof Error ? `did not answer (${res.message})` : `answered ${res.status}`}`);
+      return 1;
+    }
+    return 0;
+  }
+  const c = createContainer(config);
+  try {
+    for (const r of c.readiness) await r.check();
+    return 0;
+  } catch (err) {
+    console.error(`nova: not ready: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  } finally {
+    await c.db.close();
+    await c.redis?.quit();
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -47,6 +79,14 @@ async function main(argv: string[]): Promise<number> {
         await c.db.close();
         await c.redis?.quit();
       }
+      return 0;
+    }
+    case 'health':
+      return health(config, flagValue(args, '--url'), args.includes('--worker'));
+    case 'train': {
+      // Loaded on demand: serving never needs the trainer.
+      const { runTrain } = await import('./feed/train.js');
+      await runTrain(args, config);
       return 0;
     }
     case 'serve':

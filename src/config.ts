@@ -89,6 +89,12 @@ export interface Config {
   /** Explicit ffmpeg/ffprobe executables; when unset they are looked up on PATH, then in the bundled npm packages. */
   ffmpegPath?: string;
   ffprobePath?: string;
+  /**
+   * Whether the ffmpeg shipped in the optional npm packages may be used when none is configured or on
+   * PATH: an old build that decodes untrusted uploads, so NODE_ENV=production refuses it unless
+   * FFMPEG_ALLOW_BUNDLED=true.
+   */
+  ffmpegAllowBundled: boolean;
   maxInputDurationSeconds: number;
   maxInputPixels: number;
   liveMaxDurationSeconds: number;
@@ -620,6 +626,7 @@ export function loadConfig(env: Env = process.env): Config {
     ffmpegTimeoutSeconds: int(env, 'FFMPEG_TIMEOUT_SECONDS', 3 * 3600, 10, 48 * 3600),
     ffmpegPath: str(env, 'FFMPEG_PATH'),
     ffprobePath: str(env, 'FFPROBE_PATH'),
+    ffmpegAllowBundled: bool(env, 'FFMPEG_ALLOW_BUNDLED', str(env, 'NODE_ENV') !== 'production'),
     maxInputDurationSeconds: int(env, 'MAX_INPUT_DURATION_SECONDS', 6 * 3600, 1, 48 * 3600),
     maxInputPixels: int(env, 'MAX_INPUT_PIXELS', 7680 * 4320, 1, 100_000_000),
     liveMaxDurationSeconds: int(env, 'LIVE_MAX_DURATION_SECONDS', 12 * 3600, 10, 7 * 24 * 3600),

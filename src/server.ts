@@ -9,6 +9,7 @@ import type { Capability, NovaApp, Roles } from './capability.js';
 import { createContainer, type Container } from './container.js';
 import { migrateToLatest } from './infra/db/migrate.js';
 import { startOpsServer, type OpsServer } from './http/ops.server.js';
+import { reportMediaTools } from './media/index.js';
 import type { Logger } from './infra/logger.js';
 
 export interface RunningNova {
@@ -45,6 +46,7 @@ export async function startNova(config: Config, roles: Roles, logger?: Logger): 
   try {
     const applied = await migrateToLatest(container.db);
     if (applied.length) container.logger.info({ applied }, 'migrations applied');
+    reportMediaTools(config, container.logger);
     capabilities.push(...createCapabilities(container));
     if (config.http.production && !config.publicUrl) {
       container.logger.warn('PUBLIC_URL is not set in production: absolute links (upload URLs, playlists) are built from the request\'s Host header (and forwarded headers only from TRUST_PROXY proxies); set PUBLIC_URL to the address clients use.');

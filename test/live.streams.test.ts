@@ -20,10 +20,12 @@ import {
 import type { Capability } from '../src/capability.js';
 import type { LiveService } from '../src/live/live.service.js';
 import { parseMediaPlaylist } from '../src/media/live.args.js';
+import { currentFfmpegSkipReason } from './helpers/media.js';
 import { startTestNova, type TestNova } from './helpers/nova.js';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from './helpers/postgres.js';
 import { startS3, type TestS3 } from './helpers/s3.js';
 
+const liveSkip = currentFfmpegSkipReason();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `fn` until it returns a truthy value; fails with `what` after `ms`. */
@@ -67,7 +69,7 @@ async function refusedPublish(rtmpUrl: string, key: string): Promise<string> {
   return enc.stderr();
 }
 
-describe('live streams (SQLite, local storage)', () => {
+describe('live streams (SQLite, local storage)', { skip: liveSkip }, () => {
   let t: TestNova;
   let creator: NovaClient;
   let other: NovaClient;
@@ -236,7 +238,7 @@ describe('live streams (SQLite, local storage)', () => {
   });
 });
 
-describe('live ingest bitrate cap', () => {
+describe('live ingest bitrate cap', { skip: liveSkip }, () => {
   it('disconnects an encoder sending above LIVE_MAX_INGEST_KBPS', async () => {
     const t = await startTestNova({ LIVE_MAX_INGEST_KBPS: '150' });
     const { client } = await t.client.newUser('loud');
@@ -258,7 +260,7 @@ describe('live ingest bitrate cap', () => {
   });
 });
 
-describe('live ingest shutdown', () => {
+describe('live ingest shutdown', { skip: liveSkip }, () => {
   it('stops every live ffmpeg and closes RTMP when Nova stops', async () => {
     const t = await startTestNova();
     let stopped = false;
@@ -281,7 +283,7 @@ describe('live ingest shutdown', () => {
 });
 
 describe('live streams (Postgres, S3): publish, viewers, reconnect, end, recording', async () => {
-  const skip = await postgresSkipReason();
+  const skip = liveSkip || (await postgresSkipReason());
   let t: TestNova;
   let s3: TestS3;
   let db: TestDatabase;

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeClip, type ClipSpec } from './fixtures/clips.js';
+import { currentFfmpegSkipReason } from './helpers/media.js';
 import { generateThumbnails, MediaError, planLadder, probeMedia, resolveMediaTools, transcodeToHls, type TranscodeResult } from '../src/media/index.js';
 
 const LIMITS = { maxDurationSeconds: 3600, maxPixels: 7680 * 4320, timeoutSeconds: 30 };
@@ -118,7 +119,7 @@ function measuredBps(run: Run, playlist: string, withAudio: boolean): number {
   return bits / seconds;
 }
 
-describe('media transcode', () => {
+describe('media transcode', { skip: currentFfmpegSkipReason() }, () => {
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-transcode-'));
   });

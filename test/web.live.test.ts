@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { startEncoder, type Encoder } from '../src/client/live.client.js';
 import type { UserInfo } from '../src/client/nova-client.js';
+import { currentFfmpegSkipReason } from './helpers/media.js';
 import { startTestNova, type TestNova } from './helpers/nova.js';
 import {
   buildWebApp,
@@ -21,7 +22,7 @@ import {
   type TestPage,
 } from './helpers/browser.js';
 
-const skip = chromiumSkipReason();
+const skip = chromiumSkipReason() || currentFfmpegSkipReason();
 const XSS = '<img src=x onerror=alert(1)>';
 
 describe('web app: go live and chat in two browsers', { skip }, () => {

@@ -1,6 +1,7 @@
 // Live-stream calls of the typed client (used by tests and benchmarks), and a test-pattern encoder:
 // ffmpeg pushing testsrc2 + a sine tone over RTMP, standing in for OBS.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { resolveMediaTools } from '../media/ffmpeg.binaries.js';
 import type { ApiResponse, NovaClient } from './nova-client.js';
 
 export interface LiveStreamInfo {
@@ -88,6 +89,7 @@ export interface EncoderOptions {
   audio?: boolean;
   /** Burn the sender's wall-clock time (ms) into the picture, for latency measurements. */
   clockOverlay?: boolean;
+  /** The ffmpeg to run; by default the one Nova itself would use (FFMPEG_PATH, PATH, npm package). */
   ffmpeg?: string;
 }
 
@@ -112,7 +114,7 @@ export function startEncoder(rtmpUrl: string, key: string, o: EncoderOptions = {
   args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(fps), '-pix_fmt', 'yuv420p');
   if (o.audio !== false) args.push('-c:a', 'aac', '-b:a', '96k');
   args.push('-f', 'flv', `${rtmpUrl}/${key}`);
-  const child = spawn(o.ffmpeg ?? 'ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(o.ffmpeg ?? resolveMediaTools().ffmpeg, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => {

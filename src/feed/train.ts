@@ -1,10 +1,10 @@
-// `npm run model:train`: builds ranking examples from the database, trains the feed ranker and
+// `nova train` (`npm run model:train` in a checkout): builds ranking examples from the database, trains the feed ranker and
 // writes it as the next version under MODELS_DIR/<FEED_MODEL>/. With too little engagement in the
 // database (or --synthetic) it trains on a simulated world instead, so a fresh install still ranks.
 // Options: --synthetic, --seed N, --version N, --epochs N, --min-positives N.
 // The serving processes pick the new version up through POST /api/v1/models/<name>/reload (or the
 // directory watch).
-import { ConfigError, loadConfig } from '../config.js';
+import type { Config } from '../config.js';
 import { openDatabase } from '../infra/db/database.js';
 import { migrateToLatest } from '../infra/db/migrate.js';
 import { concatDatasets, databaseDataset, holdOut, type DbDatasetStats } from './feed.dataset.js';
@@ -40,9 +40,9 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  const config = loadConfig(process.env);
+/** Runs the trainer with the command's options; throws with a one-line reason on bad options or data. */
+export async function runTrain(argv: string[], config: Config): Promise<void> {
+  const args = parseArgs(argv);
   const name = config.feed.model;
   let data: Dataset | null = null;
   let dbStats: DbDatasetStats | null = null;
@@ -85,8 +85,3 @@ async function main(): Promise<void> {
   console.log(`${name} v${written.version} written to ${written.dir} (${all.n} examples${useSynthetic ? ', synthetic' : ''}; hold-out AUC ${holdout.auc.toFixed(3)})`);
   console.log(`serve it: POST /api/v1/models/${name}/reload {"version": ${written.version}}`);
 }
-
-main().catch((err) => {
-  console.error(`model:train: ${err instanceof ConfigError ? err.message : (err as Error).message}`);
-  process.exit(1);
-});

@@ -2,7 +2,9 @@
 // transcode, poster and storyboard). The pipeline uses createMediaToolkit(config), which binds the
 // configured binaries, preset, timeout and input limits; the pure pieces are exported for tests.
 import type { Config } from '../config.js';
-import { resolveMediaTools } from './ffmpeg.binaries.js';
+import type { Logger } from '../infra/logger.js';
+import { bundledToolsInUse, resolveMediaTools } from './ffmpeg.binaries.js';
+import { MediaError } from './media.errors.js';
 import { planLadder } from './ladder.js';
 import { probeMedia } from './probe.js';
 import { generateThumbnails } from './thumbnails.js';
@@ -19,7 +21,7 @@ import type {
 
 export * from './media.types.js';
 export { MediaError, type MediaErrorCode } from './media.errors.js';
-export { resolveMediaTools } from './ffmpeg.binaries.js';
+export { resolveMediaTools, bundledToolsInUse } from './ffmpeg.binaries.js';
 export { probeMedia, ALLOWED_DEMUXERS } from './probe.js';
 export { planLadder, outputFps, LADDER_TIERS, GOP_SECONDS, SEGMENT_SECONDS } from './ladder.js';
 export { transcodeToHls, MASTER_PLAYLIST } from './transcoder.js';
@@ -38,10 +40,32 @@ export interface MediaToolkit {
   thumbnails(opts: Omit<ThumbnailOptions, 'timeoutSeconds' | 'tools'> & Partial<Pick<ThumbnailOptions, 'timeoutSeconds'>>): Promise<ThumbnailResult | null>;
 }
 
-export type MediaConfig = Pick<Config, 'ffmpegPath' | 'ffprobePath' | 'ffmpegPreset' | 'ffmpegTimeoutSeconds' | 'maxInputDurationSeconds' | 'maxInputPixels'>;
+export type MediaConfig = Pick<Config, 'ffmpegPath' | 'ffprobePath' | 'ffmpegAllowBundled' | 'ffmpegPreset' | 'ffmpegTimeoutSeconds' | 'maxInputDurationSeconds' | 'maxInputPixels'>;
 
-export function mediaToolsFor(config: MediaConfig): MediaTools {
-  return resolveMediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath });
+export function mediaToolsFor(config: Pick<Config, 'ffmpegPath' | 'ffprobePath' | 'ffmpegAllowBundled'>): MediaTools {
+  return resolveMediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath, allowBundled: config.ffmpegAllowBundled });
+}
+
+/**
+ * Says at start which ffmpeg will decode uploads: loudly when it is the old build shipped in the npm
+ * packages (uploads are untrusted input), and as an error when none can be used, so an operator
+ * learns it from the first lines of the log instead of from the first failed job.
+ */
+export function reportMediaTools(config: Pick<Config, 'ffmpegPath' | 'ffprobePath' | 'ffmpegAllowBundled'>, logger: Logger): void {
+  let tools: MediaTools;
+  try {
+    tools = mediaToolsFor(config);
+  } catch (err) {
+    const reason = err instanceof MediaError ? err.reason : String(err);
+    logger.error({ reason }, `ffmpeg unavailable, so video processing and live ingest will fail: ${reason}`);
+    return;
+  }
+  for (const b of bundledToolsInUse(tools)) {
+    logger.warn(
+      { tool: b.tool, path: b.path, version: b.version, built: b.year },
+      `${b.tool}: using the build bundled in ${b.packageName}, version ${b.version}${b.year ? ` (built ${b.year})` : ''}, to decode untrusted uploads; install a current ${b.tool} on PATH or set ${b.tool === 'ffmpeg' ? 'FFMPEG_PATH' : 'FFPROBE_PATH'} (NODE_ENV=production refuses it unless FFMPEG_ALLOW_BUNDLED=true)`,
+    );
+  }
 }
 
 /** Probing reads headers only: it gets a short leash even when transcodes may run for hours. */

@@ -1,14 +1,17 @@
-// Browser tests: a fresh Vite build of the web app, and Debian's Chromium driven by playwright-core
-// (Playwright's own browser download does not work on these machines). Outside CI a suite skips
-// with one line when Chromium is absent; in CI it must run.
+// Browser tests: a fresh Vite build of the web app, and Chromium driven by playwright-core
+// (Playwright's own browser download does not work on these machines). The browser is found the
+// way ffmpeg is: CHROMIUM_PATH, else a Chromium on PATH, else the one shipped compressed inside the
+// @sparticuz/chromium package (unpacked once into node_modules/.cache). Outside CI a suite skips
+// with one line when none runs; in CI it must run.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { IS_CI } from './env.js';
 
-export const CHROMIUM_PATH = '/usr/bin/chromium';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ARTIFACTS = path.join(ROOT, '.artifacts', 'web');
 
@@ -22,11 +25,100 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
-/** A reason to skip when Chromium is missing (outside CI); throws in CI. */
+export interface ResolvedBrowser {
+  path: string;
+  source: 'CHROMIUM_PATH' | 'PATH' | '@sparticuz/chromium';
+  /** Extra environment the browser needs (the packaged one brings its own NSS and fonts). */
+  env: Record<string, string>;
+}
+
+const PATH_NAMES = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'];
+
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const file = path.join(dir, name);
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      if (fs.statSync(file).isFile()) return file;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Unpacks @sparticuz/chromium (brotli-compressed binary, fonts, SwiftShader and the NSS libraries it
+ * links) into a folder per package version. The package unpacks into os.tmpdir(), so a child process
+ * does it with TMPDIR pointing at a private folder that is then renamed into place: parallel test
+ * processes never see a half-written browser.
+ */
+function packagedChromium(): ResolvedBrowser | undefined {
+  let pkgDir: string;
+  try {
+    pkgDir = path.resolve(path.dirname(createRequire(import.meta.url).resolve('@sparticuz/chromium')), '..', '..');
+  } catch {
+    return undefined;
+  }
+  if (process.platform !== 'linux') return undefined;
+  const version = (JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { version: string }).version;
+  const dir = path.join(ROOT, 'node_modules', '.cache', 'nova-chromium', `${version}-${process.arch}`);
+  if (!fs.existsSync(path.join(dir, 'chromium'))) {
+    const tmp = `${dir}.partial-${process.pid}`;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.mkdirSync(tmp, { recursive: true });
+    const script = `const m = await import('@sparticuz/chromium'); await m.default.executablePath();`;
+    // The package unpacks the NSS libraries too only where it believes it runs on Amazon Linux 2023;
+    // a machine with only Node lacks them, so the child says so.
+    const env = { ...process.env, TMPDIR: tmp, AWS_LAMBDA_JS_RUNTIME: 'nodejs22.x' };
+    const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, env, encoding: 'utf8', timeout: 300_000 });
+    if (res.status !== 0 || !fs.existsSync(path.join(tmp, 'chromium')) || !fs.existsSync(path.join(tmp, 'al2023', 'lib'))) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      console.log(`# @sparticuz/chromium did not unpack: ${(res.stderr || res.error?.message || '').trim().split('\n').pop()}`);
+      return undefined;
+    }
+    // Its own fonts.conf names Lambda's folders; this one adds the packaged fonts to the system's.
+    fs.writeFileSync(
+      path.join(tmp, 'fonts.conf'),
+      `<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n  <dir>${dir}/fonts</dir>\n  <cachedir>${dir}/fontconfig-cache</cachedir>\n</fontconfig>\n`,
+    );
+    try {
+      fs.renameSync(tmp, dir);
+    } catch {
+      // Another process finished first: its copy is as good.
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  const libs = path.join(dir, 'al2023', 'lib');
+  return {
+    path: path.join(dir, 'chromium'),
+    source: '@sparticuz/chromium',
+    env: { LD_LIBRARY_PATH: [libs, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'), FONTCONFIG_FILE: path.join(dir, 'fonts.conf') },
+  };
+}
+
+let resolved: ResolvedBrowser | null | undefined;
+
+/** The browser the suites drive, or null when none is available (resolved once per process). */
+export function resolveBrowser(): ResolvedBrowser | null {
+  if (resolved !== undefined) return resolved;
+  const explicit = process.env.CHROMIUM_PATH;
+  if (explicit) {
+    if (!fs.existsSync(explicit)) throw new Error(`CHROMIUM_PATH points to "${explicit}", which does not exist`);
+    return (resolved = { path: explicit, source: 'CHROMIUM_PATH', env: {} });
+  }
+  const found = PATH_NAMES.map(onPath).find(Boolean);
+  resolved = found ? { path: found, source: 'PATH', env: {} } : (packagedChromium() ?? null);
+  return resolved;
+}
+
+/** A reason to skip when no browser runs (outside CI); throws in CI. */
 export function chromiumSkipReason(): string | false {
-  if (fs.existsSync(CHROMIUM_PATH)) return false;
-  if (IS_CI) throw new Error(`Chromium is required in CI at ${CHROMIUM_PATH} (.ci/run installs it)`);
-  const reason = `no Chromium at ${CHROMIUM_PATH}: browser suite skipped`;
+  if (resolveBrowser()) return false;
+  const what = 'no Chromium (CHROMIUM_PATH, chromium on PATH, or the @sparticuz/chromium package)';
+  if (IS_CI) throw new Error(`${what}: a browser is required in CI`);
+  const reason = `${what}: browser suite skipped`;
   console.log(`# skip: ${reason}`);
   return reason;
 }
@@ -49,7 +141,9 @@ export async function buildWebApp(): Promise<string> {
 
 /** Launches Chromium; playwright gives every launch a fresh, temporary user-data dir. */
 export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+  const b = resolveBrowser();
+  if (!b) throw new Error('no browser: call chromiumSkipReason() first');
+  return chromium.launch({ executablePath: b.path, headless: true, args: CHROMIUM_ARGS, timeout: 60_000, env: { ...process.env, ...b.env } as Record<string, string> });
 }
 
 export interface TestPage {
