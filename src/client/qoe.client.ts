@@ -9,6 +9,7 @@ export interface QoeFields {
   error_sessions_ratio: number;
   avg_bitrate_kbps: number | null;
   renditions: Array<{ height: number; share_of_time: number }>;
+  rebuffers: number;
   level_switches: number;
   viewing_seconds: number;
   rebuffer_seconds: number;

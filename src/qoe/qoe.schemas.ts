@@ -47,7 +47,8 @@ const Fields = {
   error_sessions_ratio: Type.Number({ description: 'Sessions with a fatal error over sessions' }),
   avg_bitrate_kbps: Nullable,
   renditions: Type.Array(Type.Object({ height: Type.Integer(), share_of_time: Type.Number() })),
-  level_switches: Type.Integer(),
+  rebuffers: Type.Integer({ description: 'Stalls after the first frame' }),
+  level_switches: Type.Integer({ description: 'Rendition changes after the first one' }),
   viewing_seconds: Type.Number(),
   rebuffer_seconds: Type.Number(),
 };

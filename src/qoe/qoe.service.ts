@@ -40,6 +40,7 @@ export interface QoeFields {
   error_sessions_ratio: number;
   avg_bitrate_kbps: number | null;
   renditions: Array<{ height: number; share_of_time: number }>;
+  rebuffers: number;
   level_switches: number;
   viewing_seconds: number;
   rebuffer_seconds: number;
@@ -84,6 +85,7 @@ class Accumulator {
         .filter(([, ms]) => ms > 0)
         .sort((a, b) => b[0] - a[0])
         .map(([height, ms]) => ({ height, share_of_time: round(ms / renditionTotal, 4) })),
+      rebuffers: c.rebuffer_count,
       level_switches: c.level_switches,
       viewing_seconds: round(c.play_ms / 1000, 3),
       rebuffer_seconds: round(c.rebuffer_ms / 1000, 3),

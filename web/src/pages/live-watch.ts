@@ -41,7 +41,7 @@ export function liveWatchPage(ctx: PageContext): Page {
     shownStatus = s.status;
     if (s.status === 'live' && s.playback_url) {
       player?.dispose();
-      player = createPlayer({ src: s.playback_url, live: true });
+      player = createPlayer({ src: s.playback_url, live: true, qoe: { stream_id: s.id } });
       replace(stage, player.el);
       // Live playback starts muted so browsers allow it to start by itself.
       player.video.muted = true;
