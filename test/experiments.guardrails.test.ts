@@ -17,8 +17,6 @@ import { startTestNova, type TestNova } from './helpers/nova.js';
 import { normals, poisson, rng } from './helpers/simulate.js';
 import { insertReadyVideo } from './helpers/videos-db.js';
 
-interface GuardrailRow { metric: string; value: number | null; lift: number | null; ci_low: number | null; ci_high: number | null; flag: boolean }
-interface Row { key: string; users: number; guardrails?: GuardrailRow[] }
 
 /** One session's events: startup (log-normal around 800 ms), heartbeats, Poisson stalls of 1–4 s, end. */
 function session(uniform: () => number, normal: () => number, stallsPerMinute: number): PlaybackEvent[] {
@@ -62,7 +60,7 @@ describe('experiment guardrails on simulated playback', () => {
       metric: 'watch',
       guardrails: [{ metric: 'rebuffer_ratio', max_regression: 0.1 }, { metric: 'startup_ms_p50', max_regression: 0.1 }, { metric: 'error_sessions_ratio', max_regression: 0.5 }],
       auto_stop: true,
-    } as Parameters<typeof experiments.create>[1]);
+    });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const uniform = rng(seed);
     const normal = normals(uniform);
@@ -96,7 +94,7 @@ describe('experiment guardrails on simulated playback', () => {
     const variantOf = await simulate('ranker-ab', 11, 1.5);
     const results = await experiments.results(t.client, 'ranker-ab');
     assert.equal(results.status, 200);
-    const [control, treatment] = results.body.variants as unknown as Row[];
+    const [control, treatment] = results.body.variants;
     assert.equal(control!.users + treatment!.users, 2000);
     const rebuffer = treatment!.guardrails!.find((g) => g.metric === 'rebuffer_ratio')!;
     console.log(`# A/B rebuffer_ratio: control ${control!.guardrails![0]!.value!.toFixed(4)}, treatment ${rebuffer.value!.toFixed(4)}, lift ${(rebuffer.lift! * 100).toFixed(1)} % (always-valid CI ${(rebuffer.ci_low! * 100).toFixed(1)} … ${(rebuffer.ci_high! * 100).toFixed(1)} %)`);
@@ -124,7 +122,7 @@ describe('experiment guardrails on simulated playback', () => {
   it('an A/A test flags nothing and keeps running', async () => {
     await simulate('ranker-aa', 12, 0.5);
     const results = await experiments.results(t.client, 'ranker-aa');
-    const [, treatment] = results.body.variants as unknown as Row[];
+    const [, treatment] = results.body.variants;
     for (const g of treatment!.guardrails!) {
       assert.equal(g.flag, false, `${g.metric}: ${JSON.stringify(g)}`);
       assert.ok(g.ci_low! < 0 && g.ci_high! > 0, `${g.metric} CI covers 0: ${g.ci_low} … ${g.ci_high}`);
