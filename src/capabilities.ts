@@ -20,13 +20,24 @@ import { webhooksCapability } from './webhooks/webhooks.routes.js';
 import { trendingCapability } from './trending/trending.routes.js';
 import { webCapability } from './web/web.routes.js';
 import { wireFeedExperiment } from './experiments/feed-experiment.js';
+import { qoeCapability } from './qoe/qoe.routes.js';
+import { NotFoundError } from './http/errors.js';
 
 export function createCapabilities(c: Container): Capability[] {
   // Chat closes its sockets when a stream ends and counts its sockets as viewers: it shares this.
   const live = createLiveService(c);
   // VOD: uploads and live recordings feed the pipeline; stopped after live, which hands it recordings.
   const vod = [videosCapability(c), uploadsCapability(c), transcodeCapability(c)];
-  const experiments = experimentsCapability(c);
+  // QoE asks videos and live who owns what (and whether the caller may see a video).
+  const qoe = qoeCapability(c, {
+    videoOwner: (id, user) => vodServices(c).videos.getVisible(id, user).then((v) => v.owner_id, (err: unknown) => {
+      if (err instanceof NotFoundError) return null;
+      throw err;
+    }),
+    streamOwner: async (id) => (await live.getStream(id))?.creator_id ?? null,
+  });
+  // Guardrails read the sessions of an experiment's users from QoE.
+  const experiments = experimentsCapability(c, qoe.service);
   const models = modelsCapability(c);
   // The feed ranks with the served models; experiments may set its model selector.
   const feed = feedCapability(c, models.service);
@@ -37,5 +48,5 @@ export function createCapabilities(c: Container): Capability[] {
   // Keep `events` (the outbox relay) last: it starts after and stops before every consumer, so no
   // event is marked delivered while a consumer is not listening.
   // `web` (the app at `/`) has no background work; it comes after every API route it must not shadow.
-  return [healthCapability(c), accountsCapability(c), ...vod, experiments, liveCapability(c, live, { recordingSink: () => vodServices(c).videos }), chatCapability(c, live), clipsCapability(c, live), models, engagementCapability(c), feed, feedExperimentCap, trending, webhooks, eventsCapability(c), webCapability(c)];
+  return [healthCapability(c), accountsCapability(c), ...vod, qoe, experiments, liveCapability(c, live, { recordingSink: () => vodServices(c).videos }), chatCapability(c, live), clipsCapability(c, live), models, engagementCapability(c), feed, feedExperimentCap, trending, webhooks, eventsCapability(c), webCapability(c)];
 }

@@ -132,6 +132,8 @@ export interface Config {
   feed: FeedConfig;
   engagement: EngagementConfig;
   http: HttpConfig;
+  qoe: QoeConfig;
+  experiments: ExperimentsConfig;
   isCI: boolean;
 }
 
@@ -532,6 +534,39 @@ function httpConfig(env: Env): HttpConfig {
   };
 }
 
+/** Playback quality telemetry (see docs/qoe.md). */
+export interface QoeConfig {
+  /** Raw events, sessions and hourly aggregates are kept this long, then pruned. */
+  retentionDays: number;
+  /** New playback sessions accepted per minute from one address. */
+  sessionsPerMinute: number;
+  /** Event batches accepted per minute from one address (a player sends about six). */
+  batchesPerMinute: number;
+  /** Events one session may record. */
+  maxEventsPerSession: number;
+  pruneIntervalSeconds: number;
+}
+
+function qoeConfig(env: Env): QoeConfig {
+  return {
+    retentionDays: int(env, 'QOE_RETENTION_DAYS', 30, 1, 3650),
+    sessionsPerMinute: int(env, 'QOE_SESSIONS_PER_MINUTE', 30, 1, 1_000_000),
+    batchesPerMinute: int(env, 'QOE_BATCHES_PER_MINUTE', 300, 1, 1_000_000),
+    maxEventsPerSession: int(env, 'QOE_MAX_EVENTS_PER_SESSION', 5000, 10, 1_000_000),
+    pruneIntervalSeconds: int(env, 'QOE_PRUNE_INTERVAL_SECONDS', 3600, 1, 7 * 86_400),
+  };
+}
+
+/** Experiments (see docs/experiments.md). */
+export interface ExperimentsConfig {
+  /** How often running experiments with guardrails are checked (and auto-stopped). */
+  guardrailIntervalSeconds: number;
+}
+
+function experimentsConfig(env: Env): ExperimentsConfig {
+  return { guardrailIntervalSeconds: int(env, 'EXPERIMENT_GUARDRAIL_INTERVAL_SECONDS', 300, 1, 86_400) };
+}
+
 function uploadStore(env: Env): 'file' | 's3' {
   const raw = str(env, 'UPLOAD_STORE') ?? (s3(env) ? 's3' : 'file');
   if (raw !== 'file' && raw !== 's3') throw new ConfigError('UPLOAD_STORE', `"${raw}" must be file or s3`);
@@ -653,6 +688,8 @@ export function loadConfig(env: Env = process.env): Config {
     feed: feedConfig(env),
     engagement: engagementConfig(env),
     http: httpConfig(env),
+    qoe: qoeConfig(env),
+    experiments: experimentsConfig(env),
     isCI: bool(env, 'CI', false),
   };
 }

@@ -7,6 +7,8 @@ export interface ExperimentInput {
   traffic_percent: number;
   metric: string;
   metric_type?: 'binary' | 'numeric';
+  guardrails?: Array<{ metric: 'rebuffer_ratio' | 'startup_ms_p50' | 'error_sessions_ratio'; max_regression: number }>;
+  auto_stop?: boolean;
 }
 
 export interface VariantResult {
@@ -18,6 +20,12 @@ export interface VariantResult {
   ci_low: number | null;
   ci_high: number | null;
   p_value: number | null;
+  lift_cuped?: number | null;
+  ci_low_cuped?: number | null;
+  ci_high_cuped?: number | null;
+  variance_reduction?: number | null;
+  p_value_sequential?: number | null;
+  guardrails?: Array<{ metric: string; max_regression: number; control: number | null; value: number | null; lift: number | null; ci_low: number | null; ci_high: number | null; p_value: number | null; units: number; flag: boolean }>;
 }
 
 export interface ExperimentResults {

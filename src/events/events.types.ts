@@ -1,10 +1,10 @@
 // The typed map of every event Nova emits: event_type → payload, and the topic each goes to.
 // Topics and payload fields are fixed by the public contract (shared API.md).
 
-export type Topic = 'streams.events' | 'streams.chat' | 'videos.events';
+export type Topic = 'streams.events' | 'streams.chat' | 'videos.events' | 'experiments.events';
 
 /** Every topic, in the order docs/events.md lists them (created on Kafka when missing). */
-export const TOPICS: readonly Topic[] = ['streams.events', 'streams.chat', 'videos.events'];
+export const TOPICS: readonly Topic[] = ['streams.events', 'streams.chat', 'videos.events', 'experiments.events'];
 
 export interface ChatMessagePayload {
   stream_id: string;
@@ -33,6 +33,8 @@ export interface EventMap {
   'video.progress': { video_id: string; owner_id: string; stage: string; progress: number; timestamp: string };
   /** Webhook-facing alias of the upload finishing; carries the same payload as video.uploaded. */
   'video.upload.completed': { video_id: string; owner_id: string; size_bytes: number; timestamp: string };
+  /** An experiment stopped itself: a guardrail showed a treatment significantly worse than control. */
+  'experiment.stopped': { experiment_key: string; reason: string; guardrails: Array<{ variant: string; metric: string; lift: number | null; ci_low: number | null; max_regression: number }>; timestamp: string };
 }
 
 export type EventType = keyof EventMap;
@@ -51,6 +53,7 @@ export const TOPIC_OF: { [K in EventType]: Topic } = {
   'video.watched': 'videos.events',
   'video.progress': 'videos.events',
   'video.upload.completed': 'videos.events',
+  'experiment.stopped': 'experiments.events',
 };
 
 /** Fields the envelope adds around a payload. */

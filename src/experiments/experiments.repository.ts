@@ -1,6 +1,8 @@
 // Experiments, assignments and conversions in the database; aggregates for results.
 import { sql } from 'kysely';
-import type { Db } from '../infra/db/database.js';
+import type { Db, Executor } from '../infra/db/database.js';
+import { appendEvent } from '../events/outbox.repository.js';
+import type { EventMap } from '../events/events.types.js';
 
 export interface ExperimentTable {
   key: string;
@@ -14,6 +16,11 @@ export interface ExperimentTable {
   created_by: string;
   created_at: string;
   stopped_at: string | null;
+  /** JSON: [{metric, max_regression}], or null. */
+  guardrails: string | null;
+  auto_stop: number;
+  /** Why it stopped, when a guardrail stopped it. */
+  stop_reason: string | null;
 }
 
 export interface AssignmentTable {
@@ -33,12 +40,31 @@ export interface ConversionTable {
   created_at: string;
 }
 
+/** Per user, metric and UTC day: what they recorded, in or out of an experiment (CUPED's pre-period). */
+export interface MetricDayTable {
+  user_id: string;
+  metric: string;
+  day: string;
+  total: number;
+  count: number;
+}
+
 declare module '../infra/db/schema.js' {
   interface Tables {
+    experiment_metric_days: MetricDayTable;
     experiments: ExperimentTable;
     experiment_assignments: AssignmentTable;
     experiment_conversions: ConversionTable;
   }
+}
+
+/** Adds a recorded value to the user's day for the metric (in the caller's transaction, when given one). */
+export async function addMetricDay(db: Executor, userId: string, metric: string, at: string, value: number): Promise<void> {
+  await db
+    .insertInto('experiment_metric_days')
+    .values({ user_id: userId, metric, day: at.slice(0, 10), total: value, count: 1 })
+    .onConflict((oc) => oc.columns(['user_id', 'metric', 'day']).doUpdateSet({ total: sql`experiment_metric_days.total + excluded.total`, count: sql`experiment_metric_days.count + 1` }))
+    .execute();
 }
 
 export class ExperimentsRepository {
@@ -56,8 +82,43 @@ export class ExperimentsRepository {
     return this.db.kysely.selectFrom('experiments').selectAll().orderBy('created_at', 'desc').execute();
   }
 
-  async update(key: string, patch: Partial<Pick<ExperimentTable, 'traffic_percent' | 'status' | 'stopped_at'>>): Promise<void> {
+  async update(key: string, patch: Partial<Pick<ExperimentTable, 'traffic_percent' | 'status' | 'stopped_at' | 'stop_reason'>>): Promise<void> {
     await this.db.kysely.updateTable('experiments').set(patch).where('key', '=', key).execute();
+  }
+
+  /**
+   * Stops a running experiment and records the event in the same transaction; false when it was
+   * not running (another node stopped it first).
+   */
+  async stopWithEvent(key: string, reason: string, at: string, payload: EventMap['experiment.stopped']): Promise<boolean> {
+    return this.db.kysely.transaction().execute(async (trx) => {
+      const res = await trx.updateTable('experiments').set({ status: 'stopped', stopped_at: at, stop_reason: reason }).where('key', '=', key).where('status', '=', 'running').executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1) return false;
+      await appendEvent(trx, 'experiment.stopped', key, payload);
+      return true;
+    });
+  }
+
+  async assignments(key: string): Promise<AssignmentTable[]> {
+    return this.db.kysely.selectFrom('experiment_assignments').selectAll().where('experiment_key', '=', key).execute();
+  }
+
+  /** Adds a recorded value to the user's day for the metric. */
+  async addMetricDay(userId: string, metric: string, at: string, value: number): Promise<void> {
+    await addMetricDay(this.db.kysely, userId, metric, at, value);
+  }
+
+  /** Metric days of the experiment's users from `fromDay` on (the caller keeps each user's pre-period). */
+  async metricDaysOfUsers(key: string, metric: string, fromDay: string): Promise<Array<{ user_id: string; day: string; total: number; count: number }>> {
+    const rows = await this.db.kysely
+      .selectFrom('experiment_metric_days as m')
+      .innerJoin('experiment_assignments as a', 'a.user_id', 'm.user_id')
+      .select(['m.user_id', 'm.day', 'm.total', 'm.count'])
+      .where('a.experiment_key', '=', key)
+      .where('m.metric', '=', metric)
+      .where('m.day', '>=', fromDay)
+      .execute();
+    return rows.map((r) => ({ user_id: r.user_id, day: r.day, total: Number(r.total), count: Number(r.count) }));
   }
 
   async findAssignment(key: string, userId: string): Promise<AssignmentTable | undefined> {

@@ -1,24 +1,40 @@
 // HTTP for experiments: admin management, per-user assignment and conversions, results.
 import { Type } from 'typebox';
-import type { Capability, NovaApp } from '../capability.js';
+import type { Capability, NovaApp, Roles } from '../capability.js';
 import type { Container } from '../container.js';
 import { requireAdmin, requireUser } from '../http/auth.js';
 import { problems } from '../http/problem.schema.js';
 import { ExperimentsRepository } from './experiments.repository.js';
 import { ExperimentsService } from './experiments.service.js';
+import type { SessionsReader } from './experiments.guardrails.js';
 import { Assignment, ConversionBody, ConversionResult, CreateExperiment, ExperimentSchema, KeyParams, PatchExperiment, ResultsSchema } from './experiments.schemas.js';
 
 export interface ExperimentsCapability extends Capability {
   service: ExperimentsService;
 }
 
-export function experimentsCapability(c: Container): ExperimentsCapability {
-  const service = new ExperimentsService(new ExperimentsRepository(c.db));
+export function experimentsCapability(c: Container, sessions: SessionsReader | null = null): ExperimentsCapability {
+  const service = new ExperimentsService(new ExperimentsRepository(c.db), sessions);
+  const log = c.logger.child({ component: 'experiments' });
+  let timer: NodeJS.Timeout | null = null;
+  const check = () => service.checkGuardrails().then(
+    (keys) => keys.length && log.warn({ experiments: keys }, 'guardrails stopped experiments'),
+    (err: Error) => log.warn({ reason: err.message }, 'checking experiment guardrails failed'),
+  );
   const tags = ['experiments'];
   const security = [{ bearer: [] }];
   return {
     name: 'experiments',
     service,
+    async start(roles: Roles) {
+      if (!roles.api) return;
+      timer = setInterval(() => void check(), c.config.experiments.guardrailIntervalSeconds * 1000);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = null;
+    },
     routes(app: NovaApp) {
       app.post('/api/v1/experiments', {
         schema: { tags, security, summary: 'Create an experiment (admin)', body: CreateExperiment, response: { 201: ExperimentSchema, ...problems(400, 401, 403, 409, 422) } },
@@ -72,7 +88,7 @@ export function experimentsCapability(c: Container): ExperimentsCapability {
       });
 
       app.get('/api/v1/experiments/:key/results', {
-        schema: { tags, summary: 'Per-variant results with lift, 95 % CI, p-value and SRM check', params: KeyParams, response: { 200: ResultsSchema, ...problems(404) } },
+        schema: { tags, summary: 'Per-variant results with lift, 95 % CI, p-value, CUPED, always-valid p-value, guardrails and SRM check', params: KeyParams, response: { 200: ResultsSchema, ...problems(404) } },
       }, async (req) => service.results(req.params.key));
     },
   };

@@ -4,6 +4,16 @@ import { Type } from 'typebox';
 const Key = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9_.-]+$' });
 const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
 
+export const GUARDRAIL_METRICS = ['rebuffer_ratio', 'startup_ms_p50', 'error_sessions_ratio'] as const;
+export type GuardrailMetric = (typeof GUARDRAIL_METRICS)[number];
+export const Guardrail = Type.Object(
+  {
+    metric: Type.Union(GUARDRAIL_METRICS.map((m) => Type.Literal(m))),
+    max_regression: Type.Number({ minimum: 0, maximum: 10, description: 'Largest tolerated relative worsening (0.1: 10 % worse than control)' }),
+  },
+  { additionalProperties: false },
+);
+
 export const VariantInput = Type.Object({ key: Key, weight: Type.Number({ minimum: 0, maximum: 1_000_000 }) }, { additionalProperties: false });
 
 export const CreateExperiment = Type.Object(
@@ -14,6 +24,8 @@ export const CreateExperiment = Type.Object(
     traffic_percent: Type.Number({ minimum: 0, maximum: 100 }),
     metric: Type.String({ minLength: 1, maxLength: 64 }),
     metric_type: Type.Optional(Type.Union([Type.Literal('binary'), Type.Literal('numeric')])),
+    guardrails: Type.Optional(Type.Array(Guardrail, { maxItems: 3, description: 'Playback-quality metrics a treatment must not make worse' })),
+    auto_stop: Type.Optional(Type.Boolean({ description: 'Stop the experiment (everyone gets control) when a guardrail flags', default: false })),
   },
   { additionalProperties: false },
 );
@@ -28,6 +40,9 @@ export const ExperimentSchema = Type.Object({
   status: Type.String(),
   created_at: Type.String(),
   stopped_at: Type.Union([Type.String(), Type.Null()]),
+  guardrails: Type.Array(Type.Object({ metric: Type.String(), max_regression: Type.Number() })),
+  auto_stop: Type.Boolean(),
+  stop_reason: Type.Union([Type.String(), Type.Null()]),
 });
 
 export const PatchExperiment = Type.Object({ traffic_percent: Type.Number({ minimum: 0, maximum: 100 }) }, { additionalProperties: false });
@@ -48,6 +63,19 @@ export const ConversionBody = Type.Object(
 );
 export const ConversionResult = Type.Object({ recorded: Type.Boolean(), variant: Type.Union([Type.String(), Type.Null()]) });
 
+const GuardrailResult = Type.Object({
+  metric: Type.String(),
+  max_regression: Type.Number(),
+  control: NullableNumber,
+  value: NullableNumber,
+  lift: NullableNumber,
+  ci_low: NullableNumber,
+  ci_high: NullableNumber,
+  p_value: NullableNumber,
+  units: Type.Integer({ description: 'Users (ratios) or sessions (startup median) behind the value' }),
+  flag: Type.Boolean({ description: 'Significantly worse than control by more than max_regression' }),
+});
+
 export const ResultsSchema = Type.Object({
   key: Type.String(),
   metric: Type.String(),
@@ -66,8 +94,15 @@ export const ResultsSchema = Type.Object({
       absolute_ci_low: NullableNumber,
       absolute_ci_high: NullableNumber,
       p_value: NullableNumber,
+      lift_cuped: NullableNumber,
+      ci_low_cuped: NullableNumber,
+      ci_high_cuped: NullableNumber,
+      variance_reduction: Type.Union([Type.Number(), Type.Null()], { description: "Share of the lift's variance CUPED removed" }),
+      p_value_sequential: Type.Union([Type.Number(), Type.Null()], { description: 'Always-valid p-value (normal-mixture mSPRT), safe to read at any time' }),
+      guardrails: Type.Optional(Type.Array(GuardrailResult, { description: "Present when the experiment names guardrails; CIs are always-valid 95 % confidence sequences of the relative change" })),
     }),
   ),
   srm: Type.Object({ p_value: Type.Number(), flag: Type.Boolean() }),
+  stop_reason: Type.Union([Type.String(), Type.Null()]),
   note: Type.Union([Type.String(), Type.Null()]),
 });

@@ -10,6 +10,7 @@ import type { Subscription } from '../infra/bus/bus.js';
 import type { ModelService } from '../models/models.service.js';
 import { v7 as uuidv7 } from 'uuid';
 import type { ExperimentsService } from './experiments.service.js';
+import { addMetricDay } from './experiments.repository.js';
 
 const CONSUMER = 'feed-experiment-conversions';
 /** How long the running experiment's definition is cached per process. */
@@ -59,9 +60,11 @@ export function wireFeedExperiment(c: Container, experiments: ExperimentsService
         for (const ev of events) {
           const p = ev as unknown as { user_id?: string; liked?: boolean; seconds?: number; timestamp?: string };
           if (!p.user_id || (ev.event_type === 'video.liked' && !p.liked)) continue;
+          const value = numeric && ev.event_type === 'video.watched' ? Number(p.seconds ?? 0) : 1;
+          // Every user's history, exposed or not yet: CUPED reads the days before exposure.
+          await addMetricDay(trx, p.user_id, e.metric, p.timestamp ?? new Date().toISOString(), value);
           const a = await trx.selectFrom('experiment_assignments').select('variant').where('experiment_key', '=', key).where('user_id', '=', p.user_id).executeTakeFirst();
           if (!a) continue;
-          const value = numeric && ev.event_type === 'video.watched' ? Number(p.seconds ?? 0) : 1;
           await trx.insertInto('experiment_conversions').values({ id: uuidv7(), experiment_key: key, user_id: p.user_id, variant: a.variant, metric: e.metric, value, created_at: p.timestamp ?? new Date().toISOString() }).execute();
         }
       },

@@ -1,6 +1,8 @@
 // Statistics for experiment results, written out here because they are small and must be exact:
 // normal and Student-t tails, the chi-square tail (for sample-ratio mismatch), the two-proportion
 // z-test and Welch's t-test. Special functions follow the standard series/continued-fraction forms.
+// Sequential tests, CUPED and guardrail estimators build on these in stats.sequential.ts and
+// stats.cuped.ts.
 
 /** log Γ(x), Lanczos approximation (g=7, n=9); accurate to ~1e-15 for x > 0. */
 export function logGamma(x: number): number {
@@ -13,21 +15,57 @@ export function logGamma(x: number): number {
   return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
 }
 
-/** Standard normal CDF via erfc (Numerical Recipes' erfc Chebyshev fit, |error| < 1.2e-7). */
+/**
+ * Standard normal CDF. erfc comes from the regularized upper incomplete gamma Q(1/2, x²), whose
+ * series and continued fraction converge to ~1e-15, so tail p-values are exact to well below 1e-9.
+ */
 export function normalCdf(z: number): number {
-  return 1 - 0.5 * erfc(z / Math.SQRT2);
+  if (Number.isNaN(z)) return NaN;
+  if (z === Infinity) return 1;
+  if (z === -Infinity) return 0;
+  return z >= 0 ? 1 - 0.5 * erfcPositive(z / Math.SQRT2) : 0.5 * erfcPositive(-z / Math.SQRT2);
 }
 
-function erfc(x: number): number {
-  const z = Math.abs(x);
-  const t = 1 / (1 + 0.5 * z);
-  const r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
-  return x >= 0 ? r : 2 - r;
+/** erfc(x) for x ≥ 0. */
+function erfcPositive(x: number): number {
+  if (x === 0) return 1;
+  const x2 = x * x;
+  return x2 < 1.5 ? 1 - gammaP(0.5, x2) : gammaQContinuedFraction(0.5, x2);
+}
+
+/**
+ * Standard normal quantile: Acklam's rational approximation refined by Halley steps on the exact
+ * CDF above (relative error near machine precision).
+ */
+export function normalQuantile(p: number): number {
+  if (!(p > 0 && p < 1)) return p === 0 ? -Infinity : p === 1 ? Infinity : NaN;
+  const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
+  const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
+  const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
+  let x: number;
+  if (p < 0.02425) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  } else if (p > 1 - 0.02425) {
+    const q = Math.sqrt(-2 * Math.log(1 - p));
+    x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  } else {
+    const q = p - 0.5;
+    const r = q * q;
+    x = ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  }
+  for (let i = 0; i < 2; i++) {
+    const e = normalCdf(x) - p;
+    const u = e * Math.sqrt(2 * Math.PI) * Math.exp((x * x) / 2);
+    x -= u / (1 + (x * u) / 2);
+  }
+  return x;
 }
 
 /** Two-sided p-value of a standard normal statistic. */
 export function normalTwoSidedP(z: number): number {
-  return Math.min(1, 2 * (1 - normalCdf(Math.abs(z))));
+  return Math.min(1, 2 * normalCdf(-Math.abs(z)));
 }
 
 /** Regularized lower incomplete gamma P(a, x). */
@@ -134,7 +172,7 @@ export interface TestResult {
 }
 
 /** Delta-method CI of the ratio mean_v/mean_c − 1 (as GrowthBook reports relative uplift). */
-function relativeCi(mc: number, vc: number, mv: number, vv: number, crit: number): { lift: number | null; low: number | null; high: number | null } {
+export function relativeCi(mc: number, vc: number, mv: number, vv: number, crit: number): { lift: number | null; low: number | null; high: number | null } {
   if (mc === 0) return { lift: null, low: null, high: null };
   const lift = mv / mc - 1;
   // √(vv/mc² + mv²·vc/mc⁴), factored so a tiny control mean does not underflow mc⁴ to 0.

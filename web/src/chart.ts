@@ -22,7 +22,7 @@ function niceMax(v: number): number {
 }
 
 /** A line per series over time (x = epoch ms). */
-export function lineChart(title: string, series: Series[], unit: string): SVGSVGElement {
+export function lineChart(title: string, series: Series[], unit: string, xLabels?: [string, string]): SVGSVGElement {
   const all = series.flatMap((x) => x.points);
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': title }, s('title', null, title));
   if (all.length < 2) {
@@ -43,8 +43,8 @@ export function lineChart(title: string, series: Series[], unit: string): SVGSVG
   }
   const span = (x1 - x0) / 1000;
   svg.append(
-    s('text', { x: PAD.left, y: H - 8, class: 'axis' }, `-${Math.round(span)} s`),
-    s('text', { x: W - PAD.right, y: H - 8, 'text-anchor': 'end', class: 'axis' }, 'now'),
+    s('text', { x: PAD.left, y: H - 8, class: 'axis' }, xLabels?.[0] ?? `-${Math.round(span)} s`),
+    s('text', { x: W - PAD.right, y: H - 8, 'text-anchor': 'end', class: 'axis' }, xLabels?.[1] ?? 'now'),
   );
   for (const ser of series) {
     if (!ser.points.length) continue;

@@ -17,6 +17,7 @@ route('/signin', (ctx) => authPage(ctx, 'signin'));
 route('/signup', (ctx) => authPage(ctx, 'signup'));
 route('/upload', lazy(() => import('./pages/upload.js').then((m) => m.uploadPage)));
 route('/watch/:id', watchPage);
+route('/watch/:id/quality', lazy(() => import('./pages/video-quality.js').then((m) => m.videoQualityPage)));
 route('/me/videos', myVideosPage);
 route('/go-live', goLivePage);
 route('/go-live/:id', goLivePage);

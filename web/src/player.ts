@@ -6,6 +6,7 @@ import { h } from './dom.js';
 import { duration as fmt, kbps } from './format.js';
 import { uid } from './dom.js';
 import { icon } from './icons.js';
+import { qoeReporter, type QoeReporter, type QoeTarget } from './qoe.js';
 
 export interface PlayerOptions {
   src: string;
@@ -19,6 +20,8 @@ export interface PlayerOptions {
   onFirstPlay?: () => void;
   /** Called with whole seconds watched, every 30 s of playback and when playback stops. */
   onWatched?: (seconds: number) => void;
+  /** Report playback quality (startup, stalls, renditions, errors) for this video or stream. */
+  qoe?: QoeTarget;
 }
 
 export interface Player {
@@ -56,6 +59,37 @@ export function createPlayer(opts: PlayerOptions): Player {
   let watched = 0;
   let reported = 0;
   let lastTick: number | null = null;
+
+  // Playback quality: startup from the first play request to the first frame, stalls after it.
+  let height: number | null = null;
+  let playRequestedAt: number | null = null;
+  let firstFrame = false;
+  let stalled = false;
+  const qoe: QoeReporter | null = opts.qoe ? qoeReporter(opts.qoe, () => ({ position: video.currentTime, height, paused: video.paused })) : null;
+  video.addEventListener('play', () => {
+    playRequestedAt ??= performance.now();
+    if (firstFrame) qoe?.heartbeat();
+  });
+  video.addEventListener('playing', () => {
+    if (!firstFrame && playRequestedAt !== null) {
+      firstFrame = true;
+      qoe?.event({ type: 'startup', ms: Math.round(performance.now() - playRequestedAt) });
+    } else if (stalled) {
+      stalled = false;
+      qoe?.event({ type: 'rebuffer_end' });
+    }
+  });
+  video.addEventListener('waiting', () => {
+    // A seek waits too, but that is the viewer's doing, not a stall.
+    if (firstFrame && !stalled && !video.seeking) {
+      stalled = true;
+      qoe?.event({ type: 'rebuffer_start' });
+    }
+  });
+  video.addEventListener('pause', () => {
+    if (firstFrame && !video.ended) qoe?.heartbeat();
+  });
+  video.addEventListener('ended', () => qoe?.end());
 
   const report = () => {
     const whole = Math.floor(watched - reported);
@@ -170,11 +204,17 @@ export function createPlayer(opts: PlayerOptions): Player {
         quality.disabled = levels.length < 2;
       });
       instance.on(HlsCtor.Events.LEVEL_SWITCHED, (_e, data) => {
+        const level = instance.levels[data.level];
+        if (level && level.height !== height) {
+          height = level.height;
+          qoe?.event({ type: 'level_switch', height: level.height, bitrate: level.bitrate });
+        }
         const auto = quality.options[0];
         if (auto) auto.textContent = instance.autoLevelEnabled ? `Auto (${instance.levels[data.level]?.height ?? '?'}p)` : 'Auto';
       });
       let mediaRecoveries = 0;
       instance.on(HlsCtor.Events.ERROR, (_e, data) => {
+        qoe?.event({ type: 'error', fatal: data.fatal, kind: String(data.details || data.type).replace(/[^A-Za-z0-9_.:-]/g, '').slice(0, 64) || 'unknown' });
         if (!data.fatal) return;
         if (data.type === HlsCtor.ErrorTypes.NETWORK_ERROR) {
           showMessage(opts.live ? 'Waiting for the stream…' : 'Network problem; retrying…');
@@ -206,6 +246,7 @@ export function createPlayer(opts: PlayerOptions): Player {
     dispose() {
       disposed = true;
       report();
+      qoe?.end();
       hls?.destroy();
       video.removeAttribute('src');
       video.load();

@@ -160,3 +160,24 @@ export interface ExperimentResults {
   srm: { p_value: number; flag: boolean };
   note?: string | null;
 }
+
+export interface QoeFields {
+  sessions: number;
+  startup_ms: { p50: number | null; p95: number | null };
+  rebuffer_ratio: number;
+  rebuffers_per_hour: number;
+  error_sessions_ratio: number;
+  avg_bitrate_kbps: number | null;
+  renditions: Array<{ height: number; share_of_time: number }>;
+  rebuffers: number;
+  level_switches: number;
+  viewing_seconds: number;
+  rebuffer_seconds: number;
+}
+
+export interface QoeSummary extends QoeFields {
+  window: string;
+  from: string;
+  hours?: Array<QoeFields & { start: string }>;
+  days?: Array<QoeFields & { start: string }>;
+}

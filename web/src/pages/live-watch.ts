@@ -41,7 +41,7 @@ export function liveWatchPage(ctx: PageContext): Page {
     shownStatus = s.status;
     if (s.status === 'live' && s.playback_url) {
       player?.dispose();
-      player = createPlayer({ src: s.playback_url, live: true, dvr: (s.dvr_window_seconds ?? 0) > 0 });
+      player = createPlayer({ src: s.playback_url, live: true, dvr: (s.dvr_window_seconds ?? 0) > 0, qoe: { stream_id: s.id } });
       replace(stage, player.el);
       // Live playback starts muted so browsers allow it to start by itself.
       player.video.muted = true;

@@ -63,6 +63,7 @@ export function watchPage(ctx: PageContext): Page {
       onFirstPlay: () => {
         post<{ views: number }>(`/api/v1/videos/${id}/views`, session.user ? {} : { viewer_id: viewerId() }).then((r) => onViews?.(r.views), () => {});
       },
+      qoe: { video_id: id },
       onWatched: (seconds) => {
         if (session.user) void post(`/api/v1/videos/${id}/watch`, { seconds }).catch(() => {});
       },
@@ -119,6 +120,7 @@ export function watchPage(ctx: PageContext): Page {
 
     const actions = h('div', { class: 'row' }, like, likeCount);
     if (session.user && (session.user.id === video.owner_id || session.isAdmin)) {
+      actions.append(h('a', { href: `/watch/${encodeURIComponent(id)}/quality`, class: 'button secondary' }, 'Playback quality'));
       const remove = h('button', { type: 'button', class: 'danger' }, 'Delete');
       remove.addEventListener('click', async () => {
         if (!confirm(`Delete "${video.title}"? This cannot be undone.`)) return;

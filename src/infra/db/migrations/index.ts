@@ -10,6 +10,7 @@ import { experiments } from './0008_experiments.js';
 import { conversionUserIndex } from './0009_conversion_user_index.js';
 import { liveBroadcasts } from './0014_live_broadcasts.js';
 import { clips } from './0015_clips.js';
+import { qoe } from './0016_qoe.js';
 import type { MigrationFactory } from './types.js';
 
 export const migrations: Record<string, MigrationFactory> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, MigrationFactory> = {
   '0009_conversion_user_index': conversionUserIndex,
   '0014_live_broadcasts': liveBroadcasts,
   '0015_clips': clips,
+  '0016_qoe': qoe,
 };
