@@ -5,6 +5,7 @@ import { ApiError, del, errorText, get, post, put } from '../api.js';
 import { ago, count, duration } from '../format.js';
 import { createPlayer, type Player } from '../player.js';
 import { processingView, type ProcessingView } from '../processing.js';
+import { receiptTable } from '../receipt.js';
 import { navigate, type Page, type PageContext } from '../router.js';
 import { session, viewerId } from '../session.js';
 import type { Engagement, Playback, Video } from '../types.js';
@@ -126,7 +127,8 @@ export function watchPage(ctx: PageContext): Page {
     replace(info,
       h('div', { class: 'row spread' }, h('p', { class: 'meta dots' }, views, meta ? h('span', null, meta) : null), actions),
       likeMsg.el,
-      video.description ? h('p', { class: 'description' }, video.description) : null);
+      video.description ? h('p', { class: 'description' }, video.description) : null,
+      video.status === 'ready' ? receiptTable(video) : null);
   }
 
   void load();

@@ -8,6 +8,7 @@ import { chat } from './0006_chat.js';
 import { engagement } from './0007_engagement.js';
 import { experiments } from './0008_experiments.js';
 import { conversionUserIndex } from './0009_conversion_user_index.js';
+import { videoEncoding } from './0017_video_encoding.js';
 import type { MigrationFactory } from './types.js';
 
 export const migrations: Record<string, MigrationFactory> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, MigrationFactory> = {
   '0007_engagement': engagement,
   '0008_experiments': experiments,
   '0009_conversion_user_index': conversionUserIndex,
+  '0017_video_encoding': videoEncoding,
 };
