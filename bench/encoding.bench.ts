@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   console.log(`bench:encoding — preset ${preset}, ${os.availableParallelism()} cores, load ${load0.map((l) => l.toFixed(2)).join(' ')}`);
   const sources: Array<[string, string]> = [];
   for (const kind of SOURCE_KINDS) sources.push([kind, await makeSource(kind, path.join(dir, `${kind}.mkv`), { width: 1920, height: 1080, seconds })]);
-  sources.push(['mixed', await makeMixedSource(path.join(dir, 'mixed.mkv'), { width: 1920, height: 1080, secondsEach: seconds * 2 })]);
+  sources.push(['mixed', await makeMixedSource(path.join(dir, 'mixed.mkv'), { width: 1920, height: 1080, secondsEach: seconds })]);
 
   const totals = { fixed: { bytes: 0, cpu: 0, wall: 0, measureCpu: 0 }, per_title: { bytes: 0, cpu: 0, wall: 0, measureCpu: 0, probeCpu: 0 } };
   let worstSsimDelta = Infinity;

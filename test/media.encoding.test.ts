@@ -46,14 +46,14 @@ describe('per-title planning (pure)', () => {
       assert.equal(r.rate_control, 'abr');
       assert.deepEqual({ ...r, predicted_kbps: null }, fixed.video[i]);
     });
-    // In between: the big rungs need more bits per second than their cap allows, the small ones do not.
-    const mid = planLadder(info(1920, 1080), complexity(0.06));
-    assert.deepEqual(mid.video.map((r) => r.rate_control), ['abr', 'abr', 'abr', 'crf']);
+    // In between: the contract gives small rungs the fewest bits per pixel, so they saturate first.
+    const mid = planLadder(info(1920, 1080), complexity(0.08));
+    assert.deepEqual(mid.video.map((r) => r.rate_control), ['crf', 'crf', 'crf', 'abr']);
   });
 
   it('the ladder command gives each rung its own rate control', () => {
     const i = info(1280, 720);
-    const ladder = planLadder(i, complexity(0.05));
+    const ladder = planLadder(i, complexity(0.08));
     const { args } = buildHlsArgs({ inputPath: '/in.mp4', outDir: '/out', info: i, ladder, preset: 'veryfast' });
     const joined = args.join(' ');
     ladder.video.forEach((r, k) => {
