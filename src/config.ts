@@ -85,6 +85,8 @@ export interface Config {
   /** With REDIS_URL, an upload's lock (held while one request writes it) lasts this long unless renewed. */
   uploadLockSeconds: number;
   ffmpegPreset: string;
+  /** ENCODING_MODE: per_title (a complexity probe picks capped-quality rate control per rung) or fixed (the contract's bitrates). */
+  encodingMode: 'per_title' | 'fixed';
   ffmpegTimeoutSeconds: number;
   /** Explicit ffmpeg/ffprobe executables; when unset they are looked up on PATH, then in the bundled npm packages. */
   ffmpegPath?: string;
@@ -620,6 +622,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (!['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'].includes(preset)) {
     throw new ConfigError('FFMPEG_PRESET', `"${preset}" is not an x264 preset`);
   }
+  const encodingMode = str(env, 'ENCODING_MODE') ?? 'per_title';
+  if (encodingMode !== 'per_title' && encodingMode !== 'fixed') {
+    throw new ConfigError('ENCODING_MODE', `"${encodingMode}" is not per_title or fixed`);
+  }
   return {
     port: int(env, 'PORT', 8080, 0, 65535),
     host: str(env, 'HOST') ?? '0.0.0.0',
@@ -658,6 +664,7 @@ export function loadConfig(env: Env = process.env): Config {
     uploadDir: path.resolve(str(env, 'UPLOAD_DIR') ?? path.join(dataDir, 'uploads')),
     uploadLockSeconds: int(env, 'UPLOAD_LOCK_SECONDS', 10, 2, 600),
     ffmpegPreset: preset,
+    encodingMode,
     ffmpegTimeoutSeconds: int(env, 'FFMPEG_TIMEOUT_SECONDS', 3 * 3600, 10, 48 * 3600),
     ffmpegPath: str(env, 'FFMPEG_PATH'),
     ffprobePath: str(env, 'FFPROBE_PATH'),

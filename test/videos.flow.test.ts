@@ -98,7 +98,12 @@ describe('videos: upload → HLS → playback → delete (embedded)', () => {
     for (const r of v.renditions) {
       assert.ok(r.bandwidth > 0 && r.codecs.includes('avc1'), JSON.stringify(r));
       assert.match(r.playlist_url, /^http:\/\/127\.0\.0\.1:\d+\/api\/v1\/videos\/.+\.m3u8$/);
+      // The quality receipt: measured against the source scaled to the rendition's size.
+      assert.ok(r.quality && r.quality.ssim > 0.8 && r.quality.ssim <= 1, JSON.stringify(r));
+      assert.ok(r.quality.ssim_p10 <= r.quality.ssim && r.quality.ssim_p10 > 0.5 && r.quality.psnr > 20, JSON.stringify(r));
+      assert.ok(r.bytes && r.bytes > 0, JSON.stringify(r));
     }
+    assert.deepEqual(v.encoding, { mode: 'per_title' });
     assert.ok(v.thumbnail_url);
     const poster = await fetch(v.thumbnail_url!);
     assert.equal(poster.status, 200);

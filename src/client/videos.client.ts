@@ -15,6 +15,8 @@ export interface Rendition {
   codecs: string;
   frame_rate: number | null;
   playlist_url: string;
+  bytes: number | null;
+  quality: { ssim: number; psnr: number; ssim_p10: number } | null;
 }
 
 export interface Video {
@@ -31,6 +33,7 @@ export interface Video {
   size_bytes: number | null;
   source_stream_id: string | null;
   renditions: Rendition[];
+  encoding: { mode: 'per_title' | 'fixed' } | null;
   manifest_url: string | null;
   thumbnail_url: string | null;
   storyboard_url: string | null;

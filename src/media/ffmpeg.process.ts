@@ -14,6 +14,8 @@ export interface RunOptions {
   /** Upper bound for collected stdout (ffprobe JSON); more is an error. */
   maxStdoutBytes?: number;
   stderrTailBytes?: number;
+  /** Working folder: lets filter options name files relatively, with nothing to escape. */
+  cwd?: string;
 }
 
 export interface RunResult {
@@ -38,7 +40,7 @@ export function runMediaTool(opts: RunOptions): Promise<RunResult> {
     // detached: the child leads a new process group, so kill(-pid) also reaches anything it forks.
     // stdout stays a pipe: if this process dies, ffmpeg's next -progress write gets SIGPIPE and it
     // exits instead of running on as an orphan.
-    const child = spawn(opts.bin, opts.args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, shell: false });
+    const child = spawn(opts.bin, opts.args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, shell: false, cwd: opts.cwd });
     let stdout = '';
     let stdoutBytes = 0;
     let partial = '';

@@ -74,7 +74,9 @@ export function buildHlsArgs({ inputPath, outDir, info, ladder, preset }: HlsArg
   if (video.length > 0) {
     args.push('-c:v', 'libx264', '-preset', preset, '-profile:v', 'high', '-pix_fmt', 'yuv420p');
     video.forEach((r, i) => {
-      args.push(`-b:v:${i}`, `${r.video_kbps}k`, `-maxrate:v:${i}`, `${r.maxrate_kbps}k`, `-bufsize:v:${i}`, `${r.bufsize_kbps}k`);
+      // Per rung: an average target (ABR) or constant quality under the same kind of VBV cap.
+      const target = r.rate_control === 'crf' && r.crf !== null ? [`-crf:v:${i}`, String(r.crf)] : [`-b:v:${i}`, `${r.video_kbps}k`];
+      args.push(...target, `-maxrate:v:${i}`, `${r.maxrate_kbps}k`, `-bufsize:v:${i}`, `${r.bufsize_kbps}k`);
     });
     // Fixed GOP on a shared clock: every rendition gets keyframes at the same instants, so segments
     // line up and players can switch at any boundary.

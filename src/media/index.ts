@@ -5,14 +5,19 @@ import type { Config } from '../config.js';
 import type { Logger } from '../infra/logger.js';
 import { bundledToolsInUse, resolveMediaTools } from './ffmpeg.binaries.js';
 import { MediaError } from './media.errors.js';
+import { probeComplexity, type ComplexityOptions } from './complexity.js';
 import { planLadder } from './ladder.js';
+import { measureQuality, type QualityOptions } from './quality.js';
 import { probeMedia } from './probe.js';
 import { generateThumbnails } from './thumbnails.js';
 import { transcodeToHls } from './transcoder.js';
 import type {
+  ContentComplexity,
+  EncodingMode,
   LadderPlan,
   MediaInfo,
   MediaTools,
+  RenditionResult,
   ThumbnailOptions,
   ThumbnailResult,
   TranscodeOptions,
@@ -25,6 +30,9 @@ export { resolveMediaTools, bundledToolsInUse } from './ffmpeg.binaries.js';
 export { probeMedia, ALLOWED_DEMUXERS } from './probe.js';
 export { planLadder, outputFps, LADDER_TIERS, GOP_SECONDS, SEGMENT_SECONDS } from './ladder.js';
 export { transcodeToHls, MASTER_PLAYLIST } from './transcoder.js';
+export { probeComplexity, buildComplexityArgs, sampleWindows } from './complexity.js';
+export { perTitleLadder, predictKbps, TARGET_CRF } from './per-title.js';
+export { measureQuality, buildQualityArgs, summarizeQuality } from './quality.js';
 export { generateThumbnails, POSTER_FILE, SPRITE_FILE, VTT_FILE } from './thumbnails.js';
 
 export interface MediaToolkit {
@@ -32,15 +40,21 @@ export interface MediaToolkit {
   tools(): MediaTools;
   /** ffprobe + validation against the configured limits; throws MediaError with a human-readable reason. */
   probe(inputPath: string, signal?: AbortSignal): Promise<MediaInfo>;
-  /** The ladder for a probed input (pure). */
-  plan(info: MediaInfo): LadderPlan;
+  /** ENCODING_MODE: whether the pipeline probes complexity before planning. */
+  readonly encodingMode: EncodingMode;
+  /** Complexity probe (per-title mode); null in fixed mode or without video. */
+  complexity(opts: Omit<ComplexityOptions, 'preset' | 'timeoutSeconds' | 'tools'>): Promise<ContentComplexity | null>;
+  /** The ladder for a probed input (pure): per-title when a complexity result is given. */
+  plan(info: MediaInfo, complexity?: ContentComplexity | null): LadderPlan;
   /** One ffmpeg process for the whole ladder; preset and timeout default to the config's. */
   transcodeToHls(opts: Omit<TranscodeOptions, 'preset' | 'timeoutSeconds' | 'tools'> & Partial<Pick<TranscodeOptions, 'preset' | 'timeoutSeconds'>>): Promise<TranscodeResult>;
+  /** Quality receipts: SSIM/PSNR of every video rendition against the source scaled to its size. */
+  measureQuality(opts: Omit<QualityOptions, 'timeoutSeconds' | 'tools'>): Promise<RenditionResult[]>;
   /** Poster JPEG (~10 % in) and storyboard sprite + WebVTT; null for audio-only inputs. */
   thumbnails(opts: Omit<ThumbnailOptions, 'timeoutSeconds' | 'tools'> & Partial<Pick<ThumbnailOptions, 'timeoutSeconds'>>): Promise<ThumbnailResult | null>;
 }
 
-export type MediaConfig = Pick<Config, 'ffmpegPath' | 'ffprobePath' | 'ffmpegAllowBundled' | 'ffmpegPreset' | 'ffmpegTimeoutSeconds' | 'maxInputDurationSeconds' | 'maxInputPixels'>;
+export type MediaConfig = Pick<Config, 'ffmpegPath' | 'ffprobePath' | 'ffmpegAllowBundled' | 'ffmpegPreset' | 'encodingMode' | 'ffmpegTimeoutSeconds' | 'maxInputDurationSeconds' | 'maxInputPixels'>;
 
 export function mediaToolsFor(config: Pick<Config, 'ffmpegPath' | 'ffprobePath' | 'ffmpegAllowBundled'>): MediaTools {
   return resolveMediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath, allowBundled: config.ffmpegAllowBundled });
@@ -84,7 +98,13 @@ export function createMediaToolkit(config: MediaConfig): MediaToolkit {
         tools: get(),
         signal,
       }),
+    encodingMode: config.encodingMode,
+    complexity: async (opts) =>
+      config.encodingMode === 'per_title'
+        ? probeComplexity({ ...opts, preset: config.ffmpegPreset, timeoutSeconds: config.ffmpegTimeoutSeconds, tools: get() })
+        : null,
     plan: planLadder,
+    measureQuality: (opts) => measureQuality({ ...opts, timeoutSeconds: config.ffmpegTimeoutSeconds, tools: get() }),
     transcodeToHls: (opts) =>
       transcodeToHls({ ...opts, preset: opts.preset ?? config.ffmpegPreset, timeoutSeconds: opts.timeoutSeconds ?? config.ffmpegTimeoutSeconds, tools: get() }),
     thumbnails: (opts) => generateThumbnails({ ...opts, timeoutSeconds: opts.timeoutSeconds ?? config.ffmpegTimeoutSeconds, tools: get() }),

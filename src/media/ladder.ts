@@ -1,6 +1,7 @@
 // The contract's HLS ladder, chosen from probed MediaInfo. Pure: no ffmpeg, unit-tested directly.
 // Tiers go by the short side so portrait videos keep their orientation, and never upscale.
-import type { AudioRung, LadderPlan, MediaInfo, VideoRung } from './media.types.js';
+import type { AudioRung, ContentComplexity, LadderPlan, MediaInfo, VideoRung } from './media.types.js';
+import { perTitleLadder } from './per-title.js';
 
 /** API.md: 1080p @ 5000 kbps, 720p @ 2500, 480p @ 1200, 360p @ 600 (video bitrates). */
 export const LADDER_TIERS: ReadonlyArray<{ tier: number; video_kbps: number }> = [
@@ -15,10 +16,10 @@ export const GOP_SECONDS = 2;
 export const SEGMENT_SECONDS = 6;
 export const AUDIO_KBPS = 128;
 /** Apple's authoring guide asks for peaks within 110 % of the average for VOD. */
-const MAXRATE_FACTOR = 1.1;
-const BUFSIZE_FACTOR = 2;
+export const MAXRATE_FACTOR = 1.1;
+export const BUFSIZE_FACTOR = 2;
 /** MPEG-TS packetisation and PES headers add a few percent on top of the elementary streams. */
-const CONTAINER_OVERHEAD = 1.06;
+export const CONTAINER_OVERHEAD = 1.06;
 /** Below 360p the rung's bitrate scales with its pixel count relative to 640×360, but not below this. */
 const MIN_SMALL_KBPS = 150;
 
@@ -49,6 +50,9 @@ function rung(name: string, width: number, height: number, tier: number, videoKb
     height,
     tier,
     video_kbps: videoKbps,
+    rate_control: 'abr',
+    crf: null,
+    predicted_kbps: null,
     maxrate_kbps: maxrate,
     bufsize_kbps: Math.round(videoKbps * BUFSIZE_FACTOR),
     bandwidth: Math.round((maxrate + audioKbps) * 1000 * CONTAINER_OVERHEAD),
@@ -56,10 +60,19 @@ function rung(name: string, width: number, height: number, tier: number, videoKb
   };
 }
 
-export function planLadder(info: MediaInfo): LadderPlan {
+/**
+ * The fixed ladder (the contract's bitrates), or with a complexity probe's result the per-title one:
+ * the same rungs, each with capped constant-quality rate control where the content needs less.
+ */
+export function planLadder(info: MediaInfo, complexity?: ContentComplexity | null): LadderPlan {
+  const fixed = planFixedLadder(info);
+  return complexity ? perTitleLadder(fixed, complexity) : fixed;
+}
+
+function planFixedLadder(info: MediaInfo): LadderPlan {
   const audio = info.has_audio ? audioRung() : null;
   if (!info.has_video || info.width <= 0 || info.height <= 0) {
-    return { video: [], audio, fps: 0, gop_frames: 0, segment_seconds: SEGMENT_SECONDS };
+    return { mode: 'fixed', video: [], audio, fps: 0, gop_frames: 0, segment_seconds: SEGMENT_SECONDS };
   }
   const portrait = info.height > info.width;
   const short = Math.min(info.width, info.height);
@@ -82,5 +95,5 @@ export function planLadder(info: MediaInfo): LadderPlan {
     video.push(rung(`${s}p`, width, height, s, kbps, audio));
   }
   const fps = outputFps(info.fps);
-  return { video, audio, fps, gop_frames: Math.max(1, Math.round(fps * GOP_SECONDS)), segment_seconds: SEGMENT_SECONDS };
+  return { mode: 'fixed', video, audio, fps, gop_frames: Math.max(1, Math.round(fps * GOP_SECONDS)), segment_seconds: SEGMENT_SECONDS };
 }

@@ -43,7 +43,13 @@ export interface VideoRung {
   height: number;
   /** The short side, i.e. the tier (1080, 720, 480, 360 or the source's own). */
   tier: number;
+  /** Today's contract bitrate of the tier: the ABR target in fixed mode, the VBV cap in per-title mode. */
   video_kbps: number;
+  /** abr: x264 aims at video_kbps. crf: constant quality (crf) under a maxrate/bufsize cap. */
+  rate_control: 'abr' | 'crf';
+  crf: number | null;
+  /** What the complexity probe expects the rung to need at the target quality (per-title mode only). */
+  predicted_kbps: number | null;
   maxrate_kbps: number;
   bufsize_kbps: number;
   /** Nominal HLS BANDWIDTH (peak, bits/s) of this variant with its audio, before anything is measured. */
@@ -61,7 +67,32 @@ export interface AudioRung {
   average_bandwidth: number;
 }
 
+export type EncodingMode = 'per_title' | 'fixed';
+
+/** What the complexity probe measured: bits the content needs at the target quality, at a small size. */
+export interface ContentComplexity {
+  /** Bits per pixel per frame of the probe encode (constant quality, all frame types). */
+  bits_per_pixel: number;
+  width: number;
+  height: number;
+  frames: number;
+  seconds_sampled: number;
+  crf: number;
+}
+
+/** A rendition's measured picture quality against the source scaled to its size. */
+export interface RenditionQuality {
+  /** Mean of the per-frame SSIM (all planes). */
+  ssim: number;
+  /** PSNR (dB) of the mean squared error over all frames; 100 for an identical picture. */
+  psnr: number;
+  /** 10th percentile of the per-frame SSIM: the worst decile starts here. */
+  ssim_p10: number;
+  frames: number;
+}
+
 export interface LadderPlan {
+  mode: EncodingMode;
   video: VideoRung[];
   audio: AudioRung | null;
   /** Output frame rate: the source's, capped at 60 (0 for audio-only). */
@@ -84,6 +115,10 @@ export interface RenditionResult {
   frame_rate: number | null;
   /** Media playlist path relative to outDir, e.g. "v0/index.m3u8". */
   playlist: string;
+  /** Bytes of this rendition's own segments (the shared audio group is not counted in video renditions). */
+  bytes: number;
+  /** Filled by measureQuality; null for the audio-only rendition. */
+  quality: RenditionQuality | null;
 }
 
 export interface TranscodeOptions {

@@ -187,12 +187,15 @@ export async function transcodeToHls(opts: TranscodeOptions): Promise<TranscodeR
   }
 
   const stats = new Map<string, { peak: number; average: number }>();
+  const bytes = new Map<string, number>();
   for (const v of variants) {
     const text = readPlaylist(opts.outDir, v);
     if (!hasSegment(text)) throw new MediaError('ffmpeg_failed', 'The transcoder produced no segment.', res.stderr);
     writeAtomically(path.join(opts.outDir, v.playlist), finalizeMediaPlaylist(text));
     // Measured from the segments actually written, so BANDWIDTH is what players really fetch.
-    stats.set(v.name, measureBitrate(segmentStats(opts.outDir, v, text), GOP_SECONDS));
+    const segments = segmentStats(opts.outDir, v, text);
+    stats.set(v.name, measureBitrate(segments, GOP_SECONDS));
+    bytes.set(v.name, segments.reduce((a, s) => a + s.bytes, 0));
   }
   loadFacts();
   const measured = (v: HlsVariantLayout) => stats.get(v.name) ?? { peak: 0, average: 0 };
@@ -202,7 +205,7 @@ export async function transcodeToHls(opts: TranscodeOptions): Promise<TranscodeR
 
   const audioBw = audioVariant ? measured(audioVariant) : { peak: 0, average: 0 };
   const renditions: RenditionResult[] = videoVariants.length === 0 && audioVariant
-    ? [{ height: 0, width: 0, bandwidth: audioBw.peak, average_bandwidth: audioBw.average, codecs: AAC_LC, frame_rate: null, playlist: audioVariant.playlist }]
+    ? [{ height: 0, width: 0, bandwidth: audioBw.peak, average_bandwidth: audioBw.average, codecs: AAC_LC, frame_rate: null, playlist: audioVariant.playlist, bytes: bytes.get(audioVariant.name) ?? 0, quality: null }]
     : videoVariants.map((v) => {
       const f = facts.get(v.name) as VideoFacts;
       const own = measured(v);
@@ -214,6 +217,8 @@ export async function transcodeToHls(opts: TranscodeOptions): Promise<TranscodeR
         codecs: audioVariant ? `${f.codec},${AAC_LC}` : f.codec,
         frame_rate: ladder.fps,
         playlist: v.playlist,
+        bytes: bytes.get(v.name) ?? 0,
+        quality: null,
       };
     });
   return { renditions, master: MASTER_PLAYLIST, files: listFiles(opts.outDir) };

@@ -91,10 +91,19 @@ export class TranscodeHandler implements JobHandler {
       audio_codec: info.audio_codec,
     });
     check();
+    // The complexity probe runs inside extract_metadata's span: select_tiers and transcode both
+    // start at 30, so progress moves on through 20..29 and never goes back.
+    const complexity = await this.media.complexity({ inputPath: input, workDir: path.join(work, 'probe'), info, signal, onProgress: (f) => progress.advance(20, 29, f) });
+    check();
 
     await progress.enter('select_tiers');
-    const ladder = this.media.plan(info);
-    ctx.logger.info({ rungs: ladder.video.map((r) => r.name), audio: Boolean(ladder.audio) }, 'ladder selected');
+    const ladder = this.media.plan(info, complexity);
+    ctx.logger.info({
+      rungs: ladder.video.map((r) => ({ name: r.name, rc: r.rate_control, predicted_kbps: r.predicted_kbps })),
+      audio: Boolean(ladder.audio),
+      mode: ladder.mode,
+      bits_per_pixel: complexity?.bits_per_pixel,
+    }, 'ladder selected');
     check();
 
     await progress.enter('transcode');
@@ -105,10 +114,22 @@ export class TranscodeHandler implements JobHandler {
       info,
       ladder,
       signal,
-      onProgress: (f) => progress.advance(30, 80, f),
+      onProgress: (f) => progress.advance(30, 72, f),
       onPlayable: (master) => publisher.startEarly(master, (key) => this.videos.setPlayable(video.id, key)),
     });
     await publisher.stopEarly();
+    check();
+    // Quality receipts are part of transcoding's span (72..80): a second, decode-only pass.
+    const measured = await this.media.measureQuality({
+      inputPath: input,
+      hlsDir,
+      workDir: path.join(work, 'quality'),
+      info,
+      ladder,
+      renditions: result.renditions,
+      signal,
+      onProgress: (f) => progress.advance(72, 80, f),
+    });
     check();
 
     await progress.enter('generate_manifest');
@@ -122,7 +143,7 @@ export class TranscodeHandler implements JobHandler {
     check();
 
     await progress.enter('update_database');
-    const renditions: StoredRendition[] = result.renditions.map((r) => ({
+    const renditions: StoredRendition[] = measured.map((r) => ({
       height: r.height,
       width: r.width,
       bandwidth: r.bandwidth,
@@ -130,10 +151,13 @@ export class TranscodeHandler implements JobHandler {
       codecs: r.codecs,
       frame_rate: r.frame_rate,
       playlist: publisher.key(r.playlist),
+      bytes: r.bytes,
+      quality: r.quality ? { ssim: r.quality.ssim, psnr: r.quality.psnr, ssim_p10: r.quality.ssim_p10 } : null,
     }));
     await this.videos.recordOutputs(video.id, {
       runId,
       renditions,
+      encodingMode: ladder.mode,
       manifestKey: publisher.key(result.master),
       thumbnailKey: thumbKeys?.poster ?? null,
       storyboardKey: thumbKeys?.sprite ?? null,

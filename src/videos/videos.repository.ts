@@ -13,6 +13,9 @@ export interface StoredRendition {
   frame_rate: number | null;
   /** Media playlist key relative to the run's HLS folder. */
   playlist: string;
+  /** Absent on renditions stored before quality receipts. */
+  bytes?: number;
+  quality?: { ssim: number; psnr: number; ssim_p10: number } | null;
 }
 
 export interface VideoTable {
@@ -35,6 +38,8 @@ export interface VideoTable {
   run_id: string | null;
   /** JSON array of StoredRendition. */
   renditions: string | null;
+  /** per_title or fixed; null before the video is processed (or if processed before receipts). */
+  encoding_mode: string | null;
   manifest_key: string | null;
   thumbnail_key: string | null;
   storyboard_key: string | null;

@@ -32,7 +32,17 @@ export const RenditionSchema = Type.Object({
   codecs: Type.String(),
   frame_rate: Nullable(Type.Number()),
   playlist_url: Type.String(),
+  bytes: Nullable(Type.Integer({ description: 'Bytes of the rendition\'s own segments' })),
+  quality: Nullable(
+    Type.Object({
+      ssim: Type.Number({ description: 'Mean per-frame SSIM against the source scaled to the rendition\'s size' }),
+      psnr: Type.Number({ description: 'PSNR (dB) of the mean squared error' }),
+      ssim_p10: Type.Number({ description: '10th percentile of the per-frame SSIM (worst decile)' }),
+    }),
+  ),
 });
+
+export const EncodingSchema = Type.Object({ mode: Type.Union([Type.Literal('per_title'), Type.Literal('fixed')]) });
 
 export const VideoSchema = Type.Object(
   {
@@ -49,6 +59,7 @@ export const VideoSchema = Type.Object(
     size_bytes: Nullable(Type.Integer()),
     source_stream_id: Nullable(Type.String()),
     renditions: Type.Array(RenditionSchema),
+    encoding: Nullable(EncodingSchema),
     manifest_url: Nullable(Type.String()),
     thumbnail_url: Nullable(Type.String()),
     storyboard_url: Nullable(Type.String()),
@@ -121,7 +132,14 @@ export function renditionsOf(v: VideoRow, base: string) {
     codecs: r.codecs,
     frame_rate: r.frame_rate,
     playlist_url: mediaUrl(base, v.id, r.playlist) ?? '',
+    bytes: r.bytes ?? null,
+    quality: r.quality ? { ssim: r.quality.ssim, psnr: r.quality.psnr, ssim_p10: r.quality.ssim_p10 } : null,
   }));
+}
+
+function encodingOf(v: VideoRow): { mode: 'per_title' | 'fixed' } | null {
+  const mode = v.encoding_mode;
+  return mode === 'per_title' || mode === 'fixed' ? { mode } : null;
 }
 
 export function videoJson(v: VideoRow, base: string) {
@@ -140,6 +158,7 @@ export function videoJson(v: VideoRow, base: string) {
     size_bytes: v.source_size,
     source_stream_id: v.source_stream_id,
     renditions: ready ? renditionsOf(v, base) : [],
+    encoding: ready ? encodingOf(v) : null,
     manifest_url: ready ? mediaUrl(base, v.id, v.manifest_key) : null,
     thumbnail_url: ready ? mediaUrl(base, v.id, v.thumbnail_key) : null,
     storyboard_url: ready ? mediaUrl(base, v.id, v.storyboard_vtt_key) : null,

@@ -28,6 +28,7 @@ export interface CreateFromFileInput {
 export interface ProcessedOutputs {
   runId: string;
   renditions: StoredRendition[];
+  encodingMode: 'per_title' | 'fixed';
   manifestKey: string;
   thumbnailKey: string | null;
   storyboardKey: string | null;
@@ -238,6 +239,7 @@ export class VideosService {
     await this.repo.update(this.db.kysely, videoId, {
       run_id: out.runId,
       renditions: JSON.stringify(out.renditions),
+      encoding_mode: out.encodingMode,
       manifest_key: out.manifestKey,
       thumbnail_key: out.thumbnailKey,
       storyboard_key: out.storyboardKey,
@@ -311,6 +313,7 @@ function blankVideo(v: Pick<VideoRow, 'id' | 'owner_id' | 'title' | 'description
     audio_codec: null,
     run_id: null,
     renditions: null,
+    encoding_mode: null,
     manifest_key: null,
     thumbnail_key: null,
     storyboard_key: null,

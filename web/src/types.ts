@@ -5,8 +5,11 @@ export interface Rendition {
   height: number;
   width: number;
   bandwidth: number;
+  average_bandwidth?: number;
   codecs?: string;
   playlist_url?: string;
+  bytes?: number | null;
+  quality?: { ssim: number; psnr: number; ssim_p10: number } | null;
 }
 
 export type VideoStatus = 'waiting_upload' | 'uploading' | 'queued' | 'processing' | 'ready' | 'failed';
@@ -22,6 +25,7 @@ export interface Video {
   width?: number | null;
   height?: number | null;
   renditions?: Rendition[];
+  encoding?: { mode: 'per_title' | 'fixed' | string } | null;
   thumbnail_url?: string | null;
   created_at: string;
   storyboard_url?: string | null;

@@ -6,6 +6,7 @@ import { ago, count, duration } from '../format.js';
 import { chatReplayPanel, type ChatReplayPanel } from '../chat-replay.js';
 import { createPlayer, type Player } from '../player.js';
 import { processingView, type ProcessingView } from '../processing.js';
+import { receiptTable } from '../receipt.js';
 import { navigate, type Page, type PageContext } from '../router.js';
 import { session, viewerId } from '../session.js';
 import type { Engagement, Playback, Video } from '../types.js';
@@ -137,7 +138,8 @@ export function watchPage(ctx: PageContext): Page {
     replace(info,
       h('div', { class: 'row spread' }, h('p', { class: 'meta dots' }, views, meta ? h('span', null, meta) : null), actions),
       likeMsg.el,
-      video.description ? h('p', { class: 'description' }, video.description) : null);
+      video.description ? h('p', { class: 'description' }, video.description) : null,
+      video.status === 'ready' ? receiptTable(video) : null);
   }
 
   void load();

@@ -11,6 +11,7 @@ import { conversionUserIndex } from './0009_conversion_user_index.js';
 import { liveBroadcasts } from './0014_live_broadcasts.js';
 import { clips } from './0015_clips.js';
 import { qoe } from './0016_qoe.js';
+import { videoEncoding } from './0017_video_encoding.js';
 import type { MigrationFactory } from './types.js';
 
 export const migrations: Record<string, MigrationFactory> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, MigrationFactory> = {
   '0014_live_broadcasts': liveBroadcasts,
   '0015_clips': clips,
   '0016_qoe': qoe,
+  '0017_video_encoding': videoEncoding,
 };
