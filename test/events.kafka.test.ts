@@ -78,6 +78,7 @@ function samples(ids: { video: string; stream: string; user: string }): { [K in 
     'video.deleted': v,
     'video.viewed': { video_id: ids.video, viewer_id: null, timestamp },
     'video.liked': { video_id: ids.video, user_id: ids.user, liked: true, timestamp },
+    'experiment.stopped': { experiment_key: 'exp-1', reason: 'guardrail', guardrails: [{ variant: 'treatment', metric: 'rebuffer_ratio', lift: 0.2, ci_low: 0.1, max_regression: 0.05 }], timestamp },
     'video.watched': { video_id: ids.video, user_id: ids.user, seconds: 12, timestamp },
   };
 }

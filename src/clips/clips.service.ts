@@ -109,7 +109,9 @@ export class ClipsService {
       ownerId: user.id,
       title,
       runId,
-      renditions: renditions.map((r) => ({ ...r, playlist: `${dstDir}${r.playlist.slice(srcDir.length)}` })),
+      // The copied segments keep the source's measured quality; its byte counts are the source's, not the clip's.
+      renditions: renditions.map(({ bytes: _sourceBytes, ...r }) => ({ ...r, playlist: `${dstDir}${r.playlist.slice(srcDir.length)}` })),
+      encodingMode: v.encoding_mode,
       manifestKey: `${dstDir}master.m3u8`,
       thumbnailKey: null,
       durationSeconds: round3(cut.end - cut.start),

@@ -25,6 +25,8 @@ export interface DerivedVideo {
   audioCodec: string | null;
   sizeBytes: number;
   sourceStreamId: string | null;
+  /** How the copied segments were encoded (a clip of a VOD video keeps its source's mode). */
+  encodingMode?: string | null;
 }
 
 /** Where a derived video's outputs go before its row exists. */
@@ -68,6 +70,7 @@ export async function publishDerivedVideo(videos: VideosService, d: DerivedVideo
     created_at: now,
     updated_at: now,
     ready_at: now,
+    encoding_mode: d.encodingMode ?? null,
   };
   try {
     await videos.repo.kysely.transaction().execute(async (trx) => {
