@@ -19,6 +19,8 @@ import { webhooksCapability } from './webhooks/webhooks.routes.js';
 import { trendingCapability } from './trending/trending.routes.js';
 import { webCapability } from './web/web.routes.js';
 import { wireFeedExperiment } from './experiments/feed-experiment.js';
+import { channelsCapability } from './channels/channels.routes.js';
+import { searchCapability } from './search/search.routes.js';
 
 export function createCapabilities(c: Container): Capability[] {
   // Chat closes its sockets when a stream ends and counts its sockets as viewers: it shares this.
@@ -27,8 +29,9 @@ export function createCapabilities(c: Container): Capability[] {
   const vod = [videosCapability(c), uploadsCapability(c), transcodeCapability(c)];
   const experiments = experimentsCapability(c);
   const models = modelsCapability(c);
-  // The feed ranks with the served models; experiments may set its model selector.
-  const feed = feedCapability(c, models.service);
+  // Follows are a feature of the feed, which ranks with the served models; experiments may set its model selector.
+  const channels = channelsCapability(c, live);
+  const feed = feedCapability(c, models.service, (userId) => channels.service.followeeIds(userId));
   const feedExperiment = wireFeedExperiment(c, experiments.service, feed.service, models.service);
   const feedExperimentCap: Capability = { name: 'feed-experiment', stop: () => feedExperiment.close() };
   const webhooks = webhooksCapability(c);
@@ -36,5 +39,5 @@ export function createCapabilities(c: Container): Capability[] {
   // Keep `events` (the outbox relay) last: it starts after and stops before every consumer, so no
   // event is marked delivered while a consumer is not listening.
   // `web` (the app at `/`) has no background work; it comes after every API route it must not shadow.
-  return [healthCapability(c), accountsCapability(c), ...vod, experiments, liveCapability(c, live, { recordingSink: () => vodServices(c).videos }), chatCapability(c, live), models, engagementCapability(c), feed, feedExperimentCap, trending, webhooks, eventsCapability(c), webCapability(c)];
+  return [healthCapability(c), accountsCapability(c), ...vod, experiments, liveCapability(c, live, { recordingSink: () => vodServices(c).videos }), chatCapability(c, live), models, engagementCapability(c), channels, searchCapability(c), feed, feedExperimentCap, trending, webhooks, eventsCapability(c), webCapability(c)];
 }

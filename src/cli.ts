@@ -1,14 +1,17 @@
 #!/usr/bin/env node
-// The `nova` executable: `serve` (API + web + embedded worker + RTMP), `worker`, `migrate`.
+// The `nova` executable: `serve` (API + web + embedded worker + RTMP), `worker`, `migrate`,
+// `search reindex`.
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createContainer } from './container.js';
 import { migrateToLatest } from './infra/db/migrate.js';
+import { reindexSearch } from './search/search.reindex.js';
 import { startNova } from './server.js';
 
 const USAGE = `Usage: nova <command> [options]
   serve [--no-worker]         HTTP API + web app (+ the job worker unless --no-worker)
   worker [--concurrency N]    run queued jobs only
-  migrate                     apply database migrations and exit`;
+  migrate                     apply database migrations and exit
+  search reindex              rebuild the search index from the videos and live streams`;
 
 function flagValue(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -39,6 +42,22 @@ async function main(argv: string[]): Promise<number> {
       try {
         const applied = await migrateToLatest(c.db);
         console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+      } finally {
+        await c.db.close();
+        await c.redis?.quit();
+      }
+      return 0;
+    }
+    case 'search': {
+      if (args[0] !== 'reindex') {
+        console.error(`nova: unknown search command "${args[0] ?? ''}"\n${USAGE}`);
+        return 2;
+      }
+      const c = createContainer(config);
+      try {
+        await migrateToLatest(c.db);
+        const n = await reindexSearch(c);
+        console.log(`search index rebuilt: ${n.videos} videos, ${n.streams} live streams`);
       } finally {
         await c.db.close();
         await c.redis?.quit();

@@ -8,6 +8,8 @@ import { chat } from './0006_chat.js';
 import { engagement } from './0007_engagement.js';
 import { experiments } from './0008_experiments.js';
 import { conversionUserIndex } from './0009_conversion_user_index.js';
+import { videoManagement } from './0012_video_management.js';
+import { search } from './0013_search.js';
 import type { MigrationFactory } from './types.js';
 
 export const migrations: Record<string, MigrationFactory> = {
@@ -20,4 +22,6 @@ export const migrations: Record<string, MigrationFactory> = {
   '0007_engagement': engagement,
   '0008_experiments': experiments,
   '0009_conversion_user_index': conversionUserIndex,
+  '0012_video_management': videoManagement,
+  '0013_search': search,
 };
