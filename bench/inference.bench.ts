@@ -1,5 +1,5 @@
 // `npm run bench:inference`: ONNX serving of the shipped feed ranker.
-//   1. Ranking 500 candidates: one requester, a [500, 8] feature tensor through the serving layer
+//   1. Ranking 500 candidates: one requester, a [500, 9] feature tensor through the serving layer
 //      (the call the feed makes), p50/p99; and GET /api/v1/feed for a user with 500 candidates
 //      over HTTP (database reads + features + model), p50/p99.
 //   2. 32 concurrent requesters, each ranking 500 candidates in a loop, against Nova with dynamic

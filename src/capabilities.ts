@@ -22,6 +22,8 @@ import { webCapability } from './web/web.routes.js';
 import { wireFeedExperiment } from './experiments/feed-experiment.js';
 import { qoeCapability } from './qoe/qoe.routes.js';
 import { NotFoundError } from './http/errors.js';
+import { channelsCapability } from './channels/channels.routes.js';
+import { searchCapability } from './search/search.routes.js';
 
 export function createCapabilities(c: Container): Capability[] {
   // Chat closes its sockets when a stream ends and counts its sockets as viewers: it shares this.
@@ -39,8 +41,9 @@ export function createCapabilities(c: Container): Capability[] {
   // Guardrails read the sessions of an experiment's users from QoE.
   const experiments = experimentsCapability(c, qoe.service);
   const models = modelsCapability(c);
-  // The feed ranks with the served models; experiments may set its model selector.
-  const feed = feedCapability(c, models.service);
+  // Follows are a feature of the feed, which ranks with the served models; experiments may set its model selector.
+  const channels = channelsCapability(c, live);
+  const feed = feedCapability(c, models.service, (userId) => channels.service.followeeIds(userId));
   const feedExperiment = wireFeedExperiment(c, experiments.service, feed.service, models.service);
   const feedExperimentCap: Capability = { name: 'feed-experiment', stop: () => feedExperiment.close() };
   const webhooks = webhooksCapability(c);
@@ -48,5 +51,5 @@ export function createCapabilities(c: Container): Capability[] {
   // Keep `events` (the outbox relay) last: it starts after and stops before every consumer, so no
   // event is marked delivered while a consumer is not listening.
   // `web` (the app at `/`) has no background work; it comes after every API route it must not shadow.
-  return [healthCapability(c), accountsCapability(c), ...vod, qoe, experiments, liveCapability(c, live, { recordingSink: () => vodServices(c).videos }), chatCapability(c, live), clipsCapability(c, live), models, engagementCapability(c), feed, feedExperimentCap, trending, webhooks, eventsCapability(c), webCapability(c)];
+  return [healthCapability(c), accountsCapability(c), ...vod, qoe, experiments, liveCapability(c, live, { recordingSink: () => vodServices(c).videos }), chatCapability(c, live), clipsCapability(c, live), models, engagementCapability(c), channels, searchCapability(c), feed, feedExperimentCap, trending, webhooks, eventsCapability(c), webCapability(c)];
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // The `nova` executable: `serve` (API + web + embedded worker + RTMP), `worker`, `migrate`, `train`,
-// `health`, and `events tail` for operators.
+// `health`, and for operators `search reindex` and `events tail`.
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createContainer } from './container.js';
 import { tailTopic, TopicNotFoundError } from './infra/bus/kafka.tail.js';
 import { migrateToLatest } from './infra/db/migrate.js';
+import { reindexSearch } from './search/search.reindex.js';
 import { startNova } from './server.js';
 
 const USAGE = `Usage: nova <command> [options]
@@ -16,7 +17,8 @@ const USAGE = `Usage: nova <command> [options]
   train [--synthetic] [--seed N] [--version N] [--epochs N] [--min-positives N]
                               train the feed ranker from engagement and write its next version
   events tail --topic T [--from-beginning] [--limit N]
-                              print Kafka records of topic T (KAFKA_TOPIC_PREFIX is added) as JSON lines`;
+                              print Kafka records of topic T (KAFKA_TOPIC_PREFIX is added) as JSON lines
+  search reindex              rebuild the search index from the videos and live streams`;
 
 function flagValue(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -87,6 +89,22 @@ async function main(argv: string[]): Promise<number> {
       // Loaded on demand: serving never needs the trainer.
       const { runTrain } = await import('./feed/train.js');
       await runTrain(args, config);
+      return 0;
+    }
+    case 'search': {
+      if (args[0] !== 'reindex') {
+        console.error(`nova: unknown search command "${args[0] ?? ''}"\n${USAGE}`);
+        return 2;
+      }
+      const c = createContainer(config);
+      try {
+        await migrateToLatest(c.db);
+        const n = await reindexSearch(c);
+        console.log(`search index rebuilt: ${n.videos} videos, ${n.streams} live streams`);
+      } finally {
+        await c.db.close();
+        await c.redis?.quit();
+      }
       return 0;
     }
     case 'serve':

@@ -72,6 +72,8 @@ export interface Config {
   queuePrefix: string;
   /** Lifetime of presigned media URLs (S3). */
   mediaUrlTtlSeconds: number;
+  /** How long a private video's signed playback URL opens its media. */
+  playbackTokenTtlSeconds: number;
   /**
    * Where tus uploads are staged: `s3` (@tus/s3-store, the default with S3; any API node can resume
    * an upload) or `file` (@tus/file-store under DATA_DIR, copied to storage when complete).
@@ -660,6 +662,7 @@ export function loadConfig(env: Env = process.env): Config {
     jobBackoffSeconds: int(env, 'JOB_BACKOFF_SECONDS', 5, 0, 3600),
     queuePrefix: queuePrefix(env),
     mediaUrlTtlSeconds: int(env, 'MEDIA_URL_TTL_SECONDS', 3600, 60, 7 * 24 * 3600),
+    playbackTokenTtlSeconds: int(env, 'PLAYBACK_TOKEN_TTL_SECONDS', 6 * 3600, 1, 7 * 24 * 3600),
     uploadStore: uploadStore(env),
     uploadDir: path.resolve(str(env, 'UPLOAD_DIR') ?? path.join(dataDir, 'uploads')),
     uploadLockSeconds: int(env, 'UPLOAD_LOCK_SECONDS', 10, 2, 600),

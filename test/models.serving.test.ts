@@ -77,7 +77,7 @@ function heavyModel(din: number, width: number, layers: number): Uint8Array {
   });
 }
 
-const ROW = [0.7, 1.2, 3.1, 1.5, 0.2, 0.6, 2.0, 1.6];
+const ROW = [0.7, 1.2, 3.1, 1.5, 0.2, 0.6, 2.0, 1.6, 1];
 
 describe('model serving', () => {
   let t: TestNova;
@@ -109,11 +109,11 @@ describe('model serving', () => {
     assert.ok(ranker);
     assert.equal(ranker.version, 1);
     assert.equal(ranker.path, 'feed-ranker/1/model.onnx');
-    assert.deepEqual(ranker.inputs, [{ name: 'features', type: 'float32', shape: ['batch', 8] }]);
+    assert.deepEqual(ranker.inputs, [{ name: 'features', type: 'float32', shape: ['batch', 9] }]);
     assert.deepEqual(ranker.outputs, [{ name: 'score', type: 'float32', shape: ['batch', 1] }]);
     const rows = 3;
     const x = [...ROW, ...ROW.map((v) => v * 0.5), ...ROW.map((v, i) => (i % 2 ? v : 0))].map(Math.fround);
-    const res = await infer(admin, 'feed-ranker', { features: { dims: [rows, 8], data: x } });
+    const res = await infer(admin, 'feed-ranker', { features: { dims: [rows, 9], data: x } });
     assert.equal(res.status, 200);
     assert.equal(res.body.model_version, 1);
     assert.deepEqual(res.body.outputs.score.dims, [rows, 1]);
@@ -121,26 +121,26 @@ describe('model serving', () => {
     const want = referenceScores(path.join(SHIPPED, 'model.onnx'), x, rows);
     for (let i = 0; i < rows; i++) assert.ok(Math.abs(res.body.outputs.score.data[i] - want[i]) <= 1e-5, `row ${i}: ${res.body.outputs.score.data[i]} vs ${want[i]}`);
     // Nested rows are accepted too.
-    const nested = await infer(admin, 'feed-ranker', { features: { dims: [1, 8], data: [ROW] } });
+    const nested = await infer(admin, 'feed-ranker', { features: { dims: [1, 9], data: [ROW] } });
     assert.equal(nested.status, 200);
   });
 
   it('checks who may infer or reload', async () => {
-    const anon = await infer(t.client.as(null), 'feed-ranker', { features: { dims: [1, 8], data: ROW } });
+    const anon = await infer(t.client.as(null), 'feed-ranker', { features: { dims: [1, 9], data: ROW } });
     assert.equal(anon.status, 401);
     const { client: user } = await t.client.newUser('plain');
-    assert.equal((await infer(user, 'feed-ranker', { features: { dims: [1, 8], data: ROW } })).status, 403);
+    assert.equal((await infer(user, 'feed-ranker', { features: { dims: [1, 9], data: ROW } })).status, 403);
     assert.equal((await reloadModel(user, 'feed-ranker', {})).status, 403);
   });
 
   it('refuses bad tensors with field-level 400s', async () => {
     const cases: Array<[unknown, string, RegExp]> = [
-      [{ features: { dims: [1, 7], data: ROW.slice(0, 7) } }, 'inputs.features.dims', /expects 8/],
-      [{ features: { dims: [2, 8], data: ROW } }, 'inputs.features.data', /8 values but dims \[2, 8\] need 16/],
-      [{ features: { dims: [1, 8], data: [...ROW.slice(0, 7), 'x'] } }, 'inputs.features.data', /not a finite number/],
-      [{ features: { dims: [8], data: ROW } }, 'inputs.features.dims', /1 dimensions/],
+      [{ features: { dims: [1, 8], data: ROW.slice(0, 8) } }, 'inputs.features.dims', /expects 9/],
+      [{ features: { dims: [2, 9], data: ROW } }, 'inputs.features.data', /9 values but dims \[2, 9\] need 18/],
+      [{ features: { dims: [1, 9], data: [...ROW.slice(0, 8), 'x'] } }, 'inputs.features.data', /not a finite number/],
+      [{ features: { dims: [9], data: ROW } }, 'inputs.features.dims', /1 dimensions/],
       [{}, 'inputs.features', /required/],
-      [{ features: { dims: [1, 8], data: ROW }, extra: { dims: [1], data: [1] } }, 'inputs.extra', /not an input/],
+      [{ features: { dims: [1, 9], data: ROW }, extra: { dims: [1], data: [1] } }, 'inputs.extra', /not an input/],
     ];
     for (const [inputs, field, detail] of cases) {
       const res = await admin.post<Problem>('/api/v1/models/feed-ranker/infer', { inputs });
@@ -148,7 +148,7 @@ describe('model serving', () => {
       assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8');
       assert.ok(res.body.errors?.some((e) => e.field === field && detail.test(e.message)), JSON.stringify(res.body));
     }
-    const tooMany = await admin.post<Problem>('/api/v1/models/feed-ranker/infer', { inputs: { features: { dims: [1_000_000, 8], data: [] } } });
+    const tooMany = await admin.post<Problem>('/api/v1/models/feed-ranker/infer', { inputs: { features: { dims: [1_000_000, 9], data: [] } } });
     assert.equal(tooMany.status, 400);
     assert.match(tooMany.body.errors![0].message, /MODEL_INFER_MAX_ELEMENTS/);
     assert.equal((await infer(admin, 'no-such-model', { x: { dims: [1], data: [1] } })).status, 404);
@@ -158,7 +158,7 @@ describe('model serving', () => {
     const before = (await listModels(admin)).body.models.find((m) => m.name === 'feed-ranker')!;
     const n = 32;
     const inputs = Array.from({ length: n }, (_, i) => ROW.map((v, j) => Math.fround(v * (1 + ((i * 7 + j) % 5) / 4))));
-    const results = await Promise.all(inputs.map((x) => infer(admin, 'feed-ranker', { features: { dims: [1, 8], data: x } })));
+    const results = await Promise.all(inputs.map((x) => infer(admin, 'feed-ranker', { features: { dims: [1, 9], data: x } })));
     const file = path.join(modelsDir, 'feed-ranker', '1', 'model.onnx');
     results.forEach((r, i) => {
       assert.equal(r.status, 200);
@@ -190,7 +190,7 @@ describe('model serving', () => {
       let after = 0;
       while (!stop || after < 10) {
         const start = performance.now();
-        const r = await infer(admin, 'feed-ranker', { features: { dims: [1, 8], data: ROW } });
+        const r = await infer(admin, 'feed-ranker', { features: { dims: [1, 9], data: ROW } });
         const end = performance.now();
         log.push({ start, end, status: r.status, version: r.body.model_version });
         if (stop) after++;
@@ -242,7 +242,7 @@ describe('model serving', () => {
     assert.equal(wrongSig.status, 422);
     assert.match((wrongSig.body as unknown as Problem).detail, /input "features" is missing/);
     assert.equal((await reloadModel(admin, 'feed-ranker', { version: 99 })).status, 404);
-    const still = await infer(admin, 'feed-ranker', { features: { dims: [1, 8], data: ROW } });
+    const still = await infer(admin, 'feed-ranker', { features: { dims: [1, 9], data: ROW } });
     assert.equal(still.status, 200);
     assert.equal(still.body.model_version, 2);
     for (const v of [3, 4, 5]) fs.rmSync(path.join(modelsDir, 'feed-ranker', String(v)), { recursive: true });

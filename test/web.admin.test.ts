@@ -52,7 +52,7 @@ describe('web app: admin pages in a browser', { skip }, () => {
 
   it('shows the served model, its latency chart, and reloads it', async () => {
     const { page } = tp;
-    const features = { features: { dims: [4, 8], data: Array.from({ length: 32 }, (_, i) => (i % 8) / 8) } };
+    const features = { features: { dims: [4, 9], data: Array.from({ length: 36 }, (_, i) => (i % 9) / 9) } };
     for (let i = 0; i < 5; i++) assert.equal((await infer(admin, 'feed-ranker', features)).status, 200);
 
     await page.getByRole('link', { name: 'Admin' }).click();

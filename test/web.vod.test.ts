@@ -240,6 +240,63 @@ describe('web app: upload and watch in a browser', { skip }, () => {
     await viewer.context.close();
   });
 
+  it('edits a video in place, finds it as you type, lists it under Latest, and follows its channel', async () => {
+    const { page, errors } = tp;
+    await page.goto(`/watch/${videoId}`);
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const form = page.getByRole('form', { name: 'Edit video' });
+    await form.getByLabel('Title').fill('Holiday in Café Paris');
+    await form.getByLabel('Tags').fill('travel, summer');
+    await form.getByLabel('Visibility').selectOption('unlisted');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Holiday in Café Paris' }).waitFor();
+    await page.getByText('Unlisted', { exact: true }).waitFor();
+    await page.getByText('#travel #summer').waitFor();
+    await screenshot(page, 'watch-edited');
+
+    // Search as you type: the owner finds their own unlisted video, without accents, by prefixes.
+    const box = page.getByRole('combobox', { name: 'Search' });
+    await box.pressSequentially('cafe par', { delay: 30 });
+    const option = page.getByRole('option', { name: /Holiday in Café Paris/ });
+    await option.waitFor();
+    await screenshot(page, 'search-suggestions');
+    await box.press('ArrowDown');
+    await box.press('Enter');
+    await page.waitForURL(`**/watch/${videoId}`);
+
+    // Others: the unlisted video is in no listing; once public it is under Latest.
+    const bob = await openPage(browser, t.url);
+    const bobUser = await t.client.newUser('bobby');
+    await signInWithToken(bob.page, bobUser.client.token!, bobUser.user);
+    const latest = bob.page.getByRole('region', { name: 'Latest' });
+    await latest.locator('article', { hasText: 'Resumed clip' }).waitFor();
+    assert.equal(await latest.locator('article', { hasText: 'Holiday in Café Paris' }).count(), 0);
+    assert.equal((await bobUser.client.get(`/api/v1/search?q=holiday`)).status, 200);
+    assert.equal(((await bobUser.client.get<{ items: unknown[] }>('/api/v1/search?q=holiday')).body.items.length), 0);
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await page.getByRole('form', { name: 'Edit video' }).getByLabel('Visibility').selectOption('public');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Holiday in Café Paris' }).waitFor();
+    await bob.page.reload();
+    await latest.locator('article', { hasText: 'Holiday in Café Paris' }).waitFor();
+    await screenshot(bob.page, 'discover-latest');
+
+    // Bob opens Alice's channel and follows her.
+    await bob.page.goto(`/u/${username}`);
+    await bob.page.getByRole('heading', { level: 1, name: username }).waitFor();
+    await bob.page.getByText(/^0 followers · \d+ videos?$/).waitFor();
+    await bob.page.locator('[aria-label="Videos"]').locator('article', { hasText: 'Holiday in Café Paris' }).waitFor();
+    await bob.page.getByRole('button', { name: 'Follow' }).click();
+    await bob.page.getByRole('button', { name: 'Following' }).waitFor();
+    await bob.page.getByText(/^1 follower · /).waitFor();
+    const following = await bobUser.client.get<{ items: Array<{ username: string }> }>('/api/v1/me/following');
+    assert.deepEqual(following.body.items.map((i) => i.username), [username]);
+    await screenshot(bob.page, 'channel');
+    assert.deepEqual(bob.errors, []);
+    assert.deepEqual(errors, []);
+    await bob.context.close();
+  });
+
   it('signs out, refuses a wrong password inline and signs back in to the page it came from', async () => {
     const { page } = tp;
     await page.getByRole('button', { name: 'Sign out' }).click();

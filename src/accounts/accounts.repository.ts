@@ -1,4 +1,5 @@
 // Users and bearer sessions in the database. No product rules here: see accounts.service.
+import { sql } from 'kysely';
 import type { Db } from '../infra/db/database.js';
 
 export interface UserTable {
@@ -80,5 +81,19 @@ export class AccountsRepository {
 
   async deleteExpiredSessions(nowIso: string): Promise<void> {
     await this.db.kysely.deleteFrom('sessions').where('expires_at', '<', nowIso).execute();
+  }
+
+  async findByPrefix(prefix: string, limit: number, offset: number): Promise<Array<{ id: string; username: string; created_at: string }>> {
+    // Usernames are [a-z0-9_]: escape the LIKE wildcard `_` so it is taken literally.
+    const pattern = `${prefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    return this.db.kysely
+      .selectFrom('users')
+      .select(['id', 'username', 'created_at'])
+      .where(sql<boolean>`username_lower LIKE ${pattern} ESCAPE '\\'`)
+      .orderBy(sql`length(username)`)
+      .orderBy('username_lower')
+      .limit(limit)
+      .offset(offset)
+      .execute();
   }
 }

@@ -140,4 +140,15 @@ export class AccountsService {
     const rows = await this.repo.findManyByIds([...new Set(ids)]);
     return new Map(rows.map((r) => [r.id, r.username]));
   }
+
+  /** A user's public profile by username (case-insensitive), for channels. */
+  async findPublic(username: string): Promise<{ id: string; username: string; created_at: string } | null> {
+    const u = await this.repo.findByUsername(username);
+    return u ? { id: u.id, username: u.username, created_at: u.created_at } : null;
+  }
+
+  /** Users whose name starts with `prefix` (lower case), shortest names first: user search. */
+  async findByPrefix(prefix: string, limit: number, offset: number): Promise<Array<{ id: string; username: string; created_at: string }>> {
+    return this.repo.findByPrefix(prefix, limit, offset);
+  }
 }

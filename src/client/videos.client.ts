@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import type { ApiResponse, NovaClient } from './nova-client.js';
 
 export type VideoStatus = 'waiting_upload' | 'queued' | 'processing' | 'ready' | 'failed';
+export type Visibility = 'public' | 'unlisted' | 'private';
 
 export interface Rendition {
   height: number;
@@ -25,6 +26,8 @@ export interface Video {
   title: string;
   description: string;
   status: VideoStatus;
+  visibility: Visibility;
+  tags: string[];
   duration_seconds: number | null;
   width: number | null;
   height: number | null;
@@ -66,6 +69,8 @@ export interface Playback {
   thumbnail_url: string | null;
   storyboard_url: string | null;
   duration_seconds: number | null;
+  /** When the signed URLs of a private video stop working; null for others. */
+  expires_at?: string | null;
 }
 
 export interface JobInfo {
@@ -92,15 +97,27 @@ export interface JobsView {
   failed: JobInfo[];
 }
 
-export function createVideo(c: NovaClient, body: { title: string; description?: string }): Promise<ApiResponse<CreatedVideo>> {
+export interface VideoFields {
+  title?: string;
+  description?: string;
+  tags?: string[];
+  visibility?: Visibility;
+}
+
+export function createVideo(c: NovaClient, body: VideoFields & { title: string }): Promise<ApiResponse<CreatedVideo>> {
   return c.post<CreatedVideo>('/api/v1/videos', body);
+}
+
+/** Owner or admin: changes title, description, tags or visibility. */
+export function updateVideo(c: NovaClient, id: string, body: VideoFields): Promise<ApiResponse<Video>> {
+  return c.request<Video>('PATCH', `/api/v1/videos/${id}`, body);
 }
 
 export function getVideo(c: NovaClient, id: string): Promise<ApiResponse<Video>> {
   return c.get<Video>(`/api/v1/videos/${id}`);
 }
 
-export function listVideos(c: NovaClient, query: { owner?: string; status?: VideoStatus; cursor?: string; limit?: number } = {}): Promise<ApiResponse<{ items: Video[]; next_cursor: string | null }>> {
+export function listVideos(c: NovaClient, query: { owner?: string; status?: VideoStatus; sort?: 'recent'; cursor?: string; limit?: number } = {}): Promise<ApiResponse<{ items: Video[]; next_cursor: string | null }>> {
   const qs = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, String(v));
   return c.get(`/api/v1/videos${qs.size ? `?${qs}` : ''}`);

@@ -65,8 +65,8 @@ export interface VideoStats {
 export class EngagementRepository {
   constructor(readonly db: Db) {}
 
-  async video(id: string): Promise<{ id: string; owner_id: string; status: string; duration_seconds: number | null } | undefined> {
-    const row = await this.db.kysely.selectFrom('videos').select(['id', 'owner_id', 'status', 'duration_seconds']).where('id', '=', id).executeTakeFirst();
+  async video(id: string): Promise<{ id: string; owner_id: string; status: string; visibility: string; duration_seconds: number | null } | undefined> {
+    const row = await this.db.kysely.selectFrom('videos').select(['id', 'owner_id', 'status', 'visibility', 'duration_seconds']).where('id', '=', id).executeTakeFirst();
     return row && { ...row, duration_seconds: row.duration_seconds === null ? null : Number(row.duration_seconds) };
   }
 

@@ -29,6 +29,10 @@ export function engagementCapability(c: Container): EngagementCapability {
           body: ViewBody,
           response: { 200: ViewResult, ...problems(400, 404, 409, 429) },
         },
+        // Every field is optional, so a POST with no body at all counts as an empty one.
+        preValidation: async (req) => {
+          if (req.body === undefined || req.body === null) req.body = {};
+        },
       }, async (req) => service.view(req.params.id, { userId: req.user?.id ?? null, viewerId: req.body?.viewer_id, ip: addressKey(req.ip) }));
 
       app.put('/api/v1/videos/:id/like', {

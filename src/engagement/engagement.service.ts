@@ -50,9 +50,10 @@ export class EngagementService {
 
   constructor(private readonly repo: EngagementRepository, private readonly limiter: RateLimiter, private readonly opts: EngagementConfig) {}
 
-  private async readyVideo(id: string): Promise<{ id: string; owner_id: string; duration_seconds: number | null }> {
+  /** A private video exists only for its owner here (as on every read route). */
+  private async readyVideo(id: string, userId: string | null): Promise<{ id: string; owner_id: string; duration_seconds: number | null }> {
     const v = await this.repo.video(id);
-    if (!v) throw new NotFoundError(`No video ${id}.`);
+    if (!v || (v.visibility === 'private' && v.owner_id !== userId)) throw new NotFoundError(`No video ${id}.`);
     if (v.status !== 'ready') throw new ConflictError(`Video ${id} is ${v.status}; engagement counts once it is ready.`);
     return v;
   }
@@ -69,7 +70,7 @@ export class EngagementService {
   }
 
   async view(videoId: string, viewer: Viewer): Promise<{ video_id: string; counted: boolean; views: number }> {
-    await this.readyVideo(videoId);
+    await this.readyVideo(videoId, viewer.userId);
     if (!viewer.userId) {
       // Anonymous ids are free to mint, so the address bounds how many views one client can add.
       const hit = await this.limiter.hit(`views:ip:${viewer.ip}`, this.opts.anonymousViewsPerMinute, 60);
@@ -93,7 +94,7 @@ export class EngagementService {
 
   /** Sets or clears the user's like. Repeating either is a no-op with the same answer. */
   async like(videoId: string, userId: string, liked: boolean): Promise<{ video_id: string; liked: boolean; likes: number }> {
-    await this.readyVideo(videoId);
+    await this.readyVideo(videoId, userId);
     const now = new Date().toISOString();
     return this.repo.db.kysely.transaction().execute(async (trx) => {
       const changed = liked ? await this.repo.insertLike(trx, videoId, userId, now) : await this.repo.deleteLike(trx, videoId, userId);
@@ -111,7 +112,7 @@ export class EngagementService {
    * rest is accepted and ignored (players report on a timer and need no error for it).
    */
   async watch(videoId: string, userId: string, seconds: number): Promise<{ video_id: string; watched_seconds: number; counted_seconds: number }> {
-    const video = await this.readyVideo(videoId);
+    const video = await this.readyVideo(videoId, userId);
     // Reports that count nothing still cost reads; a loop of them is cut off here.
     const hit = await this.limiter.hit(`watch:${userId}:${videoId}`, this.opts.watchReportsPerMinute, 60);
     if (!hit.allowed) throw new RateLimitedError('Too many watch reports for this video; try again later.', hit.retryAfterSeconds);
@@ -161,7 +162,8 @@ export class EngagementService {
   /** The video's counts; a video the caller may not see (not ready, not theirs) reads as absent, as on GET /videos/{id}. */
   async summary(videoId: string, caller: { id: string; role: string } | null) {
     const v = await this.repo.video(videoId);
-    const visible = v && (v.status === 'ready' || (caller !== null && (caller.id === v.owner_id || caller.role === 'admin')));
+    const privileged = caller !== null && (caller.id === v?.owner_id || caller.role === 'admin');
+    const visible = v && (privileged || (v.status === 'ready' && v.visibility !== 'private'));
     if (!visible) throw new NotFoundError(`No video ${videoId}.`);
     const userId = caller?.id ?? null;
     const stats = await this.repo.stats(videoId);

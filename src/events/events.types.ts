@@ -1,10 +1,10 @@
 // The typed map of every event Nova emits: event_type → payload, and the topic each goes to.
 // Topics and payload fields are fixed by the public contract (shared API.md).
 
-export type Topic = 'streams.events' | 'streams.chat' | 'videos.events' | 'experiments.events';
+export type Topic = 'streams.events' | 'streams.chat' | 'videos.events' | 'users.events' | 'experiments.events';
 
 /** Every topic, in the order docs/events.md lists them (created on Kafka when missing). */
-export const TOPICS: readonly Topic[] = ['streams.events', 'streams.chat', 'videos.events', 'experiments.events'];
+export const TOPICS: readonly Topic[] = ['streams.events', 'streams.chat', 'videos.events', 'users.events', 'experiments.events'];
 
 export interface ChatMessagePayload {
   stream_id: string;
@@ -35,6 +35,11 @@ export interface EventMap {
   'video.upload.completed': { video_id: string; owner_id: string; size_bytes: number; timestamp: string };
   /** An experiment stopped itself: a guardrail showed a treatment significantly worse than control. */
   'experiment.stopped': { experiment_key: string; reason: string; guardrails: Array<{ variant: string; metric: string; lift: number | null; ci_low: number | null; max_regression: number }>; timestamp: string };
+  /** The owner (or an admin) edited the video; `changed` names the fields that changed. */
+  'video.updated': { video_id: string; owner_id: string; title: string; visibility: 'public' | 'unlisted' | 'private'; tags: string[]; changed: string[]; timestamp: string };
+  /** Keyed by the followed user, so one channel's follower events stay in order. */
+  'user.followed': { follower_id: string; followee_id: string; timestamp: string };
+  'user.unfollowed': { follower_id: string; followee_id: string; timestamp: string };
 }
 
 export type EventType = keyof EventMap;
@@ -54,6 +59,9 @@ export const TOPIC_OF: { [K in EventType]: Topic } = {
   'video.progress': 'videos.events',
   'video.upload.completed': 'videos.events',
   'experiment.stopped': 'experiments.events',
+  'video.updated': 'videos.events',
+  'user.followed': 'users.events',
+  'user.unfollowed': 'users.events',
 };
 
 /** Fields the envelope adds around a payload. */

@@ -17,7 +17,7 @@ export interface DbDatasetStats {
 const ENGAGED_SECONDS = 30;
 const NEGATIVES_PER_POSITIVE = 2;
 
-export async function databaseDataset(repo: FeedRepository, seed: number, nowMs: number, maxRows = 200_000): Promise<{ data: Dataset; stats: DbDatasetStats }> {
+export async function databaseDataset(repo: FeedRepository, seed: number, nowMs: number, maxRows = 200_000, follows: Array<{ follower_id: string; followee_id: string }> = []): Promise<{ data: Dataset; stats: DbDatasetStats }> {
   const raw = await repo.trainingData(maxRows);
   const rand = rng(seed);
   const videos = new Map(raw.videos.map((v) => [v.id, v]));
@@ -47,6 +47,10 @@ export async function databaseDataset(repo: FeedRepository, seed: number, nowMs:
     f.watchSecondsByCreator.set(v.owner_id, (f.watchSecondsByCreator.get(v.owner_id) ?? 0) + w.seconds);
   }
   for (const v of raw.views) facts(v.user_id);
+  for (const f of follows) {
+    const uf = users.get(f.follower_id);
+    if (uf) uf.followedCreators = new Set([...(uf.followedCreators ?? []), f.followee_id]);
+  }
   const touchedBy = new Map<string, Set<string>>();
   for (const k of [...liked, ...watched.keys(), ...viewed.keys()]) {
     const [u, vid] = k.split('|');
@@ -93,6 +97,7 @@ export async function databaseDataset(repo: FeedRepository, seed: number, nowMs:
     const userLoo: UserFacts = {
       likesByCreator: new Map(uf.likesByCreator).set(v.owner_id, (uf.likesByCreator.get(v.owner_id) ?? 0) - ownLike),
       watchSecondsByCreator: new Map(uf.watchSecondsByCreator).set(v.owner_id, (uf.watchSecondsByCreator.get(v.owner_id) ?? 0) - ownWatch),
+      followedCreators: uf.followedCreators,
     };
     const published = Date.parse(v.ready_at ?? v.created_at);
     writeFeatures(x, row, { ownerId: v.owner_id, views: v.views - (viewed.get(k) ?? 0), likes: v.likes - ownLike, publishedAtMs: published, durationSeconds: v.duration_seconds }, userLoo, (creatorLikes.get(v.owner_id) ?? 0) - ownLike, nowMs);

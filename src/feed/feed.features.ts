@@ -10,6 +10,7 @@ export const FEATURE_NAMES = [
   'video_freshness',
   'creator_likes',
   'video_duration_minutes',
+  'follows_creator',
 ] as const;
 
 export const FEATURE_COUNT = FEATURE_NAMES.length;
@@ -29,6 +30,8 @@ export interface VideoFacts {
 export interface UserFacts {
   likesByCreator: Map<string, number>;
   watchSecondsByCreator: Map<string, number>;
+  /** Creators the user follows: the strongest signal a viewer gives. */
+  followedCreators?: ReadonlySet<string>;
 }
 
 /** Writes one feature row at `row` of a [n, FEATURE_COUNT] row-major matrix. */
@@ -46,6 +49,7 @@ export function writeFeatures(out: Float32Array, row: number, v: VideoFacts, u: 
   out[o + 5] = Math.exp(-ageHours / FRESHNESS_HOURS);
   out[o + 6] = Math.log1p(Math.max(0, creatorLikes));
   out[o + 7] = Math.log1p(Math.max(0, v.durationSeconds ?? 0) / 60);
+  out[o + 8] = u.followedCreators?.has(v.ownerId) ? 1 : 0;
 }
 
 /** The fallback order when no model can rank: engagement decayed by age, like a trending list. */

@@ -31,24 +31,33 @@ export class FeedRepository {
         sql<number>`coalesce(s.watch_seconds, 0)`.as('watch_seconds'),
       ])
       .where('v.status', '=', 'ready')
+      .where('v.visibility', '=', 'public')
       .where('v.owner_id', '!=', userId)
       // Not yet watched (or liked, which implies it was seen).
       .where(({ not, exists, selectFrom }) => not(exists(selectFrom('video_watch as w').select('w.video_id').whereRef('w.video_id', '=', 'v.id').where('w.user_id', '=', userId))))
       .where(({ not, exists, selectFrom }) => not(exists(selectFrom('video_likes as l').select('l.video_id').whereRef('l.video_id', '=', 'v.id').where('l.user_id', '=', userId))));
   }
 
-  /** Recent ready videos plus the most engaged-with ones, de-duplicated, at most `limit`. */
-  async candidates(userId: string, sinceIso: string, limit: number): Promise<CandidateRow[]> {
-    const half = Math.max(1, Math.ceil(limit / 2));
+  /**
+   * Recent ready videos plus the most engaged-with ones, de-duplicated, at most `limit`; the recent
+   * videos of followed creators come first, so a follow always brings its creator's new videos in.
+   */
+  async candidates(userId: string, sinceIso: string, limit: number, followees: string[] = []): Promise<CandidateRow[]> {
+    const followed = followees.length
+      ? await this.candidateQuery(userId).where('v.owner_id', 'in', followees.slice(0, 1000)).where('v.created_at', '>=', sinceIso).orderBy('v.created_at', 'desc').limit(Math.ceil(limit / 4)).execute()
+      : [];
+    const rest = limit - followed.length;
+    const half = Math.max(1, Math.ceil(rest / 2));
     const recent = await this.candidateQuery(userId).where('v.created_at', '>=', sinceIso).orderBy('v.created_at', 'desc').limit(limit).execute();
+    const out = new Map<string, CandidateRow>();
+    for (const r of followed) out.set(r.id, r);
     const popular = await this.candidateQuery(userId)
       .orderBy(sql`coalesce(s.likes, 0) * 3 + coalesce(s.views, 0) + coalesce(s.watch_seconds, 0) / 60`, 'desc')
       .orderBy('v.created_at', 'desc')
       .limit(half)
       .execute();
-    const out = new Map<string, CandidateRow>();
     // Keep room for the popular half when there are more recent videos than the budget.
-    for (const r of recent.slice(0, Math.max(limit - popular.length, half))) out.set(r.id, r);
+    for (const r of recent.slice(0, Math.max(rest - popular.length, half))) if (out.size < limit) out.set(r.id, r);
     for (const r of popular) if (out.size < limit) out.set(r.id, r);
     for (const r of recent) if (out.size < limit) out.set(r.id, r);
     return [...out.values()].map((r) => ({ ...r, views: Number(r.views), likes: Number(r.likes), watch_seconds: Number(r.watch_seconds) }));

@@ -13,9 +13,9 @@ export interface FeedCapability extends Capability {
   service: FeedService;
 }
 
-export function feedCapability(c: Container, models: ModelService): FeedCapability {
+export function feedCapability(c: Container, models: ModelService, followees?: (userId: string) => Promise<string[]>): FeedCapability {
   const cfg = c.config.feed;
-  const service = new FeedService(new FeedRepository(c.db), models, cfg, c.logger);
+  const service = new FeedService(new FeedRepository(c.db), models, cfg, c.logger, followees);
   return {
     name: 'feed',
     service,

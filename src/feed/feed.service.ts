@@ -1,5 +1,5 @@
-// The personalised feed: candidates (recent and popular ready videos the user has not watched and
-// did not make) → features → one batched call to the serving ranker → ranked list. When no model
+// The personalised feed: candidates (followed creators' recent videos, recent and popular public
+// ready videos the user has not watched and did not make) → features → one batched call to the serving ranker → ranked list. When no model
 // can rank (not served, wrong signature, failing), the feed falls back to trending order and says
 // so. Which model and version rank a request is decided by a replaceable selector, so an
 // experiment can route users to a variant.
@@ -50,6 +50,8 @@ export class FeedService {
     private readonly models: ModelService,
     private readonly opts: FeedConfig,
     private readonly logger: Logger,
+    /** Creators a user follows (channels own follows). */
+    private readonly followees: (userId: string) => Promise<string[]> = async () => [],
   ) {
     this.selector = () => ({ model: opts.model });
   }
@@ -85,7 +87,8 @@ export class FeedService {
     const choice = await this.choose(user);
     const now = Date.now();
     const since = new Date(now - this.opts.candidateDays * 86_400_000).toISOString();
-    const candidates = await this.repo.candidates(user.id, since, this.opts.maxCandidates);
+    const followees = await this.followees(user.id);
+    const candidates = await this.repo.candidates(user.id, since, this.opts.maxCandidates, followees);
     const published = (c: CandidateRow): number => Date.parse(c.ready_at ?? c.created_at);
     const base = { model: choice.model, ...(choice.experiment ? { experiment: choice.experiment } : {}), ...(choice.variant ? { variant: choice.variant } : {}) };
 
@@ -101,7 +104,7 @@ export class FeedService {
       const affinity = await this.repo.userAffinity(user.id);
       const creatorLikes = await this.repo.creatorLikes([...new Set(candidates.map((c) => c.owner_id))]);
       const x = new Float32Array(candidates.length * FEATURE_COUNT);
-      const facts = { likesByCreator: affinity.likes, watchSecondsByCreator: affinity.watch };
+      const facts = { likesByCreator: affinity.likes, watchSecondsByCreator: affinity.watch, followedCreators: new Set(followees) };
       candidates.forEach((c, i) => {
         writeFeatures(x, i, { ownerId: c.owner_id, views: c.views, likes: c.likes, publishedAtMs: published(c), durationSeconds: c.duration_seconds }, facts, creatorLikes.get(c.owner_id) ?? 0, now);
       });

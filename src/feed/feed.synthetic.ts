@@ -1,7 +1,7 @@
 // Synthetic training data for a fresh install (or a database with too little engagement): a small
 // simulated world of creators, videos and users with favourite creators. A history of impressions
 // produces the counts the features read; labels come from later, held-out impressions, so no
-// label leaks into its own features. Deterministic for a seed.
+// label leaks into its own features. Users follow creators, mostly their favourites. Deterministic for a seed.
 import { FEATURE_COUNT, writeFeatures, type UserFacts, type VideoFacts } from './feed.features.js';
 import { gaussian, rng, sigmoid, type Dataset } from './feed.trainer.js';
 
@@ -48,11 +48,19 @@ export function syntheticDataset(o: SyntheticOptions): Dataset {
     for (let k = 0; k < 3; k++) fav.set(Math.floor(rand() * o.creators), 1.5 + rand());
     return fav;
   });
+  // Users follow most of their favourites, and now and then someone else: following is a strong
+  // but imperfect sign of affinity, and a follow of itself makes a viewer come back to a creator.
+  const follows = favourites.map((fav) => {
+    const set = new Set<number>();
+    for (const c of fav.keys()) if (rand() < 0.7) set.add(c);
+    if (rand() < 0.3) set.add(Math.floor(rand() * o.creators));
+    return set;
+  });
   const engageProbability = (u: number, v: SimVideo, atMs: number): number => {
     const ageHours = Math.max(0, (atMs - v.publishedAtMs) / 3_600_000);
     const minutes = (v.durationSeconds ?? 0) / 60;
     // Ground truth: quality, affinity and freshness help; very long videos are watched less.
-    const z = -2.8 + 0.9 * v.quality + (favourites[u].get(v.creator) ?? 0) + 1.2 * Math.exp(-ageHours / 72) - 0.15 * Math.max(0, minutes - 10) / 10;
+    const z = -2.8 + 0.9 * v.quality + (favourites[u].get(v.creator) ?? 0) + (follows[u].has(v.creator) ? 0.8 : 0) + 1.2 * Math.exp(-ageHours / 72) - 0.15 * Math.max(0, minutes - 10) / 10;
     return sigmoid(z);
   };
   // Impressions favour newer and better videos, as a real feed would.
@@ -65,7 +73,11 @@ export function syntheticDataset(o: SyntheticOptions): Dataset {
     }
   };
 
-  const users: UserFacts[] = Array.from({ length: o.users }, () => ({ likesByCreator: new Map(), watchSecondsByCreator: new Map() }));
+  const users: UserFacts[] = Array.from({ length: o.users }, (_, u) => ({
+    likesByCreator: new Map(),
+    watchSecondsByCreator: new Map(),
+    followedCreators: new Set([...follows[u]].map((c) => `c${c}`)),
+  }));
   const seen: Array<Set<number>> = Array.from({ length: o.users }, () => new Set());
   const creatorLikes = new Map<string, number>();
   for (let u = 0; u < o.users; u++) {

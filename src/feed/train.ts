@@ -4,6 +4,7 @@
 // Options: --synthetic, --seed N, --version N, --epochs N, --min-positives N.
 // The serving processes pick the new version up through POST /api/v1/models/<name>/reload (or the
 // directory watch).
+import { FollowsRepository } from '../channels/follows.repository.js';
 import type { Config } from '../config.js';
 import { openDatabase } from '../infra/db/database.js';
 import { migrateToLatest } from '../infra/db/migrate.js';
@@ -50,7 +51,8 @@ export async function runTrain(argv: string[], config: Config): Promise<void> {
     const db = openDatabase({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath });
     try {
       await migrateToLatest(db);
-      const built = await databaseDataset(new FeedRepository(db), args.seed, Date.now());
+      const follows = await new FollowsRepository(db).pairs(200_000);
+      const built = await databaseDataset(new FeedRepository(db), args.seed, Date.now(), 200_000, follows);
       dbStats = built.stats;
       data = built.data;
     } finally {

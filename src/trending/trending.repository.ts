@@ -17,7 +17,7 @@ export interface VideoCard {
 export class TrendingRepository {
   constructor(private readonly db: Db) {}
 
-  /** Cards of the ready videos among `ids` (deleted or unpublished ones are left out). */
+  /** Cards of the public ready videos among `ids` (deleted, unpublished, unlisted and private ones are left out). */
   async cards(ids: string[]): Promise<VideoCard[]> {
     if (ids.length === 0) return [];
     const rows = await this.db.kysely
@@ -27,6 +27,7 @@ export class TrendingRepository {
       .select(['v.id', 'v.title', 'v.owner_id', 'u.username as owner_username', 'v.thumbnail_key', 'v.duration_seconds', sql<number>`coalesce(s.views, 0)`.as('view_count')])
       .where('v.id', 'in', ids)
       .where('v.status', '=', 'ready')
+      .where('v.visibility', '=', 'public')
       .execute();
     return rows.map((r) => ({ ...r, view_count: Number(r.view_count) }));
   }

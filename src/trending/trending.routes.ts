@@ -47,7 +47,11 @@ export function trendingCapability(c: Container): Capability {
       },
       afterCommit: async (events) => {
         if (!redis) await service.apply(events);
-        else await redis.publish(channel, '1').catch(() => {});
+        else {
+          // Other nodes cache cards too: name the edited videos so they re-read them.
+          const edited = events.filter((e) => e.event_type === 'video.updated').map((e) => (e as { video_id: string }).video_id);
+          await redis.publish(channel, edited.length ? JSON.stringify(edited) : '1').catch(() => {});
+        }
         service.changed();
       },
     },
@@ -150,7 +154,16 @@ export function trendingCapability(c: Container): Capability {
         // Other nodes' consumers announce their updates here.
         subscriber = redis.duplicate();
         subscriber.on('error', () => {});
-        subscriber.on('message', () => service.changed());
+        subscriber.on('message', (_ch: string, message: string) => {
+          if (message.startsWith('[')) {
+            try {
+              service.forget((JSON.parse(message) as unknown[]).filter((x): x is string => typeof x === 'string'));
+            } catch {
+              // Not ours to understand: a rebuild still follows.
+            }
+          }
+          service.changed();
+        });
         await subscriber.subscribe(channel);
       } else {
         const n = await service.restore(CONSUMER);

@@ -9,7 +9,7 @@ import { displayScore, WEIGHTS, WINDOW_SECONDS, WINDOWS, type TrendingWindow } f
 import type { Engagement, TrendingStore } from './trending.store.js';
 
 /** Event types trending consumes. */
-export const TRENDING_EVENTS = ['video.viewed', 'video.liked', 'video.watched', 'video.deleted'] as const;
+export const TRENDING_EVENTS = ['video.viewed', 'video.liked', 'video.watched', 'video.deleted', 'video.updated'] as const;
 
 export interface RankedCard {
   rank: number;
@@ -89,6 +89,11 @@ export class TrendingService {
         this.cards.delete(id);
         continue;
       }
+      if (e.event_type === 'video.updated') {
+        // Its title or visibility changed: re-read its card (a hidden video has none) right away.
+        this.cards.delete((e as EventEnvelope<'video.updated'>).video_id);
+        continue;
+      }
       const g = engagementOf(e, now);
       if (g) {
         add.push(g);
@@ -97,6 +102,11 @@ export class TrendingService {
       }
     }
     await this.store.add(add);
+  }
+
+  /** Videos whose cards must be read again (edited on another node). */
+  forget(ids: string[]): void {
+    for (const id of ids) this.cards.delete(id);
   }
 
   /** Something changed (here or, with Redis, on another node): rebuild the lists soon. */

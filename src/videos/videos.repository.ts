@@ -1,6 +1,10 @@
 // The videos table. No product rules here (see videos.service); writes that go with an event take
 // the caller's transaction so the outbox row commits with them.
+import type { ColumnType, Selectable } from 'kysely';
 import type { Db, Executor } from '../infra/db/database.js';
+
+export type Visibility = 'public' | 'unlisted' | 'private';
+export const VISIBILITIES: readonly Visibility[] = ['public', 'unlisted', 'private'];
 
 export type VideoStatus = 'waiting_upload' | 'queued' | 'processing' | 'ready' | 'failed';
 
@@ -51,6 +55,10 @@ export interface VideoTable {
   created_at: string;
   updated_at: string;
   ready_at: string | null;
+  /** Defaults to public when an insert leaves it out. */
+  visibility: ColumnType<Visibility, Visibility | undefined, Visibility>;
+  /** JSON array of strings. */
+  tags: ColumnType<string, string | undefined, string>;
 }
 
 declare module '../infra/db/schema.js' {
@@ -59,13 +67,15 @@ declare module '../infra/db/schema.js' {
   }
 }
 
-export type VideoRow = VideoTable;
+export type VideoRow = Selectable<VideoTable>;
 
 export interface ListFilter {
   ownerId?: string;
   status?: VideoStatus;
-  /** Only ready videos, plus every video of this user (the caller's own). */
+  /** Only public ready videos, plus every video of this user (the caller's own). */
   visibleTo?: { userId: string | null; admin: boolean };
+  /** Only public ready videos, whoever asks (listings such as "recent" and channels). */
+  listedOnly?: boolean;
   beforeId?: string;
   limit: number;
 }
@@ -110,8 +120,12 @@ export class VideosRepository {
     if (f.ownerId) q = q.where('owner_id', '=', f.ownerId);
     if (f.status) q = q.where('status', '=', f.status);
     const v = f.visibleTo;
-    if (v && !v.admin) {
-      q = v.userId ? q.where((eb) => eb.or([eb('status', '=', 'ready'), eb('owner_id', '=', v.userId!)])) : q.where('status', '=', 'ready');
+    if (f.listedOnly) {
+      q = q.where('status', '=', 'ready').where('visibility', '=', 'public');
+    } else if (v && !v.admin) {
+      q = v.userId
+        ? q.where((eb) => eb.or([eb.and([eb('status', '=', 'ready'), eb('visibility', '=', 'public')]), eb('owner_id', '=', v.userId!)]))
+        : q.where('status', '=', 'ready').where('visibility', '=', 'public');
     }
     if (f.beforeId) q = q.where('id', '<', f.beforeId);
     return q.orderBy('id', 'desc').limit(f.limit).execute();
@@ -127,6 +141,45 @@ export class VideosRepository {
     if (onlyUploadId !== undefined) q = q.where('upload_id', '=', onlyUploadId);
     const res = await q.executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
+  }
+
+  /** Ready public videos per owner (a channel's count). */
+  async countListed(ownerId: string): Promise<number> {
+    const r = await this.db.kysely
+      .selectFrom('videos')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('owner_id', '=', ownerId)
+      .where('status', '=', 'ready')
+      .where('visibility', '=', 'public')
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  /** Visibility and status of each of `ids` that exists. */
+  async visibilityOf(ids: string[]): Promise<Map<string, { owner_id: string; status: VideoStatus; visibility: Visibility }>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.kysely.selectFrom('videos').select(['id', 'owner_id', 'status', 'visibility']).where('id', 'in', ids).execute();
+    return new Map(rows.map((r) => [r.id, r]));
+  }
+
+  /** Public ready videos of any of these owners, newest first (a following feed). */
+  async listedByOwners(ownerIds: string[], beforeId: string | undefined, limit: number): Promise<VideoRow[]> {
+    if (ownerIds.length === 0) return [];
+    let q = this.db.kysely.selectFrom('videos').selectAll().where('owner_id', 'in', ownerIds).where('status', '=', 'ready').where('visibility', '=', 'public');
+    if (beforeId) q = q.where('id', '<', beforeId);
+    return q.orderBy('id', 'desc').limit(limit).execute();
+  }
+
+  async findMany(ids: string[]): Promise<VideoRow[]> {
+    if (ids.length === 0) return [];
+    return this.db.kysely.selectFrom('videos').selectAll().where('id', 'in', ids).execute();
+  }
+
+  /** Every video, a page at a time in id order (the search reindex). */
+  async page(afterId: string | null, limit: number): Promise<VideoRow[]> {
+    let q = this.db.kysely.selectFrom('videos').selectAll();
+    if (afterId) q = q.where('id', '>', afterId);
+    return q.orderBy('id').limit(limit).execute();
   }
 
   async delete(trx: Executor, id: string): Promise<boolean> {

@@ -9,7 +9,8 @@ import { ConflictError, UnauthorizedError, ValidationError } from '../http/error
 import { problems } from '../http/problem.schema.js';
 import { registerMediaRoutes } from './media.routes.js';
 import { registerProgressRoutes } from './progress.routes.js';
-import { CreateVideoBody, CreateVideoResult, IdParams, ListQuery, mediaUrl, PlaybackSchema, renditionsOf, VideoList, VideoSchema, videoJson } from './videos.schemas.js';
+import type { VideoRow } from './videos.repository.js';
+import { CreateVideoBody, CreateVideoResult, IdParams, ListQuery, mediaUrl, PlaybackSchema, renditionsOf, UpdateVideoBody, VideoList, VideoSchema, videoJson } from './videos.schemas.js';
 import { vodServices } from './videos.wiring.js';
 
 export function baseUrl(req: FastifyRequest, publicUrl?: string): string {
@@ -27,8 +28,10 @@ function decodeCursor(cursor: string): string {
 }
 
 export function videosCapability(c: Container): Capability {
-  const { videos, bus } = vodServices(c);
+  const { videos, bus, tokens } = vodServices(c);
   const cfg = c.config;
+  // A private video's media URLs carry a playback token; others' need none.
+  const tokenFor = async (v: VideoRow): Promise<string | undefined> => (v.visibility === 'private' ? tokens.sign(v.id) : undefined);
   return {
     name: 'videos',
     routes(app: NovaApp) {
@@ -41,14 +44,31 @@ export function videosCapability(c: Container): Capability {
         const v = await videos.create(requireUser(req), req.body);
         const base = baseUrl(req, cfg.publicUrl);
         return reply.code(201).send({
-          video: videoJson(v, base),
+          video: videoJson(v, base, await tokenFor(v)),
           upload: { url: `${base}/api/v1/uploads/${v.id}`, protocol: 'tus' as const, max_size: cfg.uploadMaxBytes, expires_in_seconds: cfg.uploadExpirySeconds },
         });
       });
 
       app.get('/api/v1/videos/:id', {
         schema: { tags, summary: 'A video (others see only ready videos)', params: IdParams, response: { 200: VideoSchema, ...problems(404) } },
-      }, async (req) => videoJson(await videos.getVisible(req.params.id, req.user), baseUrl(req, cfg.publicUrl)));
+      }, async (req) => {
+        const v = await videos.getVisible(req.params.id, req.user);
+        return videoJson(v, baseUrl(req, cfg.publicUrl), await tokenFor(v));
+      });
+
+      app.patch('/api/v1/videos/:id', {
+        schema: {
+          tags,
+          summary: 'Change a video\'s title, description, tags or visibility (owner or admin)',
+          security: auth,
+          params: IdParams,
+          body: UpdateVideoBody,
+          response: { 200: VideoSchema, ...problems(400, 401, 403, 404) },
+        },
+      }, async (req) => {
+        const v = await videos.update(req.params.id, requireUser(req), req.body);
+        return videoJson(v, baseUrl(req, cfg.publicUrl), await tokenFor(v));
+      });
 
       app.get('/api/v1/videos', {
         schema: { tags, summary: 'Videos, newest first, a page at a time', querystring: ListQuery, response: { 200: VideoList, ...problems(400, 401) } },
@@ -61,11 +81,13 @@ export function videosCapability(c: Container): Capability {
         const page = await videos.list(req.user, {
           ownerId,
           status: req.query.status,
+          listedOnly: req.query.sort === 'recent',
           cursor: req.query.cursor ? decodeCursor(req.query.cursor) : undefined,
           limit: req.query.limit,
         });
         const base = baseUrl(req, cfg.publicUrl);
-        return { items: page.items.map((v) => videoJson(v, base)), next_cursor: page.nextCursor ? encodeCursor(page.nextCursor) : null };
+        const items = await Promise.all(page.items.map(async (v) => videoJson(v, base, await tokenFor(v))));
+        return { items, next_cursor: page.nextCursor ? encodeCursor(page.nextCursor) : null };
       });
 
       app.delete('/api/v1/videos/:id', {
@@ -85,24 +107,27 @@ export function videosCapability(c: Container): Capability {
       }, async (req) => {
         const v = await videos.getVisible(req.params.id, req.user);
         const base = baseUrl(req, cfg.publicUrl);
+        const token = await tokenFor(v);
+        const expires = token ? new Date(Number(token.split('.')[0]) * 1000).toISOString() : null;
         if (v.status === 'ready' && v.manifest_key) {
           return {
             status: 'ready' as const,
-            manifest_url: mediaUrl(base, v.id, v.manifest_key) ?? '',
-            renditions: renditionsOf(v, base),
-            thumbnail_url: mediaUrl(base, v.id, v.thumbnail_key),
-            storyboard_url: mediaUrl(base, v.id, v.storyboard_vtt_key),
+            manifest_url: mediaUrl(base, v.id, v.manifest_key, token) ?? '',
+            renditions: renditionsOf(v, base, token),
+            thumbnail_url: mediaUrl(base, v.id, v.thumbnail_key, token),
+            storyboard_url: mediaUrl(base, v.id, v.storyboard_vtt_key, token),
             duration_seconds: v.duration_seconds,
+            expires_at: expires,
           };
         }
         if (v.status === 'processing' && v.playable_key) {
-          return { status: 'processing' as const, manifest_url: mediaUrl(base, v.id, v.playable_key) ?? '', renditions: [], thumbnail_url: null, storyboard_url: null, duration_seconds: v.duration_seconds };
+          return { status: 'processing' as const, expires_at: expires, manifest_url: mediaUrl(base, v.id, v.playable_key, token) ?? '', renditions: [], thumbnail_url: null, storyboard_url: null, duration_seconds: v.duration_seconds };
         }
         throw new ConflictError(`The video is ${v.status.replace('_', ' ')}; playback starts once it is processed.`);
       });
 
       registerProgressRoutes(app, videos, cfg.http, c.metrics);
-      registerMediaRoutes(app, videos, { mediaUrlTtlSeconds: cfg.mediaUrlTtlSeconds });
+      registerMediaRoutes(app, videos, tokens, { mediaUrlTtlSeconds: cfg.mediaUrlTtlSeconds });
     },
     async start(roles: Roles) {
       // Listen for progress from other nodes before any SSE/WS client asks for it.

@@ -16,10 +16,28 @@ export const VideoStatusSchema = Type.Union([
 
 export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
+export const VisibilitySchema = Type.Union([Type.Literal('public'), Type.Literal('unlisted'), Type.Literal('private')], {
+  description: 'public: listed everywhere; unlisted: plays for anyone with its id, never listed; private: owner and admins only',
+});
+
+const Tags = Type.Array(Type.String({ maxLength: 40 }), { maxItems: 20, description: 'Up to 20 tags of up to 40 characters' });
+
 export const CreateVideoBody = Type.Object(
   {
     title: Type.String({ minLength: 1, maxLength: 200 }),
     description: Type.Optional(Type.String({ maxLength: 5000 })),
+    tags: Type.Optional(Tags),
+    visibility: Type.Optional(VisibilitySchema),
+  },
+  { additionalProperties: false },
+);
+
+export const UpdateVideoBody = Type.Object(
+  {
+    title: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    description: Type.Optional(Type.String({ maxLength: 5000 })),
+    tags: Type.Optional(Tags),
+    visibility: Type.Optional(VisibilitySchema),
   },
   { additionalProperties: false },
 );
@@ -51,6 +69,8 @@ export const VideoSchema = Type.Object(
     title: Type.String(),
     description: Type.String(),
     status: VideoStatusSchema,
+    visibility: VisibilitySchema,
+    tags: Type.Array(Type.String()),
     duration_seconds: Nullable(Type.Number()),
     width: Nullable(Type.Integer()),
     height: Nullable(Type.Integer()),
@@ -85,6 +105,7 @@ export const ListQuery = Type.Object(
   {
     owner: Type.Optional(Type.String({ pattern: '^(me|[0-9a-fA-F-]{36})$', description: '"me" or a user id' })),
     status: Type.Optional(VideoStatusSchema),
+    sort: Type.Optional(Type.Literal('recent', { description: 'recent: public ready videos only, newest first (also what any owner other than the caller lists)' })),
     cursor: Type.Optional(Type.String({ maxLength: 200 })),
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   },
@@ -113,16 +134,18 @@ export const PlaybackSchema = Type.Object({
   thumbnail_url: Nullable(Type.String()),
   storyboard_url: Nullable(Type.String()),
   duration_seconds: Nullable(Type.Number()),
+  expires_at: Type.Optional(Nullable(Type.String({ description: 'When the signed URLs of a private video stop working; null for others' }))),
 });
 
-/** Absolute URL of a public object of a video, served by the media route. */
-export function mediaUrl(base: string, videoId: string, key: string | null): string | null {
+/** Absolute URL of a public object of a video, served by the media route (signed for a private video). */
+export function mediaUrl(base: string, videoId: string, key: string | null, token?: string): string | null {
   if (!key) return null;
   const p = publicPath(videoId, key);
-  return p ? `${base}/api/v1/videos/${videoId}/media/${p}` : null;
+  if (!p) return null;
+  return `${base}/api/v1/videos/${videoId}/media/${p}${token ? `?token=${encodeURIComponent(token)}` : ''}`;
 }
 
-export function renditionsOf(v: VideoRow, base: string) {
+export function renditionsOf(v: VideoRow, base: string, token?: string) {
   const list: StoredRendition[] = v.renditions ? JSON.parse(v.renditions) : [];
   return list.map((r) => ({
     height: r.height,
@@ -131,7 +154,7 @@ export function renditionsOf(v: VideoRow, base: string) {
     average_bandwidth: r.average_bandwidth,
     codecs: r.codecs,
     frame_rate: r.frame_rate,
-    playlist_url: mediaUrl(base, v.id, r.playlist) ?? '',
+    playlist_url: mediaUrl(base, v.id, r.playlist, token) ?? '',
     bytes: r.bytes ?? null,
     quality: r.quality ? { ssim: r.quality.ssim, psnr: r.quality.psnr, ssim_p10: r.quality.ssim_p10 } : null,
   }));
@@ -142,7 +165,7 @@ function encodingOf(v: VideoRow): { mode: 'per_title' | 'fixed' } | null {
   return mode === 'per_title' || mode === 'fixed' ? { mode } : null;
 }
 
-export function videoJson(v: VideoRow, base: string) {
+export function videoJson(v: VideoRow, base: string, token?: string) {
   const ready = v.status === 'ready';
   return {
     id: v.id,
@@ -150,6 +173,8 @@ export function videoJson(v: VideoRow, base: string) {
     title: v.title,
     description: v.description,
     status: v.status,
+    visibility: v.visibility,
+    tags: JSON.parse(v.tags) as string[],
     duration_seconds: v.duration_seconds,
     width: v.width,
     height: v.height,
@@ -157,11 +182,11 @@ export function videoJson(v: VideoRow, base: string) {
     has_audio: v.has_audio === null ? null : Boolean(v.has_audio),
     size_bytes: v.source_size,
     source_stream_id: v.source_stream_id,
-    renditions: ready ? renditionsOf(v, base) : [],
+    renditions: ready ? renditionsOf(v, base, token) : [],
     encoding: ready ? encodingOf(v) : null,
-    manifest_url: ready ? mediaUrl(base, v.id, v.manifest_key) : null,
-    thumbnail_url: ready ? mediaUrl(base, v.id, v.thumbnail_key) : null,
-    storyboard_url: ready ? mediaUrl(base, v.id, v.storyboard_vtt_key) : null,
+    manifest_url: ready ? mediaUrl(base, v.id, v.manifest_key, token) : null,
+    thumbnail_url: ready ? mediaUrl(base, v.id, v.thumbnail_key, token) : null,
+    storyboard_url: ready ? mediaUrl(base, v.id, v.storyboard_vtt_key, token) : null,
     error: v.error,
     created_at: v.created_at,
     updated_at: v.updated_at,

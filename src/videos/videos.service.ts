@@ -15,7 +15,43 @@ import type { JobRow } from '../infra/queue/queue.js';
 import type { ObjectStorage } from '../infra/storage/storage.js';
 import { isTerminal, type ProgressBus, type ProgressSnapshot } from './progress.bus.js';
 import { sourceKey, TRANSCODE_JOB, videoPrefix } from './videos.keys.js';
-import { VideosRepository, type StoredRendition, type VideoRow, type VideoStatus } from './videos.repository.js';
+import { VideosRepository, type StoredRendition, type VideoRow, type VideoStatus, type Visibility } from './videos.repository.js';
+
+/** Keeps the search index in step with a video, inside the transaction that changes it. */
+export interface VideoIndexer {
+  /** The owner's name, which the document also matches on; read before the transaction opens. */
+  ownerName(ownerId: string): Promise<string>;
+  index(trx: Executor, v: VideoRow, ownerName: string): Promise<void>;
+  remove(trx: Executor, id: string): Promise<void>;
+}
+
+export interface VideoPatch {
+  title?: string;
+  description?: string;
+  tags?: string[];
+  visibility?: Visibility;
+}
+
+export const MAX_TAGS = 20;
+export const MAX_TAG_LENGTH = 40;
+
+/** The title as stored: trimmed, inner runs of whitespace made one space; empty is refused. */
+export function cleanTitle(title: string): string {
+  const t = cleanLine(title).replace(/\s+/gu, ' ');
+  if (!t) throw new ValidationError('The title is empty once surrounding spaces are removed.', [{ field: 'title', message: 'must not be empty' }]);
+  return t;
+}
+
+/** Tags as stored: trimmed, empty ones dropped, duplicates (ignoring case) once. */
+export function cleanTags(tags: string[]): string[] {
+  const out = new Map<string, string>();
+  for (const raw of tags) {
+    const t = cleanLine(raw).replace(/\s+/gu, ' ');
+    if (t && !out.has(t.toLowerCase())) out.set(t.toLowerCase(), t);
+  }
+  if (out.size > MAX_TAGS) throw new ValidationError(`At most ${MAX_TAGS} tags.`, [{ field: 'tags', message: `must have at most ${MAX_TAGS} items` }]);
+  return [...out.values()];
+}
 
 export interface CreateFromFileInput {
   ownerId: string;
@@ -54,7 +90,8 @@ export class VideosService {
     readonly queue: JobQueue,
     readonly bus: ProgressBus,
     private readonly logger: Logger,
-    private readonly pending: PendingUploadLimit = { maxPerUser: 0, withinSeconds: 0 },
+    private readonly pending: PendingUploadLimit,
+    private readonly indexer: VideoIndexer,
   ) {}
 
   /** The uploads capability removes a video's unfinished tus upload when the video is deleted. */
@@ -62,8 +99,10 @@ export class VideosService {
     this.uploadCleaner = fn;
   }
 
+  /** Owner and admins see everything; others a ready video that is not private (unlisted plays by its id). */
   canView(v: VideoRow, user: AuthUser | null): boolean {
-    return v.status === 'ready' || (user !== null && (user.id === v.owner_id || user.role === 'admin'));
+    if (user !== null && (user.id === v.owner_id || user.role === 'admin')) return true;
+    return v.status === 'ready' && v.visibility !== 'private';
   }
 
   /** A video the caller may see; others' unpublished videos read as absent. */
@@ -73,12 +112,12 @@ export class VideosService {
     return v;
   }
 
-  async create(owner: AuthUser, input: { title: string; description?: string }): Promise<VideoRow> {
+  async create(owner: AuthUser, input: { title: string; description?: string; tags?: string[]; visibility?: Visibility }): Promise<VideoRow> {
     const { maxPerUser, withinSeconds } = this.pending;
     const now = new Date().toISOString();
-    const title = cleanLine(input.title);
-    if (!title) throw new ValidationError('The title must not be blank.', [{ field: 'title', message: 'must not be blank' }]);
-    const row = blankVideo({ id: uuidv7(), owner_id: owner.id, title, description: cleanMultiline(input.description ?? ''), status: 'waiting_upload', created_at: now });
+    const row = blankVideo({ id: uuidv7(), owner_id: owner.id, title: cleanTitle(input.title), description: cleanMultiline(input.description ?? ''), status: 'waiting_upload', created_at: now });
+    row.tags = JSON.stringify(cleanTags(input.tags ?? []));
+    row.visibility = input.visibility ?? 'public';
     await this.db.kysely.transaction().execute(async (trx) => {
       if (maxPerUser > 0) {
         // Each waiting video may hold an upload of up to UPLOAD_MAX_BYTES: a user cannot open
@@ -96,10 +135,52 @@ export class VideosService {
     return row;
   }
 
-  async list(user: AuthUser | null, q: { ownerId?: string; status?: VideoStatus; cursor?: string; limit: number }): Promise<{ items: VideoRow[]; nextCursor: string | null }> {
+  /**
+   * Owner or admin: changes title, description, tags or visibility, with `video.updated` and the
+   * search document in the same transaction, so every read after this answers by the new values.
+   */
+  async update(id: string, user: AuthUser, patch: VideoPatch): Promise<VideoRow> {
+    const v = await this.getVisible(id, user);
+    if (v.owner_id !== user.id && user.role !== 'admin') throw new ForbiddenError('Only the owner of this video or an admin can change it.');
+    const set: Partial<VideoRow> = {};
+    if (patch.title !== undefined) set.title = cleanTitle(patch.title);
+    if (patch.description !== undefined) set.description = cleanMultiline(patch.description);
+    if (patch.tags !== undefined) set.tags = JSON.stringify(cleanTags(patch.tags));
+    if (patch.visibility !== undefined) set.visibility = patch.visibility;
+    const changed = (Object.keys(set) as Array<keyof VideoRow>).filter((k) => set[k] !== v[k]);
+    if (changed.length === 0) return v;
+    const ownerName = await this.indexer.ownerName(v.owner_id);
+    const updated = await this.db.kysely.transaction().execute(async (trx) => {
+      if (!(await this.repo.update(trx, id, set))) return null;
+      const row = (await this.repo.findById(id, trx))!;
+      await this.indexer.index(trx, row, ownerName);
+      await appendEvent(trx, 'video.updated', id, {
+        video_id: id, owner_id: row.owner_id, title: row.title, visibility: row.visibility, tags: JSON.parse(row.tags) as string[], changed: changed as string[], timestamp: row.updated_at,
+      });
+      return row;
+    });
+    if (!updated) throw new NotFoundError(`No video ${id}.`);
+    return updated;
+  }
+
+  /** Public ready videos of a user (a channel's count). */
+  countListed(ownerId: string): Promise<number> {
+    return this.repo.countListed(ownerId);
+  }
+
+  /** Public ready videos of these creators, newest first, a page at a time. */
+  async listedByOwners(ownerIds: string[], cursor: string | undefined, limit: number): Promise<{ items: VideoRow[]; nextCursor: string | null }> {
+    const items = await this.repo.listedByOwners(ownerIds, cursor, limit + 1);
+    const more = items.length > limit;
+    const page = more ? items.slice(0, limit) : items;
+    return { items: page, nextCursor: more ? page[page.length - 1].id : null };
+  }
+
+  async list(user: AuthUser | null, q: { ownerId?: string; status?: VideoStatus; cursor?: string; limit: number; listedOnly?: boolean }): Promise<{ items: VideoRow[]; nextCursor: string | null }> {
     const items = await this.repo.list({
       ownerId: q.ownerId,
       status: q.status,
+      listedOnly: q.listedOnly,
       visibleTo: { userId: user?.id ?? null, admin: user?.role === 'admin' },
       beforeId: q.cursor,
       limit: q.limit + 1,
@@ -170,6 +251,7 @@ export class VideosService {
     const deleted = await this.db.kysely.transaction().execute(async (trx) => {
       await trx.deleteFrom('jobs').where('video_id', '=', id).execute();
       const ok = await this.repo.delete(trx, id);
+      if (ok) await this.indexer.remove(trx, id);
       if (ok) await appendEvent(trx, 'video.deleted', id, { video_id: id, owner_id: v.owner_id, timestamp: new Date().toISOString() });
       return ok;
     });
@@ -252,9 +334,11 @@ export class VideosService {
    * `cleanup` (what is left is removing temp files), so a reader never sees a ready video mid-pipeline.
    */
   async publish(v: VideoRow, renditionCount: number, durationSeconds: number | null): Promise<boolean> {
+    const ownerName = await this.indexer.ownerName(v.owner_id);
     return this.db.kysely.transaction().execute(async (trx) => {
       const now = new Date().toISOString();
       const ok = await this.repo.update(trx, v.id, { status: 'ready', stage: 'cleanup', progress: 100, playable_key: null, ready_at: now }, ['processing']);
+      if (ok) await this.indexer.index(trx, (await this.repo.findById(v.id, trx))!, ownerName);
       if (ok) await appendEvent(trx, 'video.ready', v.id, { video_id: v.id, owner_id: v.owner_id, duration_seconds: durationSeconds, renditions: renditionCount, timestamp: now });
       return ok;
     });
@@ -324,5 +408,7 @@ function blankVideo(v: Pick<VideoRow, 'id' | 'owner_id' | 'title' | 'description
     error: null,
     updated_at: v.created_at,
     ready_at: null,
+    visibility: 'public',
+    tags: '[]',
   };
 }

@@ -10,16 +10,20 @@ import { JobsRepository } from '../infra/queue/jobs.repository.js';
 import type { QueueAdapter } from '../infra/queue/queue.js';
 import { createMediaToolkit, type MediaToolkit } from '../media/index.js';
 import { TranscodeHandler } from '../transcode/transcode.handler.js';
+import { SearchRepository } from '../search/search.repository.js';
+import { videoDocument } from '../search/search.documents.js';
+import { PlaybackTokens } from './playback.tokens.js';
 import { MemoryProgressBus, RedisProgressBus, type ProgressBus } from './progress.bus.js';
 import { TRANSCODE_JOB } from './videos.keys.js';
 import { VideosRepository } from './videos.repository.js';
-import { VideosService } from './videos.service.js';
+import { VideosService, type VideoIndexer } from './videos.service.js';
 
 export interface VodServices {
   videos: VideosService;
   queue: JobQueue;
   bus: ProgressBus;
   media: MediaToolkit;
+  tokens: PlaybackTokens;
 }
 
 const built = new WeakMap<Container, VodServices>();
@@ -46,13 +50,20 @@ export function vodServices(c: Container): VodServices {
     concurrency: cfg.workerConcurrency,
   }, logger);
   const bus: ProgressBus = c.redis ? new RedisProgressBus(c.redis, cfg.queuePrefix, logger) : new MemoryProgressBus();
+  const search = new SearchRepository(c.db);
+  const indexer: VideoIndexer = {
+    ownerName: async (ownerId) => (await c.accounts.usernames([ownerId])).get(ownerId) ?? '',
+    index: (trx, v, ownerName) => search.put(trx, videoDocument(v, ownerName)),
+    remove: (trx, id) => search.remove(trx, id),
+  };
   const videos = new VideosService(c.db, new VideosRepository(c.db), c.storage, queue, bus, logger, {
     maxPerUser: cfg.uploadMaxPendingPerUser,
     withinSeconds: cfg.uploadExpirySeconds,
-  });
+  }, indexer);
+  const tokens = new PlaybackTokens(c.db, cfg.playbackTokenTtlSeconds);
   const media = createMediaToolkit(cfg);
   queue.register(TRANSCODE_JOB, new TranscodeHandler(videos, media, c.storage, { workRoot: path.join(cfg.dataDir, 'tmp', 'transcode') }));
-  const services = { videos, queue, bus, media };
+  const services = { videos, queue, bus, media, tokens };
   built.set(c, services);
   return services;
 }

@@ -29,14 +29,15 @@ async function problemFrom(res: Response): Promise<ApiError> {
   return new ApiError(res.status, body.title ?? res.statusText, detail, body.errors ?? []);
 }
 
-export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+export async function api<T = unknown>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (session.token) headers.authorization = `Bearer ${session.token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res: Response;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+  } catch (err) {
+    if (signal?.aborted) throw err;
     throw new ApiError(0, 'Network error', 'Could not reach the server. Check your connection and try again.');
   }
   if (res.status === 401 && session.token) {
@@ -49,7 +50,7 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
   return (type.includes('json') ? await res.json() : await res.text()) as T;
 }
 
-export const get = <T>(path: string) => api<T>('GET', path);
+export const get = <T>(path: string, signal?: AbortSignal) => api<T>('GET', path, undefined, signal);
 export const post = <T>(path: string, body: unknown = {}) => api<T>('POST', path, body);
 export const put = <T>(path: string, body: unknown = {}) => api<T>('PUT', path, body);
 export const patch = <T>(path: string, body: unknown = {}) => api<T>('PATCH', path, body);

@@ -11,6 +11,9 @@ import { myVideosPage } from './pages/my-videos.js';
 import { goLivePage } from './pages/go-live.js';
 import { liveWatchPage } from './pages/live-watch.js';
 import { notFoundPage } from './pages/not-found.js';
+import { channelPage } from './pages/channel.js';
+import { searchPage } from './pages/search.js';
+import { searchBox } from './search-box.js';
 
 route('/', discoverPage);
 route('/signin', (ctx) => authPage(ctx, 'signin'));
@@ -22,6 +25,8 @@ route('/me/videos', myVideosPage);
 route('/go-live', goLivePage);
 route('/go-live/:id', goLivePage);
 route('/live/:id', liveWatchPage);
+route('/u/:username', channelPage);
+route('/search', searchPage);
 route('/admin', lazy(() => import('./pages/admin.js').then((m) => m.adminPage)));
 fallback(notFoundPage);
 
@@ -68,7 +73,7 @@ const main = h('main', { id: 'main', tabindex: -1 });
 const app = document.getElementById('app')!;
 replace(app,
   h('a', { href: '#main', class: 'skip' }, 'Skip to content'),
-  h('header', { class: 'top' }, h('a', { href: '/', class: 'brand', 'aria-label': 'Nova home' }, h('span', { 'aria-hidden': 'true' }, '◆'), ' Nova'), nav, account),
+  h('header', { class: 'top' }, h('a', { href: '/', class: 'brand', 'aria-label': 'Nova home' }, h('span', { 'aria-hidden': 'true' }, '◆'), ' Nova'), nav, searchBox(), account),
   main);
 
 let lastUser = session.user?.id ?? null;

@@ -31,6 +31,47 @@ export interface Video {
   storyboard_url?: string | null;
   error?: string | null;
   view_count?: number;
+  visibility?: Visibility;
+  tags?: string[];
+}
+
+export type Visibility = 'public' | 'unlisted' | 'private';
+
+export interface SearchItem {
+  type: 'video' | 'stream' | 'user';
+  id: string;
+  score: number;
+  title?: string;
+  username?: string;
+  owner_id?: string;
+  created_at?: string;
+  duration_seconds?: number | null;
+  thumbnail_url?: string | null;
+}
+
+export interface SearchResult {
+  items: SearchItem[];
+  next_cursor: string | null;
+}
+
+export interface ChannelStream {
+  id: string;
+  creator_id: string;
+  username?: string;
+  title: string;
+  started_at: string | null;
+  viewer_count: number;
+  playback_url: string;
+}
+
+export interface Channel {
+  id: string;
+  username: string;
+  created_at: string;
+  video_count: number;
+  follower_count: number;
+  following: boolean | null;
+  live_stream: ChannelStream | null;
 }
 
 export interface Engagement {

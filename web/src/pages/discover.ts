@@ -1,5 +1,6 @@
 // Discover: live streams now, the personalised feed (signed in), and trending videos per window,
-// updated live (the trending event stream when the server has one, else a periodic refresh).
+// updated live (the trending event stream when the server has one, else a periodic refresh), with
+// the latest public videos beside them, so a new instance with nothing trending is never empty.
 import { h, replace } from '../dom.js';
 import { errorText, get } from '../api.js';
 import { count } from '../format.js';
@@ -36,6 +37,7 @@ export function discoverPage(): Page {
   const feedNote = h('span', { class: 'hint' });
   const trendGrid = h('ol', { class: 'grid ranked', 'aria-label': 'Trending videos' });
   const trendState = h('span', { class: 'hint', role: 'status' });
+  const latestGrid = h('div', { class: 'grid', 'aria-label': 'Latest videos' });
   const liveBlock = section('Live now', liveGrid);
   liveBlock.hidden = true;
 
@@ -135,6 +137,17 @@ export function discoverPage(): Page {
     }
   }
 
+  async function loadLatest(): Promise<void> {
+    loading(latestGrid);
+    try {
+      const res = await get<ListPage<Video>>('/api/v1/videos?sort=recent&limit=12');
+      if (disposed) return;
+      replace(latestGrid, res.items.length ? res.items.map((v) => videoCard(v)) : empty('No videos yet. Upload the first one!', h('a', { href: '/upload', class: 'button secondary' }, 'Upload')));
+    } catch (err) {
+      replace(latestGrid, empty(errorText(err)));
+    }
+  }
+
   /** Feed items carry no picture: fetch each video's poster for the cards that lack one. */
   async function fillThumbnails(ids: string[]): Promise<void> {
     await Promise.all(ids.map(async (id) => {
@@ -170,11 +183,14 @@ export function discoverPage(): Page {
     h('h1', { class: 'sr-only' }, 'Discover'),
     liveBlock,
     feedBlock,
-    section('Trending', h('div', null, h('div', { class: 'row spread' }, tabs, trendState), trendGrid)));
+    h('div', { class: 'columns' },
+      section('Trending', h('div', null, h('div', { class: 'row spread' }, tabs, trendState), trendGrid)),
+      section('Latest', latestGrid)));
 
   void loadLive();
   if (session.user) void loadFeed();
   startTrending();
+  void loadLatest();
   return {
     title: 'Discover',
     el,

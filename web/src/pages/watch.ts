@@ -1,7 +1,8 @@
 // Watch a video: the player with its quality menu and storyboard, views and likes. A video that
-// is still processing shows its live progress and turns into the player when it is ready.
+// is still processing shows its live progress and turns into the player when it is ready. Its
+// owner (or an admin) edits title, description, tags and visibility in place.
 import { h, replace } from '../dom.js';
-import { ApiError, del, errorText, get, post, put } from '../api.js';
+import { ApiError, del, errorText, get, patch, post, put } from '../api.js';
 import { ago, count, duration } from '../format.js';
 import { chatReplayPanel, type ChatReplayPanel } from '../chat-replay.js';
 import { createPlayer, type Player } from '../player.js';
@@ -9,8 +10,10 @@ import { processingView, type ProcessingView } from '../processing.js';
 import { receiptTable } from '../receipt.js';
 import { navigate, type Page, type PageContext } from '../router.js';
 import { session, viewerId } from '../session.js';
-import type { Engagement, Playback, Video } from '../types.js';
-import { badge, loading, notice } from '../ui.js';
+import type { Engagement, Playback, Video, Visibility } from '../types.js';
+import { badge, field, loading, notice, select, textarea } from '../ui.js';
+
+const VISIBILITY: Array<[Visibility, string]> = [['public', 'Public: listed everywhere'], ['unlisted', 'Unlisted: anyone with the link'], ['private', 'Private: only you']];
 
 export function watchPage(ctx: PageContext): Page {
   const id = ctx.params.id;
@@ -122,6 +125,9 @@ export function watchPage(ctx: PageContext): Page {
     const actions = h('div', { class: 'row' }, like, likeCount);
     if (session.user && (session.user.id === video.owner_id || session.isAdmin)) {
       actions.append(h('a', { href: `/watch/${encodeURIComponent(id)}/quality`, class: 'button secondary' }, 'Playback quality'));
+      const edit = h('button', { type: 'button', class: 'secondary' }, 'Edit');
+      edit.addEventListener('click', () => editInPlace(video));
+      actions.append(edit);
       const remove = h('button', { type: 'button', class: 'danger' }, 'Delete');
       remove.addEventListener('click', async () => {
         if (!confirm(`Delete "${video.title}"? This cannot be undone.`)) return;
@@ -135,11 +141,49 @@ export function watchPage(ctx: PageContext): Page {
       actions.append(remove);
     }
     const meta = [video.owner_username, ago(video.created_at), video.duration_seconds ? duration(video.duration_seconds) : null].filter(Boolean).join(' · ');
+    const hidden = video.visibility && video.visibility !== 'public' ? h('span', { class: `badge ${video.visibility}` }, video.visibility === 'private' ? 'Private' : 'Unlisted') : null;
     replace(info,
-      h('div', { class: 'row spread' }, h('p', { class: 'meta dots' }, views, meta ? h('span', null, meta) : null), actions),
+      h('div', { class: 'row spread' }, h('p', { class: 'meta dots' }, views, meta ? h('span', null, meta) : null, hidden), actions),
       likeMsg.el,
+      video.tags?.length ? h('p', { class: 'meta tags' }, video.tags.map((t) => `#${t}`).join(' ')) : null,
       video.description ? h('p', { class: 'description' }, video.description) : null,
       video.status === 'ready' ? receiptTable(video) : null);
+  }
+
+  /** The info area becomes a form; saving PATCHes the video and shows the result in place. */
+  function editInPlace(video: Video): void {
+    const title = field('Title', { value: video.title, maxlength: 200, required: true });
+    const description = textarea('Description', { maxlength: 5000, rows: 4 });
+    description.input.value = video.description ?? '';
+    const tags = field('Tags', { value: (video.tags ?? []).join(', ') }, 'Separated by commas');
+    const visibility = select('Visibility', VISIBILITY);
+    visibility.input.value = video.visibility ?? 'public';
+    const msg = notice();
+    const save = h('button', { type: 'submit' }, 'Save');
+    const cancel = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
+    const form = h('form', { class: 'edit-form', 'aria-label': 'Edit video' }, title.wrap, description.wrap, tags.wrap, visibility.wrap, msg.el, h('div', { class: 'row' }, save, cancel));
+    cancel.addEventListener('click', () => renderInfo(video));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      msg.clear();
+      save.disabled = true;
+      try {
+        const updated = await patch<Video>(`/api/v1/videos/${encodeURIComponent(id)}`, {
+          title: title.input.value,
+          description: description.input.value,
+          tags: tags.input.value.split(',').map((t) => t.trim()).filter(Boolean),
+          visibility: visibility.input.value,
+        });
+        heading.textContent = updated.title;
+        document.title = `${updated.title} · Nova`;
+        renderInfo({ ...video, ...updated });
+      } catch (err) {
+        msg.error(errorText(err));
+        save.disabled = false;
+      }
+    });
+    replace(info, form);
+    title.input.focus();
   }
 
   void load();

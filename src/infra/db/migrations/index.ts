@@ -12,6 +12,8 @@ import { liveBroadcasts } from './0014_live_broadcasts.js';
 import { clips } from './0015_clips.js';
 import { qoe } from './0016_qoe.js';
 import { videoEncoding } from './0017_video_encoding.js';
+import { videoManagement } from './0012_video_management.js';
+import { search } from './0013_search.js';
 import type { MigrationFactory } from './types.js';
 
 export const migrations: Record<string, MigrationFactory> = {
@@ -28,4 +30,6 @@ export const migrations: Record<string, MigrationFactory> = {
   '0015_clips': clips,
   '0016_qoe': qoe,
   '0017_video_encoding': videoEncoding,
+  '0012_video_management': videoManagement,
+  '0013_search': search,
 };

@@ -1,0 +1,129 @@
+// The search_documents table and its engine index (FTS5 on SQLite, a GIN tsvector on Postgres).
+// Writes take the caller's executor, so a video's document changes in the same transaction as the
+// video. Queries get folded words only (see search.text), each matched as a prefix, all required.
+import { sql } from 'kysely';
+import type { Db, Executor } from '../infra/db/database.js';
+
+export type SearchKind = 'video' | 'stream' | 'user';
+
+export interface SearchDocumentTable {
+  id: string;
+  kind: SearchKind;
+  owner_id: string | null;
+  listed: number;
+  findable: number;
+  title: string;
+  popularity: number;
+  created_at: string;
+}
+
+declare module '../infra/db/schema.js' {
+  interface Tables {
+    search_documents: SearchDocumentTable;
+  }
+}
+
+export interface SearchDocument {
+  id: string;
+  kind: SearchKind;
+  ownerId: string | null;
+  listed: boolean;
+  findable: boolean;
+  title: string;
+  /** Folded words of the title, and of everything else that should match (description, tags, names). */
+  titleText: string;
+  bodyText: string;
+  createdAt: string;
+}
+
+export interface SearchHit {
+  id: string;
+  kind: SearchKind;
+  owner_id: string | null;
+  title: string;
+  created_at: string;
+  popularity: number;
+  score: number;
+}
+
+export interface SearchQuery {
+  kind: SearchKind;
+  words: string[];
+  viewer: { userId: string | null; admin: boolean };
+  limit: number;
+  offset: number;
+}
+
+export class SearchRepository {
+  constructor(private readonly db: Db) {}
+
+  async put(ex: Executor, d: SearchDocument): Promise<void> {
+    const row = { id: d.id, kind: d.kind, owner_id: d.ownerId, listed: d.listed ? 1 : 0, findable: d.findable ? 1 : 0, title: d.title, created_at: d.createdAt };
+    const set = { kind: d.kind, owner_id: d.ownerId, listed: row.listed, findable: row.findable, title: d.title };
+    if (this.db.dialect === 'postgres') {
+      const tsv = sql`setweight(to_tsvector('simple', ${d.titleText}), 'A') || setweight(to_tsvector('simple', ${d.bodyText}), 'B')`;
+      await ex.insertInto('search_documents').values({ ...row, popularity: 0, tsv } as never)
+        .onConflict((oc) => oc.column('id').doUpdateSet({ ...set, tsv } as never)).execute();
+      return;
+    }
+    const r = await ex.insertInto('search_documents').values({ ...row, popularity: 0 })
+      .onConflict((oc) => oc.column('id').doUpdateSet(set))
+      .returning(sql<number>`rowid`.as('rowid'))
+      .executeTakeFirstOrThrow();
+    await sql`DELETE FROM search_fts WHERE rowid = ${r.rowid}`.execute(ex);
+    await sql`INSERT INTO search_fts (rowid, title, body) VALUES (${r.rowid}, ${d.titleText}, ${d.bodyText})`.execute(ex);
+  }
+
+  async remove(ex: Executor, id: string): Promise<void> {
+    if (this.db.dialect === 'sqlite') {
+      await sql`DELETE FROM search_fts WHERE rowid IN (SELECT rowid FROM search_documents WHERE id = ${id})`.execute(ex);
+    }
+    await ex.deleteFrom('search_documents').where('id', '=', id).execute();
+  }
+
+  async addPopularity(id: string, delta: number, ex: Executor = this.db.kysely): Promise<void> {
+    await ex.updateTable('search_documents').set((eb) => ({ popularity: eb('popularity', '+', delta) })).where('id', '=', id).execute();
+  }
+
+  async setPopularity(ex: Executor, id: string, value: number): Promise<void> {
+    await ex.updateTable('search_documents').set({ popularity: value }).where('id', '=', id).execute();
+  }
+
+  async clear(ex: Executor, kinds: SearchKind[]): Promise<void> {
+    if (this.db.dialect === 'sqlite') {
+      await sql`DELETE FROM search_fts WHERE rowid IN (SELECT rowid FROM search_documents WHERE kind IN (${sql.join(kinds)}))`.execute(ex);
+    }
+    await ex.deleteFrom('search_documents').where('kind', 'in', kinds).execute();
+  }
+
+  /** Best first: relevance, then popularity, then the newest. */
+  async search(q: SearchQuery): Promise<SearchHit[]> {
+    if (q.words.length === 0) return [];
+    const { userId, admin } = q.viewer;
+    // Listed documents for everyone; a user's own unlisted/private ready videos for them (and admins).
+    const visible = admin
+      ? sql`(d.listed = 1 OR d.findable = 1)`
+      : userId
+        ? sql`(d.listed = 1 OR (d.findable = 1 AND d.owner_id = ${userId}))`
+        : sql`d.listed = 1`;
+    if (this.db.dialect === 'postgres') {
+      const tsquery = q.words.map((w) => `${w}:*`).join(' & ');
+      const r = await sql<SearchHit>`
+        SELECT d.id, d.kind, d.owner_id, d.title, d.created_at, d.popularity, ts_rank(d.tsv, query) AS score
+        FROM search_documents d, to_tsquery('simple', ${tsquery}) query
+        WHERE d.tsv @@ query AND d.kind = ${q.kind} AND ${visible}
+        ORDER BY score DESC, d.popularity DESC, d.created_at DESC, d.id DESC
+        LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db.kysely);
+      return r.rows.map((h) => ({ ...h, score: Number(h.score), popularity: Number(h.popularity) }));
+    }
+    // Words are letters and digits only, so quoting each one is all FTS5 needs.
+    const match = q.words.map((w) => `"${w}"*`).join(' AND ');
+    const r = await sql<SearchHit>`
+      SELECT d.id, d.kind, d.owner_id, d.title, d.created_at, d.popularity, -bm25(search_fts, 10.0, 1.0) AS score
+      FROM search_fts JOIN search_documents d ON d.rowid = search_fts.rowid
+      WHERE search_fts MATCH ${match} AND d.kind = ${q.kind} AND ${visible}
+      ORDER BY score DESC, d.popularity DESC, d.created_at DESC, d.id DESC
+      LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db.kysely);
+    return r.rows.map((h) => ({ ...h, score: Number(h.score), popularity: Number(h.popularity) }));
+  }
+}
