@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { Admin } from '@platformatic/kafka';
 import { createWebhook } from '../src/client/webhooks.client.js';
 import { loadConfig } from '../src/config.js';
-import { TOPIC_OF, type EventEnvelope, type EventMap, type EventType } from '../src/events/events.types.js';
+import { TOPIC_OF, TOPICS, type EventEnvelope, type EventMap, type EventType, type Topic } from '../src/events/events.types.js';
 import { appendEvent } from '../src/events/outbox.repository.js';
 import type { ReceivedMessage } from '../src/infra/bus/bus.js';
 import { KafkaBus } from '../src/infra/bus/kafka.bus.js';
@@ -62,7 +62,7 @@ async function consoleConsume(include: string, count: number): Promise<ConsoleRe
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** One payload per event type: the type map makes a new event type fail to compile here until added. */
-function samples(ids: { video: string; stream: string; user: string }): { [K in EventType]: EventMap[K] } {
+function samples(ids: { video: string; stream: string; user: string; followee: string }): { [K in EventType]: EventMap[K] } {
   const timestamp = new Date().toISOString();
   const v = { video_id: ids.video, owner_id: ids.user, timestamp };
   return {
@@ -80,8 +80,20 @@ function samples(ids: { video: string; stream: string; user: string }): { [K in 
     'video.liked': { video_id: ids.video, user_id: ids.user, liked: true, timestamp },
     'experiment.stopped': { experiment_key: 'exp-1', reason: 'guardrail', guardrails: [{ variant: 'treatment', metric: 'rebuffer_ratio', lift: 0.2, ci_low: 0.1, max_regression: 0.05 }], timestamp },
     'video.watched': { video_id: ids.video, user_id: ids.user, seconds: 12, timestamp },
+    'video.updated': { ...v, title: 'renamed', visibility: 'public', tags: ['a'], changed: ['title'], timestamp },
+    'user.followed': { follower_id: ids.user, followee_id: ids.followee, timestamp },
+    'user.unfollowed': { follower_id: ids.user, followee_id: ids.followee, timestamp },
   };
 }
+
+/** The payload field each topic's records are keyed by (the entity whose events keep their order). */
+const KEY_FIELD: Record<Topic, string> = {
+  'streams.events': 'stream_id',
+  'streams.chat': 'stream_id',
+  'videos.events': 'video_id',
+  'users.events': 'followee_id',
+  'experiments.events': 'experiment_key',
+};
 
 /** Fields the public contract (shared API.md) fixes per type, beyond the envelope. */
 const CONTRACT: Partial<Record<EventType, string[]>> = {
@@ -157,7 +169,7 @@ describe('Kafka on a real broker', { skip: typeof kafka === 'string' ? kafka : f
     const t = await startTestNova({ KAFKA_BROKERS: BROKERS.join(','), KAFKA_TOPIC_PREFIX: prefix, KAFKA_GROUP_PREFIX: prefix });
     try {
       const db = t.nova.container.db.kysely;
-      const ids = { video: '0190d700-3c4d-7e5f-8a9b-0c1d2e3f4a5b', stream: '0190d6f2-8a51-7c3e-9a1b-3f6a2c1d4e5f', user: '0190d6f0-1b2c-7d3e-8f4a-5b6c7d8e9f00' };
+      const ids = { video: '0190d700-3c4d-7e5f-8a9b-0c1d2e3f4a5b', stream: '0190d6f2-8a51-7c3e-9a1b-3f6a2c1d4e5f', user: '0190d6f0-1b2c-7d3e-8f4a-5b6c7d8e9f00', followee: '0190d6f0-1b2c-7d3e-8f4a-5b6c7d8e9f01' };
       const payloads = samples(ids);
       const types = Object.keys(TOPIC_OF) as EventType[];
       const rolledBack = await db
@@ -169,25 +181,25 @@ describe('Kafka on a real broker', { skip: typeof kafka === 'string' ? kafka : f
         .catch((err: { env: EventEnvelope }) => err.env);
       const sent: EventEnvelope[] = [];
       for (const type of types) {
-        const key = TOPIC_OF[type].startsWith('streams.') ? ids.stream : ids.video;
+        const key = String((payloads[type] as Record<string, unknown>)[KEY_FIELD[TOPIC_OF[type]]]);
         sent.push(await db.transaction().execute((trx) => appendEvent(trx, type, key, payloads[type] as never)));
       }
       await until('the outbox to drain', async () => (await db.selectFrom('outbox').select('seq').where('delivered_at', 'is', null).execute()).length === 0);
 
-      // The console consumer does not print a record's topic: the key tells streams.* from videos.*.
-      const records = await consoleConsume(`${escape(prefix)}(streams\\.events|streams\\.chat|videos\\.events)`, sent.length);
+      // The console consumer does not print a record's topic: each record's event_type names it.
+      const records = await consoleConsume(`${escape(prefix)}(${TOPICS.map(escape).join('|')})`, sent.length);
       assert.equal(records.length, sent.length, 'every event, nothing more');
       const seen: EventEnvelope[] = [];
       for (const r of records) {
         const env = JSON.parse(r.value) as EventEnvelope & Record<string, unknown>;
-        assert.equal(r.key, TOPIC_OF[env.event_type].startsWith('streams.') ? env.stream_id : env.video_id, `${env.event_type} keyed by its entity`);
+        assert.equal(r.key, env[KEY_FIELD[TOPIC_OF[env.event_type]]], `${env.event_type} keyed by its entity`);
         for (const f of ['event_id', 'event_type', 'schema_version', 'occurred_at', ...(CONTRACT[env.event_type] ?? ['video_id', 'timestamp'])]) {
           assert.ok(env[f] !== undefined, `${env.event_type} carries ${f}`);
         }
         seen.push(env);
       }
       // Each topic holds exactly as many records as it has events.
-      const meta = await admin.metadata({ topics: ['streams.events', 'streams.chat', 'videos.events'].map((t) => `${prefix}${t}`) });
+      const meta = await admin.metadata({ topics: TOPICS.map((t) => `${prefix}${t}`) });
       const ends = await admin.listOffsets({
         topics: [...meta.topics].map(([name, t]) => ({ name, partitions: Array.from({ length: t.partitionsCount }, (_, partitionIndex) => ({ partitionIndex, timestamp: -1n })) })),
       });

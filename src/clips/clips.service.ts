@@ -112,6 +112,7 @@ export class ClipsService {
       // The copied segments keep the source's measured quality; its byte counts are the source's, not the clip's.
       renditions: renditions.map(({ bytes: _sourceBytes, ...r }) => ({ ...r, playlist: `${dstDir}${r.playlist.slice(srcDir.length)}` })),
       encodingMode: v.encoding_mode,
+      visibility: v.visibility,
       manifestKey: `${dstDir}master.m3u8`,
       thumbnailKey: null,
       durationSeconds: round3(cut.end - cut.start),

@@ -3,7 +3,7 @@
 // with its `video.ready` event in one transaction, like a transcode that just finished.
 import { appendEvent } from '../events/outbox.repository.js';
 import type { Executor } from '../infra/db/database.js';
-import type { StoredRendition, VideoRow } from './videos.repository.js';
+import type { StoredRendition, VideoRow, Visibility } from './videos.repository.js';
 import type { VideosService } from './videos.service.js';
 import { runPrefix, videoPrefix } from './videos.keys.js';
 
@@ -27,6 +27,8 @@ export interface DerivedVideo {
   sourceStreamId: string | null;
   /** How the copied segments were encoded (a clip of a VOD video keeps its source's mode). */
   encodingMode?: string | null;
+  /** A clip of a private or unlisted video is as private or unlisted as its source. */
+  visibility?: Visibility;
 }
 
 /** Where a derived video's outputs go before its row exists. */
@@ -71,6 +73,8 @@ export async function publishDerivedVideo(videos: VideosService, d: DerivedVideo
     updated_at: now,
     ready_at: now,
     encoding_mode: d.encodingMode ?? null,
+    visibility: d.visibility ?? 'public',
+    tags: '[]',
   };
   try {
     await videos.repo.kysely.transaction().execute(async (trx) => {
