@@ -70,7 +70,8 @@ describe('experiment guardrails on simulated playback', () => {
     const variants = [{ key: 'control', weight: 50 }, { key: 'treatment', weight: 50 }];
     await t.nova.container.db.kysely.transaction().execute(async (trx) => {
       for (let i = 0; i < 2000; i++) {
-        const userId = uuidv7();
+        // Ids from the seed too, so the hash splits the same users the same way on every run.
+        const userId = `00000000-0000-4000-8000-${(seed * 1_000_000 + i).toString(16).padStart(12, '0')}`;
         const variant = chooseVariant(hashPosition(key, userId), variants, 1)!;
         variantOf.set(userId, variant);
         await trx.insertInto('experiment_assignments').values({ experiment_key: key, user_id: userId, variant, assigned_at: exposed }).execute();
