@@ -12,6 +12,16 @@ function isNumeric(s: JsonSchema | undefined): boolean {
   return s?.type === 'integer' || s?.type === 'number';
 }
 
+/** A value the schema accepts, for parameters that are not under test. */
+function validSample(s: JsonSchema | undefined): string {
+  const alternative = s?.anyOf?.[0] ?? s?.oneOf?.[0];
+  if (alternative) return validSample(alternative);
+  if (s?.const !== undefined) return String(s.const);
+  if (s?.enum?.length) return String(s.enum[0]);
+  if (isNumeric(s)) return String(Math.max(1, Number(s?.minimum ?? 1)));
+  return 'a'.repeat(Math.max(1, s?.minLength ?? 1));
+}
+
 /** Top-level numeric properties of a body schema. */
 function numericProps(s: JsonSchema | undefined, doc: OpenApiDoc): string[] {
   const schema = s?.$ref ? doc.components?.schemas?.[s.$ref.split('/').pop()!] : s;
@@ -39,7 +49,9 @@ describe('abuse: non-finite numbers', () => {
       for (const p of numeric) {
         for (const value of NON_FINITE) {
           const path = op.path.replace(/\{[^}]+\}/g, ID);
-          const res = await fetch(`${t.url}${path}?${p.name}=${value}`, { method: op.method, headers: { authorization: `Bearer ${token}` } });
+          // Other required query parameters get a valid value, so only the non-finite one is wrong.
+          const others = op.parameters.filter((q) => q.in === 'query' && q.required && q.name !== p.name).map((q) => `&${q.name}=${encodeURIComponent(validSample(q.schema))}`);
+          const res = await fetch(`${t.url}${path}?${p.name}=${value}${others.join('')}`, { method: op.method, headers: { authorization: `Bearer ${token}` } });
           const body = await res.text();
           assert.equal(res.status, 400, `${op.method} ${path}?${p.name}=${value} → ${res.status} ${body}`);
           assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
