@@ -8,12 +8,12 @@ import { chat } from './0006_chat.js';
 import { engagement } from './0007_engagement.js';
 import { experiments } from './0008_experiments.js';
 import { conversionUserIndex } from './0009_conversion_user_index.js';
+import { videoManagement } from './0012_video_management.js';
+import { search } from './0013_search.js';
 import { liveBroadcasts } from './0014_live_broadcasts.js';
 import { clips } from './0015_clips.js';
 import { qoe } from './0016_qoe.js';
 import { videoEncoding } from './0017_video_encoding.js';
-import { videoManagement } from './0012_video_management.js';
-import { search } from './0013_search.js';
 import type { MigrationFactory } from './types.js';
 
 export const migrations: Record<string, MigrationFactory> = {
@@ -26,10 +26,10 @@ export const migrations: Record<string, MigrationFactory> = {
   '0007_engagement': engagement,
   '0008_experiments': experiments,
   '0009_conversion_user_index': conversionUserIndex,
+  '0012_video_management': videoManagement,
+  '0013_search': search,
   '0014_live_broadcasts': liveBroadcasts,
   '0015_clips': clips,
   '0016_qoe': qoe,
   '0017_video_encoding': videoEncoding,
-  '0012_video_management': videoManagement,
-  '0013_search': search,
 };
