@@ -8,6 +8,7 @@ import type { NovaClient } from '../src/client/nova-client.js';
 import { parseLiveSegments } from '../src/media/live.args.js';
 import { startTestNova, type TestNova } from './helpers/nova.js';
 import { playsInFfprobe } from './helpers/hls-play.js';
+import { currentFfmpegSkipReason } from './helpers/media.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -24,7 +25,7 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null |
 const SEGMENT = 2;
 const WINDOW = 60;
 
-describe('DVR window (recording off)', () => {
+describe('DVR window (recording off)', { skip: currentFfmpegSkipReason() }, () => {
   let t: TestNova;
   let creator: NovaClient;
   let viewer: NovaClient;

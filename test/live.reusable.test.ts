@@ -9,6 +9,7 @@ import { createStream, deleteStream, endStream, getStream, listBroadcasts, rotat
 import type { NovaClient } from '../src/client/nova-client.js';
 import { playsInFfprobe } from './helpers/hls-play.js';
 import { startTestNovaOn, TEST_BACKENDS, type TestNova } from './helpers/nova.js';
+import { currentFfmpegSkipReason } from './helpers/media.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -33,7 +34,7 @@ async function refusedPublish(rtmpUrl: string, key: string): Promise<string> {
   return enc.stderr();
 }
 
-for (const backend of TEST_BACKENDS) describe(`reusable streams (${backend}): two broadcasts with one key, recordings, chat replay, clips, delete`, () => {
+for (const backend of TEST_BACKENDS) describe(`reusable streams (${backend}): two broadcasts with one key, recordings, chat replay, clips, delete`, { skip: currentFfmpegSkipReason() }, () => {
   let t: TestNova;
   let skip: string | false = false;
   let creator: NovaClient;

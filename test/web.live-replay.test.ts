@@ -8,8 +8,9 @@ import type { Browser } from 'playwright-core';
 import { startEncoder, type Encoder } from '../src/client/live.client.js';
 import { startTestNova, type TestNova } from './helpers/nova.js';
 import { buildWebApp, chromiumSkipReason, launchBrowser, openPage, playMuted, screenshot, signInWithToken, videoState, waitFor, type TestPage } from './helpers/browser.js';
+import { currentFfmpegSkipReason } from './helpers/media.js';
 
-const skip = chromiumSkipReason();
+const skip = chromiumSkipReason() || currentFfmpegSkipReason();
 
 describe('web app: reusable stream, DVR seek bar, chat replay', { skip }, () => {
   let webDir: string;
