@@ -31,7 +31,14 @@ export interface FeedItem {
   views: number;
   likes: number;
   score: number;
+  reason: FeedReason;
 }
+
+/** Why an item is in the feed, the first that applies, in this order. */
+export type FeedReason = 'followed' | 'similar_to_liked' | 'trending' | 'new' | 'popular';
+
+/** Published this recently counts as new. */
+const NEW_HOURS = 48;
 
 export interface FeedResult {
   items: FeedItem[];
@@ -94,6 +101,7 @@ export class FeedService {
 
     let scores: Float32Array | null = null;
     let version: number | null = null;
+    let affinity: { likes: Map<string, number>; watch: Map<string, number> } | null = null;
     const why = this.unfit(choice.model);
     if (why) {
       this.logger.warn({ model: choice.model, reason: why }, 'feed ranking falls back to trending order');
@@ -101,7 +109,7 @@ export class FeedService {
       version = choice.version ?? this.models.version(choice.model) ?? null;
       scores = new Float32Array(0);
     } else {
-      const affinity = await this.repo.userAffinity(user.id);
+      affinity = await this.repo.userAffinity(user.id);
       const creatorLikes = await this.repo.creatorLikes([...new Set(candidates.map((c) => c.owner_id))]);
       const x = new Float32Array(candidates.length * FEATURE_COUNT);
       const facts = { likesByCreator: affinity.likes, watchSecondsByCreator: affinity.watch, followedCreators: new Set(followees) };
@@ -120,13 +128,22 @@ export class FeedService {
       }
     }
 
-    const ranked = candidates.map((c, i) => ({
-      c,
-      score: scores ? scores[i] : trendingScore({ views: c.views, likes: c.likes, watchSeconds: c.watch_seconds, publishedAtMs: published(c) }, now),
-    }));
+    const trend = candidates.map((c) => trendingScore({ views: c.views, likes: c.likes, watchSeconds: c.watch_seconds, publishedAtMs: published(c) }, now));
+    const ranked = candidates.map((c, i) => ({ c, score: scores ? scores[i] : trend[i], trend: trend[i] }));
+    // Trending: among the top quarter of the candidates by engagement decayed by age, and engaged with.
+    const trendBar = [...trend].sort((a, b) => b - a)[Math.floor(trend.length / 4)] ?? Infinity;
+    affinity ??= candidates.length ? await this.repo.userAffinity(user.id) : { likes: new Map(), watch: new Map() };
+    const followed = new Set(followees);
+    const reason = (c: CandidateRow, t: number): FeedReason => {
+      if (followed.has(c.owner_id)) return 'followed';
+      if ((affinity!.likes.get(c.owner_id) ?? 0) > 0 || (affinity!.watch.get(c.owner_id) ?? 0) >= 60) return 'similar_to_liked';
+      if (t >= trendBar && c.views + c.likes > 0) return 'trending';
+      if (now - published(c) < NEW_HOURS * 3_600_000) return 'new';
+      return 'popular';
+    };
     // Ties (equal scores) go to the newer video.
     ranked.sort((a, b) => b.score - a.score || published(b.c) - published(a.c) || (a.c.id < b.c.id ? 1 : -1));
-    const items = ranked.slice(0, limit).map(({ c, score }) => ({
+    const items = ranked.slice(0, limit).map(({ c, score, trend: t }) => ({
       id: c.id,
       title: c.title,
       owner_id: c.owner_id,
@@ -135,6 +152,7 @@ export class FeedService {
       views: c.views,
       likes: c.likes,
       score: Math.round(score * 1e6) / 1e6,
+      reason: reason(c, t),
     }));
     return scores ? { items, ...base, model_version: version, ranking: 'model' } : { items, ...base, model_version: null, ranking: 'fallback' };
   }
