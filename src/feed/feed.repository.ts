@@ -65,6 +65,14 @@ export class FeedRepository {
     return [...out.values()].map((r) => ({ ...r, views: Number(r.views), likes: Number(r.likes), watch_seconds: Number(r.watch_seconds) }));
   }
 
+  /** Changes whenever the user likes, unlikes or reports watch time: the feed cache's key. */
+  async activityStamp(userId: string): Promise<string> {
+    const k = this.db.kysely;
+    const l = await k.selectFrom('video_likes').select([sql<number>`count(*)`.as('n'), sql<string>`max(created_at)`.as('at')]).where('user_id', '=', userId).executeTakeFirst();
+    const w = await k.selectFrom('video_watch').select([sql<number>`count(*)`.as('n'), sql<number>`sum(seconds)`.as('s'), sql<string>`max(updated_at)`.as('at')]).where('user_id', '=', userId).executeTakeFirst();
+    return `${l?.n ?? 0}:${l?.at ?? ''}:${w?.n ?? 0}:${w?.s ?? 0}:${w?.at ?? ''}`;
+  }
+
   /** The user's likes and watch seconds per creator. */
   async userAffinity(userId: string): Promise<{ likes: Map<string, number>; watch: Map<string, number> }> {
     const k = this.db.kysely;

@@ -2,7 +2,10 @@
 import { Type } from 'typebox';
 
 export function feedQuery(maxLimit: number, defaultLimit: number) {
-  return Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: maxLimit, default: defaultLimit })) });
+  return Type.Object({
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: maxLimit, default: defaultLimit })),
+    cursor: Type.Optional(Type.String({ maxLength: 40, description: 'next_cursor of the previous page: continues the same ranked list' })),
+  });
 }
 
 export const FeedItemSchema = Type.Object({
@@ -26,4 +29,5 @@ export const FeedResultSchema = Type.Object({
   ranking: Type.Union([Type.Literal('model'), Type.Literal('fallback')]),
   experiment: Type.Optional(Type.String()),
   variant: Type.Optional(Type.String()),
+  next_cursor: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last' })),
 });
