@@ -3,7 +3,7 @@
 // dynamic batch axis, so the feed can send all its candidates in one tensor.
 import fs from 'node:fs';
 import path from 'node:path';
-import { encodeOnnxModel, ONNX_FLOAT } from '../models/onnx.codec.js';
+import { decodeOnnxModel, encodeOnnxModel, ONNX_FLOAT } from '../models/onnx.codec.js';
 import { FEATURE_COUNT, FEATURE_NAMES } from './feed.features.js';
 import { predictRow, rng, type MlpWeights } from './feed.trainer.js';
 
@@ -93,4 +93,21 @@ export function writeRanker(modelsDir: string, name: string, version: number, w:
   fs.writeFileSync(tmp, rankerOnnx(w, version, doc));
   fs.renameSync(tmp, path.join(dir, 'model.onnx'));
   return { dir, version };
+}
+
+/** The weights of a ranker this trainer wrote, read back from its ONNX file (null for any other graph). */
+export function readRanker(file: string): MlpWeights | null {
+  const m = decodeOnnxModel(new Uint8Array(fs.readFileSync(file)));
+  const init = new Map(m.initializers.map((i) => [i.name, i]));
+  const need = ['feature_mean', 'feature_std', 'w1', 'b1', 'w2', 'b2'].map((n) => init.get(n));
+  if (need.some((i) => !i)) return null;
+  const [mean, std, w1, b1, w2, b2] = need as NonNullable<(typeof need)[number]>[];
+  if (w1.dims.length !== 2) return null;
+  return { f: w1.dims[0], h: w1.dims[1], mean: mean.data, std: std.data, w1: w1.data, b1: b1.data, w2: w2.data, b2: b2.data };
+}
+
+/** The highest version on disk (what a server loads at start), or null. */
+export function latestVersion(modelsDir: string, name: string): number | null {
+  const v = nextVersion(modelsDir, name) - 1;
+  return v >= 1 && fs.existsSync(path.join(modelsDir, name, String(v), 'model.onnx')) ? v : null;
 }

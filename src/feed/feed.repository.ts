@@ -3,6 +3,8 @@
 import { sql } from 'kysely';
 import type { Db } from '../infra/db/database.js';
 import '../engagement/engagement.repository.js';
+import '../channels/follows.repository.js';
+import type { World, WorldEvent } from './feed.world.js';
 
 export interface CandidateRow {
   id: string;
@@ -61,6 +63,14 @@ export class FeedRepository {
     for (const r of popular) if (out.size < limit) out.set(r.id, r);
     for (const r of recent) if (out.size < limit) out.set(r.id, r);
     return [...out.values()].map((r) => ({ ...r, views: Number(r.views), likes: Number(r.likes), watch_seconds: Number(r.watch_seconds) }));
+  }
+
+  /** Changes whenever the user likes, unlikes or reports watch time: the feed cache's key. */
+  async activityStamp(userId: string): Promise<string> {
+    const k = this.db.kysely;
+    const l = await k.selectFrom('video_likes').select([sql<number>`count(*)`.as('n'), sql<string>`max(created_at)`.as('at')]).where('user_id', '=', userId).executeTakeFirst();
+    const w = await k.selectFrom('video_watch').select([sql<number>`count(*)`.as('n'), sql<number>`sum(seconds)`.as('s'), sql<string>`max(updated_at)`.as('at')]).where('user_id', '=', userId).executeTakeFirst();
+    return `${l?.n ?? 0}:${l?.at ?? ''}:${w?.n ?? 0}:${w?.s ?? 0}:${w?.at ?? ''}`;
   }
 
   /** The user's likes and watch seconds per creator. */
@@ -126,4 +136,33 @@ export class FeedRepository {
       views: views.map((v) => ({ user_id: v.user_id as string, video_id: v.video_id, n: Number(v.n) })),
     };
   }
+}
+
+/** The instance's engagement as a time-ordered world for the offline evaluation (feed.offline.ts). */
+export async function engagementWorld(db: Db, maxRows: number, nowMs: number): Promise<World> {
+  const k = db.kysely;
+  const videos = await k
+    .selectFrom('videos')
+    .select(['id', 'owner_id', 'created_at', 'ready_at', 'duration_seconds'])
+    .where('status', '=', 'ready')
+    .where('visibility', '=', 'public')
+    .orderBy('created_at', 'desc')
+    .limit(maxRows)
+    .execute();
+  const views = await k.selectFrom('video_views').select(['user_id', 'video_id', 'created_at']).orderBy('created_at', 'desc').limit(maxRows).execute();
+  const likes = await k.selectFrom('video_likes').select(['user_id', 'video_id', 'created_at']).orderBy('created_at', 'desc').limit(maxRows).execute();
+  const watch = await k.selectFrom('video_watch').select(['user_id', 'video_id', 'seconds', 'updated_at']).orderBy('updated_at', 'desc').limit(maxRows).execute();
+  const follows = await k.selectFrom('follows').select(['follower_id', 'followee_id']).limit(maxRows).execute();
+  const events: WorldEvent[] = [
+    ...views.map((v) => ({ user: v.user_id ?? '', video: v.video_id, atMs: Date.parse(v.created_at), kind: 'view' as const })),
+    ...likes.map((l) => ({ user: l.user_id, video: l.video_id, atMs: Date.parse(l.created_at), kind: 'like' as const })),
+    // A watch row is the running total; it is dated by its last report.
+    ...watch.map((w) => ({ user: w.user_id, video: w.video_id, atMs: Date.parse(w.updated_at), kind: 'watch' as const, seconds: Number(w.seconds) })),
+  ].sort((a, b) => a.atMs - b.atMs);
+  return {
+    videos: videos.map((v) => ({ id: v.id, ownerId: v.owner_id, publishedAtMs: Date.parse(v.ready_at ?? v.created_at), durationSeconds: v.duration_seconds })),
+    events,
+    follows: follows.map((f) => ({ follower: f.follower_id, followee: f.followee_id })),
+    endMs: nowMs,
+  };
 }

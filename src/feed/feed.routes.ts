@@ -32,7 +32,7 @@ export function feedCapability(c: Container, models: ModelService, followees?: (
         const user = requireUser(req);
         // Right after start the models may still be loading; wait for them rather than fall back.
         await models.ready();
-        return service.feed(user, req.query.limit ?? cfg.defaultLimit);
+        return service.feed(user, req.query.limit ?? cfg.defaultLimit, req.query.cursor);
       });
     },
   };

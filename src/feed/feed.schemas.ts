@@ -2,7 +2,10 @@
 import { Type } from 'typebox';
 
 export function feedQuery(maxLimit: number, defaultLimit: number) {
-  return Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: maxLimit, default: defaultLimit })) });
+  return Type.Object({
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: maxLimit, default: defaultLimit })),
+    cursor: Type.Optional(Type.String({ maxLength: 40, description: 'next_cursor of the previous page: continues the same ranked list' })),
+  });
 }
 
 export const FeedItemSchema = Type.Object({
@@ -14,6 +17,9 @@ export const FeedItemSchema = Type.Object({
   views: Type.Integer(),
   likes: Type.Integer(),
   score: Type.Number({ description: "The model's engagement probability, or the trending score when ranking is fallback" }),
+  reason: Type.Union([Type.Literal('followed'), Type.Literal('similar_to_liked'), Type.Literal('trending'), Type.Literal('new'), Type.Literal('popular')], {
+    description: 'Why the item is here: a followed creator, a creator whose videos the viewer liked or watched, among the most engaged-with recent candidates, published in the last 48 h, or otherwise popular',
+  }),
 });
 
 export const FeedResultSchema = Type.Object({
@@ -23,4 +29,5 @@ export const FeedResultSchema = Type.Object({
   ranking: Type.Union([Type.Literal('model'), Type.Literal('fallback')]),
   experiment: Type.Optional(Type.String()),
   variant: Type.Optional(Type.String()),
+  next_cursor: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last' })),
 });

@@ -5,6 +5,7 @@
 // experiment can route users to a variant.
 import type { AuthUser } from '../accounts/accounts.service.js';
 import type { FeedConfig } from '../config.js';
+import { ValidationError } from '../http/errors.js';
 import type { Logger } from '../infra/logger.js';
 import type { ModelService } from '../models/models.service.js';
 import { isDynamic } from '../models/models.signature.js';
@@ -31,7 +32,14 @@ export interface FeedItem {
   views: number;
   likes: number;
   score: number;
+  reason: FeedReason;
 }
+
+/** Why an item is in the feed, the first that applies, in this order. */
+export type FeedReason = 'followed' | 'similar_to_liked' | 'trending' | 'new' | 'popular';
+
+/** Published this recently counts as new. */
+const NEW_HOURS = 48;
 
 export interface FeedResult {
   items: FeedItem[];
@@ -41,6 +49,16 @@ export interface FeedResult {
   experiment?: string;
   variant?: string;
 }
+
+/** How long a viewer's ranked list is reused while their activity is unchanged. */
+const CACHE_MS = 5_000;
+/** How long a session can page through one list, and how many lists are kept in all. */
+const SNAPSHOT_MS = 10 * 60_000;
+const MAX_SNAPSHOTS = 10_000;
+/** A list holds this many pages of the largest size. */
+const PAGES = 5;
+
+type Snapshot = FeedResult & { id: string; userId: string; stamp: string; at: number };
 
 export class FeedService {
   private selector: FeedModelSelector;
@@ -83,8 +101,49 @@ export class FeedService {
     return null;
   }
 
-  async feed(user: AuthUser, limit: number): Promise<FeedResult> {
-    const choice = await this.choose(user);
+  /**
+   * The ranked list is kept per viewer for a few seconds and reused while the viewer's own
+   * activity (likes, watch reports, follows) is unchanged, so a like shows up in the next feed.
+   * A cursor names the list a session started with, so its pages never repeat an item.
+   */
+  async feed(user: AuthUser, limit: number, cursor?: string): Promise<FeedResult & { next_cursor: string | null }> {
+    let list: Snapshot | undefined;
+    let offset = 0;
+    if (cursor) {
+      const m = /^([0-9a-z]{1,20})\.(\d{1,6})$/.exec(cursor);
+      list = m ? this.snapshots.get(m[1]) : undefined;
+      // A list from before a restart (or too old) cannot continue; say so rather than repeat items.
+      if (!m || !list || list.userId !== user.id || Date.now() - list.at > SNAPSHOT_MS) throw new ValidationError('The cursor is unknown or has expired; start again without it.', [{ field: 'cursor', message: 'is invalid or expired' }]);
+      offset = Number(m[2]);
+    } else {
+      // A different model choice (a selector, an experiment) or a reload is a different list too.
+      const choice = await this.choose(user);
+      const stamp = [await this.repo.activityStamp(user.id), (await this.followees(user.id)).join(','), choice.model, choice.version ?? this.models.version(choice.model), choice.experiment, choice.variant].join('|');
+      const cached = this.latest.get(user.id);
+      if (cached && cached.stamp === stamp && Date.now() - cached.at < CACHE_MS && this.snapshots.has(cached.id)) list = cached;
+      else {
+        const ranked = await this.rank(user, this.opts.maxLimit * PAGES, choice);
+        list = { ...ranked, id: (++this.seq).toString(36) + Math.random().toString(36).slice(2, 8), userId: user.id, stamp, at: Date.now() };
+        this.latest.set(user.id, list);
+        this.snapshots.set(list.id, list);
+        for (const [id, old] of this.snapshots) {
+          if (this.snapshots.size <= MAX_SNAPSHOTS && Date.now() - old.at <= SNAPSHOT_MS) break;
+          this.snapshots.delete(id);
+          if (this.latest.get(old.userId)?.id === id) this.latest.delete(old.userId);
+        }
+      }
+    }
+    const { items, id, userId: _u, stamp: _s, at: _a, ...meta } = list;
+    const end = offset + limit;
+    return { ...meta, items: items.slice(offset, end), next_cursor: end < items.length ? `${id}.${end}` : null };
+  }
+
+  private readonly latest = new Map<string, Snapshot>();
+  /** Ranked lists by id, oldest first (Map order), for cursors. */
+  private readonly snapshots = new Map<string, Snapshot>();
+  private seq = 0;
+
+  private async rank(user: AuthUser, limit: number, choice: FeedModelChoice): Promise<FeedResult> {
     const now = Date.now();
     const since = new Date(now - this.opts.candidateDays * 86_400_000).toISOString();
     const followees = await this.followees(user.id);
@@ -94,6 +153,7 @@ export class FeedService {
 
     let scores: Float32Array | null = null;
     let version: number | null = null;
+    let affinity: { likes: Map<string, number>; watch: Map<string, number> } | null = null;
     const why = this.unfit(choice.model);
     if (why) {
       this.logger.warn({ model: choice.model, reason: why }, 'feed ranking falls back to trending order');
@@ -101,7 +161,7 @@ export class FeedService {
       version = choice.version ?? this.models.version(choice.model) ?? null;
       scores = new Float32Array(0);
     } else {
-      const affinity = await this.repo.userAffinity(user.id);
+      affinity = await this.repo.userAffinity(user.id);
       const creatorLikes = await this.repo.creatorLikes([...new Set(candidates.map((c) => c.owner_id))]);
       const x = new Float32Array(candidates.length * FEATURE_COUNT);
       const facts = { likesByCreator: affinity.likes, watchSecondsByCreator: affinity.watch, followedCreators: new Set(followees) };
@@ -120,13 +180,22 @@ export class FeedService {
       }
     }
 
-    const ranked = candidates.map((c, i) => ({
-      c,
-      score: scores ? scores[i] : trendingScore({ views: c.views, likes: c.likes, watchSeconds: c.watch_seconds, publishedAtMs: published(c) }, now),
-    }));
+    const trend = candidates.map((c) => trendingScore({ views: c.views, likes: c.likes, watchSeconds: c.watch_seconds, publishedAtMs: published(c) }, now));
+    const ranked = candidates.map((c, i) => ({ c, score: scores ? scores[i] : trend[i], trend: trend[i] }));
+    // Trending: among the top quarter of the candidates by engagement decayed by age, and engaged with.
+    const trendBar = [...trend].sort((a, b) => b - a)[Math.floor(trend.length / 4)] ?? Infinity;
+    affinity ??= candidates.length ? await this.repo.userAffinity(user.id) : { likes: new Map(), watch: new Map() };
+    const followed = new Set(followees);
+    const reason = (c: CandidateRow, t: number): FeedReason => {
+      if (followed.has(c.owner_id)) return 'followed';
+      if ((affinity!.likes.get(c.owner_id) ?? 0) > 0 || (affinity!.watch.get(c.owner_id) ?? 0) >= 60) return 'similar_to_liked';
+      if (t >= trendBar && c.views + c.likes > 0) return 'trending';
+      if (now - published(c) < NEW_HOURS * 3_600_000) return 'new';
+      return 'popular';
+    };
     // Ties (equal scores) go to the newer video.
     ranked.sort((a, b) => b.score - a.score || published(b.c) - published(a.c) || (a.c.id < b.c.id ? 1 : -1));
-    const items = ranked.slice(0, limit).map(({ c, score }) => ({
+    const items = ranked.slice(0, limit).map(({ c, score, trend: t }) => ({
       id: c.id,
       title: c.title,
       owner_id: c.owner_id,
@@ -135,6 +204,7 @@ export class FeedService {
       views: c.views,
       likes: c.likes,
       score: Math.round(score * 1e6) / 1e6,
+      reason: reason(c, t),
     }));
     return scores ? { items, ...base, model_version: version, ranking: 'model' } : { items, ...base, model_version: null, ranking: 'fallback' };
   }

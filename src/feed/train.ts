@@ -1,7 +1,9 @@
 // `nova train` (`npm run model:train` in a checkout): builds ranking examples from the database, trains the feed ranker and
 // writes it as the next version under MODELS_DIR/<FEED_MODEL>/. With too little engagement in the
 // database (or --synthetic) it trains on a simulated world instead, so a fresh install still ranks.
-// Options: --synthetic, --seed N, --version N, --epochs N, --min-positives N.
+// Options: --synthetic, --seed N, --version N, --epochs N, --min-positives N, --force.
+// A version that does not beat popularity on NDCG@10 in the offline evaluation is not written
+// unless --force.
 // The serving processes pick the new version up through POST /api/v1/models/<name>/reload (or the
 // directory watch).
 import { FollowsRepository } from '../channels/follows.repository.js';
@@ -12,7 +14,10 @@ import { concatDatasets, databaseDataset, holdOut, type DbDatasetStats } from '.
 import { nextVersion, writeRanker } from './feed.export.js';
 import { FeedRepository } from './feed.repository.js';
 import { DEFAULT_SYNTHETIC, syntheticDataset } from './feed.synthetic.js';
-import { evaluate, train, type Dataset } from './feed.trainer.js';
+import { beatsPopularity, DEFAULT_OFFLINE, evaluateOffline, metricsLine, syntheticEvaluation, weightsScorer } from './feed.offline.js';
+import { engagementWorld } from './feed.repository.js';
+import { evaluate, train, type Dataset, type MlpWeights } from './feed.trainer.js';
+import { SMALL_WORLD, type World } from './feed.world.js';
 
 interface Args {
   synthetic: boolean;
@@ -20,10 +25,11 @@ interface Args {
   version?: number;
   epochs: number;
   minPositives: number;
+  force: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { synthetic: false, seed: 42, epochs: 30, minPositives: 200 };
+  const args: Args = { synthetic: false, seed: 42, epochs: 30, minPositives: 200, force: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = (): number => {
@@ -36,6 +42,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--version') args.version = num();
     else if (a === '--epochs') args.epochs = num();
     else if (a === '--min-positives') args.minPositives = num();
+    else if (a === '--force') args.force = true;
     else throw new Error(`unknown option ${a}`);
   }
   return args;
@@ -47,6 +54,7 @@ export async function runTrain(argv: string[], config: Config): Promise<void> {
   const name = config.feed.model;
   let data: Dataset | null = null;
   let dbStats: DbDatasetStats | null = null;
+  let world: World | null = null;
   if (!args.synthetic) {
     const db = openDatabase({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath });
     try {
@@ -54,6 +62,7 @@ export async function runTrain(argv: string[], config: Config): Promise<void> {
       const follows = await new FollowsRepository(db).pairs(200_000);
       const built = await databaseDataset(new FeedRepository(db), args.seed, Date.now(), 200_000, follows);
       dbStats = built.stats;
+      world = await engagementWorld(db, 200_000, Date.now());
       data = built.data;
     } finally {
       await db.close();
@@ -71,6 +80,9 @@ export async function runTrain(argv: string[], config: Config): Promise<void> {
   const weights = train(trainSet, { hidden: 16, epochs: args.epochs, batchSize: 128, learningRate: 0.01, l2: 1e-4, seed: args.seed });
   const holdout = evaluate(weights, test);
   const fit = evaluate(weights, trainSet);
+  const gate = await popularityGate(weights, world, args.seed);
+  console.log(gate.lines.join('\n'));
+  if (!gate.passed && !args.force) throw new Error('the new version does not beat popularity on NDCG@10; nothing written (--force writes it anyway)');
   const version = args.version ?? nextVersion(config.modelsDir, name);
   const written = writeRanker(config.modelsDir, name, version, weights, {
     source: useSynthetic ? (dbStats && dbStats.positives > 0 ? 'synthetic+database' : 'synthetic') : 'database',
@@ -83,7 +95,33 @@ export async function runTrain(argv: string[], config: Config): Promise<void> {
     holdout_auc: Number(holdout.auc.toFixed(4)),
     holdout_logloss: Number(holdout.logloss.toFixed(4)),
     seconds: (Date.now() - started) / 1000,
+    offline: gate.figures,
+    forced: !gate.passed,
   });
   console.log(`${name} v${written.version} written to ${written.dir} (${all.n} examples${useSynthetic ? ', synthetic' : ''}; hold-out AUC ${holdout.auc.toFixed(3)})`);
   console.log(`serve it: POST /api/v1/models/${name}/reload {"version": ${written.version}}`);
+}
+
+/** Fewer users engaged in the test days than this and the instance's own figures are not used. */
+const MIN_TEST_USERS = 20;
+
+/**
+ * The offline evaluation of the new weights ("candidate") against popularity: on five generated
+ * worlds (mean ahead by more than the spread) and, when it has enough engagement, on this instance.
+ */
+async function popularityGate(weights: MlpWeights, world: World | null, seed: number): Promise<{ passed: boolean; lines: string[]; figures: Record<string, unknown> }> {
+  const scorers = { candidate: weightsScorer(weights) };
+  const s = await syntheticEvaluation([1, 2, 3, 4, 5].map((k) => k + seed), SMALL_WORLD, scorers, { ...DEFAULT_OFFLINE, train: null });
+  let passed = beatsPopularity(s, 'candidate');
+  const lines = ['offline evaluation, synthetic (mean over 5 seeds):', ...['candidate', 'popularity'].map((r) => metricsLine(r, s.mean[r]))];
+  const figures: Record<string, unknown> = { synthetic: { candidate: s.mean.candidate, popularity: s.mean.popularity, spread: { candidate: s.spread.candidate.ndcg10, popularity: s.spread.popularity.ndcg10 } } };
+  if (world) {
+    const r = await evaluateOffline(world, { ...DEFAULT_OFFLINE, train: null, seed, scorers });
+    if (r.users >= MIN_TEST_USERS) {
+      passed &&= r.rankers.candidate.ndcg10 > r.rankers.popularity.ndcg10;
+      lines.push(`offline evaluation, this instance (${r.users} users):`, ...['candidate', 'popularity'].map((k) => metricsLine(k, r.rankers[k])));
+      figures.instance = { candidate: r.rankers.candidate, popularity: r.rankers.popularity, users: r.users };
+    }
+  }
+  return { passed, lines, figures };
 }

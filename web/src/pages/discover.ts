@@ -13,8 +13,17 @@ const WINDOWS: Array<[string, string]> = [['1h', 'Past hour'], ['24h', 'Today'],
 const REFRESH_MS = 30_000;
 const TRENDING_LIMIT = 20;
 
+/** What the feed's `reason` means, as the viewer reads it. */
+const REASONS: Record<string, string> = {
+  followed: 'From a channel you follow',
+  similar_to_liked: 'Because you liked or watched this creator',
+  trending: 'Trending',
+  new: 'New',
+  popular: 'Popular',
+};
+
 interface Feed {
-  items: Array<Video & { score?: number; views?: number }>;
+  items: Array<Video & { score?: number; views?: number; reason?: string }>;
   model_version?: string | number | null;
   ranking?: 'model' | 'fallback';
   experiment?: string | null;
@@ -168,7 +177,7 @@ export function discoverPage(): Page {
       if (disposed) return;
       const how = feed.ranking === 'model' ? `Ranked for you by model ${feed.model_version ?? ''}` : 'Popular picks (personal ranking unavailable)';
       feedNote.textContent = feed.variant ? `${how} · ${feed.experiment ?? 'experiment'}: ${feed.variant}` : how;
-      replace(feedGrid, feed.items.length ? feed.items.map((v) => videoCard({ ...v, view_count: v.views ?? v.view_count })) : empty('Watch and like a few videos to get recommendations.'));
+      replace(feedGrid, feed.items.length ? feed.items.map((v) => videoCard({ ...v, view_count: v.views ?? v.view_count }, v.reason ? h('p', { class: 'meta reason', 'data-reason': v.reason }, REASONS[v.reason] ?? v.reason) : null)) : empty('Watch and like a few videos to get recommendations.'));
       void fillThumbnails(feed.items.filter((v) => !v.thumbnail_url).map((v) => v.id));
     } catch (err) {
       replace(feedGrid, empty(errorText(err)));
