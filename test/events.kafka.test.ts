@@ -193,7 +193,7 @@ describe('Kafka on a real broker', { skip: typeof kafka === 'string' ? kafka : f
       for (const r of records) {
         const env = JSON.parse(r.value) as EventEnvelope & Record<string, unknown>;
         assert.equal(r.key, env[KEY_FIELD[TOPIC_OF[env.event_type]]], `${env.event_type} keyed by its entity`);
-        for (const f of ['event_id', 'event_type', 'schema_version', 'occurred_at', ...(CONTRACT[env.event_type] ?? ['video_id', 'timestamp'])]) {
+        for (const f of ['event_id', 'event_type', 'schema_version', 'occurred_at', ...(CONTRACT[env.event_type] ?? [KEY_FIELD[TOPIC_OF[env.event_type]], 'timestamp'])]) {
           assert.ok(env[f] !== undefined, `${env.event_type} carries ${f}`);
         }
         seen.push(env);
