@@ -6,7 +6,7 @@
 // loads). Ready videos are inserted straight into the videos table: the upload pipeline would only
 // add minutes of transcoding to a test about ranking.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -137,10 +137,14 @@ for (const backend of TEST_BACKENDS) {
 
     it('`npm run model:train` learns from this database and writes a version that loads', { skip: backend === 'postgres' ? 'once is enough' : false }, async (ctx) => {
       if (skip) return ctx.skip(skip);
-      const run = spawnSync('npm', ['run', '--silent', 'model:train', '--', '--min-positives', '1', '--epochs', '5'], {
-        env: { ...process.env, DATA_DIR: t.dataDir, MODELS_DIR: modelsDir, LOG_LEVEL: 'silent' },
-        encoding: 'utf8',
-        timeout: 120_000,
+      // Run without blocking: the Nova under test keeps serving (and timing out idle keep-alive
+      // sockets) meanwhile, as it would beside a real training run.
+      const run = await new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+        execFile('npm', ['run', '--silent', 'model:train', '--', '--min-positives', '1', '--epochs', '5'], {
+          env: { ...process.env, DATA_DIR: t.dataDir, MODELS_DIR: modelsDir, LOG_LEVEL: 'silent' },
+          encoding: 'utf8',
+          timeout: 120_000,
+        }, (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
       });
       assert.equal(run.status, 0, run.stderr);
       assert.match(run.stdout, /feed-ranker v3 written/);
