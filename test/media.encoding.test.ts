@@ -13,6 +13,7 @@ import {
   TARGET_CRF, transcodeToHls, type ContentComplexity, type MediaInfo, type RenditionResult,
 } from '../src/media/index.js';
 import { buildHlsArgs } from '../src/media/hls.args.js';
+import { currentFfmpegSkipReason } from './helpers/media.js';
 
 const PRESET = process.env.FFMPEG_PRESET ?? 'ultrafast';
 const LIMITS = { maxDurationSeconds: 3600, maxPixels: 7680 * 4320, timeoutSeconds: 30 };
@@ -126,7 +127,7 @@ function assertReceipts(rs: RenditionResult[], label: string, minSsim = 0.8): vo
   }
 }
 
-describe('per-title vs fixed on generated sources', () => {
+describe('per-title vs fixed on generated sources', { skip: currentFfmpegSkipReason() }, () => {
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-encoding-'));
   });
@@ -156,7 +157,7 @@ describe('per-title vs fixed on generated sources', () => {
   }
 });
 
-describe('quality receipts for the clip corpus', () => {
+describe('quality receipts for the clip corpus', { skip: currentFfmpegSkipReason() }, () => {
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-receipts-'));
   });
