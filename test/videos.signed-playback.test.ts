@@ -14,6 +14,8 @@ import { startTestNova, type TestNova } from './helpers/nova.js';
 import { startS3, type TestS3 } from './helpers/s3.js';
 import { clip, createAndUpload, removeClips } from './helpers/vod.js';
 import { insertReadyVideo } from './helpers/videos-db.js';
+import { resolveMediaTools } from '../src/media/index.js';
+import { currentFfmpegSkipReason } from './helpers/media.js';
 
 const TTL_SECONDS = 20;
 
@@ -44,7 +46,7 @@ function withToken(url: string, token: string | null): string {
 /** Runs ffprobe without blocking: the server under test answers it from this same process. */
 function ffprobe(url: string): Promise<{ status: number; streams: string[] }> {
   return new Promise((resolve) => {
-    execFile('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type', '-of', 'json', url], { encoding: 'utf8', timeout: 60_000 }, (err, stdout) => {
+    execFile(resolveMediaTools().ffprobe, ['-v', 'error', '-show_entries', 'stream=codec_type', '-of', 'json', url], { encoding: 'utf8', timeout: 60_000 }, (err, stdout) => {
       if (err) return resolve({ status: typeof err.code === 'number' ? err.code : -1, streams: [] });
       resolve({ status: 0, streams: (JSON.parse(stdout).streams as Array<{ codec_type: string }>).map((s) => s.codec_type) });
     });
@@ -100,9 +102,12 @@ for (const storage of ['local', 's3'] as const) {
         assert.equal(res.status, 200, u);
         await res.arrayBuffer();
       }
-      const probe = await ffprobe(playback.manifest_url);
-      assert.equal(probe.status, 0);
-      assert.ok(probe.streams.includes('video'), JSON.stringify(probe.streams));
+      // The npm-bundled ffprobe crashes on stream queries: without a current one this part skips (outside CI).
+      if (!currentFfmpegSkipReason()) {
+        const probe = await ffprobe(playback.manifest_url);
+        assert.equal(probe.status, 0);
+        assert.ok(probe.streams.includes('video'), JSON.stringify(probe.streams));
+      }
     });
 
     it('refuses a missing, altered or other video\'s token with 403 on every media URL', async () => {
