@@ -61,8 +61,10 @@ export class PlaybackTokens {
     const m = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token);
     if (!m) return { ok: false, reason: 'invalid' };
     const exp = Number(m[1]);
-    const given = Buffer.from(m[2], 'base64url');
-    const expected = this.mac(await this.secret(), videoId, exp);
+    // Compared as text: base64url's last character carries two spare bits that decoding ignores, so
+    // comparing decoded bytes would accept several spellings of one token.
+    const given = Buffer.from(m[2], 'ascii');
+    const expected = Buffer.from(this.mac(await this.secret(), videoId, exp).toString('base64url'), 'ascii');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'invalid' };
     if (exp * 1000 <= nowMs) return { ok: false, reason: 'expired' };
     return { ok: true, expiresAt: exp * 1000 };
