@@ -8,6 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createVideo, getPlayback, getProgress, listJobs, retryJob, uploadFile, waitForStatus } from '../src/client/videos.client.js';
 import { resolveMediaTools } from '../src/media/index.js';
+import { currentFfmpegSkipReason } from './helpers/media.js';
 import { startTestNova, type TestNova } from './helpers/nova.js';
 import { clip, CLIP_DIR, removeClips, vodUsers, type VodUsers } from './helpers/vod.js';
 
@@ -47,7 +48,8 @@ describe('videos: invalid uploads fail fast with a reason', () => {
   const videoIds: Record<string, string> = {};
 
   for (const kind of Object.keys(expected)) {
-    it(`${kind} file → failed with a reason, after one attempt`, async () => {
+    // The npm-bundled ffprobe reads an HLS playlist as plain text, so that case needs a current one.
+    it(`${kind} file → failed with a reason, after one attempt`, { skip: kind === 'playlist' ? currentFfmpegSkipReason() : false }, async () => {
       const created = await createVideo(u.owner, { title: kind });
       videoIds[kind] = created.body.video.id;
       await uploadFile(u.owner, created.body.upload.url, files[kind]);
