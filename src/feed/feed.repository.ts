@@ -65,6 +65,13 @@ export class FeedRepository {
     return [...out.values()].map((r) => ({ ...r, views: Number(r.views), likes: Number(r.likes), watch_seconds: Number(r.watch_seconds) }));
   }
 
+  /** Of these videos, the ones still listed (ready and public): a cached list never outlives an edit. */
+  async stillListed(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db.kysely.selectFrom('videos').select('id').where('id', 'in', ids).where('status', '=', 'ready').where('visibility', '=', 'public').execute();
+    return new Set(rows.map((r) => r.id));
+  }
+
   /** Changes whenever the user likes, unlikes or reports watch time: the feed cache's key. */
   async activityStamp(userId: string): Promise<string> {
     const k = this.db.kysely;

@@ -135,7 +135,10 @@ export class FeedService {
     }
     const { items, id, userId: _u, stamp: _s, at: _a, ...meta } = list;
     const end = offset + limit;
-    return { ...meta, items: items.slice(offset, end), next_cursor: end < items.length ? `${id}.${end}` : null };
+    // A video made unlisted, private or deleted since the list was ranked leaves it at once.
+    const page = items.slice(offset, end);
+    const listed = await this.repo.stillListed(page.map((i) => i.id));
+    return { ...meta, items: page.filter((i) => listed.has(i.id)), next_cursor: end < items.length ? `${id}.${end}` : null };
   }
 
   private readonly latest = new Map<string, Snapshot>();
