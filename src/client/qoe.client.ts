@@ -1,26 +1,9 @@
 // Typed calls for playback quality.
 import type { ApiResponse, NovaClient } from './nova-client.js';
 
-export interface QoeFields {
-  sessions: number;
-  startup_ms: { p50: number | null; p95: number | null };
-  rebuffer_ratio: number;
-  rebuffers_per_hour: number;
-  error_sessions_ratio: number;
-  avg_bitrate_kbps: number | null;
-  renditions: Array<{ height: number; share_of_time: number }>;
-  rebuffers: number;
-  level_switches: number;
-  viewing_seconds: number;
-  rebuffer_seconds: number;
-}
-
-export interface QoeSummary extends QoeFields {
-  window: string;
-  from: string;
-  hours?: Array<QoeFields & { start: string }>;
-  days?: Array<QoeFields & { start: string }>;
-}
+// The summary types are the server's own, so a renamed field fails the client's type check.
+import type { QoeSummary } from '../qoe/qoe.service.js';
+export type { QoeFields, QoeSummary } from '../qoe/qoe.service.js';
 
 export interface EventBatch {
   session_id: string;
