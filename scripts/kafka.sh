@@ -124,7 +124,8 @@ start() {
     local cport; cport="$(free_port)"
     while [[ "$cport" == "$port" ]]; do cport="$(free_port)"; done
     write_config "$dir" "$port" "$cport"
-    local id; id="$(node -e 'console.log(require("crypto").randomBytes(16).toString("base64url"))')"
+    # A cluster id is a base64url UUID; one that starts with "-" would be read as an option, so draw again.
+    local id; id="$(node -e 'const c=require("crypto");let i;do i=c.randomBytes(16).toString("base64url");while(i[0]==="-");console.log(i)')"
     java_run "$dir/log4j2.properties" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" >"$dir/format.log" 2>&1 \
       || { cat "$dir/format.log" >&2; die "formatting $dir failed"; }
   fi

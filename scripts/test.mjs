@@ -42,6 +42,7 @@ if (files.some((f) => path.basename(f).includes('kafka')) && !env.TEST_KAFKA_BRO
     fs.rmSync(kafkaDir, { recursive: true, force: true });
     kafkaDir = null;
     if (/^(1|true)$/i.test(env.CI ?? '')) {
+      console.error(started.stderr.trim().split('\n').slice(-20).join('\n'));
       console.error(`Kafka is required in CI, but scripts/kafka.sh could not start a broker: ${reason}`);
       process.exit(1);
     }
