@@ -1,7 +1,7 @@
 // The search_documents table and its engine index (FTS5 on SQLite, a GIN tsvector on Postgres).
 // Writes take the caller's executor, so a video's document changes in the same transaction as the
 // video. Queries get folded words only (see search.text), each matched as a prefix, all required.
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db, Executor } from '../infra/db/database.js';
 
 export type SearchKind = 'video' | 'stream' | 'user';
@@ -54,6 +54,9 @@ export interface SearchQuery {
   offset: number;
 }
 
+/** How many of the newest matches (of the title, and of all text) are scored per search. */
+export const RANK_WINDOW = 100;
+
 export class SearchRepository {
   constructor(private readonly db: Db) {}
 
@@ -96,7 +99,14 @@ export class SearchRepository {
     await ex.deleteFrom('search_documents').where('kind', 'in', kinds).execute();
   }
 
-  /** Best first: relevance, then popularity, then the newest. */
+  /**
+   * Best first: relevance, then popularity, then the newest. A common word or short prefix matches
+   * most documents, and scoring every match (bm25, ts_rank) is what made search slow; so only a
+   * window is scored: the newest RANK_WINDOW matches whose title holds every word, and the newest
+   * RANK_WINDOW matches anywhere. With fewer matches than that the order is exactly the full ranking;
+   * with more, title matches still come first, and a page past the window lists the window's ranking
+   * then every other match by relevance, so paging never repeats or skips a result.
+   */
   async search(q: SearchQuery): Promise<SearchHit[]> {
     if (q.words.length === 0) return [];
     const { userId, admin } = q.viewer;
@@ -106,24 +116,61 @@ export class SearchRepository {
       : userId
         ? sql`(d.listed = 1 OR (d.findable = 1 AND d.owner_id = ${userId}))`
         : sql`d.listed = 1`;
-    if (this.db.dialect === 'postgres') {
-      const tsquery = q.words.map((w) => `${w}:*`).join(' & ');
-      const r = await sql<SearchHit>`
-        SELECT d.id, d.kind, d.owner_id, d.title, d.created_at, d.popularity, ts_rank(d.tsv, query) AS score
-        FROM search_documents d, to_tsquery('simple', ${tsquery}) query
-        WHERE d.tsv @@ query AND d.kind = ${q.kind} AND ${visible}
-        ORDER BY score DESC, d.popularity DESC, d.created_at DESC, d.id DESC
-        LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db.kysely);
-      return r.rows.map((h) => ({ ...h, score: Number(h.score), popularity: Number(h.popularity) }));
-    }
-    // Words are letters and digits only, so quoting each one is all FTS5 needs.
-    const match = q.words.map((w) => `"${w}"*`).join(' AND ');
-    const r = await sql<SearchHit>`
-      SELECT d.id, d.kind, d.owner_id, d.title, d.created_at, d.popularity, -bm25(search_fts, 10.0, 1.0) AS score
-      FROM search_fts JOIN search_documents d ON d.rowid = search_fts.rowid
-      WHERE search_fts MATCH ${match} AND d.kind = ${q.kind} AND ${visible}
-      ORDER BY score DESC, d.popularity DESC, d.created_at DESC, d.id DESC
-      LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db.kysely);
+    const deep = q.offset + q.limit > RANK_WINDOW;
+    const r = this.db.dialect === 'postgres' ? await this.searchPostgres(q, visible, deep) : await this.searchSqlite(q, visible, deep);
     return r.rows.map((h) => ({ ...h, score: Number(h.score), popularity: Number(h.popularity) }));
+  }
+
+  private searchPostgres(q: SearchQuery, visible: RawBuilder<unknown>, deep: boolean) {
+    const all = q.words.map((w) => `${w}:*`).join(' & ');
+    const inTitle = q.words.map((w) => `${w}:*A`).join(' & ');
+    // The newest matches come from the (kind, created_at) index for a common word, or from the GIN
+    // index then a top-N sort for a rare one: the planner picks by the words' statistics.
+    const newest = (tsquery: string) => sql`(
+      SELECT d.id, ts_rank(d.tsv, to_tsquery('simple', ${all})) AS score FROM search_documents d
+      WHERE d.tsv @@ to_tsquery('simple', ${tsquery}) AND d.kind = ${q.kind} AND ${visible}
+      ORDER BY d.created_at DESC LIMIT ${RANK_WINDOW})`;
+    const win = sql`SELECT id, max(score) AS score FROM (${newest(inTitle)} UNION ALL ${newest(all)}) w GROUP BY id`;
+    if (!deep) {
+      return sql<SearchHit>`
+        SELECT d.id, d.kind, d.owner_id, d.title, d.created_at, d.popularity, win.score
+        FROM (${win}) win JOIN search_documents d ON d.id = win.id
+        ORDER BY win.score DESC, d.popularity DESC, d.created_at DESC, d.id DESC
+        LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db.kysely);
+    }
+    return sql<SearchHit>`
+      SELECT d.id, d.kind, d.owner_id, d.title, d.created_at, d.popularity,
+        coalesce(win.score, ts_rank(d.tsv, to_tsquery('simple', ${all}))) AS score
+      FROM search_documents d LEFT JOIN (${win}) win ON win.id = d.id
+      WHERE d.tsv @@ to_tsquery('simple', ${all}) AND d.kind = ${q.kind} AND ${visible}
+      ORDER BY win.id IS NULL, score DESC, d.popularity DESC, d.created_at DESC, d.id DESC
+      LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db.kysely);
+  }
+
+  private searchSqlite(q: SearchQuery, visible: RawBuilder<unknown>, deep: boolean) {
+    // Words are letters and digits only, so quoting each one is all FTS5 needs.
+    const all = q.words.map((w) => `"${w}"*`).join(' AND ');
+    // bm25 can only be computed in the query that matches, so each half scores its own rows; a
+    // title-only match scores its title hits, which the title's weight puts above body matches.
+    // FTS5 hands matches out newest (highest rowid) first and stops at the LIMIT.
+    const newest = (match: string) => sql`SELECT * FROM (
+      SELECT d.id, -bm25(search_fts, 10.0, 1.0) AS score FROM search_fts JOIN search_documents d ON d.rowid = search_fts.rowid
+      WHERE search_fts MATCH ${match} AND d.kind = ${q.kind} AND ${visible}
+      ORDER BY search_fts.rowid DESC LIMIT ${RANK_WINDOW})`;
+    const win = sql`SELECT id, max(score) AS score FROM (${newest(`title : (${all})`)} UNION ALL ${newest(all)}) GROUP BY id`;
+    if (!deep) {
+      return sql<SearchHit>`
+        SELECT d.id, d.kind, d.owner_id, d.title, d.created_at, d.popularity, win.score
+        FROM (${win}) win JOIN search_documents d ON d.id = win.id
+        ORDER BY win.score DESC, d.popularity DESC, d.created_at DESC, d.id DESC
+        LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db.kysely);
+    }
+    return sql<SearchHit>`
+      SELECT d.id, d.kind, d.owner_id, d.title, d.created_at, d.popularity,
+        coalesce(win.score, -bm25(search_fts, 10.0, 1.0)) AS score
+      FROM search_fts JOIN search_documents d ON d.rowid = search_fts.rowid LEFT JOIN (${win}) win ON win.id = d.id
+      WHERE search_fts MATCH ${all} AND d.kind = ${q.kind} AND ${visible}
+      ORDER BY win.id IS NULL, score DESC, d.popularity DESC, d.created_at DESC, d.id DESC
+      LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db.kysely);
   }
 }

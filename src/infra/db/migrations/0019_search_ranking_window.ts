@@ -1,0 +1,36 @@
+// Search ranks a bounded window of matches (see search.repository): the newest matches must come
+// cheaply. SQLite: the FTS5 table gains prefix indexes (2–4 letters), so a short prefix reads one
+// doclist instead of merging every word it starts; its rows are copied over. Postgres: an index on
+// (kind, created_at) lets a common word walk the newest documents and stop, and the GIN index stops
+// deferring inserts to a pending list that every query would have to scan.
+import { sql } from 'kysely';
+import type { AnyDb, MigrationFactory } from './types.js';
+
+const fts = (prefix: boolean) =>
+  sql.raw(`fts5(title, body, tokenize = 'unicode61 remove_diacritics 2'${prefix ? ", prefix = '2 3 4'" : ''})`);
+
+async function rebuildFts(db: AnyDb, prefix: boolean): Promise<void> {
+  await sql`CREATE VIRTUAL TABLE search_fts_next USING ${fts(prefix)}`.execute(db);
+  await sql`INSERT INTO search_fts_next (rowid, title, body) SELECT rowid, title, body FROM search_fts`.execute(db);
+  await sql`DROP TABLE search_fts`.execute(db);
+  await sql`ALTER TABLE search_fts_next RENAME TO search_fts`.execute(db);
+}
+
+export const searchRankingWindow: MigrationFactory = (dialect) => ({
+  async up(db: AnyDb) {
+    if (dialect === 'postgres') {
+      await sql`CREATE INDEX search_documents_recent_idx ON search_documents (kind, created_at DESC)`.execute(db);
+      await sql`ALTER INDEX search_documents_tsv_idx SET (fastupdate = off)`.execute(db);
+    } else {
+      await rebuildFts(db, true);
+    }
+  },
+  async down(db: AnyDb) {
+    if (dialect === 'postgres') {
+      await sql`DROP INDEX search_documents_recent_idx`.execute(db);
+      await sql`ALTER INDEX search_documents_tsv_idx RESET (fastupdate)`.execute(db);
+    } else {
+      await rebuildFts(db, false);
+    }
+  },
+});
