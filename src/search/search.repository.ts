@@ -123,14 +123,14 @@ export class SearchRepository {
 
   private searchPostgres(q: SearchQuery, visible: RawBuilder<unknown>, deep: boolean) {
     const all = q.words.map((w) => `${w}:*`).join(' & ');
-    const inTitle = q.words.map((w) => `${w}:*A`).join(' & ');
-    // The newest matches come from the (kind, created_at) index for a common word, or from the GIN
-    // index then a top-N sort for a rare one: the planner picks by the words' statistics.
-    const newest = (tsquery: string) => sql`(
+    // The newest matches come from the (kind, created_at) index for a common word, or from a GIN
+    // index then a top-N sort for a rare one: the planner picks by the words' statistics. Title
+    // matches search title_tsv (the title's words only, generated from tsv), with its own statistics.
+    const newest = (column: 'tsv' | 'title_tsv') => sql`(
       SELECT d.id, ts_rank(d.tsv, to_tsquery('simple', ${all})) AS score FROM search_documents d
-      WHERE d.tsv @@ to_tsquery('simple', ${tsquery}) AND d.kind = ${q.kind} AND ${visible}
+      WHERE ${sql.ref(`d.${column}`)} @@ to_tsquery('simple', ${all}) AND d.kind = ${q.kind} AND ${visible}
       ORDER BY d.created_at DESC LIMIT ${RANK_WINDOW})`;
-    const win = sql`SELECT id, max(score) AS score FROM (${newest(inTitle)} UNION ALL ${newest(all)}) w GROUP BY id`;
+    const win = sql`SELECT id, max(score) AS score FROM (${newest('title_tsv')} UNION ALL ${newest('tsv')}) w GROUP BY id`;
     if (!deep) {
       return sql<SearchHit>`
         SELECT d.id, d.kind, d.owner_id, d.title, d.created_at, d.popularity, win.score
