@@ -14,7 +14,7 @@ import { chatCapability } from './chat/chat.routes.js';
 import { clipsCapability } from './clips/clips.routes.js';
 import { modelsCapability } from './models/models.routes.js';
 import { engagementCapability } from './engagement/engagement.routes.js';
-import { feedCapability } from './feed/feed.routes.js';
+import { createFeedState, feedCapability } from './feed/feed.routes.js';
 import { eventsCapability } from './events/events.capability.js';
 import { webhooksCapability } from './webhooks/webhooks.routes.js';
 import { trendingCapability } from './trending/trending.routes.js';
@@ -42,8 +42,10 @@ export function createCapabilities(c: Container): Capability[] {
   const experiments = experimentsCapability(c, qoe.service);
   const models = modelsCapability(c);
   // Follows are a feature of the feed, which ranks with the served models; experiments may set its model selector.
-  const channels = channelsCapability(c, live);
-  const feed = feedCapability(c, models.service, (userId) => channels.service.followeeIds(userId));
+  // The feed's read model hears of likes, watches and follows as they commit (and from events).
+  const feedState = createFeedState(c, (userId) => channels.service.followeeIds(userId));
+  const channels = channelsCapability(c, live, (userId) => feedState.acted(userId));
+  const feed = feedCapability(c, models.service, feedState);
   const feedExperiment = wireFeedExperiment(c, experiments.service, feed.service, models.service);
   const feedExperimentCap: Capability = { name: 'feed-experiment', stop: () => feedExperiment.close() };
   const webhooks = webhooksCapability(c);
@@ -51,5 +53,5 @@ export function createCapabilities(c: Container): Capability[] {
   // Keep `events` (the outbox relay) last: it starts after and stops before every consumer, so no
   // event is marked delivered while a consumer is not listening.
   // `web` (the app at `/`) has no background work; it comes after every API route it must not shadow.
-  return [healthCapability(c), accountsCapability(c), ...vod, qoe, experiments, liveCapability(c, live, { recordingSink: () => vodServices(c).videos }), chatCapability(c, live), clipsCapability(c, live), models, engagementCapability(c), channels, searchCapability(c), feed, feedExperimentCap, trending, webhooks, eventsCapability(c), webCapability(c)];
+  return [healthCapability(c), accountsCapability(c), ...vod, qoe, experiments, liveCapability(c, live, { recordingSink: () => vodServices(c).videos }), chatCapability(c, live), clipsCapability(c, live), models, engagementCapability(c, (userId, videoId) => feedState.acted(userId, [videoId])), channels, searchCapability(c), feed, feedExperimentCap, trending, webhooks, eventsCapability(c), webCapability(c)];
 }

@@ -450,6 +450,8 @@ export interface FeedConfig {
   candidateDays: number;
   defaultLimit: number;
   maxLimit: number;
+  /** Where the shared copy of the feed's candidates and viewer features lives when REDIS_URL is set. */
+  redisPrefix: string;
 }
 
 function feedConfig(env: Env): FeedConfig {
@@ -458,7 +460,10 @@ function feedConfig(env: Env): FeedConfig {
   const maxLimit = int(env, 'FEED_MAX_LIMIT', 100, 1, 1000);
   const experiment = str(env, 'FEED_EXPERIMENT') ?? 'feed-ranker';
   if (!/^[a-zA-Z0-9_.-]{1,64}$/.test(experiment)) throw new ConfigError('FEED_EXPERIMENT', 'use 1-64 of [a-zA-Z0-9_.-]');
+  const redisPrefix = str(env, 'FEED_REDIS_PREFIX') ?? 'nova:feed:';
+  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(redisPrefix)) throw new ConfigError('FEED_REDIS_PREFIX', 'use 1-64 of [A-Za-z0-9:_.-]');
   return {
+    redisPrefix,
     model,
     experiment,
     maxCandidates: int(env, 'FEED_MAX_CANDIDATES', 500, 1, 100_000),

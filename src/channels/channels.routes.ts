@@ -23,8 +23,9 @@ function badCursor(): never {
   throw new ValidationError('The cursor is not one this server issued.', [{ field: 'cursor', message: 'is invalid' }]);
 }
 
-export function channelsCapability(c: Container, live: LiveService): ChannelsCapability {
-  const service = new ChannelsService(c.db, new FollowsRepository(c.db), c.accounts, vodServices(c).videos, live);
+/** `followsChanged` hears of each follow and unfollow once it committed. */
+export function channelsCapability(c: Container, live: LiveService, followsChanged?: (userId: string) => Promise<void>): ChannelsCapability {
+  const service = new ChannelsService(c.db, new FollowsRepository(c.db), c.accounts, vodServices(c).videos, live, followsChanged);
   const streamJson = (req: FastifyRequest, s: LiveStream, username?: string) => ({
     id: s.id,
     creator_id: s.creator_id,

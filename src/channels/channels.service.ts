@@ -30,6 +30,8 @@ export class ChannelsService {
     private readonly accounts: AccountsService,
     private readonly videos: VideosService,
     private readonly live: LiveService,
+    /** Told after a user's follows changed (the feed refreshes what it keeps of them). */
+    private readonly followsChanged: (userId: string) => Promise<void> = async () => {},
   ) {}
 
   private async user(username: string): Promise<{ id: string; username: string; created_at: string }> {
@@ -53,22 +55,24 @@ export class ChannelsService {
   async follow(viewer: AuthUser, username: string): Promise<void> {
     const u = await this.user(username);
     if (u.id === viewer.id) throw new ValidationError('You cannot follow yourself.', [{ field: 'username', message: 'is you' }]);
-    await this.db.kysely.transaction().execute(async (trx) => {
+    const added = await this.db.kysely.transaction().execute(async (trx) => {
       const now = new Date().toISOString();
-      if (await this.follows.add(trx, viewer.id, u.id, now)) {
-        await appendEvent(trx, 'user.followed', u.id, { follower_id: viewer.id, followee_id: u.id, timestamp: now });
-      }
+      if (!(await this.follows.add(trx, viewer.id, u.id, now))) return false;
+      await appendEvent(trx, 'user.followed', u.id, { follower_id: viewer.id, followee_id: u.id, timestamp: now });
+      return true;
     });
+    if (added) await this.followsChanged(viewer.id);
   }
 
   /** Idempotent: `user.unfollowed` only when there was a follow. */
   async unfollow(viewer: AuthUser, username: string): Promise<void> {
     const u = await this.user(username);
-    await this.db.kysely.transaction().execute(async (trx) => {
-      if (await this.follows.remove(trx, viewer.id, u.id)) {
-        await appendEvent(trx, 'user.unfollowed', u.id, { follower_id: viewer.id, followee_id: u.id, timestamp: new Date().toISOString() });
-      }
+    const removed = await this.db.kysely.transaction().execute(async (trx) => {
+      if (!(await this.follows.remove(trx, viewer.id, u.id))) return false;
+      await appendEvent(trx, 'user.unfollowed', u.id, { follower_id: viewer.id, followee_id: u.id, timestamp: new Date().toISOString() });
+      return true;
     });
+    if (removed) await this.followsChanged(viewer.id);
   }
 
   async following(viewer: AuthUser, limit: number, before?: { at: string; id: string }) {

@@ -12,8 +12,9 @@ export interface EngagementCapability extends Capability {
   service: EngagementService;
 }
 
-export function engagementCapability(c: Container): EngagementCapability {
-  const service = new EngagementService(new EngagementRepository(c.db), c.limiter, c.config.engagement);
+/** `acted` hears of each like, unlike and counted watch report once it committed. */
+export function engagementCapability(c: Container, acted?: (userId: string, videoId: string) => Promise<void>): EngagementCapability {
+  const service = new EngagementService(new EngagementRepository(c.db), c.limiter, c.config.engagement, acted);
   const tags = ['engagement'];
   const security = [{ bearer: [] }];
   return {

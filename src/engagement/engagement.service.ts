@@ -48,7 +48,13 @@ export interface Viewer {
 export class EngagementService {
   private hashKey: Promise<string> | null = null;
 
-  constructor(private readonly repo: EngagementRepository, private readonly limiter: RateLimiter, private readonly opts: EngagementConfig) {}
+  constructor(
+    private readonly repo: EngagementRepository,
+    private readonly limiter: RateLimiter,
+    private readonly opts: EngagementConfig,
+    /** Told after a user's like or counted watch committed (the feed refreshes what it keeps of them). */
+    private readonly acted: (userId: string, videoId: string) => Promise<void> = async () => {},
+  ) {}
 
   /** A private video exists only for its owner here (as on every read route). */
   private async readyVideo(id: string, userId: string | null): Promise<{ id: string; owner_id: string; duration_seconds: number | null }> {
@@ -96,8 +102,9 @@ export class EngagementService {
   async like(videoId: string, userId: string, liked: boolean): Promise<{ video_id: string; liked: boolean; likes: number }> {
     await this.readyVideo(videoId, userId);
     const now = new Date().toISOString();
-    return this.repo.db.kysely.transaction().execute(async (trx) => {
-      const changed = liked ? await this.repo.insertLike(trx, videoId, userId, now) : await this.repo.deleteLike(trx, videoId, userId);
+    let changed = false;
+    const result = await this.repo.db.kysely.transaction().execute(async (trx) => {
+      changed = liked ? await this.repo.insertLike(trx, videoId, userId, now) : await this.repo.deleteLike(trx, videoId, userId);
       if (changed) {
         await this.repo.addStats(trx, videoId, { likes: liked ? 1 : -1 }, now);
         await appendEvent(trx, 'video.liked', videoId, { video_id: videoId, user_id: userId, liked, timestamp: now });
@@ -105,6 +112,8 @@ export class EngagementService {
       const stats = await this.repo.stats(videoId, trx);
       return { video_id: videoId, liked, likes: stats.likes };
     });
+    if (changed) await this.acted(userId, videoId);
+    return result;
   }
 
   /**
@@ -119,7 +128,7 @@ export class EngagementService {
     const allowance = watchAllowance(video.duration_seconds, this.opts.viewDedupSeconds);
     const nowMs = Date.now();
     const now = new Date(nowMs).toISOString();
-    return this.repo.db.kysely.transaction().execute(async (trx) => {
+    const result = await this.repo.db.kysely.transaction().execute(async (trx) => {
       const counted = await this.spendWatch(trx, videoId, userId, seconds, allowance, nowMs);
       if (counted === 0) {
         const total = await this.repo.watchedSeconds(videoId, userId, trx);
@@ -131,6 +140,8 @@ export class EngagementService {
       await appendEvent(trx, 'video.watched', videoId, { video_id: videoId, user_id: userId, seconds: counted, timestamp: now });
       return { video_id: videoId, watched_seconds: Math.round(total * 1000) / 1000, counted_seconds: counted };
     });
+    if (result.counted_seconds > 0) await this.acted(userId, videoId);
+    return result;
   }
 
   /**

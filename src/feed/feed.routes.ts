@@ -1,21 +1,52 @@
-// HTTP for the personalised feed. The service is exposed on the capability so an experiment can
-// plug in its model selector (FeedService.setModelSelector).
+// HTTP for the personalised feed, and the wiring of its read model (feed.state): the owning
+// capabilities' query functions it reads from, and the bus consumer that keeps it current. The
+// service is exposed on the capability so an experiment can plug in its model selector
+// (FeedService.setModelSelector).
 import type { Capability, NovaApp } from '../capability.js';
 import type { Container } from '../container.js';
+import { mostEngagedVideos, userEngagement, videoTotals } from '../engagement/engagement.queries.js';
+import type { EventEnvelope } from '../events/events.types.js';
+import type { Subscription } from '../infra/bus/bus.js';
 import { requireUser } from '../http/auth.js';
 import { problems } from '../http/problem.schema.js';
 import type { ModelService } from '../models/models.service.js';
-import { FeedRepository } from './feed.repository.js';
+import { listedVideos, newestListedVideos, videoOwners } from '../videos/videos.queries.js';
 import { FeedResultSchema, feedQuery } from './feed.schemas.js';
 import { FeedService } from './feed.service.js';
+import { FeedState } from './feed.state.js';
 
 export interface FeedCapability extends Capability {
   service: FeedService;
 }
 
-export function feedCapability(c: Container, models: ModelService, followees?: (userId: string) => Promise<string[]>): FeedCapability {
+/** The read model, built before the capabilities that tell it about their users' actions. */
+export function createFeedState(c: Container, followees: (userId: string) => Promise<string[]>): FeedState {
+  const db = c.db;
+  return new FeedState(
+    {
+      newestListed: (limit) => newestListedVideos(db, limit),
+      mostEngaged: (limit) => mostEngagedVideos(db, limit),
+      listed: (ids) => listedVideos(db, ids),
+      totals: (ids) => videoTotals(db, ids),
+      owners: (ids) => videoOwners(db, ids),
+      userEngagement: (userId, limit) => userEngagement(db, userId, limit),
+      followees,
+    },
+    // The pool holds every candidate any viewer can get, and more.
+    { maxVideos: Math.max(10_000, c.config.feed.maxCandidates * 4), maxViewers: 100_000, redisPrefix: c.config.feed.redisPrefix },
+    c.redis,
+    c.logger.child({ component: 'feed' }),
+  );
+}
+
+/** Event types that change a video's row or a viewer's features. */
+const FEED_EVENTS = new Set(['video.ready', 'video.updated', 'video.deleted', 'video.viewed', 'video.liked', 'video.watched', 'user.followed', 'user.unfollowed']);
+
+export function feedCapability(c: Container, models: ModelService, state: FeedState): FeedCapability {
   const cfg = c.config.feed;
-  const service = new FeedService(new FeedRepository(c.db), models, cfg, c.logger, followees);
+  const log = c.logger.child({ component: 'feed' });
+  const service = new FeedService(state, models, cfg, c.logger, async (ids) => new Set((await listedVideos(c.db, ids)).map((v) => v.id)));
+  let subscription: Subscription | null = null;
   return {
     name: 'feed',
     service,
@@ -34,6 +65,35 @@ export function feedCapability(c: Container, models: ModelService, followees?: (
         await models.ready();
         return service.feed(user, req.query.limit ?? cfg.defaultLimit, req.query.cursor);
       });
+    },
+    async start() {
+      await state.start();
+      // Refreshing a row re-reads it from its owner, so applying an event twice does no harm:
+      // no dedupe table is needed.
+      subscription = c.bus.subscribe(['videos.events', 'users.events'], 'feed', async (messages) => {
+        const videos = new Set<string>();
+        const viewers = new Set<string>();
+        for (const m of messages) {
+          let e: EventEnvelope;
+          try {
+            e = JSON.parse(m.value) as EventEnvelope;
+          } catch {
+            continue;
+          }
+          if (!FEED_EVENTS.has(e?.event_type)) continue;
+          const p = e as unknown as Record<string, unknown>;
+          if (typeof p.video_id === 'string') videos.add(p.video_id);
+          const who = typeof p.user_id === 'string' ? p.user_id : typeof p.follower_id === 'string' ? p.follower_id : null;
+          if (who) viewers.add(who);
+        }
+        await state.refreshVideos([...videos]);
+        for (const id of viewers) await state.viewerChanged(id);
+      });
+      log.debug('feed consumer started');
+    },
+    async stop() {
+      await subscription?.close();
+      await state.stop();
     },
   };
 }

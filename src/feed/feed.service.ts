@@ -1,5 +1,6 @@
 // The personalised feed: candidates (followed creators' recent videos, recent and popular public
-// ready videos the user has not watched and did not make) → features → one batched call to the serving ranker → ranked list. When no model
+// ready videos the user has not watched and did not make), taken with their features from the
+// maintained read model (feed.state) → one tensor → one batched call to the serving ranker → ranked list. When no model
 // can rank (not served, wrong signature, failing), the feed falls back to trending order and says
 // so. Which model and version rank a request is decided by a replaceable selector, so an
 // experiment can route users to a variant.
@@ -10,7 +11,7 @@ import type { Logger } from '../infra/logger.js';
 import type { ModelService } from '../models/models.service.js';
 import { isDynamic } from '../models/models.signature.js';
 import { FEATURE_COUNT, trendingScore, writeFeatures } from './feed.features.js';
-import type { CandidateRow, FeedRepository } from './feed.repository.js';
+import type { FeedState, VideoFeat, Viewer } from './feed.state.js';
 
 export interface FeedModelChoice {
   model: string;
@@ -64,12 +65,12 @@ export class FeedService {
   private selector: FeedModelSelector;
 
   constructor(
-    private readonly repo: FeedRepository,
+    private readonly state: FeedState,
     private readonly models: ModelService,
     private readonly opts: FeedConfig,
     private readonly logger: Logger,
-    /** Creators a user follows (channels own follows). */
-    private readonly followees: (userId: string) => Promise<string[]> = async () => [],
+    /** Of these videos, the ones listed now (videos own visibility): a cached list never outlives an edit. */
+    private readonly stillListed: (ids: string[]) => Promise<Set<string>>,
   ) {
     this.selector = () => ({ model: opts.model });
   }
@@ -118,11 +119,13 @@ export class FeedService {
     } else {
       // A different model choice (a selector, an experiment) or a reload is a different list too.
       const choice = await this.choose(user);
-      const stamp = [await this.repo.activityStamp(user.id), (await this.followees(user.id)).join(','), choice.model, choice.version ?? this.models.version(choice.model), choice.experiment, choice.variant].join('|');
+      await this.state.ready();
+      const viewer = await this.state.viewer(user.id);
+      const stamp = [viewer.stamp, this.state.version, choice.model, choice.version ?? this.models.version(choice.model), choice.experiment, choice.variant].join('|');
       const cached = this.latest.get(user.id);
       if (cached && cached.stamp === stamp && Date.now() - cached.at < CACHE_MS && this.snapshots.has(cached.id)) list = cached;
       else {
-        const ranked = await this.rank(user, this.opts.maxLimit * PAGES, choice);
+        const ranked = await this.rank(user, viewer, this.opts.maxLimit * PAGES, choice);
         list = { ...ranked, id: (++this.seq).toString(36) + Math.random().toString(36).slice(2, 8), userId: user.id, stamp, at: Date.now() };
         this.latest.set(user.id, list);
         this.snapshots.set(list.id, list);
@@ -137,7 +140,7 @@ export class FeedService {
     const end = offset + limit;
     // A video made unlisted, private or deleted since the list was ranked leaves it at once.
     const page = items.slice(offset, end);
-    const listed = await this.repo.stillListed(page.map((i) => i.id));
+    const listed = page.length ? await this.stillListed(page.map((i) => i.id)) : new Set<string>();
     return { ...meta, items: page.filter((i) => listed.has(i.id)), next_cursor: end < items.length ? `${id}.${end}` : null };
   }
 
@@ -146,17 +149,45 @@ export class FeedService {
   private readonly snapshots = new Map<string, Snapshot>();
   private seq = 0;
 
-  private async rank(user: AuthUser, limit: number, choice: FeedModelChoice): Promise<FeedResult> {
+  /**
+   * Recent videos plus the most engaged-with ones, de-duplicated, at most `limit`, none the viewer
+   * made or already saw; the recent videos of followed creators come first, so a follow always
+   * brings its creator's new videos in.
+   */
+  private candidates(userId: string, viewer: Viewer, sinceIso: string, limit: number): VideoFeat[] {
+    const { recent, popular } = this.state.sorted();
+    const ok = (v: VideoFeat): boolean => v.owner_id !== userId && !viewer.seen.has(v.id);
+    const take = (from: VideoFeat[], n: number, pass: (v: VideoFeat) => boolean): VideoFeat[] => {
+      const out: VideoFeat[] = [];
+      for (const v of from) {
+        if (out.length >= n) break;
+        if (pass(v)) out.push(v);
+      }
+      return out;
+    };
+    const followed = viewer.followed.size ? take(recent, Math.ceil(limit / 4), (v) => viewer.followed.has(v.owner_id) && v.created_at >= sinceIso && ok(v)) : [];
+    const rest = limit - followed.length;
+    const half = Math.max(1, Math.ceil(rest / 2));
+    const fresh = take(recent, limit, (v) => v.created_at >= sinceIso && ok(v));
+    const engaged = take(popular, half, ok);
+    const out = new Map<string, VideoFeat>();
+    for (const r of followed) out.set(r.id, r);
+    // Keep room for the popular half when there are more recent videos than the budget.
+    for (const r of fresh.slice(0, Math.max(rest - engaged.length, half))) if (out.size < limit) out.set(r.id, r);
+    for (const r of engaged) if (out.size < limit) out.set(r.id, r);
+    for (const r of fresh) if (out.size < limit) out.set(r.id, r);
+    return [...out.values()];
+  }
+
+  private async rank(user: AuthUser, viewer: Viewer, limit: number, choice: FeedModelChoice): Promise<FeedResult> {
     const now = Date.now();
     const since = new Date(now - this.opts.candidateDays * 86_400_000).toISOString();
-    const followees = await this.followees(user.id);
-    const candidates = await this.repo.candidates(user.id, since, this.opts.maxCandidates, followees);
-    const published = (c: CandidateRow): number => Date.parse(c.ready_at ?? c.created_at);
+    const candidates = this.candidates(user.id, viewer, since, this.opts.maxCandidates);
+    const published = (c: VideoFeat): number => Date.parse(c.ready_at ?? c.created_at);
     const base = { model: choice.model, ...(choice.experiment ? { experiment: choice.experiment } : {}), ...(choice.variant ? { variant: choice.variant } : {}) };
 
     let scores: Float32Array | null = null;
     let version: number | null = null;
-    let affinity: { likes: Map<string, number>; watch: Map<string, number> } | null = null;
     const why = this.unfit(choice.model);
     if (why) {
       this.logger.warn({ model: choice.model, reason: why }, 'feed ranking falls back to trending order');
@@ -164,12 +195,10 @@ export class FeedService {
       version = choice.version ?? this.models.version(choice.model) ?? null;
       scores = new Float32Array(0);
     } else {
-      affinity = await this.repo.userAffinity(user.id);
-      const creatorLikes = await this.repo.creatorLikes([...new Set(candidates.map((c) => c.owner_id))]);
       const x = new Float32Array(candidates.length * FEATURE_COUNT);
-      const facts = { likesByCreator: affinity.likes, watchSecondsByCreator: affinity.watch, followedCreators: new Set(followees) };
+      const facts = { likesByCreator: viewer.likesByCreator, watchSecondsByCreator: viewer.watchSecondsByCreator, followedCreators: viewer.followed };
       candidates.forEach((c, i) => {
-        writeFeatures(x, i, { ownerId: c.owner_id, views: c.views, likes: c.likes, publishedAtMs: published(c), durationSeconds: c.duration_seconds }, facts, creatorLikes.get(c.owner_id) ?? 0, now);
+        writeFeatures(x, i, { ownerId: c.owner_id, views: c.views, likes: c.likes, publishedAtMs: published(c), durationSeconds: c.duration_seconds }, facts, this.state.likesOfCreator(c.owner_id), now);
       });
       const inputName = this.models.signature(choice.model)!.inputs[0].name;
       try {
@@ -187,11 +216,9 @@ export class FeedService {
     const ranked = candidates.map((c, i) => ({ c, score: scores ? scores[i] : trend[i], trend: trend[i] }));
     // Trending: among the top quarter of the candidates by engagement decayed by age, and engaged with.
     const trendBar = [...trend].sort((a, b) => b - a)[Math.floor(trend.length / 4)] ?? Infinity;
-    affinity ??= candidates.length ? await this.repo.userAffinity(user.id) : { likes: new Map(), watch: new Map() };
-    const followed = new Set(followees);
-    const reason = (c: CandidateRow, t: number): FeedReason => {
-      if (followed.has(c.owner_id)) return 'followed';
-      if ((affinity!.likes.get(c.owner_id) ?? 0) > 0 || (affinity!.watch.get(c.owner_id) ?? 0) >= 60) return 'similar_to_liked';
+    const reason = (c: VideoFeat, t: number): FeedReason => {
+      if (viewer.followed.has(c.owner_id)) return 'followed';
+      if ((viewer.likesByCreator.get(c.owner_id) ?? 0) > 0 || (viewer.watchSecondsByCreator.get(c.owner_id) ?? 0) >= 60) return 'similar_to_liked';
       if (t >= trendBar && c.views + c.likes > 0) return 'trending';
       if (now - published(c) < NEW_HOURS * 3_600_000) return 'new';
       return 'popular';
