@@ -25,15 +25,11 @@ const PENDING: Record<string, string[]> = {
   'feed/feed.repository.ts': ['follows', 'video_likes', 'video_stats', 'video_views', 'video_watch', 'videos'],
   // Reads of the outbox outside events: trending replays the engagement events it had applied, and
   // webhooks finds a stream's creator from its stream.started event. Events should export both reads.
-  'trending/trending.repository.ts': ['outbox', 'processed_events', 'users', 'video_stats', 'videos'],
+  'trending/trending.repository.ts': ['outbox', 'processed_events'],
   'webhooks/webhooks.repository.ts': ['outbox'],
-  // Creating a video locks its owner's row (Postgres) so that the upload quota counts one at a time;
-  // accounts should export that lock.
+  // Creating a video locks its owner's row (Postgres) so that concurrent creations count the upload
+  // quota one at a time; accounts should export that lock.
   'videos/videos.repository.ts': ['users'],
-  'engagement/engagement.repository.ts': ['videos'],
-  'trending/trending.live.ts': ['chat_messages', 'streams'],
-  'uploads/uploads.repository.ts': ['videos'],
-  'videos/videos.service.ts': ['jobs'],
 };
 
 /** The capability a file belongs to: its folder under src/, or `infra/<adapter>`; '' for src/ itself. */

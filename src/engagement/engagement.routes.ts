@@ -4,6 +4,7 @@ import type { Container } from '../container.js';
 import { addressKey } from '../http/address.js';
 import { requireUser } from '../http/auth.js';
 import { problems } from '../http/problem.schema.js';
+import { VideosRepository } from '../videos/videos.repository.js';
 import { EngagementRepository } from './engagement.repository.js';
 import { EngagementSummary, LikeResult, VideoParams, ViewBody, ViewResult, WatchResult, watchBody } from './engagement.schemas.js';
 import { EngagementService } from './engagement.service.js';
@@ -13,7 +14,7 @@ export interface EngagementCapability extends Capability {
 }
 
 export function engagementCapability(c: Container): EngagementCapability {
-  const service = new EngagementService(new EngagementRepository(c.db), c.limiter, c.config.engagement);
+  const service = new EngagementService(new EngagementRepository(c.db), new VideosRepository(c.db), c.limiter, c.config.engagement);
   const tags = ['engagement'];
   const security = [{ bearer: [] }];
   return {
