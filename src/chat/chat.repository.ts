@@ -80,6 +80,24 @@ export class ChatRepository {
       .execute();
   }
 
+  /** How many visible messages each of `streamIds` received after `sinceIso` (trending's live list); absent ids have none. */
+  async visibleCountsSince(streamIds: string[], sinceIso: string): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    // In slices, so that many live streams stay within the dialects' bound-parameter limits.
+    for (let i = 0; i < streamIds.length; i += 500) {
+      const rows = await this.db.kysely
+        .selectFrom('chat_messages')
+        .select(['stream_id', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('stream_id', 'in', streamIds.slice(i, i + 500))
+        .where('created_at', '>', sinceIso)
+        .where('hidden_at', 'is', null)
+        .groupBy('stream_id')
+        .execute();
+      for (const r of rows) counts.set(r.stream_id, Number(r.n));
+    }
+    return counts;
+  }
+
   async findMessage(streamId: string, commentId: string): Promise<ChatMessageTable | undefined> {
     return this.db.kysely.selectFrom('chat_messages').selectAll().where('stream_id', '=', streamId).where('comment_id', '=', commentId).executeTakeFirst();
   }

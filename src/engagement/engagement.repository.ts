@@ -65,11 +65,6 @@ export interface VideoStats {
 export class EngagementRepository {
   constructor(readonly db: Db) {}
 
-  async video(id: string): Promise<{ id: string; owner_id: string; status: string; visibility: string; duration_seconds: number | null } | undefined> {
-    const row = await this.db.kysely.selectFrom('videos').select(['id', 'owner_id', 'status', 'visibility', 'duration_seconds']).where('id', '=', id).executeTakeFirst();
-    return row && { ...row, duration_seconds: row.duration_seconds === null ? null : Number(row.duration_seconds) };
-  }
-
   /**
    * Marks a view by `viewerKey` unless one was counted after `cutoff`. One statement: the upsert
    * only rewrites an expired mark, so two racing requests cannot both count.
@@ -107,6 +102,13 @@ export class EngagementRepository {
   async stats(videoId: string, trx: Executor = this.db.kysely): Promise<VideoStats> {
     const row = await trx.selectFrom('video_stats').select(['views', 'likes', 'watch_seconds']).where('video_id', '=', videoId).executeTakeFirst();
     return { views: Number(row?.views ?? 0), likes: Number(row?.likes ?? 0), watch_seconds: Number(row?.watch_seconds ?? 0) };
+  }
+
+  /** Counted views of each of `ids` that has any (trending's cards); absent ids have none. */
+  async viewCounts(ids: string[]): Promise<Map<string, number>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.kysely.selectFrom('video_stats').select(['video_id', 'views']).where('video_id', 'in', ids).execute();
+    return new Map(rows.map((r) => [r.video_id, Number(r.views)]));
   }
 
   /** True when the like is new. */

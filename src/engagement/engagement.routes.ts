@@ -4,6 +4,7 @@ import type { Container } from '../container.js';
 import { addressKey } from '../http/address.js';
 import { requireUser } from '../http/auth.js';
 import { problems } from '../http/problem.schema.js';
+import { VideosRepository } from '../videos/videos.repository.js';
 import { EngagementRepository } from './engagement.repository.js';
 import { EngagementSummary, LikeResult, VideoParams, ViewBody, ViewResult, WatchResult, watchBody } from './engagement.schemas.js';
 import { EngagementService } from './engagement.service.js';
@@ -14,7 +15,7 @@ export interface EngagementCapability extends Capability {
 
 /** `acted` hears of each like, unlike and counted watch report once it committed. */
 export function engagementCapability(c: Container, acted?: (userId: string, videoId: string) => Promise<void>): EngagementCapability {
-  const service = new EngagementService(new EngagementRepository(c.db), c.limiter, c.config.engagement, acted);
+  const service = new EngagementService(new EngagementRepository(c.db), new VideosRepository(c.db), c.limiter, c.config.engagement, acted);
   const tags = ['engagement'];
   const security = [{ bearer: [] }];
   return {

@@ -9,6 +9,7 @@ import { appendEvent } from '../events/outbox.repository.js';
 import { ConflictError, NotFoundError, RateLimitedError } from '../http/errors.js';
 import type { Executor } from '../infra/db/database.js';
 import type { RateLimiter } from '../shared/rate-limiter.js';
+import type { VideosRepository } from '../videos/videos.repository.js';
 import type { EngagementRepository } from './engagement.repository.js';
 
 /** Per window, a user's watch time on a video counts up to this many times the video's duration. */
@@ -50,6 +51,7 @@ export class EngagementService {
 
   constructor(
     private readonly repo: EngagementRepository,
+    private readonly videos: Pick<VideosRepository, 'engagementView'>,
     private readonly limiter: RateLimiter,
     private readonly opts: EngagementConfig,
     /** Told after a user's like or counted watch committed (the feed refreshes what it keeps of them). */
@@ -58,7 +60,7 @@ export class EngagementService {
 
   /** A private video exists only for its owner here (as on every read route). */
   private async readyVideo(id: string, userId: string | null): Promise<{ id: string; owner_id: string; duration_seconds: number | null }> {
-    const v = await this.repo.video(id);
+    const v = await this.videos.engagementView(id);
     if (!v || (v.visibility === 'private' && v.owner_id !== userId)) throw new NotFoundError(`No video ${id}.`);
     if (v.status !== 'ready') throw new ConflictError(`Video ${id} is ${v.status}; engagement counts once it is ready.`);
     return v;
@@ -172,7 +174,7 @@ export class EngagementService {
 
   /** The video's counts; a video the caller may not see (not ready, not theirs) reads as absent, as on GET /videos/{id}. */
   async summary(videoId: string, caller: { id: string; role: string } | null) {
-    const v = await this.repo.video(videoId);
+    const v = await this.videos.engagementView(videoId);
     const privileged = caller !== null && (caller.id === v?.owner_id || caller.role === 'admin');
     const visible = v && (privileged || (v.status === 'ready' && v.visibility !== 'private'));
     if (!visible) throw new NotFoundError(`No video ${videoId}.`);

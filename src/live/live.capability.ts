@@ -75,8 +75,7 @@ export function liveCapability(c: Container, live: LiveService, deps: LiveCapabi
     async start(roles: Roles) {
       if (!roles.api) return;
       await ingest.start();
-      live.afterTick = () => finalizer.run();
-      live.start();
+      live.start(() => finalizer.run());
       started = true;
       new Gauge({
         name: 'nova_live_publishers',

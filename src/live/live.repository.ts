@@ -98,6 +98,11 @@ export class LiveRepository {
   }
 
   /** Replaces the key hash; true when the stream exists and has not ended. */
+  /** Every stream live now, with its swept viewer count (trending's live list). */
+  async liveNow(): Promise<Array<Pick<StreamRow, 'id' | 'title' | 'creator_id' | 'started_at' | 'viewer_count'>>> {
+    return this.db.kysely.selectFrom('streams').select(['id', 'title', 'creator_id', 'started_at', 'viewer_count']).where('status', '=', 'live').execute();
+  }
+
   async rotateKey(id: string, hash: string, now: string): Promise<boolean> {
     const r = await this.db.kysely
       .updateTable('streams')

@@ -97,8 +97,8 @@ export class LiveService {
   private readonly startedListeners = new Set<Listener<StreamStartedInfo>>();
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
-  /** Background work that runs after a stream ended (recording hand-off), set by the capability. */
-  afterTick: (() => Promise<void>) | null = null;
+  /** Background work run after each sweep of the loop start() began (the recording hand-off). */
+  private afterTick: (() => Promise<void>) | null = null;
 
   /** Viewer totals: this process's own, or shared by every API process (Redis). */
   private readonly presence: ViewerPresence;
@@ -461,8 +461,10 @@ export class LiveService {
     this.presence.forget(streamId).catch((err: unknown) => this.logger.warn({ err, streamId }, 'could not drop the shared viewers of an ended stream'));
   }
 
-  start(): void {
+  /** Starts the sweep loop; `afterTick` runs after each sweep (the capability passes the recording hand-off). */
+  start(afterTick?: () => Promise<void>): void {
     if (this.timer) return;
+    this.afterTick = afterTick ?? null;
     this.timer = setInterval(() => void this.tick(), this.opts.tickMs ?? 1000);
     this.timer.unref();
   }

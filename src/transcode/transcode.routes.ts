@@ -1,12 +1,16 @@
-// The processing capability: the admin view of the job queue (counts per state, running and failed
-// jobs, retry of a failed one) and, in processes with the worker role, the worker itself.
+// The processing capability: registers the VOD pipeline's job handler, serves the admin view of the
+// job queue (counts per state, running and failed jobs, retry of a failed one) and, in processes with
+// the worker role, runs the worker itself.
+import path from 'node:path';
 import { Type, type TSchema } from 'typebox';
 import type { Capability, NovaApp, Roles } from '../capability.js';
 import type { Container } from '../container.js';
 import { requireAdmin } from '../http/auth.js';
 import { problems } from '../http/problem.schema.js';
 import type { JobRow } from '../infra/queue/queue.js';
+import { TRANSCODE_JOB } from '../videos/videos.keys.js';
 import { vodServices } from '../videos/videos.wiring.js';
+import { TranscodeHandler } from './transcode.handler.js';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -62,7 +66,9 @@ function jobJson(j: JobRow) {
 }
 
 export function transcodeCapability(c: Container): Capability {
-  const { queue, videos } = vodServices(c);
+  const { queue, videos, media } = vodServices(c);
+  // Registered when the capability is built, before any route can add a job (add() refuses a type without a handler).
+  queue.register(TRANSCODE_JOB, new TranscodeHandler(videos, media, c.storage, { workRoot: path.join(c.config.dataDir, 'tmp', 'transcode') }));
   return {
     name: 'transcode',
     routes(app: NovaApp) {

@@ -1,9 +1,10 @@
 // Trending live streams: ranked by what is happening now — current viewers plus chat activity over
 // the last few minutes — rather than by decayed history, because a live stream's value is its
-// present. Read from the streams and chat tables (viewer counts are swept there by the live
-// capability) and cached briefly, so a busy discover page costs one query every few seconds.
-import { sql } from 'kysely';
-import type { Db } from '../infra/db/database.js';
+// present. Asks live for the streams live now (viewer counts are swept there by the live capability)
+// and chat for their recent message counts; cached briefly, so a busy discover page costs two
+// queries every few seconds.
+import type { ChatRepository } from '../chat/chat.repository.js';
+import type { LiveRepository } from '../live/live.repository.js';
 
 /** Chat messages counted toward a stream's activity: those of the last CHAT_WINDOW_MS. */
 const CHAT_WINDOW_MS = 5 * 60_000;
@@ -28,7 +29,11 @@ export function liveScore(viewers: number, chatPerMinute: number): number {
 export class LiveTrending {
   private cache: { at: number; items: LiveTrendingItem[] } | null = null;
 
-  constructor(private readonly db: Db, private readonly maxItems: number) {}
+  constructor(
+    private readonly live: Pick<LiveRepository, 'liveNow'>,
+    private readonly chat: Pick<ChatRepository, 'visibleCountsSince'>,
+    private readonly maxItems: number,
+  ) {}
 
   async list(limit: number): Promise<LiveTrendingItem[]> {
     if (!this.cache || Date.now() - this.cache.at > CACHE_MS) this.cache = { at: Date.now(), items: await this.load() };
@@ -37,13 +42,9 @@ export class LiveTrending {
 
   private async load(): Promise<LiveTrendingItem[]> {
     const since = new Date(Date.now() - CHAT_WINDOW_MS).toISOString();
-    const rows = await this.db.kysely
-      .selectFrom('streams')
-      .leftJoin('chat_messages', (j) => j.onRef('chat_messages.stream_id', '=', 'streams.id').on('chat_messages.created_at', '>', since).on('chat_messages.hidden_at', 'is', null))
-      .select(['streams.id', 'streams.title', 'streams.creator_id', 'streams.started_at', 'streams.viewer_count', sql<number>`count(chat_messages.comment_id)`.as('chat')])
-      .where('streams.status', '=', 'live')
-      .groupBy(['streams.id', 'streams.title', 'streams.creator_id', 'streams.started_at', 'streams.viewer_count'])
-      .execute();
+    const streams = await this.live.liveNow();
+    const chat = await this.chat.visibleCountsSince(streams.map((s) => s.id), since);
+    const rows = streams.map((s) => ({ ...s, chat: chat.get(s.id) ?? 0 }));
     const now = Date.now();
     return rows
       .map((r) => {

@@ -1,8 +1,11 @@
-// What trending reads from the database: the card of each ranked video (title, owner, thumbnail,
-// views), and, for the in-process store after a restart, the engagement events it had already
-// applied, from the outbox (kept OUTBOX_RETENTION_SECONDS, 7 days by default: the longest window).
-import { sql } from 'kysely';
+// What trending reads: the card of each ranked video (title, owner, thumbnail, views), asked of
+// videos, accounts and engagement, which own those tables; and, for the in-process store after a
+// restart, the engagement events it had already applied, from the outbox (kept
+// OUTBOX_RETENTION_SECONDS, 7 days by default: the longest window).
+import type { AccountsService } from '../accounts/accounts.service.js';
+import type { EngagementRepository } from '../engagement/engagement.repository.js';
 import type { Db } from '../infra/db/database.js';
+import type { VideosRepository } from '../videos/videos.repository.js';
 
 export interface VideoCard {
   id: string;
@@ -15,21 +18,23 @@ export interface VideoCard {
 }
 
 export class TrendingRepository {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly videos: Pick<VideosRepository, 'publicCards'>,
+    private readonly accounts: Pick<AccountsService, 'usernames'>,
+    private readonly engagement: Pick<EngagementRepository, 'viewCounts'>,
+  ) {}
 
   /** Cards of the public ready videos among `ids` (deleted, unpublished, unlisted and private ones are left out). */
   async cards(ids: string[]): Promise<VideoCard[]> {
-    if (ids.length === 0) return [];
-    const rows = await this.db.kysely
-      .selectFrom('videos as v')
-      .innerJoin('users as u', 'u.id', 'v.owner_id')
-      .leftJoin('video_stats as s', 's.video_id', 'v.id')
-      .select(['v.id', 'v.title', 'v.owner_id', 'u.username as owner_username', 'v.thumbnail_key', 'v.duration_seconds', sql<number>`coalesce(s.views, 0)`.as('view_count')])
-      .where('v.id', 'in', ids)
-      .where('v.status', '=', 'ready')
-      .where('v.visibility', '=', 'public')
-      .execute();
-    return rows.map((r) => ({ ...r, view_count: Number(r.view_count) }));
+    const videos = await this.videos.publicCards(ids);
+    if (videos.length === 0) return [];
+    const owners = await this.accounts.usernames(videos.map((v) => v.owner_id));
+    const views = await this.engagement.viewCounts(videos.map((v) => v.id));
+    return videos.flatMap((v) => {
+      const owner_username = owners.get(v.owner_id);
+      return owner_username === undefined ? [] : [{ ...v, owner_username, view_count: views.get(v.id) ?? 0 }];
+    });
   }
 
   /** Payloads of engagement events since `sinceIso` that `consumer` processed, in publish order. */

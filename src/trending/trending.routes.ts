@@ -4,11 +4,15 @@
 import type { Redis } from 'ioredis';
 import { Gauge } from 'prom-client';
 import type { Capability, NovaApp } from '../capability.js';
+import { ChatRepository } from '../chat/chat.repository.js';
 import type { Container } from '../container.js';
+import { EngagementRepository } from '../engagement/engagement.repository.js';
 import { consumeEvents } from '../events/events.consumer.js';
 import { problems } from '../http/problem.schema.js';
 import { ValidationError } from '../http/errors.js';
+import { LiveRepository } from '../live/live.repository.js';
 import { openSse, StreamSlots } from '../http/sse.js';
+import { VideosRepository } from '../videos/videos.repository.js';
 import { baseUrl } from '../videos/videos.routes.js';
 import { mediaUrl } from '../videos/videos.schemas.js';
 import { RedisTrendingStore } from './trending.redis.store.js';
@@ -31,7 +35,7 @@ export function trendingCapability(c: Container): Capability {
   const storeRedis = redis ? redis.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 5_000 }) : null;
   storeRedis?.on('error', () => {});
   const store = storeRedis ? new RedisTrendingStore(storeRedis, cfg.redisPrefix) : new MemoryTrendingStore();
-  const service = new TrendingService(store, new TrendingRepository(c.db), { maxItems: cfg.maxItems, refreshMs: cfg.refreshMs, debounceMs: cfg.debounceMs, cardTtlMs: 30_000 }, log);
+  const service = new TrendingService(store, new TrendingRepository(c.db, new VideosRepository(c.db), c.accounts, new EngagementRepository(c.db)), { maxItems: cfg.maxItems, refreshMs: cfg.refreshMs, debounceMs: cfg.debounceMs, cardTtlMs: 30_000 }, log);
   const channel = `${cfg.redisPrefix}changed`;
   // Redis writes happen inside the dedupe transaction (a failure rolls it back and the events come
   // again); the in-process store, which cannot fail, is updated once the transaction committed.
@@ -57,7 +61,7 @@ export function trendingCapability(c: Container): Capability {
     },
     log,
   );
-  const live = new LiveTrending(c.db, 100);
+  const live = new LiveTrending(new LiveRepository(c.db), new ChatRepository(c.db), 100);
   let subscriber: Redis | null = null;
   // TRENDING_MAX_STREAMS in all, STREAMS_MAX_PER_ADDRESS from one client address.
   // List versions count from 1 in each process: event ids carry the process's start to tell them apart.

@@ -15,7 +15,6 @@ import { vodServices } from '../videos/videos.wiring.js';
 import { UPLOADS_PATH, UploadsService } from './uploads.service.js';
 import { baseUrl } from '../videos/videos.routes.js';
 import { RedisLocker } from './uploads.locker.js';
-import { UploadsRepository } from './uploads.repository.js';
 import { FileUploadStore, S3UploadStore, type UploadStore } from './uploads.store.js';
 
 export interface UploadsCapability extends Capability {
@@ -50,7 +49,7 @@ export function uploadsCapability(c: Container): UploadsCapability {
     : new FileUploadStore(cfg.uploadDir, c.storage, expiryMs);
   const logger = c.logger.child({ module: 'uploads' });
   const locker = c.redis ? new RedisLocker(c.redis, { prefix: cfg.queuePrefix, ttlMs: cfg.uploadLockSeconds * 1000 }, logger) : undefined;
-  const service = new UploadsService(store, new UploadsRepository(c.db), videos, { maxBytes: cfg.uploadMaxBytes, publicUrl: cfg.publicUrl, locker }, logger);
+  const service = new UploadsService(store, videos.repo, videos, { maxBytes: cfg.uploadMaxBytes, publicUrl: cfg.publicUrl, locker }, logger);
   videos.setUploadCleaner((v) => service.removeFor(v));
   let sweeper: NodeJS.Timeout | null = null;
 

@@ -11,9 +11,8 @@ import type { AuthUser } from '../accounts/accounts.service.js';
 import { requireUser } from '../http/auth.js';
 import { AppError, ConflictError, ForbiddenError, NotFoundError, problemType, type Problem } from '../http/errors.js';
 import type { Logger } from '../infra/logger.js';
-import type { VideoRow } from '../videos/videos.repository.js';
+import type { VideoRow, VideosRepository } from '../videos/videos.repository.js';
 import type { VideosService } from '../videos/videos.service.js';
-import type { UploadsRepository } from './uploads.repository.js';
 import type { UploadRef, UploadStore } from './uploads.store.js';
 
 export const UPLOADS_PATH = '/api/v1/uploads';
@@ -67,7 +66,7 @@ export class UploadsService {
 
   constructor(
     private readonly store: UploadStore,
-    private readonly repo: UploadsRepository,
+    private readonly repo: Pick<VideosRepository, 'uploadSlot' | 'swapUpload'>,
     private readonly videos: VideosService,
     private readonly opts: UploadsOptions,
     private readonly logger: Logger,
@@ -172,7 +171,7 @@ export class UploadsService {
     }
     if (accepted) return;
     await this.store.discard(id);
-    const slot = await this.repo.slot(ref.videoId);
+    const slot = await this.repo.uploadSlot(ref.videoId);
     this.logger.info({ video_id: ref.videoId, upload_id: id }, 'removed a finished upload its video did not take');
     if (!slot) throw new NotFoundError(`No video ${ref.videoId}.`);
     if (slot.status !== 'waiting_upload') throw new ConflictError(`The video's file is already uploaded (status ${slot.status}).`);
@@ -181,7 +180,7 @@ export class UploadsService {
 
   /** True once the video took this upload as its source (now, or in an earlier completion). */
   private async adoptIfRecorded(videoId: string, id: string, size: number): Promise<boolean> {
-    const slot = await this.repo.slot(videoId);
+    const slot = await this.repo.uploadSlot(videoId);
     if (slot?.upload_id !== id) return false;
     if (slot.status !== 'waiting_upload') return true;
     let source: { key: string; size: number };
@@ -189,7 +188,7 @@ export class UploadsService {
       source = await this.store.adopt(id, size);
     } catch (err) {
       // The creation that replaced it may have removed its file meanwhile.
-      if ((await this.repo.slot(videoId))?.upload_id !== id) return false;
+      if ((await this.repo.uploadSlot(videoId))?.upload_id !== id) return false;
       throw err;
     }
     if (await this.videos.acceptUpload(videoId, id, source)) return true;
@@ -200,10 +199,10 @@ export class UploadsService {
   /** Records `id` as the video's upload; returns the upload it replaces, if any. */
   private async claim(videoId: string, id: string): Promise<string | null> {
     for (let i = 0; i < CLAIM_ATTEMPTS; i++) {
-      const slot = await this.repo.slot(videoId);
+      const slot = await this.repo.uploadSlot(videoId);
       if (!slot) throw new NotFoundError(`No video ${videoId}.`);
       if (slot.status !== 'waiting_upload') throw new ConflictError(`The video's file is already uploaded (status ${slot.status}).`);
-      if (await this.repo.swap(videoId, slot.upload_id, id)) return slot.upload_id;
+      if (await this.repo.swapUpload(videoId, slot.upload_id, id)) return slot.upload_id;
     }
     throw new ConflictError('Other uploads of this video are being created at the same moment; retry.');
   }
@@ -212,7 +211,7 @@ export class UploadsService {
   private async confirmCreated(upload: Upload): Promise<void> {
     const ref = this.store.refOf(upload.id);
     if (!ref) return;
-    const slot = await this.repo.slot(ref.videoId);
+    const slot = await this.repo.uploadSlot(ref.videoId);
     if (slot?.status === 'waiting_upload' && slot.upload_id === upload.id) return;
     // This request holds the upload's lock, so nothing else writes it.
     await this.store.discard(upload.id);

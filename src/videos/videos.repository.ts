@@ -69,6 +69,12 @@ declare module '../infra/db/schema.js' {
 
 export type VideoRow = Selectable<VideoTable>;
 
+/** The one video column uploads own: `upload_id`, the video's live tus upload. */
+export interface UploadSlot {
+  status: VideoStatus;
+  upload_id: string | null;
+}
+
 export interface ListFilter {
   ownerId?: string;
   status?: VideoStatus;
@@ -185,5 +191,45 @@ export class VideosRepository {
   async delete(trx: Executor, id: string): Promise<boolean> {
     const res = await trx.deleteFrom('videos').where('id', '=', id).executeTakeFirst();
     return Number(res.numDeletedRows) > 0;
+  }
+
+  // Query functions for other capabilities, which read and change videos only through these.
+
+  /** What engagement needs to decide whether a video counts views (engagement). */
+  async engagementView(id: string): Promise<{ id: string; owner_id: string; status: VideoStatus; visibility: Visibility; duration_seconds: number | null } | undefined> {
+    const row = await this.db.kysely.selectFrom('videos').select(['id', 'owner_id', 'status', 'visibility', 'duration_seconds']).where('id', '=', id).executeTakeFirst();
+    return row && { ...row, duration_seconds: row.duration_seconds === null ? null : Number(row.duration_seconds) };
+  }
+
+  /** Cards of the public ready videos among `ids`, in no particular order (trending). */
+  async publicCards(ids: string[]): Promise<Array<Pick<VideoRow, 'id' | 'title' | 'owner_id' | 'thumbnail_key' | 'duration_seconds'>>> {
+    if (ids.length === 0) return [];
+    return this.db.kysely
+      .selectFrom('videos')
+      .select(['id', 'title', 'owner_id', 'thumbnail_key', 'duration_seconds'])
+      .where('id', 'in', ids)
+      .where('status', '=', 'ready')
+      .where('visibility', '=', 'public')
+      .execute();
+  }
+
+  /** The video's status and recorded tus upload; undefined once the video is gone (uploads). */
+  async uploadSlot(videoId: string): Promise<UploadSlot | undefined> {
+    return this.db.kysely.selectFrom('videos').select(['status', 'upload_id']).where('id', '=', videoId).executeTakeFirst();
+  }
+
+  /**
+   * Records `next` as the video's upload if it still waits for one and still records `expected`
+   * (uploads). Compare-and-set, so two creations racing for one video agree on which upload replaced which.
+   */
+  async swapUpload(videoId: string, expected: string | null, next: string): Promise<boolean> {
+    const res = await this.db.kysely
+      .updateTable('videos')
+      .set({ upload_id: next, updated_at: new Date().toISOString() })
+      .where('id', '=', videoId)
+      .where('status', '=', 'waiting_upload')
+      .where('upload_id', expected === null ? 'is' : '=', expected)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
   }
 }

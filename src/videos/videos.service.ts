@@ -247,9 +247,9 @@ export class VideosService {
     const v = await this.repo.findById(id);
     if (!v || !this.canView(v, user)) throw new NotFoundError(`No video ${id}.`);
     if (v.owner_id !== user.id && user.role !== 'admin') throw new ForbiddenError('Only the owner of this video or an admin can delete it.');
-    const jobs = await jobIdsOf(this.db, id);
+    const jobs = await this.queue.repo.idsForVideo(id);
     const deleted = await this.db.kysely.transaction().execute(async (trx) => {
-      await trx.deleteFrom('jobs').where('video_id', '=', id).execute();
+      await this.queue.repo.deleteForVideo(trx, id);
       const ok = await this.repo.delete(trx, id);
       if (ok) await this.indexer.remove(trx, id);
       if (ok) await appendEvent(trx, 'video.deleted', id, { video_id: id, owner_id: v.owner_id, timestamp: new Date().toISOString() });
@@ -374,11 +374,6 @@ export class VideosService {
   isFinished(s: ProgressSnapshot): boolean {
     return isTerminal(s);
   }
-}
-
-async function jobIdsOf(db: Db, videoId: string): Promise<string[]> {
-  const rows = await db.kysely.selectFrom('jobs').select('id').where('video_id', '=', videoId).execute();
-  return rows.map((r) => r.id);
 }
 
 function blankVideo(v: Pick<VideoRow, 'id' | 'owner_id' | 'title' | 'description' | 'status' | 'created_at'>): VideoRow {

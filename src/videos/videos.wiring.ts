@@ -1,7 +1,7 @@
 // Builds the VOD services once per container: queue adapter (embedded, or BullMQ with REDIS_URL),
-// progress fan-out (memory, or Redis pub/sub), the videos service and the pipeline's job handler.
+// progress fan-out (memory, or Redis pub/sub) and the videos service. The pipeline's job handler is
+// registered by the transcode capability, which owns that work.
 // Capabilities that need videos (uploads, transcode, live recordings) all get the same instances.
-import path from 'node:path';
 import type { Container } from '../container.js';
 import { BullQueue } from '../infra/queue/bullmq.queue.js';
 import { EmbeddedQueue } from '../infra/queue/embedded.queue.js';
@@ -9,12 +9,10 @@ import { JobQueue } from '../infra/queue/job.queue.js';
 import { JobsRepository } from '../infra/queue/jobs.repository.js';
 import type { QueueAdapter } from '../infra/queue/queue.js';
 import { createMediaToolkit, type MediaToolkit } from '../media/index.js';
-import { TranscodeHandler } from '../transcode/transcode.handler.js';
 import { SearchRepository } from '../search/search.repository.js';
 import { videoDocument } from '../search/search.documents.js';
 import { PlaybackTokens } from './playback.tokens.js';
 import { MemoryProgressBus, RedisProgressBus, type ProgressBus } from './progress.bus.js';
-import { TRANSCODE_JOB } from './videos.keys.js';
 import { VideosRepository } from './videos.repository.js';
 import { VideosService, type VideoIndexer } from './videos.service.js';
 
@@ -62,7 +60,6 @@ export function vodServices(c: Container): VodServices {
   }, indexer);
   const tokens = new PlaybackTokens(c.db, cfg.playbackTokenTtlSeconds);
   const media = createMediaToolkit(cfg);
-  queue.register(TRANSCODE_JOB, new TranscodeHandler(videos, media, c.storage, { workRoot: path.join(cfg.dataDir, 'tmp', 'transcode') }));
   const services = { videos, queue, bus, media, tokens };
   built.set(c, services);
   return services;

@@ -55,6 +55,17 @@ export class JobsRepository {
     return trx.selectFrom('jobs').selectAll().where('video_id', '=', videoId).orderBy('id', 'desc').limit(1).executeTakeFirst();
   }
 
+  /** Ids of every job of a video, whatever its state. */
+  async idsForVideo(videoId: string): Promise<string[]> {
+    const rows = await this.db.kysely.selectFrom('jobs').select('id').where('video_id', '=', videoId).execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** Deletes every job of a video, in the caller's transaction (the video's deletion). */
+  async deleteForVideo(trx: Executor, videoId: string): Promise<void> {
+    await trx.deleteFrom('jobs').where('video_id', '=', videoId).execute();
+  }
+
   /** Takes the next runnable job (or one whose lease expired) for workerId, counting an attempt. */
   async claimNext(workerId: string, types: string[], leaseUntil: string): Promise<JobRow | null> {
     const now = new Date().toISOString();
