@@ -34,6 +34,7 @@ export class FeedRepository {
       ])
       .where('v.status', '=', 'ready')
       .where('v.visibility', '=', 'public')
+      .where('v.hidden_at', 'is', null)
       .where('v.owner_id', '!=', userId)
       // Not yet watched (or liked, which implies it was seen).
       .where(({ not, exists, selectFrom }) => not(exists(selectFrom('video_watch as w').select('w.video_id').whereRef('w.video_id', '=', 'v.id').where('w.user_id', '=', userId))))
@@ -68,7 +69,7 @@ export class FeedRepository {
   /** Of these videos, the ones still listed (ready and public): a cached list never outlives an edit. */
   async stillListed(ids: string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
-    const rows = await this.db.kysely.selectFrom('videos').select('id').where('id', 'in', ids).where('status', '=', 'ready').where('visibility', '=', 'public').execute();
+    const rows = await this.db.kysely.selectFrom('videos').select('id').where('id', 'in', ids).where('status', '=', 'ready').where('visibility', '=', 'public').where('hidden_at', 'is', null).execute();
     return new Set(rows.map((r) => r.id));
   }
 
@@ -153,6 +154,7 @@ export async function engagementWorld(db: Db, maxRows: number, nowMs: number): P
     .select(['id', 'owner_id', 'created_at', 'ready_at', 'duration_seconds'])
     .where('status', '=', 'ready')
     .where('visibility', '=', 'public')
+    .where('hidden_at', 'is', null)
     .orderBy('created_at', 'desc')
     .limit(maxRows)
     .execute();

@@ -28,6 +28,7 @@ export class TrendingRepository {
       .where('v.id', 'in', ids)
       .where('v.status', '=', 'ready')
       .where('v.visibility', '=', 'public')
+      .where('v.hidden_at', 'is', null)
       .execute();
     return rows.map((r) => ({ ...r, view_count: Number(r.view_count) }));
   }

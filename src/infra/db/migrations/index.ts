@@ -14,6 +14,7 @@ import { liveBroadcasts } from './0014_live_broadcasts.js';
 import { clips } from './0015_clips.js';
 import { qoe } from './0016_qoe.js';
 import { videoEncoding } from './0017_video_encoding.js';
+import { adminModeration } from './0018_admin_moderation.js';
 import type { MigrationFactory } from './types.js';
 
 export const migrations: Record<string, MigrationFactory> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, MigrationFactory> = {
   '0015_clips': clips,
   '0016_qoe': qoe,
   '0017_video_encoding': videoEncoding,
+  '0018_admin_moderation': adminModeration,
 };
