@@ -24,6 +24,8 @@ import { qoeCapability } from './qoe/qoe.routes.js';
 import { NotFoundError } from './http/errors.js';
 import { channelsCapability } from './channels/channels.routes.js';
 import { searchCapability } from './search/search.routes.js';
+import { instanceCapability } from './instance/instance.routes.js';
+import { moderationCapability } from './moderation/moderation.routes.js';
 
 export function createCapabilities(c: Container): Capability[] {
   // Chat closes its sockets when a stream ends and counts its sockets as viewers: it shares this.
@@ -53,5 +55,5 @@ export function createCapabilities(c: Container): Capability[] {
   // Keep `events` (the outbox relay) last: it starts after and stops before every consumer, so no
   // event is marked delivered while a consumer is not listening.
   // `web` (the app at `/`) has no background work; it comes after every API route it must not shadow.
-  return [healthCapability(c), accountsCapability(c), ...vod, qoe, experiments, liveCapability(c, live, { recordingSink: () => vodServices(c).videos }), chatCapability(c, live), clipsCapability(c, live), models, engagementCapability(c, (userId, videoId) => feedState.acted(userId, [videoId])), channels, searchCapability(c), feed, feedExperimentCap, trending, webhooks, eventsCapability(c), webCapability(c)];
+  return [healthCapability(c), accountsCapability(c), instanceCapability(c), ...vod, qoe, experiments, liveCapability(c, live, { recordingSink: () => vodServices(c).videos }), chatCapability(c, live), clipsCapability(c, live), moderationCapability(c, live), models, engagementCapability(c, (userId, videoId) => feedState.acted(userId, [videoId])), channels, searchCapability(c), feed, feedExperimentCap, trending, webhooks, eventsCapability(c), webCapability(c)];
 }

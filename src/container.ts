@@ -16,6 +16,8 @@ import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './shared/
 import { AccountsRepository } from './accounts/accounts.repository.js';
 import { AccountsService } from './accounts/accounts.service.js';
 import { createPasswordHasher } from './accounts/passwords.js';
+import { InstanceRepository } from './instance/instance.repository.js';
+import { InstanceService } from './instance/instance.service.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -35,6 +37,8 @@ export interface Container {
   metrics: Registry;
   readiness: ReadinessCheck[];
   accounts: AccountsService;
+  /** The instance's name, description and registration mode (admin settings). */
+  instance: InstanceService;
   /** Run in reverse order on shutdown. */
   closers: Array<() => Promise<void>>;
 }
@@ -60,6 +64,7 @@ export function createContainer(config: Config, logger: Logger = createLogger(co
     { name: 'storage', check: () => storage.ping() },
   ];
   if (redis) readiness.push({ name: 'redis', check: async () => void (await redis.ping()) });
+  const instance = new InstanceService(new InstanceRepository(db));
   const accounts = new AccountsService(new AccountsRepository(db), limiter, {
     admin: config.admin,
     tokenTtlSeconds: config.tokenTtlSeconds,
@@ -67,11 +72,12 @@ export function createContainer(config: Config, logger: Logger = createLogger(co
     loginWindowSeconds: config.loginWindowSeconds,
     registerMaxPerAddress: config.registerMaxPerAddress,
     registerWindowSeconds: config.registerWindowSeconds,
+    registrationMode: () => instance.registrationMode(),
   }, createPasswordHasher(config.http.passwordScryptLogN));
   const closers: Array<() => Promise<void>> = [() => db.close()];
   const bus = createEventBus(config, logger);
   closers.push(() => bus.close());
   if (limiter instanceof RedisRateLimiter) closers.push(() => limiter.close());
   if (redis) closers.push(async () => void (await redis.quit().catch(() => redis.disconnect())));
-  return { config, logger, db, storage, redis, limiter, bus, metrics: createMetricsRegistry(), readiness, accounts, closers };
+  return { config, logger, db, storage, redis, limiter, bus, metrics: createMetricsRegistry(), readiness, accounts, instance, closers };
 }

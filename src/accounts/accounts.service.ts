@@ -4,15 +4,39 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { isUniqueViolation } from '../infra/db/database.js';
-import { ConflictError, RateLimitedError, UnauthorizedError } from '../http/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, UnauthorizedError } from '../http/errors.js';
 import type { RateLimiter } from '../shared/rate-limiter.js';
-import { AccountsRepository, type UserRow } from './accounts.repository.js';
+import { AccountsRepository, type InviteRow, type UserRow } from './accounts.repository.js';
 import { createPasswordHasher, type PasswordHasher } from './passwords.js';
 
 /** How long an address that signed in to an account stays exempt from that account's failure limit. */
 const KNOWN_ADDRESS_SECONDS = 30 * 24 * 3600;
 
 export type Role = 'user' | 'admin';
+
+/** Who may create an account: anyone, nobody (but the first admin), or holders of an invite code. */
+export type RegistrationMode = 'open' | 'closed' | 'invite_only';
+
+/** A user as admins see it. */
+export interface AdminUserView {
+  id: string;
+  username: string;
+  role: Role;
+  disabled: boolean;
+  disabled_at: string | null;
+  created_at: string;
+}
+
+export interface InviteView {
+  code: string;
+  max_uses: number;
+  uses: number;
+  created_at: string;
+  expires_at: string | null;
+}
+
+/** Invite codes are random (96 bits); they are the only thing between a stranger and an account. */
+const INVITE_PATTERN = /^inv_[A-Za-z0-9_-]{16}$/;
 
 export interface AuthUser {
   id: string;
@@ -28,6 +52,8 @@ export interface AccountsOptions {
   /** Accounts per address per window; 0: no limit. */
   registerMaxPerAddress: number;
   registerWindowSeconds: number;
+  /** The instance's registration mode (an instance setting); open when not given. */
+  registrationMode?: () => Promise<RegistrationMode>;
 }
 
 export function hashToken(token: string): string {
@@ -35,6 +61,8 @@ export function hashToken(token: string): string {
 }
 
 export class AccountsService {
+  private readonly disabledListeners = new Set<(userId: string) => Promise<void>>();
+
   constructor(
     private readonly repo: AccountsRepository,
     private readonly limiter: RateLimiter,
@@ -47,7 +75,7 @@ export class AccountsService {
     return { id: u.id, username: u.username, role: admin ? 'admin' : 'user' };
   }
 
-  async register(username: string, password: string, ip: string): Promise<{ user: AuthUser; token: string }> {
+  async register(username: string, password: string, ip: string, inviteCode?: string): Promise<{ user: AuthUser; token: string }> {
     const { registerMaxPerAddress: max, registerWindowSeconds: win } = this.opts;
     if (max > 0) {
       // Before the password is hashed: scrypt is deliberately expensive.
@@ -56,8 +84,12 @@ export class AccountsService {
     }
     const id = uuidv7();
     const now = new Date().toISOString();
+    // Also before hashing: a closed instance, or a missing or spent invite, costs one lookup.
+    const invite = await this.admission(inviteCode, now);
     try {
-      await this.repo.insertUser({ id, username, username_lower: username.toLowerCase(), password_hash: await this.passwords.hash(password), role: 'user', created_at: now });
+      const user = { id, username, username_lower: username.toLowerCase(), password_hash: await this.passwords.hash(password), role: 'user', created_at: now };
+      if (invite === null) await this.repo.insertUser(user);
+      else if (!(await this.repo.insertUserWithInvite(user, invite, now))) throw new ForbiddenError('This invite code has been used up or has expired.');
     } catch (err) {
       if (isUniqueViolation(err)) throw new ConflictError(`The username "${username}" is taken.`);
       throw err;
@@ -71,6 +103,22 @@ export class AccountsService {
     }
     const user = this.toAuthUser({ id, username, role });
     return { user, token: await this.issueToken(id) };
+  }
+
+  /**
+   * Whether registration is open to this caller: null to insert freely, or the invite code whose
+   * use admits them. The instance's very first account is always admitted (it becomes the admin).
+   */
+  private async admission(inviteCode: string | undefined, nowIso: string): Promise<string | null> {
+    const mode = (await this.opts.registrationMode?.()) ?? 'open';
+    if (mode === 'open') return null;
+    if ((await this.repo.firstUserId()) === undefined) return null;
+    if (mode === 'closed') throw new ForbiddenError('Registration is closed on this instance; ask its admin for an account.');
+    if (!inviteCode) throw new ForbiddenError('Registration on this instance needs an invite code (invite_code); ask its admin for one.');
+    const invite = INVITE_PATTERN.test(inviteCode) ? await this.repo.findInvite(inviteCode) : undefined;
+    if (!invite) throw new ForbiddenError('This invite code is not valid.');
+    if (invite.uses >= invite.max_uses || (invite.expires_at !== null && invite.expires_at <= nowIso)) throw new ForbiddenError('This invite code has been used up or has expired.');
+    return invite.code;
   }
 
   async login(username: string, password: string, ip: string): Promise<{ user: AuthUser; token: string }> {
@@ -98,6 +146,8 @@ export class AccountsService {
       await this.limiter.hit(userKey, max * 20, win);
       throw new UnauthorizedError('Wrong username or password.');
     }
+    // Told only to whoever knows the password: a disabled account is no secret to its owner.
+    if (row.disabled_at) throw new ForbiddenError('This account has been disabled by an admin of this instance.');
     // Only now is the password known: a hash made with an older cost is replaced by today's.
     if (this.passwords.needsRehash(row.password_hash)) {
       await this.repo.setPasswordHash(row.id, row.password_hash, await this.passwords.hash(password));
@@ -127,8 +177,81 @@ export class AccountsService {
   async authenticate(token: string): Promise<AuthUser | null> {
     if (!token || token.length > 200) return null;
     const s = await this.repo.findSession(hashToken(token));
-    if (!s || s.expires_at < new Date().toISOString()) return null;
+    if (!s || s.expires_at < new Date().toISOString() || s.disabled_at) return null;
     return this.toAuthUser({ id: s.user_id, username: s.username, role: s.role });
+  }
+
+  /** True when the account exists and an admin has not disabled it (live ingest asks). */
+  async isActive(id: string): Promise<boolean> {
+    const u = await this.repo.findById(id);
+    return u !== undefined && u.disabled_at === null;
+  }
+
+  // ---- administration (callers check that an admin asks) -----------------------------------
+
+  /** Called in this process when an admin disables an account (live ends its broadcasts). */
+  onUserDisabled(listener: (userId: string) => Promise<void>): () => void {
+    this.disabledListeners.add(listener);
+    return () => this.disabledListeners.delete(listener);
+  }
+
+  private adminView(u: UserRow): AdminUserView {
+    return { ...this.toAuthUser(u), disabled: u.disabled_at !== null, disabled_at: u.disabled_at, created_at: u.created_at };
+  }
+
+  async listUsers(query: string | undefined, limit: number, offset: number): Promise<{ items: AdminUserView[]; total: number }> {
+    const { rows, total } = await this.repo.listUsers({ query: query?.trim() || undefined, limit, offset });
+    return { items: rows.map((u) => this.adminView(u)), total };
+  }
+
+  /**
+   * Disables or enables an account. Disabling ends every session at once (and the token check
+   * refuses the account besides, so a token issued in a race is refused too). An admin cannot
+   * disable or demote themself: an instance never loses its last admin that way.
+   */
+  async updateUser(actor: AuthUser, id: string, patch: { disabled?: boolean; role?: Role }): Promise<AdminUserView> {
+    const u = await this.repo.findById(id);
+    if (!u) throw new NotFoundError(`No user ${id}.`);
+    if (id === actor.id && (patch.disabled === true || patch.role === 'user')) {
+      throw new ConflictError('You cannot disable your own account or take away your own admin role; ask another admin.');
+    }
+    if (patch.role !== undefined && patch.role !== u.role) await this.repo.setRole(id, patch.role);
+    if (patch.disabled === true && u.disabled_at === null) {
+      await this.repo.setDisabled(id, new Date().toISOString());
+      await this.repo.deleteSessionsOf(id);
+      await Promise.all([...this.disabledListeners].map((l) => l(id)));
+    } else if (patch.disabled === false && u.disabled_at !== null) {
+      await this.repo.setDisabled(id, null);
+    }
+    const after = await this.repo.findById(id);
+    if (!after) throw new NotFoundError(`No user ${id}.`);
+    return this.adminView(after);
+  }
+
+  private inviteView(i: InviteRow): InviteView {
+    return { code: i.code, max_uses: i.max_uses, uses: i.uses, created_at: i.created_at, expires_at: i.expires_at };
+  }
+
+  async createInvite(actor: AuthUser, maxUses: number, expiresInDays: number | undefined): Promise<InviteView> {
+    const now = Date.now();
+    const row: InviteRow = {
+      code: `inv_${randomBytes(12).toString('base64url')}`,
+      created_by: actor.id,
+      max_uses: maxUses,
+      uses: 0,
+      created_at: new Date(now).toISOString(),
+      expires_at: expiresInDays === undefined ? null : new Date(now + expiresInDays * 86_400_000).toISOString(),
+    };
+    await this.repo.insertInvite(row);
+    return this.inviteView(row);
+  }
+
+  async listInvites(limit: number): Promise<InviteView[]> {
+    return (await this.repo.listInvites(limit)).map((i) => this.inviteView(i));
+  }
+
+  async deleteInvite(code: string): Promise<void> {
+    if (!(await this.repo.deleteInvite(code))) throw new NotFoundError(`No invite ${code}.`);
   }
 
   async getUser(id: string): Promise<AuthUser | null> {

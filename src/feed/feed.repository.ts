@@ -46,6 +46,7 @@ export async function engagementWorld(db: Db, maxRows: number, nowMs: number): P
     .select(['id', 'owner_id', 'created_at', 'ready_at', 'duration_seconds'])
     .where('status', '=', 'ready')
     .where('visibility', '=', 'public')
+    .where('hidden_at', 'is', null)
     .orderBy('created_at', 'desc')
     .limit(maxRows)
     .execute();

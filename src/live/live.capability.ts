@@ -13,11 +13,12 @@ import { LiveService } from './live.service.js';
 
 export function createLiveService(c: Container): LiveService {
   const redis = c.redis;
-  return new LiveService(new LiveRepository(c.db), c.logger, {
+  const live = new LiveService(new LiveRepository(c.db), c.logger, {
     reconnectWindowSeconds: c.config.liveReconnectWindowSeconds,
     maxDurationSeconds: c.config.liveMaxDurationSeconds,
     segmentSeconds: c.config.liveSegmentSeconds,
     maxViewersPerAddress: c.config.liveMaxViewersPerAddress,
+    creatorActive: (id) => c.accounts.isActive(id),
   }, redis
     ? (tracker, ttlMs) => {
       // Every API process counts the same viewers. A connection of its own, whose commands fail
@@ -28,6 +29,9 @@ export function createLiveService(c: Container): LiveService {
       return new RedisViewerPresence(conn, `${c.config.queuePrefix}:live-viewers:`, tracker, Math.max(60_000, 10 * ttlMs));
     }
     : undefined);
+  // A disabled creator's broadcasts end now; their keys are refused from then on (creatorActive).
+  c.accounts.onUserDisabled((id) => live.endLiveOf(id));
+  return live;
 }
 
 export interface LiveCapabilityDeps {

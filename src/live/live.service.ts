@@ -22,6 +22,8 @@ export interface LiveOptions {
   maxViewersPerAddress?: number;
   /** How often lifecycle sweeps run (reconnect timeouts, duration cap, viewer counts). */
   tickMs?: number;
+  /** False when the creator's account may not publish (an admin disabled it); all may when unset. */
+  creatorActive?: (creatorId: string) => Promise<boolean>;
 }
 
 /** The public view of a stream, as other capabilities (chat) see it. */
@@ -278,6 +280,11 @@ export class LiveService {
     else if (after.status === 'idle') await this.repo.disableIdle(id, now);
   }
 
+  /** Ends every live broadcast of a creator (an admin disabled the account); their keys are then refused. */
+  async endLiveOf(creatorId: string): Promise<void> {
+    for (const row of await this.repo.list({ creatorId, status: 'live', limit: 100 })) await this.endLive(row.id, 'creator_disabled');
+  }
+
   /** A stream's broadcasts, newest first, with the stream (whose live peak the current one shows). */
   async broadcasts(id: string, limit: number): Promise<{ stream: LiveStream; rows: BroadcastRow[] }> {
     const stream = this.toPublic(await this.requireStream(id));
@@ -334,6 +341,7 @@ export class LiveService {
     const row = await this.repo.findByKeyHash(hashStreamKey(streamKey));
     if (!row) throw new PublishRefused('unknown or revoked stream key');
     if (row.status === 'ended') throw new PublishRefused('stream has ended');
+    if (this.opts.creatorActive && !(await this.opts.creatorActive(row.creator_id))) throw new PublishRefused('creator account is disabled');
     return row;
   }
 

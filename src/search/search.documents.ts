@@ -9,6 +9,8 @@ export interface VideoForSearch {
   owner_id: string;
   title: string;
   description: string;
+  /** Set while a moderator hides the video: it is listed to nobody then. */
+  hidden_at?: string | null;
   /** JSON array of strings. */
   tags: string;
   status: string;
@@ -28,7 +30,7 @@ export function videoDocument(v: VideoForSearch, ownerUsername: string): SearchD
     id: v.id,
     kind: 'video',
     ownerId: v.owner_id,
-    listed: ready && v.visibility === 'public',
+    listed: ready && v.visibility === 'public' && !v.hidden_at,
     // Owners (and admins) also find their own unlisted and private videos.
     findable: ready,
     title: v.title,

@@ -89,7 +89,8 @@ export function registerMediaRoutes(app: NovaApp, videos: VideosService, tokens:
 
     let token: string | undefined;
     let tokenExpiresAt = Infinity;
-    if (video.visibility === 'private') {
+    // A hidden video's media need the token too: only its owner and admins are handed one.
+    if (video.visibility === 'private' || video.hidden_at) {
       const check = await tokens.verify(id, req.query.token);
       if (!check.ok) throw new ForbiddenError(TOKEN_REFUSED[check.reason]);
       token = req.query.token;

@@ -75,6 +75,8 @@ export async function publishDerivedVideo(videos: VideosService, d: DerivedVideo
     encoding_mode: d.encodingMode ?? null,
     visibility: d.visibility ?? 'public',
     tags: '[]',
+    hidden_at: null,
+    hidden_reason: null,
   };
   try {
     await videos.repo.kysely.transaction().execute(async (trx) => {

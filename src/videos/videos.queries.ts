@@ -17,14 +17,14 @@ const COLUMNS = ['id', 'owner_id', 'title', 'created_at', 'ready_at', 'duration_
 
 /** The newest listed videos, at most `limit`. */
 export async function newestListedVideos(db: Db, limit: number): Promise<ListedVideoFacts[]> {
-  return db.kysely.selectFrom('videos').select([...COLUMNS]).where('status', '=', 'ready').where('visibility', '=', 'public').orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+  return db.kysely.selectFrom('videos').select([...COLUMNS]).where('status', '=', 'ready').where('visibility', '=', 'public').where('hidden_at', 'is', null).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
 }
 
 /** Of these videos, the ones listed now with their facts (a missing id is not listed). */
 export async function listedVideos(db: Db, ids: string[]): Promise<ListedVideoFacts[]> {
   const out: ListedVideoFacts[] = [];
   for (let i = 0; i < ids.length; i += 500) {
-    out.push(...(await db.kysely.selectFrom('videos').select([...COLUMNS]).where('id', 'in', ids.slice(i, i + 500)).where('status', '=', 'ready').where('visibility', '=', 'public').execute()));
+    out.push(...(await db.kysely.selectFrom('videos').select([...COLUMNS]).where('id', 'in', ids.slice(i, i + 500)).where('status', '=', 'ready').where('visibility', '=', 'public').where('hidden_at', 'is', null).execute()));
   }
   return out;
 }

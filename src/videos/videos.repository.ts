@@ -59,6 +59,9 @@ export interface VideoTable {
   visibility: ColumnType<Visibility, Visibility | undefined, Visibility>;
   /** JSON array of strings. */
   tags: ColumnType<string, string | undefined, string>;
+  /** Set while a moderator hides the video: only its owner and admins see it then. */
+  hidden_at: ColumnType<string | null, string | null | undefined, string | null>;
+  hidden_reason: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 declare module '../infra/db/schema.js' {
@@ -127,11 +130,11 @@ export class VideosRepository {
     if (f.status) q = q.where('status', '=', f.status);
     const v = f.visibleTo;
     if (f.listedOnly) {
-      q = q.where('status', '=', 'ready').where('visibility', '=', 'public');
+      q = q.where('status', '=', 'ready').where('visibility', '=', 'public').where('hidden_at', 'is', null);
     } else if (v && !v.admin) {
       q = v.userId
-        ? q.where((eb) => eb.or([eb.and([eb('status', '=', 'ready'), eb('visibility', '=', 'public')]), eb('owner_id', '=', v.userId!)]))
-        : q.where('status', '=', 'ready').where('visibility', '=', 'public');
+        ? q.where((eb) => eb.or([eb.and([eb('status', '=', 'ready'), eb('visibility', '=', 'public'), eb('hidden_at', 'is', null)]), eb('owner_id', '=', v.userId!)]))
+        : q.where('status', '=', 'ready').where('visibility', '=', 'public').where('hidden_at', 'is', null);
     }
     if (f.beforeId) q = q.where('id', '<', f.beforeId);
     return q.orderBy('id', 'desc').limit(f.limit).execute();
@@ -157,6 +160,7 @@ export class VideosRepository {
       .where('owner_id', '=', ownerId)
       .where('status', '=', 'ready')
       .where('visibility', '=', 'public')
+      .where('hidden_at', 'is', null)
       .executeTakeFirstOrThrow();
     return Number(r.n);
   }
@@ -164,14 +168,15 @@ export class VideosRepository {
   /** Visibility and status of each of `ids` that exists. */
   async visibilityOf(ids: string[]): Promise<Map<string, { owner_id: string; status: VideoStatus; visibility: Visibility }>> {
     if (ids.length === 0) return new Map();
-    const rows = await this.db.kysely.selectFrom('videos').select(['id', 'owner_id', 'status', 'visibility']).where('id', 'in', ids).execute();
-    return new Map(rows.map((r) => [r.id, r]));
+    const rows = await this.db.kysely.selectFrom('videos').select(['id', 'owner_id', 'status', 'visibility', 'hidden_at']).where('id', 'in', ids).execute();
+    // A hidden video reads as private to the capabilities that ask: none of them lists it.
+    return new Map(rows.map((r) => [r.id, { owner_id: r.owner_id, status: r.status, visibility: r.hidden_at ? 'private' : r.visibility }]));
   }
 
   /** Public ready videos of any of these owners, newest first (a following feed). */
   async listedByOwners(ownerIds: string[], beforeId: string | undefined, limit: number): Promise<VideoRow[]> {
     if (ownerIds.length === 0) return [];
-    let q = this.db.kysely.selectFrom('videos').selectAll().where('owner_id', 'in', ownerIds).where('status', '=', 'ready').where('visibility', '=', 'public');
+    let q = this.db.kysely.selectFrom('videos').selectAll().where('owner_id', 'in', ownerIds).where('status', '=', 'ready').where('visibility', '=', 'public').where('hidden_at', 'is', null);
     if (beforeId) q = q.where('id', '<', beforeId);
     return q.orderBy('id', 'desc').limit(limit).execute();
   }
@@ -210,6 +215,7 @@ export class VideosRepository {
       .where('id', 'in', ids)
       .where('status', '=', 'ready')
       .where('visibility', '=', 'public')
+      .where('hidden_at', 'is', null)
       .execute();
   }
 

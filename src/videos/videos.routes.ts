@@ -31,7 +31,7 @@ export function videosCapability(c: Container): Capability {
   const { videos, bus, tokens } = vodServices(c);
   const cfg = c.config;
   // A private video's media URLs carry a playback token; others' need none.
-  const tokenFor = async (v: VideoRow): Promise<string | undefined> => (v.visibility === 'private' ? tokens.sign(v.id) : undefined);
+  const tokenFor = async (v: VideoRow): Promise<string | undefined> => (v.visibility === 'private' || v.hidden_at ? tokens.sign(v.id) : undefined);
   return {
     name: 'videos',
     routes(app: NovaApp) {

@@ -87,6 +87,10 @@ export const VideoSchema = Type.Object(
     created_at: Type.String(),
     updated_at: Type.String(),
     ready_at: Nullable(Type.String()),
+    hidden: Type.Optional(Nullable(Type.Object(
+      { at: Type.String(), reason: Type.String() },
+      { description: 'Set while a moderator hides the video; only its owner and admins see it then' },
+    ))),
   },
   { $id: 'Video', title: 'Video' },
 );
@@ -191,5 +195,6 @@ export function videoJson(v: VideoRow, base: string, token?: string) {
     created_at: v.created_at,
     updated_at: v.updated_at,
     ready_at: v.ready_at,
+    hidden: v.hidden_at ? { at: v.hidden_at, reason: v.hidden_reason ?? '' } : null,
   };
 }

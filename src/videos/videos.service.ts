@@ -99,10 +99,43 @@ export class VideosService {
     this.uploadCleaner = fn;
   }
 
-  /** Owner and admins see everything; others a ready video that is not private (unlisted plays by its id). */
+  /**
+   * Owner and admins see everything; others a ready video that is not private (unlisted plays by
+   * its id) and not hidden by a moderator. The owner still sees a hidden video, with the reason.
+   */
   canView(v: VideoRow, user: AuthUser | null): boolean {
     if (user !== null && (user.id === v.owner_id || user.role === 'admin')) return true;
-    return v.status === 'ready' && v.visibility !== 'private';
+    return v.status === 'ready' && v.visibility !== 'private' && v.hidden_at === null;
+  }
+
+  /**
+   * A moderator hides (reason) or shows again (null) a video. The search index follows in the same
+   * transaction; the change goes out as `video.updated` so read models (feed, trending) drop it.
+   */
+  async setHidden(id: string, reason: string | null): Promise<VideoRow> {
+    const v = await this.repo.findById(id);
+    if (!v) throw new NotFoundError(`No video ${id}.`);
+    const ownerName = await this.indexer.ownerName(v.owner_id);
+    const updated = await this.db.kysely.transaction().execute(async (trx) => {
+      const set = reason === null ? { hidden_at: null, hidden_reason: null } : { hidden_at: new Date().toISOString(), hidden_reason: reason };
+      if (!(await this.repo.update(trx, id, set))) return undefined;
+      const row = await this.repo.findById(id, trx);
+      if (!row) return undefined;
+      if (reason === null) await this.indexer.index(trx, row, ownerName);
+      else await this.indexer.remove(trx, id);
+      await appendEvent(trx, 'video.updated', id, {
+        video_id: id,
+        owner_id: row.owner_id,
+        title: row.title,
+        visibility: row.hidden_at ? 'private' : row.visibility,
+        tags: JSON.parse(row.tags) as string[],
+        changed: ['hidden'],
+        timestamp: new Date().toISOString(),
+      });
+      return row;
+    });
+    if (!updated) throw new NotFoundError(`No video ${id}.`);
+    return updated;
   }
 
   /** A video the caller may see; others' unpublished videos read as absent. */
@@ -405,5 +438,7 @@ function blankVideo(v: Pick<VideoRow, 'id' | 'owner_id' | 'title' | 'description
     ready_at: null,
     visibility: 'public',
     tags: '[]',
+    hidden_at: null,
+    hidden_reason: null,
   };
 }

@@ -21,14 +21,18 @@ function niceMax(v: number): number {
   return (n <= 1 ? 1 : n <= 2 ? 2 : n <= 5 ? 5 : 10) * mag;
 }
 
-/** A line per series over time (x = epoch ms). */
-export function lineChart(title: string, series: Series[], unit: string, xLabels?: [string, string]): SVGSVGElement {
+/**
+ * A line per series over time (x = epoch ms). With fewer than two points there is nothing to draw:
+ * the chart says so (`emptyText`) instead of drawing empty axes.
+ */
+export function lineChart(title: string, series: Series[], unit: string, xLabels?: [string, string], emptyText = 'No data yet'): SVGSVGElement {
   const all = series.flatMap((x) => x.points);
-  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': title }, s('title', null, title));
   if (all.length < 2) {
-    svg.append(s('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', class: 'chart-empty' }, 'Collecting samples…'));
+    const svg = s('svg', { viewBox: `0 0 ${W} 60`, class: 'chart empty', role: 'img', 'aria-label': `${title}: ${emptyText.toLowerCase()}` }, s('title', null, title));
+    svg.append(s('text', { x: W / 2, y: 36, 'text-anchor': 'middle', class: 'chart-empty' }, emptyText));
     return svg;
   }
+  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': title }, s('title', null, title));
   const x0 = Math.min(...all.map((p) => p[0]));
   const x1 = Math.max(...all.map((p) => p[0]));
   const yMax = niceMax(Math.max(...all.map((p) => p[1])) * 1.1);
@@ -67,6 +71,11 @@ export interface Interval {
 
 /** Horizontal point-and-whisker rows around a zero line (lift vs control, as fractions). */
 export function intervalChart(title: string, rows: Interval[]): SVGSVGElement {
+  if (!rows.some((r) => r.value !== null)) {
+    const svg = s('svg', { viewBox: `0 0 ${W} 60`, class: 'chart empty', role: 'img', 'aria-label': `${title}: no data yet` }, s('title', null, title));
+    svg.append(s('text', { x: W / 2, y: 36, 'text-anchor': 'middle', class: 'chart-empty' }, 'No data yet'));
+    return svg;
+  }
   const rowH = 34;
   const height = PAD.top + rows.length * rowH + 28;
   const left = 110;

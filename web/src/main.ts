@@ -14,6 +14,7 @@ import { notFoundPage } from './pages/not-found.js';
 import { channelPage } from './pages/channel.js';
 import { searchPage } from './pages/search.js';
 import { searchBox } from './search-box.js';
+import { instanceInfo } from './instance.js';
 
 route('/', discoverPage);
 route('/signin', (ctx) => authPage(ctx, 'signin'));
@@ -70,10 +71,18 @@ function markCurrent(): void {
 }
 
 const main = h('main', { id: 'main', tabindex: -1 });
+const brandName = h('span', null, ' Nova');
+const brand = h('a', { href: '/', class: 'brand', 'aria-label': 'Nova home' }, h('span', { 'aria-hidden': 'true' }, '◆'), brandName);
+// The instance's own name, once an admin has set it.
+void instanceInfo().then((i) => {
+  if (!i) return;
+  brandName.textContent = ` ${i.name}`;
+  brand.setAttribute('aria-label', `${i.name} home`);
+});
 const app = document.getElementById('app')!;
 replace(app,
   h('a', { href: '#main', class: 'skip' }, 'Skip to content'),
-  h('header', { class: 'top' }, h('a', { href: '/', class: 'brand', 'aria-label': 'Nova home' }, h('span', { 'aria-hidden': 'true' }, '◆'), ' Nova'), nav, searchBox(), account),
+  h('header', { class: 'top' }, brand, nav, searchBox(), account),
   main);
 
 let lastUser = session.user?.id ?? null;

@@ -83,7 +83,7 @@ export function modelsSection(): { el: HTMLElement; dispose(): void } {
       { name: 'p95', className: 'series-2', points: points.filter((p) => p.p95 !== null).map((p) => [p.t, p.p95!]) },
       { name: 'p99', className: 'series-3', points: points.filter((p) => p.p99 !== null).map((p) => [p.t, p.p99!]) },
     ];
-    replace(chartBox, lineChart(`Inference latency of ${name || 'the model'} over time`, series, ' ms'), legend(series));
+    replace(chartBox, lineChart(`Inference latency of ${name || 'the model'} over time`, series, ' ms', undefined, 'Collecting samples…'), legend(series));
   }
 
   async function sample(): Promise<void> {

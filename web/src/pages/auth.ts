@@ -4,6 +4,7 @@ import { ApiError, post } from '../api.js';
 import { navigate, type Page, type PageContext } from '../router.js';
 import { session, type SessionUser } from '../session.js';
 import { field, notice } from '../ui.js';
+import { instanceInfo } from '../instance.js';
 
 function safeNext(query: URLSearchParams): string {
   const next = query.get('next') ?? '/';
@@ -16,14 +17,23 @@ export function authPage(ctx: PageContext, mode: 'signin' | 'signup'): Page {
   const title = signup ? 'Create your account' : 'Sign in';
   const username = field('Username', { name: 'username', autocomplete: 'username', required: true, minlength: 3, maxlength: 32, pattern: '[A-Za-z0-9_]+', autocapitalize: 'none', spellcheck: 'false' }, signup ? '3–32 letters, digits or _' : undefined);
   const password = field('Password', { name: 'password', type: 'password', autocomplete: signup ? 'new-password' : 'current-password', required: true, minlength: signup ? 8 : 1 }, signup ? 'At least 8 characters' : undefined);
+  // An invite-only instance asks for the code (?invite= fills it in); a closed one says so up front.
+  const invite = field('Invite code', { name: 'invite', autocomplete: 'off', maxlength: 64, value: ctx.query.get('invite') ?? '' }, 'This instance registers new accounts by invitation.');
+  invite.wrap.hidden = true;
   const msg = notice();
+  if (signup) {
+    void instanceInfo(true).then((i) => {
+      if (i?.registration_mode === 'invite_only') invite.wrap.hidden = false;
+      if (i?.registration_mode === 'closed') msg.info('Sign-up is closed on this instance; ask its admin for an account.');
+    });
+  }
   const submit = h('button', { type: 'submit' }, signup ? 'Sign up' : 'Sign in');
   const next = safeNext(ctx.query);
   const other = signup
     ? h('p', null, 'Already have an account? ', h('a', { href: `/signin${location.search}` }, 'Sign in'))
     : h('p', null, 'New here? ', h('a', { href: `/signup${location.search}` }, 'Create an account'));
 
-  const form = h('form', { class: 'stack card-panel', novalidate: true }, username.wrap, password.wrap, msg.el, submit, other);
+  const form = h('form', { class: 'stack card-panel', novalidate: true }, username.wrap, password.wrap, signup ? invite.wrap : null, msg.el, submit, other);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     msg.clear();
@@ -40,6 +50,7 @@ export function authPage(ctx: PageContext, mode: 'signin' | 'signup'): Page {
       const res = await post<{ user: SessionUser; token: string }>(`/api/v1/auth/${signup ? 'register' : 'login'}`, {
         username: username.input.value.trim(),
         password: password.input.value,
+        ...(signup && !invite.wrap.hidden && invite.input.value.trim() ? { invite_code: invite.input.value.trim() } : {}),
       });
       session.set(res.token, res.user);
       navigate(next, { replace: true });

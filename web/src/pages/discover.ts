@@ -8,6 +8,7 @@ import type { Page } from '../router.js';
 import { session } from '../session.js';
 import type { Page as ListPage, Stream, TrendingItem, Video } from '../types.js';
 import { empty, loading, videoCard } from '../ui.js';
+import { instanceIntro } from '../instance.js';
 
 const WINDOWS: Array<[string, string]> = [['1h', 'Past hour'], ['24h', 'Today'], ['7d', 'This week']];
 const REFRESH_MS = 30_000;
@@ -87,11 +88,13 @@ export function discoverPage(): Page {
       const before = lastRanks.get(item.id);
       const move = before === undefined ? (lastRanks.size ? 'new' : '') : before > i ? 'up' : before < i ? 'down' : '';
       const moveLabel = move === 'up' ? '▲' : move === 'down' ? '▼' : move === 'new' ? 'new' : '';
-      const foot = h('p', { class: 'meta' }, h('span', { class: 'rank' }, `#${i + 1}`), moveLabel ? h('span', { class: `move ${move}`, title: `Rank ${move}` }, ` ${moveLabel}`) : null, ` · score ${item.score.toFixed(1)}`);
+      const foot = h('p', { class: 'meta' }, h('span', { class: 'rank' }, `#${i + 1}`), moveLabel ? h('span', { class: `move ${move}`, title: `Rank ${move}` }, ` ${moveLabel}`) : null, session.isAdmin ? ` · score ${item.score.toFixed(1)}` : null);
       return h('li', null, videoCard({ ...item, created_at: '' }, foot));
     }));
     lastRanks = ranks;
-    trendState.textContent = `${source?.readyState === EventSource.OPEN ? 'Live · ' : ''}updated ${new Date().toLocaleTimeString()}`;
+    // Scores, models and refresh times are for admins; viewers just see the list stay current.
+    trendState.dataset.live = String(source?.readyState === EventSource.OPEN);
+    trendState.textContent = session.isAdmin ? `${source?.readyState === EventSource.OPEN ? 'Live · ' : ''}updated ${new Date().toLocaleTimeString()}` : '';
   }
 
   async function fetchTrending(): Promise<void> {
@@ -175,8 +178,12 @@ export function discoverPage(): Page {
     try {
       const feed = await get<Feed>('/api/v1/feed?limit=12');
       if (disposed) return;
-      const how = feed.ranking === 'model' ? `Ranked for you by model ${feed.model_version ?? ''}` : 'Popular picks (personal ranking unavailable)';
-      feedNote.textContent = feed.variant ? `${how} · ${feed.experiment ?? 'experiment'}: ${feed.variant}` : how;
+      if (session.isAdmin) {
+        const how = feed.ranking === 'model' ? `Ranked for you by model ${feed.model_version ?? ''}` : 'Popular picks (personal ranking unavailable)';
+        feedNote.textContent = feed.variant ? `${how} · ${feed.experiment ?? 'experiment'}: ${feed.variant}` : how;
+      } else {
+        feedNote.textContent = feed.ranking === 'model' ? 'Picked for you' : 'Popular picks';
+      }
       replace(feedGrid, feed.items.length ? feed.items.map((v) => videoCard({ ...v, view_count: v.views ?? v.view_count }, v.reason ? h('p', { class: 'meta reason', 'data-reason': v.reason }, REASONS[v.reason] ?? v.reason) : null)) : empty('Watch and like a few videos to get recommendations.'));
       void fillThumbnails(feed.items.filter((v) => !v.thumbnail_url).map((v) => v.id));
     } catch (err) {
@@ -190,6 +197,7 @@ export function discoverPage(): Page {
 
   const el = h('div', { class: 'page discover' },
     h('h1', { class: 'sr-only' }, 'Discover'),
+    instanceIntro(),
     liveBlock,
     feedBlock,
     h('div', { class: 'columns' },

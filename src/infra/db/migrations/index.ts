@@ -14,6 +14,7 @@ import { liveBroadcasts } from './0014_live_broadcasts.js';
 import { clips } from './0015_clips.js';
 import { qoe } from './0016_qoe.js';
 import { videoEncoding } from './0017_video_encoding.js';
+import { adminModeration } from './0018_admin_moderation.js';
 import { searchRankingWindow } from './0019_search_ranking_window.js';
 import type { MigrationFactory } from './types.js';
 
@@ -33,5 +34,6 @@ export const migrations: Record<string, MigrationFactory> = {
   '0015_clips': clips,
   '0016_qoe': qoe,
   '0017_video_encoding': videoEncoding,
+  '0018_admin_moderation': adminModeration,
   '0019_search_ranking_window': searchRankingWindow,
 };

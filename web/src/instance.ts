@@ -1,0 +1,29 @@
+// The instance's name and short description (admin settings), fetched once per page load: the
+// home page shows them, and the header's brand carries the name.
+import { h } from './dom.js';
+import { get } from './api.js';
+
+export interface InstanceInfo {
+  name: string;
+  description: string;
+  registration_mode: 'open' | 'closed' | 'invite_only';
+}
+
+let pending: Promise<InstanceInfo | null> | null = null;
+
+export function instanceInfo(fresh = false): Promise<InstanceInfo | null> {
+  if (!pending || fresh) pending = get<InstanceInfo>('/api/v1/instance').catch(() => null);
+  return pending;
+}
+
+/** The home page's intro: the instance's name and description once known (empty until then). */
+export function instanceIntro(): HTMLElement {
+  const el = h('div', { class: 'instance-intro', 'aria-label': 'About this instance', role: 'region', hidden: true });
+  void instanceInfo(true).then((i) => {
+    if (!i) return;
+    el.append(h('p', { class: 'instance-name' }, i.name));
+    if (i.description) el.append(h('p', { class: 'instance-description' }, i.description));
+    el.hidden = false;
+  });
+  return el;
+}
