@@ -14,6 +14,7 @@ import { notFoundPage } from './pages/not-found.js';
 import { channelPage } from './pages/channel.js';
 import { searchPage } from './pages/search.js';
 import { searchBox } from './search-box.js';
+import { uploadIndicator } from './upload-status.js';
 
 route('/', discoverPage);
 route('/signin', (ctx) => authPage(ctx, 'signin'));
@@ -73,7 +74,7 @@ const main = h('main', { id: 'main', tabindex: -1 });
 const app = document.getElementById('app')!;
 replace(app,
   h('a', { href: '#main', class: 'skip' }, 'Skip to content'),
-  h('header', { class: 'top' }, h('a', { href: '/', class: 'brand', 'aria-label': 'Nova home' }, h('span', { 'aria-hidden': 'true' }, '◆'), ' Nova'), nav, searchBox(), account),
+  h('header', { class: 'top' }, h('a', { href: '/', class: 'brand', 'aria-label': 'Nova home' }, h('span', { 'aria-hidden': 'true' }, '◆'), ' Nova'), nav, searchBox(), uploadIndicator(), account),
   main);
 
 let lastUser = session.user?.id ?? null;
