@@ -85,18 +85,22 @@ describe('web app: background uploads, the watch page, embed and accessibility',
 
   it('two uploads started on Upload keep going while the user browses Discover and a watch page, then finish', async () => {
     const { page, errors, dialogs } = creator;
-    await page.getByRole('link', { name: 'Upload', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Upload' }).click();
     await page.getByRole('heading', { level: 1, name: 'Upload videos' }).waitFor();
     // The data requests are held, like a slow network, so the uploads are caught mid-way.
     const held: Route[] = [];
+    let holding = true;
     await page.route('**/api/v1/uploads/**', (route) => {
-      if (route.request().method() === 'PATCH') held.push(route);
+      if (holding && route.request().method() === 'PATCH') held.push(route);
       else void route.continue();
     });
     await page.getByLabel('Video file').setInputFiles([clipA, clipB]);
     await page.getByText('2 files: each is titled after its file name').waitFor();
     await page.getByRole('button', { name: 'Upload 2 videos' }).click();
-    await waitFor('both uploads sending at once', async () => held.length >= 2);
+    await waitFor('both uploads sending at once', async () => held.length >= 2, 60_000).catch(async (err: Error) => {
+      await screenshot(page, 'upload-two-files-failed');
+      throw new Error(`${err.message}; held ${held.length}; errors: ${errors.join(" | ")}; page: ${await page.locator("main").innerText()}`);
+    });
     const cards = page.locator('.upload-job');
     assert.equal(await cards.count(), 2);
     assert.deepEqual((await cards.locator('h2').allTextContents()).sort(), ['beach day', 'mountain walk']);
@@ -130,8 +134,9 @@ describe('web app: background uploads, the watch page, embed and accessibility',
     await screenshot(page, 'upload-in-header-watch');
 
     // The network comes back while the user is on the watch page: both uploads finish there.
-    await page.unroute('**/api/v1/uploads/**');
+    holding = false;
     for (const r of held.splice(0)) await r.continue();
+    await page.unroute('**/api/v1/uploads/**');
     await indicator.waitFor({ state: 'hidden', timeout: 60_000 });
     for (const id of ids) {
       await waitFor(`video ${id} uploaded and processed`, async () => (await videoStatus(id)) === 'ready', 240_000, 500);
@@ -140,7 +145,7 @@ describe('web app: background uploads, the watch page, embed and accessibility',
     assert.deepEqual(titles.map((v) => `${v.title} (${v.visibility})`).sort(), ['Beach day, edited while uploading (unlisted)', 'mountain walk (public)']);
 
     // Back on Upload, the finished uploads say so, and nothing offers to "resume" them.
-    await page.getByRole('link', { name: 'Upload', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Upload' }).click();
     await waitFor('both uploads shown as ready', async () => (await page.getByText('Your video is ready.').count()) === 2, 120_000);
     assert.equal(await page.getByText(/Resume/).count(), 0, 'no stale resume text');
     assert.equal(await page.locator('.pending li').count(), 0);
@@ -158,7 +163,7 @@ describe('web app: background uploads, the watch page, embed and accessibility',
     assert.ok(box.y + box.height <= DESKTOP.height, `the title is above the fold (bottom at ${box.y + box.height}px)`);
 
     // Keyboard: space plays and pauses, m mutes, → seeks; typed into no field.
-    await page.locator('.video-info').click({ position: { x: 5, y: 5 } });
+    await heading.click();
     await page.keyboard.press('m');
     await waitFor('muted by m', async () => (await page.evaluate('document.querySelector("video").muted')) === true);
     await page.keyboard.press('Space');
@@ -209,7 +214,7 @@ describe('web app: background uploads, the watch page, embed and accessibility',
     await share.getByText('Copied').first().waitFor();
     const link = (await page.evaluate('navigator.clipboard.readText()')) as string;
     assert.equal(link, `${t.url}/watch/${videoId}?t=${at}`);
-    const embedCode = await share.getByLabel('Embed code').inputValue();
+    const embedCode = await share.getByRole('textbox', { name: 'Embed code' }).inputValue();
     assert.match(embedCode, new RegExp(`^<iframe src="${t.url}/embed/${videoId}" title="Sunset over the bay"`));
     await screenshot(page, 'watch-share');
 
@@ -239,8 +244,10 @@ describe('web app: background uploads, the watch page, embed and accessibility',
 
     // The embed page from another origin's iframe: it loads there (the app's pages refuse to).
     const host = await embed.context.newPage();
-    await host.goto('about:blank');
-    await host.setContent(`<iframe src="${t.url}/embed/${videoId}" width="640" height="360" title="player"></iframe>`);
+    // Another origin: the same server under another host name, its page answered by the test.
+    const blog = `${t.url.replace('127.0.0.1', 'localhost')}/a-blog-post`;
+    await host.route(blog, (route) => route.fulfill({ contentType: 'text/html', body: `<!doctype html><title>A blog</title><iframe src="${t.url}/embed/${videoId}" width="640" height="360" title="player"></iframe>` }));
+    await host.goto(blog);
     const frame = host.frameLocator('iframe');
     await frame.locator('video').waitFor();
     const csp = async (p: string) => (await fetch(`${t.url}${p}`, { headers: { accept: 'text/html' } })).headers.get('content-security-policy') ?? '';

@@ -230,6 +230,43 @@ export function createPlayer(opts: PlayerOptions): Player {
     if (!video.muted) unmuteHint.hidden = true;
   });
 
+  // Live: when the encoder drops, the playlist stops growing and the picture would freeze under
+  // "LIVE". A watchdog notices playback not moving and says "Reconnecting…" instead, asks for the
+  // playlist again every few seconds, and clears the message once frames move again.
+  let reconnecting = false;
+  let watchdog: ReturnType<typeof setInterval> | null = null;
+  if (opts.live) {
+    let lastPos = -1;
+    let stuckSince: number | null = null;
+    let lastReload = 0;
+    watchdog = setInterval(() => {
+      if (disposed || video.paused || video.seeking || !started) {
+        stuckSince = null;
+        return;
+      }
+      const now = performance.now();
+      if (video.currentTime !== lastPos) {
+        lastPos = video.currentTime;
+        stuckSince = null;
+        if (reconnecting) setReconnecting(false);
+        return;
+      }
+      stuckSince ??= now;
+      if (now - stuckSince >= 1500 && !reconnecting) setReconnecting(true);
+      if (reconnecting && hls && now - lastReload > 4000) {
+        lastReload = now;
+        hls.startLoad(-1);
+      }
+    }, 500);
+  }
+  function setReconnecting(on: boolean): void {
+    reconnecting = on;
+    el.classList.toggle('reconnecting', on);
+    message.classList.toggle('reconnecting', on);
+    message.textContent = on ? 'Reconnecting…' : '';
+    if (!opts.dvr || !on) time.textContent = on ? 'Reconnecting' : 'LIVE';
+  }
+
   if (opts.storyboardUrl && !opts.live) void attachStoryboard(seek, preview, opts.storyboardUrl, () => video.duration);
 
   const showMessage = (text: string) => (message.textContent = text);
@@ -268,7 +305,9 @@ export function createPlayer(opts: PlayerOptions): Player {
           showMessage('This video cannot be played in this browser.');
         }
       });
-      instance.on(HlsCtor.Events.FRAG_LOADED, () => showMessage(''));
+      instance.on(HlsCtor.Events.FRAG_LOADED, () => {
+        if (!reconnecting) showMessage('');
+      });
       quality.addEventListener('change', () => (instance.currentLevel = Number(quality.value)));
       instance.loadSource(opts.src);
       instance.attachMedia(video);
@@ -291,6 +330,7 @@ export function createPlayer(opts: PlayerOptions): Player {
     },
     dispose() {
       disposed = true;
+      if (watchdog) clearInterval(watchdog);
       report();
       qoe?.end();
       hls?.destroy();

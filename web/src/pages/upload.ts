@@ -130,7 +130,7 @@ export function uploadPage(): Page {
   const form = h('form', { class: 'stack card-panel', 'aria-label': 'Upload' }, drop, resumeNote, single, msg.el, start);
 
   const pendingList = h('div', { class: 'pending' });
-  const progressArea = h('div', { class: 'stack', 'aria-label': 'Uploads' });
+  const progressArea = h('section', { class: 'stack', 'aria-label': 'Uploads' });
   const el = h('section', { class: 'page narrow' }, h('h1', null, title), pendingList, form, progressArea);
 
   let previous: StoredUpload | null = null;
@@ -187,6 +187,7 @@ export function uploadPage(): Page {
     resumeNote.textContent = '';
     start.textContent = 'Upload';
     single.hidden = false;
+    name.input.required = true;
   }
 
   file.input.addEventListener('change', async () => {
@@ -196,6 +197,8 @@ export function uploadPage(): Page {
     start.textContent = 'Upload';
     const files = [...(file.input.files ?? [])];
     single.hidden = files.length > 1;
+    // Several files take their titles from their names: the hidden Title field is not required then.
+    name.input.required = files.length <= 1;
     if (files.length > 1) {
       resumeNote.textContent = `${files.length} files: each is titled after its file name; change the details while they upload.`;
       start.textContent = `Upload ${files.length} videos`;
