@@ -18,6 +18,8 @@ export default defineConfig({
     sourcemap: true,
     // hls.js is loaded only by the pages that play video, in its own chunk.
     chunkSizeWarningLimit: 600,
+    // Two pages: the app (index.html) and the embeddable player (embed.html, served at /embed/{id}).
+    rolldownOptions: { input: { app: path.join(here, 'web/index.html'), embed: path.join(here, 'web/embed.html') } },
   },
   server: {
     proxy: {

@@ -10,7 +10,7 @@ import { problems } from '../http/problem.schema.js';
 import { registerMediaRoutes } from './media.routes.js';
 import { registerProgressRoutes } from './progress.routes.js';
 import type { VideoRow } from './videos.repository.js';
-import { CreateVideoBody, CreateVideoResult, IdParams, ListQuery, mediaUrl, PlaybackSchema, renditionsOf, UpdateVideoBody, VideoList, VideoSchema, videoJson } from './videos.schemas.js';
+import { CreateVideoBody, CreateVideoResult, IdParams, ListQuery, mediaUrl, PlaybackSchema, renditionsOf, UpdateVideoBody, VideoList, VideoSchema, VideoWithOwner, videoJson } from './videos.schemas.js';
 import { vodServices } from './videos.wiring.js';
 
 export function baseUrl(req: FastifyRequest, publicUrl?: string): string {
@@ -50,10 +50,11 @@ export function videosCapability(c: Container): Capability {
       });
 
       app.get('/api/v1/videos/:id', {
-        schema: { tags, summary: 'A video (others see only ready videos)', params: IdParams, response: { 200: VideoSchema, ...problems(404) } },
+        schema: { tags, summary: 'A video, with its uploader\'s username (others see only ready videos)', params: IdParams, response: { 200: VideoWithOwner, ...problems(404) } },
       }, async (req) => {
         const v = await videos.getVisible(req.params.id, req.user);
-        return videoJson(v, baseUrl(req, cfg.publicUrl), await tokenFor(v));
+        const names = await c.accounts.usernames([v.owner_id]);
+        return { ...videoJson(v, baseUrl(req, cfg.publicUrl), await tokenFor(v)), owner_username: names.get(v.owner_id) ?? '' };
       });
 
       app.patch('/api/v1/videos/:id', {

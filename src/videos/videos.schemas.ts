@@ -118,6 +118,9 @@ export const ListQuery = Type.Object(
 
 export const VideoList = Type.Object({ items: Type.Array(VideoSchema), next_cursor: Nullable(Type.String()) });
 
+/** One video as its watch page shows it: with the uploader's username, for the link to their channel. */
+export const VideoWithOwner = Type.Object({ ...VideoSchema.properties, owner_username: Type.String() }, { $id: 'VideoWithOwner', title: 'VideoWithOwner' });
+
 export const ProgressSchema = Type.Object(
   {
     video_id: Type.String(),

@@ -1,6 +1,7 @@
 // Serves the web app (built by Vite into dist/web/app) at `/`: hashed assets with a year-long cache,
-// index.html uncached for every page path the app routes itself, and a plain explanation page
-// when the bundle was not built. Registered last, so API paths keep their problem+json 404s.
+// index.html uncached for every page path the app routes itself, embed.html (the player alone, which
+// other sites may frame) at /embed/{id}, and a plain explanation page when the bundle was not built.
+// Registered last, so API paths keep their problem+json 404s.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,7 +17,7 @@ const SERVER_PATHS = /^\/(api|docs|metrics|healthz|readyz)(\/|$)/;
 
 // The app talks only to its own origin; media and thumbnails may come from object storage (S3 or
 // a CDN) on another origin. hls.js runs its demuxer in a blob: worker.
-const CSP = [
+const CSP_PARTS = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
@@ -27,8 +28,11 @@ const CSP = [
   "object-src 'none'",
   "base-uri 'self'",
   "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+];
+const CSP = [...CSP_PARTS, "frame-ancestors 'none'"].join('; ');
+/** The embedded player is made to sit in other sites' iframes. */
+const EMBED_CSP = [...CSP_PARTS, 'frame-ancestors *'].join('; ');
+const EMBED_PATH = /^\/embed\/[^/]+\/?$/;
 
 /** dist/web/app of this checkout: the module lives in src/web (tsx) or dist/web (compiled). */
 export function defaultWebDir(): string {
@@ -93,15 +97,16 @@ class IndexFile {
 export function webCapability(c: Container): Capability {
   const webDir = c.config.webDir ?? defaultWebDir();
   const index = new IndexFile(path.join(webDir, 'index.html'));
+  const embed = new IndexFile(path.join(webDir, 'embed.html'));
 
-  const sendIndex = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    reply.header('x-content-type-options', 'nosniff').header('referrer-policy', 'same-origin');
-    const page = await index.get();
+  const sendIndex = async (req: FastifyRequest, reply: FastifyReply, embedded = false): Promise<FastifyReply> => {
+    reply.header('x-content-type-options', 'nosniff').header('referrer-policy', embedded ? 'strict-origin-when-cross-origin' : 'same-origin');
+    const page = await (embedded ? embed : index).get();
     if (!page) {
       return reply.code(503).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(notBuiltPage(webDir));
     }
     // index.html names the current hashed assets, so it must be revalidated on every load.
-    reply.header('content-security-policy', CSP).header('cache-control', 'no-cache').header('etag', page.etag);
+    reply.header('content-security-policy', embedded ? EMBED_CSP : CSP).header('cache-control', 'no-cache').header('etag', page.etag);
     if (req.headers['if-none-match'] === page.etag) return reply.code(304).send();
     return reply.type('text/html; charset=utf-8').send(page.body);
   };
@@ -120,7 +125,7 @@ export function webCapability(c: Container): Capability {
       app.get('/*', { schema: { hide: true } }, async (req, reply) => {
         const pathname = req.url.split('?')[0];
         if (SERVER_PATHS.test(pathname) || !wantsHtml(req, pathname)) return notFoundHandler(req, reply);
-        return sendIndex(req, reply);
+        return sendIndex(req, reply, EMBED_PATH.test(pathname));
       });
     },
   };

@@ -15,6 +15,7 @@ import { channelPage } from './pages/channel.js';
 import { searchPage } from './pages/search.js';
 import { searchBox } from './search-box.js';
 import { instanceInfo } from './instance.js';
+import { uploadIndicator } from './upload-status.js';
 
 route('/', discoverPage);
 route('/signin', (ctx) => authPage(ctx, 'signin'));
@@ -82,7 +83,7 @@ void instanceInfo().then((i) => {
 const app = document.getElementById('app')!;
 replace(app,
   h('a', { href: '#main', class: 'skip' }, 'Skip to content'),
-  h('header', { class: 'top' }, brand, nav, searchBox(), account),
+  h('header', { class: 'top' }, brand, nav, searchBox(), uploadIndicator(), account),
   main);
 
 let lastUser = session.user?.id ?? null;

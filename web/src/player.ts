@@ -22,11 +22,20 @@ export interface PlayerOptions {
   onWatched?: (seconds: number) => void;
   /** Report playback quality (startup, stalls, renditions, errors) for this video or stream. */
   qoe?: QoeTarget;
+  /** Start here (seconds) instead of at the beginning: a shared link's `?t=`. */
+  startAt?: number;
 }
 
 export interface Player {
   el: HTMLElement;
   video: HTMLVideoElement;
+  /**
+   * The keyboard shortcuts (space/k play-pause, j/l ∓10 s, ←/→ ∓5 s, ↑/↓ volume, f full screen,
+   * m mute); a page passes its document's keydown here. Keys typed into fields are left alone.
+   */
+  handleKey(ev: KeyboardEvent): void;
+  /** Shows a "muted: tap to unmute" button while the video plays muted (after a muted autoplay). */
+  showUnmuteHint(): void;
   dispose(): void;
 }
 
@@ -42,6 +51,7 @@ export function createPlayer(opts: PlayerOptions): Player {
   const quality = h('select', { id: qualityId, class: 'quality', disabled: true }, h('option', { value: '-1' }, 'Auto'));
   const full = h('button', { type: 'button', class: 'ctl', 'aria-label': 'Full screen' }, icon('fullscreen'));
   const message = h('div', { class: 'player-message', role: 'status' });
+  const unmuteHint = h('button', { type: 'button', class: 'unmute-hint', hidden: true }, icon('muted'), 'Muted: tap to unmute');
   const controls = h('div', { class: 'controls' },
     play,
     h('div', { class: 'seek-wrap' }, seek, preview),
@@ -177,16 +187,85 @@ export function createPlayer(opts: PlayerOptions): Player {
     else void el.requestFullscreen?.();
   });
   seek.addEventListener('input', () => (video.currentTime = Number(seek.value)));
-  el.addEventListener('keydown', (ev) => {
-    if ((ev.target as Element).closest('select, input')) return;
-    if (ev.key === ' ' || ev.key === 'k') {
-      ev.preventDefault();
-      void togglePlay();
-    } else if (!opts.live && (ev.key === 'ArrowLeft' || ev.key === 'ArrowRight')) {
-      ev.preventDefault();
-      video.currentTime = Math.max(0, video.currentTime + (ev.key === 'ArrowLeft' ? -5 : 5));
-    }
+  const seekBy = (delta: number) => {
+    if (opts.live && !opts.dvr) return;
+    const end = Number.isFinite(video.duration) ? video.duration : liveEdge();
+    video.currentTime = Math.max(0, Math.min(end, video.currentTime + delta));
+  };
+  function handleKey(ev: KeyboardEvent): void {
+    if (ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const target = ev.target as HTMLElement | null;
+    if (target?.closest?.('input, textarea, select, [contenteditable=""], [contenteditable="true"]')) return;
+    // Space and Enter on a button or link are that control's own click.
+    if ((ev.key === ' ' || ev.key === 'Enter') && target?.closest?.('button, a, summary')) return;
+    const actions: Record<string, () => void> = {
+      ' ': () => void togglePlay(),
+      k: () => void togglePlay(),
+      j: () => seekBy(-10),
+      l: () => seekBy(10),
+      ArrowLeft: () => seekBy(-5),
+      ArrowRight: () => seekBy(5),
+      ArrowUp: () => (video.volume = Math.min(1, video.volume + 0.1)),
+      ArrowDown: () => (video.volume = Math.max(0, video.volume - 0.1)),
+      f: () => full.click(),
+      m: () => (video.muted = !video.muted),
+    };
+    const act = actions[ev.key.length === 1 ? ev.key.toLowerCase() : ev.key];
+    if (!act) return;
+    ev.preventDefault();
+    act();
+  }
+  el.addEventListener('keydown', handleKey);
+  if (opts.startAt !== undefined) {
+    const at = opts.startAt;
+    video.addEventListener('loadedmetadata', () => {
+      if (Number.isFinite(video.duration)) video.currentTime = Math.min(at, Math.max(0, video.duration - 0.5));
+    }, { once: true });
+  }
+  unmuteHint.addEventListener('click', () => {
+    video.muted = false;
+    unmuteHint.hidden = true;
   });
+  video.addEventListener('volumechange', () => {
+    if (!video.muted) unmuteHint.hidden = true;
+  });
+
+  // Live: when the encoder drops, the playlist stops growing and the picture would freeze under
+  // "LIVE". A watchdog notices playback not moving and says "Reconnecting…" instead, asks for the
+  // playlist again every few seconds, and clears the message once frames move again.
+  let reconnecting = false;
+  let watchdog: ReturnType<typeof setInterval> | null = null;
+  if (opts.live) {
+    let lastPos = -1;
+    let stuckSince: number | null = null;
+    let lastReload = 0;
+    watchdog = setInterval(() => {
+      if (disposed || video.paused || video.seeking || !started) {
+        stuckSince = null;
+        return;
+      }
+      const now = performance.now();
+      if (video.currentTime !== lastPos) {
+        lastPos = video.currentTime;
+        stuckSince = null;
+        if (reconnecting) setReconnecting(false);
+        return;
+      }
+      stuckSince ??= now;
+      if (now - stuckSince >= 1500 && !reconnecting) setReconnecting(true);
+      if (reconnecting && hls && now - lastReload > 4000) {
+        lastReload = now;
+        hls.startLoad(-1);
+      }
+    }, 500);
+  }
+  function setReconnecting(on: boolean): void {
+    reconnecting = on;
+    el.classList.toggle('reconnecting', on);
+    message.classList.toggle('reconnecting', on);
+    message.textContent = on ? 'Reconnecting…' : '';
+    if (!opts.dvr || !on) time.textContent = on ? 'Reconnecting' : 'LIVE';
+  }
 
   if (opts.storyboardUrl && !opts.live) void attachStoryboard(seek, preview, opts.storyboardUrl, () => video.duration);
 
@@ -226,7 +305,9 @@ export function createPlayer(opts: PlayerOptions): Player {
           showMessage('This video cannot be played in this browser.');
         }
       });
-      instance.on(HlsCtor.Events.FRAG_LOADED, () => showMessage(''));
+      instance.on(HlsCtor.Events.FRAG_LOADED, () => {
+        if (!reconnecting) showMessage('');
+      });
       quality.addEventListener('change', () => (instance.currentLevel = Number(quality.value)));
       instance.loadSource(opts.src);
       instance.attachMedia(video);
@@ -243,8 +324,13 @@ export function createPlayer(opts: PlayerOptions): Player {
   return {
     el,
     video,
+    handleKey,
+    showUnmuteHint() {
+      if (video.muted) unmuteHint.hidden = false;
+    },
     dispose() {
       disposed = true;
+      if (watchdog) clearInterval(watchdog);
       report();
       qoe?.end();
       hls?.destroy();

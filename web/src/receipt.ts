@@ -11,7 +11,8 @@ export function receiptTable(video: Video): HTMLElement | null {
   const cell = (v: string) => h('td', null, v);
   return h('section', { class: 'receipt', 'aria-label': 'Encoding receipt' },
     h('h2', null, 'Encoding receipt', mode ? h('span', { class: 'meta' }, ` · ${mode}`) : null),
-    h('div', { class: 'table-wrap' },
+    // Focusable, so a keyboard can scroll the table sideways on a narrow screen.
+    h('div', { class: 'table-wrap', tabindex: 0, role: 'group', 'aria-label': 'Encoding receipt table' },
       h('table', null,
         h('thead', null, h('tr', null, ...['Rendition', 'Size', 'Average', 'Peak', 'SSIM', 'SSIM worst 10 %', 'PSNR'].map((t) => h('th', { scope: 'col' }, t)))),
         h('tbody', null, ...rows.map((r) => h('tr', null,

@@ -46,6 +46,8 @@ export function onNavigate(fn: () => void): void {
   afterListeners.push(fn);
 }
 
+let first = true;
+
 function render(): void {
   if (!outlet) return;
   current?.dispose?.();
@@ -65,13 +67,15 @@ function render(): void {
   current = page;
   replace(outlet, page.el);
   document.title = page.title ? `${page.title} · Nova` : 'Nova';
-  // Move focus to the new page's heading so keyboard and screen-reader users land on it.
+  // Move focus to the new page's heading so keyboard and screen-reader users land on it; not on
+  // the first load, where the first Tab must reach the skip link.
   const heading = outlet.querySelector<HTMLElement>('h1');
-  if (heading) {
+  if (heading && !first) {
     heading.tabIndex = -1;
     heading.focus({ preventScroll: true });
   }
   window.scrollTo(0, 0);
+  first = false;
   for (const fn of afterListeners) fn();
 }
 
@@ -108,6 +112,7 @@ export function startRouter(el: HTMLElement): void {
 /** A page whose code is fetched when first visited (keeps big libraries out of the first load). */
 export function lazy(load: () => Promise<PageFn>): PageFn {
   return (ctx) => {
+    const initialLoad = first;
     const el = document.createElement('div');
     el.append(Object.assign(document.createElement('p'), { className: 'loading', textContent: 'Loading…' }));
     const page: Page = { title: '', el };
@@ -120,7 +125,7 @@ export function lazy(load: () => Promise<PageFn>): PageFn {
       page.el = real.el;
       if (real.title) document.title = `${real.title} · Nova`;
       const heading = real.el.querySelector<HTMLElement>('h1');
-      if (heading) {
+      if (heading && !initialLoad) {
         heading.tabIndex = -1;
         heading.focus({ preventScroll: true });
       }

@@ -132,7 +132,7 @@ export function badge(status: string): HTMLElement {
 /** A video tile linking to its watch page. */
 export function videoCard(v: Pick<Video, 'id' | 'title' | 'thumbnail_url' | 'duration_seconds' | 'created_at'> & { view_count?: number; owner_username?: string; status?: string }, extra?: HTMLElement | null): HTMLElement {
   const thumb = v.thumbnail_url
-    ? h('img', { src: v.thumbnail_url, alt: '', loading: 'lazy', decoding: 'async' })
+    ? h('img', { src: v.thumbnail_url, alt: v.title, loading: 'lazy', decoding: 'async' })
     : h('div', { class: 'thumb-empty', 'aria-hidden': 'true' }, '▶');
   const dur = duration(v.duration_seconds);
   const meta = [v.owner_username, v.view_count !== undefined ? count(v.view_count, 'view') : null, ago(v.created_at)].filter(Boolean).join(' · ');

@@ -16,7 +16,7 @@ export function channelPage(ctx: PageContext): Page {
   const stats = h('p', { class: 'meta', role: 'status' });
   const actions = h('div', { class: 'row' });
   const msg = notice();
-  const grid = h('div', { class: 'grid', 'aria-label': 'Videos' });
+  const grid = h('div', { class: 'grid', role: 'group', 'aria-label': 'Videos' });
   const el = h('section', { class: 'page channel' }, liveSlot, h('div', { class: 'row spread' }, h('div', null, heading, stats), actions), msg.el, h('h2', null, 'Videos'), grid);
   let player: Player | null = null;
   let disposed = false;

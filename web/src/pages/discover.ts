@@ -47,7 +47,7 @@ export function discoverPage(): Page {
   const feedNote = h('span', { class: 'hint' });
   const trendGrid = h('ol', { class: 'grid ranked', 'aria-label': 'Trending videos' });
   const trendState = h('span', { class: 'hint', role: 'status' });
-  const latestGrid = h('div', { class: 'grid', 'aria-label': 'Latest videos' });
+  const latestGrid = h('div', { class: 'grid', role: 'group', 'aria-label': 'Latest videos' });
   const liveBlock = section('Live now', liveGrid);
   liveBlock.hidden = true;
 

@@ -1,5 +1,7 @@
 // Watch a live stream: the live player (when the stream is on air), viewer count, and the chat
-// panel beside it (below it on a phone). Its creator and admins get the moderation controls.
+// panel beside it (below it on a phone). Its creator and admins get the moderation controls. A muted
+// autostart says how to unmute; a dropped encoder shows "Reconnecting…" (the player notices); an
+// ended broadcast links to its recording once there is one.
 import { h, replace } from '../dom.js';
 import { ApiError, errorText, get } from '../api.js';
 import { chatPanel, type ChatPanel } from '../chat.js';
@@ -25,11 +27,13 @@ export function liveWatchPage(ctx: PageContext): Page {
   let timer: ReturnType<typeof setTimeout> | null = null;
   let disposed = false;
   let shownStatus = '';
+  let endedPolls = 0;
 
-  function showOffline(text: string): void {
+  function showOffline(text: string, recordingId?: string | null): void {
     player?.dispose();
     player = null;
-    replace(stage, h('div', { class: 'offline' }, h('p', null, text)));
+    const recording = recordingId ? h('p', null, h('a', { href: `/watch/${encodeURIComponent(recordingId)}`, class: 'button' }, 'Watch the recording')) : null;
+    replace(stage, h('div', { class: 'offline' }, h('div', null, h('p', null, text), recording)));
   }
 
   function paint(s: Stream): void {
@@ -37,19 +41,23 @@ export function liveWatchPage(ctx: PageContext): Page {
     document.title = `${s.title} · Nova`;
     const since = s.status === 'live' && s.started_at ? ` · started ${ago(s.started_at)}` : '';
     replace(statusLine, badge(s.status), h('span', null, `${count(s.viewer_count ?? 0, 'viewer')} watching${since}`));
-    if (s.status === shownStatus) return;
-    shownStatus = s.status;
+    const shown = `${s.status}:${s.recording_video_id ?? ''}`;
+    if (shown === shownStatus) return;
+    const wasLive = shownStatus.startsWith('live:');
+    shownStatus = shown;
+    if (s.status === 'live' && wasLive) return;
     if (s.status === 'live' && s.playback_url) {
       player?.dispose();
       player = createPlayer({ src: s.playback_url, live: true, dvr: (s.dvr_window_seconds ?? 0) > 0, qoe: { stream_id: s.id } });
       replace(stage, player.el);
       // Live playback starts muted so browsers allow it to start by itself.
       player.video.muted = true;
-      void player.video.play().catch(() => {});
+      const p = player;
+      void player.video.play().then(() => p.showUnmuteHint(), () => {});
     } else if (s.status === 'idle' && s.reusable && s.recording_video_id) {
-      showOffline('Offline for now. The last broadcast is on its recording page; this page switches to the video when the next one starts.');
+      showOffline('Offline for now. The last broadcast is on its recording page; this page switches to the video when the next one starts.', s.recording_video_id);
     } else if (s.status === 'ended') {
-      showOffline('This stream has ended.');
+      showOffline(s.recording_video_id ? 'This broadcast has ended.' : 'This broadcast has ended. Its recording is linked here once it is saved.', s.recording_video_id);
     } else {
       showOffline('The stream has not started yet. This page switches to the video when it does.');
     }
@@ -66,7 +74,8 @@ export function liveWatchPage(ctx: PageContext): Page {
         chat = chatPanel(id, { canModerate });
         replace(side, chat.el);
       }
-      if (s.status === 'ended') return;
+      // An ended stream changes no more, except that its recording appears a little later.
+      if (s.status === 'ended' && (s.recording_video_id || ++endedPolls > 60)) return;
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) {
         heading.textContent = 'Stream not found';

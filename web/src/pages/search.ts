@@ -9,7 +9,7 @@ import { empty, loading, videoCard } from '../ui.js';
 export function searchPage(ctx: PageContext): Page {
   const q = (ctx.query.get('q') ?? '').trim().slice(0, 200);
   const channels = h('ul', { class: 'chips', 'aria-label': 'Channels' });
-  const grid = h('div', { class: 'grid', 'aria-label': 'Videos' });
+  const grid = h('div', { class: 'grid', role: 'group', 'aria-label': 'Videos' });
   const el = h('section', { class: 'page search-results' }, h('h1', null, q ? `Results for “${q}”` : 'Search'), channels, grid);
 
   async function load(): Promise<void> {
