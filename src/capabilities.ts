@@ -7,7 +7,7 @@ import { healthCapability } from './health/health.routes.js';
 import { experimentsCapability } from './experiments/experiments.routes.js';
 import { createLiveService, liveCapability } from './live/live.capability.js';
 import { videosCapability } from './videos/videos.routes.js';
-import { vodServices } from './videos/videos.wiring.js';
+import { createVodServices } from './videos/videos.wiring.js';
 import { uploadsCapability } from './uploads/uploads.routes.js';
 import { transcodeCapability } from './transcode/transcode.routes.js';
 import { chatCapability } from './chat/chat.routes.js';
@@ -30,11 +30,13 @@ import { moderationCapability } from './moderation/moderation.routes.js';
 export function createCapabilities(c: Container): Capability[] {
   // Chat closes its sockets when a stream ends and counts its sockets as viewers: it shares this.
   const live = createLiveService(c);
-  // VOD: uploads and live recordings feed the pipeline; stopped after live, which hands it recordings.
-  const vod = [videosCapability(c), uploadsCapability(c), transcodeCapability(c)];
+  // VOD: one set of services for every capability that needs videos. Uploads and live recordings
+  // feed the pipeline; its capabilities stop after live, which hands it recordings.
+  const vod = createVodServices(c);
+  const vodCapabilities = [videosCapability(c, vod), uploadsCapability(c, vod), transcodeCapability(c, vod)];
   // QoE asks videos and live who owns what (and whether the caller may see a video).
   const qoe = qoeCapability(c, {
-    videoOwner: (id, user) => vodServices(c).videos.getVisible(id, user).then((v) => v.owner_id, (err: unknown) => {
+    videoOwner: (id, user) => vod.videos.getVisible(id, user).then((v) => v.owner_id, (err: unknown) => {
       if (err instanceof NotFoundError) return null;
       throw err;
     }),
@@ -46,7 +48,7 @@ export function createCapabilities(c: Container): Capability[] {
   // Follows are a feature of the feed, which ranks with the served models; experiments may set its model selector.
   // The feed's read model hears of likes, watches and follows as they commit (and from events).
   const feedState = createFeedState(c, (userId) => channels.service.followeeIds(userId));
-  const channels = channelsCapability(c, live, (userId) => feedState.acted(userId));
+  const channels = channelsCapability(c, live, vod.videos, (userId) => feedState.acted(userId));
   const feed = feedCapability(c, models.service, feedState);
   const feedExperiment = wireFeedExperiment(c, experiments.service, feed.service, models.service);
   const feedExperimentCap: Capability = { name: 'feed-experiment', stop: () => feedExperiment.close() };
@@ -55,5 +57,5 @@ export function createCapabilities(c: Container): Capability[] {
   // Keep `events` (the outbox relay) last: it starts after and stops before every consumer, so no
   // event is marked delivered while a consumer is not listening.
   // `web` (the app at `/`) has no background work; it comes after every API route it must not shadow.
-  return [healthCapability(c), accountsCapability(c), instanceCapability(c), ...vod, qoe, experiments, liveCapability(c, live, { recordingSink: () => vodServices(c).videos }), chatCapability(c, live), clipsCapability(c, live), moderationCapability(c, live), models, engagementCapability(c, (userId, videoId) => feedState.acted(userId, [videoId])), channels, searchCapability(c), feed, feedExperimentCap, trending, webhooks, eventsCapability(c), webCapability(c)];
+  return [healthCapability(c), accountsCapability(c), instanceCapability(c), ...vodCapabilities, qoe, experiments, liveCapability(c, live, { recordingSink: () => vod.videos }), chatCapability(c, live), clipsCapability(c, live, vod.videos), moderationCapability(c, live, vod.videos), models, engagementCapability(c, (userId, videoId) => feedState.acted(userId, [videoId])), channels, searchCapability(c), feed, feedExperimentCap, trending, webhooks, eventsCapability(c), webCapability(c)];
 }

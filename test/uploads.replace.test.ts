@@ -10,8 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createHash, randomBytes } from 'node:crypto';
 import { createVideo, deleteVideo, getProgress, uploadFile } from '../src/client/videos.client.js';
-import { vodServices } from '../src/videos/videos.wiring.js';
-import { startTestNova, type TestNova } from './helpers/nova.js';
+import { startTestNova, vodOf, type TestNova } from './helpers/nova.js';
 import { CLIP_DIR, removeClips, sha256, vodUsers, type VodUsers } from './helpers/vod.js';
 
 const ENV = { UPLOAD_MAX_BYTES: String(64 * 1024 * 1024), UPLOAD_EXPIRY_SECONDS: '3600' };
@@ -208,7 +207,7 @@ describe('uploads: one per video', () => {
     const firstUrl = first.headers.get('location')!;
 
     // The first upload's finish stops just before it queues the video, until a creation replaced it.
-    const videos = vodServices(t.nova.container).videos;
+    const videos = vodOf(t.nova).videos;
     const accept = videos.acceptUpload;
     let paused!: () => void;
     const reached = new Promise<void>((resolve) => (paused = resolve));

@@ -9,8 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { NovaClient } from '../src/client/nova-client.js';
 import { getPlayback, updateVideo, waitForStatus, type Playback } from '../src/client/videos.client.js';
-import { vodServices } from '../src/videos/videos.wiring.js';
-import { startTestNova, type TestNova } from './helpers/nova.js';
+import { startTestNova, vodOf, type TestNova } from './helpers/nova.js';
 import { startS3, type TestS3 } from './helpers/s3.js';
 import { clip, createAndUpload, removeClips } from './helpers/vod.js';
 import { insertReadyVideo } from './helpers/videos-db.js';
@@ -116,7 +115,7 @@ for (const storage of ['local', 's3'] as const) {
       const laterExpiry = token.replace(/^(\d+)/, (m) => String(Number(m) + 3600));
       const otherId = await insertReadyVideo(t, (await owner.get<{ id: string }>('/api/v1/me')).body.id, 'another private');
       assert.equal((await updateVideo(owner, otherId, { visibility: 'private' })).status, 200);
-      const otherToken = await vodServices(t.nova.container).tokens.sign(otherId);
+      const otherToken = await vodOf(t.nova).tokens.sign(otherId);
       for (const u of [...urls, playback.thumbnail_url!]) {
         await expect403(withToken(u, null), 'no token', /private/);
         await expect403(withToken(u, altered), 'altered token', /not valid/);

@@ -10,7 +10,7 @@ import { problems } from '../http/problem.schema.js';
 import type { LiveService, LiveStream } from '../live/live.service.js';
 import { baseUrl } from '../videos/videos.routes.js';
 import { videoJson } from '../videos/videos.schemas.js';
-import { vodServices } from '../videos/videos.wiring.js';
+import type { VideosService } from '../videos/videos.service.js';
 import { ChannelSchema, FollowingFeed, FollowingList, PageQuery, UsernameParams } from './channels.schemas.js';
 import { ChannelsService } from './channels.service.js';
 import { FollowsRepository } from './follows.repository.js';
@@ -24,8 +24,8 @@ function badCursor(): never {
 }
 
 /** `followsChanged` hears of each follow and unfollow once it committed. */
-export function channelsCapability(c: Container, live: LiveService, followsChanged?: (userId: string) => Promise<void>): ChannelsCapability {
-  const service = new ChannelsService(c.db, new FollowsRepository(c.db), c.accounts, vodServices(c).videos, live, followsChanged);
+export function channelsCapability(c: Container, live: LiveService, videos: VideosService, followsChanged?: (userId: string) => Promise<void>): ChannelsCapability {
+  const service = new ChannelsService(c.db, new FollowsRepository(c.db), c.accounts, videos, live, followsChanged);
   const streamJson = (req: FastifyRequest, s: LiveStream, username?: string) => ({
     id: s.id,
     creator_id: s.creator_id,

@@ -9,7 +9,7 @@ import { problems } from '../http/problem.schema.js';
 import type { LiveService } from '../live/live.service.js';
 import { baseUrl } from '../videos/videos.routes.js';
 import { IdParams, videoJson } from '../videos/videos.schemas.js';
-import { vodServices } from '../videos/videos.wiring.js';
+import type { VideosService } from '../videos/videos.service.js';
 import { ClipsRepository } from './clips.repository.js';
 import { ChatReplay } from './clips.replay.js';
 import { ChatReplayList, ChatReplayQuery, ClipResultSchema, StreamClipBody, VideoClipBody } from './clips.schemas.js';
@@ -18,8 +18,7 @@ import { ClipsService } from './clips.service.js';
 /** Messages one replay answer carries at most; a player asks again for the next stretch. */
 const REPLAY_LIMIT = 1000;
 
-export function clipsCapability(c: Container, live: LiveService): Capability & { service: ClipsService } {
-  const { videos } = vodServices(c);
+export function clipsCapability(c: Container, live: LiveService, videos: VideosService): Capability & { service: ClipsService } {
   const repo = new ClipsRepository(c.db);
   const service = new ClipsService(repo, videos, live, c.limiter, c.logger.child({ module: 'clips' }));
   const replay = new ChatReplay(repo, live.repo, new ChatRepository(c.db), (id) => videos.repo.findById(id));

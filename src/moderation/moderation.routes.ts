@@ -4,14 +4,14 @@ import type { Container } from '../container.js';
 import { requireAdmin } from '../http/auth.js';
 import { problems } from '../http/problem.schema.js';
 import type { LiveService } from '../live/live.service.js';
-import { vodServices } from '../videos/videos.wiring.js';
+import type { VideosService } from '../videos/videos.service.js';
 import type { ModerationEntry } from './moderation.repository.js';
 import { ModerationRepository } from './moderation.repository.js';
 import { ModerationBody, ModerationEntrySchema, ModerationList, ModerationQuery } from './moderation.schemas.js';
 import { ModerationService } from './moderation.service.js';
 
-export function moderationCapability(c: Container, live: LiveService): Capability & { service: ModerationService } {
-  const service = new ModerationService(new ModerationRepository(c.db), () => vodServices(c).videos, live);
+export function moderationCapability(c: Container, live: LiveService, videos: VideosService): Capability & { service: ModerationService } {
+  const service = new ModerationService(new ModerationRepository(c.db), videos, live);
   const withNames = async (entries: ModerationEntry[]) => {
     const names = await c.accounts.usernames(entries.flatMap((e) => [e.target_owner_id, e.moderator_id]));
     return entries.map((e) => ({ ...e, target_owner: names.get(e.target_owner_id) ?? null, moderator: names.get(e.moderator_id) ?? null }));

@@ -19,7 +19,7 @@ export interface ModerationRequest {
 export class ModerationService {
   constructor(
     private readonly repo: ModerationRepository,
-    private readonly videos: () => VideosService,
+    private readonly videos: VideosService,
     private readonly live: LiveService,
   ) {}
 
@@ -30,7 +30,7 @@ export class ModerationService {
     let title: string;
     let ownerId: string;
     if (req.target_type === 'video') {
-      const videos = this.videos();
+      const videos = this.videos;
       const v = await videos.repo.findById(req.target_id);
       if (!v) throw new NotFoundError(`No video ${req.target_id}.`);
       title = v.title;

@@ -9,7 +9,7 @@ import { requireAdmin } from '../http/auth.js';
 import { problems } from '../http/problem.schema.js';
 import type { JobRow } from '../infra/queue/queue.js';
 import { TRANSCODE_JOB } from '../videos/videos.keys.js';
-import { vodServices } from '../videos/videos.wiring.js';
+import type { VodServices } from '../videos/videos.wiring.js';
 import { TranscodeHandler } from './transcode.handler.js';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
@@ -65,8 +65,8 @@ function jobJson(j: JobRow) {
   };
 }
 
-export function transcodeCapability(c: Container): Capability {
-  const { queue, videos, media } = vodServices(c);
+export function transcodeCapability(c: Container, vod: VodServices): Capability {
+  const { queue, videos, media } = vod;
   // Registered when the capability is built, before any route can add a job (add() refuses a type without a handler).
   queue.register(TRANSCODE_JOB, new TranscodeHandler(videos, media, c.storage, { workRoot: path.join(c.config.dataDir, 'tmp', 'transcode') }));
   return {

@@ -11,7 +11,7 @@ import { problemType, type Problem } from '../http/errors.js';
 import type { Capability, NovaApp, Roles } from '../capability.js';
 import type { Container } from '../container.js';
 import { problems } from '../http/problem.schema.js';
-import { vodServices } from '../videos/videos.wiring.js';
+import type { VodServices } from '../videos/videos.wiring.js';
 import { UPLOADS_PATH, UploadsService } from './uploads.service.js';
 import { baseUrl } from '../videos/videos.routes.js';
 import { RedisLocker } from './uploads.locker.js';
@@ -40,9 +40,9 @@ async function asProblem(response: Response, url: string): Promise<Response> {
   return new Response(body, { status: response.status, headers });
 }
 
-export function uploadsCapability(c: Container): UploadsCapability {
+export function uploadsCapability(c: Container, vod: VodServices): UploadsCapability {
   const cfg = c.config;
-  const { videos } = vodServices(c);
+  const { videos } = vod;
   const expiryMs = cfg.uploadExpirySeconds * 1000;
   const store: UploadStore = cfg.uploadStore === 's3' && cfg.s3
     ? new S3UploadStore(cfg.s3, expiryMs)

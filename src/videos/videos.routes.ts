@@ -11,7 +11,7 @@ import { registerMediaRoutes } from './media.routes.js';
 import { registerProgressRoutes } from './progress.routes.js';
 import type { VideoRow } from './videos.repository.js';
 import { CreateVideoBody, CreateVideoResult, IdParams, ListQuery, mediaUrl, PlaybackSchema, renditionsOf, UpdateVideoBody, VideoList, VideoSchema, VideoWithOwner, videoJson } from './videos.schemas.js';
-import { vodServices } from './videos.wiring.js';
+import type { VodServices } from './videos.wiring.js';
 
 export function baseUrl(req: FastifyRequest, publicUrl?: string): string {
   return publicUrl ?? `${req.protocol}://${req.host}`;
@@ -27,13 +27,14 @@ function decodeCursor(cursor: string): string {
   return id;
 }
 
-export function videosCapability(c: Container): Capability {
-  const { videos, bus, tokens } = vodServices(c);
+export function videosCapability(c: Container, vod: VodServices): Capability & { vod: VodServices } {
+  const { videos, bus, tokens } = vod;
   const cfg = c.config;
   // A private video's media URLs carry a playback token; others' need none.
   const tokenFor = async (v: VideoRow): Promise<string | undefined> => (v.visibility === 'private' || v.hidden_at ? tokens.sign(v.id) : undefined);
   return {
     name: 'videos',
+    vod,
     routes(app: NovaApp) {
       const tags = ['videos'];
       const auth = [{ bearer: [] }];

@@ -1,7 +1,7 @@
-// Builds the VOD services once per container: queue adapter (embedded, or BullMQ with REDIS_URL),
-// progress fan-out (memory, or Redis pub/sub) and the videos service. The pipeline's job handler is
-// registered by the transcode capability, which owns that work.
-// Capabilities that need videos (uploads, transcode, live recordings) all get the same instances.
+// Builds the VOD services: queue adapter (embedded, or BullMQ with REDIS_URL), progress fan-out
+// (memory, or Redis pub/sub) and the videos service. src/capabilities.ts calls it once and hands the
+// same instances to every capability that needs videos (uploads, transcode, clips, channels, live
+// recordings). The pipeline's job handler is registered by the transcode capability, which owns that work.
 import type { Container } from '../container.js';
 import { BullQueue } from '../infra/queue/bullmq.queue.js';
 import { EmbeddedQueue } from '../infra/queue/embedded.queue.js';
@@ -24,11 +24,7 @@ export interface VodServices {
   tokens: PlaybackTokens;
 }
 
-const built = new WeakMap<Container, VodServices>();
-
-export function vodServices(c: Container): VodServices {
-  const existing = built.get(c);
-  if (existing) return existing;
+export function createVodServices(c: Container): VodServices {
   const cfg = c.config;
   const logger = c.logger.child({ module: 'vod' });
   const jobs = new JobsRepository(c.db);
@@ -60,7 +56,5 @@ export function vodServices(c: Container): VodServices {
   }, indexer);
   const tokens = new PlaybackTokens(c.db, cfg.playbackTokenTtlSeconds);
   const media = createMediaToolkit(cfg);
-  const services = { videos, queue, bus, media, tokens };
-  built.set(c, services);
-  return services;
+  return { videos, queue, bus, media, tokens };
 }

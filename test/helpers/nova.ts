@@ -7,7 +7,15 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { startNova, type RunningNova } from '../../src/server.js';
 import { NovaClient } from '../../src/client/nova-client.js';
+import type { VodServices } from '../../src/videos/videos.wiring.js';
 import { createTestDatabase, postgresSkipReason } from './postgres.js';
+
+/** The VOD services a running Nova wired into its videos capability (the same instances every route uses). */
+export function vodOf(nova: RunningNova): VodServices {
+  const videos = nova.capabilities.find((c): c is typeof c & { vod: VodServices } => c.name === 'videos' && 'vod' in c);
+  if (!videos) throw new Error('this Nova has no videos capability');
+  return videos.vod;
+}
 
 export interface TestNova {
   nova: RunningNova;
