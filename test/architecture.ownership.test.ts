@@ -112,6 +112,11 @@ function migrationTables(): Set<string> {
     const text = fs.readFileSync(path.join(migrationsDir, f), 'utf8');
     for (const m of text.matchAll(/createTable\(\s*'([a-z0-9_]+)'/g)) tables.add(m[1]!);
     for (const m of text.matchAll(/CREATE\s+(?:VIRTUAL\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([a-z0-9_]+)/gi)) tables.add(m[1]!);
+    // A table built under a temporary name and renamed into place is the table it becomes.
+    for (const m of text.matchAll(/ALTER\s+TABLE\s+([a-z0-9_]+)\s+RENAME\s+TO\s+([a-z0-9_]+)/gi)) {
+      tables.delete(m[1]!);
+      tables.add(m[2]!);
+    }
   }
   return tables;
 }

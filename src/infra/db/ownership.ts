@@ -7,6 +7,9 @@
 export const TABLE_OWNERS = {
   users: 'accounts',
   sessions: 'accounts',
+  invites: 'accounts',
+  instance_settings: 'instance',
+  moderation_log: 'moderation',
   follows: 'channels',
   chat_messages: 'chat',
   chat_bans: 'chat',
