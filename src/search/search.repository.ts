@@ -127,17 +127,19 @@ export class SearchRepository {
     // index then a top-N sort for a rare one: the planner picks by the words' statistics. Title
     // matches search title_tsv (the title's words only, generated from tsv), with its own statistics.
     const newest = (column: 'tsv' | 'title_tsv') => sql`(
-      SELECT d.id, ts_rank(d.tsv, to_tsquery('simple', ${all})) AS score FROM search_documents d
+      SELECT d.id, d.kind, d.owner_id, d.title, d.created_at, d.popularity, ts_rank(d.tsv, to_tsquery('simple', ${all})) AS score
+      FROM search_documents d
       WHERE ${sql.ref(`d.${column}`)} @@ to_tsquery('simple', ${all}) AND d.kind = ${q.kind} AND ${visible}
       ORDER BY d.created_at DESC LIMIT ${RANK_WINDOW})`;
-    const win = sql`SELECT id, max(score) AS score FROM (${newest('title_tsv')} UNION ALL ${newest('tsv')}) w GROUP BY id`;
+    const both = sql`${newest('title_tsv')} UNION ALL ${newest('tsv')}`;
     if (!deep) {
+      // The window's rows carry what a hit shows, so nothing is read twice.
       return sql<SearchHit>`
-        SELECT d.id, d.kind, d.owner_id, d.title, d.created_at, d.popularity, win.score
-        FROM (${win}) win JOIN search_documents d ON d.id = win.id
-        ORDER BY win.score DESC, d.popularity DESC, d.created_at DESC, d.id DESC
+        SELECT * FROM (SELECT DISTINCT ON (id) * FROM (${both}) w ORDER BY id, score DESC) win
+        ORDER BY score DESC, popularity DESC, created_at DESC, id DESC
         LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db.kysely);
     }
+    const win = sql`SELECT id, max(score) AS score FROM (${both}) w GROUP BY id`;
     return sql<SearchHit>`
       SELECT d.id, d.kind, d.owner_id, d.title, d.created_at, d.popularity,
         coalesce(win.score, ts_rank(d.tsv, to_tsquery('simple', ${all}))) AS score
@@ -154,17 +156,19 @@ export class SearchRepository {
     // title-only match scores its title hits, which the title's weight puts above body matches.
     // FTS5 hands matches out newest (highest rowid) first and stops at the LIMIT.
     const newest = (match: string) => sql`SELECT * FROM (
-      SELECT d.id, -bm25(search_fts, 10.0, 1.0) AS score FROM search_fts JOIN search_documents d ON d.rowid = search_fts.rowid
+      SELECT d.id, d.kind, d.owner_id, d.title, d.created_at, d.popularity, -bm25(search_fts, 10.0, 1.0) AS score
+      FROM search_fts JOIN search_documents d ON d.rowid = search_fts.rowid
       WHERE search_fts MATCH ${match} AND d.kind = ${q.kind} AND ${visible}
       ORDER BY search_fts.rowid DESC LIMIT ${RANK_WINDOW})`;
-    const win = sql`SELECT id, max(score) AS score FROM (${newest(`title : (${all})`)} UNION ALL ${newest(all)}) GROUP BY id`;
+    const both = sql`${newest(`title : (${all})`)} UNION ALL ${newest(all)}`;
     if (!deep) {
+      // The window's rows carry what a hit shows; SQLite takes the other columns from the max row.
       return sql<SearchHit>`
-        SELECT d.id, d.kind, d.owner_id, d.title, d.created_at, d.popularity, win.score
-        FROM (${win}) win JOIN search_documents d ON d.id = win.id
-        ORDER BY win.score DESC, d.popularity DESC, d.created_at DESC, d.id DESC
+        SELECT id, kind, owner_id, title, created_at, popularity, max(score) AS score FROM (${both}) GROUP BY id
+        ORDER BY score DESC, popularity DESC, created_at DESC, id DESC
         LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db.kysely);
     }
+    const win = sql`SELECT id, max(score) AS score FROM (${both}) GROUP BY id`;
     return sql<SearchHit>`
       SELECT d.id, d.kind, d.owner_id, d.title, d.created_at, d.popularity,
         coalesce(win.score, -bm25(search_fts, 10.0, 1.0)) AS score
