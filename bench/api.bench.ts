@@ -1,7 +1,9 @@
 // API benchmark: the cached trending list (GET /api/v1/discover/trending, the whole Nova app: auth
 // hook, metrics, problem+json errors, OpenAPI-described route) against a bare Fastify route that
-// sends the very same bytes, same run. Each server runs in its own process; autocannon runs in a
-// third. Also measures how soon a view reaches the trending SSE stream.
+// sends the very same bytes, same run; then the model-ranked feed for 50 different viewers over
+// 1,000 candidate videos against a bare route sending each viewer's feed bytes from memory. Each
+// server runs in its own process; autocannon runs in a third. Also measures how soon a view
+// reaches the trending SSE stream.
 // Rounds alternate in ABBA order (bench/lib/harness.ts); CPU per request is read from /proc.
 // Usage: npm run bench:api [-- --seconds=8 --connections=50 --rounds=4 --swap]
 import { execFile, fork, type ChildProcess } from 'node:child_process';
@@ -11,16 +13,21 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { arg, cpuSeconds, fmt, ratioSpread, spread, startBench } from './lib/harness.js';
+import { arg, fmt, ratioSpread, spread, startBench, treeCpuSeconds } from './lib/harness.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(SELF), '..');
 const TRENDING = '/api/v1/discover/trending?window=24h&limit=20';
 const FEED = '/api/v1/feed?limit=20';
+const VIEWERS = 50;
+const CANDIDATES = 1000;
 
 // ---- servers (child processes) --------------------------------------------------------------
 
-/** Nova on SQLite with 40 ready videos and engagement spread over the last day. */
+/**
+ * Nova on SQLite with 1,000 ready videos by 50 creators, engagement totals on all of them, and view
+ * events on 40 spread over the last day (for trending). Every video is a feed candidate.
+ */
 async function novaServer(): Promise<void> {
   const { loadConfig } = await import('../src/config.js');
   const { createLogger } = await import('../src/infra/logger.js');
@@ -28,28 +35,32 @@ async function novaServer(): Promise<void> {
   const { appendEvent } = await import('../src/events/outbox.repository.js');
   const { v7: uuidv7 } = await import('uuid');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-api-bench-'));
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', RTMP_PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: dataDir, ANON_VIEWS_PER_MINUTE: '1000000' });
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', RTMP_PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: dataDir, ANON_VIEWS_PER_MINUTE: '1000000', FEED_MAX_CANDIDATES: String(CANDIDATES), PASSWORD_SCRYPT_LOG_N: '14', REGISTER_MAX_PER_ADDRESS: '0' });
   const nova = await startNova(config, { api: true, worker: false }, createLogger('silent'));
   const db = nova.container.db.kysely;
-  const owner = uuidv7();
   const now = Date.now();
-  await db.insertInto('users').values({ id: owner, username: 'bench_creator', username_lower: 'bench_creator', password_hash: 'x', role: 'user', created_at: new Date(now).toISOString() }).execute();
-  for (let i = 0; i < 40; i++) {
-    const id = uuidv7();
-    const at = new Date(now - i * 3_600_000).toISOString();
-    await db.insertInto('videos').values({
-      id, owner_id: owner, title: `Benchmark video ${i}`, description: '', status: 'ready',
-      source_key: null, source_size: null, source_stream_id: null, upload_id: null, duration_seconds: 60 + i, width: 1280, height: 720, fps: 30,
-      has_audio: 1, video_codec: 'h264', audio_codec: 'aac', run_id: null, renditions: null, manifest_key: null, thumbnail_key: null,
-      storyboard_key: null, storyboard_vtt_key: null, playable_key: null, stage: null, progress: 100, error: null,
-      created_at: at, updated_at: at, ready_at: at,
-    }).execute();
-    await db.transaction().execute(async (trx) => {
-      for (let j = 0; j < 5 + ((i * 7) % 23); j++) {
-        await appendEvent(trx, 'video.viewed', id, { video_id: id, viewer_id: null, timestamp: new Date(now - ((i * 13 + j * 17) % 1440) * 60_000).toISOString() });
+  const owners = Array.from({ length: 50 }, () => uuidv7());
+  await db.insertInto('users').values(owners.map((id, i) => ({ id, username: `bench_creator${i}`, username_lower: `bench_creator${i}`, password_hash: 'x', role: 'user' as const, created_at: new Date(now).toISOString() }))).execute();
+  await db.transaction().execute(async (trx) => {
+    for (let i = 0; i < CANDIDATES; i++) {
+      const id = uuidv7();
+      // One an hour for the first 40 (trending's day), then spread over the 30-day candidate window.
+      const at = new Date(now - (i < 40 ? i * 3_600_000 : 40 * 3_600_000 + i * 2_400_000)).toISOString();
+      await trx.insertInto('videos').values({
+        id, owner_id: owners[i % owners.length], title: `Benchmark video ${i}`, description: '', status: 'ready',
+        source_key: null, source_size: null, source_stream_id: null, upload_id: null, duration_seconds: 60 + (i % 600), width: 1280, height: 720, fps: 30,
+        has_audio: 1, video_codec: 'h264', audio_codec: 'aac', run_id: null, renditions: null, manifest_key: null, thumbnail_key: null,
+        storyboard_key: null, storyboard_vtt_key: null, playable_key: null, stage: null, progress: 100, error: null,
+        created_at: at, updated_at: at, ready_at: at,
+      }).execute();
+      await trx.insertInto('video_stats').values({ video_id: id, views: (i * 37) % 500, likes: (i * 11) % 40, watch_seconds: (i * 53) % 9000, updated_at: at }).execute();
+      if (i < 40) {
+        for (let j = 0; j < 5 + ((i * 7) % 23); j++) {
+          await appendEvent(trx, 'video.viewed', id, { video_id: id, viewer_id: null, timestamp: new Date(now - ((i * 13 + j * 17) % 1440) * 60_000).toISOString() });
+        }
       }
-    });
-  }
+    }
+  });
   process.send?.({ type: 'ready', url: nova.url });
   process.on('message', async () => {
     await nova.stop();
@@ -58,12 +69,16 @@ async function novaServer(): Promise<void> {
   });
 }
 
-/** The baseline: Fastify with one route answering the same JSON bytes from memory. */
-async function bareServer(body: string, feedBody: string): Promise<void> {
+/** The baseline: Fastify answering the same JSON bytes from memory (the feed: the caller's own). */
+async function bareServer(body: string, feedFile: string): Promise<void> {
   const { default: Fastify } = await import('fastify');
   const app = Fastify({ logger: false });
+  const feeds = new Map(Object.entries(JSON.parse(fs.readFileSync(feedFile, 'utf8')) as Record<string, string>));
   app.get('/api/v1/discover/trending', async (_req, reply) => reply.type('application/json').send(body));
-  app.get('/api/v1/feed', async (_req, reply) => reply.type('application/json').send(feedBody));
+  app.get('/api/v1/feed', async (req, reply) => {
+    const feedBody = feeds.get(req.headers.authorization ?? '');
+    return feedBody === undefined ? reply.code(401).send() : reply.type('application/json').send(feedBody);
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address() as { port: number };
   process.send?.({ type: 'ready', url: `http://127.0.0.1:${addr.port}` });
@@ -87,12 +102,26 @@ interface Result {
   errors: number;
 }
 
-async function load(url: string, seconds: number, connections: number, token?: string): Promise<Result> {
-  const bin = path.join(ROOT, 'node_modules', 'autocannon', 'autocannon.js');
-  const auth = token ? ['-H', `authorization=Bearer ${token}`] : [];
-  const { stdout } = await promisify(execFile)(process.execPath, [bin, '-j', '-c', String(connections), '-d', String(seconds), ...auth, url], { maxBuffer: 16 * 1024 * 1024 });
+/** autocannon in its own process; with a tokens file, each request signs in as the next viewer in turn. */
+async function load(url: string, seconds: number, connections: number, tokensFile?: string): Promise<Result> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', SELF, 'load', url, String(seconds), String(connections), tokensFile ?? ''], { maxBuffer: 16 * 1024 * 1024 });
   const r = JSON.parse(stdout) as { requests: { average: number }; latency: { p50: number; p99: number }; errors: number; non2xx: number };
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
+}
+
+async function loadRunner(url: string, seconds: string, connections: string, tokensFile: string): Promise<void> {
+  const { default: autocannon } = await import('autocannon');
+  const tokens = tokensFile ? (JSON.parse(fs.readFileSync(tokensFile, 'utf8')) as string[]) : [];
+  let next = 0;
+  const result = await autocannon({
+    url,
+    connections: Number(connections),
+    duration: Number(seconds),
+    requests: [{
+      setupRequest: (req) => (tokens.length ? { ...req, headers: { ...req.headers, authorization: tokens[next++ % tokens.length] } } : req),
+    }],
+  });
+  process.stdout.write(JSON.stringify(result));
 }
 
 /** Waits until the list has 20 items, i.e. the relay and the trending consumer caught up. */
@@ -138,20 +167,35 @@ async function main(): Promise<void> {
   const bench = startBench('api', { a: 'nova', b: 'bare Fastify' });
   const nova = await start('nova');
   const body = await fullList(nova.url);
-  // A signed-in viewer for the feed; its body (ranked by the shipped model) is what the bare route sends.
-  const reg = await fetch(`${nova.url}/api/v1/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: `bench_viewer_${Date.now() % 1e6}`, password: 'password-123' }) });
-  const { token } = (await reg.json()) as { token: string };
-  const feedRes = await fetch(`${nova.url}${FEED}`, { headers: { authorization: `Bearer ${token}` } });
-  const feedBody = await feedRes.text();
-  if (feedRes.status !== 200) throw new Error(`feed answered ${feedRes.status}: ${feedBody.slice(0, 200)}`);
-  const bare = await start('bare', [body, feedBody]);
+  // Signed-in viewers, each with their own likes and watch time, so no two feeds are the same; each
+  // viewer's body (ranked by the shipped model) is what the bare route sends them.
+  const ids = (JSON.parse(body) as { items: Array<{ id: string }> }).items.map((i) => i.id);
+  const feeds: Record<string, string> = {};
+  for (let v = 0; v < VIEWERS; v++) {
+    const reg = await fetch(`${nova.url}/api/v1/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: `bench_viewer_${v}_${Date.now() % 1e6}`, password: 'password-123' }) });
+    const { token } = (await reg.json()) as { token: string };
+    const headers = { authorization: `Bearer ${token}` };
+    for (const id of [ids[v % ids.length], ids[(v * 7 + 3) % ids.length]]) await fetch(`${nova.url}/api/v1/videos/${id}/like`, { method: 'PUT', headers });
+    await fetch(`${nova.url}/api/v1/videos/${ids[(v * 3 + 1) % ids.length]}/watch`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ seconds: 90 }) });
+    const feedRes = await fetch(`${nova.url}${FEED}`, { headers });
+    const feedBody = await feedRes.text();
+    if (feedRes.status !== 200) throw new Error(`feed answered ${feedRes.status}: ${feedBody.slice(0, 200)}`);
+    feeds[headers.authorization] = feedBody;
+  }
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-api-bench-feeds-'));
+  const feedFile = path.join(work, 'feeds.json');
+  const tokensFile = path.join(work, 'tokens.json');
+  fs.writeFileSync(feedFile, JSON.stringify(feeds));
+  fs.writeFileSync(tokensFile, JSON.stringify(Object.keys(feeds)));
+  const bare = await start('bare', [body, feedFile]);
   try {
     console.log(`trending body ${body.length} bytes (20 items); ${connections} connections, ${seconds} s per run; req/s (p50 / p99 latency ms)`);
     // CPU seconds of the server process per request: far steadier than req/s on a shared machine.
+    // Nova's includes its model process (a child).
     const measure = async (server: { child: ChildProcess; url: string }, path: string, auth?: string) => {
-      const cpu0 = cpuSeconds(server.child.pid!);
+      const cpu0 = treeCpuSeconds(server.child.pid!);
       const r = await load(`${server.url}${path}`, seconds, connections, auth);
-      return { ...r, cpuUs: ((cpuSeconds(server.child.pid!) - cpu0) / Math.max(1, r.rps * seconds)) * 1e6 };
+      return { ...r, cpuUs: ((treeCpuSeconds(server.child.pid!) - cpu0) / Math.max(1, r.rps * seconds)) * 1e6 };
     };
     const compare = async (label: string, path: string, auth?: string) => {
       // Warm-up (JIT, caches), not counted.
@@ -162,11 +206,12 @@ async function main(): Promise<void> {
       const show = (rs: Array<Result & { cpuUs: number }>) =>
         `${fmt(spread(rs.map((x) => x.rps)), 0)} req/s, p50 ${spread(rs.map((x) => x.p50)).median} / p99 ${spread(rs.map((x) => x.p99)).median} ms, CPU ${fmt(spread(rs.map((x) => x.cpuUs)), 0, ' µs/req')}`;
       console.log(`${label}\n  bare Fastify  ${show(base)}\n  nova          ${show(ours)}\n  nova/bare per round ${fmt(ratio)}${errors ? `   errors ${errors}` : ''}`);
-      return { ratio, p99: spread(ours.map((x) => x.p99)).median };
+      return { ratio, p99: spread(ours.map((x) => x.p99)).median, cpuUs: spread(ours.map((x) => x.cpuUs)).median };
     };
     const trending = await compare('GET trending (cached)', TRENDING);
-    const ranking = JSON.parse(feedBody) as { ranking: string; items: unknown[] };
-    const feed = await compare(`GET feed (${ranking.ranking}, ${ranking.items.length} items)`, FEED, token);
+    const ranking = JSON.parse(Object.values(feeds)[0]) as { ranking: string; items: unknown[] };
+    const feed = await compare(`GET feed (${VIEWERS} viewers in turn, ${CANDIDATES} candidates, ${ranking.ranking}, ${ranking.items.length} items)`, FEED, tokensFile);
+    console.log(`feed CPU per request (Nova and its model process): ${feed.cpuUs.toFixed(0)} µs`);
     bench.target('trending nova/bare req/s', trending.ratio.median, '>=', 0.5);
     bench.target('feed nova/bare req/s', feed.ratio.median, '>=', 0.25);
     bench.target('feed p99 ms', feed.p99, '<=', 25, 0);
@@ -180,9 +225,10 @@ async function main(): Promise<void> {
   }
 }
 
-const [role, extra, extra2] = process.argv.slice(2);
+const [role, extra, extra2, extra3, extra4] = process.argv.slice(2);
 if (role === 'nova') void novaServer();
 else if (role === 'bare') void bareServer(extra, extra2);
+else if (role === 'load') void loadRunner(extra, extra2, extra3, extra4);
 else main().catch((err) => {
   console.error(err);
   process.exit(1);

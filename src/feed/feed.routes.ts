@@ -59,11 +59,13 @@ export function feedCapability(c: Container, models: ModelService, state: FeedSt
           querystring: feedQuery(cfg.maxLimit, cfg.defaultLimit),
           response: { 200: FeedResultSchema, ...problems(400, 401) },
         },
-      }, async (req) => {
+      }, async (req, reply) => {
         const user = requireUser(req);
         // Right after start the models may still be loading; wait for them rather than fall back.
         await models.ready();
-        return service.feed(user, req.query.limit ?? cfg.defaultLimit, req.query.cursor);
+        const body = await service.feedBody(user, req.query.limit ?? cfg.defaultLimit, req.query.cursor);
+        // Already JSON (FeedResultSchema's fields): sent as is, without a second serialization.
+        return reply.type('application/json').serializer((p: unknown) => p as string).send(body as never);
       });
     },
     async start() {

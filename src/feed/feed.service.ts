@@ -59,7 +59,7 @@ const MAX_SNAPSHOTS = 10_000;
 /** A list holds this many pages of the largest size. */
 const PAGES = 5;
 
-type Snapshot = FeedResult & { id: string; userId: string; stamp: string; at: number };
+type Snapshot = FeedResult & { id: string; userId: string; stamp: string; at: number; bodies?: Map<string, string> };
 
 export class FeedService {
   private selector: FeedModelSelector;
@@ -108,6 +108,10 @@ export class FeedService {
    * A cursor names the list a session started with, so its pages never repeat an item.
    */
   async feed(user: AuthUser, limit: number, cursor?: string): Promise<FeedResult & { next_cursor: string | null }> {
+    return (await this.page(user, limit, cursor)).result;
+  }
+
+  private async page(user: AuthUser, limit: number, cursor?: string): Promise<{ result: FeedResult & { next_cursor: string | null }; snapshot: Snapshot; whole: boolean; offset: number }> {
     let list: Snapshot | undefined;
     let offset = 0;
     if (cursor) {
@@ -136,12 +140,30 @@ export class FeedService {
         }
       }
     }
-    const { items, id, userId: _u, stamp: _s, at: _a, ...meta } = list;
+    const { items, id, userId: _u, stamp: _s, at: _a, bodies: _b, ...meta } = list;
     const end = offset + limit;
     // A video made unlisted, private or deleted since the list was ranked leaves it at once.
     const page = items.slice(offset, end);
     const listed = page.length ? await this.stillListed(page.map((i) => i.id)) : new Set<string>();
-    return { ...meta, items: page.filter((i) => listed.has(i.id)), next_cursor: end < items.length ? `${id}.${end}` : null };
+    const result = { ...meta, items: page.filter((i) => listed.has(i.id)), next_cursor: end < items.length ? `${id}.${end}` : null };
+    return { result, snapshot: list, whole: result.items.length === page.length, offset };
+  }
+
+  /**
+   * The page as JSON text: a page of a cached list is serialized once and then sent as is (the
+   * same fields, in the same order, as the response schema), unless videos left it since.
+   */
+  async feedBody(user: AuthUser, limit: number, cursor?: string): Promise<string> {
+    const { result, snapshot, whole, offset } = await this.page(user, limit, cursor);
+    if (!whole) return JSON.stringify(result);
+    const key = `${offset}.${limit}`;
+    snapshot.bodies ??= new Map();
+    let body = snapshot.bodies.get(key);
+    if (body === undefined) {
+      body = JSON.stringify(result);
+      snapshot.bodies.set(key, body);
+    }
+    return body;
   }
 
   private readonly latest = new Map<string, Snapshot>();
@@ -183,7 +205,9 @@ export class FeedService {
     const now = Date.now();
     const since = new Date(now - this.opts.candidateDays * 86_400_000).toISOString();
     const candidates = this.candidates(user.id, viewer, since, this.opts.maxCandidates);
-    const published = (c: VideoFeat): number => Date.parse(c.ready_at ?? c.created_at);
+    // Parsed once per candidate, not in every comparison of the sort.
+    const publishedMs = new Map(candidates.map((c) => [c, Date.parse(c.ready_at ?? c.created_at)]));
+    const published = (c: VideoFeat): number => publishedMs.get(c)!;
     const base = { model: choice.model, ...(choice.experiment ? { experiment: choice.experiment } : {}), ...(choice.variant ? { variant: choice.variant } : {}) };
 
     let scores: Float32Array | null = null;
@@ -213,7 +237,7 @@ export class FeedService {
     }
 
     const trend = candidates.map((c) => trendingScore({ views: c.views, likes: c.likes, watchSeconds: c.watch_seconds, publishedAtMs: published(c) }, now));
-    const ranked = candidates.map((c, i) => ({ c, score: scores ? scores[i] : trend[i], trend: trend[i] }));
+    const ranked = candidates.map((c, i) => ({ c, score: scores ? scores[i] : trend[i], trend: trend[i], at: published(c) }));
     // Trending: among the top quarter of the candidates by engagement decayed by age, and engaged with.
     const trendBar = [...trend].sort((a, b) => b - a)[Math.floor(trend.length / 4)] ?? Infinity;
     const reason = (c: VideoFeat, t: number): FeedReason => {
@@ -224,7 +248,7 @@ export class FeedService {
       return 'popular';
     };
     // Ties (equal scores) go to the newer video.
-    ranked.sort((a, b) => b.score - a.score || published(b.c) - published(a.c) || (a.c.id < b.c.id ? 1 : -1));
+    ranked.sort((a, b) => b.score - a.score || b.at - a.at || (a.c.id < b.c.id ? 1 : -1));
     const items = ranked.slice(0, limit).map(({ c, score, trend: t }) => ({
       id: c.id,
       title: c.title,
