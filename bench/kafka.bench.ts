@@ -57,7 +57,7 @@ async function createDatabase(): Promise<{ db: Db; drop(): Promise<void> }> {
   await admin.end();
   const url = new URL(PG_ADMIN);
   url.pathname = `/${name}`;
-  const db = openDatabase({ databaseUrl: url.toString(), sqlitePath: '', poolSize: 20 });
+  const db = openDatabase({ databaseUrl: url.toString(), sqlitePath: '', poolSize: 32 });
   await migrateToLatest(db);
   return {
     db,
@@ -115,7 +115,8 @@ async function main(): Promise<void> {
     const m = /([\d.]+) records\/sec/.exec(summary);
     const kafkaRate = m ? Number(m[1]) : NaN;
     console.log(`kafka-producer-perf-test: ${summary}`);
-    console.log(`ratio Nova relay / Kafka producer: ${(novaRate / kafkaRate).toFixed(2)} (target ≥ 0.5)`);
+    const ratio = novaRate / kafkaRate;
+    console.log(`ratio Nova relay / Kafka producer: ${ratio.toFixed(2)} (target ≥ 0.5)`);
 
     // 2. End to end at RATE events/s: commit → relay → Kafka → consumer group.
     const e2ePrefix = `bench-e2e-${Date.now().toString(36)}.`;
@@ -145,7 +146,8 @@ async function main(): Promise<void> {
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
       wanted++;
-      if (inflight.size >= 16) await Promise.race(inflight);
+      // Enough writers in flight that Postgres's group commit can keep the pace on a busy machine.
+      if (inflight.size >= 28) await Promise.race(inflight);
     }
     await Promise.all(inflight);
     const sent = (performance.now() - start) / 1000;
@@ -158,6 +160,10 @@ async function main(): Promise<void> {
     console.log(
       `end to end at ${RATE}/s: ${wanted} events committed in ${sent.toFixed(1)} s (${(wanted / sent).toFixed(0)}/s), ${lags.length} consumed; ` +
         `commit → consumer lag p50 ${pct(sorted, 0.5)} ms, p99 ${pct(sorted, 0.99)} ms, max ${sorted[sorted.length - 1]} ms (target p99 ≤ 250 ms)`,
+    );
+    console.log(
+      `summary: ratio ${ratio.toFixed(2)} (${novaRate.toFixed(0)} / ${kafkaRate.toFixed(0)} records/s, target ≥ 0.5); ` +
+        `lag at ${(wanted / sent).toFixed(0)}/s p50 ${pct(sorted, 0.5)} ms, p99 ${pct(sorted, 0.99)} ms (target p99 ≤ 250 ms at ${RATE}/s)`,
     );
     console.log(`load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   } finally {

@@ -155,6 +155,56 @@ function suite(name: string, open: () => Promise<{ db: Db; cleanup: () => Promis
       }
     });
 
+    it('a backlog: the next batch is claimed while one is being published; every event once', { skip: reason }, async () => {
+      const { bus, relay, received } = rig({ batchSize: 10 });
+      let open: () => void = () => {};
+      bus.hold = new Promise<void>((resolve) => (open = resolve));
+      // One key per event, so no batch has to wait for another's keys.
+      const ids = await writeEvents(db, 'ahead', 30, 30);
+      relay.start();
+      try {
+        await until('a second batch claimed while the first is still being published', async () => {
+          const claimed = await db.kysely.selectFrom('outbox').select('seq').where('event_key', 'like', 'ahead-%').where('claimed_by', '=', relay.relayId).execute();
+          return claimed.length === 20;
+        });
+        assert.equal(bus.calls, 1, 'one publish started, held');
+        bus.hold = null;
+        open();
+        await until('all 30 events', () => received.filter((m) => m.key.startsWith('ahead-')).length >= 30);
+        const got = parsed(received).filter((e) => e.key.startsWith('ahead-'));
+        assert.equal(got.length, 30, 'no repeats');
+        assert.deepEqual(new Set(got.map((e) => e.event_id)), new Set(ids));
+        await until('all marked delivered', async () => {
+          const left = await db.kysely.selectFrom('outbox').select('seq').where('event_key', 'like', 'ahead-%').where('delivered_at', 'is', null).execute();
+          return left.length === 0;
+        });
+      } finally {
+        bus.hold = null;
+        open();
+        await relay.stop();
+      }
+    });
+
+    it('a batch claimed ahead of a failed publish goes back untouched: no attempt, no error', { skip: reason }, async () => {
+      // A long backoff: after the first failure the relay waits, so the rows can be looked at.
+      const { bus, relay } = rig({ batchSize: 10, backoffMinMs: 60_000, backoffMaxMs: 60_000 });
+      bus.failing = 'before';
+      await writeEvents(db, 'back', 30, 30);
+      relay.start();
+      try {
+        await until('a failed publish', () => bus.failures >= 1);
+        const rows = () => db.kysely.selectFrom('outbox').select(['seq', 'attempts', 'last_error', 'claimed_by']).where('event_key', 'like', 'back-%').orderBy('seq').execute();
+        await until('no row left claimed', async () => (await rows()).every((r) => r.claimed_by === null));
+        const all = await rows();
+        assert.equal(bus.failures, 1);
+        assert.deepEqual(all.slice(0, 10).map((r) => [r.attempts, /injected failure/.test(r.last_error ?? '')]), Array(10).fill([1, true]), 'the failed batch: one attempt, its error');
+        assert.deepEqual(all.slice(10).map((r) => [r.attempts, r.last_error]), Array(20).fill([0, null]), 'the rest: as written');
+      } finally {
+        await relay.stop();
+        await db.kysely.deleteFrom('outbox').where('event_key', 'like', 'back-%').execute();
+      }
+    });
+
     it('a rolled-back transaction produces no event', { skip: reason }, async () => {
       const { relay, received } = rig();
       relay.start();

@@ -24,6 +24,17 @@ class PublishTimeoutError extends Error {
   }
 }
 
+interface ClaimedBatch {
+  rows: OutboxRow[];
+  /** When the claim's lease ends (ms since the epoch). */
+  leaseEnd: number;
+}
+
+/** The promise's value, or its error as a value: for work started now and awaited later. */
+function settle<T>(p: Promise<T>): Promise<T | Error> {
+  return p.catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+}
+
 export interface RelayOptions {
   batchSize: number;
   pollIntervalMs: number;
@@ -104,8 +115,9 @@ export class OutboxRelay {
     while (this.running) {
       this.nudged = false;
       let count = 0;
+      let more = false;
       try {
-        count = await this.relayOnce();
+        ({ count, more } = await this.drain());
         if (this.failingSince !== null) {
           this.logger.info({ failedRounds: this.failedRounds, downForMs: Date.now() - this.failingSince }, 'event bus reachable again; relay resumed');
           this.failingSince = null;
@@ -126,7 +138,7 @@ export class OutboxRelay {
         await this.pause(Math.round(backoff * (0.8 + Math.random() * 0.4)), false);
         continue;
       }
-      if (count === this.opts.batchSize) continue; // more is likely waiting
+      if (more) continue;
       if (count > 0) {
         chase = 0;
         await this.pause(linger, false);
@@ -144,24 +156,101 @@ export class OutboxRelay {
 
   /** Claims, publishes and marks one batch; returns how many events went out. */
   async relayOnce(): Promise<number> {
-    const now = Date.now();
-    const rows = await this.repo.claim(this.relayId, this.opts.batchSize, new Date(now).toISOString(), new Date(now + this.opts.leaseMs).toISOString());
-    if (rows.length === 0) return 0;
-    const seqs = rows.map((r) => r.seq);
-    const publishStart = performance.now();
+    const batch = await this.claimBatch();
+    if (batch.rows.length === 0) return 0;
     try {
-      await this.publishWithin(rows, this.opts.leaseMs / 2);
-      this.metrics?.publishDuration.observe({ bus: this.bus.kind }, (performance.now() - publishStart) / 1000);
+      await this.publishBatch(batch);
     } catch (err) {
-      // After a timeout the publish may still be in flight: the rows stay claimed until the lease
-      // ends, so no relay (this one included) publishes them again meanwhile.
-      if (!(err instanceof PublishTimeoutError)) {
-        await this.repo.release(this.relayId, seqs, err instanceof Error ? err.message : String(err)).catch(() => {});
-      }
+      await this.failBatch(batch, err);
       throw err;
     }
+    await this.markBatch(batch);
+    return batch.rows.length;
+  }
+
+  /**
+   * Relays batch after batch while they come back full, with the database and the bus working at
+   * the same time: while one batch is being published the next is claimed, and the one before is
+   * marked delivered. Ordering still holds: rows of a batch in flight count as pending for the next
+   * claim, which therefore leaves out their keys' later rows. `more`: look again at once (the last
+   * claim was full, or was made while a batch was in flight and so may have left rows behind).
+   */
+  private async drain(): Promise<{ count: number; more: boolean }> {
+    let batch = await this.claimBatch();
+    let claimedAhead = false;
+    let count = 0;
+    let marking: Promise<void | Error> = Promise.resolve();
+    try {
+      while (batch.rows.length > 0) {
+        const next = batch.rows.length === this.opts.batchSize && this.running ? settle(this.claimBatch()) : null;
+        const published = await settle(this.publishBatch(batch));
+        if (published instanceof Error) {
+          // The batch claimed ahead goes back before the failed one, so the claim still running
+          // cannot have taken the failed rows again.
+          await this.giveBack(next);
+          await this.failBatch(batch, published);
+          throw published;
+        }
+        const marked = await marking;
+        if (marked instanceof Error) {
+          await this.giveBack(next);
+          throw marked;
+        }
+        marking = settle(this.markBatch(batch));
+        count += batch.rows.length;
+        if (!next) break;
+        const ahead = await next;
+        if (ahead instanceof Error) throw ahead;
+        batch = ahead;
+        claimedAhead = true;
+      }
+    } catch (err) {
+      await marking; // never leave a mark running behind the loop: stop() closes what it uses
+      throw err;
+    }
+    const marked = await marking;
+    if (marked instanceof Error) throw marked;
+    return { count, more: batch.rows.length === this.opts.batchSize || (claimedAhead && count > 0) };
+  }
+
+  /** A batch claimed ahead but never sent goes back untouched (no attempt counted, no error). */
+  private async giveBack(claim: Promise<ClaimedBatch | Error> | null): Promise<void> {
+    const ahead = claim ? await claim : null;
+    if (ahead && !(ahead instanceof Error)) await this.repo.unclaim(this.relayId, ahead.rows.map((r) => r.seq)).catch(() => {});
+  }
+
+  private async claimBatch(): Promise<ClaimedBatch> {
+    const now = Date.now();
+    const leaseEnd = now + this.opts.leaseMs;
+    const rows = await this.repo.claim(this.relayId, this.opts.batchSize, new Date(now).toISOString(), new Date(leaseEnd).toISOString());
+    return { rows, leaseEnd };
+  }
+
+  /** Publishes a claimed batch (see failBatch when it fails). */
+  private async publishBatch(batch: ClaimedBatch): Promise<void> {
+    // The publish must end while at least half the lease is left, so no other relay can take the
+    // rows while this one may still be publishing them (a batch claimed ahead has less left).
+    const within = Math.min(this.opts.leaseMs / 2, batch.leaseEnd - this.opts.leaseMs / 2 - Date.now());
+    if (within <= 0) throw new Error('the claim aged before its turn to publish');
+    const publishStart = performance.now();
+    await this.publishWithin(batch.rows, within);
+    this.metrics?.publishDuration.observe({ bus: this.bus.kind }, (performance.now() - publishStart) / 1000);
+  }
+
+  /**
+   * After a failed publish the rows go back first in line with the error, except after a timeout:
+   * the publish may still be in flight, so the rows stay claimed until the lease ends and no relay
+   * (this one included) publishes them again meanwhile.
+   */
+  private async failBatch(batch: ClaimedBatch, err: unknown): Promise<void> {
+    if (err instanceof PublishTimeoutError) return;
+    await this.repo.release(this.relayId, batch.rows.map((r) => r.seq), err instanceof Error ? err.message : String(err)).catch(() => {});
+  }
+
+  private async markBatch(batch: ClaimedBatch): Promise<void> {
     const done = Date.now();
-    await this.repo.markDelivered(this.relayId, seqs, new Date(done).toISOString());
+    const { rows } = batch;
+    await this.repo.markDelivered(this.relayId, rows.map((r) => r.seq), new Date(done).toISOString());
     if (this.metrics) {
       const perTopic = new Map<string, number>();
       for (const r of rows) {
@@ -170,7 +259,6 @@ export class OutboxRelay {
       }
       for (const [topic, n] of perTopic) this.metrics.published.inc({ topic }, n);
     }
-    return rows.length;
   }
 
   /**

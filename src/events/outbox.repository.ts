@@ -86,6 +86,18 @@ export class OutboxRepository {
    * statement is atomic and one process writes, so the conditional update suffices.
    */
   async claim(relayId: string, limit: number, nowIso: string, leaseUntilIso: string): Promise<OutboxRow[]> {
+    if (this.db.dialect === 'sqlite') return this.claimOn(this.db.kysely, relayId, limit, nowIso, leaseUntilIso);
+    // The head must walk the pending index in seq order and stop after `limit` rows. Postgres's
+    // statistics often say the outbox has almost nothing pending (most rows are delivered when it
+    // analyzes), and a backlog is exactly when that is wrong: it would then read every pending row
+    // into a bitmap and sort them, on each claim. Bitmap scans are off for this one statement.
+    return this.db.kysely.transaction().execute(async (trx) => {
+      await sql`SET LOCAL enable_bitmapscan = off`.execute(trx);
+      return this.claimOn(trx, relayId, limit, nowIso, leaseUntilIso);
+    });
+  }
+
+  private async claimOn(db: Executor, relayId: string, limit: number, nowIso: string, leaseUntilIso: string): Promise<OutboxRow[]> {
     const pg = this.db.dialect === 'postgres';
     const lock = pg ? sql`FOR UPDATE SKIP LOCKED` : sql``;
     const result = await sql<OutboxRow>`
@@ -107,7 +119,7 @@ export class OutboxRepository {
       )
       UPDATE outbox SET claimed_by = ${relayId}, claimed_until = ${leaseUntilIso}, attempts = attempts + 1
       WHERE seq IN (SELECT seq FROM ready)
-      RETURNING seq, event_id, topic, event_key, event_type, payload, created_at, attempts`.execute(this.db.kysely);
+      RETURNING seq, event_id, topic, event_key, event_type, payload, created_at, attempts`.execute(db);
     return result.rows.map((r) => ({ ...r, seq: Number(r.seq) })).sort((a, b) => a.seq - b.seq);
   }
 
@@ -132,6 +144,17 @@ export class OutboxRepository {
     await this.db.kysely
       .updateTable('outbox')
       .set({ claimed_by: null, claimed_until: null, last_error: error.slice(0, 500) })
+      .where(this.seqIn(seqs))
+      .where('claimed_by', '=', relayId)
+      .execute();
+  }
+
+  /** Gives back rows claimed ahead but never sent: no attempt is counted and no error recorded. */
+  async unclaim(relayId: string, seqs: number[]): Promise<void> {
+    if (seqs.length === 0) return;
+    await this.db.kysely
+      .updateTable('outbox')
+      .set((eb) => ({ claimed_by: null, claimed_until: null, attempts: eb('attempts', '-', 1) }))
       .where(this.seqIn(seqs))
       .where('claimed_by', '=', relayId)
       .execute();

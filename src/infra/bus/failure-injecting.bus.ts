@@ -1,6 +1,7 @@
 // A test adapter: wraps a real bus and makes publishes fail on demand, either before the message
 // reaches the inner bus (the broker is down) or after it (the broker took it but the ack was lost,
-// so the relay publishes it again). Used by the relay tests and the benchmark only.
+// so the relay publishes it again), or hold them for a while. Used by the relay tests and the
+// benchmark only.
 import type { BatchHandler, EventBus, OutgoingMessage, Subscription } from './bus.js';
 
 export type FailureMode = 'before' | 'after';
@@ -11,6 +12,8 @@ export class FailureInjectingBus implements EventBus {
   failing: FailureMode | null = null;
   private failNextCount = 0;
   private failNextMode: FailureMode = 'before';
+  /** While set, publishes wait for it before anything else (a slow broker, held by the test). */
+  hold: Promise<void> | null = null;
   /** Publish calls seen, and how many of them were made to fail. */
   calls = 0;
   failures = 0;
@@ -31,6 +34,7 @@ export class FailureInjectingBus implements EventBus {
 
   async publishBatch(messages: OutgoingMessage[]): Promise<void> {
     this.calls++;
+    if (this.hold) await this.hold;
     let mode: FailureMode | null = this.failing;
     if (!mode && this.failNextCount > 0) {
       this.failNextCount--;
