@@ -10,7 +10,7 @@ import { getInstance, updateInstance } from '../src/client/admin.client.js';
 import type { NovaClient, UserInfo } from '../src/client/nova-client.js';
 import { waitForStatus } from '../src/client/videos.client.js';
 import { axeViolations } from './helpers/axe.js';
-import { buildWebApp, chromiumSkipReason, launchBrowser, openPage, pageSession, screenshot, signInWithToken, signUpInPage, type TestPage } from './helpers/browser.js';
+import { buildWebApp, chromiumSkipReason, horizontalOverflow, launchBrowser, openPage, pageSession, screenshot, signInWithToken, signUpInPage, type TestPage } from './helpers/browser.js';
 import { startTestNova, type TestNova } from './helpers/nova.js';
 import { clip, createAndUpload, removeClips } from './helpers/vod.js';
 
@@ -163,5 +163,25 @@ describe('web app: running an instance from the admin pages', { skip }, () => {
     assert.equal((await admin.get(`/api/v1/videos/${id}`)).status, 200);
     await viewer.context.close();
     assert.deepEqual(tp.errors, []);
+  });
+
+  it('the admin pages work on a phone: every section reachable, nothing cut off, no serious axe violation', async () => {
+    const phone = await openPage(browser, t.url, PHONE);
+    const session = (await pageSession(tp.page))!;
+    await signInWithToken(phone.page, session.token, session.user as UserInfo);
+    await phone.page.goto('/admin');
+    const tabs = phone.page.getByRole('navigation', { name: 'Admin sections' }).getByRole('link');
+    assert.deepEqual(await tabs.allTextContents(), ['Instance', 'Users', 'Moderation', 'Jobs', 'Models', 'Experiments', 'Playback quality']);
+    for (const tab of await tabs.all()) {
+      const box = await tab.boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `${await tab.textContent()} is on screen`);
+    }
+    await phone.page.locator('table tr', { hasText: 'Reported: not about cats' }).waitFor();
+    await phone.page.getByText(/^Queue \(/).waitFor();
+    assert.ok((await horizontalOverflow(phone.page)) <= 0, 'the phone layout does not scroll sideways');
+    assert.deepEqual(await axeViolations(phone.page), [], 'admin page on a phone');
+    await screenshot(phone.page, 'admin-phone');
+    assert.deepEqual(phone.errors, []);
+    await phone.context.close();
   });
 });
