@@ -9,6 +9,7 @@ import { v7 as uuidv7 } from 'uuid';
 import {
   createInvite, deleteInvite, getAdminInstance, getInstance, listInvites, listUsers, moderate, moderationLog, registerWithInvite, updateInstance, updateUser,
 } from '../src/client/admin.client.js';
+import { like } from '../src/client/engagement.client.js';
 import { createStream } from '../src/client/live.client.js';
 import type { NovaClient, Problem, UserInfo } from '../src/client/nova-client.js';
 import { PublishRefused, type LiveService } from '../src/live/live.service.js';
@@ -226,6 +227,7 @@ for (const backend of TEST_BACKENDS) {
       problem(await anon.get(`/api/v1/videos/${id}`), 404);
       problem(await plain.get(`/api/v1/videos/${id}`), 404);
       problem(await plain.get(`/api/v1/videos/${id}/playback`), 404);
+      problem(await like(plain, id), 404);
       const mine = await owner.get<{ hidden: { reason: string } | null }>(`/api/v1/videos/${id}`);
       assert.equal(mine.status, 200);
       assert.equal(mine.body.hidden?.reason, 'Reported as spam', 'the owner learns why');
