@@ -9,8 +9,10 @@ import { v7 as uuidv7 } from 'uuid';
 import {
   createInvite, deleteInvite, getAdminInstance, getInstance, listInvites, listUsers, moderate, moderationLog, registerWithInvite, updateInstance, updateUser,
 } from '../src/client/admin.client.js';
+import { like } from '../src/client/engagement.client.js';
 import { createStream } from '../src/client/live.client.js';
 import type { NovaClient, Problem, UserInfo } from '../src/client/nova-client.js';
+import { PublishRefused, type LiveService } from '../src/live/live.service.js';
 import { startTestNovaOn, TEST_BACKENDS, type TestNova } from './helpers/nova.js';
 
 async function insertReadyVideo(t: TestNova, ownerId: string, title: string): Promise<string> {
@@ -124,6 +126,19 @@ for (const backend of TEST_BACKENDS) {
       problem(await t.client.as(oldToken).me(), 401);
     });
 
+    it("refuses a disabled creator's stream key at the ingest, and takes it again once enabled", async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      const live = (t.nova.capabilities.find((c) => c.name === 'live') as unknown as { service: LiveService }).service;
+      const { client: creator, user } = await t.client.newUser('caster');
+      const s = await createStream(creator, 'Evening show');
+      assert.equal(s.status, 201);
+      assert.equal((await live.authorizeKey(s.body.stream_key)).id, s.body.stream.id);
+      await updateUser(admin, user.id, { disabled: true });
+      await assert.rejects(live.authorizeKey(s.body.stream_key), (err: unknown) => err instanceof PublishRefused && /disabled/.test(err.message));
+      await updateUser(admin, user.id, { disabled: false });
+      assert.equal((await live.authorizeKey(s.body.stream_key)).id, s.body.stream.id);
+    });
+
     it('makes and revokes admins, and an admin cannot disable or demote themself', async (ctx) => {
       if (skip) return ctx.skip(skip);
       const { client, user } = await t.client.newUser('helper');
@@ -212,6 +227,7 @@ for (const backend of TEST_BACKENDS) {
       problem(await anon.get(`/api/v1/videos/${id}`), 404);
       problem(await plain.get(`/api/v1/videos/${id}`), 404);
       problem(await plain.get(`/api/v1/videos/${id}/playback`), 404);
+      problem(await like(plain, id), 404);
       const mine = await owner.get<{ hidden: { reason: string } | null }>(`/api/v1/videos/${id}`);
       assert.equal(mine.status, 200);
       assert.equal(mine.body.hidden?.reason, 'Reported as spam', 'the owner learns why');
@@ -222,16 +238,21 @@ for (const backend of TEST_BACKENDS) {
 
       assert.equal((await moderate(admin, { target_type: 'video', target_id: id, action: 'unhide', reason: 'Appeal accepted' })).status, 201);
       assert.equal((await anon.get(`/api/v1/videos/${id}`)).status, 200);
+      // Search follows: shown again, it is found; hidden, it is gone.
+      const found = async () => (await anon.get<{ items: Array<{ id: string }> }>('/api/v1/search?q=questionable')).body.items.map((i) => i.id);
+      assert.deepEqual(await found(), [id]);
+      assert.equal((await moderate(admin, { target_type: 'video', target_id: id, action: 'hide', reason: 'Reported again' })).status, 201);
+      assert.deepEqual(await found(), []);
 
       assert.equal((await moderate(admin, { target_type: 'video', target_id: id, action: 'delete', reason: 'Copyright claim' })).status, 201);
       problem(await owner.get(`/api/v1/videos/${id}`), 404);
 
       const log = await moderationLog(admin, { target_id: id });
-      assert.deepEqual(log.body.items.map((e) => [e.action, e.reason]), [['delete', 'Copyright claim'], ['unhide', 'Appeal accepted'], ['hide', 'Reported as spam']]);
-      const page = await moderationLog(admin, { target_id: id, limit: 2 });
-      assert.equal(page.body.items.length, 2);
-      const rest = await moderationLog(admin, { target_id: id, limit: 2, cursor: page.body.next_cursor! });
-      assert.deepEqual(rest.body.items.map((e) => e.action), ['hide']);
+      assert.deepEqual(log.body.items.map((e) => [e.action, e.reason]), [['delete', 'Copyright claim'], ['hide', 'Reported again'], ['unhide', 'Appeal accepted'], ['hide', 'Reported as spam']]);
+      const page = await moderationLog(admin, { target_id: id, limit: 3 });
+      assert.equal(page.body.items.length, 3);
+      const rest = await moderationLog(admin, { target_id: id, limit: 3, cursor: page.body.next_cursor! });
+      assert.deepEqual(rest.body.items.map((e) => e.reason), ['Reported as spam']);
       assert.equal(rest.body.next_cursor, null);
     });
 

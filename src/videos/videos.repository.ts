@@ -202,8 +202,11 @@ export class VideosRepository {
 
   /** What engagement needs to decide whether a video counts views (engagement). */
   async engagementView(id: string): Promise<{ id: string; owner_id: string; status: VideoStatus; visibility: Visibility; duration_seconds: number | null } | undefined> {
-    const row = await this.db.kysely.selectFrom('videos').select(['id', 'owner_id', 'status', 'visibility', 'duration_seconds']).where('id', '=', id).executeTakeFirst();
-    return row && { ...row, duration_seconds: row.duration_seconds === null ? null : Number(row.duration_seconds) };
+    const row = await this.db.kysely.selectFrom('videos').select(['id', 'owner_id', 'status', 'visibility', 'hidden_at', 'duration_seconds']).where('id', '=', id).executeTakeFirst();
+    if (!row) return undefined;
+    const { hidden_at: hidden, ...rest } = row;
+    // A video hidden by a moderator is, to engagement, private: only its owner reaches it.
+    return { ...rest, visibility: hidden ? 'private' : rest.visibility, duration_seconds: rest.duration_seconds === null ? null : Number(rest.duration_seconds) };
   }
 
   /** Cards of the public ready videos among `ids`, in no particular order (trending). */

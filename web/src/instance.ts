@@ -16,6 +16,20 @@ export function instanceInfo(fresh = false): Promise<InstanceInfo | null> {
   return pending;
 }
 
+const listeners = new Set<(i: InstanceInfo) => void>();
+
+/** Calls `fn` with the settings now and whenever an admin saves new ones in this tab. */
+export function onInstanceInfo(fn: (i: InstanceInfo) => void): void {
+  listeners.add(fn);
+  void instanceInfo().then((i) => i && fn(i));
+}
+
+/** The admin page saved settings: everything showing them updates. */
+export function instanceChanged(i: InstanceInfo): void {
+  pending = Promise.resolve(i);
+  for (const fn of listeners) fn(i);
+}
+
 /** The home page's intro: the instance's name and description once known (empty until then). */
 export function instanceIntro(): HTMLElement {
   const el = h('div', { class: 'instance-intro', 'aria-label': 'About this instance', role: 'region', hidden: true });

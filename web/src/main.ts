@@ -14,7 +14,7 @@ import { notFoundPage } from './pages/not-found.js';
 import { channelPage } from './pages/channel.js';
 import { searchPage } from './pages/search.js';
 import { searchBox } from './search-box.js';
-import { instanceInfo } from './instance.js';
+import { onInstanceInfo } from './instance.js';
 import { uploadIndicator } from './upload-status.js';
 
 route('/', discoverPage);
@@ -75,8 +75,7 @@ const main = h('main', { id: 'main', tabindex: -1 });
 const brandName = h('span', null, ' Nova');
 const brand = h('a', { href: '/', class: 'brand', 'aria-label': 'Nova home' }, h('span', { 'aria-hidden': 'true' }, '◆'), brandName);
 // The instance's own name, once an admin has set it.
-void instanceInfo().then((i) => {
-  if (!i) return;
+onInstanceInfo((i) => {
   brandName.textContent = ` ${i.name}`;
   brand.setAttribute('aria-label', `${i.name} home`);
 });

@@ -5,6 +5,7 @@ import { h, replace } from '../dom.js';
 import { del, errorText, get, patch, post } from '../api.js';
 import { ago, bytes } from '../format.js';
 import { copyField, field, notice, select, textarea } from '../ui.js';
+import { instanceChanged } from '../instance.js';
 
 type Mode = 'open' | 'closed' | 'invite_only';
 
@@ -74,6 +75,7 @@ export function instanceSection(): { el: HTMLElement; dispose(): void } {
     try {
       const s = await patch<Settings>('/api/v1/admin/instance', { name: name.input.value, description: description.input.value, registration_mode: mode.input.value });
       paint(s);
+      instanceChanged({ name: s.name, description: s.description, registration_mode: s.registration_mode });
       msg.ok('Settings saved.');
     } catch (err) {
       msg.error(errorText(err));

@@ -82,7 +82,7 @@ export function usersSection(): { el: HTMLElement; dispose(): void } {
         const self = u.id === session.user?.id;
         const toggle = h('button', { type: 'button', class: u.disabled ? 'small' : 'small danger', disabled: self, 'aria-label': `${u.disabled ? 'Enable' : 'Disable'} ${u.username}` }, u.disabled ? 'Enable' : 'Disable');
         toggle.addEventListener('click', () => void change(u, { disabled: !u.disabled }, u.disabled ? `${u.username} can sign in again.` : `${u.username} is disabled: signed out everywhere, and cannot sign in, upload or stream.`));
-        const role = h('button', { type: 'button', class: 'small secondary', disabled: self, 'aria-label': u.role === 'admin' ? `Revoke admin from ${u.username}` : `Make ${u.username} an admin` }, u.role === 'admin' ? 'Revoke admin' : 'Make admin');
+        const role = h('button', { type: 'button', class: 'small secondary', disabled: self, 'aria-label': u.role === 'admin' ? `Revoke admin from ${u.username}` : `Make admin: ${u.username}` }, u.role === 'admin' ? 'Revoke admin' : 'Make admin');
         role.addEventListener('click', () => void change(u, { role: u.role === 'admin' ? 'user' : 'admin' }, u.role === 'admin' ? `${u.username} is no longer an admin.` : `${u.username} is now an admin.`));
         return h('tr', { 'data-user': u.username },
           h('th', { scope: 'row' }, h('a', { href: `/u/${encodeURIComponent(u.username)}` }, u.username), self ? h('span', { class: 'hint' }, ' (you)') : null),
