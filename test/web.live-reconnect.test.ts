@@ -100,7 +100,8 @@ describe('web app: a live viewer sees the encoder drop and come back, then the r
     const { page, errors } = viewer;
     assert.equal((await endStream(creator, streamId)).status, 200);
     const link = page.getByRole('link', { name: 'Watch the recording' });
-    await link.waitFor({ timeout: 120_000 });
+    await page.getByText('Its recording is linked here once it is ready.').or(link).waitFor();
+    await link.waitFor({ timeout: 240_000 });
     await screenshot(page, 'live-ended-recording');
     const recording = (await getStream(creator, streamId)).body.recording_video_id;
     assert.ok(recording);
