@@ -4,6 +4,8 @@
 // 1280×800 and on a phone), and accessibility (axe-core, skip link, alt text, mobile navigation).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -183,7 +185,7 @@ describe('web app: background uploads, the watch page, embed and accessibility',
 
     const more = page.getByRole('region', { name: `More from ${creatorUser.username}` });
     await more.getByRole('link', { name: /Morning swim/ }).waitFor();
-    assert.equal(await more.locator('img').first().getAttribute('alt'), 'Morning swim', 'a thumbnail\'s alt text is its title');
+    assert.equal(await more.locator('article', { hasText: 'Morning swim' }).locator('img').getAttribute('alt'), 'Morning swim', 'a thumbnail\'s alt text is its title');
     await screenshot(page, 'watch-viewer');
 
     // The uploader's name leads to the channel; the follow button works from the watch page.
@@ -243,13 +245,17 @@ describe('web app: background uploads, the watch page, embed and accessibility',
     assert.deepEqual(embed.errors, []);
 
     // The embed page from another origin's iframe: it loads there (the app's pages refuse to).
+    // Another origin: a small page server on another port, whose page frames the player.
+    const blog = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<!doctype html><html lang="en"><title>A blog</title><iframe src="${t.url}/embed/${videoId}" width="640" height="360" title="player"></iframe></html>`);
+    });
+    await new Promise<void>((resolve) => blog.listen(0, '127.0.0.1', resolve));
     const host = await embed.context.newPage();
-    // Another origin: the same server under another host name, its page answered by the test.
-    const blog = `${t.url.replace('127.0.0.1', 'localhost')}/a-blog-post`;
-    await host.route(blog, (route) => route.fulfill({ contentType: 'text/html', body: `<!doctype html><title>A blog</title><iframe src="${t.url}/embed/${videoId}" width="640" height="360" title="player"></iframe>` }));
-    await host.goto(blog);
+    await host.goto(`http://127.0.0.1:${(blog.address() as AddressInfo).port}/a-blog-post`);
     const frame = host.frameLocator('iframe');
     await frame.locator('video').waitFor();
+    blog.close();
     const csp = async (p: string) => (await fetch(`${t.url}${p}`, { headers: { accept: 'text/html' } })).headers.get('content-security-policy') ?? '';
     assert.match(await csp(`/embed/${videoId}`), /frame-ancestors \*/);
     assert.match(await csp(`/watch/${videoId}`), /frame-ancestors 'none'/);

@@ -28,6 +28,7 @@ export function liveWatchPage(ctx: PageContext): Page {
   let disposed = false;
   let shownStatus = '';
   let endedPolls = 0;
+  let recordingReady = false;
 
   function showOffline(text: string, recordingId?: string | null): void {
     player?.dispose();
@@ -41,7 +42,7 @@ export function liveWatchPage(ctx: PageContext): Page {
     document.title = `${s.title} · Nova`;
     const since = s.status === 'live' && s.started_at ? ` · started ${ago(s.started_at)}` : '';
     replace(statusLine, badge(s.status), h('span', null, `${count(s.viewer_count ?? 0, 'viewer')} watching${since}`));
-    const shown = `${s.status}:${s.recording_video_id ?? ''}`;
+    const shown = `${s.status}:${s.recording_video_id ?? ''}:${recordingReady}`;
     if (shown === shownStatus) return;
     const wasLive = shownStatus.startsWith('live:');
     shownStatus = shown;
@@ -53,11 +54,12 @@ export function liveWatchPage(ctx: PageContext): Page {
       // Live playback starts muted so browsers allow it to start by itself.
       player.video.muted = true;
       const p = player;
-      void player.video.play().then(() => p.showUnmuteHint(), () => {});
+      p.video.addEventListener('playing', () => p.showUnmuteHint(), { once: true });
+      void p.video.play().catch(() => {});
     } else if (s.status === 'idle' && s.reusable && s.recording_video_id) {
       showOffline('Offline for now. The last broadcast is on its recording page; this page switches to the video when the next one starts.', s.recording_video_id);
     } else if (s.status === 'ended') {
-      showOffline(s.recording_video_id ? 'This broadcast has ended.' : 'This broadcast has ended. Its recording is linked here once it is saved.', s.recording_video_id);
+      showOffline(recordingReady ? 'This broadcast has ended.' : 'This broadcast has ended. Its recording is linked here once it is ready.', recordingReady ? s.recording_video_id : null);
     } else {
       showOffline('The stream has not started yet. This page switches to the video when it does.');
     }
@@ -74,8 +76,15 @@ export function liveWatchPage(ctx: PageContext): Page {
         chat = chatPanel(id, { canModerate });
         replace(side, chat.el);
       }
-      // An ended stream changes no more, except that its recording appears a little later.
-      if (s.status === 'ended' && (s.recording_video_id || ++endedPolls > 60)) return;
+      // An ended stream changes no more, except that its recording appears (and becomes watchable,
+      // which is when others can see it) a little later.
+      if (s.status === 'ended') {
+        if (s.recording_video_id && !recordingReady) {
+          recordingReady = await get<{ status: string }>(`/api/v1/videos/${encodeURIComponent(s.recording_video_id)}`).then((v) => v.status === 'ready', () => false);
+          if (recordingReady && !disposed) paint(s);
+        }
+        if (recordingReady || ++endedPolls > 120) return;
+      }
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) {
         heading.textContent = 'Stream not found';
