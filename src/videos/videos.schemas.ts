@@ -1,6 +1,6 @@
 // Request and response schemas of the VOD endpoints (TypeBox → JSON Schema → OpenAPI), and the
 // one place a stored video becomes its JSON shape.
-import { Type, type TSchema } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 import { publicPath } from './videos.keys.js';
 import type { StoredRendition, VideoRow } from './videos.repository.js';
 
@@ -143,6 +143,18 @@ export const PlaybackSchema = Type.Object({
   duration_seconds: Nullable(Type.Number()),
   expires_at: Type.Optional(Nullable(Type.String({ description: 'When the signed URLs of a private video stop working; null for others' }))),
 });
+
+// Named response types: the typed client and the web app import these (type-only), so a renamed
+// field here breaks their type check.
+export type VideoStatus = Static<typeof VideoStatusSchema>;
+export type Visibility = Static<typeof VisibilitySchema>;
+export type RenditionJson = Static<typeof RenditionSchema>;
+export type VideoJson = Static<typeof VideoSchema>;
+export type VideoWithOwnerJson = Static<typeof VideoWithOwner>;
+export type CreateVideoResultJson = Static<typeof CreateVideoResult>;
+export type VideoListJson = Static<typeof VideoList>;
+export type ProgressJson = Static<typeof ProgressSchema>;
+export type PlaybackJson = Static<typeof PlaybackSchema>;
 
 /** Absolute URL of a public object of a video, served by the media route (signed for a private video). */
 export function mediaUrl(base: string, videoId: string, key: string | null, token?: string): string | null {
