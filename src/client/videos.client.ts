@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import * as tus from 'tus-js-client';
 import WebSocket from 'ws';
-import type { JobJson, JobsViewJson } from '../transcode/transcode.schemas.js';
+import type { JobJson, JobsViewJson, RetriedJobJson } from '../transcode/transcode.schemas.js';
 import type { CreateVideoResultJson, PlaybackJson, ProgressJson, RenditionJson, VideoJson, VideoListJson, VideoStatus, Visibility } from '../videos/videos.schemas.js';
 import type { ApiResponse, NovaClient } from './nova-client.js';
 
@@ -60,7 +60,7 @@ export function listJobs(c: NovaClient): Promise<ApiResponse<JobsView>> {
   return c.get<JobsView>('/api/v1/jobs');
 }
 
-export function retryJob(c: NovaClient, id: string): Promise<ApiResponse<{ job: JobInfo }>> {
+export function retryJob(c: NovaClient, id: string): Promise<ApiResponse<RetriedJobJson>> {
   return c.post<{ job: JobInfo }>(`/api/v1/jobs/${id}/retry`);
 }
 

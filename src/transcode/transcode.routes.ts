@@ -11,7 +11,7 @@ import type { JobRow } from '../infra/queue/queue.js';
 import { TRANSCODE_JOB } from '../videos/videos.keys.js';
 import type { VodServices } from '../videos/videos.wiring.js';
 import { TranscodeHandler } from './transcode.handler.js';
-import { JobSchema, JobsView } from './transcode.schemas.js';
+import { JobsView, RetriedJob } from './transcode.schemas.js';
 
 function jobJson(j: JobRow) {
   return {
@@ -56,7 +56,7 @@ export function transcodeCapability(c: Container, vod: VodServices): Capability 
           summary: 'Re-queue a failed job with fresh attempts (admin)',
           security: auth,
           params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
-          response: { 202: Type.Object({ job: JobSchema }), ...problems(401, 403, 404, 409) },
+          response: { 202: RetriedJob, ...problems(401, 403, 404, 409) },
         },
       }, async (req, reply) => {
         requireAdmin(req);

@@ -36,5 +36,8 @@ export const JobsView = Type.Object({
   failed: Type.Array(JobSchema, { description: 'The most recent failed jobs' }),
 });
 
+export const RetriedJob = Type.Object({ job: JobSchema });
+
 export type JobJson = Static<typeof JobSchema>;
 export type JobsViewJson = Static<typeof JobsView>;
+export type RetriedJobJson = Static<typeof RetriedJob>;
