@@ -111,3 +111,5 @@ export const ResultsSchema = Type.Object({
 // here breaks their type check.
 export type ExperimentJson = Static<typeof ExperimentSchema>;
 export type ResultsJson = Static<typeof ResultsSchema>;
+export type AssignmentJson = Static<typeof Assignment>;
+export type ConversionResultJson = Static<typeof ConversionResult>;
