@@ -7,9 +7,10 @@ import type { ChannelJson, ChannelStreamJson } from '../../src/channels/channels
 import type { ChatMessageJson } from '../../src/chat/chat.schemas.js';
 import type { ReplayMessageJson } from '../../src/clips/clips.schemas.js';
 import type { EngagementSummaryJson } from '../../src/engagement/engagement.schemas.js';
-import type { ExperimentJson } from '../../src/experiments/experiments.schemas.js';
+import type { ExperimentJson, ResultsJson } from '../../src/experiments/experiments.schemas.js';
 import type { BroadcastJson, CreatedStreamJson, StreamJson } from '../../src/live/live.schemas.js';
 import type { ModelInfoJson } from '../../src/models/models.schemas.js';
+import type { QoeBucketJson, QoeSummaryJson } from '../../src/qoe/qoe.schemas.js';
 import type { SearchItemJson, SearchResultJson } from '../../src/search/search.schemas.js';
 import type { TrendingItemJson } from '../../src/trending/trending.schemas.js';
 import type { PlaybackJson, ProgressJson, RenditionJson, VideoJson, VideoStatus, Visibility } from '../../src/videos/videos.schemas.js';
@@ -41,42 +42,8 @@ export type TrendingItem = TrendingItemJson;
 export type Model = ModelInfoJson;
 export type Experiment = ExperimentJson;
 
-export interface VariantResult {
-  key: string;
-  users: number;
-  conversions: number;
-  rate: number;
-  lift: number | null;
-  ci_low: number | null;
-  ci_high: number | null;
-  p_value: number | null;
-}
-
-export interface ExperimentResults {
-  key: string;
-  metric?: string;
-  variants: VariantResult[];
-  srm: { p_value: number; flag: boolean };
-  note?: string | null;
-}
-
-export interface QoeFields {
-  sessions: number;
-  startup_ms: { p50: number | null; p95: number | null };
-  rebuffer_ratio: number;
-  rebuffers_per_hour: number;
-  error_sessions_ratio: number;
-  avg_bitrate_kbps: number | null;
-  renditions: Array<{ height: number; share_of_time: number }>;
-  rebuffers: number;
-  level_switches: number;
-  viewing_seconds: number;
-  rebuffer_seconds: number;
-}
-
-export interface QoeSummary extends QoeFields {
-  window: string;
-  from: string;
-  hours?: Array<QoeFields & { start: string }>;
-  days?: Array<QoeFields & { start: string }>;
-}
+export type ExperimentResults = ResultsJson;
+export type VariantResult = ResultsJson['variants'][number];
+/** The figures of one QoE window or bucket (without its start). */
+export type QoeFields = Omit<QoeBucketJson, 'start'>;
+export type QoeSummary = QoeSummaryJson;
