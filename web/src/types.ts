@@ -1,8 +1,6 @@
-// Shapes of the public API (see API.md) as the web app reads them. Fields beyond the contract are
-// optional: the app shows them when the server sends them.
-
-// Response shapes come from the server's TypeBox schemas through type-only imports (erased from the
-// bundle), so a field renamed on the server fails this app's type check.
+// Shapes of the public API (see API.md) as the web app reads them: the server's TypeBox schema types,
+// imported type-only (erased from the bundle), so a field renamed on the server fails this app's
+// type check. A few add optional fields the app shows when the server sends them.
 import type { ChannelJson, ChannelStreamJson } from '../../src/channels/channels.schemas.js';
 import type { ChatMessageJson } from '../../src/chat/chat.schemas.js';
 import type { ReplayMessageJson } from '../../src/clips/clips.schemas.js';
