@@ -1,5 +1,5 @@
 // Request and response schemas of the accounts endpoints (TypeBox → JSON Schema → OpenAPI).
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 
 export const Username = Type.String({ minLength: 3, maxLength: 32, pattern: '^[a-zA-Z0-9_]+$', description: '3-32 of [a-zA-Z0-9_]' });
 
@@ -77,3 +77,13 @@ export const CreateInviteBody = Type.Object(
 );
 
 export const InviteParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 64 }) });
+
+// Named response types, imported (type-only) by the typed client and the web app: a renamed field
+// here breaks their type check.
+export type AdminUserJson = Static<typeof AdminUser>;
+export type AdminUserListJson = Static<typeof AdminUserList>;
+export type InviteJson = Static<typeof Invite>;
+export type InviteListJson = Static<typeof InviteList>;
+export type MeJson = Static<typeof Me>;
+export type AuthResultJson = Static<typeof AuthResult>;
+export type PublicUserJson = Static<typeof PublicUser>;

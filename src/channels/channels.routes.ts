@@ -9,7 +9,7 @@ import { ValidationError } from '../http/errors.js';
 import { problems } from '../http/problem.schema.js';
 import type { LiveService, LiveStream } from '../live/live.service.js';
 import { baseUrl } from '../videos/videos.routes.js';
-import { videoJson } from '../videos/videos.schemas.js';
+import { videoJson } from '../videos/videos.json.js';
 import type { VideosService } from '../videos/videos.service.js';
 import { ChannelSchema, FollowingFeed, FollowingList, PageQuery, UsernameParams } from './channels.schemas.js';
 import { ChannelsService } from './channels.service.js';

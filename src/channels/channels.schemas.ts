@@ -1,5 +1,5 @@
 // Request and response schemas of channels, follows and the following feed.
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { VideoSchema } from '../videos/videos.schemas.js';
 
 export const UsernameParams = Type.Object({ username: Type.String({ minLength: 3, maxLength: 32, pattern: '^[a-zA-Z0-9_]+$' }) });
@@ -44,3 +44,10 @@ export const FollowingFeed = Type.Object({
   items: Type.Array(Type.Object({ ...VideoSchema.properties, owner_username: Type.String() })),
   next_cursor: Type.Union([Type.String(), Type.Null()]),
 });
+
+// Named response types, imported (type-only) by the typed client and the web app: a renamed field
+// here breaks their type check.
+export type ChannelStreamJson = Static<typeof ChannelStreamSchema>;
+export type ChannelJson = Static<typeof ChannelSchema>;
+export type FollowingListJson = Static<typeof FollowingList>;
+export type FollowingFeedJson = Static<typeof FollowingFeed>;

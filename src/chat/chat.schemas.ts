@@ -1,5 +1,5 @@
 // Request and response schemas of the chat endpoints (TypeBox → JSON Schema → OpenAPI).
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 
 const Uuid = Type.String({ format: 'uuid', description: 'UUID' });
 
@@ -45,3 +45,11 @@ export const SettingsBody = Type.Object(
 );
 
 export const Settings = Type.Object({ stream_id: Type.String(), slow_mode_seconds: Type.Integer() });
+
+// Named response types, imported (type-only) by the typed client and the web app: a renamed field
+// here breaks their type check.
+export type ChatMessageJson = Static<typeof ChatMessage>;
+export type HistoryPageJson = Static<typeof HistoryPage>;
+export type BanJson = Static<typeof Ban>;
+export type BanListJson = Static<typeof BanList>;
+export type SettingsJson = Static<typeof Settings>;

@@ -1,52 +1,18 @@
 // Admin calls of the typed client: users, invite codes, instance settings and moderation.
+import type { AdminUserJson, AdminUserListJson, AuthResultJson, InviteJson, InviteListJson } from '../accounts/accounts.schemas.js';
+import type { AdminInstanceJson, PublicInstanceJson, RegistrationMode } from '../instance/instance.schemas.js';
+import type { ModerationEntryJson, ModerationListJson } from '../moderation/moderation.schemas.js';
 import type { ApiResponse, NovaClient } from './nova-client.js';
 
-export type RegistrationMode = 'open' | 'closed' | 'invite_only';
+// Response shapes come from the server's TypeBox schemas (type-only imports): one contract in code.
+export type { RegistrationMode };
+export type AdminUserInfo = AdminUserJson;
+export type InviteInfo = InviteJson;
+export type InstanceInfo = PublicInstanceJson;
+export type AdminInstanceInfo = AdminInstanceJson;
+export type ModerationEntryInfo = ModerationEntryJson;
 
-export interface AdminUserInfo {
-  id: string;
-  username: string;
-  role: 'user' | 'admin';
-  disabled: boolean;
-  disabled_at: string | null;
-  created_at: string;
-}
-
-export interface InviteInfo {
-  code: string;
-  max_uses: number;
-  uses: number;
-  created_at: string;
-  expires_at: string | null;
-}
-
-export interface InstanceInfo {
-  name: string;
-  description: string;
-  registration_mode: RegistrationMode;
-}
-
-export interface AdminInstanceInfo extends InstanceInfo {
-  updated_at: string | null;
-  upload_limits: { max_bytes: number; max_pending_per_user: number; expiry_seconds: number };
-  checklist: Array<{ key: 'name' | 'registration_mode' | 'upload_limits'; label: string; done: boolean }>;
-}
-
-export interface ModerationEntryInfo {
-  id: string;
-  target_type: 'video' | 'stream';
-  target_id: string;
-  target_title: string;
-  target_owner_id: string;
-  target_owner: string | null;
-  action: 'hide' | 'unhide' | 'delete';
-  reason: string;
-  moderator_id: string;
-  moderator: string | null;
-  created_at: string;
-}
-
-export function listUsers(c: NovaClient, q?: { q?: string; limit?: number; offset?: number }): Promise<ApiResponse<{ items: AdminUserInfo[]; total: number }>> {
+export function listUsers(c: NovaClient, q?: { q?: string; limit?: number; offset?: number }): Promise<ApiResponse<AdminUserListJson>> {
   const qs = new URLSearchParams(Object.entries(q ?? {}).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));
   return c.get(`/api/v1/admin/users${qs.size ? `?${qs}` : ''}`);
 }
@@ -59,7 +25,7 @@ export function createInvite(c: NovaClient, body: { max_uses?: number; expires_i
   return c.post('/api/v1/admin/invites', body);
 }
 
-export function listInvites(c: NovaClient): Promise<ApiResponse<{ items: InviteInfo[] }>> {
+export function listInvites(c: NovaClient): Promise<ApiResponse<InviteListJson>> {
   return c.get('/api/v1/admin/invites');
 }
 
@@ -67,7 +33,7 @@ export function deleteInvite(c: NovaClient, code: string): Promise<ApiResponse<u
   return c.delete(`/api/v1/admin/invites/${encodeURIComponent(code)}`);
 }
 
-export function registerWithInvite(c: NovaClient, username: string, password: string, inviteCode?: string): Promise<ApiResponse<{ user: { id: string; username: string; role: string }; token: string }>> {
+export function registerWithInvite(c: NovaClient, username: string, password: string, inviteCode?: string): Promise<ApiResponse<AuthResultJson>> {
   return c.post('/api/v1/auth/register', { username, password, ...(inviteCode === undefined ? {} : { invite_code: inviteCode }) });
 }
 
@@ -87,7 +53,7 @@ export function moderate(c: NovaClient, body: { target_type: 'video' | 'stream';
   return c.post('/api/v1/admin/moderation', body);
 }
 
-export function moderationLog(c: NovaClient, q: { target_type?: 'video' | 'stream'; target_id?: string; cursor?: string; limit?: number } = {}): Promise<ApiResponse<{ items: ModerationEntryInfo[]; next_cursor: string | null }>> {
+export function moderationLog(c: NovaClient, q: { target_type?: 'video' | 'stream'; target_id?: string; cursor?: string; limit?: number } = {}): Promise<ApiResponse<ModerationListJson>> {
   const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));
   return c.get(`/api/v1/admin/moderation${qs.size ? `?${qs}` : ''}`);
 }

@@ -1,54 +1,15 @@
 // Search, channels and follows calls of the typed client (used by tests, benchmarks and the web app's types).
+import type { ChannelJson, ChannelStreamJson, FollowingFeedJson, FollowingListJson } from '../channels/channels.schemas.js';
+import type { SearchItemJson, SearchResultJson } from '../search/search.schemas.js';
 import type { ApiResponse, NovaClient } from './nova-client.js';
-import type { Video } from './videos.client.js';
 
-export type SearchType = 'video' | 'stream' | 'user';
-
-export interface SearchItem {
-  type: SearchType;
-  id: string;
-  score: number;
-  title?: string;
-  username?: string;
-  owner_id?: string;
-  created_at?: string;
-  visibility?: string;
-  status?: string;
-  duration_seconds?: number | null;
-  thumbnail_url?: string | null;
-}
-
-export interface SearchResult {
-  items: SearchItem[];
-  next_cursor: string | null;
-}
-
-export interface ChannelStream {
-  id: string;
-  creator_id: string;
-  username?: string;
-  title: string;
-  status: string;
-  started_at: string | null;
-  viewer_count: number;
-  playback_url: string;
-}
-
-export interface Channel {
-  id: string;
-  username: string;
-  created_at: string;
-  video_count: number;
-  follower_count: number;
-  following: boolean | null;
-  live_stream: ChannelStream | null;
-}
-
-export interface FollowingFeed {
-  live: ChannelStream[];
-  items: Array<Video & { owner_username: string }>;
-  next_cursor: string | null;
-}
+// Response shapes come from the server's TypeBox schemas (type-only imports): one contract in code.
+export type SearchType = SearchItemJson['type'];
+export type SearchItem = SearchItemJson;
+export type SearchResult = SearchResultJson;
+export type ChannelStream = ChannelStreamJson;
+export type Channel = ChannelJson;
+export type FollowingFeed = FollowingFeedJson;
 
 function query(params: Record<string, string | number | undefined>): string {
   const qs = new URLSearchParams();
@@ -72,7 +33,7 @@ export function unfollow(c: NovaClient, username: string): Promise<ApiResponse<u
   return c.request('DELETE', `/api/v1/users/${encodeURIComponent(username)}/follow`);
 }
 
-export function listFollowing(c: NovaClient, opts: { limit?: number; cursor?: string } = {}): Promise<ApiResponse<{ items: Array<{ id: string; username: string; followed_at: string }>; next_cursor: string | null }>> {
+export function listFollowing(c: NovaClient, opts: { limit?: number; cursor?: string } = {}): Promise<ApiResponse<FollowingListJson>> {
   return c.get(`/api/v1/me/following${query(opts)}`);
 }
 

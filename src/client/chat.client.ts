@@ -2,16 +2,13 @@
 // WebSocket wrapper (ChatSocket) that records what the server sends and waits for events, used by
 // the tests and the chat benchmark.
 import WebSocket from 'ws';
+import type { BanJson, BanListJson, ChatMessageJson, HistoryPageJson, SettingsJson } from '../chat/chat.schemas.js';
 import type { ApiResponse, NovaClient } from './nova-client.js';
 
-export interface ChatMessage {
-  stream_id: string;
-  user_id: string;
-  username: string;
-  message: string;
-  created_at: string;
-  comment_id: string;
-}
+// Response shapes come from the server's TypeBox schemas (type-only imports): one contract in code.
+export type ChatMessage = ChatMessageJson;
+export type ChatBan = BanJson;
+export type ChatSettings = SettingsJson;
 
 export type ChatEvent =
   | ({ event_type: 'chat.message' } & ChatMessage)
@@ -22,21 +19,9 @@ export type ChatEvent =
   | { event_type: 'chat.unbanned'; stream_id: string }
   | { event_type: 'chat.closed'; stream_id: string };
 
-export interface ChatBan {
-  stream_id: string;
-  user_id: string;
-  banned_by: string;
-  created_at: string;
-}
-
-export interface ChatSettings {
-  stream_id: string;
-  slow_mode_seconds: number;
-}
-
 const base = (streamId: string) => `/api/v1/streams/${streamId}/chat`;
 
-export function chatHistory(c: NovaClient, streamId: string, q: { limit?: number; before?: string } = {}): Promise<ApiResponse<{ messages: ChatMessage[] }>> {
+export function chatHistory(c: NovaClient, streamId: string, q: { limit?: number; before?: string } = {}): Promise<ApiResponse<HistoryPageJson>> {
   const qs = new URLSearchParams();
   if (q.limit !== undefined) qs.set('limit', String(q.limit));
   if (q.before) qs.set('before', q.before);
@@ -56,7 +41,7 @@ export function unbanFromChat(c: NovaClient, streamId: string, userId: string): 
   return c.delete(`${base(streamId)}/bans/${userId}`);
 }
 
-export function chatBans(c: NovaClient, streamId: string): Promise<ApiResponse<{ bans: ChatBan[] }>> {
+export function chatBans(c: NovaClient, streamId: string): Promise<ApiResponse<BanListJson>> {
   return c.get(`${base(streamId)}/bans`);
 }
 

@@ -1,29 +1,11 @@
 // Clip and chat-replay calls of the typed client (used by tests).
+import type { ChatReplayListJson, ClipResultJson, ReplayMessageJson } from '../clips/clips.schemas.js';
 import type { ApiResponse, NovaClient } from './nova-client.js';
 
-export interface ClipVideo {
-  id: string;
-  owner_id: string;
-  title: string;
-  status: string;
-  duration_seconds: number | null;
-  manifest_url: string | null;
-  renditions: Array<{ height: number; playlist_url: string }>;
-}
-
-export interface ClipResult {
-  video: ClipVideo;
-  start_seconds: number;
-  end_seconds: number;
-}
-
-export interface ReplayMessage {
-  comment_id: string;
-  user_id: string;
-  username: string;
-  message: string;
-  offset_seconds: number;
-}
+// Response shapes come from the server's TypeBox schemas (type-only imports): one contract in code.
+export type ClipVideo = ClipResultJson['video'];
+export type ClipResult = ClipResultJson;
+export type ReplayMessage = ReplayMessageJson;
 
 export function clipVideo(c: NovaClient, videoId: string, body: { start_seconds: number; end_seconds: number; title: string }): Promise<ApiResponse<ClipResult>> {
   return c.post(`/api/v1/videos/${videoId}/clips`, body);
@@ -33,7 +15,7 @@ export function clipStream(c: NovaClient, streamId: string, body: { seconds_back
   return c.post(`/api/v1/streams/${streamId}/clips`, body);
 }
 
-export function chatReplay(c: NovaClient, videoId: string, q: { from?: number; to?: number } = {}): Promise<ApiResponse<{ items: ReplayMessage[] }>> {
+export function chatReplay(c: NovaClient, videoId: string, q: { from?: number; to?: number } = {}): Promise<ApiResponse<ChatReplayListJson>> {
   const qs = new URLSearchParams();
   if (q.from !== undefined) qs.set('from', String(q.from));
   if (q.to !== undefined) qs.set('to', String(q.to));

@@ -2,45 +2,18 @@
 // ffmpeg pushing testsrc2 + a sine tone over RTMP, standing in for OBS.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolveMediaTools } from '../media/ffmpeg.binaries.js';
+import type { BroadcastJson, BroadcastListJson, CreatedStreamJson, NewKeyJson, StreamJson, StreamListJson } from '../live/live.schemas.js';
 import type { ApiResponse, NovaClient } from './nova-client.js';
 
-export interface LiveStreamInfo {
-  id: string;
-  creator_id: string;
-  title: string;
-  status: 'idle' | 'live' | 'ended';
-  started_at: string | null;
-  ended_at: string | null;
-  viewer_count: number;
-  peak_viewer_count: number;
-  playback_url: string;
-  recording_video_id: string | null;
-  created_at: string;
-  reusable?: boolean;
-  dvr_window_seconds?: number;
-  clips_by_viewers?: boolean;
-}
-
-export interface BroadcastInfo {
-  id: string;
-  started_at: string;
-  ended_at: string | null;
-  duration_seconds: number | null;
-  peak_viewer_count: number;
-  recording_video_id: string | null;
-}
+// Response shapes come from the server's TypeBox schemas (type-only imports): one contract in code.
+export type LiveStreamInfo = StreamJson;
+export type BroadcastInfo = BroadcastJson;
+export type CreatedLiveStream = CreatedStreamJson;
 
 export interface StreamOptions {
   reusable?: boolean;
   dvr_window_seconds?: number;
   clips_by_viewers?: boolean;
-}
-
-export interface CreatedLiveStream {
-  stream: LiveStreamInfo;
-  stream_key: string;
-  rtmp_url: string;
-  playback_url: string;
 }
 
 export function createStream(c: NovaClient, title: string, options: StreamOptions = {}): Promise<ApiResponse<CreatedLiveStream>> {
@@ -52,7 +25,7 @@ export function deleteStream(c: NovaClient, id: string): Promise<ApiResponse<nul
   return c.delete<null>(`/api/v1/streams/${id}`);
 }
 
-export function listBroadcasts(c: NovaClient, id: string): Promise<ApiResponse<{ items: BroadcastInfo[] }>> {
+export function listBroadcasts(c: NovaClient, id: string): Promise<ApiResponse<BroadcastListJson>> {
   return c.get(`/api/v1/streams/${id}/broadcasts`);
 }
 
@@ -60,7 +33,7 @@ export function getStream(c: NovaClient, id: string): Promise<ApiResponse<LiveSt
   return c.get<LiveStreamInfo>(`/api/v1/streams/${id}`);
 }
 
-export function listStreams(c: NovaClient, query: { status?: string; creator?: string; limit?: number; cursor?: string } = {}): Promise<ApiResponse<{ items: LiveStreamInfo[]; next_cursor: string | null }>> {
+export function listStreams(c: NovaClient, query: { status?: string; creator?: string; limit?: number; cursor?: string } = {}): Promise<ApiResponse<StreamListJson>> {
   const qs = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, String(v));
   return c.get(`/api/v1/streams${qs.size ? `?${qs}` : ''}`);
@@ -70,7 +43,7 @@ export function endStream(c: NovaClient, id: string): Promise<ApiResponse<LiveSt
   return c.post<LiveStreamInfo>(`/api/v1/streams/${id}/end`);
 }
 
-export function rotateStreamKey(c: NovaClient, id: string): Promise<ApiResponse<{ stream_key: string; rtmp_url: string }>> {
+export function rotateStreamKey(c: NovaClient, id: string): Promise<ApiResponse<NewKeyJson>> {
   return c.post(`/api/v1/streams/${id}/key`);
 }
 

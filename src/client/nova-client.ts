@@ -1,6 +1,7 @@
 // A small typed HTTP client for Nova's public API, used by the test-suite and benchmarks so they
 // read like a user's session. Each capability adds its calls in its own file in this folder
 // (e.g. videos.client.ts) as functions over NovaClient.request.
+import type { AuthResultJson, MeJson } from '../accounts/accounts.schemas.js';
 
 export interface ApiResponse<T = unknown> {
   status: number;
@@ -16,11 +17,8 @@ export interface Problem {
   errors?: Array<{ field: string; message: string }>;
 }
 
-export interface UserInfo {
-  id: string;
-  username: string;
-  role: 'user' | 'admin';
-}
+/** The signed-in user, as GET /api/v1/me answers (the server's schema, imported type-only). */
+export type UserInfo = MeJson;
 
 export class NovaClient {
   token: string | null;
@@ -67,14 +65,14 @@ export class NovaClient {
     return this.request<T>('DELETE', path);
   }
 
-  async register(username: string, password: string): Promise<ApiResponse<{ user: UserInfo; token: string }>> {
-    const res = await this.post<{ user: UserInfo; token: string }>('/api/v1/auth/register', { username, password });
+  async register(username: string, password: string): Promise<ApiResponse<AuthResultJson>> {
+    const res = await this.post<AuthResultJson>('/api/v1/auth/register', { username, password });
     if (res.status === 201) this.token = res.body.token;
     return res;
   }
 
-  async login(username: string, password: string): Promise<ApiResponse<{ user: UserInfo; token: string }>> {
-    const res = await this.post<{ user: UserInfo; token: string }>('/api/v1/auth/login', { username, password });
+  async login(username: string, password: string): Promise<ApiResponse<AuthResultJson>> {
+    const res = await this.post<AuthResultJson>('/api/v1/auth/login', { username, password });
     if (res.status === 200) this.token = res.body.token;
     return res;
   }

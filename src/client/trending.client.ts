@@ -1,23 +1,10 @@
 // Trending calls of the typed client (used by tests and benchmarks): the list, and its SSE stream.
+import type { TrendingItemJson, TrendingResponseJson } from '../trending/trending.schemas.js';
 import type { ApiResponse, NovaClient } from './nova-client.js';
 
-export interface TrendingEntry {
-  id: string;
-  title: string;
-  score: number;
-  rank: number;
-  owner_id: string;
-  owner_username: string;
-  thumbnail_url: string | null;
-  duration_seconds: number | null;
-  view_count: number;
-}
-
-export interface TrendingPage {
-  window: string;
-  generated_at: string;
-  items: TrendingEntry[];
-}
+// Response shapes come from the server's TypeBox schemas (type-only imports): one contract in code.
+export type TrendingEntry = TrendingItemJson;
+export type TrendingPage = TrendingResponseJson;
 
 export function getTrending(c: NovaClient, window?: string, limit?: number): Promise<ApiResponse<TrendingPage>> {
   const qs = new URLSearchParams();

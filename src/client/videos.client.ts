@@ -3,99 +3,20 @@
 import fs from 'node:fs';
 import * as tus from 'tus-js-client';
 import WebSocket from 'ws';
+import type { JobJson, JobsViewJson, RetriedJobJson } from '../transcode/transcode.schemas.js';
+import type { CreateVideoResultJson, PlaybackJson, ProgressJson, RenditionJson, VideoJson, VideoListJson, VideoStatus, Visibility } from '../videos/videos.schemas.js';
 import type { ApiResponse, NovaClient } from './nova-client.js';
 
-export type VideoStatus = 'waiting_upload' | 'queued' | 'processing' | 'ready' | 'failed';
-export type Visibility = 'public' | 'unlisted' | 'private';
-
-export interface Rendition {
-  height: number;
-  width: number;
-  bandwidth: number;
-  average_bandwidth: number;
-  codecs: string;
-  frame_rate: number | null;
-  playlist_url: string;
-  bytes: number | null;
-  quality: { ssim: number; psnr: number; ssim_p10: number } | null;
-}
-
-export interface Video {
-  id: string;
-  owner_id: string;
-  title: string;
-  description: string;
-  status: VideoStatus;
-  visibility: Visibility;
-  tags: string[];
-  duration_seconds: number | null;
-  width: number | null;
-  height: number | null;
-  fps: number | null;
-  has_audio: boolean | null;
-  size_bytes: number | null;
-  source_stream_id: string | null;
-  renditions: Rendition[];
-  encoding: { mode: 'per_title' | 'fixed' } | null;
-  manifest_url: string | null;
-  thumbnail_url: string | null;
-  storyboard_url: string | null;
-  error: string | null;
-  created_at: string;
-  updated_at: string;
-  ready_at: string | null;
-}
-
-export interface CreatedVideo {
-  video: Video;
-  upload: { url: string; protocol: 'tus'; max_size: number; expires_in_seconds: number };
-}
-
-export interface Progress {
-  event_type?: 'progress';
-  video_id: string;
-  status: VideoStatus;
-  stage: string | null;
-  progress: number;
-  attempts: number;
-  error: string | null;
-  queue_position: number | null;
-}
-
-export interface Playback {
-  status: 'ready' | 'processing';
-  manifest_url: string;
-  renditions: Rendition[];
-  thumbnail_url: string | null;
-  storyboard_url: string | null;
-  duration_seconds: number | null;
-  /** When the signed URLs of a private video stop working; null for others. */
-  expires_at?: string | null;
-}
-
-export interface JobInfo {
-  id: string;
-  type: string;
-  video_id: string | null;
-  state: string;
-  stage: string | null;
-  progress: number;
-  attempts: number;
-  max_attempts: number;
-  worker: string | null;
-  error: string | null;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  run_at: string;
-}
-
-export interface JobsView {
-  queue: string;
-  counts: Record<'queued' | 'running' | 'retrying' | 'failed' | 'done', number>;
-  running: JobInfo[];
-  failed: JobInfo[];
-}
+// Response shapes come from the server's TypeBox schemas (type-only imports): one contract in code.
+export type { VideoStatus, Visibility };
+export type Rendition = RenditionJson;
+export type Video = VideoJson;
+export type CreatedVideo = CreateVideoResultJson;
+/** A progress snapshot; the SSE and WebSocket events carry the same fields. */
+export type Progress = ProgressJson & { event_type?: 'progress' };
+export type Playback = PlaybackJson;
+export type JobInfo = JobJson;
+export type JobsView = JobsViewJson;
 
 export interface VideoFields {
   title?: string;
@@ -117,7 +38,7 @@ export function getVideo(c: NovaClient, id: string): Promise<ApiResponse<Video>>
   return c.get<Video>(`/api/v1/videos/${id}`);
 }
 
-export function listVideos(c: NovaClient, query: { owner?: string; status?: VideoStatus; sort?: 'recent'; cursor?: string; limit?: number } = {}): Promise<ApiResponse<{ items: Video[]; next_cursor: string | null }>> {
+export function listVideos(c: NovaClient, query: { owner?: string; status?: VideoStatus; sort?: 'recent'; cursor?: string; limit?: number } = {}): Promise<ApiResponse<VideoListJson>> {
   const qs = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, String(v));
   return c.get(`/api/v1/videos${qs.size ? `?${qs}` : ''}`);
@@ -139,7 +60,7 @@ export function listJobs(c: NovaClient): Promise<ApiResponse<JobsView>> {
   return c.get<JobsView>('/api/v1/jobs');
 }
 
-export function retryJob(c: NovaClient, id: string): Promise<ApiResponse<{ job: JobInfo }>> {
+export function retryJob(c: NovaClient, id: string): Promise<ApiResponse<RetriedJobJson>> {
   return c.post<{ job: JobInfo }>(`/api/v1/jobs/${id}/retry`);
 }
 

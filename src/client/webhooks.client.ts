@@ -2,45 +2,19 @@
 // webhook consumer would run: parse Nova-Signature, recompute HMAC-SHA256 over "<t>.<raw body>",
 // compare in constant time and refuse stale timestamps.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { AttemptJson, CreatedWebhookJson, DeliveryJson, DeliveryListJson, RotatedSecretJson, WebhookJson, WebhookListJson } from '../webhooks/webhooks.schemas.js';
 import type { ApiResponse, NovaClient } from './nova-client.js';
 
-export interface WebhookInfo {
-  id: string;
-  url: string;
-  events: string[];
-  created_at: string;
-  updated_at: string;
-  previous_secret_expires_at: string | null;
-}
+// Response shapes come from the server's TypeBox schemas (type-only imports): one contract in code.
+export type WebhookInfo = WebhookJson;
+export type WebhookAttemptInfo = AttemptJson;
+export type WebhookDeliveryInfo = DeliveryJson;
 
-export interface WebhookAttemptInfo {
-  attempt: number;
-  status_code: number | null;
-  error: string | null;
-  duration_ms: number;
-  manual: boolean;
-  started_at: string;
-}
-
-export interface WebhookDeliveryInfo {
-  id: string;
-  event_id: string;
-  event_type: string;
-  status: 'pending' | 'succeeded' | 'failed';
-  attempt_count: number;
-  last_status_code: number | null;
-  last_error: string | null;
-  next_attempt_at: string | null;
-  created_at: string;
-  completed_at: string | null;
-  attempts: WebhookAttemptInfo[];
-}
-
-export function createWebhook(c: NovaClient, url: string, events: string[]): Promise<ApiResponse<WebhookInfo & { secret: string }>> {
+export function createWebhook(c: NovaClient, url: string, events: string[]): Promise<ApiResponse<CreatedWebhookJson>> {
   return c.post('/api/v1/webhooks', { url, events });
 }
 
-export function listWebhooks(c: NovaClient): Promise<ApiResponse<{ items: WebhookInfo[] }>> {
+export function listWebhooks(c: NovaClient): Promise<ApiResponse<WebhookListJson>> {
   return c.get('/api/v1/webhooks');
 }
 
@@ -52,11 +26,11 @@ export function deleteWebhook(c: NovaClient, id: string): Promise<ApiResponse<un
   return c.delete(`/api/v1/webhooks/${id}`);
 }
 
-export function rotateWebhookSecret(c: NovaClient, id: string, graceSeconds?: number): Promise<ApiResponse<{ id: string; secret: string; previous_secret_expires_at: string | null }>> {
+export function rotateWebhookSecret(c: NovaClient, id: string, graceSeconds?: number): Promise<ApiResponse<RotatedSecretJson>> {
   return c.post(`/api/v1/webhooks/${id}/secret`, graceSeconds === undefined ? {} : { grace_seconds: graceSeconds });
 }
 
-export function listDeliveries(c: NovaClient, id: string, query: { limit?: number; cursor?: string } = {}): Promise<ApiResponse<{ items: WebhookDeliveryInfo[]; next_cursor: string | null }>> {
+export function listDeliveries(c: NovaClient, id: string, query: { limit?: number; cursor?: string } = {}): Promise<ApiResponse<DeliveryListJson>> {
   const qs = new URLSearchParams();
   if (query.limit !== undefined) qs.set('limit', String(query.limit));
   if (query.cursor !== undefined) qs.set('cursor', query.cursor);

@@ -1,5 +1,5 @@
 // Request and response schemas of clips and chat replay (TypeBox → JSON Schema → OpenAPI).
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { VideoSchema } from '../videos/videos.schemas.js';
 
 export const VideoClipBody = Type.Object(
@@ -35,14 +35,18 @@ export const ChatReplayQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const ChatReplayList = Type.Object({
-  items: Type.Array(
-    Type.Object({
-      comment_id: Type.String(),
-      user_id: Type.String(),
-      username: Type.String(),
-      message: Type.String(),
-      offset_seconds: Type.Number(),
-    }),
-  ),
+export const ReplayMessageSchema = Type.Object({
+  comment_id: Type.String(),
+  user_id: Type.String(),
+  username: Type.String(),
+  message: Type.String(),
+  offset_seconds: Type.Number(),
 });
+
+export const ChatReplayList = Type.Object({ items: Type.Array(ReplayMessageSchema) });
+
+// Named response types, imported (type-only) by the typed client and the web app: a renamed field
+// here breaks their type check.
+export type ClipResultJson = Static<typeof ClipResultSchema>;
+export type ReplayMessageJson = Static<typeof ReplayMessageSchema>;
+export type ChatReplayListJson = Static<typeof ChatReplayList>;

@@ -1,5 +1,5 @@
 // Request and response schemas of the engagement endpoints.
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 
 export const VideoParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
@@ -41,3 +41,10 @@ export const EngagementSummary = Type.Object({
   liked: Type.Union([Type.Boolean(), Type.Null()], { description: 'Whether the caller likes it (null when anonymous)' }),
   watched_seconds: Type.Union([Type.Number(), Type.Null()]),
 });
+
+// Named response types, imported (type-only) by the typed client and the web app: a renamed field
+// here breaks their type check.
+export type ViewResultJson = Static<typeof ViewResult>;
+export type LikeResultJson = Static<typeof LikeResult>;
+export type WatchResultJson = Static<typeof WatchResult>;
+export type EngagementSummaryJson = Static<typeof EngagementSummary>;

@@ -1,5 +1,5 @@
 // Request/response schemas of the experiments endpoints.
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 
 const Key = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9_.-]+$' });
 const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
@@ -106,3 +106,10 @@ export const ResultsSchema = Type.Object({
   stop_reason: Type.Union([Type.String(), Type.Null()]),
   note: Type.Union([Type.String(), Type.Null()]),
 });
+
+// Named response types, imported (type-only) by the typed client and the web app: a renamed field
+// here breaks their type check.
+export type ExperimentJson = Static<typeof ExperimentSchema>;
+export type ResultsJson = Static<typeof ResultsSchema>;
+export type AssignmentJson = Static<typeof Assignment>;
+export type ConversionResultJson = Static<typeof ConversionResult>;

@@ -1,5 +1,5 @@
 // Request and response schemas of the feed endpoint.
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 
 export function feedQuery(maxLimit: number, defaultLimit: number) {
   return Type.Object({
@@ -31,3 +31,8 @@ export const FeedResultSchema = Type.Object({
   variant: Type.Optional(Type.String()),
   next_cursor: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last' })),
 });
+
+// Named response types, imported (type-only) by the typed client and the web app: a renamed field
+// here breaks their type check.
+export type FeedItemJson = Static<typeof FeedItemSchema>;
+export type FeedResultJson = Static<typeof FeedResultSchema>;

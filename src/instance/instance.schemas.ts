@@ -1,5 +1,5 @@
 // Request and response schemas of the instance settings endpoints.
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 
 export const RegistrationModeSchema = Type.Union([Type.Literal('open'), Type.Literal('closed'), Type.Literal('invite_only')], {
   description: 'open: anyone registers; closed: nobody (but the first admin); invite_only: with an invite code',
@@ -39,3 +39,9 @@ export const InstancePatchBody = Type.Object(
   },
   { additionalProperties: false, minProperties: 1 },
 );
+
+// Named response types, imported (type-only) by the typed client and the web app: a renamed field
+// here breaks their type check.
+export type RegistrationMode = Static<typeof RegistrationModeSchema>;
+export type PublicInstanceJson = Static<typeof PublicInstance>;
+export type AdminInstanceJson = Static<typeof AdminInstance>;

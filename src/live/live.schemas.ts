@@ -100,3 +100,12 @@ export const BroadcastQuery = Type.Object(
   { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })) },
   { additionalProperties: false },
 );
+
+// Named response types, imported (type-only) by the typed client and the web app: a renamed field
+// here breaks their type check.
+export type StreamJson = StreamDto;
+export type CreatedStreamJson = Static<typeof CreatedStream>;
+export type NewKeyJson = Static<typeof NewKey>;
+export type StreamListJson = Static<typeof StreamList>;
+export type BroadcastJson = Static<typeof BroadcastSchema>;
+export type BroadcastListJson = Static<typeof BroadcastList>;

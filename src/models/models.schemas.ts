@@ -1,5 +1,5 @@
 // Request and response schemas of the model-serving endpoints.
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 
 const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
 
@@ -68,3 +68,11 @@ export const InferResultSchema = Type.Object({
   latency_ms: Type.Number(),
   model_version: Type.Integer(),
 });
+
+// Named response types, imported (type-only) by the typed client and the web app: a renamed field
+// here breaks their type check.
+export type TensorSpecJson = Static<typeof TensorSpecSchema>;
+export type ModelInfoJson = Static<typeof ModelInfoSchema>;
+export type ModelListJson = Static<typeof ModelList>;
+export type ReloadResultJson = Static<typeof ReloadResult>;
+export type InferResultJson = Static<typeof InferResultSchema>;

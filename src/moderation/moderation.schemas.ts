@@ -1,5 +1,5 @@
 // Request and response schemas of the moderation endpoints.
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 
 const TargetType = Type.Union([Type.Literal('video'), Type.Literal('stream')]);
 const Action = Type.Union([Type.Literal('hide'), Type.Literal('unhide'), Type.Literal('delete')]);
@@ -39,3 +39,8 @@ export const ModerationQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+
+// Named response types, imported (type-only) by the typed client and the web app: a renamed field
+// here breaks their type check.
+export type ModerationEntryJson = Static<typeof ModerationEntrySchema>;
+export type ModerationListJson = Static<typeof ModerationList>;

@@ -1,6 +1,6 @@
 // Request and response schemas of the playback-quality endpoints. Every event type has its own
 // strict shape, so a malformed batch is refused whole with a field-level 400.
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 
 /** Largest batch; a player sends a few events every 10 s. */
 export const MAX_EVENTS_PER_BATCH = 100;
@@ -60,3 +60,8 @@ export const QoeSummary = Type.Object({
   hours: Type.Optional(Type.Array(QoeBucket)),
   days: Type.Optional(Type.Array(QoeBucket)),
 });
+
+// Named response types, imported (type-only) by the typed client and the web app: a renamed field
+// here breaks their type check.
+export type QoeBucketJson = Static<typeof QoeBucket>;
+export type QoeSummaryJson = Static<typeof QoeSummary>;

@@ -7,7 +7,7 @@ import type { EventEnvelope } from '../events/events.types.js';
 import { problems } from '../http/problem.schema.js';
 import { baseUrl } from '../videos/videos.routes.js';
 import { VideosRepository } from '../videos/videos.repository.js';
-import { mediaUrl } from '../videos/videos.schemas.js';
+import { mediaUrl } from '../videos/videos.json.js';
 import { streamDocument } from './search.documents.js';
 import { SearchRepository } from './search.repository.js';
 import { SearchQuerySchema, SearchResultSchema } from './search.schemas.js';

@@ -1,5 +1,5 @@
 // Request and response schemas of GET /api/v1/search.
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 
 export const MAX_SEARCH_LIMIT = 50;
 /** Deeper pages than this are refused: relevance past a thousand results helps nobody. */
@@ -32,3 +32,8 @@ export const SearchItemSchema = Type.Object({
 });
 
 export const SearchResultSchema = Type.Object({ items: Type.Array(SearchItemSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+
+// Named response types, imported (type-only) by the typed client and the web app: a renamed field
+// here breaks their type check.
+export type SearchItemJson = Static<typeof SearchItemSchema>;
+export type SearchResultJson = Static<typeof SearchResultSchema>;

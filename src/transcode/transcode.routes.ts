@@ -2,7 +2,7 @@
 // job queue (counts per state, running and failed jobs, retry of a failed one) and, in processes with
 // the worker role, runs the worker itself.
 import path from 'node:path';
-import { Type, type TSchema } from 'typebox';
+import { Type } from 'typebox';
 import type { Capability, NovaApp, Roles } from '../capability.js';
 import type { Container } from '../container.js';
 import { requireAdmin } from '../http/auth.js';
@@ -11,40 +11,7 @@ import type { JobRow } from '../infra/queue/queue.js';
 import { TRANSCODE_JOB } from '../videos/videos.keys.js';
 import type { VodServices } from '../videos/videos.wiring.js';
 import { TranscodeHandler } from './transcode.handler.js';
-
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
-
-const JobSchema = Type.Object({
-  id: Type.String(),
-  type: Type.String(),
-  video_id: Nullable(Type.String()),
-  state: Type.String(),
-  stage: Nullable(Type.String()),
-  progress: Type.Number(),
-  attempts: Type.Integer(),
-  max_attempts: Type.Integer(),
-  worker: Nullable(Type.String()),
-  error: Nullable(Type.String()),
-  created_at: Type.String(),
-  started_at: Nullable(Type.String()),
-  finished_at: Nullable(Type.String()),
-  run_at: Type.String(),
-});
-
-const Counts = Type.Object({
-  queued: Type.Integer(),
-  running: Type.Integer(),
-  retrying: Type.Integer(),
-  failed: Type.Integer(),
-  done: Type.Integer(),
-});
-
-const JobsView = Type.Object({
-  queue: Type.String({ description: 'embedded or bullmq' }),
-  counts: Counts,
-  running: Type.Array(JobSchema),
-  failed: Type.Array(JobSchema, { description: 'The most recent failed jobs' }),
-});
+import { JobsView, RetriedJob } from './transcode.schemas.js';
 
 function jobJson(j: JobRow) {
   return {
@@ -89,7 +56,7 @@ export function transcodeCapability(c: Container, vod: VodServices): Capability 
           summary: 'Re-queue a failed job with fresh attempts (admin)',
           security: auth,
           params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
-          response: { 202: Type.Object({ job: JobSchema }), ...problems(401, 403, 404, 409) },
+          response: { 202: RetriedJob, ...problems(401, 403, 404, 409) },
         },
       }, async (req, reply) => {
         requireAdmin(req);

@@ -14,7 +14,7 @@ import { LiveRepository } from '../live/live.repository.js';
 import { openSse, StreamSlots } from '../http/sse.js';
 import { VideosRepository } from '../videos/videos.repository.js';
 import { baseUrl } from '../videos/videos.routes.js';
-import { mediaUrl } from '../videos/videos.schemas.js';
+import { mediaUrl } from '../videos/videos.json.js';
 import { RedisTrendingStore } from './trending.redis.store.js';
 import { LiveTrending } from './trending.live.js';
 import { TrendingRepository } from './trending.repository.js';

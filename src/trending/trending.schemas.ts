@@ -1,5 +1,5 @@
 // Request and response schemas of the trending endpoints (TypeBox → JSON Schema → OpenAPI).
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { WINDOWS } from './trending.score.js';
 
 export const TrendingQuery = Type.Object({
@@ -40,3 +40,9 @@ export const LiveTrendingResponse = Type.Object({
     }),
   ),
 });
+
+// Named response types, imported (type-only) by the typed client and the web app: a renamed field
+// here breaks their type check.
+export type TrendingItemJson = Static<typeof TrendingItem>;
+export type TrendingResponseJson = Static<typeof TrendingResponse>;
+export type LiveTrendingResponseJson = Static<typeof LiveTrendingResponse>;

@@ -10,7 +10,8 @@ import { problems } from '../http/problem.schema.js';
 import { registerMediaRoutes } from './media.routes.js';
 import { registerProgressRoutes } from './progress.routes.js';
 import type { VideoRow } from './videos.repository.js';
-import { CreateVideoBody, CreateVideoResult, IdParams, ListQuery, mediaUrl, PlaybackSchema, renditionsOf, UpdateVideoBody, VideoList, VideoSchema, VideoWithOwner, videoJson } from './videos.schemas.js';
+import { mediaUrl, renditionsOf, videoJson } from './videos.json.js';
+import { CreateVideoBody, CreateVideoResult, IdParams, ListQuery, PlaybackSchema, UpdateVideoBody, VideoList, VideoSchema, VideoWithOwner } from './videos.schemas.js';
 import type { VodServices } from './videos.wiring.js';
 
 export function baseUrl(req: FastifyRequest, publicUrl?: string): string {

@@ -1,5 +1,5 @@
 // Request and response schemas of the webhook endpoints (TypeBox → JSON Schema → OpenAPI).
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { WEBHOOK_EVENTS } from './webhooks.service.js';
 
 export const EventTypeSchema = Type.Union(WEBHOOK_EVENTS.map((e) => Type.Literal(e)), { description: 'An event type a webhook can receive.' });
@@ -63,3 +63,13 @@ export const Delivery = Type.Object({
 });
 
 export const DeliveryList = Type.Object({ items: Type.Array(Delivery), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+
+// Named response types, imported (type-only) by the typed client and the web app: a renamed field
+// here breaks their type check.
+export type WebhookJson = Static<typeof Webhook>;
+export type CreatedWebhookJson = Static<typeof CreatedWebhook>;
+export type WebhookListJson = Static<typeof WebhookList>;
+export type RotatedSecretJson = Static<typeof RotatedSecret>;
+export type AttemptJson = Static<typeof Attempt>;
+export type DeliveryJson = Static<typeof Delivery>;
+export type DeliveryListJson = Static<typeof DeliveryList>;

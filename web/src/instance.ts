@@ -2,12 +2,9 @@
 // home page shows them, and the header's brand carries the name.
 import { h } from './dom.js';
 import { get } from './api.js';
+import type { PublicInstanceJson } from '../../src/instance/instance.schemas.js';
 
-export interface InstanceInfo {
-  name: string;
-  description: string;
-  registration_mode: 'open' | 'closed' | 'invite_only';
-}
+export type InstanceInfo = PublicInstanceJson;
 
 let pending: Promise<InstanceInfo | null> | null = null;
 

@@ -56,7 +56,7 @@ export function processingView(videoId: string, onFinished: (p: Progress) => voi
     if (p.status === 'queued') text = p.queue_position ? `Queued: ${p.queue_position} ahead` : 'Queued';
     else if (p.status === 'ready') text = 'Ready to watch';
     else if (p.status === 'failed') text = `Failed${p.error ? `: ${p.error}` : ''}`;
-    else if (p.status === 'waiting_upload' || p.status === 'uploading') text = 'Waiting for the upload to finish';
+    else if (p.status === 'waiting_upload') text = 'Waiting for the upload to finish';
     else text = STAGES.find(([k]) => k === p.stage)?.[1] ?? 'Processing';
     bar.set(p.status === 'ready' ? 100 : best, text);
     el.classList.toggle('failed', p.status === 'failed');

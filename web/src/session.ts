@@ -1,11 +1,9 @@
 // The signed-in user and their bearer token, kept in localStorage so a reload stays signed in.
 // Listeners re-render the header when someone signs in or out (also from another tab).
+import type { MeJson } from '../../src/accounts/accounts.schemas.js';
 
-export interface SessionUser {
-  id: string;
-  username: string;
-  role: 'user' | 'admin';
-}
+/** The signed-in user, as the server's Me schema has it. */
+export type SessionUser = MeJson;
 
 interface Stored {
   token: string;

@@ -1,228 +1,47 @@
-// Shapes of the public API (see API.md) as the web app reads them. Fields beyond the contract are
-// optional: the app shows them when the server sends them.
+// Shapes of the public API (see API.md) as the web app reads them: the server's TypeBox schema types,
+// imported type-only (erased from the bundle), so a field renamed on the server fails this app's
+// type check. A few add optional fields the app shows when the server sends them.
+import type { ChannelJson, ChannelStreamJson } from '../../src/channels/channels.schemas.js';
+import type { ChatMessageJson } from '../../src/chat/chat.schemas.js';
+import type { ReplayMessageJson } from '../../src/clips/clips.schemas.js';
+import type { EngagementSummaryJson } from '../../src/engagement/engagement.schemas.js';
+import type { ExperimentJson, ResultsJson } from '../../src/experiments/experiments.schemas.js';
+import type { BroadcastJson, CreatedStreamJson, StreamJson } from '../../src/live/live.schemas.js';
+import type { ModelInfoJson } from '../../src/models/models.schemas.js';
+import type { QoeBucketJson, QoeSummaryJson } from '../../src/qoe/qoe.schemas.js';
+import type { SearchItemJson, SearchResultJson } from '../../src/search/search.schemas.js';
+import type { TrendingItemJson } from '../../src/trending/trending.schemas.js';
+import type { PlaybackJson, ProgressJson, RenditionJson, VideoJson, VideoStatus, Visibility } from '../../src/videos/videos.schemas.js';
 
-export interface Rendition {
-  height: number;
-  width: number;
-  bandwidth: number;
-  average_bandwidth?: number;
-  codecs?: string;
-  playlist_url?: string;
-  bytes?: number | null;
-  quality?: { ssim: number; psnr: number; ssim_p10: number } | null;
-}
-
-export type VideoStatus = 'waiting_upload' | 'uploading' | 'queued' | 'processing' | 'ready' | 'failed';
-
-export interface Video {
-  id: string;
-  owner_id: string;
-  owner_username?: string;
-  title: string;
-  description?: string | null;
-  status: VideoStatus | string;
-  duration_seconds?: number | null;
-  width?: number | null;
-  height?: number | null;
-  renditions?: Rendition[];
-  encoding?: { mode: 'per_title' | 'fixed' | string } | null;
-  thumbnail_url?: string | null;
-  created_at: string;
-  storyboard_url?: string | null;
-  error?: string | null;
-  view_count?: number;
-  visibility?: Visibility;
-  tags?: string[];
-}
-
-export type Visibility = 'public' | 'unlisted' | 'private';
-
-export interface SearchItem {
-  type: 'video' | 'stream' | 'user';
-  id: string;
-  score: number;
-  title?: string;
-  username?: string;
-  owner_id?: string;
-  created_at?: string;
-  duration_seconds?: number | null;
-  thumbnail_url?: string | null;
-}
-
-export interface SearchResult {
-  items: SearchItem[];
-  next_cursor: string | null;
-}
-
-export interface ChannelStream {
-  id: string;
-  creator_id: string;
-  username?: string;
-  title: string;
-  started_at: string | null;
-  viewer_count: number;
-  playback_url: string;
-}
-
-export interface Channel {
-  id: string;
-  username: string;
-  created_at: string;
-  video_count: number;
-  follower_count: number;
-  following: boolean | null;
-  live_stream: ChannelStream | null;
-}
-
-export interface Engagement {
-  video_id: string;
-  views: number;
-  likes: number;
-  liked: boolean | null;
-}
-
-export interface Playback {
-  manifest_url: string;
-  renditions: Rendition[];
-  thumbnail_url?: string | null;
-  storyboard_url?: string | null;
-  duration_seconds?: number | null;
-}
-
-export interface Progress {
-  status: string;
-  stage: string | null;
-  progress: number;
-  attempts?: number;
-  error?: string | null;
-  queue_position?: number | null;
-}
+export type { VideoStatus, Visibility };
+export type Rendition = RenditionJson;
+/** A video; the watch page's (GET /videos/{id}) also names its uploader, cards may carry a view count. */
+export type Video = VideoJson & { owner_username?: string; view_count?: number };
+export type SearchItem = SearchItemJson;
+export type SearchResult = SearchResultJson;
+export type ChannelStream = ChannelStreamJson;
+export type Channel = ChannelJson;
+export type Engagement = EngagementSummaryJson;
+export type Playback = PlaybackJson;
+export type Progress = ProgressJson;
 
 export interface Page<T> {
   items: T[];
   next_cursor?: string | null;
 }
 
-export interface Stream {
-  id: string;
-  creator_id: string;
-  creator_username?: string;
-  title: string;
-  status: 'idle' | 'live' | 'ended' | string;
-  started_at?: string | null;
-  ended_at?: string | null;
-  viewer_count?: number;
-  playback_url?: string;
-  reusable?: boolean;
-  dvr_window_seconds?: number;
-  clips_by_viewers?: boolean;
-  recording_video_id?: string | null;
-}
+/** A live stream; a stream page also names its creator when the server sends it. */
+export type Stream = StreamJson & { creator_username?: string };
+export type Broadcast = BroadcastJson;
+export type ReplayMessage = ReplayMessageJson;
+export type CreatedStream = CreatedStreamJson;
+export type ChatMessage = ChatMessageJson;
+export type TrendingItem = TrendingItemJson;
+export type Model = ModelInfoJson;
+export type Experiment = ExperimentJson;
 
-export interface Broadcast {
-  id: string;
-  started_at: string;
-  ended_at: string | null;
-  duration_seconds: number | null;
-  peak_viewer_count: number;
-  recording_video_id: string | null;
-}
-
-export interface ReplayMessage {
-  comment_id: string;
-  user_id: string;
-  username: string;
-  message: string;
-  offset_seconds: number;
-}
-
-export interface CreatedStream {
-  stream: Stream;
-  stream_key: string;
-  rtmp_url: string;
-  playback_url: string;
-}
-
-export interface ChatMessage {
-  stream_id?: string;
-  user_id: string;
-  username: string;
-  message: string;
-  created_at: string;
-  comment_id: string;
-}
-
-export interface TrendingItem {
-  id: string;
-  title: string;
-  score: number;
-  thumbnail_url?: string | null;
-  duration_seconds?: number | null;
-  view_count?: number;
-  owner_username?: string;
-}
-
-export interface Model {
-  name: string;
-  version: string | number;
-  path: string;
-  inputs?: unknown;
-  outputs?: unknown;
-  loaded_at: string;
-  inference_count: number;
-  avg_latency_ms: number | null;
-  p50_ms: number | null;
-  p95_ms: number | null;
-  p99_ms: number | null;
-}
-
-export interface Experiment {
-  key: string;
-  description?: string | null;
-  variants: Array<{ key: string; weight: number }>;
-  traffic_percent: number;
-  metric: string;
-  metric_type?: string;
-  status?: string;
-  created_at?: string;
-}
-
-export interface VariantResult {
-  key: string;
-  users: number;
-  conversions: number;
-  rate: number;
-  lift: number | null;
-  ci_low: number | null;
-  ci_high: number | null;
-  p_value: number | null;
-}
-
-export interface ExperimentResults {
-  key: string;
-  metric?: string;
-  variants: VariantResult[];
-  srm: { p_value: number; flag: boolean };
-  note?: string | null;
-}
-
-export interface QoeFields {
-  sessions: number;
-  startup_ms: { p50: number | null; p95: number | null };
-  rebuffer_ratio: number;
-  rebuffers_per_hour: number;
-  error_sessions_ratio: number;
-  avg_bitrate_kbps: number | null;
-  renditions: Array<{ height: number; share_of_time: number }>;
-  rebuffers: number;
-  level_switches: number;
-  viewing_seconds: number;
-  rebuffer_seconds: number;
-}
-
-export interface QoeSummary extends QoeFields {
-  window: string;
-  from: string;
-  hours?: Array<QoeFields & { start: string }>;
-  days?: Array<QoeFields & { start: string }>;
-}
+export type ExperimentResults = ResultsJson;
+export type VariantResult = ResultsJson['variants'][number];
+/** The figures of one QoE window or bucket (without its start). */
+export type QoeFields = Omit<QoeBucketJson, 'start'>;
+export type QoeSummary = QoeSummaryJson;

@@ -6,25 +6,12 @@ import { del, errorText, get, patch, post } from '../api.js';
 import { ago, bytes } from '../format.js';
 import { copyField, field, notice, select, textarea } from '../ui.js';
 import { instanceChanged } from '../instance.js';
+import type { InviteJson } from '../../../src/accounts/accounts.schemas.js';
+import type { AdminInstanceJson, RegistrationMode } from '../../../src/instance/instance.schemas.js';
 
-type Mode = 'open' | 'closed' | 'invite_only';
-
-interface Settings {
-  name: string;
-  description: string;
-  registration_mode: Mode;
-  updated_at: string | null;
-  upload_limits: { max_bytes: number; max_pending_per_user: number; expiry_seconds: number };
-  checklist: Array<{ key: string; label: string; done: boolean }>;
-}
-
-interface Invite {
-  code: string;
-  max_uses: number;
-  uses: number;
-  created_at: string;
-  expires_at: string | null;
-}
+type Mode = RegistrationMode;
+type Settings = AdminInstanceJson;
+type Invite = InviteJson;
 
 const MODES: Array<[Mode, string]> = [['open', 'Open: anyone can sign up'], ['invite_only', 'Invite only: sign-up needs an invite code'], ['closed', 'Closed: nobody can sign up']];
 

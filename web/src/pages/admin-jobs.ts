@@ -4,26 +4,10 @@ import { h, replace } from '../dom.js';
 import { errorText, get, post } from '../api.js';
 import { ago } from '../format.js';
 import { notice } from '../ui.js';
+import type { JobJson, JobsViewJson } from '../../../src/transcode/transcode.schemas.js';
 
-interface Job {
-  id: string;
-  video_id: string | null;
-  state: string;
-  stage: string | null;
-  progress: number;
-  attempts: number;
-  max_attempts: number;
-  error: string | null;
-  finished_at: string | null;
-  created_at: string;
-}
-
-interface Jobs {
-  queue: string;
-  counts: Record<string, number>;
-  running: Job[];
-  failed: Job[];
-}
+type Job = JobJson;
+type Jobs = JobsViewJson;
 
 const REFRESH_MS = 5000;
 
@@ -54,7 +38,7 @@ export function jobsSection(): { el: HTMLElement; dispose(): void } {
     try {
       const s = await get<Jobs>('/api/v1/jobs');
       if (disposed) return;
-      counts.textContent = `Queue (${s.queue}): ${['queued', 'running', 'retrying', 'failed', 'done'].map((k) => `${s.counts[k] ?? 0} ${k}`).join(' · ')}`;
+      counts.textContent = `Queue (${s.queue}): ${(['queued', 'running', 'retrying', 'failed', 'done'] as const).map((k) => `${s.counts[k] ?? 0} ${k}`).join(' · ')}`;
       replace(running, s.running.length
         ? h('table', null, h('caption', { class: 'sr-only' }, 'Running jobs'),
           h('thead', null, h('tr', null, ['Video', 'Stage', 'Progress', 'Attempt'].map((c) => h('th', { scope: 'col' }, c)))),

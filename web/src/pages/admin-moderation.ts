@@ -5,18 +5,9 @@ import { h, replace } from '../dom.js';
 import { errorText, get, post } from '../api.js';
 import { ago } from '../format.js';
 import { field, notice, select, textarea } from '../ui.js';
+import type { ModerationEntryJson } from '../../../src/moderation/moderation.schemas.js';
 
-interface Entry {
-  id: string;
-  target_type: 'video' | 'stream';
-  target_id: string;
-  target_title: string;
-  target_owner: string | null;
-  action: 'hide' | 'unhide' | 'delete';
-  reason: string;
-  moderator: string | null;
-  created_at: string;
-}
+type Entry = ModerationEntryJson;
 
 const ACTIONS: Record<Entry['action'], string> = { hide: 'Hidden', unhide: 'Shown again', delete: 'Deleted' };
 

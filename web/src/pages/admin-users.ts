@@ -5,15 +5,9 @@ import { errorText, get, patch } from '../api.js';
 import { ago } from '../format.js';
 import { session } from '../session.js';
 import { field, notice } from '../ui.js';
+import type { AdminUserJson } from '../../../src/accounts/accounts.schemas.js';
 
-interface AdminUser {
-  id: string;
-  username: string;
-  role: 'user' | 'admin';
-  disabled: boolean;
-  disabled_at: string | null;
-  created_at: string;
-}
+type AdminUser = AdminUserJson;
 
 const PAGE = 50;
 

@@ -9,6 +9,8 @@ import { session } from '../session.js';
 import type { Page as ListPage, Stream, TrendingItem, Video } from '../types.js';
 import { empty, loading, videoCard } from '../ui.js';
 import { instanceIntro } from '../instance.js';
+import type { FeedItemJson, FeedResultJson } from '../../../src/feed/feed.schemas.js';
+import type { TrendingResponseJson } from '../../../src/trending/trending.schemas.js';
 
 const WINDOWS: Array<[string, string]> = [['1h', 'Past hour'], ['24h', 'Today'], ['7d', 'This week']];
 const REFRESH_MS = 30_000;
@@ -23,19 +25,10 @@ const REASONS: Record<string, string> = {
   popular: 'Popular',
 };
 
-interface Feed {
-  items: Array<Video & { score?: number; views?: number; reason?: string }>;
-  model_version?: string | number | null;
-  ranking?: 'model' | 'fallback';
-  experiment?: string | null;
-  variant?: string | null;
-}
-
-interface Trending {
-  window: string;
-  generated_at?: string;
-  items: TrendingItem[];
-}
+/** A feed item; the feed sends no thumbnail (fillThumbnails fetches it), the card shows one if present. */
+type FeedItem = FeedItemJson & { thumbnail_url?: string | null; view_count?: number };
+type Feed = Omit<FeedResultJson, 'items'> & { items: FeedItem[] };
+type Trending = TrendingResponseJson;
 
 function section(title: string, body: HTMLElement, extra?: HTMLElement | null): HTMLElement {
   return h('section', { class: 'block', 'aria-label': title }, h('div', { class: 'row spread' }, h('h2', null, title), extra ?? null), body);
@@ -184,7 +177,7 @@ export function discoverPage(): Page {
       } else {
         feedNote.textContent = feed.ranking === 'model' ? 'Picked for you' : 'Popular picks';
       }
-      replace(feedGrid, feed.items.length ? feed.items.map((v) => videoCard({ ...v, view_count: v.views ?? v.view_count }, v.reason ? h('p', { class: 'meta reason', 'data-reason': v.reason }, REASONS[v.reason] ?? v.reason) : null)) : empty('Watch and like a few videos to get recommendations.'));
+      replace(feedGrid, feed.items.length ? feed.items.map((v) => videoCard({ ...v, thumbnail_url: v.thumbnail_url ?? null, view_count: v.views ?? v.view_count }, v.reason ? h('p', { class: 'meta reason', 'data-reason': v.reason }, REASONS[v.reason] ?? v.reason) : null)) : empty('Watch and like a few videos to get recommendations.'));
       void fillThumbnails(feed.items.filter((v) => !v.thumbnail_url).map((v) => v.id));
     } catch (err) {
       replace(feedGrid, empty(errorText(err)));

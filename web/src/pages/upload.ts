@@ -8,14 +8,12 @@ import { signInRequired } from '../guard.js';
 import { bytes, duration } from '../format.js';
 import { processingView, type ProcessingView } from '../processing.js';
 import type { Page } from '../router.js';
+import type { CreateVideoResultJson } from '../../../src/videos/videos.schemas.js';
 import type { Video, Visibility } from '../types.js';
 import { field, notice, progressBar, select, textarea } from '../ui.js';
 import { discardUpload, previousUploadOf, unfinishedUploads, uploads, type StoredUpload, type UploadJob } from '../uploads.js';
 
-interface CreateResult {
-  video: Video;
-  upload: { url: string; protocol: string; max_size?: number };
-}
+type CreateResult = CreateVideoResultJson;
 
 const VISIBILITY: Array<[Visibility, string]> = [['public', 'Public: listed everywhere'], ['unlisted', 'Unlisted: anyone with the link'], ['private', 'Private: only you']];
 
