@@ -92,7 +92,17 @@ export class VideosService {
     private readonly logger: Logger,
     private readonly pending: PendingUploadLimit,
     private readonly indexer: VideoIndexer,
+    /** Told once an edit or a moderator's hide committed, so this node's read models (the feed) follow at once. */
+    private readonly listingChanged: (id: string) => Promise<void> = async () => {},
   ) {}
+
+  private async announce(id: string): Promise<void> {
+    try {
+      await this.listingChanged(id);
+    } catch (err) {
+      this.logger.warn({ err, video_id: id }, 'videos: telling read models of an edit failed; its event will');
+    }
+  }
 
   /** The uploads capability removes a video's unfinished tus upload when the video is deleted. */
   setUploadCleaner(fn: UploadCleaner): void {
@@ -135,6 +145,7 @@ export class VideosService {
       return row;
     });
     if (!updated) throw new NotFoundError(`No video ${id}.`);
+    await this.announce(id);
     return updated;
   }
 
@@ -193,6 +204,7 @@ export class VideosService {
       return row;
     });
     if (!updated) throw new NotFoundError(`No video ${id}.`);
+    await this.announce(id);
     return updated;
   }
 

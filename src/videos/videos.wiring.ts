@@ -24,7 +24,8 @@ export interface VodServices {
   tokens: PlaybackTokens;
 }
 
-export function createVodServices(c: Container): VodServices {
+/** `listingChanged` hears of each committed edit or hide (the feed's read model refreshes the video). */
+export function createVodServices(c: Container, listingChanged?: (videoId: string) => Promise<void>): VodServices {
   const cfg = c.config;
   const logger = c.logger.child({ module: 'vod' });
   const jobs = new JobsRepository(c.db);
@@ -53,7 +54,7 @@ export function createVodServices(c: Container): VodServices {
   const videos = new VideosService(c.db, new VideosRepository(c.db), c.storage, queue, bus, logger, {
     maxPerUser: cfg.uploadMaxPendingPerUser,
     withinSeconds: cfg.uploadExpirySeconds,
-  }, indexer);
+  }, indexer, listingChanged);
   const tokens = new PlaybackTokens(c.db, cfg.playbackTokenTtlSeconds);
   const media = createMediaToolkit(cfg);
   return { videos, queue, bus, media, tokens };
