@@ -86,15 +86,19 @@ describe('web app: admin pages in a browser', { skip }, () => {
     await page.getByText('Experiment upload-button created.').waitFor();
     await page.locator('tbody tr th', { hasText: 'upload-button' }).waitFor();
 
-    // Real traffic: users get sticky variants; those in treatment convert more often.
+    // Real traffic: users get sticky variants; every treatment user converts, every other control
+    // user does (the first one included), so both rates are above 0 and the lift is defined.
     let assigned = 0;
+    let control = 0;
     for (let i = 0; i < 24; i++) {
       const { client } = await t.client.newUser('exp');
       const a = await experiments.assignment(client, 'upload-button');
       assert.equal(a.status, 200);
       assigned += 1;
-      if (a.body.variant === 'treatment' || i % 3 === 0) assert.ok([200, 201].includes((await experiments.convert(client, 'upload-button', 'click')).status));
+      const converts = a.body.variant === 'treatment' || control++ % 2 === 0;
+      if (converts) assert.ok([200, 201].includes((await experiments.convert(client, 'upload-button', 'click')).status));
     }
+    assert.ok(control > 0 && control < assigned, 'both variants have users');
 
     await page.getByRole('button', { name: 'Results of upload-button' }).click();
     const table = page.locator('table', { has: page.locator('caption', { hasText: 'Results of upload-button' }) });
