@@ -8,7 +8,7 @@ import { experimentsCapability } from './experiments/experiments.routes.js';
 import { createLiveService, liveCapability } from './live/live.capability.js';
 import { videosCapability } from './videos/videos.routes.js';
 import { createVodServices } from './videos/videos.wiring.js';
-import { uploadsCapability } from './uploads/uploads.routes.js';
+import { createUploadFiles, uploadsCapability } from './uploads/uploads.routes.js';
 import { transcodeCapability } from './transcode/transcode.routes.js';
 import { chatCapability } from './chat/chat.routes.js';
 import { clipsCapability } from './clips/clips.routes.js';
@@ -19,7 +19,7 @@ import { eventsCapability } from './events/events.capability.js';
 import { webhooksCapability } from './webhooks/webhooks.routes.js';
 import { trendingCapability } from './trending/trending.routes.js';
 import { webCapability } from './web/web.routes.js';
-import { wireFeedExperiment } from './experiments/feed-experiment.js';
+import { consumeFeedConversions, feedExperimentSelector } from './experiments/feed-experiment.js';
 import { qoeCapability } from './qoe/qoe.routes.js';
 import { NotFoundError } from './http/errors.js';
 import { channelsCapability } from './channels/channels.routes.js';
@@ -33,8 +33,13 @@ export function createCapabilities(c: Container): Capability[] {
   // VOD: one set of services for every capability that needs videos. Uploads and live recordings
   // feed the pipeline; its capabilities stop after live, which hands it recordings.
   // The feed's read model (built below) re-reads a video as soon as an edit or hide commits.
-  const vod = createVodServices(c, (videoId) => feedState.refreshVideos([videoId]));
-  const vodCapabilities = [videosCapability(c, vod), uploadsCapability(c, vod), transcodeCapability(c, vod)];
+  // Upload files come first: deleting a video removes its unfinished uploads through them.
+  const uploadFiles = createUploadFiles(c);
+  const vod = createVodServices(c, {
+    removeUploads: (v) => uploadFiles.removeFor(v),
+    listingChanged: (videoId) => feedState.refreshVideos([videoId]),
+  });
+  const vodCapabilities = [videosCapability(c, vod), uploadsCapability(c, vod, uploadFiles), transcodeCapability(c, vod)];
   // QoE asks videos and live who owns what (and whether the caller may see a video).
   const qoe = qoeCapability(c, {
     videoOwner: (id, user) => vod.videos.getVisible(id, user).then((v) => v.owner_id, (err: unknown) => {
@@ -46,12 +51,12 @@ export function createCapabilities(c: Container): Capability[] {
   // Guardrails read the sessions of an experiment's users from QoE.
   const experiments = experimentsCapability(c, qoe.service);
   const models = modelsCapability(c);
-  // Follows are a feature of the feed, which ranks with the served models; experiments may set its model selector.
+  // Follows are a feature of the feed, which ranks with the served models; the running experiment picks its model per user.
   // The feed's read model hears of likes, watches and follows as they commit (and from events).
   const feedState = createFeedState(c, (userId) => channels.service.followeeIds(userId));
   const channels = channelsCapability(c, live, vod.videos, (userId) => feedState.acted(userId));
-  const feed = feedCapability(c, models.service, feedState);
-  const feedExperiment = wireFeedExperiment(c, experiments.service, feed.service, models.service);
+  const feed = feedCapability(c, models.service, feedState, feedExperimentSelector(c, experiments.service, models.service));
+  const feedExperiment = consumeFeedConversions(c);
   const feedExperimentCap: Capability = { name: 'feed-experiment', stop: () => feedExperiment.close() };
   const webhooks = webhooksCapability(c);
   const trending = trendingCapability(c);

@@ -5,7 +5,7 @@
 import type { AuthUser } from '../accounts/accounts.service.js';
 import { consumeEvents } from '../events/events.consumer.js';
 import type { Container } from '../container.js';
-import type { FeedModelChoice, FeedService } from '../feed/feed.service.js';
+import type { FeedModelChoice, FeedModelSelector } from '../feed/feed.service.js';
 import type { Subscription } from '../infra/bus/bus.js';
 import type { ModelService } from '../models/models.service.js';
 import { v7 as uuidv7 } from 'uuid';
@@ -25,7 +25,11 @@ export function variantModel(variant: string, defaultModel: string, served: (nam
   return { model: defaultModel };
 }
 
-export function wireFeedExperiment(c: Container, experiments: ExperimentsService, feed: FeedService, models: ModelService): Subscription {
+/**
+ * The feed's model selector for the running experiment, handed to the feed capability when it is
+ * built (the experiments and models services are built before it).
+ */
+export function feedExperimentSelector(c: Container, experiments: ExperimentsService, models: ModelService): FeedModelSelector {
   const key = c.config.feed.experiment;
   const defaultModel = c.config.feed.model;
   let cached: { at: number; running: boolean; metric: string; numeric: boolean } | null = null;
@@ -36,13 +40,17 @@ export function wireFeedExperiment(c: Container, experiments: ExperimentsService
     return cached;
   };
 
-  feed.setModelSelector(async (user: AuthUser) => {
+  return async (user: AuthUser) => {
     if (!(await current()).running) return null;
     const { variant } = await experiments.assign(key, user.id);
     if (!variant) return null;
     return { ...variantModel(variant, defaultModel, (name) => models.signature(name) !== undefined), experiment: key, variant };
-  });
+  };
+}
 
+/** Counts the experiment's conversions (likes and watches) as their events arrive. */
+export function consumeFeedConversions(c: Container): Subscription {
+  const key = c.config.feed.experiment;
   // Conversions go in the consumer's dedupe transaction, so a redelivered like counts once.
   return consumeEvents(
     c.bus,

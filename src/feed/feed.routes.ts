@@ -1,7 +1,6 @@
 // HTTP for the personalised feed, and the wiring of its read model (feed.state): the owning
 // capabilities' query functions it reads from, and the bus consumer that keeps it current. The
-// service is exposed on the capability so an experiment can plug in its model selector
-// (FeedService.setModelSelector).
+// model selector (an experiment's) is passed in when the capability is built.
 import type { Capability, NovaApp } from '../capability.js';
 import type { Container } from '../container.js';
 import { mostEngagedVideos, userEngagement, videoTotals } from '../engagement/engagement.queries.js';
@@ -12,7 +11,7 @@ import { problems } from '../http/problem.schema.js';
 import type { ModelService } from '../models/models.service.js';
 import { listedVideos, newestListedVideos, videoOwners } from '../videos/videos.queries.js';
 import { FeedResultSchema, feedQuery } from './feed.schemas.js';
-import { FeedService } from './feed.service.js';
+import { FeedService, type FeedModelSelector } from './feed.service.js';
 import { FeedState } from './feed.state.js';
 
 export interface FeedCapability extends Capability {
@@ -42,10 +41,10 @@ export function createFeedState(c: Container, followees: (userId: string) => Pro
 /** Event types that change a video's row or a viewer's features. */
 const FEED_EVENTS = new Set(['video.ready', 'video.updated', 'video.deleted', 'video.viewed', 'video.liked', 'video.watched', 'user.followed', 'user.unfollowed']);
 
-export function feedCapability(c: Container, models: ModelService, state: FeedState): FeedCapability {
+export function feedCapability(c: Container, models: ModelService, state: FeedState, selector?: FeedModelSelector): FeedCapability {
   const cfg = c.config.feed;
   const log = c.logger.child({ component: 'feed' });
-  const service = new FeedService(state, models, cfg, c.logger, async (ids) => new Set((await listedVideos(c.db, ids)).map((v) => v.id)));
+  const service = new FeedService(state, models, cfg, c.logger, async (ids) => new Set((await listedVideos(c.db, ids)).map((v) => v.id)), selector);
   let subscription: Subscription | null = null;
   return {
     name: 'feed',

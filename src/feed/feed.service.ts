@@ -71,11 +71,16 @@ export class FeedService {
     private readonly logger: Logger,
     /** Of these videos, the ones listed now (videos own visibility): a cached list never outlives an edit. */
     private readonly stillListed: (ids: string[]) => Promise<Set<string>>,
+    /** Chooses the ranking model per request (the running A/B experiment); the default model when absent. */
+    selector?: FeedModelSelector,
   ) {
-    this.selector = () => ({ model: opts.model });
+    this.selector = selector ?? (() => ({ model: opts.model }));
   }
 
-  /** Replaces how the ranking model is chosen per request (e.g. by an A/B experiment). */
+  /**
+   * Replaces the selector given at construction. The composition root never calls it (it passes the
+   * experiment's selector to the constructor); tests use it to route one request to a version.
+   */
   setModelSelector(selector: FeedModelSelector): void {
     this.selector = selector;
   }

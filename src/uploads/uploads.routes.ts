@@ -15,6 +15,7 @@ import type { VodServices } from '../videos/videos.wiring.js';
 import { UPLOADS_PATH, UploadsService } from './uploads.service.js';
 import { baseUrl } from '../videos/videos.routes.js';
 import { RedisLocker } from './uploads.locker.js';
+import { UploadFiles } from './uploads.files.js';
 import { FileUploadStore, S3UploadStore, type UploadStore } from './uploads.store.js';
 
 export interface UploadsCapability extends Capability {
@@ -40,17 +41,26 @@ async function asProblem(response: Response, url: string): Promise<Response> {
   return new Response(body, { status: response.status, headers });
 }
 
-export function uploadsCapability(c: Container, vod: VodServices): UploadsCapability {
+/**
+ * The upload files and their locks, built before the videos service (which removes a deleted
+ * video's uploads through them) and handed to the capability below.
+ */
+export function createUploadFiles(c: Container): UploadFiles {
   const cfg = c.config;
-  const { videos } = vod;
   const expiryMs = cfg.uploadExpirySeconds * 1000;
   const store: UploadStore = cfg.uploadStore === 's3' && cfg.s3
     ? new S3UploadStore(cfg.s3, expiryMs)
     : new FileUploadStore(cfg.uploadDir, c.storage, expiryMs);
   const logger = c.logger.child({ module: 'uploads' });
   const locker = c.redis ? new RedisLocker(c.redis, { prefix: cfg.queuePrefix, ttlMs: cfg.uploadLockSeconds * 1000 }, logger) : undefined;
-  const service = new UploadsService(store, videos.repo, videos, { maxBytes: cfg.uploadMaxBytes, publicUrl: cfg.publicUrl, locker }, logger);
-  videos.setUploadCleaner((v) => service.removeFor(v));
+  return new UploadFiles(store, locker, logger);
+}
+
+export function uploadsCapability(c: Container, vod: VodServices, files: UploadFiles): UploadsCapability {
+  const cfg = c.config;
+  const { videos } = vod;
+  const logger = c.logger.child({ module: 'uploads' });
+  const service = new UploadsService(files, videos.repo, videos, { maxBytes: cfg.uploadMaxBytes, publicUrl: cfg.publicUrl }, logger);
   let sweeper: NodeJS.Timeout | null = null;
 
   const cleanupExpired = async (): Promise<number> => {
@@ -125,7 +135,7 @@ export function uploadsCapability(c: Container, vod: VodServices): UploadsCapabi
     async stop() {
       if (sweeper) clearInterval(sweeper);
       sweeper = null;
-      await locker?.close();
+      await files.close();
     },
   };
 }

@@ -6,13 +6,14 @@
 // Only the upload the video records becomes its source; a replaced one that finishes is refused.
 import type { IncomingMessage } from 'node:http';
 import type { FastifyRequest } from 'fastify';
-import { MemoryLocker, Server, type DataStore, type Locker, type Upload } from '@tus/server';
+import { Server, type DataStore, type Locker, type Upload } from '@tus/server';
 import type { AuthUser } from '../accounts/accounts.service.js';
 import { requireUser } from '../http/auth.js';
 import { AppError, ConflictError, ForbiddenError, NotFoundError, problemType, type Problem } from '../http/errors.js';
 import type { Logger } from '../infra/logger.js';
 import type { VideoRow, VideosRepository } from '../videos/videos.repository.js';
 import type { VideosService } from '../videos/videos.service.js';
+import type { UploadFiles } from './uploads.files.js';
 import type { UploadRef, UploadStore } from './uploads.store.js';
 
 export const UPLOADS_PATH = '/api/v1/uploads';
@@ -20,8 +21,6 @@ export const UPLOADS_PATH = '/api/v1/uploads';
 export interface UploadsOptions {
   maxBytes: number;
   publicUrl?: string;
-  /** Shared by the API nodes (Redis); @tus/server's in-process MemoryLocker when unset. */
-  locker?: Locker;
 }
 
 /** Compare-and-set rounds before a creation gives up (only creations racing for one video loop). */
@@ -62,16 +61,19 @@ export class UploadsService {
    * request, with the Node request beside it).
    */
   readonly baseUrls = new WeakMap<IncomingMessage, string>();
+  private readonly store: UploadStore;
   private readonly locker: Locker;
 
   constructor(
-    private readonly store: UploadStore,
+    private readonly files: UploadFiles,
     private readonly repo: Pick<VideosRepository, 'uploadSlot' | 'swapUpload'>,
     private readonly videos: VideosService,
     private readonly opts: UploadsOptions,
     private readonly logger: Logger,
   ) {
-    this.locker = opts.locker ?? new MemoryLocker();
+    this.store = files.store;
+    this.locker = files.locker;
+    const store = this.store;
     this.tus = new Server({
       path: UPLOADS_PATH,
       datastore: checkingCreate(store.datastore, (upload) => this.confirmCreated(upload)),
@@ -101,7 +103,7 @@ export class UploadsService {
         const ref = store.refOf(upload.id);
         if (!ref) throw new NotFoundError('Not an upload URL of a video.');
         const previous = await this.claim(ref.videoId, upload.id);
-        if (previous) await this.terminate(previous);
+        if (previous) await this.files.terminate(previous);
         return {};
       },
       onUploadFinish: async (req, upload) => {
@@ -218,39 +220,6 @@ export class UploadsService {
     if (!slot) throw new NotFoundError(`No video ${ref.videoId}.`);
     if (slot.status !== 'waiting_upload') throw new ConflictError(`The video's file is already uploaded (status ${slot.status}).`);
     throw new ConflictError('Another creation for this video replaced this upload while it was being stored: continue the upload that creation answered with, or POST again to start over.');
-  }
-
-  /**
-   * Ends an upload as tus termination does: takes its lock, which stops a request writing it (the
-   * writer is asked to let go), then removes everything stored for it.
-   */
-  private async terminate(id: string): Promise<void> {
-    const lock = this.locker.newLock(id);
-    await lock.lock(new AbortController().signal, async () => {
-      // Held only while removing; whoever asks next finds the upload gone.
-    });
-    try {
-      await this.store.discard(id);
-    } finally {
-      await lock.unlock();
-    }
-    this.logger.info({ upload_id: id }, 'upload terminated and removed');
-  }
-
-  /**
-   * On deletion of the video: removes every upload of it still stored, not only the recorded one
-   * (a finished upload's file is a link to, or a copy of, the source that goes with its objects).
-   */
-  async removeFor(video: VideoRow): Promise<void> {
-    const ids = new Set(video.upload_id ? [video.upload_id] : []);
-    try {
-      for (const id of await this.store.uploadsOf(video.id)) ids.add(id);
-    } catch (err) {
-      this.logger.warn({ err, video_id: video.id }, 'listing the uploads of a deleted video failed; removing the recorded one');
-    }
-    for (const id of ids) {
-      await this.terminate(id).catch((err) => this.logger.warn({ err, video_id: video.id, upload_id: id }, 'removing an upload of a deleted video failed'));
-    }
   }
 
   async cleanupExpired(): Promise<number> {

@@ -71,6 +71,7 @@ export interface ProcessedOutputs {
   storyboardVttKey: string | null;
 }
 
+/** Removes a deleted video's unfinished uploads (the uploads capability's files, built before this service). */
 export type UploadCleaner = (video: VideoRow) => Promise<void>;
 
 export interface PendingUploadLimit {
@@ -81,8 +82,6 @@ export interface PendingUploadLimit {
 }
 
 export class VideosService {
-  private uploadCleaner: UploadCleaner | null = null;
-
   constructor(
     private readonly db: Db,
     readonly repo: VideosRepository,
@@ -92,6 +91,7 @@ export class VideosService {
     private readonly logger: Logger,
     private readonly pending: PendingUploadLimit,
     private readonly indexer: VideoIndexer,
+    private readonly uploadCleaner: UploadCleaner,
     /** Told once an edit or a moderator's hide committed, so this node's read models (the feed) follow at once. */
     private readonly listingChanged: (id: string) => Promise<void> = async () => {},
   ) {}
@@ -102,11 +102,6 @@ export class VideosService {
     } catch (err) {
       this.logger.warn({ err, video_id: id }, 'videos: telling read models of an edit failed; its event will');
     }
-  }
-
-  /** The uploads capability removes a video's unfinished tus upload when the video is deleted. */
-  setUploadCleaner(fn: UploadCleaner): void {
-    this.uploadCleaner = fn;
   }
 
   /**
@@ -303,7 +298,7 @@ export class VideosService {
     if (!deleted) throw new NotFoundError(`No video ${id}.`);
     // A transcode of it running here stops now; one on another node at its next heartbeat.
     for (const jobId of jobs) this.queue.cancel(jobId);
-    await this.uploadCleaner?.(v).catch((err) => this.logger.warn({ err, video_id: id }, 'removing the unfinished upload failed'));
+    await this.uploadCleaner(v).catch((err) => this.logger.warn({ err, video_id: id }, 'removing the unfinished upload failed'));
     await this.removeObjects(id);
   }
 

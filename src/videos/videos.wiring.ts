@@ -14,7 +14,7 @@ import { videoDocument } from '../search/search.documents.js';
 import { PlaybackTokens } from './playback.tokens.js';
 import { MemoryProgressBus, RedisProgressBus, type ProgressBus } from './progress.bus.js';
 import { VideosRepository } from './videos.repository.js';
-import { VideosService, type VideoIndexer } from './videos.service.js';
+import { VideosService, type UploadCleaner, type VideoIndexer } from './videos.service.js';
 
 export interface VodServices {
   videos: VideosService;
@@ -24,8 +24,15 @@ export interface VodServices {
   tokens: PlaybackTokens;
 }
 
-/** `listingChanged` hears of each committed edit or hide (the feed's read model refreshes the video). */
-export function createVodServices(c: Container, listingChanged?: (videoId: string) => Promise<void>): VodServices {
+/** What the videos service calls out to, built before it by the composition root. */
+export interface VodHooks {
+  /** Removes a deleted video's unfinished uploads (the uploads capability's files). */
+  removeUploads: UploadCleaner;
+  /** Hears of each committed edit or hide (the feed's read model refreshes the video). */
+  listingChanged?: (videoId: string) => Promise<void>;
+}
+
+export function createVodServices(c: Container, hooks: VodHooks): VodServices {
   const cfg = c.config;
   const logger = c.logger.child({ module: 'vod' });
   const jobs = new JobsRepository(c.db);
@@ -54,7 +61,7 @@ export function createVodServices(c: Container, listingChanged?: (videoId: strin
   const videos = new VideosService(c.db, new VideosRepository(c.db), c.storage, queue, bus, logger, {
     maxPerUser: cfg.uploadMaxPendingPerUser,
     withinSeconds: cfg.uploadExpirySeconds,
-  }, indexer, listingChanged);
+  }, indexer, hooks.removeUploads, hooks.listingChanged);
   const tokens = new PlaybackTokens(c.db, cfg.playbackTokenTtlSeconds);
   const media = createMediaToolkit(cfg);
   return { videos, queue, bus, media, tokens };
