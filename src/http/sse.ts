@@ -1,7 +1,10 @@
 // Server-Sent Events plumbing shared by every streaming route (video progress, trending): caps on
 // open streams per process and per client address, heartbeats that keep proxies from closing a
 // quiet stream, the client's Last-Event-ID, and back-pressure (a client that does not read is
-// disconnected instead of having its events buffered without bound).
+// disconnected instead of having its events buffered without bound). `StreamHub` ties these together
+// for one family of streams, and ends them all when the server closes.
+// Our own rather than @fastify/sse (0.x): that plugin waits for a slow reader to drain instead of
+// dropping it, and has no per-address or per-process caps, which are the parts we need most.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { addressKey } from './address.js';
 import { RateLimitedError } from './errors.js';
@@ -121,4 +124,49 @@ export function openSse(req: FastifyRequest, reply: FastifyReply, opts: SseOptio
       else closers.push(fn);
     },
   };
+}
+
+/**
+ * The open streams of one family (every progress stream, SSE and WebSocket; every trending stream):
+ * their slots, and ending them all when the server closes, so shutdown does not wait for them.
+ */
+export class StreamHub {
+  readonly slots: StreamSlots;
+  private readonly ends = new Set<() => void>();
+
+  constructor(what: string, limits: SlotLimits, private readonly sse: SseOptions) {
+    this.slots = new StreamSlots(what, limits);
+  }
+
+  /** Remembers how to end a stream at shutdown; returns the function that forgets it. */
+  track(end: () => void): () => void {
+    this.ends.add(end);
+    return () => void this.ends.delete(end);
+  }
+
+  /** Ends every open stream (from the app's preClose hook). */
+  closeAll(): void {
+    for (const end of [...this.ends]) end();
+  }
+
+  /**
+   * Opens an event stream in the slot `release` frees (from `slots.acquire`, taken before any
+   * slow work so a full cap answers 429 at once). When the stream ends, from either side, its
+   * slot is freed and it is forgotten.
+   */
+  openSse(req: FastifyRequest, reply: FastifyReply, release: () => void, hello?: string): SseStream {
+    let stream: SseStream;
+    try {
+      stream = openSse(req, reply, hello === undefined ? this.sse : { ...this.sse, hello });
+    } catch (err) {
+      release();
+      throw err;
+    }
+    const forget = this.track(() => stream.close());
+    stream.onClose(() => {
+      forget();
+      release();
+    });
+    return stream;
+  }
 }

@@ -11,7 +11,7 @@ import { consumeEvents } from '../events/events.consumer.js';
 import { problems } from '../http/problem.schema.js';
 import { ValidationError } from '../http/errors.js';
 import { LiveRepository } from '../live/live.repository.js';
-import { openSse, StreamSlots } from '../http/sse.js';
+import { StreamHub } from '../http/sse.js';
 import { VideosRepository } from '../videos/videos.repository.js';
 import { baseUrl } from '../videos/videos.routes.js';
 import { mediaUrl } from '../videos/videos.json.js';
@@ -66,8 +66,11 @@ export function trendingCapability(c: Container): Capability {
   // TRENDING_MAX_STREAMS in all, STREAMS_MAX_PER_ADDRESS from one client address.
   // List versions count from 1 in each process: event ids carry the process's start to tell them apart.
   const epoch = Date.now().toString(36);
-  const slots = new StreamSlots('trending streams', { maxTotal: cfg.maxStreams, maxPerAddress: c.config.http.maxStreamsPerAddress });
-  new Gauge({ name: 'nova_trending_streams', help: 'Open trending SSE streams.', registers: [c.metrics], collect() { this.set(slots.open()); } });
+  const hub = new StreamHub('trending streams', { maxTotal: cfg.maxStreams, maxPerAddress: c.config.http.maxStreamsPerAddress }, {
+    heartbeatMs: c.config.http.sseHeartbeatMs,
+    maxBufferedBytes: c.config.http.sseMaxBufferedBytes,
+  });
+  new Gauge({ name: 'nova_trending_streams', help: 'Open trending SSE streams.', registers: [c.metrics], collect() { this.set(hub.slots.open()); } });
 
   /** Pre-serialized bodies per window, limit and base URL, valid while the list keeps its version. */
   const bodies = new Map<string, { version: number; body: string }>();
@@ -91,10 +94,7 @@ export function trendingCapability(c: Container): Capability {
   return {
     name: 'trending',
     routes(app: NovaApp) {
-      const open = new Set<() => void>();
-      app.addHook('preClose', async () => {
-        for (const end of [...open]) end();
-      });
+      app.addHook('preClose', async () => hub.closeAll());
 
       app.get('/api/v1/discover/trending', {
         schema: { tags, summary: 'Trending videos of a window, best first', querystring: TrendingQuery, response: { 200: TrendingResponse, ...problems(400) } },
@@ -123,7 +123,7 @@ export function trendingCapability(c: Container): Capability {
       }, async (req, reply) => {
         const { window, limit } = req.query;
         if (limit > cfg.maxItems) throw new ValidationError(`limit is at most ${cfg.maxItems}.`, [{ field: 'limit', message: `must be <= ${cfg.maxItems}` }]);
-        const release = slots.acquire(req.ip);
+        const release = hub.slots.acquire(req.ip);
         let first: TrendingList;
         try {
           first = await service.list(window);
@@ -132,18 +132,11 @@ export function trendingCapability(c: Container): Capability {
           throw err;
         }
         const base = baseUrl(req, c.config.publicUrl);
-        const sse = openSse(req, reply, { heartbeatMs: c.config.http.sseHeartbeatMs, maxBufferedBytes: c.config.http.sseMaxBufferedBytes });
+        const sse = hub.openSse(req, reply, release);
         const send = (list: TrendingList) => sse.send('trending', render(list, limit, base), `${epoch}.${list.version}`);
         // A client reconnecting with the list it already has (same process, same version) is not sent it again.
         if (sse.lastEventId !== `${epoch}.${first.version}`) send(first);
-        const unsubscribe = service.subscribe(window, send);
-        const close = () => sse.close();
-        open.add(close);
-        sse.onClose(() => {
-          open.delete(close);
-          unsubscribe();
-          release();
-        });
+        sse.onClose(service.subscribe(window, send));
       });
     },
     async start() {

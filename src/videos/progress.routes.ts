@@ -7,7 +7,7 @@ import { Gauge, type Registry } from 'prom-client';
 import type { NovaApp } from '../capability.js';
 import type { HttpConfig } from '../config.js';
 import { problems } from '../http/problem.schema.js';
-import { openSse, StreamSlots } from '../http/sse.js';
+import { StreamHub } from '../http/sse.js';
 import type { ProgressSnapshot } from './progress.bus.js';
 import { ProgressWatch } from './progress.watch.js';
 import type { VideoRow } from './videos.repository.js';
@@ -22,15 +22,14 @@ function frame(s: ProgressSnapshot): string {
 export function registerProgressRoutes(app: NovaApp, videos: VideosService, cfg: HttpConfig, metrics: Registry): void {
   const tags = ['videos'];
   const watch = new ProgressWatch(videos);
-  const slots = new StreamSlots('progress streams', { maxTotal: cfg.maxStreams, maxPerAddress: cfg.maxStreamsPerAddress });
-  new Gauge({ name: 'nova_progress_streams', help: 'Open progress streams (SSE and WebSocket).', registers: [metrics], collect() { this.set(slots.open()); } });
+  const hub = new StreamHub('progress streams', { maxTotal: cfg.maxStreams, maxPerAddress: cfg.maxStreamsPerAddress }, { heartbeatMs: cfg.sseHeartbeatMs, maxBufferedBytes: cfg.sseMaxBufferedBytes });
+  new Gauge({ name: 'nova_progress_streams', help: 'Open progress streams (SSE and WebSocket).', registers: [metrics], collect() { this.set(hub.slots.open()); } });
   new Gauge({ name: 'nova_progress_pollers', help: 'Videos whose progress is being polled (one poller per video, shared by its streams).', registers: [metrics], collect() { this.set(watch.pollers); } });
   // The video and slot reserved before a WebSocket upgrade, for the socket handler after it.
   const upgrading = new WeakMap<IncomingMessage, VideoRow>();
   // Open streams end when the server closes, so shutdown does not wait for them.
-  const open = new Set<() => void>();
   app.addHook('preClose', async () => {
-    for (const end of [...open]) end();
+    hub.closeAll();
     watch.close();
   });
 
@@ -48,18 +47,11 @@ export function registerProgressRoutes(app: NovaApp, videos: VideosService, cfg:
     },
   }, async (req, reply) => {
     const video = await videos.getVisible(req.params.id, req.user);
-    const release = slots.acquire(req.ip);
-    const sse = openSse(req, reply, { heartbeatMs: cfg.sseHeartbeatMs, maxBufferedBytes: cfg.sseMaxBufferedBytes, hello: 'progress of video' });
+    const sse = hub.openSse(req, reply, hub.slots.acquire(req.ip), 'progress of video');
     // Ids continue from the client's Last-Event-ID, so they keep increasing across reconnects.
     let seq = /^\d{1,15}$/.test(sse.lastEventId ?? '') ? Number(sse.lastEventId) : 0;
     const stop = watch.follow(video.id, (s) => sse.send('progress', frame(s), ++seq), () => sse.close());
-    const close = () => sse.close();
-    open.add(close);
-    sse.onClose(() => {
-      stop();
-      release();
-      open.delete(close);
-    });
+    sse.onClose(stop);
   });
 
   app.get('/api/v1/videos/:id/progress/ws', {
@@ -71,7 +63,7 @@ export function registerProgressRoutes(app: NovaApp, videos: VideosService, cfg:
       const video = await videos.getVisible(id, req.user);
       // Only an upgrade becomes a stream (a plain GET gets 404), so only an upgrade takes a slot.
       // The socket closes whether or not the upgrade completes: the slot is freed either way.
-      if (req.ws) req.raw.socket.once('close', slots.acquire(req.ip));
+      if (req.ws) req.raw.socket.once('close', hub.slots.acquire(req.ip));
       upgrading.set(req.raw, video);
     },
   }, (socket, req) => {
@@ -79,15 +71,14 @@ export function registerProgressRoutes(app: NovaApp, videos: VideosService, cfg:
     upgrading.delete(req.raw);
     if (!video) return void socket.close(1011, 'video unknown');
     const stop = watch.follow(video.id, (s) => socket.send(frame(s)), () => socket.close(1000, 'done'));
-    const close = () => {
+    const forget = hub.track(() => {
       stop();
-      open.delete(close);
+      forget();
       socket.close(1012, 'service restart');
-    };
-    open.add(close);
+    });
     socket.on('close', () => {
       stop();
-      open.delete(close);
+      forget();
     });
     // Clients only listen; anything they send is ignored.
     socket.on('message', () => {});
