@@ -6,6 +6,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from './config.js';
 import type { EventBus } from './infra/bus/bus.js';
 import { createEventBus } from './infra/bus/bus.factory.js';
+import { TOPICS } from './events/events.types.js';
 import { openDatabase, type Db } from './infra/db/database.js';
 import { createLogger, type Logger } from './infra/logger.js';
 import { LocalStorage } from './infra/storage/local.storage.js';
@@ -75,7 +76,7 @@ export function createContainer(config: Config, logger: Logger = createLogger(co
     registrationMode: () => instance.registrationMode(),
   }, createPasswordHasher(config.http.passwordScryptLogN));
   const closers: Array<() => Promise<void>> = [() => db.close()];
-  const bus = createEventBus(config, logger);
+  const bus = createEventBus(config, logger, TOPICS);
   closers.push(() => bus.close());
   if (limiter instanceof RedisRateLimiter) closers.push(() => limiter.close());
   if (redis) closers.push(async () => void (await redis.quit().catch(() => redis.disconnect())));

@@ -1,6 +1,7 @@
 // Typed errors that services throw, and their one mapping to RFC 9457 problem+json.
 // Anything that is not an AppError becomes a generic 500: driver messages and stacks never leak.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { InvalidKeyError, ObjectNotFoundError } from '../infra/storage/storage.js';
 
 export interface FieldError {
   field: string;
@@ -112,7 +113,18 @@ function fieldErrors(err: FastifyError): FieldError[] {
   });
 }
 
-export function errorHandler(err: FastifyError | AppError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+/**
+ * The one mapping of infrastructure errors (object storage's) to typed errors; anything else is
+ * returned as it is. Used by the error handler and by the tus hooks, which answer on their own.
+ */
+export function toAppError(err: unknown): unknown {
+  if (err instanceof ObjectNotFoundError) return new NotFoundError(err.message);
+  if (err instanceof InvalidKeyError) return new ValidationError(err.message, [{ field: 'key', message: err.reason }]);
+  return err;
+}
+
+export function errorHandler(thrown: FastifyError | AppError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const err = toAppError(thrown) as FastifyError | AppError | Error;
   if (err instanceof AppError) {
     return sendProblem(reply, { status: err.status, title: err.title, detail: err.detail, errors: err.errors, instance: request.url.split('?')[0] }, err.headers);
   }

@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Tables } from '../infra/db/schema.js';
 import { JobError, type JobContext, type JobHandler, type JobOutcome, type JobRow } from '../infra/queue/queue.js';
-import { LocalStorage } from '../infra/storage/local.storage.js';
 import type { ObjectStorage } from '../infra/storage/storage.js';
 import { MediaError, type MediaToolkit, type ThumbnailResult } from '../media/index.js';
 import { runPrefix, runsPrefix } from '../videos/videos.keys.js';
@@ -178,7 +177,8 @@ export class TranscodeHandler implements JobHandler {
     const info = await this.storage.stat(video.source_key);
     if (!info) throw new JobError('The uploaded file is missing from storage.', true);
     if (info.size === 0) throw new JobError('The uploaded file is empty.', true);
-    if (this.storage instanceof LocalStorage) return this.storage.pathOf(video.source_key);
+    const local = this.storage.localPath(video.source_key);
+    if (local !== null) return local;
     const file = path.join(work, 'source');
     await this.storage.download(video.source_key, file);
     return file;

@@ -9,7 +9,7 @@ import type { FastifyRequest } from 'fastify';
 import { Server, type DataStore, type Locker, type Upload } from '@tus/server';
 import type { AuthUser } from '../accounts/accounts.service.js';
 import { requireUser } from '../http/auth.js';
-import { AppError, ConflictError, ForbiddenError, NotFoundError, problemType, type Problem } from '../http/errors.js';
+import { AppError, ConflictError, toAppError, ForbiddenError, NotFoundError, problemType, type Problem } from '../http/errors.js';
 import type { Logger } from '../infra/logger.js';
 import type { VideoRow, VideosRepository } from '../videos/videos.repository.js';
 import type { VideosService } from '../videos/videos.service.js';
@@ -110,14 +110,16 @@ export class UploadsService {
         try {
           await this.complete(upload.id, upload.size ?? upload.offset);
           return {};
-        } catch (err) {
+        } catch (thrown) {
           // A refusal answers problem+json, as the rest of the API does (tus errors are plain text).
-          if (!(err instanceof AppError)) throw err;
+          const err = toAppError(thrown);
+          if (!(err instanceof AppError)) throw thrown;
           const problem: Problem = { type: problemType(err.status), title: err.title, status: err.status, detail: err.detail, instance: new URL(req.url, 'http://x').pathname };
           return { status_code: err.status, headers: { 'Content-Type': 'application/problem+json; charset=utf-8' }, body: JSON.stringify(problem) };
         }
       },
-      onResponseError: (_req, err) => {
+      onResponseError: (_req, thrown) => {
+        const err = toAppError(thrown);
         if (err instanceof AppError) return { status_code: err.status, body: `${err.detail}\n` };
         if (err instanceof Error && !('status_code' in err)) {
           this.logger.error({ err }, 'upload failed');

@@ -9,7 +9,6 @@ import { FileStore } from '@tus/file-store';
 import { S3Store } from '@tus/s3-store';
 import type { DataStore } from '@tus/server';
 import type { S3Config } from '../config.js';
-import { LocalStorage } from '../infra/storage/local.storage.js';
 import type { ObjectStorage } from '../infra/storage/storage.js';
 import { sourceKey } from '../videos/videos.keys.js';
 
@@ -74,10 +73,10 @@ export class FileUploadStore implements UploadStore {
     if (!ref) throw new Error(`not an upload id: ${id}`);
     const file = path.join(this.dir, id);
     const key = sourceKey(ref.videoId);
-    if (this.storage instanceof LocalStorage) {
+    const target = this.storage.localPath(key);
+    if (target !== null) {
       // A hard link makes the source without copying gigabytes, and leaves the finished tus upload
       // in place so a client that missed the last response still sees it complete on HEAD.
-      const target = this.storage.pathOf(key);
       await fsp.mkdir(path.dirname(target), { recursive: true });
       await fsp.rm(target, { force: true });
       try {

@@ -6,8 +6,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
-import { NotFoundError } from '../../http/errors.js';
-import { assertKey, assertPrefix, contentTypeFor, type Body, type ByteRange, type ObjectInfo, type ObjectStorage } from './storage.js';
+import { ObjectNotFoundError, assertKey, assertPrefix, contentTypeFor, type Body, type ByteRange, type ObjectInfo, type ObjectStorage } from './storage.js';
 
 export class LocalStorage implements ObjectStorage {
   readonly kind = 'local' as const;
@@ -22,7 +21,7 @@ export class LocalStorage implements ObjectStorage {
   private file(key: string): string {
     assertKey(key);
     const p = path.resolve(this.root, key);
-    if (!p.startsWith(this.root + path.sep)) throw new NotFoundError('Object not found.');
+    if (!p.startsWith(this.root + path.sep)) throw new ObjectNotFoundError();
     return p;
   }
 
@@ -53,13 +52,13 @@ export class LocalStorage implements ObjectStorage {
   async get(key: string, range?: ByteRange): Promise<Readable> {
     const p = this.file(key);
     const handle = await fsp.open(p, 'r').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT' || err.code === 'EISDIR' || err.code === 'ENOTDIR') throw new NotFoundError('Object not found.');
+      if (err.code === 'ENOENT' || err.code === 'EISDIR' || err.code === 'ENOTDIR') throw new ObjectNotFoundError();
       throw err;
     });
     const stat = await handle.stat();
     if (!stat.isFile()) {
       await handle.close();
-      throw new NotFoundError('Object not found.');
+      throw new ObjectNotFoundError();
     }
     return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
   }
@@ -68,7 +67,7 @@ export class LocalStorage implements ObjectStorage {
     try {
       return await fsp.readFile(this.file(key));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError('Object not found.');
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ObjectNotFoundError();
       throw err;
     }
   }
@@ -130,8 +129,7 @@ export class LocalStorage implements ObjectStorage {
     await fsp.rm(probe, { force: true });
   }
 
-  /** Path of an object on disk, for adapters that can hand files to tools directly. */
-  pathOf(key: string): string {
+  localPath(key: string): string {
     return this.file(key);
   }
 }

@@ -15,8 +15,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { S3Config } from '../../config.js';
-import { NotFoundError } from '../../http/errors.js';
-import { assertKey, assertPrefix, contentTypeFor, type Body, type ByteRange, type ObjectInfo, type ObjectStorage } from './storage.js';
+import { ObjectNotFoundError, assertKey, assertPrefix, contentTypeFor, type Body, type ByteRange, type ObjectInfo, type ObjectStorage } from './storage.js';
 
 const PART_SIZE = 8 * 1024 * 1024;
 
@@ -68,7 +67,7 @@ export class S3Storage implements ObjectStorage {
       const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end}` : undefined }));
       return res.Body as Readable;
     } catch (err) {
-      if (isNotFound(err)) throw new NotFoundError('Object not found.');
+      if (isNotFound(err)) throw new ObjectNotFoundError();
       throw err;
     }
   }
@@ -124,6 +123,10 @@ export class S3Storage implements ObjectStorage {
   async presignedUrl(key: string, expiresInSeconds: number): Promise<string | null> {
     assertKey(key);
     return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: expiresInSeconds });
+  }
+
+  localPath(): null {
+    return null;
   }
 
   async ping(): Promise<void> {

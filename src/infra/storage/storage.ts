@@ -1,7 +1,32 @@
 // The object-storage port: media sources, HLS renditions, thumbnails and recordings are objects
 // under validated keys. Adapters: local filesystem (default) and S3.
+// Its errors are its own (ObjectNotFoundError, InvalidKeyError); src/http/errors.ts maps them to
+// problem+json.
 import type { Readable } from 'node:stream';
-import { ValidationError } from '../../http/errors.js';
+
+/**
+ * The storage's own errors. `status` is the HTTP status src/http/errors.ts maps each to, kept on
+ * the error so code that only classifies (tests, logs) need not import the mapping.
+ */
+export abstract class StorageError extends Error {
+  abstract readonly status: 400 | 404;
+}
+
+/** No object under this key (or the key resolves outside the storage root). */
+export class ObjectNotFoundError extends StorageError {
+  readonly status = 404;
+  constructor() {
+    super('Object not found.');
+  }
+}
+
+/** A key or prefix that could escape the storage root or confuse an adapter. */
+export class InvalidKeyError extends StorageError {
+  readonly status = 400;
+  constructor(readonly reason: string) {
+    super(`Invalid storage key: ${reason}.`);
+  }
+}
 
 export interface ObjectInfo {
   size: number;
@@ -22,7 +47,7 @@ export interface ObjectStorage {
   readonly kind: 'local' | 's3';
   put(key: string, body: Body, opts?: { contentType?: string; cacheControl?: string }): Promise<void>;
   putFile(key: string, filePath: string, opts?: { contentType?: string; cacheControl?: string }): Promise<void>;
-  /** Streams an object (or a byte range of it); throws NotFoundError when absent. */
+  /** Streams an object (or a byte range of it); throws ObjectNotFoundError when absent. */
   get(key: string, range?: ByteRange): Promise<Readable>;
   /** Reads a whole (small) object into memory. */
   getBuffer(key: string): Promise<Buffer>;
@@ -33,6 +58,11 @@ export interface ObjectStorage {
   /** Removes every object whose key starts with prefix; returns how many. */
   deletePrefix(prefix: string): Promise<number>;
   list(prefix: string): Promise<string[]>;
+  /**
+   * Where the object's file is (or would be written) on this machine, for tools that take a path
+   * (ffmpeg) or a hard link; null when objects are not local files (S3: download instead).
+   */
+  localPath(key: string): string | null;
   /** A time-limited direct URL (S3), or null when objects are served by Nova itself (local). */
   presignedUrl(key: string, expiresInSeconds: number): Promise<string | null>;
   /** Throws when the storage cannot be reached or written. */
@@ -44,7 +74,7 @@ const KEY_RE = /^[A-Za-z0-9._\-/]+$/;
 /** Rejects keys that could escape the storage root or confuse an adapter. */
 export function assertKey(key: string): void {
   const bad = (why: string): never => {
-    throw new ValidationError(`Invalid storage key: ${why}.`, [{ field: 'key', message: why }]);
+    throw new InvalidKeyError(why);
   };
   if (typeof key !== 'string' || key.length === 0) bad('empty');
   if (key.length > 1024) bad('longer than 1024 characters');
