@@ -126,11 +126,14 @@ export class SearchRepository {
     // The newest matches come from the (kind, created_at) index for a common word, or from a GIN
     // index then a top-N sort for a rare one: the planner picks by the words' statistics. Title
     // matches search title_tsv (the title's words only, generated from tsv), with its own statistics.
+    // ts_rank is computed after the LIMIT: in the same SELECT, Postgres scores every row the GIN
+    // index returns (hundreds for a common pair of prefixes) before its top-N sort keeps 100.
     const newest = (column: 'tsv' | 'title_tsv', only: RawBuilder<unknown> = sql`TRUE`) => sql`(
-      SELECT d.id, d.kind, d.owner_id, d.title, d.created_at, d.popularity, ts_rank(d.tsv, to_tsquery('simple', ${all})) AS score
-      FROM search_documents d
-      WHERE ${sql.ref(`d.${column}`)} @@ to_tsquery('simple', ${all}) AND d.kind = ${q.kind} AND ${visible} AND ${only}
-      ORDER BY d.created_at DESC LIMIT ${RANK_WINDOW})`;
+      SELECT id, kind, owner_id, title, created_at, popularity, ts_rank(tsv, to_tsquery('simple', ${all})) AS score FROM (
+        SELECT d.id, d.kind, d.owner_id, d.title, d.created_at, d.popularity, d.tsv
+        FROM search_documents d
+        WHERE ${sql.ref(`d.${column}`)} @@ to_tsquery('simple', ${all}) AND d.kind = ${q.kind} AND ${visible} AND ${only}
+        ORDER BY d.created_at DESC LIMIT ${RANK_WINDOW}) n)`;
     const both = sql`${newest('title_tsv')} UNION ALL ${newest('tsv')}`;
     if (!deep) {
       // With fewer matches than the window, the newest matches are all of them, title matches
