@@ -2,7 +2,8 @@
 // Postgres (tsvector, prefix tsquery), against a plain LIKE '%q%' scan of the same videos in the
 // same run. One- and two-word queries (whole words and prefixes), one client issuing them back to
 // back: p50/p99 latency and queries per second of each, and the ratio. Both sides run direct on
-// the same database (no HTTP), with the same queries and the same limit of 20.
+// the same database (no HTTP), with the same queries, the same limit of 20 and the same page
+// asked for: ranked, title matches first (see likeScan).
 // Usage: npm run bench:search [-- --videos=10000 --seconds=3]
 // Postgres needs the server at TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432).
 import fs from 'node:fs';
