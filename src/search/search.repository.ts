@@ -126,16 +126,24 @@ export class SearchRepository {
     // The newest matches come from the (kind, created_at) index for a common word, or from a GIN
     // index then a top-N sort for a rare one: the planner picks by the words' statistics. Title
     // matches search title_tsv (the title's words only, generated from tsv), with its own statistics.
-    const newest = (column: 'tsv' | 'title_tsv') => sql`(
-      SELECT d.id, d.kind, d.owner_id, d.title, d.created_at, d.popularity, ts_rank(d.tsv, to_tsquery('simple', ${all})) AS score
-      FROM search_documents d
-      WHERE ${sql.ref(`d.${column}`)} @@ to_tsquery('simple', ${all}) AND d.kind = ${q.kind} AND ${visible}
-      ORDER BY d.created_at DESC LIMIT ${RANK_WINDOW})`;
+    // ts_rank is computed after the LIMIT: in the same SELECT, Postgres scores every row the GIN
+    // index returns (hundreds for a common pair of prefixes) before its top-N sort keeps 100.
+    const newest = (column: 'tsv' | 'title_tsv', only: RawBuilder<unknown> = sql`TRUE`) => sql`(
+      SELECT id, kind, owner_id, title, created_at, popularity, ts_rank(tsv, to_tsquery('simple', ${all})) AS score FROM (
+        SELECT d.id, d.kind, d.owner_id, d.title, d.created_at, d.popularity, d.tsv
+        FROM search_documents d
+        WHERE ${sql.ref(`d.${column}`)} @@ to_tsquery('simple', ${all}) AND d.kind = ${q.kind} AND ${visible} AND ${only}
+        ORDER BY d.created_at DESC LIMIT ${RANK_WINDOW}) n)`;
     const both = sql`${newest('title_tsv')} UNION ALL ${newest('tsv')}`;
     if (!deep) {
-      // The window's rows carry what a hit shows, so nothing is read twice.
+      // With fewer matches than the window, the newest matches are all of them, title matches
+      // included, so the title pass is skipped (a one-time filter: its index is never read). Both
+      // passes score alike, so the result is the same either way. The window's rows carry what a hit
+      // shows, so nothing is read twice.
       return sql<SearchHit>`
-        SELECT * FROM (SELECT DISTINCT ON (id) * FROM (${both}) w ORDER BY id, score DESC) win
+        WITH anywhere AS MATERIALIZED ${newest('tsv')},
+          titled AS ${newest('title_tsv', sql`(SELECT count(*) FROM anywhere) >= ${RANK_WINDOW}`)}
+        SELECT * FROM (SELECT DISTINCT ON (id) * FROM (SELECT * FROM anywhere UNION ALL SELECT * FROM titled) w ORDER BY id, score DESC) win
         ORDER BY score DESC, popularity DESC, created_at DESC, id DESC
         LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db.kysely);
     }
@@ -155,16 +163,22 @@ export class SearchRepository {
     // bm25 can only be computed in the query that matches, so each half scores its own rows; a
     // title-only match scores its title hits, which the title's weight puts above body matches.
     // FTS5 hands matches out newest (highest rowid) first and stops at the LIMIT.
-    const newest = (match: string) => sql`SELECT * FROM (
+    const newest = (match: string, limit: RawBuilder<unknown> = sql`${RANK_WINDOW}`) => sql`SELECT * FROM (
       SELECT d.id, d.kind, d.owner_id, d.title, d.created_at, d.popularity, -bm25(search_fts, 10.0, 1.0) AS score
       FROM search_fts JOIN search_documents d ON d.rowid = search_fts.rowid
       WHERE search_fts MATCH ${match} AND d.kind = ${q.kind} AND ${visible}
-      ORDER BY search_fts.rowid DESC LIMIT ${RANK_WINDOW})`;
+      ORDER BY search_fts.rowid DESC LIMIT ${limit})`;
     const both = sql`${newest(`title : (${all})`)} UNION ALL ${newest(all)}`;
     if (!deep) {
-      // The window's rows carry what a hit shows; SQLite takes the other columns from the max row.
+      // With fewer matches than the window, the newest matches are all of them, title matches
+      // included, and bm25 with the title weighted 10x already ranks those first: the title pass is
+      // skipped. Its LIMIT is 0 then, which SQLite tests before FTS5 reads anything (a WHERE term
+      // would be tested per row, after the match). The window's rows carry what a hit shows; SQLite
+      // takes the other columns from the max row.
       return sql<SearchHit>`
-        SELECT id, kind, owner_id, title, created_at, popularity, max(score) AS score FROM (${both}) GROUP BY id
+        WITH anywhere AS MATERIALIZED (${newest(all)}),
+          titled AS (${newest(`title : (${all})`, sql`CASE WHEN (SELECT count(*) FROM anywhere) >= ${RANK_WINDOW} THEN ${RANK_WINDOW} ELSE 0 END`)})
+        SELECT id, kind, owner_id, title, created_at, popularity, max(score) AS score FROM (SELECT * FROM anywhere UNION ALL SELECT * FROM titled) GROUP BY id
         ORDER BY score DESC, popularity DESC, created_at DESC, id DESC
         LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db.kysely);
     }

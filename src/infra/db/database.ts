@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase as SqliteDialectDatabase, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Tables } from './schema.js';
 
@@ -65,7 +65,7 @@ export function openDatabase(opts: DbOptions): Db {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const kysely = new Kysely<Tables>({ dialect: new SqliteDialect({ database }) });
+  const kysely = new Kysely<Tables>({ dialect: new SqliteDialect({ database: cachingStatements(database) }) });
   return {
     kysely,
     dialect: 'sqlite',
@@ -74,6 +74,36 @@ export function openDatabase(opts: DbOptions): Db {
     },
     async close() {
       await kysely.destroy();
+    },
+  };
+}
+
+/** How many distinct SQL texts keep their prepared statement (least recently used dropped first). */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Kysely prepares every query again, and for a short query (a search, a lookup by id) preparing
+ * costs as much as running it. Repositories send the same SQL text with different parameters, so
+ * the prepared statement is kept per text and reused. Kysely's connection mutex already serialises
+ * every use of this one connection; a statement still being iterated (a streamed query) is busy,
+ * so that rare case gets a fresh one.
+ */
+function cachingStatements(database: SqliteDatabase.Database): SqliteDialectDatabase {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(text: string) {
+      const hit = cache.get(text);
+      if (hit && !hit.busy) {
+        cache.delete(text);
+        cache.set(text, hit);
+        return hit;
+      }
+      const stmt = database.prepare(text);
+      if (hit) return stmt;
+      cache.set(text, stmt);
+      if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      return stmt;
     },
   };
 }
