@@ -16,6 +16,7 @@ import { qoe } from './0016_qoe.js';
 import { videoEncoding } from './0017_video_encoding.js';
 import { adminModeration } from './0018_admin_moderation.js';
 import { searchRankingWindow } from './0019_search_ranking_window.js';
+import { liveIngestHealth } from './0020_live_ingest_health.js';
 import type { MigrationFactory } from './types.js';
 
 export const migrations: Record<string, MigrationFactory> = {
@@ -36,4 +37,5 @@ export const migrations: Record<string, MigrationFactory> = {
   '0017_video_encoding': videoEncoding,
   '0018_admin_moderation': adminModeration,
   '0019_search_ranking_window': searchRankingWindow,
+  '0020_live_ingest_health': liveIngestHealth,
 };
