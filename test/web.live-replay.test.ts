@@ -100,7 +100,7 @@ describe('web app: reusable stream, DVR seek bar, chat replay', { skip }, () => 
     // The dashboard shows the same measurements and keeps refreshing them.
     const health = page.getByRole('region', { name: 'Ingest health' });
     await health.getByText('320×180').waitFor({ timeout: 30_000 });
-    const statValue = (name: string) => health.locator('div', { has: page.locator('dt', { hasText: name }) }).locator('dd').textContent();
+    const statValue = (name: string) => health.locator('.health-stats > div', { has: page.locator('dt', { hasText: name }) }).locator('dd').textContent();
     assert.ok(Number.parseFloat((await statValue('Frame rate')) ?? '') > 0);
     assert.match((await statValue('Bitrate')) ?? '', /^[\d,.]+ kbps$/);
     assert.match((await statValue('Dropped frames')) ?? '', /^\d+$/);

@@ -2,7 +2,7 @@
 // with the RTMP URL and stream key (reveal, copy, rotate; OBS settings), status and viewers, ingest
 // health while live, the chat with its moderation tools, its broadcasts with their recordings,
 // "end broadcast" and "delete stream".
-import { h, replace } from '../dom.js';
+import { h, replace, uid } from '../dom.js';
 import { del, errorText, get, post } from '../api.js';
 import { chatPanel } from '../chat.js';
 import { signInRequired } from '../guard.js';
@@ -121,8 +121,9 @@ function dashboard(id: string): Page {
   const remove = h('button', { type: 'button', class: 'danger', hidden: true }, 'Delete stream');
   const history = h('div', { class: 'card-panel stack', hidden: true });
   const healthBody = h('div');
-  const health = h('section', { class: 'card-panel stack ingest-health', 'aria-labelledby': 'ingest-health-h' },
-    h('h2', { id: 'ingest-health-h' }, 'Ingest health'), healthBody);
+  const healthHeading = uid('health');
+  const health = h('section', { class: 'card-panel stack ingest-health', 'aria-labelledby': healthHeading },
+    h('h2', { id: healthHeading }, 'Ingest health'), healthBody);
   const chatSlot = h('div', { class: 'dashboard-chat' });
   const el = h('section', { class: 'page narrow' },
     heading, statusLine,
