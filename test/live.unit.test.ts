@@ -66,6 +66,11 @@ describe('live ffmpeg command', () => {
     assert.match(joined, /-b:v:1 600k/);
   });
 
+  it('reports progress (frames dropped and duplicated) on stdout for the ingest health', () => {
+    assert.equal(args[args.indexOf('-progress') + 1], 'pipe:1');
+    assert.ok(args.indexOf('-progress') < args.indexOf('-i'), 'a global option, before the input');
+  });
+
   it('adds a stream copy of the input for the recording', () => {
     assert.equal(args[args.length - 1], '/tmp/x/rec.ts');
     assert.ok(joined.endsWith('-map 0:v:0 -map 0:a:0 -c copy -f mpegts /tmp/x/rec.ts'));

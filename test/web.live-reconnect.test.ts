@@ -1,6 +1,7 @@
-// Live that explains itself, in a real browser over real RTMP and ffmpeg: when the encoder drops for ~10 s the viewer sees "Reconnecting…"
-// (not a frozen frame under LIVE), then live video again when it comes back; after the broadcast
-// ends the page links to its recording.
+// Live that explains itself, in a real browser over real RTMP and ffmpeg: a muted autostart shows
+// an unmute hint, the "Live now" card and the live page agree on the viewer count, when the encoder
+// drops for ~10 s the viewer sees "Reconnecting…" (not a frozen frame under LIVE), then live video
+// again when it comes back; after the broadcast ends the page links to its recording.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
@@ -69,6 +70,29 @@ describe('web app: a live viewer sees the encoder drop and come back, then the r
     await phone.page.goto(`/live/${streamId}`);
     await waitFor('live playback on the phone', async () => (await videoState(phone.page)).currentTime > 2, 90_000, 500);
     assert.deepEqual(await axeViolations(phone.page), []);
+
+    // The autostart is muted, and says so until the sound is turned on.
+    const muted = () => phone.page.evaluate('document.querySelector("video").muted') as Promise<boolean>;
+    const hint = phone.page.getByRole('button', { name: /tap to unmute/ });
+    await hint.waitFor();
+    assert.equal(await muted(), true);
+    await screenshot(phone.page, 'live-unmute-hint-phone');
+    await hint.click();
+    await hint.waitFor({ state: 'hidden' });
+    assert.equal(await muted(), false);
+
+    // The card under "Live now" and the live page show the same viewer count (the phone leaves
+    // for the home page; both settle once its viewing expires and the live page has polled).
+    await phone.page.goto('/');
+    const card = phone.page.getByRole('region', { name: 'Live now' }).locator('article', { hasText: 'Night sky live' });
+    const viewers = (text: string | null) => Number(/(\d+) viewers?/.exec(text ?? '')?.[1] ?? NaN);
+    const agreed = await waitFor('the card and the live page to show the same viewer count', async () => {
+      await phone.page.reload();
+      const onCard = viewers(await card.locator('.meta').textContent({ timeout: 30_000 }));
+      const onPage = viewers(await page.locator('.status-line').textContent());
+      return onCard === onPage && onCard >= 1 ? onCard : null;
+    }, 60_000, 1000);
+    console.log(`# both show ${agreed} viewer(s)`);
 
     // The encoder drops.
     await first.stop();

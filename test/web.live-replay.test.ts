@@ -1,11 +1,16 @@
 // Reusable live in a real browser: "Go live" makes one reusable stream with a DVR window, the
-// viewer rewinds on the seek bar and comes back with "Back to live", the creator ends the broadcast,
-// and the recording's watch page replays the chat in time with the video.
+// dashboard keeps its RTMP URL and key across a reload and shows the ingest health of the real
+// ffmpeg publish, the creator moderates the chat from it, the viewer rewinds on the seek bar and
+// comes back with "Back to live", the creator ends the broadcast, and the recording's watch page
+// replays the chat in time with the video.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { startEncoder, type Encoder } from '../src/client/live.client.js';
+import type { NovaClient, UserInfo } from '../src/client/nova-client.js';
+import type { StreamIngestJson } from '../src/live/live.schemas.js';
+import { axeViolations } from './helpers/axe.js';
 import { startTestNova, type TestNova } from './helpers/nova.js';
 import { buildWebApp, chromiumSkipReason, launchBrowser, openPage, playMuted, screenshot, signInWithToken, videoState, waitFor, type TestPage } from './helpers/browser.js';
 import { currentFfmpegSkipReason } from './helpers/media.js';
@@ -19,6 +24,9 @@ describe('web app: reusable stream, DVR seek bar, chat replay', { skip }, () => 
   let encoder: Encoder | null = null;
   let creator: TestPage;
   let viewer: TestPage;
+  let creatorClient: NovaClient;
+  let viewerClient: NovaClient;
+  let viewerUser: UserInfo;
 
   before(async () => {
     webDir = await buildWebApp();
@@ -26,6 +34,9 @@ describe('web app: reusable stream, DVR seek bar, chat replay', { skip }, () => 
     await t.client.newUser('admin');
     const c = await t.client.newUser('creator');
     const v = await t.client.newUser('viewer');
+    creatorClient = c.client;
+    viewerClient = v.client;
+    viewerUser = v.user;
     browser = await launchBrowser();
     creator = await openPage(browser, t.url);
     viewer = await openPage(browser, t.url);
@@ -59,6 +70,43 @@ describe('web app: reusable stream, DVR seek bar, chat replay', { skip }, () => 
     await page.locator('.status-line .badge', { hasText: 'Live' }).waitFor({ timeout: 60_000 });
     await page.getByRole('button', { name: 'Delete stream' }).waitFor();
 
+    // A reload keeps the RTMP URL (from the server) and the key (remembered by this browser, shown on request).
+    await page.reload();
+    await page.getByLabel('RTMP URL', { exact: true }).waitFor();
+    assert.equal(await page.getByLabel('RTMP URL', { exact: true }).inputValue(), rtmpUrl);
+    assert.equal(await page.getByLabel('Stream key', { exact: true }).getAttribute('type'), 'password', 'hidden again after the reload');
+    await page.getByRole('button', { name: 'Show Stream key' }).click();
+    assert.equal(await page.getByLabel('Stream key', { exact: true }).inputValue(), streamKey);
+
+    // Ingest health, measured on what the encoder really sends (320×180 at 15 fps, with audio).
+    const ingestPath = `/api/v1/streams/${streamId}/ingest`;
+    const measured = await waitFor('ingest health with a few seconds of frames', async () => {
+      const r = await creatorClient.get<StreamIngestJson>(ingestPath);
+      assert.equal(r.status, 200);
+      const x = r.body.health;
+      return x && x.frames_received >= 30 && x.fps > 0 && x.bitrate_kbps > 0 ? r.body : null;
+    }, 90_000, 1000);
+    const x = measured.health!;
+    assert.equal(measured.rtmp_url, rtmpUrl);
+    assert.deepEqual([x.width, x.height, x.audio], [320, 180, true], 'the resolution the test encoder sends');
+    assert.ok(x.fps > 0 && x.fps <= 60, `frame rate ${x.fps} is plausible for a 15 fps encoder`);
+    assert.ok(x.bitrate_kbps > 0 && x.bitrate_kbps < 20_000, `bitrate ${x.bitrate_kbps} kbps is plausible`);
+    assert.ok(x.dropped_frames >= 0 && x.dropped_frames <= x.frames_received);
+    assert.ok(x.late_frames >= 0 && x.late_frames <= x.frames_received);
+    console.log(`# ingest health: ${x.bitrate_kbps} kbps, ${x.fps} fps, ${x.width}x${x.height}, ${x.frames_received} frames, ${x.dropped_frames} dropped, ${x.late_frames} late`);
+    const other = await viewerClient.get<{ status: number; detail: string }>(ingestPath);
+    assert.equal(other.status, 403, 'only the creator (or an admin) sees the ingest');
+    assert.match(other.body.detail, /creator/);
+    // The dashboard shows the same measurements and keeps refreshing them.
+    const health = page.getByRole('region', { name: 'Ingest health' });
+    await health.getByText('320×180').waitFor({ timeout: 30_000 });
+    const statValue = (name: string) => health.locator('.health-stats > div', { has: page.locator('dt', { hasText: name }) }).locator('dd').textContent();
+    assert.ok(Number.parseFloat((await statValue('Frame rate')) ?? '') > 0);
+    assert.match((await statValue('Bitrate')) ?? '', /^[\d,.]+ kbps$/);
+    assert.match((await statValue('Dropped frames')) ?? '', /^\d+$/);
+    assert.match((await statValue('Late frames')) ?? '', /^\d+$/);
+    await waitFor('the measurements to be refreshed', async () => (await creatorClient.get<StreamIngestJson>(ingestPath)).body.health!.frames_received > x.frames_received, 60_000, 1000);
+
     // The viewer plays, rewinds on the seek bar and comes back to live.
     const v = viewer.page;
     await v.goto(`/live/${streamId}`);
@@ -68,6 +116,28 @@ describe('web app: reusable stream, DVR seek bar, chat replay', { skip }, () => 
     await v.getByLabel('Chat message', { exact: true }).fill('remember this moment');
     await v.getByRole('button', { name: 'Send' }).click();
     await v.locator('.chat-list li', { hasText: 'remember this moment' }).waitFor();
+
+    // The creator moderates from the dashboard, with the watch page's chat tools.
+    const dashChat = page.getByRole('complementary', { name: 'Live chat' });
+    await dashChat.locator('.chat-state', { hasText: 'Connected' }).waitFor();
+    await v.getByLabel('Chat message', { exact: true }).fill('please delete me');
+    await v.getByRole('button', { name: 'Send' }).click();
+    const toDelete = dashChat.locator('.chat-list li', { hasText: 'please delete me' });
+    await toDelete.getByRole('button', { name: `Delete message from ${viewerUser.username}` }).click();
+    await v.locator('.chat-list li', { hasText: 'please delete me' }).waitFor({ state: 'detached' });
+    await dashChat.locator('.chat-list li', { hasText: 'remember this moment' }).getByRole('button', { name: `Ban ${viewerUser.username}` }).click();
+    await dashChat.getByText(`${viewerUser.username} is banned from this chat.`).waitFor();
+    await v.getByLabel('Chat message', { exact: true }).fill('am I banned?');
+    await v.getByRole('button', { name: 'Send' }).click();
+    await v.locator('.chat-form [role="alert"]').filter({ hasText: /banned/i }).waitFor();
+    await screenshot(page, 'go-live-dashboard-live');
+    assert.deepEqual(await axeViolations(page), []);
+    await dashChat.locator('.bans summary', { hasText: 'Banned (1)' }).click();
+    await dashChat.getByRole('button', { name: `Unban ${viewerUser.username}` }).click();
+    await v.getByText('A moderator lifted your ban: you can chat again.').waitFor();
+    await v.getByLabel('Chat message', { exact: true }).fill('back again');
+    await v.getByRole('button', { name: 'Send' }).click();
+    await dashChat.locator('.chat-list li', { hasText: 'back again' }).waitFor();
     await waitFor('12 s of history to rewind over', async () => (await v.evaluate('(() => { const x = document.querySelector("video"); return x.seekable.length ? x.seekable.end(0) - x.seekable.start(0) : 0; })()')) as number > 12, 90_000, 500);
     await v.evaluate('(() => { const x = document.querySelector("video"); x.currentTime = x.seekable.start(0) + 1; })()');
     const back = v.getByRole('button', { name: 'Back to live' });

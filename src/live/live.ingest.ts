@@ -10,6 +10,7 @@ import { liveListSize, selectLiveLadder } from '../media/live.args.js';
 import { avcDimensions, flvHeader, flvTag, RtmpServer, type AvPacket, type PublishHandler, type RtmpConnection } from './live.rtmp.js';
 import { LiveTranscoder } from './live.transcoder.js';
 import { PublishRefused, type LiveService } from './live.service.js';
+import type { IngestHealthJson } from './live.schemas.js';
 
 export interface IngestOptions {
   port: number;
@@ -37,6 +38,11 @@ const FLV_CODEC_H264 = 7;
 const FIRST_VIDEO_TIMEOUT_SECONDS = 15;
 /** The ingest bitrate is judged over this many seconds (and not before half of it has passed). */
 const BITRATE_WINDOW_SECONDS = 10;
+/**
+ * A video frame counts as late when it arrives this much later, against its own timestamp, than the
+ * most punctual frame of the session did: the encoder or its network fell behind real time.
+ */
+const LATE_FRAME_MS = 1000;
 
 export function liveHlsPrefixFor(streamId: string): string {
   return `live/${streamId}/hls/`;
@@ -59,8 +65,13 @@ class PublishSession implements PublishHandler {
   private readonly acceptedAt = Date.now();
   /** Media timestamps (ms) of the first and last packet given to the transcoder, and when the last arrived. */
   private media: { firstDts: number; lastDts: number; lastAt: number } | null = null;
-  /** bytesIn samples, one per tick, for the bitrate cap. */
-  private readonly samples: Array<{ at: number; bytes: number }> = [];
+  /** bytesIn and video frame samples, one per tick, for the bitrate cap and ingest health. */
+  private readonly samples: Array<{ at: number; bytes: number; frames: number }> = [];
+  /** Video frames received (not counting codec headers), and those that came late. */
+  private videoFrames = 0;
+  private lateFrames = 0;
+  /** The smallest (arrival time − media timestamp) of any video frame so far, in ms. */
+  private punctual: number | null = null;
 
   constructor(
     private readonly ingest: LiveIngest,
@@ -98,6 +109,7 @@ class PublishSession implements PublishHandler {
       if (!(p.codec_type === 9 && p.flags === 3 && this.videoHeader && this.dims)) return;
       if (!this.startTranscoder()) return;
     }
+    if (p.codec_type === 9) this.countVideoFrame(p.dts);
     if (this.media) {
       this.media.lastDts = Math.max(this.media.lastDts, p.dts);
       this.media.lastAt = Date.now();
@@ -105,6 +117,32 @@ class PublishSession implements PublishHandler {
       this.media = { firstDts: p.dts, lastDts: p.dts, lastAt: Date.now() };
     }
     if (!this.transcoder!.write(flvTag(p))) void this.close('transcoder_overloaded');
+  }
+
+  private countVideoFrame(dts: number): void {
+    this.videoFrames += 1;
+    const offset = Date.now() - dts;
+    if (this.punctual === null || offset < this.punctual) this.punctual = offset;
+    else if (offset - this.punctual > LATE_FRAME_MS) this.lateFrames += 1;
+  }
+
+  /** What the ingest sees of the incoming media, over the last few seconds (rates) and the session (counts). */
+  health(now: number): IngestHealthJson {
+    const first = this.samples[0];
+    const last = this.samples[this.samples.length - 1];
+    const span = first && last ? (last.at - first.at) / 1000 : 0;
+    const rate = (d: number) => (span >= 1 ? Math.round((d / span) * 10) / 10 : 0);
+    return {
+      measured_at: new Date(now).toISOString(),
+      bitrate_kbps: first && last ? Math.round(rate(((last.bytes - first.bytes) * 8) / 1000)) : 0,
+      fps: first && last ? rate(last.frames - first.frames) : 0,
+      width: this.dims?.width ?? null,
+      height: this.dims?.height ?? null,
+      audio: this.audioHeader !== null,
+      frames_received: this.videoFrames,
+      dropped_frames: this.transcoder?.progress.dropFrames ?? 0,
+      late_frames: this.lateFrames,
+    };
   }
 
   private startTranscoder(): boolean {
@@ -165,7 +203,7 @@ class PublishSession implements PublishHandler {
       this.ladderPublished = true;
     }
     if (!t && now - this.acceptedAt > FIRST_VIDEO_TIMEOUT_SECONDS * 1000) return void this.close('no_video');
-    this.samples.push({ at: now, bytes: this.conn.bytesIn });
+    this.samples.push({ at: now, bytes: this.conn.bytesIn, frames: this.videoFrames });
     while (this.samples.length > 1 && now - this.samples[0].at > BITRATE_WINDOW_SECONDS * 1000) this.samples.shift();
     const first = this.samples[0];
     const span = (now - first.at) / 1000;
@@ -293,7 +331,7 @@ export class LiveIngest {
           await s.close('stream_ended');
           continue;
         }
-        await this.live.repo.heartbeat(s.streamId, s.publisherId, new Date(now).toISOString());
+        await this.live.repo.heartbeat(s.streamId, s.publisherId, new Date(now).toISOString(), JSON.stringify(s.health(now)));
         await s.tick(now);
       }
     } catch (err) {

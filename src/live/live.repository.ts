@@ -30,6 +30,8 @@ export interface StreamTable {
   clips_by_viewers: number;
   broadcast_id: string | null;
   disabled_at: string | null;
+  /** The publisher's latest ingest measurements (JSON, see IngestHealth); null while nobody publishes. */
+  ingest_health: string | null;
 }
 
 export interface BroadcastTable {
@@ -147,15 +149,15 @@ export class LiveRepository {
     await this.db.kysely.updateTable('streams').set({ ladder }).where('id', '=', id).where('status', '=', 'live').execute();
   }
 
-  async heartbeat(id: string, publisherId: string, now: string): Promise<void> {
-    await this.db.kysely.updateTable('streams').set({ publisher_heartbeat_at: now }).where('id', '=', id).where('publisher_id', '=', publisherId).execute();
+  async heartbeat(id: string, publisherId: string, now: string, health: string | null = null): Promise<void> {
+    await this.db.kysely.updateTable('streams').set({ publisher_heartbeat_at: now, ingest_health: health }).where('id', '=', id).where('publisher_id', '=', publisherId).execute();
   }
 
   /** The publisher left: frees the slot and starts the reconnect window. */
   async releasePublisher(id: string, publisherId: string, now: string): Promise<void> {
     await this.db.kysely
       .updateTable('streams')
-      .set({ publisher_id: null, publisher_heartbeat_at: null, disconnected_at: now })
+      .set({ publisher_id: null, publisher_heartbeat_at: null, disconnected_at: now, ingest_health: null })
       .where('id', '=', id)
       .where('publisher_id', '=', publisherId)
       .execute();

@@ -22,7 +22,9 @@ import {
   NginxHookQuery,
   PlaylistParams,
   RenditionFileParams,
+  IngestHealthSchema,
   StreamIdParams,
+  StreamIngest,
   StreamList,
   StreamSchema,
   ViewerQuery,
@@ -81,6 +83,7 @@ export function registerLiveRoutes(app: NovaApp, d: LiveRoutesDeps): void {
   const dto = (req: FastifyRequest, s: LiveStream): StreamDto => ({ ...s, playback_url: playbackUrl(req, s.id) });
 
   app.addSchema(StreamSchema);
+  app.addSchema(IngestHealthSchema);
   // nginx-rtmp posts its callbacks as a form; only this capability's scope parses forms.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
@@ -150,6 +153,13 @@ export function registerLiveRoutes(app: NovaApp, d: LiveRoutesDeps): void {
   app.post('/api/v1/streams/:id/key', {
     schema: { tags, summary: 'Rotate the stream key (creator); the old key stops working', security: auth, params: StreamIdParams, response: { 200: NewKey, ...problems(400, 401, 403, 404, 409) } },
   }, async (req) => ({ stream_key: await live.rotateKey(req.params.id, requireUser(req)), rtmp_url: d.rtmpUrl(req) }));
+
+  app.get('/api/v1/streams/:id/ingest', {
+    schema: { tags, summary: 'Encoder settings (RTMP URL, not the key) and ingest health while live (creator or admin)', security: auth, params: StreamIdParams, response: { 200: StreamIngest, ...problems(400, 401, 403, 404) } },
+  }, async (req) => {
+    const { stream, health } = await live.ingestHealth(req.params.id, requireUser(req));
+    return { stream_id: stream.id, status: stream.status, rtmp_url: d.rtmpUrl(req), health };
+  });
 
   // ---- playback ---------------------------------------------------------------------------
 

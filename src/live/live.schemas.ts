@@ -101,6 +101,38 @@ export const BroadcastQuery = Type.Object(
   { additionalProperties: false },
 );
 
+export const IngestHealthSchema = Type.Object(
+  {
+    measured_at: Iso,
+    /** Incoming bytes over the last few seconds (the whole RTMP connection: video, audio, overhead). */
+    bitrate_kbps: Type.Number(),
+    /** Video frames received per second over the last few seconds. */
+    fps: Type.Number(),
+    /** The encoder's picture size, from its H.264 header; null before one arrived. */
+    width: Type.Union([Type.Integer(), Type.Null()]),
+    height: Type.Union([Type.Integer(), Type.Null()]),
+    audio: Type.Boolean(),
+    /** Totals for this publish session. */
+    frames_received: Type.Integer(),
+    /** Frames the live transcoder dropped (it could not keep up, or timestamps went backwards). */
+    dropped_frames: Type.Integer(),
+    /** Frames that arrived over a second behind the encoder's own clock (encoder or network lagging). */
+    late_frames: Type.Integer(),
+  },
+  { $id: 'IngestHealth', title: 'IngestHealth' },
+);
+export type IngestHealthJson = Static<typeof IngestHealthSchema>;
+
+export const StreamIngest = Type.Object({
+  stream_id: Type.String(),
+  status: StreamStatusSchema,
+  /** Where the encoder publishes (`<rtmp_url>/<stream_key>`); the key itself is never shown again. */
+  rtmp_url: Type.String(),
+  /** Null unless the stream is live and its encoder connected. */
+  health: Type.Union([IngestHealthSchema, Type.Null()]),
+});
+export type StreamIngestJson = Static<typeof StreamIngest>;
+
 // Named response types, imported (type-only) by the typed client and the web app: a renamed field
 // here breaks their type check.
 export type StreamJson = StreamDto;

@@ -12,6 +12,7 @@ import type { Logger } from '../infra/logger.js';
 import { LocalViewerPresence, type ViewerPresence } from './live.presence.js';
 import { LiveRepository, type BroadcastRow, type StreamRow, type StreamStatus } from './live.repository.js';
 import { ViewerTracker } from './live.viewers.js';
+import type { IngestHealthJson } from './live.schemas.js';
 
 export interface LiveOptions {
   reconnectWindowSeconds: number;
@@ -219,6 +220,7 @@ export class LiveService {
       clips_by_viewers: input.clipsByViewers ? 1 : 0,
       broadcast_id: null,
       disabled_at: null,
+      ingest_health: null,
     };
     await this.repo.insert(row);
     return { stream: this.toPublic(row), streamKey };
@@ -228,6 +230,18 @@ export class LiveService {
     if (row.creator_id === user.id) return;
     if (allowAdmin && user.role === 'admin') return;
     throw new ForbiddenError(allowAdmin ? 'Only the creator of this stream or an admin can do this.' : 'Only the creator of this stream can do this.');
+  }
+
+  /** The ingest health the publisher last wrote (creator or admin); null unless live with an encoder connected. */
+  async ingestHealth(id: string, user: AuthUser): Promise<{ stream: StreamRow; health: IngestHealthJson | null }> {
+    const row = await this.requireStream(id);
+    this.assertCreator(row, user, true);
+    if (row.status !== 'live' || !row.publisher_id || !row.ingest_health) return { stream: row, health: null };
+    try {
+      return { stream: row, health: JSON.parse(row.ingest_health) as IngestHealthJson };
+    } catch {
+      return { stream: row, health: null };
+    }
   }
 
   /** A new key; the old one is refused from now on. A publisher already connected keeps going. */

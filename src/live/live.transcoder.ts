@@ -54,6 +54,9 @@ export class LiveTranscoder {
   private pollTimer: NodeJS.Timeout | null = null;
   private polling: Promise<void> = Promise.resolve();
   private readonly rungs = new Map<string, RungState>();
+  /** What ffmpeg's -progress reports last said: frames encoded, dropped and duplicated (totals). */
+  readonly progress = { frames: 0, dropFrames: 0, dupFrames: 0 };
+  private progressTail = '';
   /** Next media sequence number, for a resumed session to continue from. */
   nextSequence: number;
   readonly recordingPath: string | null;
@@ -90,7 +93,8 @@ export class LiveTranscoder {
     // if Nova dies ffmpeg sees end-of-file and exits instead of lingering.
     const child = spawn(this.o.ffmpeg, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, shell: false });
     this.child = child;
-    child.stdout.resume();
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => this.onProgress(chunk));
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
       this.stderrTail = (this.stderrTail + chunk).slice(-4000);
@@ -112,6 +116,31 @@ export class LiveTranscoder {
     this.pollTimer = setInterval(() => {
       this.polling = this.polling.then(() => this.sync()).catch((err) => this.o.logger.warn({ err }, 'live upload failed'));
     }, 200);
+  }
+
+  /** Reads key=value lines of ffmpeg's -progress output (a report every half second). */
+  private onProgress(chunk: string): void {
+    const lines = (this.progressTail + chunk).split('\n');
+    this.progressTail = (lines.pop() ?? '').slice(-200);
+    for (const line of lines) {
+      const eq = line.indexOf('=');
+      if (eq < 0) continue;
+      const value = Number(line.slice(eq + 1).trim());
+      if (!Number.isFinite(value)) continue;
+      switch (line.slice(0, eq).trim()) {
+        case 'frame':
+          this.progress.frames = value;
+          break;
+        case 'drop_frames':
+          this.progress.dropFrames = value;
+          break;
+        case 'dup_frames':
+          this.progress.dupFrames = value;
+          break;
+        default:
+          break;
+      }
+    }
   }
 
   /** Feeds FLV bytes; false when ffmpeg fell too far behind (the caller should stop the session). */

@@ -92,7 +92,8 @@ export function buildLiveFfmpegArgs(o: LiveFfmpegOptions): string[] {
   const scales = rungs
     .map((r, i) => `${n > 1 ? `[s${i}]` : '[0:v:0]'}scale=${r.width}:${r.height}:flags=bicubic,format=yuv420p[v${i}]`)
     .join(';');
-  const args = ['-hide_banner', '-loglevel', 'error', '-fflags', '+genpts', '-f', 'flv', '-i', 'pipe:0', '-filter_complex', `${split}${scales}`];
+  // -progress on stdout: the frames ffmpeg dropped or duplicated feed the creator's ingest health.
+  const args = ['-hide_banner', '-loglevel', 'error', '-progress', 'pipe:1', '-nostats', '-fflags', '+genpts', '-f', 'flv', '-i', 'pipe:0', '-filter_complex', `${split}${scales}`];
   rungs.forEach((r, i) => {
     args.push('-map', `[v${i}]`);
     if (audioKbps !== null) args.push('-map', '0:a:0');

@@ -61,7 +61,7 @@ export function createPlayer(opts: PlayerOptions): Player {
     h('label', { class: 'sr-only', for: qualityId }, 'Quality'),
     quality,
     full);
-  const el = h('div', { class: `player${opts.live ? ' live' : ''}${opts.live && opts.dvr ? ' dvr' : ''}` }, video, message, controls);
+  const el = h('div', { class: `player${opts.live ? ' live' : ''}${opts.live && opts.dvr ? ' dvr' : ''}` }, video, message, unmuteHint, controls);
 
   let hls: Hls | null = null;
   let disposed = false;

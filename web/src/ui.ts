@@ -101,12 +101,13 @@ export function copyField(label: string, value: string, opts: { secret?: boolean
   });
   const buttons: HTMLElement[] = [copy];
   if (opts.secret) {
-    const toggle = h('button', { type: 'button', class: 'secondary', 'aria-pressed': 'false', 'aria-label': `Show ${label}` }, 'Show');
+    // The name follows the visible word (Show/Hide), so what a voice user says is what they see.
+    const toggle = h('button', { type: 'button', class: 'secondary', 'aria-label': `Show ${label}` }, 'Show');
     toggle.addEventListener('click', () => {
       const show = input.type === 'password';
       input.type = show ? 'text' : 'password';
       toggle.textContent = show ? 'Hide' : 'Show';
-      toggle.setAttribute('aria-pressed', String(show));
+      toggle.setAttribute('aria-label', `${show ? 'Hide' : 'Show'} ${label}`);
     });
     buttons.unshift(toggle);
   }

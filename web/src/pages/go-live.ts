@@ -1,19 +1,43 @@
 // Go live: one reusable stream per creator (its key works for every broadcast), then a dashboard
-// with the RTMP URL and stream key (reveal, copy, rotate; OBS settings), status and viewers, its
-// broadcasts with their recordings, "end broadcast" and "delete stream".
-import { h, replace } from '../dom.js';
+// with the RTMP URL and stream key (reveal, copy, rotate; OBS settings), status and viewers, ingest
+// health while live, the chat with its moderation tools, its broadcasts with their recordings,
+// "end broadcast" and "delete stream".
+import { h, replace, uid } from '../dom.js';
 import { del, errorText, get, post } from '../api.js';
+import { chatPanel } from '../chat.js';
 import { signInRequired } from '../guard.js';
 import { ago, count, duration } from '../format.js';
 import { navigate, type Page, type PageContext } from '../router.js';
-import type { Broadcast, CreatedStream, Page as ListPage, Stream } from '../types.js';
+import { session } from '../session.js';
+import type { Broadcast, CreatedStream, IngestHealth, Page as ListPage, Stream, StreamIngest } from '../types.js';
 import { badge, copyField, field, notice } from '../ui.js';
 
 const POLL_MS = 3000;
 
-// The key is only returned when a stream is created or its key rotated. It is kept in memory
-// (not storage) for the dashboard that follows; after a reload the creator rotates it to see one.
-const freshKeys = new Map<string, { key: string; rtmpUrl: string }>();
+// The server keeps only a hash of the stream key: it is returned once, when the stream is made or
+// its key rotated. The dashboard keeps it in this browser's localStorage, per user and stream, so
+// "Show" still works after a reload; another browser rotates the key to get one.
+const keyStore = () => `nova.streamKeys.${session.user?.id ?? 'anonymous'}`;
+
+function rememberedKeys(): Record<string, string> {
+  try {
+    const parsed = JSON.parse(localStorage.getItem(keyStore()) ?? '{}') as unknown;
+    return parsed && typeof parsed === 'object' ? (parsed as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function rememberKey(streamId: string, key: string | null): void {
+  const keys = rememberedKeys();
+  if (key) keys[streamId] = key;
+  else delete keys[streamId];
+  try {
+    localStorage.setItem(keyStore(), JSON.stringify(keys));
+  } catch {
+    // Storage full or blocked: the key stays on screen until the page is left.
+  }
+}
 
 export function goLivePage(ctx: PageContext): Page {
   const title = ctx.params.id ? 'Stream dashboard' : 'Go live';
@@ -47,7 +71,7 @@ function createPage(): Page {
     submit.disabled = true;
     try {
       const res = await post<CreatedStream>('/api/v1/streams', { title: t, reusable: true, dvr_window_seconds: dvr.checked ? 1800 : 0, clips_by_viewers: clips.checked });
-      freshKeys.set(res.stream.id, { key: res.stream_key, rtmpUrl: res.rtmp_url });
+      rememberKey(res.stream.id, res.stream_key);
       navigate(`/go-live/${res.stream.id}`);
     } catch (err) {
       msg.error(errorText(err));
@@ -96,11 +120,18 @@ function dashboard(id: string): Page {
   const end = h('button', { type: 'button', class: 'danger' }, 'End stream');
   const remove = h('button', { type: 'button', class: 'danger', hidden: true }, 'Delete stream');
   const history = h('div', { class: 'card-panel stack', hidden: true });
+  const healthBody = h('div');
+  const healthHeading = uid('health');
+  const health = h('section', { class: 'card-panel stack ingest-health', 'aria-labelledby': healthHeading },
+    h('h2', { id: healthHeading }, 'Ingest health'), healthBody);
+  const chatSlot = h('div', { class: 'dashboard-chat' });
   const el = h('section', { class: 'page narrow' },
     heading, statusLine,
     h('div', { class: 'card-panel stack' }, h('h2', null, 'Encoder settings'), credentials),
     h('div', { class: 'row' }, watch, rotate, end, remove),
     msg.el,
+    health,
+    chatSlot,
     obsHints(),
     history);
   let reusable = false;
@@ -108,16 +139,53 @@ function dashboard(id: string): Page {
 
   let timer: ReturnType<typeof setTimeout> | null = null;
   let disposed = false;
-  let rtmpUrl: string | null = freshKeys.get(id)?.rtmpUrl ?? null;
+  let rtmpUrl: string | null = null;
+  let chat: ReturnType<typeof chatPanel> | null = null;
 
   function paintCredentials(): void {
-    const fresh = freshKeys.get(id);
+    const key = rememberedKeys()[id];
     replace(credentials,
       rtmpUrl ? copyField('RTMP URL', rtmpUrl) : null,
-      fresh
-        ? copyField('Stream key', fresh.key, { secret: true })
-        : h('p', { class: 'hint' }, 'The stream key is shown only when it is created. Use "New stream key" to get a new one (the old one stops working).'),
-      fresh ? h('p', { class: 'hint' }, 'Keep the key secret: anyone with it can stream as you.') : null);
+      key
+        ? copyField('Stream key', key, { secret: true })
+        : h('p', { class: 'hint' }, 'The stream key is shown only in the browser that created it. Use "New stream key" to get a new one here (the old one stops working).'),
+      key ? h('p', { class: 'hint' }, 'Keep the key secret: anyone with it can stream as you. This browser remembers it for you.') : null);
+  }
+
+  function paintHealth(s: StreamIngest): void {
+    const x: IngestHealth | null = s.health;
+    if (!x) {
+      replace(healthBody, h('p', { class: 'hint' }, s.status === 'live'
+        ? 'No signal from the encoder right now: viewers see "Reconnecting…" until it comes back.'
+        : 'Shown while you are live: bitrate, frame rate, resolution, and dropped or late frames.'));
+      return;
+    }
+    const row = (name: string, value: string, warn = false) =>
+      h('div', { class: warn ? 'warn' : undefined }, h('dt', null, name), h('dd', null, value));
+    replace(healthBody,
+      h('dl', { class: 'health-stats' },
+        row('Bitrate', `${x.bitrate_kbps.toLocaleString()} kbps`),
+        row('Frame rate', `${x.fps} fps`),
+        row('Resolution', x.width && x.height ? `${x.width}×${x.height}` : 'unknown'),
+        row('Dropped frames', x.dropped_frames.toLocaleString(), x.dropped_frames > 0),
+        row('Late frames', x.late_frames.toLocaleString(), x.late_frames > 0),
+        row('Audio', x.audio ? 'yes' : 'none')),
+      h('p', { class: 'hint' }, `Measured ${ago(x.measured_at)}. Late frames arrived over a second behind the encoder's clock; dropped frames were skipped by the transcoder.`));
+  }
+
+  async function pollIngest(): Promise<void> {
+    try {
+      const s = await get<StreamIngest>(`/api/v1/streams/${encodeURIComponent(id)}/ingest`);
+      if (disposed) return;
+      if (s.rtmp_url !== rtmpUrl) {
+        rtmpUrl = s.rtmp_url;
+        paintCredentials();
+      }
+      paintHealth(s);
+    } catch {
+      // Only the creator (or an admin) may read it; the rest of the dashboard works without it.
+      health.hidden = true;
+    }
   }
 
   function paint(s: Stream): void {
@@ -135,6 +203,11 @@ function dashboard(id: string): Page {
     if (s.status !== lastStatus) {
       lastStatus = s.status;
       void paintBroadcasts();
+    }
+    // The chat (with delete, ban and slow mode) is open while the stream has not ended.
+    if (!chat && !ended && (session.user?.id === s.creator_id || session.isAdmin)) {
+      chat = chatPanel(id, { canModerate: true });
+      replace(chatSlot, chat.el);
     }
   }
 
@@ -158,6 +231,7 @@ function dashboard(id: string): Page {
       const s = await get<Stream>(`/api/v1/streams/${encodeURIComponent(id)}`);
       if (disposed) return;
       paint(s);
+      void pollIngest();
       if (s.status === 'ended') return;
       // Recordings appear a while after a broadcast ends.
       if (reusable && s.status === 'idle' && Math.random() < 0.2) void paintBroadcasts();
@@ -173,7 +247,7 @@ function dashboard(id: string): Page {
     try {
       const res = await post<{ stream_key: string; rtmp_url?: string }>(`/api/v1/streams/${id}/key`);
       rtmpUrl = res.rtmp_url ?? rtmpUrl;
-      freshKeys.set(id, { key: res.stream_key, rtmpUrl: rtmpUrl ?? '' });
+      rememberKey(id, res.stream_key);
       paintCredentials();
       msg.ok('New stream key created. Update it in your encoder.');
     } catch (err) {
@@ -195,7 +269,7 @@ function dashboard(id: string): Page {
     msg.clear();
     try {
       await del(`/api/v1/streams/${id}`);
-      freshKeys.delete(id);
+      rememberKey(id, null);
       navigate('/go-live');
     } catch (err) {
       msg.error(errorText(err));
@@ -210,6 +284,7 @@ function dashboard(id: string): Page {
     dispose() {
       disposed = true;
       if (timer) clearTimeout(timer);
+      chat?.dispose();
     },
   };
 }

@@ -17,6 +17,7 @@ import { videoEncoding } from './0017_video_encoding.js';
 import { adminModeration } from './0018_admin_moderation.js';
 import { searchRankingWindow } from './0019_search_ranking_window.js';
 import { searchFtsMerge } from './0020_search_fts_merge.js';
+import { liveIngestHealth } from './0021_live_ingest_health.js';
 import type { MigrationFactory } from './types.js';
 
 export const migrations: Record<string, MigrationFactory> = {
@@ -38,4 +39,5 @@ export const migrations: Record<string, MigrationFactory> = {
   '0018_admin_moderation': adminModeration,
   '0019_search_ranking_window': searchRankingWindow,
   '0020_search_fts_merge': searchFtsMerge,
+  '0021_live_ingest_health': liveIngestHealth,
 };
