@@ -156,7 +156,7 @@ function suite(name: string, open: () => Promise<{ db: Db; cleanup: () => Promis
       }
     });
 
-    it('a backlog: the next batch is claimed while one is being published; every event once', { skip: reason }, async () => {
+    it('a backlog: the next, larger batch is claimed while one is being published; every event once', { skip: reason }, async () => {
       const { bus, relay, received } = rig({ batchSize: 10 });
       let open: () => void = () => {};
       bus.hold = new Promise<void>((resolve) => (open = resolve));
@@ -164,9 +164,10 @@ function suite(name: string, open: () => Promise<{ db: Db; cleanup: () => Promis
       const ids = await writeEvents(db, 'ahead', 30, 30);
       relay.start();
       try {
-        await until('a second batch claimed while the first is still being published', async () => {
+        // The first claim came back full (10), so the one made ahead asks for twice as many.
+        await until('a second, larger batch claimed while the first is still being published', async () => {
           const claimed = await db.kysely.selectFrom('outbox').select('seq').where('event_key', 'like', 'ahead-%').where('claimed_by', '=', relay.relayId).execute();
-          return claimed.length === 20;
+          return claimed.length === 30;
         });
         assert.equal(bus.calls, 1, 'one publish started, held');
         bus.hold = null;
@@ -195,7 +196,7 @@ function suite(name: string, open: () => Promise<{ db: Db; cleanup: () => Promis
       try {
         await until('a second batch of the same key claimed while the first is held', async () => {
           const claimed = await db.kysely.selectFrom('outbox').select('seq').where('event_key', '=', 'onekey-0').where('claimed_by', '=', relay.relayId).execute();
-          return claimed.length === 20;
+          return claimed.length === 30;
         });
         assert.equal(bus.calls, 1, 'one publish started, held');
         bus.hold = null;
