@@ -1,7 +1,8 @@
 // The outbox relay on SQLite and on the real Postgres: a bus that fails for a while loses nothing
 // and keeps each key's order; lost acknowledgements repeat events with the same event_id and the
 // idempotent consumer applies them once; rollbacks produce no event; a commit wakes the relay
-// without waiting for a poll; pruning; and (Postgres) two relays never publish a row at once.
+// without waiting for a poll; pruning; a relay claims a key's next rows while publishing its earlier
+// ones, but not after a publish of them timed out; and (Postgres) two relays never publish a row at once.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { consumeEvents } from '../src/events/events.consumer.js';
@@ -155,7 +156,7 @@ function suite(name: string, open: () => Promise<{ db: Db; cleanup: () => Promis
       }
     });
 
-    it('a backlog: the next batch is claimed while one is being published; every event once', { skip: reason }, async () => {
+    it('a backlog: the next, larger batch is claimed while one is being published; every event once', { skip: reason }, async () => {
       const { bus, relay, received } = rig({ batchSize: 10 });
       let open: () => void = () => {};
       bus.hold = new Promise<void>((resolve) => (open = resolve));
@@ -163,9 +164,10 @@ function suite(name: string, open: () => Promise<{ db: Db; cleanup: () => Promis
       const ids = await writeEvents(db, 'ahead', 30, 30);
       relay.start();
       try {
-        await until('a second batch claimed while the first is still being published', async () => {
+        // The first claim came back full (10), so the one made ahead asks for twice as many.
+        await until('a second, larger batch claimed while the first is still being published', async () => {
           const claimed = await db.kysely.selectFrom('outbox').select('seq').where('event_key', 'like', 'ahead-%').where('claimed_by', '=', relay.relayId).execute();
-          return claimed.length === 20;
+          return claimed.length === 30;
         });
         assert.equal(bus.calls, 1, 'one publish started, held');
         bus.hold = null;
@@ -180,6 +182,52 @@ function suite(name: string, open: () => Promise<{ db: Db; cleanup: () => Promis
         });
       } finally {
         bus.hold = null;
+        open();
+        await relay.stop();
+      }
+    });
+
+    it('one key: its next rows are claimed while its earlier ones are being published, and go out after them', { skip: reason }, async () => {
+      const { bus, relay, received } = rig({ batchSize: 10 });
+      let open: () => void = () => {};
+      bus.hold = new Promise<void>((resolve) => (open = resolve));
+      const ids = await writeEvents(db, 'onekey', 30, 1);
+      relay.start();
+      try {
+        await until('a second batch of the same key claimed while the first is held', async () => {
+          const claimed = await db.kysely.selectFrom('outbox').select('seq').where('event_key', '=', 'onekey-0').where('claimed_by', '=', relay.relayId).execute();
+          return claimed.length === 30;
+        });
+        assert.equal(bus.calls, 1, 'one publish started, held');
+        bus.hold = null;
+        open();
+        await until('all 30 events', () => received.filter((m) => m.key === 'onekey-0').length >= 30);
+        const got = parsed(received).filter((e) => e.key === 'onekey-0');
+        assert.equal(got.length, 30, 'no repeats');
+        assert.deepEqual(new Set(got.map((e) => e.event_id)), new Set(ids));
+        assertAscending(firstSeenOrderPerKey(received.filter((m) => m.key === 'onekey-0')));
+      } finally {
+        bus.hold = null;
+        open();
+        await relay.stop();
+      }
+    });
+
+    it('a publish that timed out holds its key back until its lease ends; its rows then go out first', { skip: reason }, async () => {
+      // The publish timeout is half the lease: 1 s here. The first publish stays held past it.
+      const { bus, relay, received } = rig({ batchSize: 10, leaseMs: 2000 });
+      let open: () => void = () => {};
+      bus.hold = new Promise<void>((resolve) => (open = resolve));
+      const ids = await writeEvents(db, 'timeout', 30, 1);
+      relay.start();
+      try {
+        await until('the first publish started', () => bus.calls >= 1);
+        bus.hold = null; // later publishes go through at once
+        const seen = () => new Set(parsed(received).filter((e) => e.key === 'timeout-0').map((e) => e.event_id));
+        await until('all 30 events', () => seen().size >= 30, 60_000);
+        assert.deepEqual(seen(), new Set(ids));
+        assertAscending(firstSeenOrderPerKey(received.filter((m) => m.key === 'timeout-0')));
+      } finally {
         open();
         await relay.stop();
       }

@@ -17,6 +17,14 @@ import { OutboxRepository, outboxSignal, type OutboxRow } from './outbox.reposit
 /** How long after a nudge an empty claim is retried at short intervals, and their longest. */
 const CHASE_WINDOW_MS = 2000;
 const CHASE_MAX_MS = 250;
+/**
+ * While claims come back full (a backlog), each asks for twice as many rows as the last, up to
+ * this many times the configured batch size: a claim's fixed cost (its transaction, planning,
+ * round trips) was most of a 500-row claim's time in bench:kafka. A batch's records also stay
+ * well below the broker's default 1 MB limit for one partition's records in a request.
+ */
+const MAX_GROWTH = 4;
+const MAX_BATCH_BYTES = 512 * 1024;
 
 class PublishTimeoutError extends Error {
   constructor(ms: number) {
@@ -25,6 +33,8 @@ class PublishTimeoutError extends Error {
 }
 
 interface ClaimedBatch {
+  /** The id the rows were claimed under. */
+  claimId: string;
   rows: OutboxRow[];
   /** When the claim's lease ends (ms since the epoch). */
   leaseEnd: number;
@@ -48,6 +58,15 @@ export interface RelayOptions {
 
 export class OutboxRelay {
   readonly relayId: string;
+  /**
+   * The id this relay claims under: `relayId` until a round fails, then a new one each time, so
+   * rows a failed round left claimed (a publish that timed out, a mark that did not land) hold
+   * their keys back from the claims that follow, as another relay's rows would.
+   */
+  private claimId: string;
+  private failures = 0;
+  /** Marking the last published batch delivered, still running: at most one at a time. */
+  private marking: Promise<void | Error> = Promise.resolve();
   private readonly repo: OutboxRepository;
   private running = false;
   private loopDone: Promise<void> | null = null;
@@ -65,7 +84,12 @@ export class OutboxRelay {
     private readonly metrics?: RelayMetrics,
   ) {
     this.relayId = opts.relayId ?? `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    this.claimId = this.relayId;
     this.repo = new OutboxRepository(db);
+  }
+
+  private newClaimId(): void {
+    this.claimId = `${this.relayId}#${++this.failures}`;
   }
 
   /** Asks the loop to look for new rows now (cheap; coalesces). */
@@ -88,6 +112,7 @@ export class OutboxRelay {
     outboxSignal.off('appended', this.nudge);
     this.wakeUp?.();
     await this.loopDone;
+    await this.marking;
   }
 
   /** Sleeps up to ms; a nudge (when `wakeOnNudge`) or stop ends it early. */
@@ -115,9 +140,8 @@ export class OutboxRelay {
     while (this.running) {
       this.nudged = false;
       let count = 0;
-      let more = false;
       try {
-        ({ count, more } = await this.drain());
+        count = await this.drain();
         if (this.failingSince !== null) {
           this.logger.info({ failedRounds: this.failedRounds, downForMs: Date.now() - this.failingSince }, 'event bus reachable again; relay resumed');
           this.failingSince = null;
@@ -125,6 +149,7 @@ export class OutboxRelay {
         }
         backoff = 0;
       } catch (err) {
+        this.newClaimId();
         this.metrics?.errors.inc();
         this.failedRounds++;
         if (this.failingSince === null) {
@@ -138,7 +163,6 @@ export class OutboxRelay {
         await this.pause(Math.round(backoff * (0.8 + Math.random() * 0.4)), false);
         continue;
       }
-      if (more) continue;
       if (count > 0) {
         chase = 0;
         await this.pause(linger, false);
@@ -162,6 +186,7 @@ export class OutboxRelay {
       await this.publishBatch(batch);
     } catch (err) {
       await this.failBatch(batch, err);
+      this.newClaimId();
       throw err;
     }
     await this.markBatch(batch);
@@ -169,61 +194,71 @@ export class OutboxRelay {
   }
 
   /**
-   * Relays batch after batch while they come back full, with the database and the bus working at
-   * the same time: while one batch is being published the next is claimed, and the one before is
-   * marked delivered. Ordering still holds: rows of a batch in flight count as pending for the next
-   * claim, which therefore leaves out their keys' later rows. `more`: look again at once (the last
-   * claim was full, or was made while a batch was in flight and so may have left rows behind).
+   * Relays batch after batch until a claim comes back empty, with the database and the bus
+   * working at the same time: while one batch is being published the next is claimed, and the
+   * one before is marked delivered (its mark may still run when this returns; the next claim does
+   * not wait for it). Ordering holds: this relay's own claimed rows do not hold back the next
+   * claim (see OutboxRepository.claim) because batches are published one after the other, and
+   * after any failure the relay claims under a new id, so whatever the failed round left claimed
+   * holds its keys back again. Returns how many events went out.
    */
-  private async drain(): Promise<{ count: number; more: boolean }> {
-    let batch = await this.claimBatch();
-    let claimedAhead = false;
+  private async drain(): Promise<number> {
+    let limit = this.opts.batchSize;
+    let batch = await this.claimBatch(limit);
     let count = 0;
-    let marking: Promise<void | Error> = Promise.resolve();
-    try {
-      while (batch.rows.length > 0) {
-        const next = batch.rows.length === this.opts.batchSize && this.running ? settle(this.claimBatch()) : null;
-        const published = await settle(this.publishBatch(batch));
-        if (published instanceof Error) {
-          // The batch claimed ahead goes back before the failed one, so the claim still running
-          // cannot have taken the failed rows again.
-          await this.giveBack(next);
-          await this.failBatch(batch, published);
-          throw published;
-        }
-        const marked = await marking;
-        if (marked instanceof Error) {
-          await this.giveBack(next);
-          throw marked;
-        }
-        marking = settle(this.markBatch(batch));
-        count += batch.rows.length;
-        if (!next) break;
-        const ahead = await next;
-        if (ahead instanceof Error) throw ahead;
-        batch = ahead;
-        claimedAhead = true;
+    while (batch.rows.length > 0) {
+      limit = batch.rows.length >= limit ? this.grown(limit, batch.rows) : this.opts.batchSize;
+      const next = this.running ? settle(this.claimBatch(limit)) : null;
+      const published = await settle(this.publishBatch(batch));
+      if (published instanceof Error) {
+        // The batch claimed ahead goes back before the failed one, so the claim still running
+        // cannot have taken the failed rows again.
+        await this.giveBack(next);
+        await this.failBatch(batch, published);
+        throw published;
       }
-    } catch (err) {
-      await marking; // never leave a mark running behind the loop: stop() closes what it uses
-      throw err;
+      const marked = await this.marking;
+      this.marking = Promise.resolve();
+      if (marked instanceof Error) {
+        await this.giveBack(next);
+        throw marked;
+      }
+      this.marking = settle(
+        this.markBatch(batch).catch((err: unknown) => {
+          // Claims from now on must treat these published but unmarked rows as another relay's.
+          if (this.claimId === batch.claimId) this.newClaimId();
+          throw err;
+        }),
+      );
+      count += batch.rows.length;
+      if (!next) break;
+      const ahead = await next;
+      if (ahead instanceof Error) throw ahead;
+      batch = ahead;
     }
-    const marked = await marking;
-    if (marked instanceof Error) throw marked;
-    return { count, more: batch.rows.length === this.opts.batchSize || (claimedAhead && count > 0) };
+    return count;
   }
 
   /** A batch claimed ahead but never sent goes back untouched (no attempt counted, no error). */
   private async giveBack(claim: Promise<ClaimedBatch | Error> | null): Promise<void> {
     const ahead = claim ? await claim : null;
-    if (ahead && !(ahead instanceof Error)) await this.repo.unclaim(this.relayId, ahead.rows.map((r) => r.seq)).catch(() => {});
+    if (ahead && !(ahead instanceof Error)) await this.repo.unclaim(ahead.claimId, ahead.rows.map((r) => r.seq)).catch(() => {});
   }
 
-  private async claimBatch(): Promise<ClaimedBatch> {
+  /** The next claim's size after a full batch of `rows`. */
+  private grown(limit: number, rows: OutboxRow[]): number {
+    let bytes = 0;
+    for (const r of rows) bytes += r.payload.length + r.event_key.length + 100; // + headers and framing
+    const fit = Math.floor(MAX_BATCH_BYTES / Math.max(1, bytes / rows.length));
+    return Math.max(this.opts.batchSize, Math.min(limit * 2, this.opts.batchSize * MAX_GROWTH, fit));
+  }
+
+  private async claimBatch(limit = this.opts.batchSize): Promise<ClaimedBatch> {
     const now = Date.now();
     const leaseEnd = now + this.opts.leaseMs;
-    const rows = await this.repo.claim(this.relayId, this.opts.batchSize, new Date(now).toISOString(), new Date(leaseEnd).toISOString());
-    return { rows, leaseEnd };
+    const claimId = this.claimId;
+    const rows = await this.repo.claim(claimId, limit, new Date(now).toISOString(), new Date(leaseEnd).toISOString());
+    return { claimId, rows, leaseEnd };
   }
 
   /** Publishes a claimed batch (see failBatch when it fails). */
@@ -244,13 +279,13 @@ export class OutboxRelay {
    */
   private async failBatch(batch: ClaimedBatch, err: unknown): Promise<void> {
     if (err instanceof PublishTimeoutError) return;
-    await this.repo.release(this.relayId, batch.rows.map((r) => r.seq), err instanceof Error ? err.message : String(err)).catch(() => {});
+    await this.repo.release(batch.claimId, batch.rows.map((r) => r.seq), err instanceof Error ? err.message : String(err)).catch(() => {});
   }
 
   private async markBatch(batch: ClaimedBatch): Promise<void> {
     const done = Date.now();
     const { rows } = batch;
-    await this.repo.markDelivered(this.relayId, rows.map((r) => r.seq), new Date(done).toISOString());
+    await this.repo.markDelivered(batch.claimId, rows.map((r) => r.seq), new Date(done).toISOString());
     if (this.metrics) {
       const perTopic = new Map<string, number>();
       for (const r of rows) {

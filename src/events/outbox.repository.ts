@@ -82,6 +82,9 @@ export class OutboxRepository {
    * (another relay holds it, is claiming it right now, or it failed and waits), so one key is
    * never published out of order. Per key, `first_outside` is the earliest such row: found with
    * one index probe per key and a hashed NOT IN, so a claim costs O(batch), not O(batch²).
+   * Rows still claimed by `relayId` itself do not hold their keys back: the caller publishes
+   * them, in order, before anything this claim returns (so a relay can claim its next batch while
+   * the previous one is being published and marked); a relay that failed claims under a new id.
    * Postgres: SKIP LOCKED lets several relays claim disjoint batches at once. SQLite: one
    * statement is atomic and one process writes, so the conditional update suffices.
    */
@@ -91,8 +94,11 @@ export class OutboxRepository {
     // statistics often say the outbox has almost nothing pending (most rows are delivered when it
     // analyzes), and a backlog is exactly when that is wrong: it would then read every pending row
     // into a bitmap and sort them, on each claim. Bitmap scans are off for this one statement.
+    // The claim's commit does not wait for the WAL flush: a claim lost in a database crash only
+    // lets its rows be published again (at-least-once), and it is on the relay's critical path,
+    // where a flush queued behind every writer's commit cost more than the statement itself.
     return this.db.kysely.transaction().execute(async (trx) => {
-      await sql`SET LOCAL enable_bitmapscan = off`.execute(trx);
+      await sql`SELECT set_config('enable_bitmapscan', 'off', true), set_config('synchronous_commit', 'off', true)`.execute(trx);
       return this.claimOn(trx, relayId, limit, nowIso, leaseUntilIso);
     });
   }
@@ -110,6 +116,7 @@ export class OutboxRepository {
           SELECT min(e.seq) FROM outbox e
           WHERE e.delivered_at IS NULL AND e.topic = k.topic AND e.event_key = k.event_key
             AND e.seq NOT IN (SELECT seq FROM head)
+            AND (e.claimed_by IS NULL OR e.claimed_by <> ${relayId} OR e.claimed_until < ${nowIso})
         ) AS first_outside
         FROM (SELECT DISTINCT topic, event_key FROM head) k
       ), ready AS (
