@@ -32,7 +32,7 @@ export function createCapabilities(c: Container): Capability[] {
   const live = createLiveService(c);
   // VOD: one set of services for every capability that needs videos. Uploads and live recordings
   // feed the pipeline; its capabilities stop after live, which hands it recordings.
-  // The feed's read model (built below) re-reads a video as soon as an edit or hide commits.
+  // The feed's read model (built below) re-reads a video as soon as an edit, hide or deletion commits.
   const vod = createVodServices(c, (videoId) => feedState.refreshVideos([videoId]));
   const vodCapabilities = [videosCapability(c, vod), uploadsCapability(c, vod), transcodeCapability(c, vod)];
   // QoE asks videos and live who owns what (and whether the caller may see a video).
