@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase as SqliteDialectDatabase, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Tables } from './schema.js';
 
@@ -65,7 +65,7 @@ export function openDatabase(opts: DbOptions): Db {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const kysely = new Kysely<Tables>({ dialect: new SqliteDialect({ database }) });
+  const kysely = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   return {
     kysely,
     dialect: 'sqlite',
@@ -74,6 +74,36 @@ export function openDatabase(opts: DbOptions): Db {
     },
     async close() {
       await kysely.destroy();
+    },
+  };
+}
+
+/** Distinct query texts whose prepared statements are kept (the least recently used leave first). */
+const STATEMENT_CACHE = 500;
+
+/**
+ * Kysely's SQLite driver prepares every query anew, which costs more than running a small one (a
+ * bearer token's session lookup on every request). Queries (not DDL, pragmas or transaction
+ * control) keep their prepared statement, keyed by their text; SQLite re-prepares one itself when
+ * the schema changes. Nova never streams rows, so a statement is never busy when reused.
+ */
+function withStatementCache(database: SqliteDatabase.Database): SqliteDialectDatabase {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(text: string) {
+      let stmt = statements.get(text);
+      if (stmt) {
+        statements.delete(text);
+        statements.set(text, stmt);
+        return stmt;
+      }
+      stmt = database.prepare(text);
+      if (/^\s*(select|insert|update|delete|with)\b/i.test(text)) {
+        statements.set(text, stmt);
+        if (statements.size > STATEMENT_CACHE) statements.delete(statements.keys().next().value!);
+      }
+      return stmt;
     },
   };
 }
