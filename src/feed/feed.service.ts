@@ -51,15 +51,19 @@ export interface FeedResult {
   variant?: string;
 }
 
-/** How long a viewer's ranked list is reused while their activity is unchanged. */
+/**
+ * How long a viewer's ranked list is reused while their activity is unchanged: 3.75–5 s, drawn per
+ * list, so that lists made together (a restart, a burst of sign-ins) are not all re-ranked together.
+ */
 const CACHE_MS = 5_000;
+const CACHE_JITTER = 0.25;
 /** How long a session can page through one list, and how many lists are kept in all. */
 const SNAPSHOT_MS = 10 * 60_000;
 const MAX_SNAPSHOTS = 10_000;
 /** A list holds this many pages of the largest size. */
 const PAGES = 5;
 
-type Snapshot = FeedResult & { id: string; userId: string; stamp: string; at: number; bodies?: Map<string, string> };
+type Snapshot = FeedResult & { id: string; userId: string; stamp: string; at: number; reuseMs: number; bodies?: Map<string, string> };
 
 export class FeedService {
   private selector: FeedModelSelector;
@@ -125,9 +129,9 @@ export class FeedService {
     const viewer = await this.state.viewer(user.id);
     const stamp = [viewer.stamp, this.state.version, choice.model, choice.version ?? this.models.version(choice.model), choice.experiment, choice.variant].join('|');
     const cached = this.latest.get(user.id);
-    if (cached && cached.stamp === stamp && Date.now() - cached.at < CACHE_MS && this.snapshots.has(cached.id)) return { list: cached, offset: 0 };
+    if (cached && cached.stamp === stamp && Date.now() - cached.at < cached.reuseMs && this.snapshots.has(cached.id)) return { list: cached, offset: 0 };
     const ranked = await this.rank(user, viewer, this.opts.maxLimit * PAGES, choice);
-    const list: Snapshot = { ...ranked, id: (++this.seq).toString(36) + Math.random().toString(36).slice(2, 8), userId: user.id, stamp, at: Date.now() };
+    const list: Snapshot = { ...ranked, id: (++this.seq).toString(36) + Math.random().toString(36).slice(2, 8), userId: user.id, stamp, at: Date.now(), reuseMs: CACHE_MS * (1 - CACHE_JITTER * Math.random()) };
     this.latest.set(user.id, list);
     this.snapshots.set(list.id, list);
     for (const [id, old] of this.snapshots) {
@@ -140,7 +144,7 @@ export class FeedService {
 
   /** One page of a list; a video made unlisted, private or deleted since the list was ranked leaves it at once. */
   private pageOf(list: Snapshot, offset: number, limit: number): FeedResult & { next_cursor: string | null } {
-    const { items, id, userId: _u, stamp: _s, at: _a, bodies: _b, ...meta } = list;
+    const { items, id, userId: _u, stamp: _s, at: _a, reuseMs: _r, bodies: _b, ...meta } = list;
     const end = offset + limit;
     return { ...meta, items: items.slice(offset, end).filter((i) => this.state.isListed(i.id)), next_cursor: end < items.length ? `${id}.${end}` : null };
   }
