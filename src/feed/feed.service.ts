@@ -63,7 +63,13 @@ const MAX_SNAPSHOTS = 10_000;
 /** A list holds this many pages of the largest size. */
 const PAGES = 5;
 
-type Snapshot = FeedResult & { id: string; userId: string; stamp: string; at: number; reuseMs: number; bodies?: Map<string, string> };
+/**
+ * A ranked list as kept for its session: the videos in order with their scores and reasons in
+ * parallel arrays, items being built only for the page asked for. Thousands of lists can be alive
+ * (one per viewer every few seconds, each kept for its cursors), so they hold no object per item.
+ */
+type RankedList = Omit<FeedResult, 'items'> & { videos: PoolVideo[]; scores: Float64Array; reasons: FeedReason[] };
+type Snapshot = RankedList & { id: string; userId: string; stamp: string; at: number; reuseMs: number; bodies?: Map<string, string> };
 
 export class FeedService {
   private selector: FeedModelSelector;
@@ -144,9 +150,15 @@ export class FeedService {
 
   /** One page of a list; a video made unlisted, private or deleted since the list was ranked leaves it at once. */
   private pageOf(list: Snapshot, offset: number, limit: number): FeedResult & { next_cursor: string | null } {
-    const { items, id, userId: _u, stamp: _s, at: _a, reuseMs: _r, bodies: _b, ...meta } = list;
+    const { videos, scores, reasons, id, userId: _u, stamp: _s, at: _a, reuseMs: _r, bodies: _b, ...meta } = list;
     const end = offset + limit;
-    return { ...meta, items: items.slice(offset, end).filter((i) => this.state.isListed(i.id)), next_cursor: end < items.length ? `${id}.${end}` : null };
+    const items: FeedItem[] = [];
+    for (let i = offset; i < Math.min(end, videos.length); i++) {
+      const c = videos[i];
+      if (!this.state.isListed(c.id)) continue;
+      items.push({ id: c.id, title: c.title, owner_id: c.owner_id, created_at: c.created_at, duration_seconds: c.duration_seconds, views: c.views, likes: c.likes, score: scores[i], reason: reasons[i] });
+    }
+    return { ...meta, items, next_cursor: end < videos.length ? `${id}.${end}` : null };
   }
 
   /**
@@ -156,9 +168,9 @@ export class FeedService {
    */
   async feedBody(user: AuthUser, limit: number, cursor?: string): Promise<string> {
     const { list, offset } = await this.list(user, cursor);
-    const end = Math.min(offset + limit, list.items.length);
+    const end = Math.min(offset + limit, list.videos.length);
     for (let i = offset; i < end; i++) {
-      if (!this.state.isListed(list.items[i].id)) return JSON.stringify(this.pageOf(list, offset, limit));
+      if (!this.state.isListed(list.videos[i].id)) return JSON.stringify(this.pageOf(list, offset, limit));
     }
     const key = `${offset}.${limit}`;
     list.bodies ??= new Map();
@@ -205,7 +217,7 @@ export class FeedService {
     return [...out.values()];
   }
 
-  private async rank(user: AuthUser, viewer: Viewer, limit: number, choice: FeedModelChoice): Promise<FeedResult> {
+  private async rank(user: AuthUser, viewer: Viewer, limit: number, choice: FeedModelChoice): Promise<RankedList> {
     const now = Date.now();
     const since = new Date(now - this.opts.candidateDays * 86_400_000).toISOString();
     const candidates = this.candidates(user.id, viewer, since, this.opts.maxCandidates);
@@ -262,17 +274,12 @@ export class FeedService {
     };
     // Ties (equal scores) go to the newer video.
     ranked.sort((a, b) => b.score - a.score || b.at - a.at || (a.c.id < b.c.id ? 1 : -1));
-    const items = ranked.slice(0, limit).map(({ c, score, trend: t }) => ({
-      id: c.id,
-      title: c.title,
-      owner_id: c.owner_id,
-      created_at: c.created_at,
-      duration_seconds: c.duration_seconds,
-      views: c.views,
-      likes: c.likes,
-      score: Math.round(score * 1e6) / 1e6,
-      reason: reason(c, t),
-    }));
-    return scores ? { items, ...base, model_version: version, ranking: 'model' } : { items, ...base, model_version: null, ranking: 'fallback' };
+    const top = ranked.slice(0, limit);
+    const list = {
+      videos: top.map((r) => r.c),
+      scores: Float64Array.from(top, (r) => Math.round(r.score * 1e6) / 1e6),
+      reasons: top.map((r) => reason(r.c, r.trend)),
+    };
+    return scores ? { ...list, ...base, model_version: version, ranking: 'model' } : { ...list, ...base, model_version: null, ranking: 'fallback' };
   }
 }
