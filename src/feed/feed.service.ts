@@ -52,8 +52,10 @@ export interface FeedResult {
 }
 
 /**
- * How long a viewer's ranked list is reused while their activity is unchanged: 3.75–5 s, drawn per
- * list, so that lists made together (a restart, a burst of sign-ins) are not all re-ranked together.
+ * How long a viewer's ranked list is reused while their activity is unchanged: 5 s at most. From a
+ * point drawn per list between 3.75 and 5 s, a request still gets it while the next one is ranked
+ * in the background, so viewers' lists made together (a restart, a burst of sign-ins) are not all
+ * re-ranked together, and a busy viewer's request does not wait for a ranking that only time made due.
  */
 const CACHE_MS = 5_000;
 const CACHE_JITTER = 0.25;
@@ -135,9 +137,30 @@ export class FeedService {
     const viewer = await this.state.viewer(user.id);
     const stamp = [viewer.stamp, this.state.version, choice.model, choice.version ?? this.models.version(choice.model), choice.experiment, choice.variant].join('|');
     const cached = this.latest.get(user.id);
-    if (cached && cached.stamp === stamp && Date.now() - cached.at < cached.reuseMs && this.snapshots.has(cached.id)) return { list: cached, offset: 0 };
+    if (cached && cached.stamp === stamp && this.snapshots.has(cached.id)) {
+      const age = Date.now() - cached.at;
+      if (age < cached.reuseMs) return { list: cached, offset: 0 };
+      if (age < CACHE_MS) {
+        if (!this.refreshing.has(user.id)) {
+          this.refreshing.add(user.id);
+          this.store(user, viewer, choice, stamp, cached)
+            .catch((err: unknown) => this.logger.warn({ err, user_id: user.id }, 'feed: ranking the next list failed; the next request ranks it'))
+            .finally(() => this.refreshing.delete(user.id));
+        }
+        return { list: cached, offset: 0 };
+      }
+    }
+    return { list: await this.store(user, viewer, choice, stamp), offset: 0 };
+  }
+
+  /**
+   * Ranks and keeps a new list for the viewer. A list ranked in the background (`replaces` given)
+   * becomes the viewer's only if nothing replaced that one meanwhile (an action, another ranking).
+   */
+  private async store(user: AuthUser, viewer: Viewer, choice: FeedModelChoice, stamp: string, replaces?: Snapshot): Promise<Snapshot> {
     const ranked = await this.rank(user, viewer, this.opts.maxLimit * PAGES, choice);
     const list: Snapshot = { ...ranked, id: (++this.seq).toString(36) + Math.random().toString(36).slice(2, 8), userId: user.id, stamp, at: Date.now(), reuseMs: CACHE_MS * (1 - CACHE_JITTER * Math.random()) };
+    if (replaces && this.latest.get(user.id) !== replaces) return list;
     this.latest.set(user.id, list);
     this.snapshots.set(list.id, list);
     for (const [id, old] of this.snapshots) {
@@ -145,7 +168,7 @@ export class FeedService {
       this.snapshots.delete(id);
       if (this.latest.get(old.userId)?.id === id) this.latest.delete(old.userId);
     }
-    return { list, offset: 0 };
+    return list;
   }
 
   /** One page of a list; a video made unlisted, private or deleted since the list was ranked leaves it at once. */
@@ -185,6 +208,8 @@ export class FeedService {
   private readonly latest = new Map<string, Snapshot>();
   /** Ranked lists by id, oldest first (Map order), for cursors. */
   private readonly snapshots = new Map<string, Snapshot>();
+  /** Viewers whose next list is being ranked in the background. */
+  private readonly refreshing = new Set<string>();
   private seq = 0;
 
   /**
