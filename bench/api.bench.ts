@@ -5,7 +5,9 @@
 // server runs in its own process; autocannon runs in a third. Also measures how soon a view
 // reaches the trending SSE stream.
 // Rounds alternate in ABBA order (bench/lib/harness.ts); CPU per request is read from /proc.
-// Usage: npm run bench:api [-- --seconds=8 --connections=50 --rounds=4 --swap]
+// Usage: npm run bench:api [-- --seconds=8 --connections=50 --rounds=4 --swap --part=feed]
+// (--part=trending or --part=feed runs only that comparison; both by default; --cpu-prof=DIR writes
+// a CPU profile of the Nova process to DIR, for node's --cpu-prof readers)
 import { execFile, fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -88,7 +90,9 @@ async function bareServer(body: string, feedFile: string): Promise<void> {
 // ---- orchestrator -----------------------------------------------------------------------------
 
 function start(role: string, extra: string[] = []): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(SELF, [role, ...extra], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const profileDir = role === 'nova' ? arg('cpu-prof', '') : '';
+  const execArgv = ['--import', 'tsx', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : [])];
+  const child = fork(SELF, [role, ...extra], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('message', (m: { url: string }) => resolve({ child, url: m.url }));
     child.once('exit', (code) => reject(new Error(`${role} exited (${code})`)));
@@ -164,6 +168,8 @@ async function sseLatency(url: string, n: number): Promise<number[]> {
 async function main(): Promise<void> {
   const seconds = Number(arg('seconds', '8'));
   const connections = Number(arg('connections', '50'));
+  const part = arg('part', 'all');
+  if (!['all', 'trending', 'feed'].includes(part)) throw new Error('--part must be all, trending or feed');
   const bench = startBench('api', { a: 'nova', b: 'bare Fastify' });
   const nova = await start('nova');
   const body = await fullList(nova.url);
@@ -208,15 +214,21 @@ async function main(): Promise<void> {
       console.log(`${label}\n  bare Fastify  ${show(base)}\n  nova          ${show(ours)}\n  nova/bare per round ${fmt(ratio)}${errors ? `   errors ${errors}` : ''}`);
       return { ratio, p99: spread(ours.map((x) => x.p99)).median, cpuUs: spread(ours.map((x) => x.cpuUs)).median };
     };
-    const trending = await compare('GET trending (cached)', TRENDING);
-    const ranking = JSON.parse(Object.values(feeds)[0]) as { ranking: string; items: unknown[] };
-    const feed = await compare(`GET feed (${VIEWERS} viewers in turn, ${CANDIDATES} candidates, ${ranking.ranking}, ${ranking.items.length} items)`, FEED, tokensFile);
-    console.log(`feed CPU per request (Nova and its model process): ${feed.cpuUs.toFixed(0)} µs`);
-    bench.target('trending nova/bare req/s', trending.ratio.median, '>=', 0.5);
-    bench.target('feed nova/bare req/s', feed.ratio.median, '>=', 0.25);
-    bench.target('feed p99 ms', feed.p99, '<=', 25, 0);
-    const lat = await sseLatency(nova.url, 20);
-    console.log(`view → trending SSE event: p50 ${lat[Math.floor(lat.length / 2)].toFixed(0)} ms, max ${lat[lat.length - 1].toFixed(0)} ms (20 views, one at a time)`);
+    if (part !== 'feed') {
+      const trending = await compare('GET trending (cached)', TRENDING);
+      bench.target('trending nova/bare req/s', trending.ratio.median, '>=', 0.5);
+    }
+    if (part !== 'trending') {
+      const ranking = JSON.parse(Object.values(feeds)[0]) as { ranking: string; items: unknown[] };
+      const feed = await compare(`GET feed (${VIEWERS} viewers in turn, ${CANDIDATES} candidates, ${ranking.ranking}, ${ranking.items.length} items)`, FEED, tokensFile);
+      console.log(`feed CPU per request (Nova and its model process): ${feed.cpuUs.toFixed(0)} µs`);
+      bench.target('feed nova/bare req/s', feed.ratio.median, '>=', 0.25);
+      bench.target('feed p99 ms', feed.p99, '<=', 25, 0);
+    }
+    if (part !== 'feed') {
+      const lat = await sseLatency(nova.url, 20);
+      console.log(`view → trending SSE event: p50 ${lat[Math.floor(lat.length / 2)].toFixed(0)} ms, max ${lat[lat.length - 1].toFixed(0)} ms (20 views, one at a time)`);
+    }
   } finally {
     bench.finish();
     nova.child.send({ type: 'stop' });

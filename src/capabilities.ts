@@ -32,7 +32,7 @@ export function createCapabilities(c: Container): Capability[] {
   const live = createLiveService(c);
   // VOD: one set of services for every capability that needs videos. Uploads and live recordings
   // feed the pipeline; its capabilities stop after live, which hands it recordings.
-  // The feed's read model (built below) re-reads a video as soon as an edit or hide commits.
+  // The feed's read model (built below) re-reads a video as soon as an edit, hide or deletion commits.
   // Upload files come first: deleting a video removes its unfinished uploads through them.
   const uploadFiles = createUploadFiles(c);
   const vod = createVodServices(c, {

@@ -44,7 +44,7 @@ const FEED_EVENTS = new Set(['video.ready', 'video.updated', 'video.deleted', 'v
 export function feedCapability(c: Container, models: ModelService, state: FeedState, selector?: FeedModelSelector): FeedCapability {
   const cfg = c.config.feed;
   const log = c.logger.child({ component: 'feed' });
-  const service = new FeedService(state, models, cfg, c.logger, async (ids) => new Set((await listedVideos(c.db, ids)).map((v) => v.id)), selector);
+  const service = new FeedService(state, models, cfg, c.logger, selector);
   let subscription: Subscription | null = null;
   return {
     name: 'feed',

@@ -10,8 +10,8 @@ import { ValidationError } from '../http/errors.js';
 import type { Logger } from '../infra/logger.js';
 import type { ModelService } from '../models/models.service.js';
 import { isDynamic } from '../models/models.signature.js';
-import { FEATURE_COUNT, trendingScore, writeFeatures } from './feed.features.js';
-import type { FeedState, VideoFeat, Viewer } from './feed.state.js';
+import { FEATURE_COUNT, trendingScore, writeFeatures, type VideoFacts } from './feed.features.js';
+import type { FeedState, PoolVideo, Viewer } from './feed.state.js';
 
 export interface FeedModelChoice {
   model: string;
@@ -51,15 +51,27 @@ export interface FeedResult {
   variant?: string;
 }
 
-/** How long a viewer's ranked list is reused while their activity is unchanged. */
+/**
+ * How long a viewer's ranked list is reused while their activity is unchanged: 5 s at most. From a
+ * point drawn per list between 3.75 and 5 s, a request still gets it while the next one is ranked
+ * in the background, so viewers' lists made together (a restart, a burst of sign-ins) are not all
+ * re-ranked together, and a busy viewer's request does not wait for a ranking that only time made due.
+ */
 const CACHE_MS = 5_000;
+const CACHE_JITTER = 0.25;
 /** How long a session can page through one list, and how many lists are kept in all. */
 const SNAPSHOT_MS = 10 * 60_000;
 const MAX_SNAPSHOTS = 10_000;
 /** A list holds this many pages of the largest size. */
 const PAGES = 5;
 
-type Snapshot = FeedResult & { id: string; userId: string; stamp: string; at: number; bodies?: Map<string, string> };
+/**
+ * A ranked list as kept for its session: the videos in order with their scores and reasons in
+ * parallel arrays, items being built only for the page asked for. Thousands of lists can be alive
+ * (one per viewer every few seconds, each kept for its cursors), so they hold no object per item.
+ */
+type RankedList = Omit<FeedResult, 'items'> & { videos: PoolVideo[]; scores: Float64Array; reasons: FeedReason[] };
+type Snapshot = RankedList & { id: string; userId: string; stamp: string; at: number; reuseMs: number; bodies?: Map<string, string> };
 
 export class FeedService {
   private selector: FeedModelSelector;
@@ -69,8 +81,6 @@ export class FeedService {
     private readonly models: ModelService,
     private readonly opts: FeedConfig,
     private readonly logger: Logger,
-    /** Of these videos, the ones listed now (videos own visibility): a cached list never outlives an edit. */
-    private readonly stillListed: (ids: string[]) => Promise<Set<string>>,
     /** Chooses the ranking model per request (the running A/B experiment); the default model when absent. */
     selector?: FeedModelSelector,
   ) {
@@ -113,60 +123,89 @@ export class FeedService {
    * A cursor names the list a session started with, so its pages never repeat an item.
    */
   async feed(user: AuthUser, limit: number, cursor?: string): Promise<FeedResult & { next_cursor: string | null }> {
-    return (await this.page(user, limit, cursor)).result;
+    const { list, offset } = await this.list(user, cursor);
+    return this.pageOf(list, offset, limit);
   }
 
-  private async page(user: AuthUser, limit: number, cursor?: string): Promise<{ result: FeedResult & { next_cursor: string | null }; snapshot: Snapshot; whole: boolean; offset: number }> {
-    let list: Snapshot | undefined;
-    let offset = 0;
+  /** The list a request pages through: the cursor's, the viewer's cached one, or a new ranking. */
+  private async list(user: AuthUser, cursor?: string): Promise<{ list: Snapshot; offset: number }> {
     if (cursor) {
       const m = /^([0-9a-z]{1,20})\.(\d{1,6})$/.exec(cursor);
-      list = m ? this.snapshots.get(m[1]) : undefined;
+      const list = m ? this.snapshots.get(m[1]) : undefined;
       // A list from before a restart (or too old) cannot continue; say so rather than repeat items.
       if (!m || !list || list.userId !== user.id || Date.now() - list.at > SNAPSHOT_MS) throw new ValidationError('The cursor is unknown or has expired; start again without it.', [{ field: 'cursor', message: 'is invalid or expired' }]);
-      offset = Number(m[2]);
-    } else {
-      // A different model choice (a selector, an experiment) or a reload is a different list too.
-      const choice = await this.choose(user);
-      await this.state.ready();
-      const viewer = await this.state.viewer(user.id);
-      const stamp = [viewer.stamp, this.state.version, choice.model, choice.version ?? this.models.version(choice.model), choice.experiment, choice.variant].join('|');
-      const cached = this.latest.get(user.id);
-      if (cached && cached.stamp === stamp && Date.now() - cached.at < CACHE_MS && this.snapshots.has(cached.id)) list = cached;
-      else {
-        const ranked = await this.rank(user, viewer, this.opts.maxLimit * PAGES, choice);
-        list = { ...ranked, id: (++this.seq).toString(36) + Math.random().toString(36).slice(2, 8), userId: user.id, stamp, at: Date.now() };
-        this.latest.set(user.id, list);
-        this.snapshots.set(list.id, list);
-        for (const [id, old] of this.snapshots) {
-          if (this.snapshots.size <= MAX_SNAPSHOTS && Date.now() - old.at <= SNAPSHOT_MS) break;
-          this.snapshots.delete(id);
-          if (this.latest.get(old.userId)?.id === id) this.latest.delete(old.userId);
+      return { list, offset: Number(m[2]) };
+    }
+    // A different model choice (a selector, an experiment) or a reload is a different list too.
+    const choice = await this.choose(user);
+    await this.state.ready();
+    const viewer = await this.state.viewer(user.id);
+    const stamp = [viewer.stamp, this.state.version, choice.model, choice.version ?? this.models.version(choice.model), choice.experiment, choice.variant].join('|');
+    const cached = this.latest.get(user.id);
+    if (cached && cached.stamp === stamp && this.snapshots.has(cached.id)) {
+      const age = Date.now() - cached.at;
+      if (age < cached.reuseMs) return { list: cached, offset: 0 };
+      if (age < CACHE_MS) {
+        if (!this.refreshing.has(user.id)) {
+          this.refreshing.add(user.id);
+          this.store(user, viewer, choice, stamp, cached)
+            .catch((err: unknown) => this.logger.warn({ err, user_id: user.id }, 'feed: ranking the next list failed; the next request ranks it'))
+            .finally(() => this.refreshing.delete(user.id));
         }
+        return { list: cached, offset: 0 };
       }
     }
-    const { items, id, userId: _u, stamp: _s, at: _a, bodies: _b, ...meta } = list;
+    return { list: await this.store(user, viewer, choice, stamp), offset: 0 };
+  }
+
+  /**
+   * Ranks and keeps a new list for the viewer. A list ranked in the background (`replaces` given)
+   * becomes the viewer's only if nothing replaced that one meanwhile (an action, another ranking).
+   */
+  private async store(user: AuthUser, viewer: Viewer, choice: FeedModelChoice, stamp: string, replaces?: Snapshot): Promise<Snapshot> {
+    const ranked = await this.rank(user, viewer, this.opts.maxLimit * PAGES, choice);
+    const list: Snapshot = { ...ranked, id: (++this.seq).toString(36) + Math.random().toString(36).slice(2, 8), userId: user.id, stamp, at: Date.now(), reuseMs: CACHE_MS * (1 - CACHE_JITTER * Math.random()) };
+    if (replaces && this.latest.get(user.id) !== replaces) return list;
+    this.latest.set(user.id, list);
+    this.snapshots.set(list.id, list);
+    for (const [id, old] of this.snapshots) {
+      if (this.snapshots.size <= MAX_SNAPSHOTS && Date.now() - old.at <= SNAPSHOT_MS) break;
+      this.snapshots.delete(id);
+      if (this.latest.get(old.userId)?.id === id) this.latest.delete(old.userId);
+    }
+    return list;
+  }
+
+  /** One page of a list; a video made unlisted, private or deleted since the list was ranked leaves it at once. */
+  private pageOf(list: Snapshot, offset: number, limit: number): FeedResult & { next_cursor: string | null } {
+    const { videos, scores, reasons, id, userId: _u, stamp: _s, at: _a, reuseMs: _r, bodies: _b, ...meta } = list;
     const end = offset + limit;
-    // A video made unlisted, private or deleted since the list was ranked leaves it at once.
-    const page = items.slice(offset, end);
-    const listed = page.length ? await this.stillListed(page.map((i) => i.id)) : new Set<string>();
-    const result = { ...meta, items: page.filter((i) => listed.has(i.id)), next_cursor: end < items.length ? `${id}.${end}` : null };
-    return { result, snapshot: list, whole: result.items.length === page.length, offset };
+    const items: FeedItem[] = [];
+    for (let i = offset; i < Math.min(end, videos.length); i++) {
+      const c = videos[i];
+      if (!this.state.isListed(c.id)) continue;
+      items.push({ id: c.id, title: c.title, owner_id: c.owner_id, created_at: c.created_at, duration_seconds: c.duration_seconds, views: c.views, likes: c.likes, score: scores[i], reason: reasons[i] });
+    }
+    return { ...meta, items, next_cursor: end < videos.length ? `${id}.${end}` : null };
   }
 
   /**
    * The page as JSON text: a page of a cached list is serialized once and then sent as is (the
-   * same fields, in the same order, as the response schema), unless videos left it since.
+   * same fields, in the same order, as the response schema), while every item on it is still
+   * listed (checked against the read model, which edits, hides and deletions update as they commit).
    */
   async feedBody(user: AuthUser, limit: number, cursor?: string): Promise<string> {
-    const { result, snapshot, whole, offset } = await this.page(user, limit, cursor);
-    if (!whole) return JSON.stringify(result);
+    const { list, offset } = await this.list(user, cursor);
+    const end = Math.min(offset + limit, list.videos.length);
+    for (let i = offset; i < end; i++) {
+      if (!this.state.isListed(list.videos[i].id)) return JSON.stringify(this.pageOf(list, offset, limit));
+    }
     const key = `${offset}.${limit}`;
-    snapshot.bodies ??= new Map();
-    let body = snapshot.bodies.get(key);
+    list.bodies ??= new Map();
+    let body = list.bodies.get(key);
     if (body === undefined) {
-      body = JSON.stringify(result);
-      snapshot.bodies.set(key, body);
+      body = JSON.stringify(this.pageOf(list, offset, limit));
+      list.bodies.set(key, body);
     }
     return body;
   }
@@ -174,6 +213,8 @@ export class FeedService {
   private readonly latest = new Map<string, Snapshot>();
   /** Ranked lists by id, oldest first (Map order), for cursors. */
   private readonly snapshots = new Map<string, Snapshot>();
+  /** Viewers whose next list is being ranked in the background. */
+  private readonly refreshing = new Set<string>();
   private seq = 0;
 
   /**
@@ -181,11 +222,11 @@ export class FeedService {
    * made or already saw; the recent videos of followed creators come first, so a follow always
    * brings its creator's new videos in.
    */
-  private candidates(userId: string, viewer: Viewer, sinceIso: string, limit: number): VideoFeat[] {
+  private candidates(userId: string, viewer: Viewer, sinceIso: string, limit: number): PoolVideo[] {
     const { recent, popular } = this.state.sorted();
-    const ok = (v: VideoFeat): boolean => v.owner_id !== userId && !viewer.seen.has(v.id);
-    const take = (from: VideoFeat[], n: number, pass: (v: VideoFeat) => boolean): VideoFeat[] => {
-      const out: VideoFeat[] = [];
+    const ok = (v: PoolVideo): boolean => v.owner_id !== userId && !viewer.seen.has(v.id);
+    const take = (from: PoolVideo[], n: number, pass: (v: PoolVideo) => boolean): PoolVideo[] => {
+      const out: PoolVideo[] = [];
       for (const v of from) {
         if (out.length >= n) break;
         if (pass(v)) out.push(v);
@@ -197,7 +238,7 @@ export class FeedService {
     const half = Math.max(1, Math.ceil(rest / 2));
     const fresh = take(recent, limit, (v) => v.created_at >= sinceIso && ok(v));
     const engaged = take(popular, half, ok);
-    const out = new Map<string, VideoFeat>();
+    const out = new Map<string, PoolVideo>();
     for (const r of followed) out.set(r.id, r);
     // Keep room for the popular half when there are more recent videos than the budget.
     for (const r of fresh.slice(0, Math.max(rest - engaged.length, half))) if (out.size < limit) out.set(r.id, r);
@@ -206,13 +247,10 @@ export class FeedService {
     return [...out.values()];
   }
 
-  private async rank(user: AuthUser, viewer: Viewer, limit: number, choice: FeedModelChoice): Promise<FeedResult> {
+  private async rank(user: AuthUser, viewer: Viewer, limit: number, choice: FeedModelChoice): Promise<RankedList> {
     const now = Date.now();
     const since = new Date(now - this.opts.candidateDays * 86_400_000).toISOString();
     const candidates = this.candidates(user.id, viewer, since, this.opts.maxCandidates);
-    // Parsed once per candidate, not in every comparison of the sort.
-    const publishedMs = new Map(candidates.map((c) => [c, Date.parse(c.ready_at ?? c.created_at)]));
-    const published = (c: VideoFeat): number => publishedMs.get(c)!;
     const base = { model: choice.model, ...(choice.experiment ? { experiment: choice.experiment } : {}), ...(choice.variant ? { variant: choice.variant } : {}) };
 
     let scores: Float32Array | null = null;
@@ -226,9 +264,17 @@ export class FeedService {
     } else {
       const x = new Float32Array(candidates.length * FEATURE_COUNT);
       const facts = { likesByCreator: viewer.likesByCreator, watchSecondsByCreator: viewer.watchSecondsByCreator, followedCreators: viewer.followed };
-      candidates.forEach((c, i) => {
-        writeFeatures(x, i, { ownerId: c.owner_id, views: c.views, likes: c.likes, publishedAtMs: published(c), durationSeconds: c.duration_seconds }, facts, this.state.likesOfCreator(c.owner_id), now);
-      });
+      // One facts object, refilled per row: no allocation per candidate.
+      const v: VideoFacts = { ownerId: '', views: 0, likes: 0, publishedAtMs: 0, durationSeconds: null };
+      for (let i = 0; i < candidates.length; i++) {
+        const c = candidates[i];
+        v.ownerId = c.owner_id;
+        v.views = c.views;
+        v.likes = c.likes;
+        v.publishedAtMs = c.publishedMs;
+        v.durationSeconds = c.duration_seconds;
+        writeFeatures(x, i, v, facts, this.state.likesOfCreator(c.owner_id), now);
+      }
       const inputName = this.models.signature(choice.model)!.inputs[0].name;
       try {
         const r = await this.models.run(choice.model, { [inputName]: { type: 'float32', dims: [candidates.length, FEATURE_COUNT], data: x } }, choice.version);
@@ -241,30 +287,29 @@ export class FeedService {
       }
     }
 
-    const trend = candidates.map((c) => trendingScore({ views: c.views, likes: c.likes, watchSeconds: c.watch_seconds, publishedAtMs: published(c) }, now));
-    const ranked = candidates.map((c, i) => ({ c, score: scores ? scores[i] : trend[i], trend: trend[i], at: published(c) }));
+    const trend = new Float64Array(candidates.length);
+    for (let i = 0; i < candidates.length; i++) {
+      const c = candidates[i];
+      trend[i] = trendingScore({ views: c.views, likes: c.likes, watchSeconds: c.watch_seconds, publishedAtMs: c.publishedMs }, now);
+    }
+    const ranked = candidates.map((c, i) => ({ c, score: scores ? scores[i] : trend[i], trend: trend[i], at: c.publishedMs }));
     // Trending: among the top quarter of the candidates by engagement decayed by age, and engaged with.
-    const trendBar = [...trend].sort((a, b) => b - a)[Math.floor(trend.length / 4)] ?? Infinity;
-    const reason = (c: VideoFeat, t: number): FeedReason => {
+    const trendBar = trend.slice().sort().reverse()[Math.floor(trend.length / 4)] ?? Infinity;
+    const reason = (c: PoolVideo, t: number): FeedReason => {
       if (viewer.followed.has(c.owner_id)) return 'followed';
       if ((viewer.likesByCreator.get(c.owner_id) ?? 0) > 0 || (viewer.watchSecondsByCreator.get(c.owner_id) ?? 0) >= 60) return 'similar_to_liked';
       if (t >= trendBar && c.views + c.likes > 0) return 'trending';
-      if (now - published(c) < NEW_HOURS * 3_600_000) return 'new';
+      if (now - c.publishedMs < NEW_HOURS * 3_600_000) return 'new';
       return 'popular';
     };
     // Ties (equal scores) go to the newer video.
     ranked.sort((a, b) => b.score - a.score || b.at - a.at || (a.c.id < b.c.id ? 1 : -1));
-    const items = ranked.slice(0, limit).map(({ c, score, trend: t }) => ({
-      id: c.id,
-      title: c.title,
-      owner_id: c.owner_id,
-      created_at: c.created_at,
-      duration_seconds: c.duration_seconds,
-      views: c.views,
-      likes: c.likes,
-      score: Math.round(score * 1e6) / 1e6,
-      reason: reason(c, t),
-    }));
-    return scores ? { items, ...base, model_version: version, ranking: 'model' } : { items, ...base, model_version: null, ranking: 'fallback' };
+    const top = ranked.slice(0, limit);
+    const list = {
+      videos: top.map((r) => r.c),
+      scores: Float64Array.from(top, (r) => Math.round(r.score * 1e6) / 1e6),
+      reasons: top.map((r) => reason(r.c, r.trend)),
+    };
+    return scores ? { ...list, ...base, model_version: version, ranking: 'model' } : { ...list, ...base, model_version: null, ranking: 'fallback' };
   }
 }

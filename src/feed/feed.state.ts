@@ -11,6 +11,12 @@ import type { ListedVideoFacts } from '../videos/videos.queries.js';
 
 export type VideoFeat = ListedVideoFacts & VideoTotals;
 
+/** A pool row as ranking reads it: the stored facts plus what is derived from them once, on change. */
+export type PoolVideo = VideoFeat & {
+  /** ready_at (else created_at) as epoch ms, parsed once rather than per ranking. */
+  readonly publishedMs: number;
+};
+
 /** One viewer's features, in the form that ranking reads. */
 export interface Viewer {
   likesByCreator: Map<string, number>;
@@ -55,15 +61,20 @@ export interface FeedStateOptions {
 const USER_ROWS = 10_000;
 const VIEWER_TTL_S = 86_400;
 
-const byRecent = (a: VideoFeat, b: VideoFeat): number => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : a.id < b.id ? 1 : -1);
-const popularity = (v: VideoFeat): number => v.likes * 3 + v.views + v.watch_seconds / 60;
+const byRecent = (a: PoolVideo, b: PoolVideo): number => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : a.id < b.id ? 1 : -1);
+const popularity = (v: PoolVideo): number => v.likes * 3 + v.views + v.watch_seconds / 60;
 
 export class FeedState {
-  private readonly videos = new Map<string, VideoFeat>();
+  private readonly videos = new Map<string, PoolVideo>();
+  /**
+   * Listed videos that left the pool only because it was full (the oldest leave first): still
+   * listed, so a ranked list that holds one keeps it. Bounded like the pool.
+   */
+  private readonly aged = new Set<string>();
   private readonly creatorLikes = new Map<string, number>();
   private readonly viewers = new Map<string, Viewer>();
   private loading: Promise<void> | null = null;
-  private orders: { recent: VideoFeat[]; popular: VideoFeat[] } | null = null;
+  private orders: { recent: PoolVideo[]; popular: PoolVideo[] } | null = null;
   private subscriber: Redis | null = null;
   /** Bumped whenever a video enters or leaves the pool: every cached list is then rebuilt. */
   version = 0;
@@ -197,17 +208,28 @@ export class FeedState {
       this.addCreatorLikes(old.owner_id, -old.likes);
       membership = true;
     };
-    for (const id of gone) drop(id);
+    for (const id of gone) {
+      drop(id);
+      this.aged.delete(id);
+    }
     for (const r of rows) {
       const old = this.videos.get(r.id);
       if (old) this.addCreatorLikes(old.owner_id, -old.likes);
       else membership = true;
-      this.videos.set(r.id, r);
+      this.videos.set(r.id, { ...r, publishedMs: Date.parse(r.ready_at ?? r.created_at) });
+      this.aged.delete(r.id);
       this.addCreatorLikes(r.owner_id, r.likes);
     }
     if (this.videos.size > this.opts.maxVideos) {
       // The oldest leave first.
-      for (const v of [...this.videos.values()].sort(byRecent).slice(this.opts.maxVideos)) drop(v.id);
+      for (const v of [...this.videos.values()].sort(byRecent).slice(this.opts.maxVideos)) {
+        drop(v.id);
+        this.aged.add(v.id);
+      }
+      for (const id of this.aged) {
+        if (this.aged.size <= this.opts.maxVideos) break;
+        this.aged.delete(id);
+      }
     }
     if (membership) this.version++;
     if (rows.length || gone.length) this.orders = null;
@@ -224,8 +246,17 @@ export class FeedState {
     return this.creatorLikes.get(owner) ?? 0;
   }
 
+  /**
+   * Whether this video is listed as far as this node knows: in the pool, or aged out of it. Edits,
+   * hides and deletions on this node update the pool as they commit; another node's reach it
+   * through Redis (or the event), so a page is checked here rather than against the database.
+   */
+  isListed(id: string): boolean {
+    return this.videos.has(id) || this.aged.has(id);
+  }
+
   /** The pool newest first, and by popularity (likes, views, watched minutes), re-sorted only after a change. */
-  sorted(): { recent: VideoFeat[]; popular: VideoFeat[] } {
+  sorted(): { recent: PoolVideo[]; popular: PoolVideo[] } {
     if (!this.orders) {
       const all = [...this.videos.values()];
       const recent = [...all].sort(byRecent);

@@ -92,7 +92,7 @@ export class VideosService {
     private readonly pending: PendingUploadLimit,
     private readonly indexer: VideoIndexer,
     private readonly uploadCleaner: UploadCleaner,
-    /** Told once an edit or a moderator's hide committed, so this node's read models (the feed) follow at once. */
+    /** Told once an edit, a moderator's hide or a deletion committed, so this node's read models (the feed) follow at once. */
     private readonly listingChanged: (id: string) => Promise<void> = async () => {},
   ) {}
 
@@ -296,6 +296,7 @@ export class VideosService {
       return ok;
     });
     if (!deleted) throw new NotFoundError(`No video ${id}.`);
+    await this.announce(id);
     // A transcode of it running here stops now; one on another node at its next heartbeat.
     for (const jobId of jobs) this.queue.cancel(jobId);
     await this.uploadCleaner(v).catch((err) => this.logger.warn({ err, video_id: id }, 'removing the unfinished upload failed'));

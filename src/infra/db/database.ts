@@ -78,15 +78,16 @@ export function openDatabase(opts: DbOptions): Db {
   };
 }
 
-/** How many distinct SQL texts keep their prepared statement (least recently used dropped first). */
-const STATEMENT_CACHE_SIZE = 256;
+/** How many distinct query texts keep their prepared statement (least recently used dropped first). */
+const STATEMENT_CACHE_SIZE = 500;
 
 /**
- * Kysely prepares every query again, and for a short query (a search, a lookup by id) preparing
- * costs as much as running it. Repositories send the same SQL text with different parameters, so
- * the prepared statement is kept per text and reused. Kysely's connection mutex already serialises
- * every use of this one connection; a statement still being iterated (a streamed query) is busy,
- * so that rare case gets a fresh one.
+ * Kysely prepares every query again, and for a short query (a search, a bearer token's session
+ * lookup on every request) preparing costs as much as running it. Repositories send the same SQL
+ * text with different parameters, so queries (not DDL, pragmas or transaction control) keep their
+ * prepared statement per text; SQLite re-prepares one itself when the schema changes. Kysely's
+ * connection mutex serialises every use of this one connection; a statement still being iterated
+ * (a streamed query) is busy, so that rare case gets a fresh one.
  */
 function cachingStatements(database: SqliteDatabase.Database): SqliteDialectDatabase {
   const cache = new Map<string, SqliteDatabase.Statement>();
@@ -100,7 +101,7 @@ function cachingStatements(database: SqliteDatabase.Database): SqliteDialectData
         return hit;
       }
       const stmt = database.prepare(text);
-      if (hit) return stmt;
+      if (hit || !/^\s*(select|insert|update|delete|with)\b/i.test(text)) return stmt;
       cache.set(text, stmt);
       if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
       return stmt;
