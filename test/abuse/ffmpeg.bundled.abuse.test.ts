@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ConfigError, loadConfig } from '../src/config.js';
-import { bundledToolPath, resolveMediaTools, toolVersion } from '../src/media/ffmpeg.binaries.js';
-import { MediaError } from '../src/media/media.errors.js';
-import { spawnNova } from './helpers/processes.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { bundledToolPath, resolveMediaTools, toolVersion } from '../../src/media/ffmpeg.binaries.js';
+import { MediaError } from '../../src/media/media.errors.js';
+import { spawnNova } from '../helpers/processes.js';
 
 const bundled = bundledToolPath('ffmpeg');
 const skip = bundled ? false : 'the optional package @ffmpeg-installer/ffmpeg is not installed for this platform';
