@@ -1,11 +1,12 @@
 // Playback quality over real HTTP on SQLite and Postgres: batches from anonymous and signed-in
 // players become sessions and aggregates (startup percentiles, rebuffering, renditions, errors);
-// only owners and admins read them; malformed or oversized batches are refused whole; new sessions
+// live streams are measured like videos, per stream; only owners and admins read them; malformed or oversized batches are refused whole; new sessions
 // per address are bounded; old telemetry is pruned.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { NovaClient } from '../src/client/nova-client.js';
+import { createStream } from '../src/client/live.client.js';
 import { qoe, type EventBatch } from '../src/client/qoe.client.js';
 import type { QoeCapability } from '../src/qoe/qoe.routes.js';
 import { startTestNovaOn, TEST_BACKENDS, type TestNova } from './helpers/nova.js';
@@ -135,6 +136,54 @@ for (const backend of TEST_BACKENDS) {
       assert.equal((await qoe.report(anon, { ...s, video_id: other, events: s.events.slice(2, 3) })).status, 409);
       assert.equal((await qoe.report(anon, { ...s, events: [{ type: 'heartbeat', at_ms: 3_600_000, position: 1 }] })).status, 400);
       assert.equal((await qoe.video(owner, videoId, '1h')).body.sessions, before + 1, 'only the valid batch made a session');
+    });
+
+    it('measures live playback per stream, and refuses batches for unknown streams', async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      const anon = t.client.as(null);
+      const created = await createStream(owner, 'measured live');
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const streamId = created.body.stream.id;
+      // Three viewers of the live stream: the playback above, aimed at the stream, with startups of 500, 1000 and 1500 ms.
+      for (const [i, ms] of [500, 1000, 1500].entries()) {
+        const { video_id: _, ...b } = playback(videoId, ms);
+        assert.equal((await qoe.report(i % 2 ? other : anon, { ...b, stream_id: streamId })).status, 204);
+      }
+      const r = await qoe.stream(owner, streamId, '1h');
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const q = r.body;
+      assert.equal(q.sessions, 3);
+      assert.ok(Math.abs(q.startup_ms.p50! - 1000) / 1000 < 0.05, `p50 ${q.startup_ms.p50}`);
+      assert.ok(q.startup_ms.p95! >= q.startup_ms.p50! && q.startup_ms.p95! <= 1575, `p95 ${q.startup_ms.p95}`);
+      assert.ok(Math.abs(q.viewing_seconds - 3 * 60) < 1e-6, `viewing ${q.viewing_seconds}`);
+      assert.ok(Math.abs(q.rebuffer_ratio - 3 / 63) < 1e-6, `ratio ${q.rebuffer_ratio}`);
+      assert.equal(q.error_sessions_ratio, 0);
+      assert.deepEqual(q.renditions.map((x) => x.height), [720, 480]);
+      assert.equal(q.hours!.at(-1)!.sessions, 3);
+      // The stream's sessions are its own: the video's aggregate did not move.
+      assert.equal((await qoe.video(owner, videoId, '1h')).body.sessions, 7);
+      // Who may read a stream's quality.
+      assert.equal((await qoe.stream(admin, streamId)).status, 200);
+      assert.equal((await qoe.stream(other, streamId)).status, 403);
+      assert.equal((await qoe.stream(anon, streamId)).status, 401);
+      assert.equal((await qoe.stream(owner, randomUUID())).status, 404);
+      // A batch for a stream that does not exist, or with a stream id that is not one, is refused and stores nothing.
+      const bad: Array<[string, unknown, number, RegExp]> = [
+        ['an unknown stream', { session_id: sid(), stream_id: randomUUID(), events: [{ type: 'startup', at_ms: 10, ms: 10 }] }, 404, /No stream/],
+        ['a malformed stream id', { session_id: sid(), stream_id: 'not-a-stream', events: [{ type: 'startup', at_ms: 10, ms: 10 }] }, 400, /stream_id/],
+      ];
+      for (const [what, body, status, detail] of bad) {
+        const res = await qoe.report(anon, body as EventBatch);
+        assert.equal(res.status, status, `${what}: ${JSON.stringify(res.body)}`);
+        assert.match(res.headers.get('content-type') ?? '', /application\/problem\+json/, what);
+        assert.match(JSON.stringify(res.body), detail, what);
+      }
+      // A session begun on a video cannot continue on a stream.
+      const s = playback(videoId, 300);
+      assert.equal((await qoe.report(anon, { ...s, events: s.events.slice(0, 2) })).status, 204);
+      const { video_id: _v, ...moved } = s;
+      assert.equal((await qoe.report(anon, { ...moved, stream_id: streamId, events: s.events.slice(2, 3) })).status, 409);
+      assert.equal((await qoe.stream(owner, streamId, '1h')).body.sessions, 3);
     });
 
     it('bounds new sessions per address, and prunes telemetry past the retention', async (ctx) => {

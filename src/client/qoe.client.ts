@@ -15,5 +15,6 @@ export interface EventBatch {
 export const qoe = {
   report: (c: NovaClient, batch: EventBatch | string): Promise<ApiResponse<unknown>> => c.post('/api/v1/playback/events', batch),
   video: (c: NovaClient, id: string, window = '24h') => c.get<QoeSummary>(`/api/v1/videos/${id}/qoe?window=${window}`),
+  stream: (c: NovaClient, id: string, window = '24h') => c.get<QoeSummary>(`/api/v1/streams/${id}/qoe?window=${window}`),
   instance: (c: NovaClient, window = '24h') => c.get<QoeSummary>(`/api/v1/qoe?window=${window}`),
 };
