@@ -314,8 +314,8 @@ describe('videos: upload → HLS → playback → delete (embedded)', () => {
       assert.equal(Number(ptx.crf), TARGET_CRF, JSON.stringify(ptx));
       assert.ok(Number(ptx.vbv_maxrate) <= Math.round(600 * MAXRATE_FACTOR), JSON.stringify(ptx));
 
-      // Same picture, fewer bytes: the issue asks ≥ 40 % fewer on a slide; at this size and the tests'
-      // preset the bench saw ~45 % fewer at 360p, so 25 % leaves room for x264's run-to-run noise.
+      // Same picture, fewer bytes: the issue asks ≥ 40 % fewer on a slide at 1080p; this 360p slide at
+      // the tests' ultrafast preset comes out at 0.61 of fixed (the same in three runs), so ≤ 0.75 is a margin.
       const ptBytes = ptVideo.renditions[0].bytes ?? 0;
       const fxBytes = fxVideo.renditions[0].bytes ?? 0;
       const detail = `per_title ${ptBytes} B ssim ${ptVideo.renditions[0].quality?.ssim}, fixed ${fxBytes} B ssim ${fxVideo.renditions[0].quality?.ssim}`;
