@@ -3,6 +3,8 @@
 // Modes alternate which goes first. Prints bytes (total, per rung), SSIM/PSNR per rung, wall and CPU
 // time of the probe, the ladder and the quality measurement, and the per-title/fixed ratios.
 // Env: FFMPEG_PRESET (default: the config's, superfast on ≤ 2 cores), BENCH_SECONDS (per source, 6).
+// Flags: --seconds N (per source; the mixed clip is three times that), --sources slide,talking_head,
+// high_motion,mixed (a subset, e.g. `--sources mixed --seconds 20` for a 60 s typical-length upload).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +13,15 @@ import { measureQuality, planLadder, probeComplexity, probeMedia, resolveMediaTo
 import { makeMixedSource, makeSource, SOURCE_KINDS } from '../test/fixtures/encoding-sources.js';
 
 const preset = process.env.FFMPEG_PRESET ?? loadConfig({ DATA_DIR: os.tmpdir() }).ffmpegPreset;
-const seconds = Number(process.env.BENCH_SECONDS ?? 6);
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const seconds = Number(flag('seconds') ?? process.env.BENCH_SECONDS ?? 6);
+if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`--seconds must be a positive number, got ${flag('seconds')}`);
+const ALL_SOURCES = [...SOURCE_KINDS, 'mixed'];
+const wanted = (flag('sources') ?? ALL_SOURCES.join(',')).split(',').map((s) => s.trim());
+for (const w of wanted) if (!ALL_SOURCES.includes(w)) throw new Error(`--sources: unknown source ${w} (known: ${ALL_SOURCES.join(', ')})`);
 const tools = resolveMediaTools();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-bench-encoding-'));
 const TICK = 100; // USER_HZ: /proc clock ticks per second on Linux
@@ -53,15 +63,23 @@ async function main(): Promise<void> {
   const load0 = os.loadavg();
   console.log(`bench:encoding — preset ${preset}, ${os.availableParallelism()} cores, load ${load0.map((l) => l.toFixed(2)).join(' ')}`);
   const sources: Array<[string, string]> = [];
-  for (const kind of SOURCE_KINDS) sources.push([kind, await makeSource(kind, path.join(dir, `${kind}.mkv`), { width: 1920, height: 1080, seconds })]);
-  sources.push(['mixed', await makeMixedSource(path.join(dir, 'mixed.mkv'), { width: 1920, height: 1080, secondsEach: seconds })]);
+  for (const kind of SOURCE_KINDS) {
+    if (wanted.includes(kind)) sources.push([kind, await makeSource(kind, path.join(dir, `${kind}.mkv`), { width: 1920, height: 1080, seconds })]);
+  }
+  if (wanted.includes('mixed')) sources.push(['mixed', await makeMixedSource(path.join(dir, 'mixed.mkv'), { width: 1920, height: 1080, secondsEach: seconds })]);
+  console.log(`sources: ${sources.map(([n]) => `${n} (${n === 'mixed' ? 3 * seconds : seconds} s)`).join(', ')}`);
 
   const totals = { fixed: { bytes: 0, cpu: 0, wall: 0, measureCpu: 0 }, per_title: { bytes: 0, cpu: 0, wall: 0, measureCpu: 0, probeCpu: 0 } };
   let worstSsimDelta = Infinity;
   for (const [k, [name, src]] of sources.entries()) {
     const order: Array<'fixed' | 'per_title'> = k % 2 === 0 ? ['fixed', 'per_title'] : ['per_title', 'fixed'];
     const res: Partial<Record<'fixed' | 'per_title', RunResult>> = {};
-    for (const mode of order) res[mode] = await run(src, mode, name);
+    for (const mode of order) {
+      const r = await run(src, mode, name);
+      res[mode] = r;
+      // Printed as each mode finishes, so a long run that is cut short still leaves its figures.
+      console.log(`  [${name} ${mode}] bytes ${kb(r.bytes)}, cpu s probe ${r.probe.cpu.toFixed(1)} + encode ${r.encode.cpu.toFixed(1)}, quality pass ${r.measure.cpu.toFixed(1)}; ssim ${r.renditions.map((x) => f3(x.quality?.ssim ?? 0)).join('/')}; load ${os.loadavg()[0].toFixed(2)}`);
+    }
     const fixed = res.fixed!;
     const pt = res.per_title!;
     console.log(`\n${name} (${order.join(' then ')})`);

@@ -26,6 +26,15 @@ describe('config', () => {
     assert.throws(() => loadConfig({ FFMPEG_PRESET: 'turbo' }), /FFMPEG_PRESET/);
   });
 
+  it('encodes per title unless ENCODING_MODE=fixed; any other value names the variable', () => {
+    assert.equal(loadConfig({}).encodingMode, 'per_title');
+    assert.equal(loadConfig({ ENCODING_MODE: 'per_title' }).encodingMode, 'per_title');
+    assert.equal(loadConfig({ ENCODING_MODE: 'fixed' }).encodingMode, 'fixed');
+    for (const bad of ['abr', 'PER_TITLE', 'per-title']) {
+      assert.throws(() => loadConfig({ ENCODING_MODE: bad }), (e: unknown) => e instanceof ConfigError && e.variable === 'ENCODING_MODE' && e.message.includes(bad) && /per_title or fixed/.test(e.message), bad);
+    }
+  });
+
   it('trusts no proxy unless TRUST_PROXY says which', () => {
     assert.equal(loadConfig({}).trustProxy, false);
     assert.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false);

@@ -151,6 +151,41 @@ describe('web app: upload and watch in a browser', { skip }, () => {
     assert.deepEqual(dialogs, []);
   });
 
+  it('shows the encoding receipt: a row per rendition with the size, bitrates and quality the API reports', async () => {
+    const { page, errors } = tp;
+    await page.goto(`/watch/${videoId}`);
+    const receipt = page.getByRole('region', { name: 'Encoding receipt' });
+    await receipt.waitFor();
+    const api = await t.client.get<{ encoding: { mode: string }; renditions: Array<{ height: number; bytes?: number; bandwidth: number; average_bandwidth?: number; quality: { ssim: number; psnr: number; ssim_p10: number } | null }> }>(`/api/v1/videos/${videoId}`);
+    const renditions = api.body.renditions.filter((r) => r.height > 0).sort((a, b) => b.height - a.height);
+    assert.deepEqual(renditions.map((r) => r.height), [480, 360]);
+    assert.match((await receipt.getByRole('heading').textContent()) ?? '', api.body.encoding.mode === 'per_title' ? /per-title/ : /fixed/);
+    assert.deepEqual(await receipt.locator('thead th').allTextContents(), ['Rendition', 'Size', 'Average', 'Peak', 'SSIM', 'SSIM worst 10 %', 'PSNR']);
+    const rows = await receipt.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent ?? '')));
+    assert.equal(rows.length, renditions.length, JSON.stringify(rows));
+    const unit: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 };
+    // Cells are rounded for reading; each must be the API's figure to that rounding.
+    const near = (text: string, value: number, label: string) => {
+      const m = /^([\d.]+) (B|KB|MB|GB|kbps|Mbps|dB)$/.exec(text);
+      assert.ok(m, `${label}: "${text}"`);
+      const scale = m[2] === 'kbps' ? 1000 : m[2] === 'Mbps' ? 1e6 : m[2] === 'dB' ? 1 : unit[m[2]];
+      const step = m[2] === 'kbps' ? 1 : Number(`1e-${m[1].split('.')[1]?.length ?? 0}`);
+      assert.ok(Math.abs(Number(m[1]) - value / scale) <= step / 2 + 1e-9, `${label}: "${text}" vs ${value}`);
+    };
+    renditions.forEach((r, i) => {
+      const [name, size, average, peak, ssim, p10, psnr] = rows[i];
+      assert.equal(name, `${r.height}p`);
+      assert.ok(r.bytes && r.average_bandwidth && r.quality, JSON.stringify(r));
+      near(size, r.bytes, `${name} size`);
+      near(average, r.average_bandwidth, `${name} average bitrate`);
+      near(peak, r.bandwidth, `${name} peak bitrate`);
+      assert.equal(ssim, r.quality.ssim.toFixed(4), `${name} SSIM`);
+      assert.equal(p10, r.quality.ssim_p10.toFixed(4), `${name} SSIM worst decile`);
+      near(psnr, r.quality.psnr, `${name} PSNR`);
+    });
+    assert.deepEqual(errors, []);
+  });
+
   it('shows the video as ready on "My videos", and lays the watch page out on a phone', async () => {
     const { page } = tp;
     await page.getByRole('link', { name: 'My videos' }).click();
