@@ -157,9 +157,10 @@ for (const backend of TEST_BACKENDS) describe(`reusable streams (${backend}): tw
     assert.ok(Math.abs(await playsInFfprobe(live2.body.video.manifest_url!) - liveLength) <= 1, 'the clip plays for its length');
 
     // Three players join the second broadcast (a master fetch, then media polls carry the viewer id).
-    const players = ['p1', 'p2', 'p3'];
+    const players = ['player-one', 'player-two', 'player-three'];
     await waitFor('three viewers counted', async () => {
-      await Promise.all(players.map((v) => fetchPlaylist(creator.as(null), `${playback}?viewer=${v}`)));
+      const polls = await Promise.all(players.map((v) => fetchPlaylist(creator.as(null), `${playback}?viewer=${v}`)));
+      assert.deepEqual(polls.map((p) => p.status), [200, 200, 200], polls.map((p) => p.text).join('\n'));
       return (await getStream(creator, stream.id)).body.peak_viewer_count >= 3;
     }, 60_000, 500);
     assert.equal((await listBroadcasts(creator, stream.id)).body.items[0].peak_viewer_count, 3, 'the live broadcast shows its own peak');
