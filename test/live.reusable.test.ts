@@ -2,11 +2,13 @@
 // reconnect inside the window in the first), a broadcast per go-live with its events and
 // recording, chat replay beside the recording, clips of the recording, and DELETE for good.
 import assert from 'node:assert/strict';
+import os from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { ChatSocket, banFromChat, deleteChatMessage } from '../src/client/chat.client.js';
-import { chatReplay, clipVideo } from '../src/client/clips.client.js';
-import { createStream, deleteStream, endStream, getStream, listBroadcasts, rotateStreamKey, startEncoder, type Encoder } from '../src/client/live.client.js';
+import { chatReplay, clipStream, clipVideo } from '../src/client/clips.client.js';
+import { createStream, deleteStream, endStream, fetchPlaylist, getStream, listBroadcasts, rotateStreamKey, startEncoder, type Encoder } from '../src/client/live.client.js';
 import type { NovaClient } from '../src/client/nova-client.js';
+import { parseLiveSegments } from '../src/media/live.args.js';
 import { playsInFfprobe } from './helpers/hls-play.js';
 import { startTestNovaOn, TEST_BACKENDS, type TestNova } from './helpers/nova.js';
 import { currentFfmpegSkipReason } from './helpers/media.js';
@@ -75,7 +77,7 @@ for (const backend of TEST_BACKENDS) describe(`reusable streams (${backend}): tw
     if (skip) return ctx.skip(skip);
     const created = await createStream(creator, 'Weekly show', { reusable: true });
     assert.equal(created.status, 201);
-    const { stream, stream_key: key, rtmp_url: rtmp } = created.body;
+    const { stream, stream_key: key, rtmp_url: rtmp, playback_url: playback } = created.body;
     assert.equal(stream.reusable, true);
     assert.equal(stream.status, 'idle');
 
@@ -126,17 +128,58 @@ for (const backend of TEST_BACKENDS) describe(`reusable streams (${backend}): tw
     assert.ok(first[0].ended_at);
     assert.ok((first[0].duration_seconds ?? 0) >= 10, `first broadcast lasted ${first[0].duration_seconds}s`);
 
-    // Broadcast 2 with the same key.
-    const c = encode(rtmp, key, 8);
+    // Broadcast 1's peak: the two chat sockets opened while it was live.
+    assert.equal(first[0].peak_viewer_count, 2, 'the viewer and the troll watched the first broadcast');
+    // Those sockets belong to the first broadcast; the second counts its own viewers.
+    await Promise.all([chatViewer.close(), chatTroll.close()]);
+
+    // Broadcast 2 with the same key, DVR off: clipped from its recording's kept segments while live.
+    const c = encode(rtmp, key, 90);
     await waitFor('live again with the same key', async () => (await status(stream.id)) === 'live');
-    assert.equal(await c.exited, 0);
-    await waitFor('idle after the second broadcast', async () => (await status(stream.id)) === 'idle');
+    const hlsPrefix = `live/${stream.id}/hls/`;
+    const spanOf = async (name: string) => {
+      const keys = (await t.nova.container.storage.list(hlsPrefix)).filter((k) => k.endsWith(`/${name}`));
+      if (keys.length === 0) return 0;
+      const text = (await t.nova.container.storage.getBuffer(keys[0])).toString('utf8');
+      return parseLiveSegments(text).reduce((sum, s) => sum + s.duration, 0);
+    };
+    await waitFor('14 s of the second broadcast kept for its recording', async () => (await spanOf('history.m3u8')) >= 14, 90_000, 500);
+    const windowSpan = await spanOf('index.m3u8');
+    assert.ok(windowSpan < 12, `the live window (${windowSpan}s) is shorter than the clip reaches back, so the clip comes from the recording`);
+    const asked = Date.now();
+    const live2 = await clipStream(creator, stream.id, { seconds_back: 12, duration_seconds: 5, title: 'from the recording' });
+    const clipMs = Date.now() - asked;
+    ctx.diagnostic(`stream clip from the recording (DVR off): ready ${clipMs} ms after the request (load ${os.loadavg()[0].toFixed(1)})`);
+    assert.equal(live2.status, 201, JSON.stringify(live2.body));
+    assert.equal(live2.body.video.status, 'ready');
+    const liveLength = live2.body.video.duration_seconds ?? 0;
+    assert.ok(Math.abs(liveLength - 5) <= 2, `clip lasts ${liveLength}s`);
+    assert.ok(Math.abs(await playsInFfprobe(live2.body.video.manifest_url!) - liveLength) <= 1, 'the clip plays for its length');
+
+    // Three players join the second broadcast (a master fetch, then media polls carry the viewer id).
+    const players = ['player-one', 'player-two', 'player-three'];
+    await waitFor('three viewers counted', async () => {
+      const polls = await Promise.all(players.map((v) => fetchPlaylist(creator.as(null), `${playback}?viewer=${v}`)));
+      assert.deepEqual(polls.map((p) => p.status), [200, 200, 200], polls.map((p) => p.text).join('\n'));
+      return (await getStream(creator, stream.id)).body.peak_viewer_count >= 3;
+    }, 60_000, 500);
+    assert.equal((await listBroadcasts(creator, stream.id)).body.items[0].peak_viewer_count, 3, 'the live broadcast shows its own peak');
+
+    // POST …/end through the API: the broadcast ends now and the stream is idle at once.
+    const ended = await endStream(creator, stream.id);
+    assert.equal(ended.status, 200, JSON.stringify(ended.body));
+    assert.equal(ended.body.status, 'idle');
+    assert.equal(await status(stream.id), 'idle');
+    await c.exited;
 
     const broadcasts = (await listBroadcasts(creator, stream.id)).body.items;
     assert.equal(broadcasts.length, 2);
     const [b2, b1] = broadcasts;
     assert.notEqual(b1.id, b2.id);
     assert.equal(b1.id, first[0].id);
+    assert.ok(b2.ended_at, 'POST …/end closed the second broadcast');
+    assert.equal(b2.peak_viewer_count, 3, 'the second broadcast has its own peak');
+    assert.equal(b1.peak_viewer_count, 2);
     const events = await outboxEvents(t, stream.id);
     const lifecycle = events.filter((e) => e.event_type.startsWith('stream.'));
     assert.deepEqual(lifecycle.map((e) => [e.event_type, e.payload.broadcast_id]), [
@@ -180,7 +223,9 @@ for (const backend of TEST_BACKENDS) describe(`reusable streams (${backend}): tw
     // A 10 s clip of the recording: segments copied, ready at once, plays.
     const rec = (await creator.get<{ duration_seconds: number }>(`/api/v1/videos/${rec1}`)).body;
     assert.ok(rec.duration_seconds >= 12, `recording is ${rec.duration_seconds}s`);
+    const askedRec = Date.now();
     const clip = await clipVideo(creator, rec1, { start_seconds: 2, end_seconds: 12, title: 'best bit' });
+    ctx.diagnostic(`10 s clip of a recording: ready ${Date.now() - askedRec} ms after the request (load ${os.loadavg()[0].toFixed(1)})`);
     assert.equal(clip.status, 201, JSON.stringify(clip.body));
     assert.equal(clip.body.video.status, 'ready');
     assert.ok(clip.body.start_seconds <= 2 && clip.body.end_seconds >= 12, `cut ${clip.body.start_seconds}-${clip.body.end_seconds}`);

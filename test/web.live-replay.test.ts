@@ -16,6 +16,7 @@ import { buildWebApp, chromiumSkipReason, launchBrowser, openPage, playMuted, sc
 import { currentFfmpegSkipReason } from './helpers/media.js';
 
 const skip = chromiumSkipReason() || currentFfmpegSkipReason();
+const hookSecret = 'replay-hook-secret-0123456789';
 
 describe('web app: reusable stream, DVR seek bar, chat replay', { skip }, () => {
   let webDir: string;
@@ -30,7 +31,7 @@ describe('web app: reusable stream, DVR seek bar, chat replay', { skip }, () => 
 
   before(async () => {
     webDir = await buildWebApp();
-    t = await startTestNova({ WEB_DIR: webDir, LIVE_SEGMENT_SECONDS: '1', LIVE_RECONNECT_WINDOW_SECONDS: '2' });
+    t = await startTestNova({ WEB_DIR: webDir, LIVE_SEGMENT_SECONDS: '1', LIVE_RECONNECT_WINDOW_SECONDS: '2', LIVE_HOOK_SECRET: hookSecret });
     await t.client.newUser('admin');
     const c = await t.client.newUser('creator');
     const v = await t.client.newUser('viewer');
@@ -180,5 +181,30 @@ describe('web app: reusable stream, DVR seek bar, chat replay', { skip }, () => 
     await page.goto('/go-live');
     await page.getByRole('link', { name: 'Open stream dashboard' }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Create stream' }).count(), 0);
+
+    // The creator rotates the key on the dashboard: a new key is shown and remembered, the old one is
+    // refused at the RTMP handshake, and the publish check accepts only the new one.
+    await page.goto(`/go-live/${streamId}`);
+    await page.getByRole('button', { name: 'New stream key' }).click();
+    await page.getByText('New stream key created. Update it in your encoder.').waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Show Stream key' }).click();
+    const newKey = await page.getByLabel('Stream key', { exact: true }).inputValue();
+    assert.match(newKey, /^[A-Za-z0-9_-]{8,128}$/);
+    assert.notEqual(newKey, streamKey, 'the dashboard shows a new key');
+    await screenshot(page, 'go-live-key-rotated');
+    await page.reload();
+    await page.getByRole('button', { name: 'Show Stream key' }).click();
+    assert.equal(await page.getByLabel('Stream key', { exact: true }).inputValue(), newKey, 'the new key is remembered across a reload');
+    const stale = startEncoder(rtmpUrl, streamKey, { width: 320, height: 180, fps: 15, seconds: 5 });
+    assert.notEqual(await stale.exited, 0, 'an encoder with the old key is refused');
+    assert.match(stale.stderr(), /Publish refused/);
+    const onPublish = (name: string) => t.client.as(null).request<{ stream_id?: string; detail?: string }>('POST', `/api/v1/live/hooks/nginx-rtmp/on_publish?secret=${hookSecret}`, `app=live&name=${encodeURIComponent(name)}&call=publish&addr=10.0.0.9`, { 'content-type': 'application/x-www-form-urlencoded' });
+    const oldCheck = await onPublish(streamKey);
+    assert.equal(oldCheck.status, 403);
+    assert.match(oldCheck.body.detail ?? '', /unknown or revoked/);
+    const newCheck = await onPublish(newKey);
+    assert.equal(newCheck.status, 200, JSON.stringify(newCheck.body));
+    assert.equal(newCheck.body.stream_id, streamId);
+    assert.equal((await creatorClient.get<{ status: string }>(`/api/v1/streams/${streamId}`)).body.status, 'idle', 'rotating the key keeps the reusable stream');
   });
 });
