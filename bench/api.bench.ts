@@ -18,7 +18,6 @@ import { promisify } from 'node:util';
 import { arg, fmt, ratioSpread, spread, startBench, treeCpuSeconds } from './lib/harness.js';
 
 const SELF = fileURLToPath(import.meta.url);
-const ROOT = path.resolve(path.dirname(SELF), '..');
 const TRENDING = '/api/v1/discover/trending?window=24h&limit=20';
 const FEED = '/api/v1/feed?limit=20';
 const VIEWERS = 50;

@@ -270,7 +270,17 @@ interface Result {
 const CLIENT_MAX_LOOP_P99_MS = 50;
 const CLIENT_MAX_CPU_PERCENT = 90;
 
-async function startServer(kind: 'nova' | 'baseline'): Promise<{ proc: ChildProcess; url: string; streamId: string; tokens: string[]; stats: () => Promise<{ rss: number; cpu: NodeJS.CpuUsage; loopP99Ms: number; loopMaxMs: number }>; dataDir?: string }> {
+/** A started server (Nova or the baseline) and how to read its resource use. */
+interface Server {
+  proc: ChildProcess;
+  url: string;
+  streamId: string;
+  tokens: string[];
+  stats: () => Promise<{ rss: number; cpu: NodeJS.CpuUsage; loopP99Ms: number; loopMaxMs: number }>;
+  dataDir?: string;
+}
+
+async function startServer(kind: 'nova' | 'baseline'): Promise<Server> {
   const proc = child(kind);
   const [ready] = (await once(proc, 'message')) as [Msg];
   const url = ready.url as string;

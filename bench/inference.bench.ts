@@ -106,7 +106,7 @@ async function concurrent(svc: ModelService): Promise<{ rps: number; maxDelayMs:
 }
 
 async function seedFeed(t: TestNova): Promise<string> {
-  const { client, user } = await t.client.newUser('bench_viewer');
+  const { client } = await t.client.newUser('bench_viewer');
   const creators = await Promise.all(Array.from({ length: 20 }, (_, i) => t.client.newUser(`creator${i}`)));
   const db = t.nova.container.db.kysely;
   const now = Date.now();

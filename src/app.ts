@@ -35,7 +35,7 @@ export async function buildApp(c: Container, capabilities: Capability[]): Promis
     http: { connectionsCheckingInterval: Math.min(5000, Math.max(250, Math.floor(c.config.http.headersTimeoutMs / 2))) },
     routerOptions: { ignoreTrailingSlash: true },
     // Errors the router raises before any route runs (a malformed or overlong URL) answer problem+json too.
-    frameworkErrors: (err, req, reply) => errorHandler(err, req, reply),
+    frameworkErrors: (err, req, reply) => void errorHandler(err, req, reply),
     // Non-finite numbers ("Infinity", 1e309) are refused on every route (src/http/validation.ts).
     schemaController: { compilersFactory: { buildValidator: finiteNumberValidator() as never } },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },

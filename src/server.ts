@@ -81,7 +81,7 @@ const SOCKET_CLOSE_GRACE_MS = 2000;
 async function closeSockets(app: NovaApp): Promise<void> {
   const clients = [...(app.websocketServer?.clients ?? [])];
   if (clients.length === 0) return;
-  const closed = clients.map((ws) => (ws.readyState === ws.CLOSED ? undefined : once(ws, 'close').then(() => undefined, () => undefined)));
+  const closed = clients.filter((ws) => ws.readyState !== ws.CLOSED).map((ws) => once(ws, 'close').then(() => undefined, () => undefined));
   for (const ws of clients) ws.close(1012, 'service restart');
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([Promise.all(closed), new Promise((resolve) => (timer = setTimeout(resolve, SOCKET_CLOSE_GRACE_MS)))]);

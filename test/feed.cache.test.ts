@@ -8,7 +8,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { like } from '../src/client/engagement.client.js';
-import { getFeed } from '../src/client/feed.client.js';
 import type { NovaClient } from '../src/client/nova-client.js';
 import { startTestNovaOn, type TestNova } from './helpers/nova.js';
 import { insertReadyVideo } from './helpers/videos-db.js';

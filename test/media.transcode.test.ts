@@ -15,10 +15,17 @@ const LIMITS = { maxDurationSeconds: 3600, maxPixels: 7680 * 4320, timeoutSecond
 let dir: string;
 const p = (...parts: string[]) => path.join(dir, ...parts);
 
-function ffprobe(file: string, args: string[]): any {
+/** The fields of ffprobe's JSON output these tests read (each present only when asked for with -show_entries). */
+interface Probe {
+  streams: { codec_type: string; codec_name: string; channels: number; sample_rate: string; width: number; height: number; pix_fmt: string; profile: string; level: number; r_frame_rate: string; side_data_list?: unknown[] }[];
+  packets: { pts_time: string; flags: string }[];
+  format: { duration: string };
+}
+
+function ffprobe(file: string, args: string[]): Probe {
   const res = spawnSync(resolveMediaTools().ffprobe, ['-v', 'error', ...args, '-of', 'json', file], { encoding: 'utf8' });
   assert.equal(res.status, 0, res.stderr);
-  return JSON.parse(res.stdout);
+  return JSON.parse(res.stdout) as Probe;
 }
 
 interface Run {
@@ -139,9 +146,9 @@ describe('media transcode', { skip: currentFfmpegSkipReason() }, () => {
     assert.match(run.master, /#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="Default",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="v4\/index.m3u8"/);
     for (const v of variants(run.master)) assert.equal(v.AUDIO, 'aud');
     const audio = ffprobe(segments(run, audioPlaylist(run))[0], ['-show_entries', 'stream=codec_name,codec_type,channels,sample_rate']).streams;
-    assert.deepEqual(audio.map((s: any) => [s.codec_type, s.codec_name, s.channels, s.sample_rate]), [['audio', 'aac', 2, '48000']]);
+    assert.deepEqual(audio.map((s) => [s.codec_type, s.codec_name, s.channels, s.sample_rate]), [['audio', 'aac', 2, '48000']]);
     const videoOnly = ffprobe(segments(run, run.result.renditions[3].playlist)[0], ['-show_entries', 'stream=codec_type']).streams;
-    assert.deepEqual(videoOnly.map((s: any) => s.codec_type), ['video'], 'audio is encoded once, in its own group');
+    assert.deepEqual(videoOnly.map((s) => s.codec_type), ['video'], 'audio is encoded once, in its own group');
   });
 
   it('portrait by rotation (1920×1080 coded, rotated 90°) → 1080×1920 … 360×640', async () => {
@@ -156,7 +163,7 @@ describe('media transcode', { skip: currentFfmpegSkipReason() }, () => {
     checkRun(run, ['854x480', '640x360']);
     const keyframes = run.result.renditions.map((r) =>
       segments(run, r.playlist).flatMap((f) =>
-        ffprobe(f, ['-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags']).packets.filter((k: any) => k.flags.startsWith('K')).map((k: any) => Number(k.pts_time)),
+        ffprobe(f, ['-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags']).packets.filter((k) => k.flags.startsWith('K')).map((k) => Number(k.pts_time)),
       ),
     );
     assert.equal(keyframes[0].length, 2, `one keyframe per 2 s: ${keyframes[0]}`);

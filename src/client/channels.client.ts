@@ -14,7 +14,7 @@ export type FollowingFeed = FollowingFeedJson;
 function query(params: Record<string, string | number | undefined>): string {
   const qs = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined) qs.set(k, String(v));
-  return qs.size ? `?${qs}` : '';
+  return qs.size ? `?${qs.toString()}` : '';
 }
 
 export function search(c: NovaClient, q: string, opts: { type?: SearchType; limit?: number; cursor?: string } = {}): Promise<ApiResponse<SearchResult>> {

@@ -19,5 +19,5 @@ export function chatReplay(c: NovaClient, videoId: string, q: { from?: number; t
   const qs = new URLSearchParams();
   if (q.from !== undefined) qs.set('from', String(q.from));
   if (q.to !== undefined) qs.set('to', String(q.to));
-  return c.get(`/api/v1/videos/${videoId}/chat${qs.size ? `?${qs}` : ''}`);
+  return c.get(`/api/v1/videos/${videoId}/chat${qs.size ? `?${qs.toString()}` : ''}`);
 }

@@ -36,7 +36,7 @@ export function getStream(c: NovaClient, id: string): Promise<ApiResponse<LiveSt
 export function listStreams(c: NovaClient, query: { status?: string; creator?: string; limit?: number; cursor?: string } = {}): Promise<ApiResponse<StreamListJson>> {
   const qs = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, String(v));
-  return c.get(`/api/v1/streams${qs.size ? `?${qs}` : ''}`);
+  return c.get(`/api/v1/streams${qs.size ? `?${qs.toString()}` : ''}`);
 }
 
 export function endStream(c: NovaClient, id: string): Promise<ApiResponse<LiveStreamInfo>> {

@@ -48,7 +48,7 @@ export class NovaClient {
     const res = await fetch(this.url(path), { method, headers: h, body: payload });
     const text = await res.text();
     const type = res.headers.get('content-type') ?? '';
-    const parsed = type.includes('json') && text ? JSON.parse(text) : text;
+    const parsed: unknown = type.includes('json') && text ? JSON.parse(text) : text;
     return { status: res.status, headers: res.headers, body: parsed as T };
   }
 

@@ -10,7 +10,7 @@ export function getTrending(c: NovaClient, window?: string, limit?: number): Pro
   const qs = new URLSearchParams();
   if (window !== undefined) qs.set('window', window);
   if (limit !== undefined) qs.set('limit', String(limit));
-  return c.get(`/api/v1/discover/trending${qs.size ? `?${qs}` : ''}`);
+  return c.get(`/api/v1/discover/trending${qs.size ? `?${qs.toString()}` : ''}`);
 }
 
 export interface TrendingStream {

@@ -41,7 +41,7 @@ export function getVideo(c: NovaClient, id: string): Promise<ApiResponse<Video>>
 export function listVideos(c: NovaClient, query: { owner?: string; status?: VideoStatus; sort?: 'recent'; cursor?: string; limit?: number } = {}): Promise<ApiResponse<VideoListJson>> {
   const qs = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, String(v));
-  return c.get(`/api/v1/videos${qs.size ? `?${qs}` : ''}`);
+  return c.get(`/api/v1/videos${qs.size ? `?${qs.toString()}` : ''}`);
 }
 
 export function deleteVideo(c: NovaClient, id: string): Promise<ApiResponse<unknown>> {

@@ -34,7 +34,7 @@ export function listDeliveries(c: NovaClient, id: string, query: { limit?: numbe
   const qs = new URLSearchParams();
   if (query.limit !== undefined) qs.set('limit', String(query.limit));
   if (query.cursor !== undefined) qs.set('cursor', query.cursor);
-  return c.get(`/api/v1/webhooks/${id}/deliveries${qs.size ? `?${qs}` : ''}`);
+  return c.get(`/api/v1/webhooks/${id}/deliveries${qs.size ? `?${qs.toString()}` : ''}`);
 }
 
 export function redeliver(c: NovaClient, id: string, deliveryId: string): Promise<ApiResponse<WebhookDeliveryInfo>> {

@@ -21,7 +21,7 @@ export function findNonFinite(data: unknown, pointer = ''): string | null {
   if (typeof data !== 'object' || data === null) return null;
   if (Array.isArray(data)) {
     for (let i = 0; i < data.length; i++) {
-      const v = data[i];
+      const v: unknown = data[i];
       // Large numeric arrays (model inputs) are the common case: skip the recursion for them.
       if (typeof v === 'number') {
         if (!Number.isFinite(v)) return `${pointer}/${i}`;

@@ -101,7 +101,7 @@ export class RedisViewerPresence implements ViewerPresence {
     // Any failed command (not only the counts) fails the sweep: a total without this process's
     // own viewers must not be stored.
     const failed = results.find(([err]) => err);
-    if (failed) throw failed[0];
+    if (failed?.[0]) throw failed[0];
     if (results.length !== replies) throw new Error(`Redis answered ${results.length} of ${replies} viewer commands`);
     const totals = new Map<string, number>();
     ids.forEach((id, i) => {

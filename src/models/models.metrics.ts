@@ -91,6 +91,8 @@ export class ModelMetrics {
       registers: [registry],
     });
     this.batchSize = new Histogram({ name: 'nova_model_batch_size', help: 'Requests per executed batch, by model.', labelNames: ['model'], buckets: [1, 2, 4, 8, 16, 32, 64, 128], registers: [registry] });
+    // collect() runs with the Gauge as `this`; it reads this instance's windows through `self`.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     new Gauge({
       name: 'nova_model_latency_window_ms',

@@ -4,7 +4,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SHM_ENV, SHM_SLOTS, type FromChild, type ToChild } from './models.protocol.js';

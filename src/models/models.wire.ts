@@ -3,7 +3,7 @@
 // with one pread. A large batch then costs two memory copies instead of many round trips through
 // a 200 KB socket buffer, which on a busy machine means many waits for the scheduler.
 import fs from 'node:fs';
-import type { WireTensor, WireTensors } from './models.protocol.js';
+import type { WireTensors } from './models.protocol.js';
 import type { Tensor, TensorData, Tensors, TensorType } from './models.signature.js';
 
 const CTORS: Record<Exclude<TensorType, 'string'>, new (b: ArrayBuffer, offset: number, length: number) => Exclude<TensorData, string[]>> = {

@@ -103,7 +103,8 @@ export function trendingCapability(c: Container): Capability {
         if (limit > cfg.maxItems) throw new ValidationError(`limit is at most ${cfg.maxItems}.`, [{ field: 'limit', message: `must be <= ${cfg.maxItems}` }]);
         const list = await service.list(window);
         const base = baseUrl(req, c.config.publicUrl);
-        const key = `${window}|${limit}|${base}`;
+        // TrendingQuery's union over WINDOWS.map() infers `window` as never; it is one of WINDOWS at run time.
+        const key = `${window as string}|${limit}|${base}`;
         let cached = bodies.get(key);
         if (!cached || cached.version !== list.version) {
           if (bodies.size > 1000) bodies.clear();

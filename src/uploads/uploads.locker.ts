@@ -132,8 +132,11 @@ class RedisLock implements Lock {
     let lastAsk = 0;
     let wait = 5;
     for (;;) {
+      // @tus/server's errors are plain { status_code, body } objects, thrown as the server expects them.
+      // eslint-disable-next-line @typescript-eslint/only-throw-error
       if (signal.aborted) throw ERRORS.ABORTED;
       if ((await redis.set(key, this.token, 'PX', opts.ttlMs, 'NX')) === 'OK') break;
+      // eslint-disable-next-line @typescript-eslint/only-throw-error
       if (Date.now() >= deadline) throw ERRORS.ERR_LOCK_TIMEOUT;
       if (Date.now() - lastAsk >= REASK_MS) {
         lastAsk = Date.now();

@@ -49,7 +49,7 @@ function checkingCreate(datastore: DataStore, check: (upload: Upload) => Promise
         };
       }
       const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
+      return typeof value === 'function' ? (value.bind(target) as unknown) : value;
     },
   });
 }

@@ -11,7 +11,7 @@ export function mediaUrl(base: string, videoId: string, key: string | null, toke
 }
 
 export function renditionsOf(v: VideoRow, base: string, token?: string) {
-  const list: StoredRendition[] = v.renditions ? JSON.parse(v.renditions) : [];
+  const list = v.renditions ? (JSON.parse(v.renditions) as StoredRendition[]) : [];
   return list.map((r) => ({
     height: r.height,
     width: r.width,

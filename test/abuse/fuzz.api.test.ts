@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { NovaClient } from '../../src/client/nova-client.js';
 import { startTestNova, type TestNova } from '../helpers/nova.js';
 import { nastyArb, operationsOf, schemaArb, type ArbContext, type OpenApiDoc, type Operation } from './fuzz/openapi.arbitraries.js';
 

@@ -8,6 +8,7 @@ import { startTestNova, type TestNova } from '../helpers/nova.js';
 // Sent as raw JSON so the lone surrogates (\ud800, \udfff) arrive exactly as an attacker writes them.
 const DIRTY_TITLE = '"inv\\u0000oice\\u202Egpj.exe\\u202C \\ud800 \\u2066x\\u2069\\u0007\\u009b end"';
 const DIRTY_DESCRIPTION = '"line one\\r\\nline\\u0000 two\\u202E\\n\\tindented \\udfff"';
+// eslint-disable-next-line no-control-regex -- the pattern exists to find control characters
 const FORBIDDEN = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 describe('abuse: control, bidi and surrogate characters in titles and descriptions', () => {

@@ -21,7 +21,7 @@ export class ApiError extends Error {
 async function problemFrom(res: Response): Promise<ApiError> {
   let body: { title?: string; detail?: string; errors?: FieldError[] } = {};
   try {
-    body = await res.json();
+    body = (await res.json()) as typeof body;
   } catch {
     // Not JSON (a proxy's error page): fall back to the status line.
   }

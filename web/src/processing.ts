@@ -89,7 +89,7 @@ export function processingView(videoId: string, onFinished: (p: Progress) => voi
     source = new EventSource(withToken(`/api/v1/videos/${videoId}/progress/stream`));
     const onEvent = (ev: MessageEvent) => {
       try {
-        show(JSON.parse(ev.data) as Progress);
+        show(JSON.parse(ev.data as string) as Progress);
       } catch {
         // Ignore a malformed event; the next one carries the full state.
       }

@@ -149,7 +149,7 @@ export class JobQueue {
   }
 
   private async cancelled(job: JobRow, handler: JobHandler, ac: AbortController, log: Logger): Promise<JobOutcome> {
-    const reason = ac.signal.reason;
+    const reason: unknown = ac.signal.reason;
     if (reason instanceof JobCancelledError && reason.why === 'stopping') {
       const released = await this.db.kysely.transaction().execute(async (trx) => {
         const ok = await this.repo.release(trx, job.id, this.workerId);

@@ -6,7 +6,7 @@ import { errorText, get } from '../api.js';
 import { count } from '../format.js';
 import type { Page } from '../router.js';
 import { session } from '../session.js';
-import type { Page as ListPage, Stream, TrendingItem, Video } from '../types.js';
+import type { Page as ListPage, Stream, Video } from '../types.js';
 import { empty, loading, videoCard } from '../ui.js';
 import { instanceIntro } from '../instance.js';
 import type { FeedItemJson, FeedResultJson } from '../../../src/feed/feed.schemas.js';
@@ -113,7 +113,7 @@ export function discoverPage(): Page {
     source = es;
     es.addEventListener('trending', (ev) => {
       try {
-        paintTrending(JSON.parse((ev as MessageEvent).data) as Trending);
+        paintTrending(JSON.parse((ev as MessageEvent<string>).data) as Trending);
       } catch {
         // Ignore a malformed event; the next one has the whole list.
       }

@@ -11,7 +11,7 @@ export const search: MigrationFactory = (dialect) => {
   const pg = dialect === 'postgres';
   return {
     async up(db: AnyDb) {
-      let table = db.schema
+      const table = db.schema
         .createTable('search_documents')
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('kind', 'text', (c) => c.notNull())
