@@ -48,8 +48,10 @@ export const session = {
     for (const fn of listeners) fn();
   },
   clear(): void {
+    const userId = current?.user.id;
     current = null;
     localStorage.removeItem(KEY);
+    if (userId) forgetUserData(userId);
     for (const fn of listeners) fn();
   },
   onChange(fn: () => void): () => void {
@@ -57,6 +59,17 @@ export const session = {
     return () => listeners.delete(fn);
   },
 };
+
+/** Where a page keeps something of the signed-in user's in this browser; signing out removes it. */
+export function userStorageKey(name: string, userId: string): string {
+  return `nova.user.${userId}.${name}`;
+}
+
+function forgetUserData(userId: string): void {
+  const prefix = userStorageKey('', userId);
+  const mine = Array.from({ length: localStorage.length }, (_, i) => localStorage.key(i)).filter((k): k is string => k !== null && k.startsWith(prefix));
+  for (const k of mine) localStorage.removeItem(k);
+}
 
 /** A stable random id for this browser, so anonymous views are counted once per viewer. */
 export function viewerId(): string {

@@ -8,7 +8,7 @@ import { chatPanel } from '../chat.js';
 import { signInRequired } from '../guard.js';
 import { ago, count, duration } from '../format.js';
 import { navigate, type Page, type PageContext } from '../router.js';
-import { session } from '../session.js';
+import { session, userStorageKey } from '../session.js';
 import type { Broadcast, CreatedStream, IngestHealth, Page as ListPage, Stream, StreamIngest } from '../types.js';
 import { badge, copyField, field, notice } from '../ui.js';
 
@@ -16,8 +16,9 @@ const POLL_MS = 3000;
 
 // The server keeps only a hash of the stream key: it is returned once, when the stream is made or
 // its key rotated. The dashboard keeps it in this browser's localStorage, per user and stream, so
-// "Show" still works after a reload; another browser rotates the key to get one.
-const keyStore = () => `nova.streamKeys.${session.user?.id ?? 'anonymous'}`;
+// "Show" still works after a reload; another browser rotates the key to get one. Signing out
+// removes them (session.clear).
+const keyStore = () => userStorageKey('streamKeys', session.user?.id ?? 'anonymous');
 
 function rememberedKeys(): Record<string, string> {
   try {
