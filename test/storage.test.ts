@@ -1,6 +1,7 @@
 // One storage contract, run against the local adapter and against S3 (a real s3rver started here).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -8,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { randomBytes, createHash } from 'node:crypto';
 import { LocalStorage } from '../src/infra/storage/local.storage.js';
 import { S3Storage } from '../src/infra/storage/s3.storage.js';
-import type { ObjectStorage } from '../src/infra/storage/storage.js';
+import { ObjectNotFoundError, StorageUnavailableError, type ObjectStorage } from '../src/infra/storage/storage.js';
+import { toAppError, type AppError } from '../src/http/errors.js';
 import { startS3, type TestS3 } from './helpers/s3.js';
 
 async function readAll(s: Readable): Promise<Buffer> {
@@ -80,4 +82,31 @@ contract('s3', async () => {
   s3 = await startS3();
   const storage = new S3Storage({ endpoint: s3.endpoint, bucket: s3.bucket, region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true });
   return { storage, cleanup: () => s3.stop() };
+});
+
+describe('storage (s3) when the server fails', () => {
+  it('a missing object is ObjectNotFoundError (404); a server that drops every connection is StorageUnavailableError (503 with Retry-After)', async () => {
+    // A server that accepts and then closes every connection without answering.
+    const dropper = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
+    const { port } = dropper.address() as net.AddressInfo;
+    const s3 = await startS3();
+    try {
+      const ok = new S3Storage({ endpoint: s3.endpoint, bucket: s3.bucket, region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true });
+      await assert.rejects(ok.getBuffer('live/x/hls/480p/index.m3u8'), ObjectNotFoundError);
+      assert.equal(await ok.stat('live/x/hls/480p/gone.ts'), null);
+      const broken = new S3Storage({ endpoint: `http://127.0.0.1:${port}`, bucket: 'b', region: 'us-east-1', accessKeyId: 'k', secretAccessKey: 's', forcePathStyle: true });
+      for (const read of [() => broken.getBuffer('live/x/hls/480p/index.m3u8'), () => broken.get('live/x/hls/480p/a.ts'), () => broken.stat('live/x/hls/480p/a.ts')]) {
+        const err = await read().then(() => null, (e: unknown) => e);
+        assert.ok(err instanceof StorageUnavailableError, String(err));
+        assert.equal(err.status, 503);
+        const mapped = toAppError(err) as AppError;
+        assert.equal(mapped.status, 503);
+        assert.equal(mapped.headers?.['retry-after'], '1');
+      }
+    } finally {
+      await s3.stop();
+      await new Promise((resolve) => dropper.close(resolve));
+    }
+  });
 });

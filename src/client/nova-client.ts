@@ -20,6 +20,30 @@ export interface Problem {
 /** The signed-in user, as GET /api/v1/me answers (the server's schema, imported type-only). */
 export type UserInfo = MeJson;
 
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
+
+/** The connection failed before any of the response arrived (undici's UND_ERR_SOCKET "other side closed"). */
+function isClosedReusedSocket(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: string } })?.cause;
+  return cause?.code === 'UND_ERR_SOCKET';
+}
+
+/**
+ * fetch, sent again once when an idempotent request met a kept-alive connection the server had
+ * just closed: the server's idle timeout and the client's reuse of the socket can cross (more
+ * so when the event loop stalls), and HTTP lets a client retry an idempotent request then
+ * (RFC 9112, 9.3.1). fetch rejects this way only before a response arrived; other methods are
+ * not retried, as the server may have acted on them.
+ */
+async function fetchIdempotent(url: string, init: RequestInit & { method: string }): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    if (!IDEMPOTENT.has(init.method.toUpperCase()) || !isClosedReusedSocket(err)) throw err;
+    return fetch(url, init);
+  }
+}
+
 export class NovaClient {
   token: string | null;
 
@@ -45,7 +69,7 @@ export class NovaClient {
       h['content-type'] ??= 'application/json';
       payload = typeof body === 'string' ? body : JSON.stringify(body);
     }
-    const res = await fetch(this.url(path), { method, headers: h, body: payload });
+    const res = await fetchIdempotent(this.url(path), { method, headers: h, body: payload });
     const text = await res.text();
     const type = res.headers.get('content-type') ?? '';
     const parsed: unknown = type.includes('json') && text ? JSON.parse(text) : text;

@@ -1,7 +1,7 @@
 // Typed errors that services throw, and their one mapping to RFC 9457 problem+json.
 // Anything that is not an AppError becomes a generic 500: driver messages and stacks never leak.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { InvalidKeyError, ObjectNotFoundError } from '../infra/storage/storage.js';
+import { InvalidKeyError, ObjectNotFoundError, StorageUnavailableError } from '../infra/storage/storage.js';
 
 export interface FieldError {
   field: string;
@@ -61,8 +61,8 @@ export class RateLimitedError extends AppError {
   }
 }
 export class UnavailableError extends AppError {
-  constructor(detail: string) {
-    super(503, 'Service Unavailable', detail);
+  constructor(detail: string, retryAfterSeconds?: number) {
+    super(503, 'Service Unavailable', detail, undefined, retryAfterSeconds === undefined ? undefined : { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
   }
 }
 
@@ -120,6 +120,7 @@ function fieldErrors(err: FastifyError): FieldError[] {
 export function toAppError(err: unknown): unknown {
   if (err instanceof ObjectNotFoundError) return new NotFoundError(err.message);
   if (err instanceof InvalidKeyError) return new ValidationError(err.message, [{ field: 'key', message: err.reason }]);
+  if (err instanceof StorageUnavailableError) return new UnavailableError(`${err.message} Retry shortly.`, err.retryAfterSeconds);
   return err;
 }
 

@@ -239,7 +239,7 @@ class PublishSession implements PublishHandler {
       } catch (err) {
         ingest.logger.warn({ err, streamId: this.streamId }, 'live recording part could not be stored');
       }
-      await t.cleanup().catch(() => {});
+      await t.cleanup().catch((err) => ingest.logger.warn({ err, streamId: this.streamId }, 'live temp dir could not be removed'));
     }
     try {
       const m = this.media;
@@ -260,6 +260,7 @@ export class LiveIngest {
   private server: RtmpServer | null = null;
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
+  private stopping = false;
   private readonly instanceId = uuidv7();
   private connections = 0;
   private unsubscribe: (() => void) | null = null;
@@ -306,6 +307,8 @@ export class LiveIngest {
       const { stream, broadcastId, sessionId, resumed } = await this.live.beginPublish(req.key, publisherId, conn.remoteAddress);
       const session = new PublishSession(this, stream.id, broadcastId, { dvrWindowSeconds: stream.dvr_window_seconds, reusable: stream.reusable === 1 }, sessionId, publisherId, conn, resumed);
       this.sessions.set(sessionId, session);
+      // Authorized while this process was stopping: end it at once (stop() awaits it).
+      if (this.stopping) void session.close('shutdown');
       return session;
     } catch (err) {
       if (!(err instanceof PublishRefused)) throw err;
@@ -352,8 +355,12 @@ export class LiveIngest {
     this.unsubscribe?.();
     const server = this.server;
     this.server = null;
+    this.stopping = true;
     // Sessions first, so they end as a shutdown (the encoder may resume on another node).
     await Promise.all([...this.sessions.values()].map((s) => s.close('shutdown')));
     await server?.close();
+    // A publish that was being authorized meanwhile registered its session late: each close stops
+    // its ffmpeg and awaits the removal of its temp dir, so none is left once stop() resolves.
+    while (this.sessions.size > 0) await Promise.all([...this.sessions.values()].map((s) => s.close('shutdown')));
   }
 }

@@ -186,7 +186,7 @@ export function registerLiveRoutes(app: NovaApp, d: LiveRoutesDeps): void {
   });
 
   app.get('/api/v1/streams/:id/live/:rendition/:file', {
-    schema: { tags, summary: 'Live HLS media playlist or segment', params: RenditionFileParams, querystring: ViewerQuery, response: { ...problems(400, 404) } },
+    schema: { tags, summary: 'Live HLS media playlist or segment (404 once it left the window or before it is written; 503 with Retry-After when storage fails)', params: RenditionFileParams, querystring: ViewerQuery, response: { ...problems(400, 404, 503) } },
   }, async (req, reply) => {
     const { id, rendition, file } = req.params;
     const key = `${liveHlsPrefixFor(id)}${rendition}/${file}`;

@@ -232,7 +232,8 @@ export class LiveTranscoder {
 
   /** Removes the temp dir (segments, playlists, the local recording copy). */
   async cleanup(): Promise<void> {
-    await fsp.rm(this.o.workDir, { recursive: true, force: true });
+    // Retried: a directory emptied while something still lists it fails with ENOTEMPTY/EBUSY.
+    await fsp.rm(this.o.workDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   }
 
   recordingSize(): number {

@@ -4,7 +4,9 @@
 // open more than HTTP_MAX_CONNECTIONS_PER_ADDRESS connections.
 import assert from 'node:assert/strict';
 import type net from 'node:net';
+import netModule from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { NovaClient } from '../../src/client/nova-client.js';
 import { startTestNova, type TestNova } from '../helpers/nova.js';
 import { closedBy, connect, hold, portOf } from './abuse.helpers.js';
 
@@ -119,5 +121,37 @@ describe('abuse: HTTP timeouts and connection caps', () => {
     assert.match(answer, /^HTTP\/1\.1 200/);
     const other = await hold(`${t.url}/healthz`, { from: '127.0.0.9' });
     assert.equal(other.status, 200);
+  });
+});
+
+describe('typed client and a kept-alive socket the server closed', () => {
+  it('sends an idempotent request again once on a new connection; a POST is not resent', async () => {
+    // Every connection answers its first request (keep-alive) and closes when a second one arrives,
+    // as a server whose idle timeout fired just as the client reused the socket.
+    const received: string[] = [];
+    const sockets = new Set<net.Socket>();
+    const server = netModule.createServer((socket) => {
+      sockets.add(socket);
+      let answered = false;
+      socket.on('data', (chunk) => {
+        const line = chunk.toString('latin1').split('\r\n')[0]!;
+        if (answered) return void socket.destroy();
+        answered = true;
+        received.push(line);
+        socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: keep-alive\r\nkeep-alive: timeout=60\r\n\r\n{}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = new NovaClient(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+    try {
+      assert.equal((await client.get('/a')).status, 200);
+      assert.equal((await client.get('/b')).status, 200, 'sent again on a new connection');
+      assert.equal((await client.delete('/c')).status, 200);
+      await assert.rejects(client.post('/d', {}), (e: Error & { cause?: { code?: string } }) => e.cause?.code === 'UND_ERR_SOCKET');
+      assert.deepEqual(received, ['GET /a HTTP/1.1', 'GET /b HTTP/1.1', 'DELETE /c HTTP/1.1']);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

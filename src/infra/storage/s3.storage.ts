@@ -15,13 +15,48 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { S3Config } from '../../config.js';
-import { ObjectNotFoundError, assertKey, assertPrefix, contentTypeFor, type Body, type ByteRange, type ObjectInfo, type ObjectStorage } from './storage.js';
+import { ObjectNotFoundError, StorageUnavailableError, assertKey, assertPrefix, contentTypeFor, type Body, type ByteRange, type ObjectInfo, type ObjectStorage } from './storage.js';
 
 const PART_SIZE = 8 * 1024 * 1024;
 
 function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
+}
+
+/** Reads are tried this many times when the store fails transiently. */
+const READ_ATTEMPTS = 3;
+
+/**
+ * Worth another try: the store answered 5xx (or 429), or never answered (a reset or closed
+ * connection, a timeout), or a body ended short. A 4xx such as AccessDenied is a configuration
+ * error and is not retried.
+ */
+function isTransient(err: unknown): boolean {
+  if (err instanceof ShortBodyError) return true;
+  const status = (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  if (typeof status === 'number') return status >= 500 || status === 429;
+  return true;
+}
+
+class ShortBodyError extends Error {
+  constructor(got: number, expected: number) {
+    super(`object body ended after ${got} of ${expected} bytes`);
+  }
+}
+
+/** Runs a read, retrying transient failures; a missing object is not retried. */
+async function withReadRetries<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (err) {
+      if (isNotFound(err)) throw new ObjectNotFoundError();
+      if (err instanceof ObjectNotFoundError || !isTransient(err)) throw err;
+      if (attempt >= READ_ATTEMPTS) throw new StorageUnavailableError(1, { cause: err });
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+    }
+  }
 }
 
 export class S3Storage implements ObjectStorage {
@@ -63,20 +98,26 @@ export class S3Storage implements ObjectStorage {
 
   async get(key: string, range?: ByteRange): Promise<Readable> {
     assertKey(key);
-    try {
+    return withReadRetries(async () => {
       const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range ? `bytes=${range.start}-${range.end}` : undefined }));
       return res.Body as Readable;
-    } catch (err) {
-      if (isNotFound(err)) throw new ObjectNotFoundError();
-      throw err;
-    }
+    });
   }
 
+  /**
+   * The whole object, read again when the body fails or ends short of its Content-Length (an
+   * S3-compatible server may serve an object while it is being overwritten, as live playlists are).
+   */
   async getBuffer(key: string): Promise<Buffer> {
-    const stream = await this.get(key);
-    const chunks: Buffer[] = [];
-    for await (const c of stream) chunks.push(c as Buffer);
-    return Buffer.concat(chunks);
+    assertKey(key);
+    return withReadRetries(async () => {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const chunks: Buffer[] = [];
+      for await (const c of res.Body as Readable) chunks.push(c as Buffer);
+      const body = Buffer.concat(chunks);
+      if (res.ContentLength !== undefined && body.length !== res.ContentLength) throw new ShortBodyError(body.length, res.ContentLength);
+      return body;
+    });
   }
 
   async download(key: string, filePath: string): Promise<void> {
@@ -86,10 +127,12 @@ export class S3Storage implements ObjectStorage {
   async stat(key: string): Promise<ObjectInfo | null> {
     assertKey(key);
     try {
-      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { size: res.ContentLength ?? 0, contentType: res.ContentType, lastModified: res.LastModified };
+      return await withReadRetries(async () => {
+        const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+        return { size: res.ContentLength ?? 0, contentType: res.ContentType, lastModified: res.LastModified };
+      });
     } catch (err) {
-      if (isNotFound(err)) return null;
+      if (err instanceof ObjectNotFoundError) return null;
       throw err;
     }
   }

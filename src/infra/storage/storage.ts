@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
  * the error so code that only classifies (tests, logs) need not import the mapping.
  */
 export abstract class StorageError extends Error {
-  abstract readonly status: 400 | 404;
+  abstract readonly status: 400 | 404 | 503;
 }
 
 /** No object under this key (or the key resolves outside the storage root). */
@@ -17,6 +17,17 @@ export class ObjectNotFoundError extends StorageError {
   readonly status = 404;
   constructor() {
     super('Object not found.');
+  }
+}
+
+/**
+ * The store did not answer usably (a timeout, a 5xx, a reset connection, a body cut short) after
+ * a few attempts: worth retrying shortly, unlike a missing object.
+ */
+export class StorageUnavailableError extends StorageError {
+  readonly status = 503;
+  constructor(readonly retryAfterSeconds = 1, options?: { cause?: unknown }) {
+    super('Object storage is temporarily unavailable.', options);
   }
 }
 
