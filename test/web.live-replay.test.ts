@@ -208,7 +208,7 @@ describe('web app: reusable stream, DVR seek bar, chat replay', { skip }, () => 
     assert.equal((await creatorClient.get<{ status: string }>(`/api/v1/streams/${streamId}`)).body.status, 'idle', 'rotating the key keeps the reusable stream');
 
     // Signing out forgets the remembered key in this browser.
-    const remembered = () => page.evaluate(() => Object.keys(localStorage).filter((k) => k.includes('streamKeys')).map((k) => localStorage.getItem(k) ?? ''));
+    const remembered = () => page.evaluate<string[]>(`Object.keys(localStorage).filter((k) => k.includes('streamKeys')).map((k) => localStorage.getItem(k) ?? '')`);
     assert.ok((await remembered()).some((v) => v.includes(newKey)), 'the key is remembered while signed in');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await waitFor('the remembered key removed at sign-out', async () => (await remembered()).length === 0, 10_000);
