@@ -57,4 +57,6 @@ summary.load_after = loadAverage();
 const out = path.join(ROOT, 'bench-results.json');
 fs.writeFileSync(out, `${JSON.stringify(summary, null, 2)}\n`);
 const all = summary.results.flatMap((r) => r.verdicts);
-console.log(`\n${summary.results.length} benchmarks, ${summary.results.filter((r) => r.exit_code !== 0).length} failed to run; ${all.filter((v) => v.met).length} of ${all.length} targets met; summary in ${path.relative(process.cwd(), out)}`);
+console.log(
+  `\n${summary.results.length} benchmarks, ${summary.results.filter((r) => r.exit_code !== 0).length} failed to run; ${all.filter((v) => v.met).length} of ${all.length} targets met; summary in ${path.relative(process.cwd(), out)}`,
+);

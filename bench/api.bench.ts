@@ -36,25 +36,68 @@ async function novaServer(): Promise<void> {
   const { appendEvent } = await import('../src/events/outbox.repository.js');
   const { v7: uuidv7 } = await import('uuid');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-api-bench-'));
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', RTMP_PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: dataDir, ANON_VIEWS_PER_MINUTE: '1000000', FEED_MAX_CANDIDATES: String(CANDIDATES), PASSWORD_SCRYPT_LOG_N: '14', REGISTER_MAX_PER_ADDRESS: '0' });
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    RTMP_PORT: '0',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: dataDir,
+    ANON_VIEWS_PER_MINUTE: '1000000',
+    FEED_MAX_CANDIDATES: String(CANDIDATES),
+    PASSWORD_SCRYPT_LOG_N: '14',
+    REGISTER_MAX_PER_ADDRESS: '0',
+  });
   const nova = await startNova(config, { api: true, worker: false }, createLogger('silent'));
   const db = nova.container.db.kysely;
   const now = Date.now();
   const owners = Array.from({ length: 50 }, () => uuidv7());
-  await db.insertInto('users').values(owners.map((id, i) => ({ id, username: `bench_creator${i}`, username_lower: `bench_creator${i}`, password_hash: 'x', role: 'user' as const, created_at: new Date(now).toISOString() }))).execute();
+  await db
+    .insertInto('users')
+    .values(owners.map((id, i) => ({ id, username: `bench_creator${i}`, username_lower: `bench_creator${i}`, password_hash: 'x', role: 'user' as const, created_at: new Date(now).toISOString() })))
+    .execute();
   await db.transaction().execute(async (trx) => {
     for (let i = 0; i < CANDIDATES; i++) {
       const id = uuidv7();
       // One an hour for the first 40 (trending's day), then spread over the 30-day candidate window.
       const at = new Date(now - (i < 40 ? i * 3_600_000 : 40 * 3_600_000 + i * 2_400_000)).toISOString();
-      await trx.insertInto('videos').values({
-        id, owner_id: owners[i % owners.length], title: `Benchmark video ${i}`, description: '', status: 'ready',
-        source_key: null, source_size: null, source_stream_id: null, upload_id: null, duration_seconds: 60 + (i % 600), width: 1280, height: 720, fps: 30,
-        has_audio: 1, video_codec: 'h264', audio_codec: 'aac', run_id: null, renditions: null, manifest_key: null, thumbnail_key: null,
-        storyboard_key: null, storyboard_vtt_key: null, playable_key: null, stage: null, progress: 100, error: null,
-        created_at: at, updated_at: at, ready_at: at,
-      }).execute();
-      await trx.insertInto('video_stats').values({ video_id: id, views: (i * 37) % 500, likes: (i * 11) % 40, watch_seconds: (i * 53) % 9000, updated_at: at }).execute();
+      await trx
+        .insertInto('videos')
+        .values({
+          id,
+          owner_id: owners[i % owners.length],
+          title: `Benchmark video ${i}`,
+          description: '',
+          status: 'ready',
+          source_key: null,
+          source_size: null,
+          source_stream_id: null,
+          upload_id: null,
+          duration_seconds: 60 + (i % 600),
+          width: 1280,
+          height: 720,
+          fps: 30,
+          has_audio: 1,
+          video_codec: 'h264',
+          audio_codec: 'aac',
+          run_id: null,
+          renditions: null,
+          manifest_key: null,
+          thumbnail_key: null,
+          storyboard_key: null,
+          storyboard_vtt_key: null,
+          playable_key: null,
+          stage: null,
+          progress: 100,
+          error: null,
+          created_at: at,
+          updated_at: at,
+          ready_at: at,
+        })
+        .execute();
+      await trx
+        .insertInto('video_stats')
+        .values({ video_id: id, views: (i * 37) % 500, likes: (i * 11) % 40, watch_seconds: (i * 53) % 9000, updated_at: at })
+        .execute();
       if (i < 40) {
         for (let j = 0; j < 5 + ((i * 7) % 23); j++) {
           await appendEvent(trx, 'video.viewed', id, { video_id: id, viewer_id: null, timestamp: new Date(now - ((i * 13 + j * 17) % 1440) * 60_000).toISOString() });
@@ -120,9 +163,11 @@ async function loadRunner(url: string, seconds: string, connections: string, tok
     url,
     connections: Number(connections),
     duration: Number(seconds),
-    requests: [{
-      setupRequest: (req) => (tokens.length ? { ...req, headers: { ...req.headers, authorization: tokens[next++ % tokens.length] } } : req),
-    }],
+    requests: [
+      {
+        setupRequest: (req) => (tokens.length ? { ...req, headers: { ...req.headers, authorization: tokens[next++ % tokens.length] } } : req),
+      },
+    ],
   });
   process.stdout.write(JSON.stringify(result));
 }
@@ -177,11 +222,19 @@ async function main(): Promise<void> {
   const ids = (JSON.parse(body) as { items: Array<{ id: string }> }).items.map((i) => i.id);
   const feeds: Record<string, string> = {};
   for (let v = 0; v < VIEWERS; v++) {
-    const reg = await fetch(`${nova.url}/api/v1/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: `bench_viewer_${v}_${Date.now() % 1e6}`, password: 'password-123' }) });
+    const reg = await fetch(`${nova.url}/api/v1/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: `bench_viewer_${v}_${Date.now() % 1e6}`, password: 'password-123' }),
+    });
     const { token } = (await reg.json()) as { token: string };
     const headers = { authorization: `Bearer ${token}` };
     for (const id of [ids[v % ids.length], ids[(v * 7 + 3) % ids.length]]) await fetch(`${nova.url}/api/v1/videos/${id}/like`, { method: 'PUT', headers });
-    await fetch(`${nova.url}/api/v1/videos/${ids[(v * 3 + 1) % ids.length]}/watch`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ seconds: 90 }) });
+    await fetch(`${nova.url}/api/v1/videos/${ids[(v * 3 + 1) % ids.length]}/watch`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ seconds: 90 }),
+    });
     const feedRes = await fetch(`${nova.url}${FEED}`, { headers });
     const feedBody = await feedRes.text();
     if (feedRes.status !== 200) throw new Error(`feed answered ${feedRes.status}: ${feedBody.slice(0, 200)}`);
@@ -206,7 +259,10 @@ async function main(): Promise<void> {
       // Warm-up (JIT, caches), not counted.
       for (const url of [bare.url, nova.url]) await load(`${url}${path}`, 2, connections, auth);
       const { a: ours, b: base } = await bench.alternate({ a: () => measure(nova, path, auth), b: () => measure(bare, path, auth) });
-      const ratio = ratioSpread(ours.map((x) => x.rps), base.map((x) => x.rps));
+      const ratio = ratioSpread(
+        ours.map((x) => x.rps),
+        base.map((x) => x.rps),
+      );
       const errors = [...base, ...ours].reduce((n, r) => n + r.errors, 0);
       const show = (rs: Array<Result & { cpuUs: number }>) =>
         `${fmt(spread(rs.map((x) => x.rps)), 0)} req/s, p50 ${spread(rs.map((x) => x.p50)).median} / p99 ${spread(rs.map((x) => x.p99)).median} ms, CPU ${fmt(spread(rs.map((x) => x.cpuUs)), 0, ' µs/req')}`;
@@ -240,7 +296,8 @@ const [role, extra, extra2, extra3, extra4] = process.argv.slice(2);
 if (role === 'nova') void novaServer();
 else if (role === 'bare') void bareServer(extra, extra2);
 else if (role === 'load') void loadRunner(extra, extra2, extra3, extra4);
-else main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+else
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });

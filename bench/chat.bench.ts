@@ -69,8 +69,16 @@ async function novaServer(): Promise<void> {
   // Per-user limits are raised so ten senders can carry the offered rate; the checks still run.
   // Every benchmark socket comes from loopback, so the per-address socket cap is lifted too.
   const config = loadConfig({
-    PORT: '0', HOST: '127.0.0.1', RTMP_PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: dataDir,
-    CHAT_RATE_MESSAGES: '100000', CHAT_RATE_WINDOW_SECONDS: '1', CHAT_MAX_SOCKETS: '100000', CHAT_MAX_SOCKETS_PER_ADDRESS: '0', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '0',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    RTMP_PORT: '0',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: dataDir,
+    CHAT_RATE_MESSAGES: '100000',
+    CHAT_RATE_WINDOW_SECONDS: '1',
+    CHAT_MAX_SOCKETS: '100000',
+    CHAT_MAX_SOCKETS_PER_ADDRESS: '0',
+    HTTP_MAX_CONNECTIONS_PER_ADDRESS: '0',
     ...(process.env.CHAT_FLUSH_INTERVAL_MS ? { CHAT_FLUSH_INTERVAL_MS: process.env.CHAT_FLUSH_INTERVAL_MS } : {}),
   });
   const nova = await startNova(config, { api: true, worker: false }, createLogger('silent'));
@@ -115,10 +123,17 @@ async function baselineServer(): Promise<void> {
         return;
       }
       if (frame.type !== 'chat.send' || typeof frame.message !== 'string') return;
-      const out = Buffer.from(JSON.stringify({
-        event_type: 'chat.message', stream_id: streamId, user_id: 'u', username: 'user',
-        message: frame.message.trim(), created_at: new Date().toISOString(), comment_id: randomUUID(),
-      }));
+      const out = Buffer.from(
+        JSON.stringify({
+          event_type: 'chat.message',
+          stream_id: streamId,
+          user_id: 'u',
+          username: 'user',
+          message: frame.message.trim(),
+          created_at: new Date().toISOString(),
+          comment_id: randomUUID(),
+        }),
+      );
       if (pending.push(out) === 1) setImmediate(flush);
     });
   });
@@ -173,18 +188,20 @@ async function clientProcess(): Promise<void> {
       receivers = await openMany(url, streamId, count, (i) => ({
         record: false,
         skipUtf8Validation: true,
-        onFrame: idle ? () => false : (data) => {
-          if (data.indexOf(MARK) === -1) return false;
-          const now = clock();
-          deliveredTotal++;
-          if (measuring && now >= windowStart && now <= windowEnd) deliveredInWindow++;
-          if (i < sampled) {
-            const text = (JSON.parse(data.toString('utf8')) as { message: string }).message;
-            const sentAt = Number(text.split('|')[1]);
-            if (sentAt >= windowStart && sentAt <= windowEnd) latencies.push(now - sentAt);
-          }
-          return false;
-        },
+        onFrame: idle
+          ? () => false
+          : (data) => {
+              if (data.indexOf(MARK) === -1) return false;
+              const now = clock();
+              deliveredTotal++;
+              if (measuring && now >= windowStart && now <= windowEnd) deliveredInWindow++;
+              if (i < sampled) {
+                const text = (JSON.parse(data.toString('utf8')) as { message: string }).message;
+                const sentAt = Number(text.split('|')[1]);
+                if (sentAt >= windowStart && sentAt <= windowEnd) latencies.push(now - sentAt);
+              }
+              return false;
+            },
       }));
       senders = idle ? [] : await Promise.all(tokens.map((token) => ChatSocket.open(url, streamId, { token, record: false, onFrame: () => false })));
       send({ type: 'connected', open: receivers.filter((r) => r.ws.readyState === WebSocket.OPEN).length });
@@ -202,17 +219,20 @@ async function clientProcess(): Promise<void> {
       measuring = true;
       let sent = 0;
       let sentInWindow = 0;
-      const timer = senders.length === 0 ? undefined : setInterval(() => {
-        const now = clock();
-        if (now < start) return;
-        const target = Math.floor((rate * (Math.min(now, windowEnd) - start)) / 1000);
-        while (sent < target) {
-          const t = clock();
-          senders[sent % senders.length].send(`${sent}|${t.toFixed(3)}`);
-          if (t >= windowStart && t <= windowEnd) sentInWindow++;
-          sent++;
-        }
-      }, 5);
+      const timer =
+        senders.length === 0
+          ? undefined
+          : setInterval(() => {
+              const now = clock();
+              if (now < start) return;
+              const target = Math.floor((rate * (Math.min(now, windowEnd) - start)) / 1000);
+              while (sent < target) {
+                const t = clock();
+                senders[sent % senders.length].send(`${sent}|${t.toFixed(3)}`);
+                if (t >= windowStart && t <= windowEnd) sentInWindow++;
+                sent++;
+              }
+            }, 5);
       await new Promise((r) => setTimeout(r, Math.max(0, windowEnd - clock())));
       if (timer) clearInterval(timer);
       // Drain: wait until deliveries stop arriving (late ones still count for latency).
@@ -327,13 +347,19 @@ async function setUp(kind: 'nova' | 'baseline', sockets: number, clientCount: nu
     clients.map((c, i) => {
       const count = Math.max(0, Math.min(share, sockets - i * share));
       // Senders live in the first client only; latency is sampled on SAMPLED sockets in all.
-      return request<Msg & { open: number }>(c, { type: 'connect', url: server.url, streamId: server.streamId, count, tokens: i === 0 ? server.tokens : [], idle: false, sampled: Math.ceil(SAMPLED / clientCount) }, 'connected');
+      return request<Msg & { open: number }>(
+        c,
+        { type: 'connect', url: server.url, streamId: server.streamId, count, tokens: i === 0 ? server.tokens : [], idle: false, sampled: Math.ceil(SAMPLED / clientCount) },
+        'connected',
+      );
     }),
   );
   const after = await server.stats();
   const rssPerSocket = (after.rss - before.rss) / sockets;
   const open = opened.reduce((n, o) => n + o.open, 0);
-  console.log(`  ${kind}: ${open} sockets open over ${clientCount} client processes, server RSS +${((after.rss - before.rss) / 1048576).toFixed(1)} MB (${(rssPerSocket / 1024).toFixed(1)} KiB/socket)`);
+  console.log(
+    `  ${kind}: ${open} sockets open over ${clientCount} client processes, server RSS +${((after.rss - before.rss) / 1048576).toFixed(1)} MB (${(rssPerSocket / 1024).toFixed(1)} KiB/socket)`,
+  );
   return { kind, server, clients, results: [], rssPerSocket, sockets };
 }
 
@@ -427,7 +453,9 @@ async function idleRun(kind: 'nova' | 'baseline', count: number): Promise<number
 
 /** The highest delivery rate reached with p99 within the bound and (almost) nothing lost. */
 function best(results: Result[], p99Bound: number): Result | undefined {
-  return results.filter((r) => !r.discarded && r.p99 <= p99Bound && r.lost === 0 && r.deliveredPerSecond >= 0.95 * r.offeredDeliveriesPerSecond).sort((a, b) => b.deliveredPerSecond - a.deliveredPerSecond)[0];
+  return results
+    .filter((r) => !r.discarded && r.p99 <= p99Bound && r.lost === 0 && r.deliveredPerSecond >= 0.95 * r.offeredDeliveriesPerSecond)
+    .sort((a, b) => b.deliveredPerSecond - a.deliveredPerSecond)[0];
 }
 
 async function main(): Promise<void> {
@@ -445,7 +473,9 @@ async function main(): Promise<void> {
   if (idle + 100 > fdLimit) console.log(`! ulimit -n is ${fdLimit}: the idle run needs ${idle + 100} descriptors per process; raise it or pass --idle`);
   const clientCount = Number(arg('clients', '2'));
   const bench = startBench('chat', { a: 'nova', b: 'baseline' });
-  console.log(`chat fan-out: ${sockets} sockets on one stream over ${clientCount} client processes, ${arg('senders', '10')} senders, offered ${rates.join('/')} msg/s, ${seconds} s each (cores: ${os.cpus().length})`);
+  console.log(
+    `chat fan-out: ${sockets} sockets on one stream over ${clientCount} client processes, ${arg('senders', '10')} senders, offered ${rates.join('/')} msg/s, ${seconds} s each (cores: ${os.cpus().length})`,
+  );
 
   // Both systems stay connected and take turns at each rate, so drifting load from other work on
   // the machine affects them alike.
@@ -492,7 +522,9 @@ async function main(): Promise<void> {
     const b = base.results.find((x) => x.rate === n.rate);
     console.log(
       `  @ ${n.rate} msg/s: nova ${Math.round(n.deliveredPerSecond).toLocaleString('en')}/s p99 ${n.p99.toFixed(1)} ms (${n.serverUsPerDelivery?.toFixed(2)} µs CPU/delivery)` +
-        (b ? ` vs baseline ${Math.round(b.deliveredPerSecond).toLocaleString('en')}/s p99 ${b.p99.toFixed(1)} ms (${b.serverUsPerDelivery?.toFixed(2)} µs): ${(n.deliveredPerSecond / b.deliveredPerSecond).toFixed(2)}x` : ' (baseline saturated below this rate)'),
+        (b
+          ? ` vs baseline ${Math.round(b.deliveredPerSecond).toLocaleString('en')}/s p99 ${b.p99.toFixed(1)} ms (${b.serverUsPerDelivery?.toFixed(2)} µs): ${(n.deliveredPerSecond / b.deliveredPerSecond).toFixed(2)}x`
+          : ' (baseline saturated below this rate)'),
     );
   }
   console.log(`  RSS per active socket: nova ${(nova.rssPerSocket / 1024).toFixed(1)} KiB, baseline ${(base.rssPerSocket / 1024).toFixed(1)} KiB`);

@@ -33,7 +33,10 @@ function childCpu(): number {
   return (Number(fields[13]) + Number(fields[14])) / TICK; // cutime + cstime
 }
 
-interface Phase { wall: number; cpu: number }
+interface Phase {
+  wall: number;
+  cpu: number;
+}
 async function timed<T>(fn: () => Promise<T>): Promise<[T, Phase]> {
   const c0 = childCpu();
   const t0 = performance.now();
@@ -41,17 +44,23 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, Phase]> {
   return [r, { wall: (performance.now() - t0) / 1000, cpu: childCpu() - c0 }];
 }
 
-interface RunResult { renditions: RenditionResult[]; bytes: number; probe: Phase; encode: Phase; measure: Phase }
+interface RunResult {
+  renditions: RenditionResult[];
+  bytes: number;
+  probe: Phase;
+  encode: Phase;
+  measure: Phase;
+}
 
 async function run(src: string, mode: 'fixed' | 'per_title', name: string): Promise<RunResult> {
   const info = await probeMedia(src, { maxDurationSeconds: 3600, maxPixels: 7680 * 4320, timeoutSeconds: 60, tools });
-  const [complexity, probe] = await timed(async () =>
-    mode === 'per_title' ? probeComplexity({ inputPath: src, workDir: path.join(dir, 'probe'), info, preset, timeoutSeconds: 3600, tools }) : null);
+  const [complexity, probe] = await timed(async () => (mode === 'per_title' ? probeComplexity({ inputPath: src, workDir: path.join(dir, 'probe'), info, preset, timeoutSeconds: 3600, tools }) : null));
   const ladder = planLadder(info, complexity);
   const out = path.join(dir, `${name}-${mode}`);
   const [result, encode] = await timed(() => transcodeToHls({ inputPath: src, outDir: out, info, ladder, preset, timeoutSeconds: 3600, tools }));
   const [renditions, measure] = await timed(() =>
-    measureQuality({ inputPath: src, hlsDir: out, workDir: path.join(dir, 'q'), info, ladder, renditions: result.renditions, timeoutSeconds: 3600, tools }));
+    measureQuality({ inputPath: src, hlsDir: out, workDir: path.join(dir, 'q'), info, ladder, renditions: result.renditions, timeoutSeconds: 3600, tools }),
+  );
   fs.rmSync(out, { recursive: true, force: true });
   return { renditions, bytes: renditions.reduce((a, r) => a + r.bytes, 0), probe, encode, measure };
 }
@@ -78,7 +87,9 @@ async function main(): Promise<void> {
       const r = await run(src, mode, name);
       res[mode] = r;
       // Printed as each mode finishes, so a long run that is cut short still leaves its figures.
-      console.log(`  [${name} ${mode}] bytes ${kb(r.bytes)}, cpu s probe ${r.probe.cpu.toFixed(1)} + encode ${r.encode.cpu.toFixed(1)}, quality pass ${r.measure.cpu.toFixed(1)}; ssim ${r.renditions.map((x) => f3(x.quality?.ssim ?? 0)).join('/')}; load ${os.loadavg()[0].toFixed(2)}`);
+      console.log(
+        `  [${name} ${mode}] bytes ${kb(r.bytes)}, cpu s probe ${r.probe.cpu.toFixed(1)} + encode ${r.encode.cpu.toFixed(1)}, quality pass ${r.measure.cpu.toFixed(1)}; ssim ${r.renditions.map((x) => f3(x.quality?.ssim ?? 0)).join('/')}; load ${os.loadavg()[0].toFixed(2)}`,
+      );
     }
     const fixed = res.fixed!;
     const pt = res.per_title!;
@@ -88,11 +99,17 @@ async function main(): Promise<void> {
       const p = pt.renditions[i];
       const d = (p.quality?.ssim ?? 0) - (r.quality?.ssim ?? 0);
       worstSsimDelta = Math.min(worstSsimDelta, d);
-      console.log(`  ${`${r.height}p`.padEnd(6)}  ${kb(r.bytes).padStart(11)}  ${f3(r.quality?.ssim ?? 0).padEnd(8)}  ${(r.quality?.psnr ?? 0).toFixed(2).padEnd(6)}  | ${kb(p.bytes).padStart(15)}  ${f3(p.quality?.ssim ?? 0).padEnd(8)}  ${(p.quality?.psnr ?? 0).toFixed(2).padEnd(6)}  | ${(p.bytes / r.bytes).toFixed(3).padStart(11)}  ${d >= 0 ? '+' : ''}${d.toFixed(4)}`);
+      console.log(
+        `  ${`${r.height}p`.padEnd(6)}  ${kb(r.bytes).padStart(11)}  ${f3(r.quality?.ssim ?? 0).padEnd(8)}  ${(r.quality?.psnr ?? 0).toFixed(2).padEnd(6)}  | ${kb(p.bytes).padStart(15)}  ${f3(p.quality?.ssim ?? 0).padEnd(8)}  ${(p.quality?.psnr ?? 0).toFixed(2).padEnd(6)}  | ${(p.bytes / r.bytes).toFixed(3).padStart(11)}  ${d >= 0 ? '+' : ''}${d.toFixed(4)}`,
+      );
     });
     console.log(`  total ${kb(fixed.bytes)} → ${kb(pt.bytes)}: ratio ${(pt.bytes / fixed.bytes).toFixed(3)}`);
-    console.log(`  cpu s: fixed encode ${fixed.encode.cpu.toFixed(1)} | per-title probe ${pt.probe.cpu.toFixed(1)} + encode ${pt.encode.cpu.toFixed(1)} (probe = ${((100 * pt.probe.cpu) / pt.encode.cpu).toFixed(0)} % of its transcode) | quality pass ${fixed.measure.cpu.toFixed(1)} / ${pt.measure.cpu.toFixed(1)}`);
-    console.log(`  wall s: fixed ${fixed.encode.wall.toFixed(1)} | per-title ${(pt.probe.wall + pt.encode.wall).toFixed(1)} | quality pass ${fixed.measure.wall.toFixed(1)} / ${pt.measure.wall.toFixed(1)}`);
+    console.log(
+      `  cpu s: fixed encode ${fixed.encode.cpu.toFixed(1)} | per-title probe ${pt.probe.cpu.toFixed(1)} + encode ${pt.encode.cpu.toFixed(1)} (probe = ${((100 * pt.probe.cpu) / pt.encode.cpu).toFixed(0)} % of its transcode) | quality pass ${fixed.measure.cpu.toFixed(1)} / ${pt.measure.cpu.toFixed(1)}`,
+    );
+    console.log(
+      `  wall s: fixed ${fixed.encode.wall.toFixed(1)} | per-title ${(pt.probe.wall + pt.encode.wall).toFixed(1)} | quality pass ${fixed.measure.wall.toFixed(1)} / ${pt.measure.wall.toFixed(1)}`,
+    );
     totals.fixed.bytes += fixed.bytes;
     totals.fixed.cpu += fixed.encode.cpu;
     totals.fixed.wall += fixed.encode.wall;
@@ -103,13 +120,19 @@ async function main(): Promise<void> {
     totals.per_title.probeCpu += pt.probe.cpu;
     totals.per_title.measureCpu += pt.measure.cpu;
     if (name === 'mixed') {
-      console.log(`\nMIX: bytes per-title/fixed ${(pt.bytes / fixed.bytes).toFixed(3)} (target ≤ 0.75), CPU (probe + ladder) per-title/fixed ${((pt.probe.cpu + pt.encode.cpu) / fixed.encode.cpu).toFixed(2)}x (target ≤ 1.3x)`);
+      console.log(
+        `\nMIX: bytes per-title/fixed ${(pt.bytes / fixed.bytes).toFixed(3)} (target ≤ 0.75), CPU (probe + ladder) per-title/fixed ${((pt.probe.cpu + pt.encode.cpu) / fixed.encode.cpu).toFixed(2)}x (target ≤ 1.3x)`,
+      );
     }
   }
   const load1 = os.loadavg();
   console.log(`\nALL SOURCES: bytes per-title/fixed ${(totals.per_title.bytes / totals.fixed.bytes).toFixed(3)}; worst per-rung SSIM change ${worstSsimDelta.toFixed(4)} (equal quality: ≥ -0.005)`);
-  console.log(`CPU per-title/fixed ${(totals.per_title.cpu / totals.fixed.cpu).toFixed(2)}x (probe ${((100 * totals.per_title.probeCpu) / (totals.per_title.cpu - totals.per_title.probeCpu)).toFixed(0)} % of the ladder's CPU); wall ${(totals.per_title.wall / totals.fixed.wall).toFixed(2)}x`);
-  console.log(`Quality pass (both modes): ${totals.fixed.measureCpu.toFixed(1)} / ${totals.per_title.measureCpu.toFixed(1)} CPU s = ${((100 * totals.fixed.measureCpu) / totals.fixed.cpu).toFixed(0)} % of the fixed ladder's CPU`);
+  console.log(
+    `CPU per-title/fixed ${(totals.per_title.cpu / totals.fixed.cpu).toFixed(2)}x (probe ${((100 * totals.per_title.probeCpu) / (totals.per_title.cpu - totals.per_title.probeCpu)).toFixed(0)} % of the ladder's CPU); wall ${(totals.per_title.wall / totals.fixed.wall).toFixed(2)}x`,
+  );
+  console.log(
+    `Quality pass (both modes): ${totals.fixed.measureCpu.toFixed(1)} / ${totals.per_title.measureCpu.toFixed(1)} CPU s = ${((100 * totals.fixed.measureCpu) / totals.fixed.cpu).toFixed(0)} % of the fixed ladder's CPU`,
+  );
   console.log(`load average before ${load0.map((l) => l.toFixed(2)).join(' ')}, after ${load1.map((l) => l.toFixed(2)).join(' ')}`);
 }
 

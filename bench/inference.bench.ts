@@ -88,20 +88,22 @@ async function concurrent(svc: ModelService): Promise<{ rps: number; maxDelayMs:
   // depends on what else the machine is running.
   const cpuBefore = process.cpuUsage();
   const childBefore = svc.pids().reduce((t, p) => t + cpuSeconds(p), 0);
-  await Promise.all(inputs.map(async (x) => {
-    while (performance.now() < end) {
-      const s = performance.now();
-      await rankOnce(svc, x);
-      if (done < latencies.length) latencies[done] = performance.now() - s;
-      done++;
-    }
-  }));
+  await Promise.all(
+    inputs.map(async (x) => {
+      while (performance.now() < end) {
+        const s = performance.now();
+        await rankOnce(svc, x);
+        if (done < latencies.length) latencies[done] = performance.now() - s;
+        done++;
+      }
+    }),
+  );
   const elapsed = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   const childCpu = svc.pids().reduce((t, p) => t + cpuSeconds(p), 0) - childBefore;
   h.disable();
   const sorted = Array.from(latencies.subarray(0, Math.min(done, latencies.length))).sort((a, b) => a - b);
-  const cpuUsPerRanking = ((cpu.user + cpu.system) / 1e6 + childCpu) / done * 1e6;
+  const cpuUsPerRanking = (((cpu.user + cpu.system) / 1e6 + childCpu) / done) * 1e6;
   return { rps: done / elapsed, maxDelayMs: h.max / 1e6, p99: pct(sorted, 99), cpuUsPerRanking };
 }
 
@@ -113,17 +115,48 @@ async function seedFeed(t: TestNova): Promise<string> {
   const rows = Array.from({ length: CANDIDATES + 100 }, (_, i) => {
     const at = new Date(now - (i % 600) * 3_600_000).toISOString();
     return {
-      id: uuidv7(), owner_id: creators[i % creators.length].user.id, title: `video ${i}`, description: '', status: 'ready' as const,
-      source_key: null, source_size: null, source_stream_id: null, upload_id: null, duration_seconds: 60 + (i % 10) * 30, width: 1280, height: 720, fps: 30,
-      has_audio: 1, video_codec: 'h264', audio_codec: 'aac', run_id: null, renditions: null, manifest_key: null, thumbnail_key: null,
-      storyboard_key: null, storyboard_vtt_key: null, playable_key: null, stage: null, progress: 100, error: null,
-      created_at: at, updated_at: at, ready_at: at,
+      id: uuidv7(),
+      owner_id: creators[i % creators.length].user.id,
+      title: `video ${i}`,
+      description: '',
+      status: 'ready' as const,
+      source_key: null,
+      source_size: null,
+      source_stream_id: null,
+      upload_id: null,
+      duration_seconds: 60 + (i % 10) * 30,
+      width: 1280,
+      height: 720,
+      fps: 30,
+      has_audio: 1,
+      video_codec: 'h264',
+      audio_codec: 'aac',
+      run_id: null,
+      renditions: null,
+      manifest_key: null,
+      thumbnail_key: null,
+      storyboard_key: null,
+      storyboard_vtt_key: null,
+      playable_key: null,
+      stage: null,
+      progress: 100,
+      error: null,
+      created_at: at,
+      updated_at: at,
+      ready_at: at,
     };
   });
-  for (let i = 0; i < rows.length; i += 100) await db.insertInto('videos').values(rows.slice(i, i + 100)).execute();
+  for (let i = 0; i < rows.length; i += 100)
+    await db
+      .insertInto('videos')
+      .values(rows.slice(i, i + 100))
+      .execute();
   for (const r of rows.slice(0, 40)) await client.put(`/api/v1/videos/${r.id}/like`);
-  await db.insertInto('video_stats').values(rows.map((r, i) => ({ video_id: r.id, views: (i * 37) % 500, likes: (i * 11) % 40, watch_seconds: (i * 101) % 3000, updated_at: r.created_at })))
-    .onConflict((oc) => oc.column('video_id').doNothing()).execute();
+  await db
+    .insertInto('video_stats')
+    .values(rows.map((r, i) => ({ video_id: r.id, views: (i * 37) % 500, likes: (i * 11) % 40, watch_seconds: (i * 101) % 3000, updated_at: r.created_at })))
+    .onConflict((oc) => oc.column('video_id').doNothing())
+    .execute();
   return client.token!;
 }
 
@@ -135,7 +168,6 @@ async function startNova(env: Record<string, string>): Promise<{ t: TestNova; sv
   if (!svc.version('feed-ranker')) throw new Error('feed-ranker is not served');
   return { t, svc, dataDir };
 }
-
 
 const bench = startBench('inference', { a: 'batching', b: 'no batching' });
 console.log(`inference bench: ${SECONDS} s per measurement, shipped feed-ranker v1 ([batch, ${FEATURE_COUNT}] → [batch, 1])`);
@@ -153,7 +185,9 @@ try {
   const { a: ons, b: offs } = await bench.alternate({ a: () => concurrent(batched.svc), b: () => concurrent(unbatched.svc) });
   const rounds = ons.map((on, r) => ({ on, off: offs[r] }));
   for (const [r, { on, off }] of rounds.entries()) {
-    console.log(`round ${r + 1}: 32 requesters, batching ${on.rps.toFixed(0)} rankings/s (p99 ${on.p99.toFixed(2)} ms, ${on.cpuUsPerRanking.toFixed(0)} µs CPU each, max loop delay ${on.maxDelayMs.toFixed(1)} ms) | no batching ${off.rps.toFixed(0)} rankings/s (p99 ${off.p99.toFixed(2)} ms, ${off.cpuUsPerRanking.toFixed(0)} µs CPU each, max loop delay ${off.maxDelayMs.toFixed(1)} ms) | ratio ${(on.rps / off.rps).toFixed(2)}x`);
+    console.log(
+      `round ${r + 1}: 32 requesters, batching ${on.rps.toFixed(0)} rankings/s (p99 ${on.p99.toFixed(2)} ms, ${on.cpuUsPerRanking.toFixed(0)} µs CPU each, max loop delay ${on.maxDelayMs.toFixed(1)} ms) | no batching ${off.rps.toFixed(0)} rankings/s (p99 ${off.p99.toFixed(2)} ms, ${off.cpuUsPerRanking.toFixed(0)} µs CPU each, max loop delay ${off.maxDelayMs.toFixed(1)} ms) | ratio ${(on.rps / off.rps).toFixed(2)}x`,
+    );
   }
   const onInfo = batched.svc.list(true).find((m) => m.name === 'feed-ranker')!;
   const ratio = spread(rounds.map((r) => r.on.rps / r.off.rps));
@@ -161,7 +195,9 @@ try {
   console.log(`throughput ratio (batching / no batching), median (min–max) of ${rounds.length} rounds: ${fmt(ratio)}`);
   const cpuRatio = spread(rounds.map((r) => r.off.cpuUsPerRanking / r.on.cpuUsPerRanking));
   console.log(`CPU per ranking (no batching / batching), median (min–max): ${fmt(cpuRatio)}`);
-  console.log(`max event-loop delay with 32 requesters: ${Math.max(...rounds.map((r) => r.on.maxDelayMs)).toFixed(1)} ms batching, ${Math.max(...rounds.map((r) => r.off.maxDelayMs)).toFixed(1)} ms without`);
+  console.log(
+    `max event-loop delay with 32 requesters: ${Math.max(...rounds.map((r) => r.on.maxDelayMs)).toFixed(1)} ms batching, ${Math.max(...rounds.map((r) => r.off.maxDelayMs)).toFixed(1)} ms without`,
+  );
   bench.target('batching/no batching throughput', ratio.median, '>=', 3);
   bench.target('rank 500 candidates p99 ms', single.p99, '<=', 10);
   bench.finish();

@@ -38,7 +38,11 @@ const RELAY: RelayOptions = { batchSize: 500, pollIntervalMs: 1000, leaseMs: 60_
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
-const median = (xs: number[]) => pct([...xs].sort((a, b) => a - b), 0.5);
+const median = (xs: number[]) =>
+  pct(
+    [...xs].sort((a, b) => a - b),
+    0.5,
+  );
 
 async function startBroker(): Promise<{ brokers: string[]; stop(): Promise<void> }> {
   if (process.env.KAFKA_BROKERS) return { brokers: process.env.KAFKA_BROKERS.split(','), stop: async () => {} };
@@ -78,7 +82,12 @@ async function createDatabase(): Promise<{ db: Db; drop(): Promise<void> }> {
 const payload = (key: string, i: number) => ({ video_id: key, owner_id: '0190d6f0-1b2c-7d3e-8f4a-5b6c7d8e9f00', stage: 'transcode', progress: i % 100, timestamp: new Date().toISOString() });
 
 async function main(): Promise<void> {
-  console.log(`bench:kafka — ${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `bench:kafka — ${os.availableParallelism()} cores, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const broker = await startBroker();
   const { db, drop } = await createDatabase();
   const config = loadConfig({ KAFKA_BROKERS: broker.brokers.join(','), KAFKA_GROUP_PREFIX: `bench-${Date.now().toString(36)}.` });
@@ -91,7 +100,20 @@ async function main(): Promise<void> {
     const bus = new KafkaBus({ brokers: broker.brokers, topicPrefix: prefix, topics: ['videos.events'], kafka: config.kafka, logger });
     await bus.publishBatch([{ topic: 'videos.events', key: 'warm-up', value: '{}' }]);
     const perfTopic = `${prefix}perf`;
-    await run('bash', [SCRIPT, 'run', 'org.apache.kafka.tools.TopicCommand', '--bootstrap-server', broker.brokers[0], '--create', '--topic', perfTopic, '--partitions', String(config.kafka.partitions), '--replication-factor', '1']);
+    await run('bash', [
+      SCRIPT,
+      'run',
+      'org.apache.kafka.tools.TopicCommand',
+      '--bootstrap-server',
+      broker.brokers[0],
+      '--create',
+      '--topic',
+      perfTopic,
+      '--partitions',
+      String(config.kafka.partitions),
+      '--replication-factor',
+      '1',
+    ]);
     let size = 0;
     const novaRates: number[] = [];
     const kafkaRates: number[] = [];
@@ -109,17 +131,43 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       relay.start();
       for (;;) {
-        const left = await db.kysely.selectFrom('outbox').select((eb) => eb.fn.countAll<number>().as('n')).where('delivered_at', 'is', null).executeTakeFirstOrThrow();
+        const left = await db.kysely
+          .selectFrom('outbox')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('delivered_at', 'is', null)
+          .executeTakeFirstOrThrow();
         if (Number(left.n) === 0) break;
         await sleep(20);
       }
       const relaySeconds = (performance.now() - t0) / 1000;
       await relay.stop();
       novaRates.push(BACKLOG / relaySeconds);
-      console.log(`round ${round}, relay (Postgres outbox → Kafka, acks=all, idempotent, load ${load}): ${BACKLOG} events of ${size} B in ${relaySeconds.toFixed(2)} s = ${novaRates.at(-1)!.toFixed(0)} events/s`);
+      console.log(
+        `round ${round}, relay (Postgres outbox → Kafka, acks=all, idempotent, load ${load}): ${BACKLOG} events of ${size} B in ${relaySeconds.toFixed(2)} s = ${novaRates.at(-1)!.toFixed(0)} events/s`,
+      );
 
-      const perf = await run('bash', [SCRIPT, 'run', 'org.apache.kafka.tools.ProducerPerformance', '--topic', perfTopic, '--num-records', String(BACKLOG), '--record-size', String(size), '--throughput', '-1',
-        '--producer-props', `bootstrap.servers=${broker.brokers[0]}`, 'acks=all', 'enable.idempotence=true', 'compression.type=none'], { timeout: 600_000 });
+      const perf = await run(
+        'bash',
+        [
+          SCRIPT,
+          'run',
+          'org.apache.kafka.tools.ProducerPerformance',
+          '--topic',
+          perfTopic,
+          '--num-records',
+          String(BACKLOG),
+          '--record-size',
+          String(size),
+          '--throughput',
+          '-1',
+          '--producer-props',
+          `bootstrap.servers=${broker.brokers[0]}`,
+          'acks=all',
+          'enable.idempotence=true',
+          'compression.type=none',
+        ],
+        { timeout: 600_000 },
+      );
       const summary = perf.stdout.trim().split('\n').pop() ?? '';
       const m = /([\d.]+) records\/sec/.exec(summary);
       kafkaRates.push(m ? Number(m[1]) : NaN);
@@ -189,7 +237,12 @@ async function main(): Promise<void> {
         `commit → consumer lag at ${(wanted / sent).toFixed(0)}/s p50 ${pct(sorted, 0.5)} ms, p99 ${pct(sorted, 0.99)} ms (target p99 ≤ 250 ms at ${RATE}/s); ` +
         `from occurred_at p99 ${pct(fromOccurred, 0.99)} ms`,
     );
-    console.log(`load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(
+      `load average after: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
   } finally {
     await drop();
     await broker.stop();

@@ -47,12 +47,43 @@ function encoder(outputArgs: string[]): { child: ChildProcess; t0: () => number;
   });
   const vf = [`drawbox=x=0:y=0:w=iw:h=${Math.round((64 / 640) * W)}:color=black:t=fill`, ...boxes].join(',');
   const args = [
-    '-hide_banner', '-loglevel', 'error', '-progress', 'pipe:1', '-stats_period', '0.1',
-    '-re', '-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=${FPS}`,
-    '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', String(SECONDS), '-vf', vf,
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(FPS * SEGMENT), '-pix_fmt', 'yuv420p', '-b:v', '3000k',
-    '-c:a', 'aac', '-b:a', '128k',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-progress',
+    'pipe:1',
+    '-stats_period',
+    '0.1',
+    '-re',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${W}x${H}:rate=${FPS}`,
+    '-re',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=48000',
+    '-t',
+    String(SECONDS),
+    '-vf',
+    vf,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-tune',
+    'zerolatency',
+    '-g',
+    String(FPS * SEGMENT),
+    '-pix_fmt',
+    'yuv420p',
+    '-b:v',
+    '3000k',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '128k',
     ...outputArgs,
   ];
   const child = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -189,15 +220,57 @@ async function baseline(): Promise<Result> {
     const filter = `[0:v:0]split=${n}${rungs.map((_, i) => `[s${i}]`).join('')};` + rungs.map((r, i) => `[s${i}]scale=-2:${r.h},format=yuv420p[v${i}]`).join(';');
     const maps = rungs.flatMap((r, i) => ['-map', `[v${i}]`, '-map', '0:a:0', `-b:v:${i}`, `${r.kbps}k`, `-maxrate:v:${i}`, `${r.kbps}k`, `-bufsize:v:${i}`, `${r.kbps * 2}k`]);
     for (const r of rungs) fs.mkdirSync(path.join(dir, r.name));
-    const transcoder = spawn('ffmpeg', [
-      '-hide_banner', '-loglevel', 'error', '-listen', '1', '-f', 'flv', '-i', `rtmp://127.0.0.1:${port}/live/bench`,
-      '-filter_complex', filter, ...maps,
-      '-c:v', 'libx264', '-preset', PRESET || 'superfast', '-tune', 'zerolatency', '-sc_threshold', '0', '-force_key_frames', `expr:gte(t,n_forced*${SEGMENT})`,
-      '-c:a', 'aac', '-b:a', '128k', '-ac', '2', '-ar', '48000',
-      '-f', 'hls', '-hls_time', String(SEGMENT), '-hls_list_size', '6', '-hls_flags', 'delete_segments+independent_segments+temp_file',
-      '-master_pl_name', 'master.m3u8', '-hls_segment_filename', `${dir}/%v/seg_%05d.ts`,
-      '-var_stream_map', rungs.map((r, i) => `v:${i},a:${i},name:${r.name}`).join(' '), `${dir}/%v/index.m3u8`,
-    ], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const transcoder = spawn(
+      'ffmpeg',
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-listen',
+        '1',
+        '-f',
+        'flv',
+        '-i',
+        `rtmp://127.0.0.1:${port}/live/bench`,
+        '-filter_complex',
+        filter,
+        ...maps,
+        '-c:v',
+        'libx264',
+        '-preset',
+        PRESET || 'superfast',
+        '-tune',
+        'zerolatency',
+        '-sc_threshold',
+        '0',
+        '-force_key_frames',
+        `expr:gte(t,n_forced*${SEGMENT})`,
+        '-c:a',
+        'aac',
+        '-b:a',
+        '128k',
+        '-ac',
+        '2',
+        '-ar',
+        '48000',
+        '-f',
+        'hls',
+        '-hls_time',
+        String(SEGMENT),
+        '-hls_list_size',
+        '6',
+        '-hls_flags',
+        'delete_segments+independent_segments+temp_file',
+        '-master_pl_name',
+        'master.m3u8',
+        '-hls_segment_filename',
+        `${dir}/%v/seg_%05d.ts`,
+        '-var_stream_map',
+        rungs.map((r, i) => `v:${i},a:${i},name:${r.name}`).join(' '),
+        `${dir}/%v/index.m3u8`,
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
     const transcoded = new Promise<void>((r) => transcoder.on('close', () => r()));
     await sleep(1000); // the listener is up well within this; the encoder retries nothing, so wait
     const top = `${web.url}/${rungs[0].name}/index.m3u8`;
@@ -220,7 +293,14 @@ async function baseline(): Promise<Result> {
 async function watchInBrowser(masterUrl: string, t0: () => number): Promise<number[]> {
   if (!BROWSER) return [];
   const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline && (await fetch(masterUrl).then((r) => r.status, () => 0)) !== 200) await sleep(200);
+  while (
+    Date.now() < deadline &&
+    (await fetch(masterUrl).then(
+      (r) => r.status,
+      () => 0,
+    )) !== 200
+  )
+    await sleep(200);
   const left = SECONDS * 1000 - (Date.now() - (Number.isFinite(t0()) ? t0() : Date.now())) - 2000;
   return glassToGlass(masterUrl, t0, Math.max(5000, left)).catch((err) => {
     console.log(`(browser measurement skipped: ${(err as Error).message.split('\n')[0]})`);
@@ -280,7 +360,16 @@ async function glassToGlass(masterUrl: string, t0: () => number, durationMs: num
 
 async function nova(): Promise<Result> {
   const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'nova-bench-'));
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', RTMP_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...(PRESET ? { LIVE_FFMPEG_PRESET: PRESET } : {}), LIVE_SEGMENT_SECONDS: String(SEGMENT), LIVE_RECORD: 'false' });
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    RTMP_PORT: '0',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    ...(PRESET ? { LIVE_FFMPEG_PRESET: PRESET } : {}),
+    LIVE_SEGMENT_SECONDS: String(SEGMENT),
+    LIVE_RECORD: 'false',
+  });
   const running = await startNova(config, { api: true, worker: false }, createLogger('silent'));
   try {
     const client = await new NovaClient(running.url!).newUser('bench');
@@ -306,7 +395,9 @@ const show = (xs: number[]) => {
 };
 
 const bench = startBench('live-latency', { a: 'Nova', b: 'baseline ffmpeg ladder' }, { rounds: 2 });
-console.log(`live latency: ${W}x${H}@${FPS} for ${SECONDS}s, ${SEGMENT}s segments, live preset ${PRESET || 'default (superfast)'}, playlists polled every ${POLL_MS} ms, browser ${BROWSER ? 'on' : 'off'}`);
+console.log(
+  `live latency: ${W}x${H}@${FPS} for ${SECONDS}s, ${SEGMENT}s segments, live preset ${PRESET || 'default (superfast)'}, playlists polled every ${POLL_MS} ms, browser ${BROWSER ? 'on' : 'off'}`,
+);
 const { a: runs, b: bases } = await bench.alternate({ a: () => nova(), b: () => baseline() });
 const all = (rs: Result[], k: keyof Result) => rs.flatMap((r) => r[k]);
 const nGlass = all(runs, 'glass');
@@ -314,10 +405,10 @@ const bGlass = all(bases, 'glass');
 console.log('\nglass-to-glass in Chromium + hls.js (liveSyncDurationCount 1), one sample per second, all rounds');
 console.log(`  Nova (RTMP → ladder → storage → HTTP): ${show(nGlass)}`);
 console.log(`  baseline (ffmpeg ladder → disk → HTTP): ${show(bGlass)}`);
-console.log('secondary: send of a segment\'s FIRST frame → segment listed in the 720p playlist');
+console.log("secondary: send of a segment's FIRST frame → segment listed in the 720p playlist");
 console.log(`  Nova:     ${show(all(runs, 'first'))}`);
 console.log(`  baseline: ${show(all(bases, 'first'))}`);
-console.log('secondary: send of a segment\'s LAST frame → segment listed');
+console.log("secondary: send of a segment's LAST frame → segment listed");
 console.log(`  Nova:     ${show(all(runs, 'last'))}`);
 console.log(`  baseline: ${show(all(bases, 'last'))}`);
 const perRound = runs.map((r, i) => stats(r.glass).median / stats(bases[i].glass).median);

@@ -172,7 +172,10 @@ async function run(t: Target): Promise<void> {
   console.log(`  same, consumer deduping by event_id (processed_events): ${fmt(spread(dedupe), 0, ' events/s')}`);
   // The two end-to-end phases alternate (ABBA), so neither always runs on a warmer database.
   const { a: withRelay, b: alone } = await bench.alternate({ a: (r) => writersWithRelay(t, r), b: (r) => writersAlone(t, r) });
-  const ratio = ratioSpread(withRelay.map((x) => x.rate), alone.map((x) => x.rate));
+  const ratio = ratioSpread(
+    withRelay.map((x) => x.rate),
+    alone.map((x) => x.rate),
+  );
   console.log(`  end to end, ${t.writers} writer(s) committing 1 event per tx, ${bench.rounds} alternating rounds, median (min–max):`);
   console.log(`    writers alone:            ${fmt(spread(alone.map((x) => x.rate)), 0, ' tx/s')}, CPU ${fmt(spread(alone.map((x) => x.cpu * 1e6)), 0, ' µs/tx')}`);
   console.log(`    with the relay publishing: ${fmt(spread(withRelay.map((x) => x.rate)), 0, ' events/s delivered')}, CPU ${fmt(spread(withRelay.map((x) => x.cpu * 1e6)), 0, ' µs/event')}`);
@@ -186,7 +189,15 @@ async function run(t: Target): Promise<void> {
 async function sqliteTarget(): Promise<Target> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-bench-outbox-'));
   const db = openDatabase({ sqlitePath: path.join(dir, 'nova.db') });
-  return { name: 'SQLite (WAL, synchronous=NORMAL)', db, writers: 1, cleanup: async () => { await db.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    name: 'SQLite (WAL, synchronous=NORMAL)',
+    db,
+    writers: 1,
+    cleanup: async () => {
+      await db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 async function postgresTarget(): Promise<Target | null> {

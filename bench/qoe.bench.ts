@@ -20,22 +20,48 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-bench-qoe-'));
 const db = openDatabase({ sqlitePath: path.join(dir, 'nova.db') });
 await migrateToLatest(db);
 const video = uuidv7();
-const service = new QoeService(new QoeRepository(db), new MemoryRateLimiter(), { videoOwner: async () => 'owner', streamOwner: async () => null }, {
-  retentionDays: 30, sessionsPerMinute: 1e9, batchesPerMinute: 1e9, maxEventsPerSession: 1e6, pruneIntervalSeconds: 3600,
-});
+const service = new QoeService(
+  new QoeRepository(db),
+  new MemoryRateLimiter(),
+  { videoOwner: async () => 'owner', streamOwner: async () => null },
+  {
+    retentionDays: 30,
+    sessionsPerMinute: 1e9,
+    batchesPerMinute: 1e9,
+    maxEventsPerSession: 1e6,
+    pruneIntervalSeconds: 3600,
+  },
+);
 
 const t0 = performance.now();
 for (let s = 0; s < SESSIONS; s++) {
   const id = uuidv7();
-  const events: PlaybackEvent[] = [{ type: 'level_switch', at_ms: 0, height: 720, bitrate: 2_500_000 }, { type: 'startup', at_ms: 400 + (s % 700), ms: 400 + (s % 700) }];
-  for (let k = 1; k <= 55; k++) events.push(k % 9 === 0 ? { type: 'rebuffer_start', at_ms: 1000 + k * 1000 } : k % 9 === 1 && k > 1 ? { type: 'rebuffer_end', at_ms: 1000 + k * 1000 } : { type: 'heartbeat', at_ms: 1000 + k * 1000, position: k });
+  const events: PlaybackEvent[] = [
+    { type: 'level_switch', at_ms: 0, height: 720, bitrate: 2_500_000 },
+    { type: 'startup', at_ms: 400 + (s % 700), ms: 400 + (s % 700) },
+  ];
+  for (let k = 1; k <= 55; k++)
+    events.push(
+      k % 9 === 0
+        ? { type: 'rebuffer_start', at_ms: 1000 + k * 1000 }
+        : k % 9 === 1 && k > 1
+          ? { type: 'rebuffer_end', at_ms: 1000 + k * 1000 }
+          : { type: 'heartbeat', at_ms: 1000 + k * 1000, position: k },
+    );
   events.push({ type: 'end', at_ms: 60_000 });
   await service.ingest({ session_id: id, video_id: video, events }, { user: null, address: '127.0.0.1' });
 }
 const ingestMs = performance.now() - t0;
 
 async function replay(): Promise<number> {
-  const rows = await db.kysely.selectFrom('qoe_events as e').innerJoin('qoe_sessions as s', 's.session_id', 'e.session_id').select(['e.session_id', 'e.type', 'e.at_ms', 'e.data']).where('s.video_id', '=', video).orderBy('e.session_id').orderBy('e.at_ms').execute();
+  const rows = await db.kysely
+    .selectFrom('qoe_events as e')
+    .innerJoin('qoe_sessions as s', 's.session_id', 'e.session_id')
+    .select(['e.session_id', 'e.type', 'e.at_ms', 'e.data'])
+    .where('s.video_id', '=', video)
+    .orderBy('e.session_id')
+    .orderBy('e.at_ms')
+    .execute();
   let play = 0;
   let current = '';
   let batch: PlaybackEvent[] = [];

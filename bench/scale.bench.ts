@@ -86,7 +86,9 @@ async function transcodeRound(owner: NovaClient, workers: NovaProcess[], file: s
   const seconds = (Math.max(...readyAt) - t0) / 1000;
   const cpu = workers.reduce((s, w) => s + cpuSeconds(w.child.pid), 0) - cpu0;
   const r = { workers: workers.length, seconds, perMinute: (videos / seconds) * 60, cpuPerVideo: cpu / videos };
-  console.log(`  ${r.workers} worker${r.workers > 1 ? 's' : ' '}: ${videos} videos ready in ${seconds.toFixed(1)} s (${r.perMinute.toFixed(1)}/min), worker CPU ${r.cpuPerVideo.toFixed(2)} s per video`);
+  console.log(
+    `  ${r.workers} worker${r.workers > 1 ? 's' : ' '}: ${videos} videos ready in ${seconds.toFixed(1)} s (${r.perMinute.toFixed(1)}/min), worker CPU ${r.cpuPerVideo.toFixed(2)} s per video`,
+  );
   return r;
 }
 
@@ -118,23 +120,27 @@ async function chatRound(nodes: NovaProcess[], streamId: string, tokens: string[
   const receivers: ChatSocket[] = [];
   // Round robin over the nodes, as a load balancer would place them; batches spare the accept queues.
   for (let i = 0; i < sockets; i += 100) {
-    receivers.push(...(await Promise.all(Array.from({ length: Math.min(100, sockets - i) }, (_, j) => {
-      const n = i + j;
-      return ChatSocket.open(nodes[n % nodes.length].url!, streamId, {
-        record: false,
-        onFrame: (data) => {
-          if (data.indexOf(MARK) === -1) return false;
-          const now = performance.now();
-          total++;
-          if (measuring && now >= windowStart && now <= windowEnd) inWindow++;
-          if (n < SAMPLED) {
-            const sentAt = Number((JSON.parse(data.toString('utf8')) as { message: string }).message.split('|')[1]);
-            if (sentAt >= windowStart && sentAt <= windowEnd) latencies.push(now - sentAt);
-          }
-          return false;
-        },
-      });
-    }))));
+    receivers.push(
+      ...(await Promise.all(
+        Array.from({ length: Math.min(100, sockets - i) }, (_, j) => {
+          const n = i + j;
+          return ChatSocket.open(nodes[n % nodes.length].url!, streamId, {
+            record: false,
+            onFrame: (data) => {
+              if (data.indexOf(MARK) === -1) return false;
+              const now = performance.now();
+              total++;
+              if (measuring && now >= windowStart && now <= windowEnd) inWindow++;
+              if (n < SAMPLED) {
+                const sentAt = Number((JSON.parse(data.toString('utf8')) as { message: string }).message.split('|')[1]);
+                if (sentAt >= windowStart && sentAt <= windowEnd) latencies.push(now - sentAt);
+              }
+              return false;
+            },
+          });
+        }),
+      )),
+    );
   }
   const senders = await Promise.all(tokens.map((token, i) => ChatSocket.open(nodes[i % nodes.length].url!, streamId, { token, record: false, onFrame: () => false })));
   await new Promise((r) => setTimeout(r, 500));
@@ -205,7 +211,12 @@ async function main(): Promise<void> {
   const sockets = Number(arg('sockets', '1000'));
   const rates = arg('rates', '50,100,200,400').split(',').map(Number);
   const seconds = Number(arg('seconds', '5'));
-  console.log(`scale-out on ${os.cpus().length} cores (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+  console.log(
+    `scale-out on ${os.cpus().length} cores (load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')})`,
+  );
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-scale-bench-'));
   const prefix = `nova-bench-scale-${Date.now().toString(36)}`;
@@ -224,7 +235,8 @@ async function main(): Promise<void> {
     FFMPEG_PRESET: process.env.FFMPEG_PRESET ?? 'veryfast',
     CHAT_RATE_MESSAGES: '100000',
     CHAT_RATE_WINDOW_SECONDS: '1',
-    CHAT_MAX_SOCKETS_PER_ADDRESS: '0', HTTP_MAX_CONNECTIONS_PER_ADDRESS: '0',
+    CHAT_MAX_SOCKETS_PER_ADDRESS: '0',
+    HTTP_MAX_CONNECTIONS_PER_ADDRESS: '0',
     CHAT_MAX_SOCKETS: '100000',
     LOG_LEVEL: 'info',
   };
@@ -264,7 +276,10 @@ async function main(): Promise<void> {
     console.log('\nsummary');
     const m1 = median(one.map((r) => r.perMinute));
     const m2 = median(two.map((r) => r.perMinute));
-    const txRatio = ratioSpread(two.map((r) => r.perMinute), one.map((r) => r.perMinute));
+    const txRatio = ratioSpread(
+      two.map((r) => r.perMinute),
+      one.map((r) => r.perMinute),
+    );
     console.log(`  transcodes/min, median: 1 worker ${m1.toFixed(1)}, 2 workers ${m2.toFixed(1)}: ratio 2/1 per round ${fmt(txRatio)}`);
     console.log(`  worker CPU s per video, median: 1 worker ${median(one.map((r) => r.cpuPerVideo)).toFixed(2)}, 2 workers ${median(two.map((r) => r.cpuPerVideo)).toFixed(2)}`);
     for (const rate of rates) {

@@ -40,7 +40,14 @@ interface Target {
 }
 
 async function seed(db: Db): Promise<void> {
-  const users = Array.from({ length: 50 }, (_, i) => ({ id: uuidv7(), username: `creator${i}`, username_lower: `creator${i}`, password_hash: 'x', role: 'user', created_at: new Date().toISOString() }));
+  const users = Array.from({ length: 50 }, (_, i) => ({
+    id: uuidv7(),
+    username: `creator${i}`,
+    username_lower: `creator${i}`,
+    password_hash: 'x',
+    role: 'user',
+    created_at: new Date().toISOString(),
+  }));
   await db.kysely.insertInto('users').values(users).execute();
   const search = new SearchRepository(db);
   for (let done = 0; done < VIDEOS; done += 500) {
@@ -49,10 +56,37 @@ async function seed(db: Db): Promise<void> {
         const owner = users[i % users.length];
         const at = new Date(Date.now() - i * 60_000).toISOString();
         const v = {
-          id: uuidv7(), owner_id: owner.id, title: sentence(4 + Math.floor(rand() * 5)), description: sentence(20 + Math.floor(rand() * 20)), status: 'ready' as const,
-          source_key: null, source_size: null, source_stream_id: null, upload_id: null, duration_seconds: 60, width: 1280, height: 720, fps: 30, has_audio: 1,
-          video_codec: 'h264', audio_codec: 'aac', run_id: null, renditions: null, manifest_key: null, thumbnail_key: null, storyboard_key: null, storyboard_vtt_key: null,
-          playable_key: null, stage: null, progress: 100, error: null, created_at: at, updated_at: at, ready_at: at, visibility: 'public' as const, tags: '[]',
+          id: uuidv7(),
+          owner_id: owner.id,
+          title: sentence(4 + Math.floor(rand() * 5)),
+          description: sentence(20 + Math.floor(rand() * 20)),
+          status: 'ready' as const,
+          source_key: null,
+          source_size: null,
+          source_stream_id: null,
+          upload_id: null,
+          duration_seconds: 60,
+          width: 1280,
+          height: 720,
+          fps: 30,
+          has_audio: 1,
+          video_codec: 'h264',
+          audio_codec: 'aac',
+          run_id: null,
+          renditions: null,
+          manifest_key: null,
+          thumbnail_key: null,
+          storyboard_key: null,
+          storyboard_vtt_key: null,
+          playable_key: null,
+          stage: null,
+          progress: 100,
+          error: null,
+          created_at: at,
+          updated_at: at,
+          ready_at: at,
+          visibility: 'public' as const,
+          tags: '[]',
         };
         await trx.insertInto('videos').values(v).execute();
         await search.put(trx, videoDocument(v, owner.username));
@@ -76,8 +110,18 @@ async function likeScan(db: Db, q: string): Promise<number> {
   const patterns = q.split(' ').map((w) => `%${w}%`);
   let query = db.kysely.selectFrom('videos').select(['id', 'title']).where('status', '=', 'ready').where('visibility', '=', 'public');
   for (const p of patterns) query = query.where((eb) => eb.or([eb('title', like, p), eb('description', like, p)]));
-  const inTitle = sql.join(patterns.map((p) => sql`title ${sql.raw(like)} ${p}`), sql` AND `);
-  return (await query.orderBy(sql`CASE WHEN ${inTitle} THEN 0 ELSE 1 END`).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(LIMIT).execute()).length;
+  const inTitle = sql.join(
+    patterns.map((p) => sql`title ${sql.raw(like)} ${p}`),
+    sql` AND `,
+  );
+  return (
+    await query
+      .orderBy(sql`CASE WHEN ${inTitle} THEN 0 ELSE 1 END`)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(LIMIT)
+      .execute()
+  ).length;
 }
 
 async function measure(fn: (q: string) => Promise<number>, queries: string[]): Promise<{ p50: number; p99: number; qps: number; hits: number }> {
@@ -118,9 +162,11 @@ async function run(t: Target): Promise<void> {
     if (fts.p99 > 20) met.push(`${kind}: p99 ${fts.p99.toFixed(1)} ms > 20 ms`);
     if (fts.qps < 10 * scan.qps) met.push(`${kind}: ${(fts.qps / scan.qps).toFixed(1)}x < 10x`);
     const f = (x: number) => x.toFixed(2).padStart(6);
-    console.log(`  ${kind.padEnd(10)} index: p50 ${f(fts.p50)} ms  p99 ${f(fts.p99)} ms  ${Math.round(fts.qps).toLocaleString('en').padStart(6)} q/s (${fts.hits.toFixed(1)} hits)`
-      + ` | LIKE scan: p50 ${f(scan.p50)} ms  p99 ${f(scan.p99)} ms  ${Math.round(scan.qps).toLocaleString('en').padStart(5)} q/s (${scan.hits.toFixed(1)} hits)`
-      + ` | ${(fts.qps / scan.qps).toFixed(1)}x`);
+    console.log(
+      `  ${kind.padEnd(10)} index: p50 ${f(fts.p50)} ms  p99 ${f(fts.p99)} ms  ${Math.round(fts.qps).toLocaleString('en').padStart(6)} q/s (${fts.hits.toFixed(1)} hits)` +
+        ` | LIKE scan: p50 ${f(scan.p50)} ms  p99 ${f(scan.p99)} ms  ${Math.round(scan.qps).toLocaleString('en').padStart(5)} q/s (${scan.hits.toFixed(1)} hits)` +
+        ` | ${(fts.qps / scan.qps).toFixed(1)}x`,
+    );
   }
   console.log(`  target (p99 <= 20 ms, >= 10x the scan): ${met.length === 0 ? 'met' : `not met (${met.join('; ')})`}`);
 }
@@ -128,7 +174,14 @@ async function run(t: Target): Promise<void> {
 async function sqliteTarget(): Promise<Target> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-bench-search-'));
   const db = openDatabase({ sqlitePath: path.join(dir, 'nova.db') });
-  return { name: 'SQLite (FTS5)', db, cleanup: async () => { await db.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    name: 'SQLite (FTS5)',
+    db,
+    cleanup: async () => {
+      await db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 async function postgresTarget(): Promise<Target | null> {
@@ -158,7 +211,12 @@ async function postgresTarget(): Promise<Target | null> {
   };
 }
 
-console.log(`search benchmark on ${os.cpus().length} cores (load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}), node ${process.version}, ${SECONDS} s per measurement`);
+console.log(
+  `search benchmark on ${os.cpus().length} cores (load ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}), node ${process.version}, ${SECONDS} s per measurement`,
+);
 for (const make of [sqliteTarget, postgresTarget]) {
   const t = await make();
   if (!t) continue;

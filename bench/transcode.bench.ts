@@ -50,11 +50,38 @@ function ffmpeg(args: string[]): Promise<string> {
  */
 async function makeSource(file: string): Promise<void> {
   await ffmpeg([
-    '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=size=1920x1080:rate=30:duration=${seconds},noise=alls=2:allf=t`,
-    '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
-    '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '12M', '-maxrate', '15M', '-bufsize', '24M', '-g', '60', '-pix_fmt', 'yuv420p',
-    '-c:a', 'aac', '-b:a', '192k', '-movflags', '+faststart', file,
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=1920x1080:rate=30:duration=${seconds},noise=alls=2:allf=t`,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-b:v',
+    '12M',
+    '-maxrate',
+    '15M',
+    '-bufsize',
+    '24M',
+    '-g',
+    '60',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '192k',
+    '-movflags',
+    '+faststart',
+    file,
   ]);
 }
 
@@ -109,9 +136,19 @@ async function runPerRendition(src: string, info: MediaInfo, ladder: LadderPlan,
 /** PSNR (average over Y, U, V) of an HLS rendition against the source scaled to the same size. */
 async function psnr(playlist: string, src: string, width: number, height: number): Promise<number> {
   const log = await ffmpeg([
-    '-v', 'info', '-protocol_whitelist', 'file', '-i', playlist, '-i', src,
-    '-lavfi', `[0:v]setpts=PTS-STARTPTS[d];[1:v]scale=${width}:${height}:flags=bicubic,setsar=1,setpts=PTS-STARTPTS[r];[d][r]psnr`,
-    '-f', 'null', '-',
+    '-v',
+    'info',
+    '-protocol_whitelist',
+    'file',
+    '-i',
+    playlist,
+    '-i',
+    src,
+    '-lavfi',
+    `[0:v]setpts=PTS-STARTPTS[d];[1:v]scale=${width}:${height}:flags=bicubic,setsar=1,setpts=PTS-STARTPTS[r];[d][r]psnr`,
+    '-f',
+    'null',
+    '-',
   ]);
   const m = /PSNR .*average:([\d.]+|inf)/.exec(log);
   if (!m) throw new Error(`no PSNR in: ${log.slice(-500)}`);
@@ -133,22 +170,25 @@ async function main() {
   const ladder = planLadder(info);
   console.log(`ladder: ${ladder.video.map((r) => `${r.width}x${r.height}@${r.video_kbps}k`).join(', ')} + AAC ${ladder.audio?.audio_kbps}k`);
 
-  const { a: nova, b: base } = await bench.alternate({
-    a: async (i) => {
-      const out = path.join(dir, `nova-${i}`);
-      fs.rmSync(out, { recursive: true, force: true });
-      const t = await runNova(src, info, out);
-      console.log(`  run ${i + 1} one-decode    : wall ${s(t.wall)}, cpu ${t.cpu.toFixed(1)} s, first playable ${s(t.firstPlayable)}, load ${os.loadavg()[0].toFixed(1)}`);
-      return t;
+  const { a: nova, b: base } = await bench.alternate(
+    {
+      a: async (i) => {
+        const out = path.join(dir, `nova-${i}`);
+        fs.rmSync(out, { recursive: true, force: true });
+        const t = await runNova(src, info, out);
+        console.log(`  run ${i + 1} one-decode    : wall ${s(t.wall)}, cpu ${t.cpu.toFixed(1)} s, first playable ${s(t.firstPlayable)}, load ${os.loadavg()[0].toFixed(1)}`);
+        return t;
+      },
+      b: async (i) => {
+        const out = path.join(dir, `base-${i}`);
+        fs.rmSync(out, { recursive: true, force: true });
+        const t = await runPerRendition(src, info, ladder, out);
+        console.log(`  run ${i + 1} per-rendition : wall ${s(t.wall)}, cpu ${t.cpu.toFixed(1)} s, first playable ${s(t.firstPlayable)}, load ${os.loadavg()[0].toFixed(1)}`);
+        return t;
+      },
     },
-    b: async (i) => {
-      const out = path.join(dir, `base-${i}`);
-      fs.rmSync(out, { recursive: true, force: true });
-      const t = await runPerRendition(src, info, ladder, out);
-      console.log(`  run ${i + 1} per-rendition : wall ${s(t.wall)}, cpu ${t.cpu.toFixed(1)} s, first playable ${s(t.firstPlayable)}, load ${os.loadavg()[0].toFixed(1)}`);
-      return t;
-    },
-  }, { rounds: runs });
+    { rounds: runs },
+  );
   const nw = median(nova.map((t) => t.wall));
   const bw = median(base.map((t) => t.wall));
   const nf = median(nova.map((t) => t.firstPlayable));
@@ -174,10 +214,22 @@ async function main() {
     const bb = Math.min(...base.map((t) => t.wall));
     console.log(`  best runs: one-decode ${s(nb)} (realtime ×${(seconds / (nb / 1000)).toFixed(2)}) vs per-rendition ${s(bb)} → ${(bb / nb).toFixed(2)}×`);
   }
-  console.log(`  cpu: one-decode ${nc.toFixed(1)} s vs per-rendition ${bc.toFixed(1)} s → ${(bc / nc).toFixed(2)}× less work; realtime on 2 idle cores at best ×${(seconds / (nc / os.cpus().length)).toFixed(2)}`);
+  console.log(
+    `  cpu: one-decode ${nc.toFixed(1)} s vs per-rendition ${bc.toFixed(1)} s → ${(bc / nc).toFixed(2)}× less work; realtime on 2 idle cores at best ×${(seconds / (nc / os.cpus().length)).toFixed(2)}`,
+  );
   console.log(quality.join('\n'));
-  const speedup = ratioSpread(base.map((t) => t.wall), nova.map((t) => t.wall));
-  console.log(`  speed-up per round (wall): ${fmt(speedup)}; cpu ratio per round: ${fmt(ratioSpread(base.map((t) => t.cpu), nova.map((t) => t.cpu)))}`);
+  const speedup = ratioSpread(
+    base.map((t) => t.wall),
+    nova.map((t) => t.wall),
+  );
+  console.log(
+    `  speed-up per round (wall): ${fmt(speedup)}; cpu ratio per round: ${fmt(
+      ratioSpread(
+        base.map((t) => t.cpu),
+        nova.map((t) => t.cpu),
+      ),
+    )}`,
+  );
   bench.target('one-decode speed-up (wall)', speedup.median, '>=', 1.5);
   bench.target('one-decode realtime factor', seconds / (nw / 1000), '>=', 1.0);
   bench.target('first playable / time-to-ready', nf / nw, '<=', 0.35);

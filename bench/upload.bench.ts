@@ -17,7 +17,6 @@ import { cpuSeconds, fmt, numArg, ratioSpread, spread, startBench } from './lib/
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
-
 /** The baseline: PUT bodies piped straight into a file, nothing else. */
 async function baselineServer(dir: string): Promise<void> {
   const server = http.createServer(async (req, res) => {
@@ -111,7 +110,11 @@ async function main(): Promise<void> {
     fs.closeSync(out);
     const size = fs.statSync(source).size;
 
-    const nova = await startChild(['src/cli.ts', 'serve', '--no-worker'], { DATA_DIR: novaDir, PORT: '0', HOST: '127.0.0.1', RTMP_PORT: '0', LOG_LEVEL: 'info', UPLOAD_MAX_BYTES: String(size * 2) }, (e) => (e.msg === 'nova serve started' ? String(e.url) : undefined));
+    const nova = await startChild(
+      ['src/cli.ts', 'serve', '--no-worker'],
+      { DATA_DIR: novaDir, PORT: '0', HOST: '127.0.0.1', RTMP_PORT: '0', LOG_LEVEL: 'info', UPLOAD_MAX_BYTES: String(size * 2) },
+      (e) => (e.msg === 'nova serve started' ? String(e.url) : undefined),
+    );
     children.push(nova.proc);
     const base = await startChild(['bench/upload.bench.ts', 'baseline-server', baseDir], {}, (e) => (typeof e.url === 'string' ? e.url : undefined));
     children.push(base.proc);
@@ -160,7 +163,10 @@ async function main(): Promise<void> {
     );
     const tusRate = spread(tus.map((x) => x.rate / 1e6));
     const putRate = spread(put.map((x) => x.rate / 1e6));
-    const ratio = ratioSpread(tus.map((x) => x.rate), put.map((x) => x.rate));
+    const ratio = ratioSpread(
+      tus.map((x) => x.rate),
+      put.map((x) => x.rate),
+    );
     const gib = size / 2 ** 30;
     const growth = peakRss - rssBefore;
     console.log('');

@@ -130,9 +130,13 @@ async function main(): Promise<void> {
     };
     for (const [name, p, accept] of cases) {
       const { a: ours, b: base } = await bench.alternate({ a: () => measure(nova, p, accept), b: () => measure(plain, p, accept) });
-      const ratio = ratioSpread(ours.map((r) => r.rps), base.map((r) => r.rps));
+      const ratio = ratioSpread(
+        ours.map((r) => r.rps),
+        base.map((r) => r.rps),
+      );
       const errors = [...base, ...ours].reduce((n, r) => n + r.errors, 0);
-      const show = (rs: Array<Result & { cpuUs: number }>) => `${fmt(spread(rs.map((r) => r.rps)), 0)} (p50 ${spread(rs.map((r) => r.p50)).median} / p99 ${spread(rs.map((r) => r.p99)).median}) CPU ${fmt(spread(rs.map((r) => r.cpuUs)), 0, ' µs/req')}`;
+      const show = (rs: Array<Result & { cpuUs: number }>) =>
+        `${fmt(spread(rs.map((r) => r.rps)), 0)} (p50 ${spread(rs.map((r) => r.p50)).median} / p99 ${spread(rs.map((r) => r.p99)).median}) CPU ${fmt(spread(rs.map((r) => r.cpuUs)), 0, ' µs/req')}`;
       console.log(`${name}\n  baseline ${show(base)}\n  nova     ${show(ours)}\n  nova/baseline per round ${fmt(ratio)}${errors ? `   errors ${errors}` : ''}`);
       bench.target(`${name} nova/baseline req/s`, ratio.median, '>=', 0.5);
     }
@@ -148,7 +152,8 @@ async function main(): Promise<void> {
 const [role, dir] = process.argv.slice(2);
 if (role === 'nova') void novaServer(dir);
 else if (role === 'plain') plainServer(dir);
-else main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+else
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });

@@ -55,10 +55,11 @@ const stopKafka = () => {
   fs.rmSync(kafkaDir, { recursive: true, force: true });
   kafkaDir = null;
 };
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => {
-  stopKafka();
-  process.exit(1);
-});
+for (const signal of ['SIGINT', 'SIGTERM'])
+  process.on(signal, () => {
+    stopKafka();
+    process.exit(1);
+  });
 // NOVA_TEST_RETRIES=N (CI sets 1): a file with a failure runs again, alone, up to N more times.
 // These machines are shared and their load swings widely; a file that then passes is still named
 // as flaky at the end of the output, and its first failure stays in the log above.
@@ -66,10 +67,21 @@ const retries = Math.max(0, Number(env.NOVA_TEST_RETRIES ?? 0) || 0);
 const failedList = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nova-test-run-')), 'failed.json');
 function run(list) {
   fs.rmSync(failedList, { force: true });
-  const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1',
-    '--test-reporter=spec', '--test-reporter-destination=stdout',
-    `--test-reporter=${path.join(root, 'scripts/failed-files-reporter.mjs')}`, `--test-reporter-destination=${failedList}`,
-    ...list], { stdio: 'inherit', cwd: root, env });
+  const res = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--test',
+      '--test-concurrency=1',
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      `--test-reporter=${path.join(root, 'scripts/failed-files-reporter.mjs')}`,
+      `--test-reporter-destination=${failedList}`,
+      ...list,
+    ],
+    { stdio: 'inherit', cwd: root, env },
+  );
   let failed = [];
   try {
     failed = JSON.parse(fs.readFileSync(failedList, 'utf8'));

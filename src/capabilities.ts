@@ -42,10 +42,14 @@ export function createCapabilities(c: Container): Capability[] {
   const vodCapabilities = [videosCapability(c, vod), uploadsCapability(c, vod, uploadFiles), transcodeCapability(c, vod)];
   // QoE asks videos and live who owns what (and whether the caller may see a video).
   const qoe = qoeCapability(c, {
-    videoOwner: (id, user) => vod.videos.getVisible(id, user).then((v) => v.owner_id, (err: unknown) => {
-      if (err instanceof NotFoundError) return null;
-      throw err;
-    }),
+    videoOwner: (id, user) =>
+      vod.videos.getVisible(id, user).then(
+        (v) => v.owner_id,
+        (err: unknown) => {
+          if (err instanceof NotFoundError) return null;
+          throw err;
+        },
+      ),
     streamOwner: async (id) => (await live.getStream(id))?.creator_id ?? null,
   });
   // Guardrails read the sessions of an experiment's users from QoE.
@@ -63,5 +67,26 @@ export function createCapabilities(c: Container): Capability[] {
   // Keep `events` (the outbox relay) last: it starts after and stops before every consumer, so no
   // event is marked delivered while a consumer is not listening.
   // `web` (the app at `/`) has no background work; it comes after every API route it must not shadow.
-  return [healthCapability(c), accountsCapability(c), instanceCapability(c), ...vodCapabilities, qoe, experiments, liveCapability(c, live, { recordingSink: () => vod.videos }), chatCapability(c, live), clipsCapability(c, live, vod.videos), moderationCapability(c, live, vod.videos), models, engagementCapability(c, (userId, videoId) => feedState.acted(userId, [videoId])), channels, searchCapability(c), feed, feedExperimentCap, trending, webhooks, eventsCapability(c), webCapability(c)];
+  return [
+    healthCapability(c),
+    accountsCapability(c),
+    instanceCapability(c),
+    ...vodCapabilities,
+    qoe,
+    experiments,
+    liveCapability(c, live, { recordingSink: () => vod.videos }),
+    chatCapability(c, live),
+    clipsCapability(c, live, vod.videos),
+    moderationCapability(c, live, vod.videos),
+    models,
+    engagementCapability(c, (userId, videoId) => feedState.acted(userId, [videoId])),
+    channels,
+    searchCapability(c),
+    feed,
+    feedExperimentCap,
+    trending,
+    webhooks,
+    eventsCapability(c),
+    webCapability(c),
+  ];
 }

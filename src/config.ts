@@ -7,7 +7,10 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, message: string) {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
     super(`Invalid ${variable}: ${message}`);
   }
 }
@@ -177,7 +180,10 @@ function trustProxy(env: Env): boolean | number | string[] {
   if (raw === undefined || /^(0|false|no|off)$/i.test(raw)) return false;
   if (/^(true|yes|on)$/i.test(raw)) return true;
   if (/^\d+$/.test(raw)) return int(env, 'TRUST_PROXY', 0, 0, 16);
-  const list = raw.split(',').map((x) => x.trim()).filter(Boolean);
+  const list = raw
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   for (const entry of list) {
     const [addr, bits, extra] = entry.split('/');
     const okAddr = net.isIP(addr) !== 0 || ['loopback', 'linklocal', 'uniquelocal'].includes(addr);
@@ -245,7 +251,10 @@ function s3(env: Env): S3Config | undefined {
 function brokers(env: Env): string[] | undefined {
   const raw = str(env, 'KAFKA_BROKERS');
   if (raw === undefined) return undefined;
-  const list = raw.split(',').map((b) => b.trim()).filter(Boolean);
+  const list = raw
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
   for (const b of list) {
     if (!/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/.test(b)) throw new ConfigError('KAFKA_BROKERS', `"${b}" is not host:port`);
   }
@@ -376,7 +385,10 @@ function webhooksConfig(env: Env): WebhooksConfig {
     secretKey = /^[0-9a-fA-F]{64}$/.test(rawKey) ? Buffer.from(rawKey, 'hex') : Buffer.from(rawKey, 'base64');
     if (secretKey.length !== 32) throw new ConfigError('WEBHOOKS_SECRET_KEY', 'must be 32 bytes, as 64 hex digits or base64');
   }
-  const allowedHosts = (str(env, 'WEBHOOKS_ALLOWED_HOSTS') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  const allowedHosts = (str(env, 'WEBHOOKS_ALLOWED_HOSTS') ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
   for (const h of allowedHosts) {
     if (!/^[a-z0-9.:[\]_-]{1,253}$/.test(h)) throw new ConfigError('WEBHOOKS_ALLOWED_HOSTS', `"${h}" is not a host name or IP address`);
   }
@@ -419,7 +431,10 @@ export interface ModelsConfig {
 }
 
 function modelsConfig(env: Env): ModelsConfig {
-  const allowed = (str(env, 'MODELS_ALLOWED_PATHS') ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  const allowed = (str(env, 'MODELS_ALLOWED_PATHS') ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   for (const p of allowed) if (!path.isAbsolute(p)) throw new ConfigError('MODELS_ALLOWED_PATHS', `"${p}" is not an absolute path`);
   return {
     allowedPaths: allowed.map((p) => path.resolve(p)),

@@ -66,15 +66,20 @@ export function createContainer(config: Config, logger: Logger = createLogger(co
   ];
   if (redis) readiness.push({ name: 'redis', check: async () => void (await redis.ping()) });
   const instance = new InstanceService(new InstanceRepository(db));
-  const accounts = new AccountsService(new AccountsRepository(db), limiter, {
-    admin: config.admin,
-    tokenTtlSeconds: config.tokenTtlSeconds,
-    loginMaxAttempts: config.loginMaxAttempts,
-    loginWindowSeconds: config.loginWindowSeconds,
-    registerMaxPerAddress: config.registerMaxPerAddress,
-    registerWindowSeconds: config.registerWindowSeconds,
-    registrationMode: () => instance.registrationMode(),
-  }, createPasswordHasher(config.http.passwordScryptLogN));
+  const accounts = new AccountsService(
+    new AccountsRepository(db),
+    limiter,
+    {
+      admin: config.admin,
+      tokenTtlSeconds: config.tokenTtlSeconds,
+      loginMaxAttempts: config.loginMaxAttempts,
+      loginWindowSeconds: config.loginWindowSeconds,
+      registerMaxPerAddress: config.registerMaxPerAddress,
+      registerWindowSeconds: config.registerWindowSeconds,
+      registrationMode: () => instance.registrationMode(),
+    },
+    createPasswordHasher(config.http.passwordScryptLogN),
+  );
   const closers: Array<() => Promise<void>> = [() => db.close()];
   const bus = createEventBus(config, logger, TOPICS);
   closers.push(() => bus.close());

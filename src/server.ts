@@ -30,7 +30,12 @@ export async function startNova(config: Config, roles: Roles, logger?: Logger): 
   let ops: OpsServer | null = null;
   // A node on its way out stops being ready at once, so a load balancer sends no new work to it.
   let stopping = false;
-  container.readiness.push({ name: 'shutdown', check: async () => { if (stopping) throw new Error('shutting down'); } });
+  container.readiness.push({
+    name: 'shutdown',
+    check: async () => {
+      if (stopping) throw new Error('shutting down');
+    },
+  });
   const stop = async (): Promise<void> => {
     stopping = true;
     if (app) {
@@ -49,7 +54,9 @@ export async function startNova(config: Config, roles: Roles, logger?: Logger): 
     reportMediaTools(config, container.logger);
     capabilities.push(...createCapabilities(container));
     if (config.http.production && !config.publicUrl) {
-      container.logger.warn('PUBLIC_URL is not set in production: absolute links (upload URLs, playlists) are built from the request\'s Host header (and forwarded headers only from TRUST_PROXY proxies); set PUBLIC_URL to the address clients use.');
+      container.logger.warn(
+        "PUBLIC_URL is not set in production: absolute links (upload URLs, playlists) are built from the request's Host header (and forwarded headers only from TRUST_PROXY proxies); set PUBLIC_URL to the address clients use.",
+      );
     }
     if (config.http.metricsPort !== undefined) ops = await startOpsServer(container, config.http.metricsPort, config.http.metricsHost);
     let url: string | null = null;
@@ -81,7 +88,14 @@ const SOCKET_CLOSE_GRACE_MS = 2000;
 async function closeSockets(app: NovaApp): Promise<void> {
   const clients = [...(app.websocketServer?.clients ?? [])];
   if (clients.length === 0) return;
-  const closed = clients.filter((ws) => ws.readyState !== ws.CLOSED).map((ws) => once(ws, 'close').then(() => undefined, () => undefined));
+  const closed = clients
+    .filter((ws) => ws.readyState !== ws.CLOSED)
+    .map((ws) =>
+      once(ws, 'close').then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
   for (const ws of clients) ws.close(1012, 'service restart');
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([Promise.all(closed), new Promise((resolve) => (timer = setTimeout(resolve, SOCKET_CLOSE_GRACE_MS)))]);

@@ -90,11 +90,12 @@ describe('accounts', () => {
 
   it('ignores X-Forwarded-For unless TRUST_PROXY names the proxy: a client cannot pick its address', async () => {
     await t.client.as(null).register('spoof_target', 'password-8');
-    const attempt = (forwarded: string) => fetch(`${t.url}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-forwarded-for': forwarded },
-      body: JSON.stringify({ username: 'spoof_target', password: 'wrong-password' }),
-    });
+    const attempt = (forwarded: string) =>
+      fetch(`${t.url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': forwarded },
+        body: JSON.stringify({ username: 'spoof_target', password: 'wrong-password' }),
+      });
     for (let i = 0; i < 3; i++) assert.equal((await attempt(`203.0.113.${i + 1}`)).status, 401);
     assert.equal((await attempt('203.0.113.99')).status, 429, 'a fresh forwarded address did not reset the limit');
   });
@@ -131,14 +132,15 @@ describe('accounts behind a trusted proxy: limits per client address', () => {
   });
   after(async () => t.stop());
 
-  const post = (path: string, from: string, body: unknown) => fetch(`${t.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-forwarded-for': from },
-    body: JSON.stringify(body),
-  });
+  const post = (path: string, from: string, body: unknown) =>
+    fetch(`${t.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': from },
+      body: JSON.stringify(body),
+    });
   const login = (from: string, username: string, password: string) => post('/api/v1/auth/login', from, { username, password });
 
-  it('a stranger\'s failed attempts do not lock the owner out', async () => {
+  it("a stranger's failed attempts do not lock the owner out", async () => {
     assert.equal((await post('/api/v1/auth/register', '198.51.100.7', { username: 'owner_user', password: 'owner-pass-1' })).status, 201);
     for (let i = 0; i < 3; i++) assert.equal((await login('203.0.113.5', 'owner_user', 'guess-' + i)).status, 401);
     const stopped = await login('203.0.113.5', 'owner_user', 'owner-pass-1');
@@ -146,7 +148,7 @@ describe('accounts behind a trusted proxy: limits per client address', () => {
     assert.equal((await login('198.51.100.7', 'owner_user', 'owner-pass-1')).status, 200, 'the owner, from their own address, still gets in');
   });
 
-  it('many addresses guessing one account are stopped at 20× the per-address limit; the owner\'s address still gets in', async () => {
+  it("many addresses guessing one account are stopped at 20× the per-address limit; the owner's address still gets in", async () => {
     assert.equal((await post('/api/v1/auth/register', '198.51.100.8', { username: 'popular_user', password: 'popular-pass-1' })).status, 201);
     assert.equal((await login('198.51.100.8', 'popular_user', 'popular-pass-1')).status, 200);
     for (let i = 0; i < 60; i++) assert.equal((await login(`10.1.${Math.floor(i / 3)}.1`, 'popular_user', 'guess')).status, 401, `attempt ${i}`);

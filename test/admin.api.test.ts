@@ -7,7 +7,17 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { v7 as uuidv7 } from 'uuid';
 import {
-  createInvite, deleteInvite, getAdminInstance, getInstance, listInvites, listUsers, moderate, moderationLog, registerWithInvite, updateInstance, updateUser,
+  createInvite,
+  deleteInvite,
+  getAdminInstance,
+  getInstance,
+  listInvites,
+  listUsers,
+  moderate,
+  moderationLog,
+  registerWithInvite,
+  updateInstance,
+  updateUser,
 } from '../src/client/admin.client.js';
 import { like } from '../src/client/engagement.client.js';
 import { createStream } from '../src/client/live.client.js';
@@ -18,13 +28,41 @@ import { startTestNovaOn, TEST_BACKENDS, type TestNova } from './helpers/nova.js
 async function insertReadyVideo(t: TestNova, ownerId: string, title: string): Promise<string> {
   const id = uuidv7();
   const at = new Date().toISOString();
-  await t.nova.container.db.kysely.insertInto('videos').values({
-    id, owner_id: ownerId, title, description: '', status: 'ready',
-    source_key: null, source_size: null, source_stream_id: null, upload_id: null, duration_seconds: 42, width: 640, height: 360, fps: 30,
-    has_audio: 1, video_codec: 'h264', audio_codec: 'aac', run_id: null, renditions: null, manifest_key: null, thumbnail_key: null,
-    storyboard_key: null, storyboard_vtt_key: null, playable_key: null, stage: null, progress: 100, error: null, encoding_mode: null,
-    created_at: at, updated_at: at, ready_at: at,
-  }).execute();
+  await t.nova.container.db.kysely
+    .insertInto('videos')
+    .values({
+      id,
+      owner_id: ownerId,
+      title,
+      description: '',
+      status: 'ready',
+      source_key: null,
+      source_size: null,
+      source_stream_id: null,
+      upload_id: null,
+      duration_seconds: 42,
+      width: 640,
+      height: 360,
+      fps: 30,
+      has_audio: 1,
+      video_codec: 'h264',
+      audio_codec: 'aac',
+      run_id: null,
+      renditions: null,
+      manifest_key: null,
+      thumbnail_key: null,
+      storyboard_key: null,
+      storyboard_vtt_key: null,
+      playable_key: null,
+      stage: null,
+      progress: 100,
+      error: null,
+      encoding_mode: null,
+      created_at: at,
+      updated_at: at,
+      ready_at: at,
+    })
+    .execute();
   return id;
 }
 
@@ -92,7 +130,10 @@ for (const backend of TEST_BACKENDS) {
       assert.ok(all.body.total >= 2);
       assert.deepEqual(all.body.items.map((u) => u.username).slice(-2), [plainInfo.username, adminInfo.username], 'newest first');
       const found = await listUsers(admin, { q: plainInfo.username.slice(3).toUpperCase() });
-      assert.deepEqual(found.body.items.map((u) => u.id), [plainInfo.id]);
+      assert.deepEqual(
+        found.body.items.map((u) => u.id),
+        [plainInfo.id],
+      );
       assert.equal(found.body.total, 1);
       // A LIKE wildcard is taken literally.
       assert.equal((await listUsers(admin, { q: '%' })).body.total, 0);
@@ -202,7 +243,10 @@ for (const backend of TEST_BACKENDS) {
       const saved = await updateInstance(admin, { name: '  Cat   Films ', description: 'Short films about cats.' });
       assert.equal(saved.status, 200);
       assert.equal(saved.body.name, 'Cat Films');
-      assert.ok(saved.body.checklist.every((c) => c.done), JSON.stringify(saved.body.checklist));
+      assert.ok(
+        saved.body.checklist.every((c) => c.done),
+        JSON.stringify(saved.body.checklist),
+      );
       assert.deepEqual((await getInstance(t.client.as(null))).body, { name: 'Cat Films', description: 'Short films about cats.', registration_mode: 'open' });
       problem(await updateInstance(admin, { name: '   ' }), 400, /empty/);
       problem(await updateInstance(admin, {}), 400);
@@ -233,7 +277,10 @@ for (const backend of TEST_BACKENDS) {
       assert.equal(mine.body.hidden?.reason, 'Reported as spam', 'the owner learns why');
       assert.equal((await admin.get(`/api/v1/videos/${id}`)).status, 200);
       const listed = await anon.get<{ items: Array<{ id: string }> }>(`/api/v1/videos?owner=${ownerInfo.id}`);
-      assert.deepEqual(listed.body.items.map((v) => v.id), []);
+      assert.deepEqual(
+        listed.body.items.map((v) => v.id),
+        [],
+      );
       problem(await moderate(admin, { target_type: 'video', target_id: id, action: 'hide', reason: 'again' }), 409);
 
       assert.equal((await moderate(admin, { target_type: 'video', target_id: id, action: 'unhide', reason: 'Appeal accepted' })).status, 201);
@@ -248,11 +295,22 @@ for (const backend of TEST_BACKENDS) {
       problem(await owner.get(`/api/v1/videos/${id}`), 404);
 
       const log = await moderationLog(admin, { target_id: id });
-      assert.deepEqual(log.body.items.map((e) => [e.action, e.reason]), [['delete', 'Copyright claim'], ['hide', 'Reported again'], ['unhide', 'Appeal accepted'], ['hide', 'Reported as spam']]);
+      assert.deepEqual(
+        log.body.items.map((e) => [e.action, e.reason]),
+        [
+          ['delete', 'Copyright claim'],
+          ['hide', 'Reported again'],
+          ['unhide', 'Appeal accepted'],
+          ['hide', 'Reported as spam'],
+        ],
+      );
       const page = await moderationLog(admin, { target_id: id, limit: 3 });
       assert.equal(page.body.items.length, 3);
       const rest = await moderationLog(admin, { target_id: id, limit: 3, cursor: page.body.next_cursor! });
-      assert.deepEqual(rest.body.items.map((e) => e.reason), ['Reported as spam']);
+      assert.deepEqual(
+        rest.body.items.map((e) => e.reason),
+        ['Reported as spam'],
+      );
       assert.equal(rest.body.next_cursor, null);
     });
 

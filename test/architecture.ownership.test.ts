@@ -39,7 +39,8 @@ export function capabilityOf(relFile: string): string {
   return parts[0] === 'infra' && parts.length > 2 ? `infra/${parts[1]}` : parts[0]!;
 }
 
-const BUILDER = /\.\s*(?:selectFrom|insertInto|replaceInto|updateTable|deleteFrom|mergeInto|using|innerJoin|leftJoin|rightJoin|fullJoin|crossJoin|innerJoinLateral|leftJoinLateral|crossJoinLateral)\(\s*(\[[^\]]*\]|'[^']*'|"[^"]*")/g;
+const BUILDER =
+  /\.\s*(?:selectFrom|insertInto|replaceInto|updateTable|deleteFrom|mergeInto|using|innerJoin|leftJoin|rightJoin|fullJoin|crossJoin|innerJoinLateral|leftJoinLateral|crossJoinLateral)\(\s*(\[[^\]]*\]|'[^']*'|"[^"]*")/g;
 const SQL_HELPER = /\bsql\.(?:table|ref|id)\(\s*(?:'([^']*)'|"([^"]*)"|`([^`$]*))/g;
 const RAW_TABLE = /\b(?:FROM|JOIN|INTO|UPDATE|TABLE)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?(?:ONLY\s+)?"?([A-Za-z_][A-Za-z0-9_]*)/gi;
 
@@ -89,7 +90,10 @@ function skipExpression(src: string, start: number): number {
 export function tablesQueried(source: string, known: ReadonlySet<string>): Set<string> {
   const found = new Set<string>();
   const add = (name: string | undefined) => {
-    const table = name?.trim().split(/\s+as\s+|\s+/i)[0]?.split('.')[0];
+    const table = name
+      ?.trim()
+      .split(/\s+as\s+|\s+/i)[0]
+      ?.split('.')[0];
     if (table && known.has(table)) found.add(table);
   };
   for (const m of source.matchAll(BUILDER)) {
@@ -157,7 +161,13 @@ describe('table ownership', () => {
     const created = migrationTables();
     assert.ok(created.size >= 30, `found only ${created.size} tables in the migrations: the scan is broken`);
     assert.deepEqual([...created].filter((t) => !(t in owners)).sort(), [], 'tables without an owner in src/infra/db/ownership.ts');
-    assert.deepEqual(Object.keys(owners).filter((t) => !created.has(t)).sort(), [], 'owners listed for tables no migration creates');
+    assert.deepEqual(
+      Object.keys(owners)
+        .filter((t) => !created.has(t))
+        .sort(),
+      [],
+      'owners listed for tables no migration creates',
+    );
     for (const owner of new Set(Object.values(owners))) assert.ok(fs.statSync(path.join(srcDir, owner)).isDirectory(), `owner ${owner} is not a folder under src/`);
   });
 
@@ -180,18 +190,22 @@ describe('table ownership', () => {
     const unexpected = found.filter((v) => !pending.has(`${v.file} ${v.table}`)).map(describeViolation);
     assert.deepEqual(unexpected, [], 'move these queries into the owner (an exported query function) and call it');
     const stillPending = new Set(found.map((v) => `${v.file} ${v.table}`));
-    assert.deepEqual([...pending].filter((p) => !stillPending.has(p)), [], 'these PENDING entries are fixed: remove them from the list');
+    assert.deepEqual(
+      [...pending].filter((p) => !stillPending.has(p)),
+      [],
+      'these PENDING entries are fixed: remove them from the list',
+    );
   });
 
   it('catches a deliberate cross-capability query, by builder and by raw SQL', () => {
     const fixture: Record<string, string> = {
       'trending/leak.ts': [
         `const a = await db.kysely.selectFrom('videos as v').innerJoin('users as u', 'u.id', 'v.owner_id').selectAll().execute();`,
-        "await sql`UPDATE video_stats SET views = views + ${n} WHERE video_id = ${id}`.execute(db.kysely);",
+        'await sql`UPDATE video_stats SET views = views + ${n} WHERE video_id = ${id}`.execute(db.kysely);',
         `await trx\n  .deleteFrom(\n    'jobs'\n  ).execute();`,
       ].join('\n'),
       'videos/own.ts': "await db.kysely.selectFrom('videos').selectAll().execute(); await sql<number>`SELECT count(*) FROM video_playback_keys`.execute(x);",
-      'clips/nested.ts': "const q = sql`${sql.ref(`clips.${k}`)} + 1 FROM chat_messages`;",
+      'clips/nested.ts': 'const q = sql`${sql.ref(`clips.${k}`)} + 1 FROM chat_messages`;',
     };
     assert.deepEqual(ownershipViolations(fixture, owners).map(describeViolation), [
       'src/trending/leak.ts queries jobs, owned by infra/queue',

@@ -52,7 +52,7 @@ for (const backend of TEST_BACKENDS) {
       if (modelsDir) fs.rmSync(modelsDir, { recursive: true, force: true });
     });
 
-    it('ranks a followed creator\'s video above an otherwise equal one', async (ctx) => {
+    it("ranks a followed creator's video above an otherwise equal one", async (ctx) => {
       if (skip) return ctx.skip(skip);
       const before = await getFeed(viewer, 20);
       assert.equal(before.body.ranking, 'model');
@@ -83,7 +83,10 @@ for (const backend of TEST_BACKENDS) {
       assert.equal(following.body.items.length, 1);
       assert.equal(following.body.items[0].username, creatorB.username, 'most recent first');
       const rest = await listFollowing(viewer, { limit: 1, cursor: following.body.next_cursor! });
-      assert.deepEqual(rest.body.items.map((i) => i.username), [creatorA.username]);
+      assert.deepEqual(
+        rest.body.items.map((i) => i.username),
+        [creatorA.username],
+      );
       assert.equal(rest.body.next_cursor, null);
 
       assert.equal((await unfollow(viewer, creatorB.username)).status, 204);
@@ -92,28 +95,54 @@ for (const backend of TEST_BACKENDS) {
       assert.equal(ch.body.follower_count, 0);
       assert.equal(ch.body.following, false);
 
-      const events = await t.nova.container.db.kysely.selectFrom('outbox').select(['event_type', 'topic', 'event_key', 'payload']).where('event_type', 'in', ['user.followed', 'user.unfollowed']).orderBy('seq').execute();
-      assert.deepEqual(events.map((e) => `${e.event_type}:${e.event_key === creatorA.id ? 'a' : 'b'}`), ['user.followed:a', 'user.followed:b', 'user.unfollowed:b']);
+      const events = await t.nova.container.db.kysely
+        .selectFrom('outbox')
+        .select(['event_type', 'topic', 'event_key', 'payload'])
+        .where('event_type', 'in', ['user.followed', 'user.unfollowed'])
+        .orderBy('seq')
+        .execute();
+      assert.deepEqual(
+        events.map((e) => `${e.event_type}:${e.event_key === creatorA.id ? 'a' : 'b'}`),
+        ['user.followed:a', 'user.followed:b', 'user.unfollowed:b'],
+      );
       assert.ok(events.every((e) => e.topic === 'users.events'));
       assert.equal(TOPIC_OF['user.followed'], 'users.events');
-      assert.deepEqual({ ...JSON.parse(events[0].payload), event_id: undefined, occurred_at: undefined, timestamp: undefined }, {
-        follower_id: viewerId, followee_id: creatorA.id, event_type: 'user.followed', schema_version: 1, event_id: undefined, occurred_at: undefined, timestamp: undefined,
-      });
+      assert.deepEqual(
+        { ...JSON.parse(events[0].payload), event_id: undefined, occurred_at: undefined, timestamp: undefined },
+        {
+          follower_id: viewerId,
+          followee_id: creatorA.id,
+          event_type: 'user.followed',
+          schema_version: 1,
+          event_id: undefined,
+          occurred_at: undefined,
+          timestamp: undefined,
+        },
+      );
     });
 
-    it('lists followed creators\' newest public videos in the following feed', async (ctx) => {
+    it("lists followed creators' newest public videos in the following feed", async (ctx) => {
       if (skip) return ctx.skip(skip);
       const feed = await getFollowingFeed(viewer, { limit: 1 });
       assert.equal(feed.status, 200);
-      assert.deepEqual(feed.body.items.map((v) => v.id), [ids.a]);
+      assert.deepEqual(
+        feed.body.items.map((v) => v.id),
+        [ids.a],
+      );
       assert.equal(feed.body.items[0].owner_username, creatorA.username);
       assert.deepEqual(feed.body.live, []);
       const next = await getFollowingFeed(viewer, { limit: 1, cursor: feed.body.next_cursor! });
-      assert.deepEqual(next.body.items.map((v) => v.id), [ids.aOld]);
+      assert.deepEqual(
+        next.body.items.map((v) => v.id),
+        [ids.aOld],
+      );
       assert.equal(next.body.next_cursor, null);
       // Not b's video (unfollowed), and never an unlisted one.
       assert.equal((await updateVideo(owner, ids.aOld, { visibility: 'unlisted' })).status, 200);
-      assert.deepEqual((await getFollowingFeed(viewer, { limit: 10 })).body.items.map((v) => v.id), [ids.a]);
+      assert.deepEqual(
+        (await getFollowingFeed(viewer, { limit: 10 })).body.items.map((v) => v.id),
+        [ids.a],
+      );
       assert.equal((await getChannel(viewer, creatorA.username)).body.video_count, 1);
     });
 

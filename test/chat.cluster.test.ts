@@ -70,7 +70,12 @@ describe('chat across two processes (Postgres + Redis)', { skip }, () => {
     await Promise.all(everyone.map((s) => s.message((m) => m.message === 'a19')));
     await Promise.all(everyone.map((s) => s.message((m) => m.message === 'b1')));
     const order = (s: ChatSocket) => s.messages().map((m) => m.message);
-    for (const s of onB) assert.deepEqual(order(s).filter((m) => m.startsWith('a')), Array.from({ length: 20 }, (_, i) => `a${i}`), 'A\'s messages arrive at B in order');
+    for (const s of onB)
+      assert.deepEqual(
+        order(s).filter((m) => m.startsWith('a')),
+        Array.from({ length: 20 }, (_, i) => `a${i}`),
+        "A's messages arrive at B in order",
+      );
     const reference = order(onA[0]);
     assert.equal(reference.length, 22);
     for (const s of everyone) assert.deepEqual(order(s), reference, 'every socket on both processes sees one order');
@@ -103,9 +108,18 @@ describe('chat across two processes (Postgres + Redis)', { skip }, () => {
     const last10 = () => expected().slice(-10);
     const s = await ChatSocket.open(b.url, streamId);
     sockets.push(s);
-    assert.deepEqual((await s.history()).messages.map((m) => m.message), last10());
-    assert.deepEqual((await chatHistory(a.client, streamId)).body.messages.map((m) => m.message), last10());
-    assert.deepEqual((await chatHistory(a.client, streamId, { limit: 50 })).body.messages.map((m) => m.message), expected());
+    assert.deepEqual(
+      (await s.history()).messages.map((m) => m.message),
+      last10(),
+    );
+    assert.deepEqual(
+      (await chatHistory(a.client, streamId)).body.messages.map((m) => m.message),
+      last10(),
+    );
+    assert.deepEqual(
+      (await chatHistory(a.client, streamId, { limit: 50 })).body.messages.map((m) => m.message),
+      expected(),
+    );
     const r = new Redis(REDIS_TEST_URL);
     const list = `${prefix}h:${streamId}`;
     try {
@@ -121,11 +135,17 @@ describe('chat across two processes (Postgres + Redis)', { skip }, () => {
     } finally {
       await r.quit();
     }
-    assert.deepEqual((await chatHistory(b.client, streamId)).body.messages.map((m) => m.message), last10());
+    assert.deepEqual(
+      (await chatHistory(b.client, streamId)).body.messages.map((m) => m.message),
+      last10(),
+    );
     await Promise.all(sockets.splice(0).map((x) => x.close()));
     const fresh = await ChatSocket.open(a.url, streamId);
     sockets.push(fresh);
-    assert.deepEqual((await fresh.history()).messages.map((m) => m.message), last10());
+    assert.deepEqual(
+      (await fresh.history()).messages.map((m) => m.message),
+      last10(),
+    );
   });
 
   it('every accepted message and the deletion are in the Postgres outbox, keyed by stream', async () => {

@@ -102,7 +102,13 @@ describe('chat robustness (embedded)', () => {
     cleanup.push(() => t.stop());
     const again = await ChatSocket.open(t.url, sid);
     cleanup.push(() => again.close());
-    assert.deepEqual((await again.history()).messages.map((m) => m.message), ['one', 'two', 'three']);
-    assert.deepEqual((await chatHistory(t.client, sid)).body.messages.map((m) => m.message), ['one', 'two', 'three']);
+    assert.deepEqual(
+      (await again.history()).messages.map((m) => m.message),
+      ['one', 'two', 'three'],
+    );
+    assert.deepEqual(
+      (await chatHistory(t.client, sid)).body.messages.map((m) => m.message),
+      ['one', 'two', 'three'],
+    );
   });
 });

@@ -6,17 +6,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startTestNova, startTestNovaOn, TEST_BACKENDS, type TestNova } from './helpers/nova.js';
 import type { NovaClient, Problem, UserInfo } from '../src/client/nova-client.js';
-import {
-  ChatSocket,
-  banFromChat,
-  chatBans,
-  chatHistory,
-  chatSettings,
-  deleteChatMessage,
-  putChatSettings,
-  unbanFromChat,
-  type ChatMessage,
-} from '../src/client/chat.client.js';
+import { ChatSocket, banFromChat, chatBans, chatHistory, chatSettings, deleteChatMessage, putChatSettings, unbanFromChat, type ChatMessage } from '../src/client/chat.client.js';
 
 interface Actor {
   client: NovaClient;
@@ -87,7 +77,10 @@ describe('chat over WebSocket (embedded)', () => {
     const history = await late.history();
     const found = history.messages.find((m) => m.comment_id === got[0].comment_id);
     assert.ok(found, 'history on a new connection has the message');
-    assert.deepEqual(Object.keys(found).sort(), CONTRACT_FIELDS.filter((f) => f !== 'event_type'));
+    assert.deepEqual(
+      Object.keys(found).sort(),
+      CONTRACT_FIELDS.filter((f) => f !== 'event_type'),
+    );
     await Promise.all(clients.map((c) => c.close()));
   });
 
@@ -210,7 +203,10 @@ describe('chat over WebSocket (embedded)', () => {
     assert.ok(!bystander.events.some((e) => e.event_type === 'chat.error'), 'only the banned user is told');
     s.send('let me talk');
     await s.waitFor((e) => e.event_type === 'chat.error' && e.code === 'banned' && e !== told);
-    assert.deepEqual((await chatBans(creator.client, sid)).body.bans.map((b) => b.user_id), [troll.user.id]);
+    assert.deepEqual(
+      (await chatBans(creator.client, sid)).body.bans.map((b) => b.user_id),
+      [troll.user.id],
+    );
     assert.equal((await chatBans(viewer.client, sid)).status, 403);
 
     assert.equal((await unbanFromChat(viewer.client, sid, troll.user.id)).status, 403);
@@ -246,9 +242,15 @@ describe('chat over WebSocket (embedded)', () => {
     // Deleting again is harmless.
     assert.equal((await deleteChatMessage(admin.client, sid, doomed.comment_id)).status, 204);
     const page = await chatHistory(t.client, sid);
-    assert.deepEqual(page.body.messages.map((m) => m.message), ['keep me']);
+    assert.deepEqual(
+      page.body.messages.map((m) => m.message),
+      ['keep me'],
+    );
     const fresh = await open(sid);
-    assert.deepEqual((await fresh.history()).messages.map((m) => m.message), ['keep me']);
+    assert.deepEqual(
+      (await fresh.history()).messages.map((m) => m.message),
+      ['keep me'],
+    );
   });
 
   it('history pages: limit and before, newest last; validation and unknown streams', async () => {
@@ -258,9 +260,15 @@ describe('chat over WebSocket (embedded)', () => {
     for (let i = 0; i < 7; i++) s.send(`m${i}`);
     await s.message((m) => m.message === 'm6');
     const last3 = await chatHistory(t.client, sid, { limit: 3 });
-    assert.deepEqual(last3.body.messages.map((m: ChatMessage) => m.message), ['m4', 'm5', 'm6']);
+    assert.deepEqual(
+      last3.body.messages.map((m: ChatMessage) => m.message),
+      ['m4', 'm5', 'm6'],
+    );
     const older = await chatHistory(t.client, sid, { limit: 3, before: last3.body.messages[0].comment_id });
-    assert.deepEqual(older.body.messages.map((m) => m.message), ['m1', 'm2', 'm3']);
+    assert.deepEqual(
+      older.body.messages.map((m) => m.message),
+      ['m1', 'm2', 'm3'],
+    );
     assert.equal((await chatHistory(t.client, sid, { limit: 0 })).status, 400);
     const badBefore = await t.client.get<Problem>(`/api/v1/streams/${sid}/chat/messages?before=nope`);
     assert.equal(badBefore.status, 400);
@@ -278,7 +286,13 @@ describe('chat over WebSocket (embedded)', () => {
     const m = await s.message((x) => x.message === 'for the outbox');
     await deleteChatMessage(creator.client, sid, m.comment_id);
     const rows = await t.nova.container.db.kysely.selectFrom('outbox').select(['topic', 'event_type', 'event_key', 'payload']).where('event_key', '=', sid).orderBy('seq').execute();
-    assert.deepEqual(rows.map((r) => [r.topic, r.event_type]), [['streams.chat', 'chat.message'], ['streams.chat', 'chat.deleted']]);
+    assert.deepEqual(
+      rows.map((r) => [r.topic, r.event_type]),
+      [
+        ['streams.chat', 'chat.message'],
+        ['streams.chat', 'chat.deleted'],
+      ],
+    );
     const payload = JSON.parse(rows[0].payload);
     for (const f of CONTRACT_FIELDS) assert.ok(f in payload, `outbox payload has ${f}`);
     assert.equal(payload.comment_id, m.comment_id);
@@ -307,7 +321,10 @@ describe('chat over WebSocket (embedded)', () => {
       assert.equal((await s.closed).code, 1000);
     }
     const late = await open(sid, leaver.token);
-    assert.deepEqual((await late.history()).messages.map((m) => m.message), ['bye']);
+    assert.deepEqual(
+      (await late.history()).messages.map((m) => m.message),
+      ['bye'],
+    );
     await late.waitFor((e) => e.event_type === 'chat.closed');
     await late.closed;
     // The history stays readable over HTTP.

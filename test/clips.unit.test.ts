@@ -20,7 +20,10 @@ describe('clip ranges', () => {
   });
 
   it('writes a finished VOD playlist of the copied segments', () => {
-    const text = clipMediaPlaylist([{ uri: 'seg_00003.ts', duration: 6 }, { uri: 'seg_00004.ts', duration: 4.5 }]);
+    const text = clipMediaPlaylist([
+      { uri: 'seg_00003.ts', duration: 6 },
+      { uri: 'seg_00004.ts', duration: 4.5 },
+    ]);
     assert.match(text, /#EXT-X-PLAYLIST-TYPE:VOD/);
     assert.match(text, /#EXT-X-TARGETDURATION:6/);
     assert.match(text, /#EXT-X-MEDIA-SEQUENCE:0/);
@@ -41,22 +44,38 @@ describe('DVR playlists', () => {
     assert.equal(liveListSize(6, 2, 60), 30);
     assert.equal(liveListSize(6, 4, 10), 6);
     assert.equal(liveListSize(6, 2, 7200), 3600);
-    const args = buildLiveFfmpegArgs({ ladder: selectLiveLadder(640, 360, true, 2), outDir: '/tmp/x', segmentPrefix: 'p', listSize: 30, startNumber: 0, discontinuity: false, preset: 'superfast', recordingPath: null });
+    const args = buildLiveFfmpegArgs({
+      ladder: selectLiveLadder(640, 360, true, 2),
+      outDir: '/tmp/x',
+      segmentPrefix: 'p',
+      listSize: 30,
+      startNumber: 0,
+      discontinuity: false,
+      preset: 'superfast',
+      recordingPath: null,
+    });
     assert.equal(args[args.indexOf('-hls_list_size') + 1], '30');
     assert.match(args[args.indexOf('-hls_flags') + 1], /program_date_time/);
   });
 
   it('reads capture times of live segments and writes the history playlist', () => {
-    const text = '#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:4\n#EXT-X-PROGRAM-DATE-TIME:2026-01-01T10:00:00.000+0000\n#EXTINF:2.000000,\na_00004.ts\n#EXT-X-PROGRAM-DATE-TIME:2026-01-01T10:00:02.000+0000\n#EXTINF:2.000000,\na_00005.ts\n#EXTINF:1.5,\na_00006.ts\n';
+    const text =
+      '#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:4\n#EXT-X-PROGRAM-DATE-TIME:2026-01-01T10:00:00.000+0000\n#EXTINF:2.000000,\na_00004.ts\n#EXT-X-PROGRAM-DATE-TIME:2026-01-01T10:00:02.000+0000\n#EXTINF:2.000000,\na_00005.ts\n#EXTINF:1.5,\na_00006.ts\n';
     const segs = parseLiveSegments(text);
-    assert.deepEqual(segs.map((s) => [s.uri, s.duration, s.at]), [
-      ['a_00004.ts', 2, Date.parse('2026-01-01T10:00:00Z')],
-      ['a_00005.ts', 2, Date.parse('2026-01-01T10:00:02Z')],
-      ['a_00006.ts', 1.5, null],
-    ]);
+    assert.deepEqual(
+      segs.map((s) => [s.uri, s.duration, s.at]),
+      [
+        ['a_00004.ts', 2, Date.parse('2026-01-01T10:00:00Z')],
+        ['a_00005.ts', 2, Date.parse('2026-01-01T10:00:02Z')],
+        ['a_00006.ts', 1.5, null],
+      ],
+    );
     const history = liveHistoryPlaylist(segs, 2);
     assert.match(history, /#EXT-X-PLAYLIST-TYPE:EVENT/);
-    assert.deepEqual(parseLiveSegments(history).map((s) => s.uri), ['a_00004.ts', 'a_00005.ts', 'a_00006.ts']);
+    assert.deepEqual(
+      parseLiveSegments(history).map((s) => s.uri),
+      ['a_00004.ts', 'a_00005.ts', 'a_00006.ts'],
+    );
     assert.doesNotMatch(history, /ENDLIST/);
   });
 });

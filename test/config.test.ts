@@ -31,7 +31,11 @@ describe('config', () => {
     assert.equal(loadConfig({ ENCODING_MODE: 'per_title' }).encodingMode, 'per_title');
     assert.equal(loadConfig({ ENCODING_MODE: 'fixed' }).encodingMode, 'fixed');
     for (const bad of ['abr', 'PER_TITLE', 'per-title']) {
-      assert.throws(() => loadConfig({ ENCODING_MODE: bad }), (e: unknown) => e instanceof ConfigError && e.variable === 'ENCODING_MODE' && e.message.includes(bad) && /per_title or fixed/.test(e.message), bad);
+      assert.throws(
+        () => loadConfig({ ENCODING_MODE: bad }),
+        (e: unknown) => e instanceof ConfigError && e.variable === 'ENCODING_MODE' && e.message.includes(bad) && /per_title or fixed/.test(e.message),
+        bad,
+      );
     }
   });
 
@@ -55,13 +59,26 @@ describe('config', () => {
     assert.equal(h.production, false);
     assert.equal(loadConfig({ METRICS_PORT: '9464' }).http.metricsPort, 9464);
     assert.equal(loadConfig({ NODE_ENV: 'production' }).http.production, true);
-    for (const [name, bad] of [['METRICS_PORT', '70000'], ['HTTP_HEADERS_TIMEOUT_MS', '10'], ['STREAMS_MAX_PER_ADDRESS', '0'], ['PASSWORD_SCRYPT_LOG_N', '30'], ['HTTP_MAX_CONNECTIONS_PER_ADDRESS', '-1']]) {
-      assert.throws(() => loadConfig({ [name!]: bad }), (e: unknown) => e instanceof ConfigError && e.variable === name, name);
+    for (const [name, bad] of [
+      ['METRICS_PORT', '70000'],
+      ['HTTP_HEADERS_TIMEOUT_MS', '10'],
+      ['STREAMS_MAX_PER_ADDRESS', '0'],
+      ['PASSWORD_SCRYPT_LOG_N', '30'],
+      ['HTTP_MAX_CONNECTIONS_PER_ADDRESS', '-1'],
+    ]) {
+      assert.throws(
+        () => loadConfig({ [name!]: bad }),
+        (e: unknown) => e instanceof ConfigError && e.variable === name,
+        name,
+      );
     }
   });
 
   it('names the bad variable', () => {
-    assert.throws(() => loadConfig({ PORT: 'eighty' }), (e: unknown) => e instanceof ConfigError && e.variable === 'PORT');
+    assert.throws(
+      () => loadConfig({ PORT: 'eighty' }),
+      (e: unknown) => e instanceof ConfigError && e.variable === 'PORT',
+    );
     assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), /DATABASE_URL/);
     assert.throws(() => loadConfig({ S3_ENDPOINT: 'http://localhost:9000' }), /S3_BUCKET/);
     assert.throws(() => loadConfig({ KAFKA_BROKERS: 'nohostport' }), /KAFKA_BROKERS/);

@@ -16,7 +16,11 @@ const compose = parse(read('docker-compose.yml')) as {
 };
 
 /** Dockerfile instructions with line continuations joined. */
-const instructions = dockerfile.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+const instructions = dockerfile
+  .replace(/\\\n/g, ' ')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l && !l.startsWith('#'));
 
 /** `nova --help`: the commands and flags the CLI really has. */
 function novaUsage(): string {
@@ -32,9 +36,15 @@ describe('deployment files', () => {
   it('Dockerfile: Node 24, every COPY source exists, non-root, a HEALTHCHECK, no bundled ffmpeg or foreign ONNX binaries', () => {
     const froms = instructions.filter((l) => /^FROM /i.test(l));
     assert.ok(froms.length >= 2 && froms.every((l) => /^FROM node:24[.-]/.test(l)), froms.join('\n'));
-    const ignored = read('.dockerignore').split('\n').map((l) => l.trim()).filter(Boolean);
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     for (const copy of instructions.filter((l) => /^COPY /i.test(l) && !/--from=/.test(l))) {
-      const parts = copy.split(/\s+/).slice(1).filter((p) => !p.startsWith('--'));
+      const parts = copy
+        .split(/\s+/)
+        .slice(1)
+        .filter((p) => !p.startsWith('--'));
       for (const src of parts.slice(0, -1)) {
         assert.ok(fs.existsSync(path.join(ROOT, src)), `COPY source ${src} does not exist`);
         assert.ok(!ignored.includes(src), `COPY source ${src} is in .dockerignore`);
@@ -42,7 +52,10 @@ describe('deployment files', () => {
     }
     const users = instructions.filter((l) => /^USER /i.test(l));
     assert.ok(users.length > 0 && !/root|^USER 0/.test(users.at(-1)!), 'the last USER is not root');
-    assert.ok(instructions.some((l) => /^HEALTHCHECK .*CMD/.test(l)), 'HEALTHCHECK');
+    assert.ok(
+      instructions.some((l) => /^HEALTHCHECK .*CMD/.test(l)),
+      'HEALTHCHECK',
+    );
     assert.match(dockerfile, /rm -rf node_modules\/@ffmpeg-installer node_modules\/@ffprobe-installer/);
     assert.match(dockerfile, /onnxruntime-node\/bin.*darwin.*win32/);
     assert.match(dockerfile, /npm ci\b/);
@@ -85,6 +98,10 @@ describe('deployment files', () => {
     // Two helper packages of @platformatic/kafka declare Node >= 22.19 while the client itself
     // declares (and is tested on) Node 20.19.4+; every other engine mismatch fails.
     const mismatched = [...res.stderr.matchAll(/EBADENGINE\s+package: '(@?[^@']+)@/g)].map((m) => m[1]);
-    assert.deepEqual(mismatched.filter((p) => !KNOWN_ENGINE_CLAIMS.has(p)), [], res.stderr.slice(-3000));
+    assert.deepEqual(
+      mismatched.filter((p) => !KNOWN_ENGINE_CLAIMS.has(p)),
+      [],
+      res.stderr.slice(-3000),
+    );
   });
 });

@@ -14,13 +14,40 @@ import { startTestNovaOn, TEST_BACKENDS, type TestNova } from './helpers/nova.js
 async function insertVideo(t: TestNova, ownerId: string, status = 'ready', durationSeconds = 120): Promise<string> {
   const id = uuidv7();
   const now = new Date().toISOString();
-  await t.nova.container.db.kysely.insertInto('videos').values({
-    id, owner_id: ownerId, title: `fixture ${id.slice(-6)}`, description: '', status: status as 'ready',
-    source_key: null, source_size: null, source_stream_id: null, upload_id: null, duration_seconds: durationSeconds, width: 1280, height: 720, fps: 30,
-    has_audio: 1, video_codec: 'h264', audio_codec: 'aac', run_id: null, renditions: null, manifest_key: null, thumbnail_key: null,
-    storyboard_key: null, storyboard_vtt_key: null, playable_key: null, stage: null, progress: 100, error: null,
-    created_at: now, updated_at: now, ready_at: status === 'ready' ? now : null,
-  }).execute();
+  await t.nova.container.db.kysely
+    .insertInto('videos')
+    .values({
+      id,
+      owner_id: ownerId,
+      title: `fixture ${id.slice(-6)}`,
+      description: '',
+      status: status as 'ready',
+      source_key: null,
+      source_size: null,
+      source_stream_id: null,
+      upload_id: null,
+      duration_seconds: durationSeconds,
+      width: 1280,
+      height: 720,
+      fps: 30,
+      has_audio: 1,
+      video_codec: 'h264',
+      audio_codec: 'aac',
+      run_id: null,
+      renditions: null,
+      manifest_key: null,
+      thumbnail_key: null,
+      storyboard_key: null,
+      storyboard_vtt_key: null,
+      playable_key: null,
+      stage: null,
+      progress: 100,
+      error: null,
+      created_at: now,
+      updated_at: now,
+      ready_at: status === 'ready' ? now : null,
+    })
+    .execute();
   return id;
 }
 
@@ -71,13 +98,21 @@ for (const backend of TEST_BACKENDS) {
       assert.equal((await recordView(t.client.as(null), video)).body.counted, false);
       assert.equal((await engagementOf(t.client.as(null), video)).body.views, 5);
       // Thirty-one minutes later (the mark is moved back rather than waiting) the viewer counts again.
-      await t.nova.container.db.kysely.updateTable('video_view_marks').set({ counted_at: new Date(Date.now() - 31 * 60_000).toISOString() })
-        .where('video_id', '=', video).where('viewer_key', '=', `u:${viewer.user.id}`).execute();
+      await t.nova.container.db.kysely
+        .updateTable('video_view_marks')
+        .set({ counted_at: new Date(Date.now() - 31 * 60_000).toISOString() })
+        .where('video_id', '=', video)
+        .where('viewer_key', '=', `u:${viewer.user.id}`)
+        .execute();
       const later = await recordView(viewer.client, video);
       assert.deepEqual(later.body, { video_id: video, counted: true, views: 6 });
       // Twenty-nine minutes is not enough.
-      await t.nova.container.db.kysely.updateTable('video_view_marks').set({ counted_at: new Date(Date.now() - 29 * 60_000).toISOString() })
-        .where('video_id', '=', video).where('viewer_key', '=', `u:${viewer.user.id}`).execute();
+      await t.nova.container.db.kysely
+        .updateTable('video_view_marks')
+        .set({ counted_at: new Date(Date.now() - 29 * 60_000).toISOString() })
+        .where('video_id', '=', video)
+        .where('viewer_key', '=', `u:${viewer.user.id}`)
+        .execute();
       assert.equal((await recordView(viewer.client, video)).body.counted, false);
       const events = await outboxEvents(t, video, 'video.viewed');
       assert.equal(events.length, 6, 'one video.viewed event per counted view');
@@ -115,7 +150,14 @@ for (const backend of TEST_BACKENDS) {
       assert.equal(summary.body.liked, false);
       assert.equal(summary.body.likes, 1);
       const events = await outboxEvents(t, video, 'video.liked');
-      assert.deepEqual(events.map((e) => [e.user_id, e.liked]), [[viewer.user.id, true], [second.user.id, true], [viewer.user.id, false]]);
+      assert.deepEqual(
+        events.map((e) => [e.user_id, e.liked]),
+        [
+          [viewer.user.id, true],
+          [second.user.id, true],
+          [viewer.user.id, false],
+        ],
+      );
       assert.ok(events.every((e) => typeof e.event_id === 'string' && e.video_id === video));
     });
 
@@ -128,7 +170,13 @@ for (const backend of TEST_BACKENDS) {
       assert.equal(summary.body.watch_seconds, 42.5);
       assert.equal(summary.body.watched_seconds, 42.5);
       const events = await outboxEvents(t, video, 'video.watched');
-      assert.deepEqual(events.map((e) => [e.user_id, e.seconds]), [[viewer.user.id, 12.5], [viewer.user.id, 30]]);
+      assert.deepEqual(
+        events.map((e) => [e.user_id, e.seconds]),
+        [
+          [viewer.user.id, 12.5],
+          [viewer.user.id, 30],
+        ],
+      );
       for (const bad of [0, -5, 7 * 3600]) {
         const r = await reportWatch(viewer.client, video, bad);
         assert.equal(r.status, 400, String(bad));
@@ -174,8 +222,12 @@ for (const backend of TEST_BACKENDS) {
       const shiftMark = async (minutes: number) => {
         const db = t.nova.container.db.kysely;
         const mark = await db.selectFrom('video_view_marks').select('counted_at').where('video_id', '=', video).where('viewer_key', '=', key).executeTakeFirstOrThrow();
-        await db.updateTable('video_view_marks').set({ counted_at: new Date(Date.parse(mark.counted_at) - minutes * 60_000).toISOString() })
-          .where('video_id', '=', video).where('viewer_key', '=', key).execute();
+        await db
+          .updateTable('video_view_marks')
+          .set({ counted_at: new Date(Date.parse(mark.counted_at) - minutes * 60_000).toISOString() })
+          .where('video_id', '=', video)
+          .where('viewer_key', '=', key)
+          .execute();
       };
       await shiftMark(15);
       const half = counted(await reportWatch(looper.client, video, 6 * 3600));
@@ -192,7 +244,10 @@ for (const backend of TEST_BACKENDS) {
       const racer = await t.client.newUser('watch_racer');
       const started = Date.now();
       const burst = await Promise.all(Array.from({ length: 12 }, () => reportWatch(racer.client, video, 50)));
-      assert.ok(burst.every((r) => r.status === 200), burst.map((r) => r.status).join(','));
+      assert.ok(
+        burst.every((r) => r.status === 200),
+        burst.map((r) => r.status).join(','),
+      );
       const total = burst.reduce((sum, r) => sum + counted(r), 0);
       // Each report reads the clock when it arrives, and they commit in any order: one that read
       // an earlier instant than the report before it sees that much less refill. So the burst

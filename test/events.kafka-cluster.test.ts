@@ -24,8 +24,7 @@ import { killLeftovers, spawnNova, type NovaProcess } from './helpers/processes.
 
 const redisUrl = new URL(REDIS_TEST_URL);
 const kafka = await testKafka();
-const skip =
-  (typeof kafka === 'string' ? kafka : false) || (await postgresSkipReason()) || (await requireServer('Redis', redisUrl.hostname, Number(redisUrl.port || 6379)));
+const skip = (typeof kafka === 'string' ? kafka : false) || (await postgresSkipReason()) || (await requireServer('Redis', redisUrl.hostname, Number(redisUrl.port || 6379)));
 const BROKERS = typeof kafka === 'string' ? [] : kafka;
 
 async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 120_000): Promise<void> {
@@ -66,7 +65,9 @@ describe('2 API nodes + 2 workers on Postgres, Redis and Kafka', { skip }, () =>
   };
   const endOffsets = async (topic: string) => {
     const meta = await admin.metadata({ topics: [topic], forceUpdate: true });
-    const ends = await admin.listOffsets({ topics: [{ name: topic, partitions: Array.from({ length: meta.topics.get(topic)!.partitionsCount }, (_, partitionIndex) => ({ partitionIndex, timestamp: -1n })) }] });
+    const ends = await admin.listOffsets({
+      topics: [{ name: topic, partitions: Array.from({ length: meta.topics.get(topic)!.partitionsCount }, (_, partitionIndex) => ({ partitionIndex, timestamp: -1n })) }],
+    });
     return ends[0].partitions.reduce((n, p) => n + Number(p.offset), 0);
   };
 
@@ -142,9 +143,9 @@ describe('2 API nodes + 2 workers on Postgres, Redis and Kafka', { skip }, () =>
     const write = async (count: number) => {
       for (let i = 0; i < count; i++) {
         const key = `v-${ids.length % 12}`;
-        const env = await db.kysely.transaction().execute((trx) =>
-          appendEvent(trx, 'video.ready', key, { video_id: key, owner_id: user.id, duration_seconds: ids.length, renditions: 1, timestamp: new Date().toISOString() }),
-        );
+        const env = await db.kysely
+          .transaction()
+          .execute((trx) => appendEvent(trx, 'video.ready', key, { video_id: key, owner_id: user.id, duration_seconds: ids.length, renditions: 1, timestamp: new Date().toISOString() }));
         ids.push(env.event_id);
       }
     };

@@ -54,11 +54,17 @@ describe('Kafka going away under Nova', { skip: typeof kafka === 'string' ? kafk
   });
 
   const write = (key: string, n: number) =>
-    t!.nova.container.db.kysely.transaction().execute((trx) =>
-      appendEvent(trx, 'video.ready', key, { video_id: key, owner_id: owner, duration_seconds: n, renditions: 1, timestamp: new Date().toISOString() }),
-    );
+    t!.nova.container.db.kysely
+      .transaction()
+      .execute((trx) => appendEvent(trx, 'video.ready', key, { video_id: key, owner_id: owner, duration_seconds: n, renditions: 1, timestamp: new Date().toISOString() }));
   const processed = async () =>
-    (await t!.nova.container.db.kysely.selectFrom('processed_events').select((eb) => eb.fn.countAll<number>().as('n')).where('consumer', '=', 'webhooks').executeTakeFirstOrThrow()).n;
+    (
+      await t!.nova.container.db.kysely
+        .selectFrom('processed_events')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('consumer', '=', 'webhooks')
+        .executeTakeFirstOrThrow()
+    ).n;
 
   it('a broker that is not up yet: Nova serves, /readyz names Kafka, the outbox keeps every event until the broker starts', async () => {
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
@@ -84,7 +90,10 @@ describe('Kafka going away under Nova', { skip: typeof kafka === 'string' ? kafk
     assert.ok(metric(metrics, 'nova_outbox_oldest_pending_age_seconds') > 0);
     const rows = await t.nova.container.db.kysely.selectFrom('outbox').select(['delivered_at', 'last_error']).execute();
     assert.ok(rows.length === 20 && rows.every((r) => r.delivered_at === null), 'nothing is marked delivered');
-    assert.ok(rows.some((r) => r.last_error), 'the publish error is recorded');
+    assert.ok(
+      rows.some((r) => r.last_error),
+      'the publish error is recorded',
+    );
     const ready = await t.client.get<{ checks: Record<string, string>; detail: string }>('/readyz');
     assert.equal(ready.status, 503);
     assert.equal(ready.body.checks.kafka, 'down');
@@ -126,18 +135,40 @@ describe('Kafka going away under Nova', { skip: typeof kafka === 'string' ? kafk
     const admin = new Admin({ clientId: 'nova-test', bootstrapBrokers: broker.brokers });
     const topic = `${prefix}videos.events`;
     const meta = await admin.metadata({ topics: [topic] });
-    const ends = await admin.listOffsets({ topics: [{ name: topic, partitions: Array.from({ length: meta.topics.get(topic)!.partitionsCount }, (_, partitionIndex) => ({ partitionIndex, timestamp: -1n })) }] });
+    const ends = await admin.listOffsets({
+      topics: [{ name: topic, partitions: Array.from({ length: meta.topics.get(topic)!.partitionsCount }, (_, partitionIndex) => ({ partitionIndex, timestamp: -1n })) }],
+    });
     await admin.close();
     const total = ends[0].partitions.reduce((n, p) => n + Number(p.offset), 0);
     const { stdout } = await run(
       'bash',
-      [KAFKA_SCRIPT, 'run', 'org.apache.kafka.tools.consumer.ConsoleConsumer', '--bootstrap-server', broker.brokers[0], '--topic', topic, '--from-beginning', '--max-messages', String(total), '--timeout-ms', '60000', '--property', 'print.key=true', '--property', 'key.separator=\t'],
+      [
+        KAFKA_SCRIPT,
+        'run',
+        'org.apache.kafka.tools.consumer.ConsoleConsumer',
+        '--bootstrap-server',
+        broker.brokers[0],
+        '--topic',
+        topic,
+        '--from-beginning',
+        '--max-messages',
+        String(total),
+        '--timeout-ms',
+        '60000',
+        '--property',
+        'print.key=true',
+        '--property',
+        'key.separator=\t',
+      ],
       { timeout: 180_000, maxBuffer: 64 * 1024 * 1024 },
     );
-    const records = stdout.split('\n').filter(Boolean).map((l) => {
-      const [key, value] = l.split('\t');
-      return { key, value, env: JSON.parse(value) as EventEnvelope<'video.ready'> };
-    });
+    const records = stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [key, value] = l.split('\t');
+        return { key, value, env: JSON.parse(value) as EventEnvelope<'video.ready'> };
+      });
     assert.equal(records.length, total);
     const firstValue = new Map<string, string>();
     const lastN = new Map<string, number>();

@@ -47,16 +47,36 @@ interface ConsoleRecord {
 async function consoleConsume(include: string, count: number): Promise<ConsoleRecord[]> {
   const { stdout } = await run(
     'bash',
-    [KAFKA_SCRIPT, 'run', 'org.apache.kafka.tools.consumer.ConsoleConsumer', '--bootstrap-server', BROKERS.join(','), '--include', include, '--from-beginning',
-      '--max-messages', String(count), '--timeout-ms', '60000',
-      '--property', 'print.partition=true', '--property', 'print.key=true', '--property', 'key.separator=\t'],
+    [
+      KAFKA_SCRIPT,
+      'run',
+      'org.apache.kafka.tools.consumer.ConsoleConsumer',
+      '--bootstrap-server',
+      BROKERS.join(','),
+      '--include',
+      include,
+      '--from-beginning',
+      '--max-messages',
+      String(count),
+      '--timeout-ms',
+      '60000',
+      '--property',
+      'print.partition=true',
+      '--property',
+      'print.key=true',
+      '--property',
+      'key.separator=\t',
+    ],
     { timeout: 180_000, maxBuffer: 64 * 1024 * 1024 },
   );
-  return stdout.split('\n').filter(Boolean).map((line) => {
-    // "Partition:N<TAB>key<TAB>value"
-    const [p, key, ...rest] = line.split('\t');
-    return { partition: Number(p.replace('Partition:', '')), key, value: rest.join('\t') };
-  });
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      // "Partition:N<TAB>key<TAB>value"
+      const [p, key, ...rest] = line.split('\t');
+      return { partition: Number(p.replace('Partition:', '')), key, value: rest.join('\t') };
+    });
 }
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -142,7 +162,23 @@ describe('Kafka on a real broker', { skip: typeof kafka === 'string' ? kafka : f
       const javaTopic = `${prefix}java`;
       await admin.createTopics({ topics: [javaTopic], partitions: 6, replicas: 1 });
       await new Promise<void>((resolve, reject) => {
-        const p = spawn('bash', [KAFKA_SCRIPT, 'run', 'org.apache.kafka.tools.ConsoleProducer', '--bootstrap-server', BROKERS.join(','), '--topic', javaTopic, '--property', 'parse.key=true', '--property', 'key.separator=\t'], { stdio: ['pipe', 'ignore', 'inherit'] });
+        const p = spawn(
+          'bash',
+          [
+            KAFKA_SCRIPT,
+            'run',
+            'org.apache.kafka.tools.ConsoleProducer',
+            '--bootstrap-server',
+            BROKERS.join(','),
+            '--topic',
+            javaTopic,
+            '--property',
+            'parse.key=true',
+            '--property',
+            'key.separator=\t',
+          ],
+          { stdio: ['pipe', 'ignore', 'inherit'] },
+        );
         p.on('error', reject);
         p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`console producer exited ${code}`))));
         p.stdin.end(keys.map((k) => `${k}\tjava`).join('\n') + '\n');
@@ -169,7 +205,12 @@ describe('Kafka on a real broker', { skip: typeof kafka === 'string' ? kafka : f
     const t = await startTestNova({ KAFKA_BROKERS: BROKERS.join(','), KAFKA_TOPIC_PREFIX: prefix, KAFKA_GROUP_PREFIX: prefix });
     try {
       const db = t.nova.container.db.kysely;
-      const ids = { video: '0190d700-3c4d-7e5f-8a9b-0c1d2e3f4a5b', stream: '0190d6f2-8a51-7c3e-9a1b-3f6a2c1d4e5f', user: '0190d6f0-1b2c-7d3e-8f4a-5b6c7d8e9f00', followee: '0190d6f0-1b2c-7d3e-8f4a-5b6c7d8e9f01' };
+      const ids = {
+        video: '0190d700-3c4d-7e5f-8a9b-0c1d2e3f4a5b',
+        stream: '0190d6f2-8a51-7c3e-9a1b-3f6a2c1d4e5f',
+        user: '0190d6f0-1b2c-7d3e-8f4a-5b6c7d8e9f00',
+        followee: '0190d6f0-1b2c-7d3e-8f4a-5b6c7d8e9f01',
+      };
       const payloads = samples(ids);
       const types = Object.keys(TOPIC_OF) as EventType[];
       const rolledBack = await db
@@ -222,7 +263,10 @@ describe('Kafka on a real broker', { skip: typeof kafka === 'string' ? kafka : f
       const code = await new Promise<number | null>((resolve) => tail.on('exit', resolve));
       assert.equal(code, 0);
       const tailed = lines.map((l) => JSON.parse(l) as { topic: string; key: string; partition: number; offset: string; value: EventEnvelope });
-      assert.deepEqual(tailed.map((r) => r.value.event_type), ['chat.message', 'chat.deleted']);
+      assert.deepEqual(
+        tailed.map((r) => r.value.event_type),
+        ['chat.message', 'chat.deleted'],
+      );
       assert.ok(tailed.every((r) => r.topic === `${prefix}streams.chat` && r.key === ids.stream && typeof r.partition === 'number'));
     } finally {
       await t.stop();
@@ -248,9 +292,9 @@ describe('Kafka on a real broker', { skip: typeof kafka === 'string' ? kafka : f
       assert.equal((await createWebhook(client, `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, ['video.ready'])).status, 201);
       const ids: string[] = [];
       for (let i = 0; i < 10; i++) {
-        const env = await t.nova.container.db.kysely.transaction().execute((trx) =>
-          appendEvent(trx, 'video.ready', `kv-${i % 2}`, { video_id: `kv-${i % 2}`, owner_id: user.id, duration_seconds: i, renditions: 1, timestamp: new Date().toISOString() }),
-        );
+        const env = await t.nova.container.db.kysely
+          .transaction()
+          .execute((trx) => appendEvent(trx, 'video.ready', `kv-${i % 2}`, { video_id: `kv-${i % 2}`, owner_id: user.id, duration_seconds: i, renditions: 1, timestamp: new Date().toISOString() }));
         ids.push(env.event_id);
       }
       await until('the webhooks consumer (via Kafka) to deliver all 10', () => new Set(hits.map((h) => h.id)).size >= 10);

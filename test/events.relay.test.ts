@@ -34,9 +34,9 @@ async function writeEvents(db: Db, prefix: string, n: number, keys: number): Pro
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const key = `${prefix}-${i % keys}`;
-    const env = await db.kysely.transaction().execute((trx) =>
-      appendEvent(trx, 'video.progress', key, { video_id: key, owner_id: 'owner', stage: 'transcode', progress: Math.floor(i / keys), timestamp: new Date().toISOString() }),
-    );
+    const env = await db.kysely
+      .transaction()
+      .execute((trx) => appendEvent(trx, 'video.progress', key, { video_id: key, owner_id: 'owner', stage: 'transcode', progress: Math.floor(i / keys), timestamp: new Date().toISOString() }));
     ids.push(env.event_id);
   }
   return ids;
@@ -102,7 +102,10 @@ function suite(name: string, open: () => Promise<{ db: Db; cleanup: () => Promis
         const stuck = await db.kysely.selectFrom('outbox').select(['delivered_at', 'last_error', 'attempts']).where('event_key', 'like', 'down-%').execute();
         assert.equal(stuck.length, 120);
         assert.ok(stuck.every((r) => r.delivered_at === null));
-        assert.ok(stuck.some((r) => r.attempts > 0 && /injected failure/.test(r.last_error ?? '')), 'failed attempts are recorded on the rows');
+        assert.ok(
+          stuck.some((r) => r.attempts > 0 && /injected failure/.test(r.last_error ?? '')),
+          'failed attempts are recorded on the rows',
+        );
 
         bus.failing = null;
         await until('all 120 events', () => received.length >= 120);
@@ -223,7 +226,12 @@ function suite(name: string, open: () => Promise<{ db: Db; cleanup: () => Promis
       try {
         await until('the first publish started', () => bus.calls >= 1);
         bus.hold = null; // later publishes go through at once
-        const seen = () => new Set(parsed(received).filter((e) => e.key === 'timeout-0').map((e) => e.event_id));
+        const seen = () =>
+          new Set(
+            parsed(received)
+              .filter((e) => e.key === 'timeout-0')
+              .map((e) => e.event_id),
+          );
         await until('all 30 events', () => seen().size >= 30, 60_000);
         assert.deepEqual(seen(), new Set(ids));
         assertAscending(firstSeenOrderPerKey(received.filter((m) => m.key === 'timeout-0')));
@@ -245,8 +253,16 @@ function suite(name: string, open: () => Promise<{ db: Db; cleanup: () => Promis
         await until('no row left claimed', async () => (await rows()).every((r) => r.claimed_by === null));
         const all = await rows();
         assert.equal(bus.failures, 1);
-        assert.deepEqual(all.slice(0, 10).map((r) => [r.attempts, /injected failure/.test(r.last_error ?? '')]), Array(10).fill([1, true]), 'the failed batch: one attempt, its error');
-        assert.deepEqual(all.slice(10).map((r) => [r.attempts, r.last_error]), Array(20).fill([0, null]), 'the rest: as written');
+        assert.deepEqual(
+          all.slice(0, 10).map((r) => [r.attempts, /injected failure/.test(r.last_error ?? '')]),
+          Array(10).fill([1, true]),
+          'the failed batch: one attempt, its error',
+        );
+        assert.deepEqual(
+          all.slice(10).map((r) => [r.attempts, r.last_error]),
+          Array(20).fill([0, null]),
+          'the rest: as written',
+        );
       } finally {
         await relay.stop();
         await db.kysely.deleteFrom('outbox').where('event_key', 'like', 'back-%').execute();
@@ -304,7 +320,10 @@ function suite(name: string, open: () => Promise<{ db: Db; cleanup: () => Promis
       assert.equal(await repo.pruneDelivered(new Date(Date.now() - 3600_000).toISOString()), 0, 'nothing is older than an hour');
       assert.equal(await repo.pruneDelivered(new Date(Date.now() + 1000).toISOString(), 2), delivered.length, 'chunked delete removes all delivered rows');
       const left = await db.kysely.selectFrom('outbox').select(['event_key', 'delivered_at']).execute();
-      assert.deepEqual(left.map((r) => r.event_key), ['prune-pending']);
+      assert.deepEqual(
+        left.map((r) => r.event_key),
+        ['prune-pending'],
+      );
       assert.equal(left[0].delivered_at, null);
       assert.equal((await repo.pendingStats()).pending, 1);
     });
@@ -394,6 +413,9 @@ describe('two relays on one Postgres', async () => {
     }
     assertAscending(perKey);
     const claimedBy = await dbA.kysely.selectFrom('outbox').select('attempts').execute();
-    assert.ok(claimedBy.every((r) => r.attempts === 1), 'each row was claimed once');
+    assert.ok(
+      claimedBy.every((r) => r.attempts === 1),
+      'each row was claimed once',
+    );
   });
 });

@@ -18,12 +18,27 @@ describe('experiments API', () => {
 
   it('only admins create; bad designs are refused', async () => {
     const { client: user } = await t.client.newUser('plain');
-    const body = { key: 'checkout-button', variants: [{ key: 'control', weight: 50 }, { key: 'green', weight: 50 }], traffic_percent: 100, metric: 'purchase' };
+    const body = {
+      key: 'checkout-button',
+      variants: [
+        { key: 'control', weight: 50 },
+        { key: 'green', weight: 50 },
+      ],
+      traffic_percent: 100,
+      metric: 'purchase',
+    };
     assert.equal((await experiments.create(user, body)).status, 403);
     assert.equal((await experiments.create(t.client.as(null), body)).status, 401);
     assert.equal((await experiments.create(admin, body)).status, 201);
     assert.equal((await experiments.create(admin, body)).status, 409);
-    const dup = await experiments.create(admin, { ...body, key: 'dup-variants', variants: [{ key: 'a', weight: 1 }, { key: 'a', weight: 1 }] });
+    const dup = await experiments.create(admin, {
+      ...body,
+      key: 'dup-variants',
+      variants: [
+        { key: 'a', weight: 1 },
+        { key: 'a', weight: 1 },
+      ],
+    });
     assert.equal(dup.status, 422);
     const one = await experiments.create(admin, { ...body, key: 'one-variant', variants: [{ key: 'a', weight: 1 }] });
     assert.equal(one.status, 400);
@@ -49,7 +64,15 @@ describe('experiments API', () => {
   });
 
   it('users outside the traffic get no variant; stopping assigns nobody new', async () => {
-    await experiments.create(admin, { key: 'zero-traffic', variants: [{ key: 'a', weight: 1 }, { key: 'b', weight: 1 }], traffic_percent: 0, metric: 'm' });
+    await experiments.create(admin, {
+      key: 'zero-traffic',
+      variants: [
+        { key: 'a', weight: 1 },
+        { key: 'b', weight: 1 },
+      ],
+      traffic_percent: 0,
+      metric: 'm',
+    });
     const { client: u } = await t.client.newUser('outside');
     assert.equal((await experiments.assignment(u, 'zero-traffic')).body.variant, null);
     assert.deepEqual((await experiments.convert(u, 'zero-traffic', 'm')).body, { recorded: false, variant: null });
@@ -62,8 +85,24 @@ describe('experiments API', () => {
   });
 
   it('results on a fixed data set agree with textbook values; an injected 60/40 split raises SRM', async () => {
-    await experiments.create(admin, { key: 'textbook', variants: [{ key: 'control', weight: 50 }, { key: 'treatment', weight: 50 }], traffic_percent: 100, metric: 'click' });
-    await experiments.create(admin, { key: 'skewed', variants: [{ key: 'control', weight: 50 }, { key: 'treatment', weight: 50 }], traffic_percent: 100, metric: 'click' });
+    await experiments.create(admin, {
+      key: 'textbook',
+      variants: [
+        { key: 'control', weight: 50 },
+        { key: 'treatment', weight: 50 },
+      ],
+      traffic_percent: 100,
+      metric: 'click',
+    });
+    await experiments.create(admin, {
+      key: 'skewed',
+      variants: [
+        { key: 'control', weight: 50 },
+        { key: 'treatment', weight: 50 },
+      ],
+      traffic_percent: 100,
+      metric: 'click',
+    });
     // Fixture rows written through the repository: 2,000 users through HTTP would only test scrypt.
     const repo = new ExperimentsRepository(t.nova.container.db);
     const now = new Date().toISOString();
@@ -93,7 +132,16 @@ describe('experiments API', () => {
   });
 
   it('numeric metrics use Welch', async () => {
-    await experiments.create(admin, { key: 'watch-time', variants: [{ key: 'control', weight: 1 }, { key: 'v2', weight: 1 }], traffic_percent: 100, metric: 'watch_seconds', metric_type: 'numeric' });
+    await experiments.create(admin, {
+      key: 'watch-time',
+      variants: [
+        { key: 'control', weight: 1 },
+        { key: 'v2', weight: 1 },
+      ],
+      traffic_percent: 100,
+      metric: 'watch_seconds',
+      metric_type: 'numeric',
+    });
     const repo = new ExperimentsRepository(t.nova.container.db);
     const now = new Date().toISOString();
     for (let i = 0; i < 200; i++) {

@@ -56,7 +56,7 @@ describe('statistics cross-checked with @stdlib', () => {
         let sum = 0;
         for (let i = 0; i <= steps; i++) {
           const th = lo + i * h;
-          const f = Math.exp((th * thetaHat - (th * th) / 2) / v) * Math.exp(-(th * th) / (2 * tau * tau)) / (tau * Math.sqrt(2 * Math.PI));
+          const f = (Math.exp((th * thetaHat - (th * th) / 2) / v) * Math.exp(-(th * th) / (2 * tau * tau))) / (tau * Math.sqrt(2 * Math.PI));
           sum += f * (i === 0 || i === steps ? 1 : i % 2 ? 4 : 2);
         }
         const integral = (sum * h) / 3;

@@ -58,7 +58,9 @@ describe('CUPED', () => {
     const widthPlain = plain.absCiHigh - plain.absCiLow;
     const widthCuped = r.absCiHigh - r.absCiLow;
     const narrower = 1 - widthCuped / widthPlain;
-    console.log(`# CUPED: CI width ${widthCuped.toFixed(4)} vs ${widthPlain.toFixed(4)} (${(narrower * 100).toFixed(1)} % narrower), variance reduction ${(r.varianceReduction * 100).toFixed(1)} %, θ = ${theta.toFixed(3)}`);
+    console.log(
+      `# CUPED: CI width ${widthCuped.toFixed(4)} vs ${widthPlain.toFixed(4)} (${(narrower * 100).toFixed(1)} % narrower), variance reduction ${(r.varianceReduction * 100).toFixed(1)} %, θ = ${theta.toFixed(3)}`,
+    );
     assert.ok(narrower >= 0.25, `narrower by ${narrower}`);
     assert.ok(Math.abs(r.varianceReduction - 0.49) < 0.06, `variance reduction ${r.varianceReduction}`);
     assert.ok(Math.abs(theta - 0.7) < 0.06, `θ ${theta}`);
@@ -79,7 +81,13 @@ describe('CUPED', () => {
     console.log(`# CUPED A/A: mean lift ${mean.toExponential(3)}, its standard error ${se.toExponential(3)} (${(Math.abs(mean) / se).toFixed(2)} SE)`);
     assert.ok(Math.abs(mean) <= se, `mean ${mean} vs SE ${se}`);
     // And the reported standard error matches the spread of the estimates across runs.
-    const reported = cupedTest(...(() => { const s = simulate(next, 1000, 0.7, 0); return [s.c, s.t] as const; })(), 0.7).se;
+    const reported = cupedTest(
+      ...(() => {
+        const s = simulate(next, 1000, 0.7, 0);
+        return [s.c, s.t] as const;
+      })(),
+      0.7,
+    ).se;
     assert.ok(Math.abs(sd / reported - 1) < 0.15, `spread ${sd} vs reported SE ${reported}`);
   });
 
@@ -96,7 +104,9 @@ describe('CUPED', () => {
     const widthPlain = plain.absCiHigh - plain.absCiLow;
     const widthCuped = r.absCiHigh - r.absCiLow;
     const narrower = 1 - widthCuped / widthPlain;
-    console.log(`# CUPED on conversions: CI width ${widthCuped.toFixed(4)} vs ${widthPlain.toFixed(4)} (${(narrower * 100).toFixed(1)} % narrower), variance reduction ${(r.varianceReduction * 100).toFixed(1)} %, θ = ${theta.toFixed(3)}`);
+    console.log(
+      `# CUPED on conversions: CI width ${widthCuped.toFixed(4)} vs ${widthPlain.toFixed(4)} (${(narrower * 100).toFixed(1)} % narrower), variance reduction ${(r.varianceReduction * 100).toFixed(1)} %, θ = ${theta.toFixed(3)}`,
+    );
     assert.ok(narrower >= 0.25, `narrower by ${narrower}`);
     // With 0/1 values the moments give the same variances as p(1 − p): the unadjusted SE is the test's.
     assert.ok(Math.abs(r.seUnadjusted / ((plain.absCiHigh - plain.absCiLow) / 2 / 1.959963984540054) - 1) < 1e-3, 'same unadjusted SE');
@@ -125,7 +135,9 @@ describe('CUPED', () => {
     const se = sd / Math.sqrt(lifts.length);
     const meanReported = reported.reduce((s, x) => s + x, 0) / reported.length;
     const se200 = sd / Math.sqrt(200);
-    console.log(`# CUPED A/A on conversions (${runs} runs): mean lift ${mean.toExponential(3)}, its standard error ${se.toExponential(3)} (${(Math.abs(mean) / se).toFixed(2)} SE, ${(Math.abs(mean) / se200).toFixed(2)} SE of 200 runs); spread ${sd.toExponential(3)} vs reported SE ${meanReported.toExponential(3)}`);
+    console.log(
+      `# CUPED A/A on conversions (${runs} runs): mean lift ${mean.toExponential(3)}, its standard error ${se.toExponential(3)} (${(Math.abs(mean) / se).toFixed(2)} SE, ${(Math.abs(mean) / se200).toFixed(2)} SE of 200 runs); spread ${sd.toExponential(3)} vs reported SE ${meanReported.toExponential(3)}`,
+    );
     assert.ok(Math.abs(mean) <= 3 * se, `mean ${mean} vs SE ${se}`);
     // The reported standard error matches the spread of the estimates across runs.
     assert.ok(Math.abs(sd / meanReported - 1) < 0.05, `spread ${sd} vs reported SE ${meanReported}`);

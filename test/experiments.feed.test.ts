@@ -61,7 +61,15 @@ describe('feed experiment', () => {
   });
 
   it('each user is ranked by their variant, stickily, and a like converts', async () => {
-    const created = await experiments.create(admin, { key: 'feed-ranker', variants: [{ key: 'v1', weight: 50 }, { key: 'v2', weight: 50 }], traffic_percent: 100, metric: 'engagement' });
+    const created = await experiments.create(admin, {
+      key: 'feed-ranker',
+      variants: [
+        { key: 'v1', weight: 50 },
+        { key: 'v2', weight: 50 },
+      ],
+      traffic_percent: 100,
+      metric: 'engagement',
+    });
     assert.equal(created.status, 201);
     const { user: creator } = await t.client.newUser('creator');
     const video = await insertReadyVideo(t, creator.id, 'something to like');
@@ -70,7 +78,10 @@ describe('feed experiment', () => {
     for (let i = 0; i < 8; i++) {
       const { client } = await t.client.newUser(`u${i}`);
       // The selector caches the experiment for a few seconds; poll until the feed names it.
-      const feed = await poll(() => client.get<Feed>('/api/v1/feed'), (r) => r.body.experiment === 'feed-ranker');
+      const feed = await poll(
+        () => client.get<Feed>('/api/v1/feed'),
+        (r) => r.body.experiment === 'feed-ranker',
+      );
       assert.equal(feed.body.experiment, 'feed-ranker');
       assert.equal(feed.body.ranking, 'model');
       const variant = feed.body.variant!;
@@ -84,9 +95,15 @@ describe('feed experiment', () => {
     assert.ok(seen.size >= 1);
     const liker = users[0];
     assert.equal((await liker.client.put(`/api/v1/videos/${video}/like`)).status < 300, true);
-    const results = await poll(() => experiments.results(t.client, 'feed-ranker'), (r) => r.body.variants.some((v) => v.conversions > 0));
+    const results = await poll(
+      () => experiments.results(t.client, 'feed-ranker'),
+      (r) => r.body.variants.some((v) => v.conversions > 0),
+    );
     const row = results.body.variants.find((v) => v.key === liker.variant)!;
     assert.equal(row.conversions, 1);
-    assert.equal(results.body.variants.reduce((s, v) => s + v.users, 0), 8);
+    assert.equal(
+      results.body.variants.reduce((s, v) => s + v.users, 0),
+      8,
+    );
   });
 });

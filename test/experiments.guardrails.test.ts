@@ -17,12 +17,14 @@ import { startTestNova, type TestNova } from './helpers/nova.js';
 import { normals, poisson, rng } from './helpers/simulate.js';
 import { insertReadyVideo } from './helpers/videos-db.js';
 
-
 /** One session's events: startup (log-normal around 800 ms), heartbeats, Poisson stalls of 1–4 s, end. */
 function session(uniform: () => number, normal: () => number, stallsPerMinute: number): PlaybackEvent[] {
   const startup = Math.round(800 * Math.exp(0.4 * normal()));
   const seconds = 30 + Math.floor(uniform() * 150);
-  const ev: PlaybackEvent[] = [{ type: 'level_switch', at_ms: 0, height: 720, bitrate: 2_500_000 }, { type: 'startup', at_ms: startup, ms: startup }];
+  const ev: PlaybackEvent[] = [
+    { type: 'level_switch', at_ms: 0, height: 720, bitrate: 2_500_000 },
+    { type: 'startup', at_ms: startup, ms: startup },
+  ];
   let at = startup;
   for (let s = 10; s <= seconds; s += 10) {
     at += 10_000;
@@ -55,10 +57,17 @@ describe('experiment guardrails on simulated playback', () => {
   async function simulate(key: string, seed: number, treatmentStalls: number): Promise<Map<string, string>> {
     const res = await experiments.create(admin, {
       key,
-      variants: [{ key: 'control', weight: 50 }, { key: 'treatment', weight: 50 }],
+      variants: [
+        { key: 'control', weight: 50 },
+        { key: 'treatment', weight: 50 },
+      ],
       traffic_percent: 100,
       metric: 'watch',
-      guardrails: [{ metric: 'rebuffer_ratio', max_regression: 0.1 }, { metric: 'startup_ms_p50', max_regression: 0.1 }, { metric: 'error_sessions_ratio', max_regression: 0.5 }],
+      guardrails: [
+        { metric: 'rebuffer_ratio', max_regression: 0.1 },
+        { metric: 'startup_ms_p50', max_regression: 0.1 },
+        { metric: 'error_sessions_ratio', max_regression: 0.5 },
+      ],
       auto_stop: true,
     });
     assert.equal(res.status, 201, JSON.stringify(res.body));
@@ -67,7 +76,10 @@ describe('experiment guardrails on simulated playback', () => {
     const variantOf = new Map<string, string>();
     const exposed = new Date(Date.now() - 3_600_000).toISOString();
     const started = new Date().toISOString();
-    const variants = [{ key: 'control', weight: 50 }, { key: 'treatment', weight: 50 }];
+    const variants = [
+      { key: 'control', weight: 50 },
+      { key: 'treatment', weight: 50 },
+    ];
     await t.nova.container.db.kysely.transaction().execute(async (trx) => {
       for (let i = 0; i < 2000; i++) {
         // Ids from the seed too, so the hash splits the same users the same way on every run.
@@ -81,9 +93,26 @@ describe('experiment guardrails on simulated playback', () => {
           if (uniform() < 0.01) events.splice(2, 0, { type: 'error', at_ms: events[1]!.at_ms, fatal: true, kind: 'mediaError' });
           const { state, delta } = applyEvents({ ...initialState(), lastAtMs: 0 }, events);
           await new QoeRepository(t.nova.container.db).insertSession(trx, {
-            session_id: uuidv7(), video_id: videoId, stream_id: null, user_id: userId, started_at: started, updated_at: started, origin_ms: Date.now(), last_at_ms: state.lastAtMs,
-            state: state.state, height: state.height, bitrate: state.bitrate, startup_ms: state.startupMs, play_ms: delta.playMs, rebuffer_ms: delta.rebufferMs,
-            rebuffer_count: delta.rebufferCount, level_switches: delta.levelSwitches, error_count: delta.errors, fatal: state.fatal ? 1 : 0, events: events.length, version: 1,
+            session_id: uuidv7(),
+            video_id: videoId,
+            stream_id: null,
+            user_id: userId,
+            started_at: started,
+            updated_at: started,
+            origin_ms: Date.now(),
+            last_at_ms: state.lastAtMs,
+            state: state.state,
+            height: state.height,
+            bitrate: state.bitrate,
+            startup_ms: state.startupMs,
+            play_ms: delta.playMs,
+            rebuffer_ms: delta.rebufferMs,
+            rebuffer_count: delta.rebufferCount,
+            level_switches: delta.levelSwitches,
+            error_count: delta.errors,
+            fatal: state.fatal ? 1 : 0,
+            events: events.length,
+            version: 1,
           });
         }
       }
@@ -98,7 +127,9 @@ describe('experiment guardrails on simulated playback', () => {
     const [control, treatment] = results.body.variants;
     assert.equal(control!.users + treatment!.users, 2000);
     const rebuffer = treatment!.guardrails!.find((g) => g.metric === 'rebuffer_ratio')!;
-    console.log(`# A/B rebuffer_ratio: control ${control!.guardrails![0]!.value!.toFixed(4)}, treatment ${rebuffer.value!.toFixed(4)}, lift ${(rebuffer.lift! * 100).toFixed(1)} % (always-valid CI ${(rebuffer.ci_low! * 100).toFixed(1)} … ${(rebuffer.ci_high! * 100).toFixed(1)} %)`);
+    console.log(
+      `# A/B rebuffer_ratio: control ${control!.guardrails![0]!.value!.toFixed(4)}, treatment ${rebuffer.value!.toFixed(4)}, lift ${(rebuffer.lift! * 100).toFixed(1)} % (always-valid CI ${(rebuffer.ci_low! * 100).toFixed(1)} … ${(rebuffer.ci_high! * 100).toFixed(1)} %)`,
+    );
     assert.equal(rebuffer.flag, true);
     assert.ok(rebuffer.ci_low! > 0.1);
     for (const g of treatment!.guardrails!.filter((x) => x.metric !== 'rebuffer_ratio')) assert.equal(g.flag, false, `${g.metric} is not worse`);
@@ -115,7 +146,10 @@ describe('experiment guardrails on simulated playback', () => {
     assert.equal(ev[0]!.topic, 'experiments.events');
     const payload = JSON.parse(ev[0]!.payload) as { experiment_key: string; reason: string; guardrails: Array<{ variant: string; metric: string }> };
     assert.equal(payload.experiment_key, 'ranker-ab');
-    assert.deepEqual(payload.guardrails.map((g) => [g.variant, g.metric]), [['treatment', 'rebuffer_ratio']]);
+    assert.deepEqual(
+      payload.guardrails.map((g) => [g.variant, g.metric]),
+      [['treatment', 'rebuffer_ratio']],
+    );
     // A second check (another node, a later tick) stops nothing twice.
     assert.deepEqual(await experimentsCap.service.checkGuardrails(), []);
   });

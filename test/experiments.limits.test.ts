@@ -34,7 +34,16 @@ for (const backend of TEST_BACKENDS) {
     let skip: string | false = false;
 
     const numericExperiment = async (key: string) => {
-      const res = await experiments.create(admin, { key, variants: [{ key: 'control', weight: 1 }, { key: 'treatment', weight: 1 }], traffic_percent: 100, metric: 'revenue', metric_type: 'numeric' });
+      const res = await experiments.create(admin, {
+        key,
+        variants: [
+          { key: 'control', weight: 1 },
+          { key: 'treatment', weight: 1 },
+        ],
+        traffic_percent: 100,
+        metric: 'revenue',
+        metric_type: 'numeric',
+      });
       assert.equal(res.status, 201);
     };
     /** A registered user placed in `variant` of experiment `key`. */
@@ -68,13 +77,19 @@ for (const backend of TEST_BACKENDS) {
         assert.equal(res.status, 400, `value ${value}`);
         assert.match(res.headers.get('content-type') ?? '', /application\/problem\+json/);
         const p = res.body as unknown as Problem;
-        assert.ok(p.errors?.some((e) => e.field === 'value'), JSON.stringify(p));
+        assert.ok(
+          p.errors?.some((e) => e.field === 'value'),
+          JSON.stringify(p),
+        );
         assert.match(p.detail, /value/);
       }
       // JSON.parse reads 1e999 as Infinity; it must not reach the database.
       const inf = await u.request<Problem>('POST', '/api/v1/experiments/bounds/conversions', '{"metric":"revenue","value":1e999}');
       assert.equal(inf.status, 400);
-      assert.ok(inf.body.errors?.some((e) => e.field === 'value'), JSON.stringify(inf.body));
+      assert.ok(
+        inf.body.errors?.some((e) => e.field === 'value'),
+        JSON.stringify(inf.body),
+      );
       assert.equal((await experiments.convert(u, 'bounds', 'revenue', MAX_CONVERSION_VALUE)).status, 201);
       assert.equal((await experiments.convert(u, 'bounds', 'revenue', -MAX_CONVERSION_VALUE)).status, 201);
       const r = await results('bounds');

@@ -21,7 +21,21 @@ describe('experiment results with CUPED and sequential p-values', () => {
 
   it('adjusts by the 14 days before exposure and reports the variance removed', async () => {
     const key = 'watch-cuped';
-    assert.equal((await experiments.create(admin, { key, variants: [{ key: 'control', weight: 1 }, { key: 'treatment', weight: 1 }], traffic_percent: 100, metric: 'minutes', metric_type: 'numeric' })).status, 201);
+    assert.equal(
+      (
+        await experiments.create(admin, {
+          key,
+          variants: [
+            { key: 'control', weight: 1 },
+            { key: 'treatment', weight: 1 },
+          ],
+          traffic_percent: 100,
+          metric: 'minutes',
+          metric_type: 'numeric',
+        })
+      ).status,
+      201,
+    );
     const next = normals(rng(99));
     const exposed = new Date();
     const day = (d: number) => new Date(exposed.getTime() - d * 86_400_000).toISOString();
@@ -45,7 +59,9 @@ describe('experiment results with CUPED and sequential p-values', () => {
     const v = r.body.variants[1]!;
     const plainWidth = v.ci_high! - v.ci_low!;
     const cupedWidth = v.ci_high_cuped! - v.ci_low_cuped!;
-    console.log(`# CUPED over HTTP: lift ${v.lift!.toFixed(4)} (CI width ${plainWidth.toFixed(4)}) → ${v.lift_cuped!.toFixed(4)} (CI width ${cupedWidth.toFixed(4)}), variance reduction ${(v.variance_reduction! * 100).toFixed(1)} %, p ${v.p_value!.toExponential(2)}, sequential p ${v.p_value_sequential!.toExponential(2)}`);
+    console.log(
+      `# CUPED over HTTP: lift ${v.lift!.toFixed(4)} (CI width ${plainWidth.toFixed(4)}) → ${v.lift_cuped!.toFixed(4)} (CI width ${cupedWidth.toFixed(4)}), variance reduction ${(v.variance_reduction! * 100).toFixed(1)} %, p ${v.p_value!.toExponential(2)}, sequential p ${v.p_value_sequential!.toExponential(2)}`,
+    );
     // habit explains 25/(25+4) of Y's variance: most of it goes.
     assert.ok(v.variance_reduction! > 0.7, `variance reduction ${v.variance_reduction}`);
     assert.ok(cupedWidth < 0.6 * plainWidth);
@@ -56,9 +72,28 @@ describe('experiment results with CUPED and sequential p-values', () => {
   });
 
   it('auto_stop needs a guardrail, and a guardrail metric is named once', async () => {
-    const base = { variants: [{ key: 'a', weight: 1 }, { key: 'b', weight: 1 }], traffic_percent: 100, metric: 'm' };
+    const base = {
+      variants: [
+        { key: 'a', weight: 1 },
+        { key: 'b', weight: 1 },
+      ],
+      traffic_percent: 100,
+      metric: 'm',
+    };
     assert.equal((await experiments.create(admin, { ...base, key: 'no-guard', auto_stop: true })).status, 422);
-    assert.equal((await experiments.create(admin, { ...base, key: 'twice', guardrails: [{ metric: 'rebuffer_ratio', max_regression: 0.1 }, { metric: 'rebuffer_ratio', max_regression: 0.2 }] })).status, 422);
+    assert.equal(
+      (
+        await experiments.create(admin, {
+          ...base,
+          key: 'twice',
+          guardrails: [
+            { metric: 'rebuffer_ratio', max_regression: 0.1 },
+            { metric: 'rebuffer_ratio', max_regression: 0.2 },
+          ],
+        })
+      ).status,
+      422,
+    );
     const bad = await experiments.create(admin, { ...base, key: 'bad-metric', guardrails: [{ metric: 'fun' as 'rebuffer_ratio', max_regression: 0.1 }] });
     assert.equal(bad.status, 400);
     const ok = await experiments.create(admin, { ...base, key: 'guarded', guardrails: [{ metric: 'startup_ms_p50', max_regression: 0.2 }], auto_stop: true });

@@ -47,14 +47,20 @@ describe('feed cache and pagination', () => {
     if (skip) return ctx.skip(skip);
     const first = await page(viewer, 'limit=10');
     const again = await page(viewer, 'limit=10');
-    assert.deepEqual(again.body.items.map((i) => i.id), first.body.items.map((i) => i.id));
+    assert.deepEqual(
+      again.body.items.map((i) => i.id),
+      first.body.items.map((i) => i.id),
+    );
     const otherBefore = (await page(other, 'limit=10')).body.items.map((i) => i.id);
     const top = first.body.items[0].id;
     assert.equal((await like(viewer, top)).status, 200);
     const next = await page(viewer, 'limit=10');
     assert.equal(next.body.items.length, first.body.items.length - 1);
     assert.ok(!next.body.items.some((i) => i.id === top), 'the liked video is still in the feed');
-    assert.deepEqual((await page(other, 'limit=10')).body.items.map((i) => i.id), otherBefore);
+    assert.deepEqual(
+      (await page(other, 'limit=10')).body.items.map((i) => i.id),
+      otherBefore,
+    );
   });
 
   it('pages of one session do not repeat items and cover the list', async (ctx) => {

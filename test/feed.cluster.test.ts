@@ -39,7 +39,9 @@ describe('feed read model on two nodes (Redis) and one without', () => {
     return {
       DATABASE_URL: pg!.url,
       MODELS_DIR: modelsDir,
-      ...(redis ? { REDIS_URL: REDIS_TEST_URL, QUEUE_PREFIX: shared, CHAT_REDIS_PREFIX: `${shared}:chat:`, TRENDING_REDIS_PREFIX: `${shared}:trending:`, FEED_REDIS_PREFIX: `${shared}:feed:` } : { QUEUE_PREFIX: prefix }),
+      ...(redis
+        ? { REDIS_URL: REDIS_TEST_URL, QUEUE_PREFIX: shared, CHAT_REDIS_PREFIX: `${shared}:chat:`, TRENDING_REDIS_PREFIX: `${shared}:trending:`, FEED_REDIS_PREFIX: `${shared}:feed:` }
+        : { QUEUE_PREFIX: prefix }),
     };
   };
   let shared = '';
@@ -104,8 +106,7 @@ describe('feed read model on two nodes (Redis) and one without', () => {
     for (let i = 0; i < 5; i++) assert.equal((await recordView(new NovaClient(nodes[0].url), ids[4], `fc-anon-${i}xx`)).status, 200);
 
     // Wait (bounded) until node B's feed shows all of it; the other node's mirror is updated by Redis.
-    const settled = (f: Feed): boolean =>
-      !f.items.some((i) => i.id === ids[0] || i.id === ids[1]) && f.items.find((i) => i.id === ids[4])?.views === 5 && f.items.some((i) => i.reason === 'followed');
+    const settled = (f: Feed): boolean => !f.items.some((i) => i.id === ids[0] || i.id === ids[1]) && f.items.find((i) => i.id === ids[4])?.views === 5 && f.items.some((i) => i.reason === 'followed');
     const onB = await waitFor('node B to see every action', async () => {
       const f = await feed(b);
       return settled(f) ? f : null;

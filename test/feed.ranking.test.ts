@@ -82,7 +82,10 @@ for (const backend of TEST_BACKENDS) {
       const y = res.body.items.find((i) => i.id === ids.yNew)!;
       assert.ok(x.score > y.score);
       for (const excluded of [ids.own, ids.watched]) assert.ok(!order.includes(excluded), 'own and watched videos are left out');
-      assert.ok(res.body.items.every((i) => !i.title.startsWith('x old')), 'liked videos are left out');
+      assert.ok(
+        res.body.items.every((i) => !i.title.startsWith('x old')),
+        'liked videos are left out',
+      );
       assert.equal((await getFeed(viewer, 1)).body.items.length, 1);
     });
 
@@ -122,7 +125,10 @@ for (const backend of TEST_BACKENDS) {
         assert.equal(res.body.variant, 'broken');
         assert.equal(res.body.items[0].id, ids.yPopular, 'the most-viewed video leads the trending order');
         const scores = res.body.items.map((i) => i.score);
-        assert.deepEqual(scores, [...scores].sort((a, b) => b - a));
+        assert.deepEqual(
+          scores,
+          [...scores].sort((a, b) => b - a),
+        );
       } finally {
         feed.setModelSelector(() => null);
       }
@@ -140,11 +146,16 @@ for (const backend of TEST_BACKENDS) {
       // Run without blocking: the Nova under test keeps serving (and timing out idle keep-alive
       // sockets) meanwhile, as it would beside a real training run.
       const run = await new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
-        execFile('npm', ['run', '--silent', 'model:train', '--', '--min-positives', '1', '--epochs', '5'], {
-          env: { ...process.env, DATA_DIR: t.dataDir, MODELS_DIR: modelsDir, LOG_LEVEL: 'silent' },
-          encoding: 'utf8',
-          timeout: 120_000,
-        }, (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+        execFile(
+          'npm',
+          ['run', '--silent', 'model:train', '--', '--min-positives', '1', '--epochs', '5'],
+          {
+            env: { ...process.env, DATA_DIR: t.dataDir, MODELS_DIR: modelsDir, LOG_LEVEL: 'silent' },
+            encoding: 'utf8',
+            timeout: 120_000,
+          },
+          (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+        );
       });
       assert.equal(run.status, 0, run.stderr);
       assert.match(run.stdout, /feed-ranker v3 written/);

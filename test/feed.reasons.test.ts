@@ -67,7 +67,11 @@ describe('feed reasons and cold start', () => {
     const res = await getFeed(fresh, 20);
     assert.equal(res.status, 200);
     const items = res.body.items as Array<(typeof res.body.items)[number] & { reason: string }>;
-    for (const id of Object.values(ids)) assert.ok(items.some((i) => i.id === id), `missing ${id}`);
+    for (const id of Object.values(ids))
+      assert.ok(
+        items.some((i) => i.id === id),
+        `missing ${id}`,
+      );
     for (const i of items) assert.ok(['trending', 'new', 'popular'].includes(i.reason), `${i.title}: ${i.reason}`);
     // Everyone but the followed creator's new video and the liked one are equal to a newcomer except
     // in age and views: the fresh and the much-viewed video are ahead of the old quiet one.

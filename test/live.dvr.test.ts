@@ -63,7 +63,10 @@ describe('DVR window (recording off)', { skip: currentFfmpegSkipReason() }, () =
     const span = segments.reduce((a, s) => a + s.duration, 0);
     assert.ok(span >= WINDOW - 2 * SEGMENT && span <= WINDOW + SEGMENT, `the playlist spans ${span.toFixed(1)}s`);
     assert.doesNotMatch(pl.text, /#EXT-X-ENDLIST/);
-    assert.ok(segments.every((s) => s.at !== null), 'each segment has its capture time');
+    assert.ok(
+      segments.every((s) => s.at !== null),
+      'each segment has its capture time',
+    );
 
     // Storage: only the window (plus the two segments a player may still be fetching).
     const stored = (await t.nova.container.storage.list(`live/${stream.id}/hls/360p/`)).filter((k) => k.endsWith('.ts'));

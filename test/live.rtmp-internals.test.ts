@@ -48,7 +48,10 @@ describe('node-media-server internals that live ingest relies on', () => {
   it('ships the protocol files unchanged', () => {
     const dir = path.dirname(require.resolve('node-media-server/package.json'));
     for (const [file, digest] of Object.entries(DIGESTS)) {
-      const actual = crypto.createHash('sha256').update(fs.readFileSync(path.join(dir, file))).digest('hex');
+      const actual = crypto
+        .createHash('sha256')
+        .update(fs.readFileSync(path.join(dir, file)))
+        .digest('hex');
       assert.equal(actual, digest, `node-media-server ${file} changed: review src/live/live.rtmp.ts (guardEngine, RtmpEngine) against it`);
     }
   });

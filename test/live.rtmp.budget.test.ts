@@ -80,7 +80,10 @@ describe('RTMP connection budget', () => {
     // The header and first chunk only: the declared size alone must be refused, not the bytes sent.
     early.write(Buffer.concat([connectCommand(port), message(6, 9, video, 1).subarray(0, 12 + 128)]));
     await closed(early);
-    assert.ok(dropped.some((r) => /buffer budget/.test(r)), dropped.join('; '));
+    assert.ok(
+      dropped.some((r) => /buffer budget/.test(r)),
+      dropped.join('; '),
+    );
 
     const s = await connected();
     await publish(s, 'good');

@@ -7,16 +7,7 @@ import os from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import type { NovaClient, Problem } from '../src/client/nova-client.js';
-import {
-  createStream,
-  endStream,
-  fetchPlaylist,
-  getStream,
-  listStreams,
-  rotateStreamKey,
-  startEncoder,
-  type Encoder,
-} from '../src/client/live.client.js';
+import { createStream, endStream, fetchPlaylist, getStream, listStreams, rotateStreamKey, startEncoder, type Encoder } from '../src/client/live.client.js';
 import type { Capability } from '../src/capability.js';
 import type { LiveService } from '../src/live/live.service.js';
 import { parseMediaPlaylist } from '../src/media/live.args.js';
@@ -107,7 +98,19 @@ describe('live streams (SQLite, local storage)', { skip: liveSkip }, () => {
 
     const got = await getStream(other.as(null), stream.id);
     assert.equal(got.status, 200);
-    assert.deepEqual(Object.keys(got.body).sort(), ['created_at', 'creator_id', 'ended_at', 'id', 'peak_viewer_count', 'playback_url', 'recording_video_id', 'started_at', 'status', 'title', 'viewer_count']);
+    assert.deepEqual(Object.keys(got.body).sort(), [
+      'created_at',
+      'creator_id',
+      'ended_at',
+      'id',
+      'peak_viewer_count',
+      'playback_url',
+      'recording_video_id',
+      'started_at',
+      'status',
+      'title',
+      'viewer_count',
+    ]);
     assert.ok(!JSON.stringify(got.body).includes(stream_key));
     const idle = await listStreams(creator, { status: 'idle', creator: 'me' });
     assert.ok(idle.body.items.some((s) => s.id === stream.id));
@@ -145,7 +148,11 @@ describe('live streams (SQLite, local storage)', { skip: liveSkip }, () => {
   it('nginx-rtmp on_publish: shared secret required, known keys only', async () => {
     const { stream, stream_key } = (await createStream(creator, 'edge')).body;
     const hook = (secret: string, name: string) =>
-      creator.as(null).request<Problem>('POST', `/api/v1/live/hooks/nginx-rtmp/on_publish?secret=${encodeURIComponent(secret)}`, `app=live&name=${encodeURIComponent(name)}&call=publish&addr=10.0.0.9`, { 'content-type': 'application/x-www-form-urlencoded' });
+      creator
+        .as(null)
+        .request<Problem>('POST', `/api/v1/live/hooks/nginx-rtmp/on_publish?secret=${encodeURIComponent(secret)}`, `app=live&name=${encodeURIComponent(name)}&call=publish&addr=10.0.0.9`, {
+          'content-type': 'application/x-www-form-urlencoded',
+        });
     assert.equal((await hook('wrong-secret-000000000', stream_key)).status, 403);
     const unknown = await hook(hookSecret, 'live_not_a_real_key_000000');
     assert.equal(unknown.status, 403);
@@ -187,7 +194,10 @@ describe('live streams (SQLite, local storage)', { skip: liveSkip }, () => {
       assert.notEqual(await waitFor('the encoder to be disconnected', async () => (await Promise.race([enc.exited, sleep(200).then(() => undefined)])) ?? null, 15_000), undefined);
       await waitFor('no live ffmpeg left', async () => liveFfmpegChildren().length === 0, 15_000);
       const events = await outboxEvents(t, stream.id);
-      assert.deepEqual(events.map((e) => e.event_type), ['stream.started', 'stream.ended']);
+      assert.deepEqual(
+        events.map((e) => e.event_type),
+        ['stream.started', 'stream.ended'],
+      );
       await waitFor('the playlist to be gone', async () => (await fetchPlaylist(creator, created.playback_url)).status === 404, 5000);
       // Ended streams take no publisher, even with the current key.
       assert.match(await refusedPublish(rtmp_url, rotated.body.stream_key), /Publish refused/);
@@ -221,17 +231,24 @@ describe('live streams (SQLite, local storage)', { skip: liveSkip }, () => {
     const enc = startEncoder(rtmp_url, stream_key, { seconds: 40 });
     try {
       await waitFor('live', async () => (await getStream(creator, stream.id)).body.status === 'live', 15_000);
-      const ended = await waitFor('the duration cap', async () => {
-        const s = (await getStream(creator, stream.id)).body;
-        return s.status === 'ended' ? s : null;
-      }, 25_000);
+      const ended = await waitFor(
+        'the duration cap',
+        async () => {
+          const s = (await getStream(creator, stream.id)).body;
+          return s.status === 'ended' ? s : null;
+        },
+        25_000,
+      );
       const seconds = (Date.parse(ended.ended_at!) - Date.parse(ended.started_at!)) / 1000;
       assert.ok(seconds >= 10 && seconds < 15, `ended after ${seconds}s`);
       const row = await t.nova.container.db.kysely.selectFrom('streams').select('end_reason').where('id', '=', stream.id).executeTakeFirstOrThrow();
       assert.equal(row.end_reason, 'max_duration');
       assert.notEqual(await waitFor('the encoder to be dropped', async () => (await Promise.race([enc.exited, sleep(200).then(() => undefined)])) ?? null, 15_000), 0);
       await waitFor('no live ffmpeg left', async () => liveFfmpegChildren().length === 0, 15_000);
-      assert.deepEqual((await outboxEvents(t, stream.id)).map((e) => e.event_type), ['stream.started', 'stream.ended']);
+      assert.deepEqual(
+        (await outboxEvents(t, stream.id)).map((e) => e.event_type),
+        ['stream.started', 'stream.ended'],
+      );
     } finally {
       await enc.stop();
     }
@@ -274,7 +291,11 @@ describe('live ingest shutdown', { skip: liveSkip }, () => {
       stopped = true;
       assert.deepEqual(liveFfmpegChildren(), [], 'no live ffmpeg after stop');
       assert.notEqual(await enc.exited, 0, 'the encoder was disconnected');
-      assert.deepEqual(fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('nova-live-')), [], 'no temp files left');
+      assert.deepEqual(
+        fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('nova-live-')),
+        [],
+        'no temp files left',
+      );
     } finally {
       await enc.stop();
       if (!stopped) await t.stop();
@@ -311,10 +332,14 @@ describe('live streams (Postgres, S3): publish, viewers, reconnect, end, recordi
     let b: Encoder | null = null;
     try {
       const publishedAt = Date.now();
-      const live = await waitFor('live', async () => {
-        const s = (await getStream(creator, stream.id)).body;
-        return s.status === 'live' ? s : null;
-      }, 10_000);
+      const live = await waitFor(
+        'live',
+        async () => {
+          const s = (await getStream(creator, stream.id)).body;
+          return s.status === 'live' ? s : null;
+        },
+        10_000,
+      );
       assert.ok(Date.now() - publishedAt < 10_000);
       assert.ok(live.started_at);
       assert.ok((await listStreams(creator.as(null), { status: 'live' })).body.items.some((s) => s.id === stream.id));
@@ -339,10 +364,14 @@ describe('live streams (Postgres, S3): publish, viewers, reconnect, end, recordi
       for (const rung of ['480p', '360p']) {
         const first = await media(rung);
         const firstLast = first.mediaSequence + first.segments.length;
-        await waitFor(`${rung} playlist to advance`, async () => {
-          const now = await media(rung);
-          return now.mediaSequence + now.segments.length > firstLast;
-        }, 15_000);
+        await waitFor(
+          `${rung} playlist to advance`,
+          async () => {
+            const now = await media(rung);
+            return now.mediaSequence + now.segments.length > firstLast;
+          },
+          15_000,
+        );
       }
       const seg = (await media('480p')).segments.at(-1)!;
       const segRes = await fetch(`${base}480p/${seg}`);
@@ -369,22 +398,34 @@ describe('live streams (Postgres, S3): publish, viewers, reconnect, end, recordi
       // The encoder drops and comes back inside the window: same stream, one stream.started.
       await a.stop();
       a = null;
-      await waitFor('the publisher slot to be released', async () => {
-        const row = await t.nova.container.db.kysely.selectFrom('streams').select(['publisher_id']).where('id', '=', stream.id).executeTakeFirstOrThrow();
-        return row.publisher_id === null;
-      }, 10_000);
+      await waitFor(
+        'the publisher slot to be released',
+        async () => {
+          const row = await t.nova.container.db.kysely.selectFrom('streams').select(['publisher_id']).where('id', '=', stream.id).executeTakeFirstOrThrow();
+          return row.publisher_id === null;
+        },
+        10_000,
+      );
       await waitFor('no live ffmpeg after the publisher left', async () => liveFfmpegChildren().length === 0, 10_000);
       assert.equal((await getStream(creator, stream.id)).body.status, 'live', 'still live inside the reconnect window');
       b = startEncoder(rtmp_url, stream_key, { width: 854, height: 480, seconds: 6 });
-      await waitFor('the resumed session', async () => {
-        const n = await t.nova.container.db.kysely.selectFrom('stream_sessions').select('id').where('stream_id', '=', stream.id).execute();
-        return n.length === 2;
-      }, 10_000);
+      await waitFor(
+        'the resumed session',
+        async () => {
+          const n = await t.nova.container.db.kysely.selectFrom('stream_sessions').select('id').where('stream_id', '=', stream.id).execute();
+          return n.length === 2;
+        },
+        10_000,
+      );
       const oldPrefix = seg.split('_')[0];
-      const resumed = await waitFor('segments of the resumed session', async () => {
-        const pl = await media('480p');
-        return pl.segments.some((x) => !x.startsWith(`${oldPrefix}_`)) ? pl : null;
-      }, 20_000);
+      const resumed = await waitFor(
+        'segments of the resumed session',
+        async () => {
+          const pl = await media('480p');
+          return pl.segments.some((x) => !x.startsWith(`${oldPrefix}_`)) ? pl : null;
+        },
+        20_000,
+      );
       assert.ok(resumed.mediaSequence > 0, 'media sequence continues after the reconnect');
       assert.equal((await getStream(creator, stream.id)).body.status, 'live');
       assert.equal(await b.exited, 0, 'the resumed publish ran to its end');
@@ -392,15 +433,22 @@ describe('live streams (Postgres, S3): publish, viewers, reconnect, end, recordi
       const streamedSeconds = (Date.now() - publishedAt) / 1000;
 
       // Gone for longer than the window: ended exactly once, with the peak viewer count.
-      const ended = await waitFor('ended after the reconnect window', async () => {
-        const s = (await getStream(creator, stream.id)).body;
-        return s.status === 'ended' ? s : null;
-      }, 20_000);
+      const ended = await waitFor(
+        'ended after the reconnect window',
+        async () => {
+          const s = (await getStream(creator, stream.id)).body;
+          return s.status === 'ended' ? s : null;
+        },
+        20_000,
+      );
       assert.ok(ended.ended_at);
       assert.equal(ended.viewer_count, 0);
       assert.equal(ended.peak_viewer_count, 3);
       const events = await outboxEvents(t, stream.id);
-      assert.deepEqual(events.map((e) => e.event_type), ['stream.started', 'stream.ended']);
+      assert.deepEqual(
+        events.map((e) => e.event_type),
+        ['stream.started', 'stream.ended'],
+      );
       const [started, endedEv] = events.map((e) => e.payload);
       assert.equal(started.stream_id, stream.id);
       assert.equal(started.creator_id, stream.creator_id);
@@ -413,22 +461,34 @@ describe('live streams (Postgres, S3): publish, viewers, reconnect, end, recordi
       assert.ok(duration >= 6 && duration <= streamedSeconds + 2, `duration ${duration}s within 6..${streamedSeconds.toFixed(1)}s`);
       assert.deepEqual(liveFfmpegChildren(), [], 'no live ffmpeg left');
       await waitFor('the playlist to be gone', async () => (await fetchPlaylist(creator, playback_url)).status === 404, 5000);
-      assert.equal((await listStreams(creator, { status: 'live' })).body.items.some((s) => s.id === stream.id), false);
+      assert.equal(
+        (await listStreams(creator, { status: 'live' })).body.items.some((s) => s.id === stream.id),
+        false,
+      );
 
       // The recording (both sessions joined) becomes a normal, playable video.
       const videoId = await waitFor('the recording handed over', async () => (await getStream(creator, stream.id)).body.recording_video_id, 30_000);
-      const video = await waitFor('the recorded video to be ready', async () => {
-        const v = await creator.get<{ status: string; source_stream_id?: string; duration_seconds: number | null }>(`/api/v1/videos/${videoId}`);
-        assert.notEqual(v.body.status, 'failed', JSON.stringify(v.body));
-        return v.body.status === 'ready' ? v.body : null;
-      }, 90_000, 1000);
+      const video = await waitFor(
+        'the recorded video to be ready',
+        async () => {
+          const v = await creator.get<{ status: string; source_stream_id?: string; duration_seconds: number | null }>(`/api/v1/videos/${videoId}`);
+          assert.notEqual(v.body.status, 'failed', JSON.stringify(v.body));
+          return v.body.status === 'ready' ? v.body : null;
+        },
+        90_000,
+        1000,
+      );
       assert.ok((video.duration_seconds ?? 0) >= 5, `recording is ${video.duration_seconds}s long`);
       const playback = await creator.get<{ manifest_url: string }>(`/api/v1/videos/${videoId}/playback`);
       assert.equal(playback.status, 200);
       const manifest = await fetch(creator.url(playback.body.manifest_url));
       assert.equal(manifest.status, 200);
       assert.match(await manifest.text(), /#EXT-X-STREAM-INF/);
-      const row = await t.nova.container.db.kysely.selectFrom('videos' as never).select(sql<string>`source_stream_id`.as('sid')).where(sql`id`, '=', videoId).executeTakeFirstOrThrow() as { sid: string };
+      const row = (await t.nova.container.db.kysely
+        .selectFrom('videos' as never)
+        .select(sql<string>`source_stream_id`.as('sid'))
+        .where(sql`id`, '=', videoId)
+        .executeTakeFirstOrThrow()) as { sid: string };
       assert.equal(row.sid, stream.id);
       await waitFor('live objects removed from S3', async () => (await s3Objects(t, `live/${stream.id}/`)).length === 0, 10_000);
     } finally {

@@ -9,23 +9,38 @@ import { hashStreamKey, secretsEqual } from '../src/live/live.service.js';
 
 describe('live ladder', () => {
   it('takes the contract tiers that fit the input, never upscaling', () => {
-    assert.deepEqual(selectLiveLadder(1920, 1080, true, 2).rungs.map((r) => r.name), ['1080p', '720p', '480p', '360p']);
-    assert.deepEqual(selectLiveLadder(1280, 720, true, 2).rungs.map((r) => [r.name, r.width, r.height, r.video_kbps]), [
-      ['720p', 1280, 720, 2500],
-      ['480p', 854, 480, 1200],
-      ['360p', 640, 360, 600],
-    ]);
-    assert.deepEqual(selectLiveLadder(854, 480, false, 2).rungs.map((r) => r.name), ['480p', '360p']);
-    assert.deepEqual(selectLiveLadder(640, 360, true, 2).rungs.map((r) => r.name), ['360p']);
+    assert.deepEqual(
+      selectLiveLadder(1920, 1080, true, 2).rungs.map((r) => r.name),
+      ['1080p', '720p', '480p', '360p'],
+    );
+    assert.deepEqual(
+      selectLiveLadder(1280, 720, true, 2).rungs.map((r) => [r.name, r.width, r.height, r.video_kbps]),
+      [
+        ['720p', 1280, 720, 2500],
+        ['480p', 854, 480, 1200],
+        ['360p', 640, 360, 600],
+      ],
+    );
+    assert.deepEqual(
+      selectLiveLadder(854, 480, false, 2).rungs.map((r) => r.name),
+      ['480p', '360p'],
+    );
+    assert.deepEqual(
+      selectLiveLadder(640, 360, true, 2).rungs.map((r) => r.name),
+      ['360p'],
+    );
   });
 
   it('keeps portrait orientation and gives a small input one rung at its own size', () => {
     const portrait = selectLiveLadder(720, 1280, true, 2).rungs;
-    assert.deepEqual(portrait.map((r) => [r.name, r.width, r.height]), [
-      ['720p', 720, 1280],
-      ['480p', 480, 854],
-      ['360p', 360, 640],
-    ]);
+    assert.deepEqual(
+      portrait.map((r) => [r.name, r.width, r.height]),
+      [
+        ['720p', 720, 1280],
+        ['480p', 480, 854],
+        ['360p', 360, 640],
+      ],
+    );
     const small = selectLiveLadder(320, 240, true, 1);
     assert.equal(small.rungs.length, 1);
     assert.equal(small.rungs[0].width, 320);
@@ -77,7 +92,16 @@ describe('live ffmpeg command', () => {
   });
 
   it('maps no audio when the input has none', () => {
-    const silent = buildLiveFfmpegArgs({ ladder: selectLiveLadder(640, 360, false, 2), outDir: '/o', segmentPrefix: 'p', listSize: 4, startNumber: 0, discontinuity: false, preset: 'veryfast', recordingPath: null });
+    const silent = buildLiveFfmpegArgs({
+      ladder: selectLiveLadder(640, 360, false, 2),
+      outDir: '/o',
+      segmentPrefix: 'p',
+      listSize: 4,
+      startNumber: 0,
+      discontinuity: false,
+      preset: 'veryfast',
+      recordingPath: null,
+    });
     assert.ok(!silent.includes('0:a:0'));
     assert.ok(!silent.includes('-c:a'));
     assert.equal(silent[silent.indexOf('-var_stream_map') + 1], 'v:0,name:360p');

@@ -75,7 +75,7 @@ describe('live viewer presence shared through Redis', { skip }, () => {
     b.tracker.polled('s2', 'v1', t0 + 3000); // a later poll of the same viewer, on b
     await b.presence.sweep(t0 + 3000);
     await a.presence.sweep(t0 + 3000); // a's older expiry must not shorten b's
-    assert.equal(await a.presence.count('s2', t0 + TTL + 1), 1, 'still counted until b\'s expiry');
+    assert.equal(await a.presence.count('s2', t0 + TTL + 1), 1, "still counted until b's expiry");
     await a.presence.forget('s2');
     assert.equal(await connections[0].exists(`${prefix}s2`), 0);
     assert.equal(await a.presence.count('s2', t0 + 3000), 0);
@@ -108,9 +108,11 @@ describe('live viewer counts across two API processes (Postgres, Redis)', async 
     const id = created.body.stream.id;
     // Live without an encoder: what the playback routes need is the row (status and ladder).
     const now = new Date().toISOString();
-    await a.nova.container.db.kysely.updateTable('streams')
+    await a.nova.container.db.kysely
+      .updateTable('streams')
       .set({ status: 'live', started_at: now, ladder: JSON.stringify(selectLiveLadder(640, 360, true, 2)) })
-      .where('id', '=', id).execute();
+      .where('id', '=', id)
+      .execute();
     const poll = async (n: TestNova, viewer: string) => {
       const r = await fetch(`${n.url}/api/v1/streams/${id}/live/master.m3u8?viewer=${viewer}`);
       assert.equal(r.status, 200, await r.text());
@@ -128,7 +130,10 @@ describe('live viewer counts across two API processes (Postgres, Redis)', async 
       await poll(b, 'viewer-two-0002');
       seen = [await viewers(a), await viewers(b)];
       if (seen.every((s) => s.viewer_count === 3)) break;
-      assert.ok(seen.every((s) => s.viewer_count <= 3), `a viewer was counted twice: ${JSON.stringify(seen)}`);
+      assert.ok(
+        seen.every((s) => s.viewer_count <= 3),
+        `a viewer was counted twice: ${JSON.stringify(seen)}`,
+      );
       if (Date.now() > deadline) assert.fail(`both nodes never reported 3 viewers: ${JSON.stringify(seen)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -155,8 +160,15 @@ describe('live viewer counts after a stream ends elsewhere (SQLite, Redis)', { s
       await Promise.all(conns.map((c) => c.ping().catch(() => new Promise((r) => c.once('ready', r)))));
       await migrateToLatest(db);
       await new AccountsRepository(db).insertUser({ id: 'u1', username: 'streamer', username_lower: 'streamer', password_hash: 'x', role: 'user', created_at: new Date().toISOString() });
-      const [a, b] = conns.map((conn) => new LiveService(new LiveRepository(db), createLogger('silent'), { reconnectWindowSeconds: 60, maxDurationSeconds: 3600, segmentSeconds: 2 },
-        (tracker, ttlMs) => new RedisViewerPresence(conn, prefix, tracker, 10 * ttlMs)));
+      const [a, b] = conns.map(
+        (conn) =>
+          new LiveService(
+            new LiveRepository(db),
+            createLogger('silent'),
+            { reconnectWindowSeconds: 60, maxDurationSeconds: 3600, segmentSeconds: 2 },
+            (tracker, ttlMs) => new RedisViewerPresence(conn, prefix, tracker, 10 * ttlMs),
+          ),
+      );
       const { stream } = await a.create({ id: 'u1', username: 'streamer', role: 'user' }, 'Ends on a');
       await db.kysely.updateTable('streams').set({ status: 'live', started_at: new Date().toISOString() }).where('id', '=', stream.id).execute();
       b.viewerJoined(stream.id, 'chat-1'); // a chat socket open on b
@@ -168,7 +180,7 @@ describe('live viewer counts after a stream ends elsewhere (SQLite, Redis)', { s
       for (;;) {
         await b.tick();
         if (b.viewers.count(stream.id) === 0 && (await conns[0].exists(`${prefix}${stream.id}`)) === 0) break;
-        if (Date.now() > deadline) assert.fail('b kept the ended stream\'s viewers');
+        if (Date.now() > deadline) assert.fail("b kept the ended stream's viewers");
         await new Promise((r) => setTimeout(r, 50));
       }
       await b.tick();
@@ -184,7 +196,7 @@ describe('live viewer counts after a stream ends elsewhere (SQLite, Redis)', { s
 });
 
 describe('live viewer counts while Redis is away (SQLite)', () => {
-  it('fails the shared sweep fast and still ends an abandoned stream, with this process\'s count', async () => {
+  it("fails the shared sweep fast and still ends an abandoned stream, with this process's count", async () => {
     const { db, cleanup } = await TEST_DIALECTS[0].open();
     // Nothing listens on port 1: every command fails at once instead of waiting for Redis.
     const conn = new Redis('redis://127.0.0.1:1', { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2000, retryStrategy: () => 500 });
@@ -192,8 +204,12 @@ describe('live viewer counts while Redis is away (SQLite)', () => {
     try {
       await migrateToLatest(db);
       await new AccountsRepository(db).insertUser({ id: 'u1', username: 'streamer', username_lower: 'streamer', password_hash: 'x', role: 'user', created_at: new Date().toISOString() });
-      const live = new LiveService(new LiveRepository(db), createLogger('silent'), { reconnectWindowSeconds: 1, maxDurationSeconds: 3600, segmentSeconds: 2 },
-        (tracker, ttlMs) => new RedisViewerPresence(conn, 'nova-test-away:', tracker, 10 * ttlMs));
+      const live = new LiveService(
+        new LiveRepository(db),
+        createLogger('silent'),
+        { reconnectWindowSeconds: 1, maxDurationSeconds: 3600, segmentSeconds: 2 },
+        (tracker, ttlMs) => new RedisViewerPresence(conn, 'nova-test-away:', tracker, 10 * ttlMs),
+      );
       const { stream } = await live.create({ id: 'u1', username: 'streamer', role: 'user' }, 'Redis is away');
       // Live, and its encoder went away a minute ago: the next sweep must end it.
       const minuteAgo = new Date(Date.now() - 60_000).toISOString();

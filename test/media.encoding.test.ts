@@ -9,8 +9,19 @@ import { after, before, describe, it } from 'node:test';
 import { makeClip, type ClipSpec } from './fixtures/clips.js';
 import { makeSource, SOURCE_KINDS, type SourceKind } from './fixtures/encoding-sources.js';
 import {
-  buildComplexityArgs, buildQualityArgs, measureQuality, planLadder, probeComplexity, probeMedia, sampleWindows, summarizeQuality,
-  TARGET_CRF, transcodeToHls, type ContentComplexity, type MediaInfo, type RenditionResult,
+  buildComplexityArgs,
+  buildQualityArgs,
+  measureQuality,
+  planLadder,
+  probeComplexity,
+  probeMedia,
+  sampleWindows,
+  summarizeQuality,
+  TARGET_CRF,
+  transcodeToHls,
+  type ContentComplexity,
+  type MediaInfo,
+  type RenditionResult,
 } from '../src/media/index.js';
 import { buildHlsArgs } from '../src/media/hls.args.js';
 import { currentFfmpegSkipReason } from './helpers/media.js';
@@ -20,8 +31,19 @@ const LIMITS = { maxDurationSeconds: 3600, maxPixels: 7680 * 4320, timeoutSecond
 let dir: string;
 
 const info = (w: number, h: number, duration = 10): MediaInfo => ({
-  duration_seconds: duration, width: w, height: h, rotation: 0, fps: 30, video_codec: 'h264', pix_fmt: 'yuv420p', bit_depth: 8,
-  audio_codec: 'aac', has_video: true, has_audio: true, format_name: 'mov,mp4,m4a,3gp,3g2,mj2', size_bytes: 1,
+  duration_seconds: duration,
+  width: w,
+  height: h,
+  rotation: 0,
+  fps: 30,
+  video_codec: 'h264',
+  pix_fmt: 'yuv420p',
+  bit_depth: 8,
+  audio_codec: 'aac',
+  has_video: true,
+  has_audio: true,
+  format_name: 'mov,mp4,m4a,3gp,3g2,mj2',
+  size_bytes: 1,
 });
 const complexity = (bpp: number): ContentComplexity => ({ bits_per_pixel: bpp, width: 640, height: 360, frames: 60, seconds_sampled: 2, crf: TARGET_CRF });
 
@@ -40,7 +62,7 @@ describe('per-title planning (pure)', () => {
     });
   });
 
-  it('content that would saturate a rung keeps today\'s ABR settings there', () => {
+  it("content that would saturate a rung keeps today's ABR settings there", () => {
     const fixed = planLadder(info(1920, 1080));
     const pt = planLadder(info(1920, 1080), complexity(0.2));
     pt.video.forEach((r, i) => {
@@ -49,7 +71,10 @@ describe('per-title planning (pure)', () => {
     });
     // In between: the contract gives small rungs the fewest bits per pixel, so they saturate first.
     const mid = planLadder(info(1920, 1080), complexity(0.08));
-    assert.deepEqual(mid.video.map((r) => r.rate_control), ['crf', 'crf', 'crf', 'abr']);
+    assert.deepEqual(
+      mid.video.map((r) => r.rate_control),
+      ['crf', 'crf', 'crf', 'abr'],
+    );
   });
 
   it('the ladder command gives each rung its own rate control', () => {
@@ -106,7 +131,13 @@ async function encode(src: string, mode: 'fixed' | 'per_title', name: string): P
   const progress: number[] = [];
   const result = await transcodeToHls({ inputPath: src, outDir: out, info: mi, ladder, preset: PRESET, timeoutSeconds: 300 });
   const renditions = await measureQuality({
-    inputPath: src, hlsDir: out, workDir: path.join(dir, `${name}-${mode}-q`), info: mi, ladder, renditions: result.renditions, timeoutSeconds: 300,
+    inputPath: src,
+    hlsDir: out,
+    workDir: path.join(dir, `${name}-${mode}-q`),
+    info: mi,
+    ladder,
+    renditions: result.renditions,
+    timeoutSeconds: 300,
     onProgress: (f) => progress.push(f),
   });
   assert.ok(progress.length > 0 && progress.every((f, k) => f >= 0 && f <= 1 && (k === 0 || f >= progress[k - 1])), 'measurement progress');
@@ -149,7 +180,10 @@ describe('per-title vs fixed on generated sources', { skip: currentFfmpegSkipRea
       // may still move a packet or two between runs, hence the 1 % allowance there only.
       const allowance = kind === 'high_motion' ? 1.01 : 1;
       assert.ok(ratio <= maxRatio[kind] * allowance, `${kind}: ratio ${ratio.toFixed(3)} (${rungs})`);
-      assert.deepEqual(perTitle.renditions.map((r) => r.height), fixed.renditions.map((r) => r.height));
+      assert.deepEqual(
+        perTitle.renditions.map((r) => r.height),
+        fixed.renditions.map((r) => r.height),
+      );
       perTitle.renditions.forEach((r, i) => {
         assert.ok(r.quality!.ssim >= fixed.renditions[i].quality!.ssim - 0.005, `${kind} ${r.height}p: ${rungs}`);
       });

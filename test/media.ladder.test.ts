@@ -11,8 +11,19 @@ import type { MediaInfo } from '../src/media/media.types.js';
 
 function info(width: number, height: number, extra: Partial<MediaInfo> = {}): MediaInfo {
   return {
-    duration_seconds: 10, width, height, rotation: 0, fps: 30, video_codec: width ? 'h264' : null, pix_fmt: width ? 'yuv420p' : null,
-    bit_depth: width ? 8 : null, audio_codec: 'aac', has_video: width > 0, has_audio: true, format_name: 'mov,mp4,m4a,3gp,3g2,mj2', size_bytes: 1000,
+    duration_seconds: 10,
+    width,
+    height,
+    rotation: 0,
+    fps: 30,
+    video_codec: width ? 'h264' : null,
+    pix_fmt: width ? 'yuv420p' : null,
+    bit_depth: width ? 8 : null,
+    audio_codec: 'aac',
+    has_video: width > 0,
+    has_audio: true,
+    format_name: 'mov,mp4,m4a,3gp,3g2,mj2',
+    size_bytes: 1000,
     ...extra,
   };
 }
@@ -21,9 +32,18 @@ const sizes = (i: MediaInfo) => planLadder(i).video.map((r) => `${r.width}x${r.h
 describe('ladder', () => {
   it('landscape 1080p → 1080/720/480/360 at the contract bitrates', () => {
     const plan = planLadder(info(1920, 1080));
-    assert.deepEqual(plan.video.map((r) => `${r.width}x${r.height}`), ['1920x1080', '1280x720', '854x480', '640x360']);
-    assert.deepEqual(plan.video.map((r) => r.video_kbps), [5000, 2500, 1200, 600]);
-    assert.deepEqual(plan.video.map((r) => r.name), ['1080p', '720p', '480p', '360p']);
+    assert.deepEqual(
+      plan.video.map((r) => `${r.width}x${r.height}`),
+      ['1920x1080', '1280x720', '854x480', '640x360'],
+    );
+    assert.deepEqual(
+      plan.video.map((r) => r.video_kbps),
+      [5000, 2500, 1200, 600],
+    );
+    assert.deepEqual(
+      plan.video.map((r) => r.name),
+      ['1080p', '720p', '480p', '360p'],
+    );
     for (const r of plan.video) {
       assert.ok(r.maxrate_kbps > r.video_kbps && r.maxrate_kbps <= r.video_kbps * 1.1 + 1, 'peak within 110 %');
       assert.ok(r.bufsize_kbps >= r.maxrate_kbps);
@@ -43,7 +63,10 @@ describe('ladder', () => {
 
   it('below 360p → one rendition at its own even size', () => {
     const plan = planLadder(info(320, 240));
-    assert.deepEqual(plan.video.map((r) => `${r.width}x${r.height}`), ['320x240']);
+    assert.deepEqual(
+      plan.video.map((r) => `${r.width}x${r.height}`),
+      ['320x240'],
+    );
     assert.equal(plan.video[0].name, '240p');
     assert.ok(plan.video[0].video_kbps >= 150 && plan.video[0].video_kbps < 600);
     assert.deepEqual(sizes(info(321, 241)), ['320x240']);
@@ -115,9 +138,16 @@ describe('one-decode HLS command', () => {
     assert.equal(at('-var_stream_map'), 'v:0,agroup:aud v:1,agroup:aud v:2,agroup:aud v:3,agroup:aud a:0,agroup:aud');
     assert.equal(args.at(-1), '/out/v%v/index.m3u8');
     assert.equal(at('-hls_segment_filename'), '/out/v%v/seg_%05d.ts');
-    assert.deepEqual(variants.map((v) => [v.kind, v.playlist, v.rung?.height]), [
-      ['video', 'v0/index.m3u8', 1080], ['video', 'v1/index.m3u8', 720], ['video', 'v2/index.m3u8', 480], ['video', 'v3/index.m3u8', 360], ['audio', 'v4/index.m3u8', undefined],
-    ]);
+    assert.deepEqual(
+      variants.map((v) => [v.kind, v.playlist, v.rung?.height]),
+      [
+        ['video', 'v0/index.m3u8', 1080],
+        ['video', 'v1/index.m3u8', 720],
+        ['video', 'v2/index.m3u8', 480],
+        ['video', 'v3/index.m3u8', 360],
+        ['audio', 'v4/index.m3u8', undefined],
+      ],
+    );
   });
 
   it('audio-only and silent inputs', () => {
@@ -125,7 +155,10 @@ describe('one-decode HLS command', () => {
     const cmd = buildHlsArgs({ inputPath: '/in', outDir, info: a, ladder: planLadder(a), preset: 'veryfast' });
     assert.ok(!cmd.args.includes('-filter_complex'));
     assert.equal(cmd.args[cmd.args.indexOf('-var_stream_map') + 1], 'a:0');
-    assert.deepEqual(cmd.variants.map((v) => v.playlist), ['v0/index.m3u8']);
+    assert.deepEqual(
+      cmd.variants.map((v) => v.playlist),
+      ['v0/index.m3u8'],
+    );
     assert.equal(cmd.args[cmd.args.indexOf('-f') + 1], 'mp3');
     const s = info(640, 360, { has_audio: false });
     const silent = buildHlsArgs({ inputPath: '/in', outDir, info: s, ladder: planLadder(s), preset: 'veryfast' });
@@ -136,8 +169,20 @@ describe('one-decode HLS command', () => {
 });
 
 describe('playlists', () => {
-  const event = ['#EXTM3U', '#EXT-X-VERSION:6', '#EXT-X-TARGETDURATION:6', '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-PLAYLIST-TYPE:EVENT',
-    '#EXTINF:6.006000,', 'seg_00000.ts', '#EXTINF:6.500000,', 'seg_00001.ts', '#EXTINF:1.2,', 'seg_00002.ts', ''].join('\n');
+  const event = [
+    '#EXTM3U',
+    '#EXT-X-VERSION:6',
+    '#EXT-X-TARGETDURATION:6',
+    '#EXT-X-MEDIA-SEQUENCE:0',
+    '#EXT-X-PLAYLIST-TYPE:EVENT',
+    '#EXTINF:6.006000,',
+    'seg_00000.ts',
+    '#EXTINF:6.500000,',
+    'seg_00001.ts',
+    '#EXTINF:1.2,',
+    'seg_00002.ts',
+    '',
+  ].join('\n');
 
   it('finalises an EVENT media playlist into VOD with ENDLIST, INDEPENDENT-SEGMENTS and a rounded-up TARGETDURATION', () => {
     const vod = finalizeMediaPlaylist(event);
@@ -149,11 +194,21 @@ describe('playlists', () => {
     assert.ok(lines.includes('#EXT-X-TARGETDURATION:7'));
     assert.equal(lines.at(-1), '#EXT-X-ENDLIST');
     assert.equal(finalizeMediaPlaylist(vod), vod, 'idempotent');
-    assert.deepEqual(parseMediaPlaylist(vod).map((s) => s.uri), ['seg_00000.ts', 'seg_00001.ts', 'seg_00002.ts']);
+    assert.deepEqual(
+      parseMediaPlaylist(vod).map((s) => s.uri),
+      ['seg_00000.ts', 'seg_00001.ts', 'seg_00002.ts'],
+    );
   });
 
   it('measures peak and average; a short final segment does not set the peak', () => {
-    const m = measureBitrate([{ duration: 6, bytes: 600_000 }, { duration: 6, bytes: 900_000 }, { duration: 0.5, bytes: 200_000 }], 2);
+    const m = measureBitrate(
+      [
+        { duration: 6, bytes: 600_000 },
+        { duration: 6, bytes: 900_000 },
+        { duration: 0.5, bytes: 200_000 },
+      ],
+      2,
+    );
     assert.equal(m.peak, 1_200_000);
     assert.equal(m.average, Math.round((1_700_000 * 8) / 12.5));
   });

@@ -65,8 +65,19 @@ describe('media probe', () => {
   it('reads duration, display size after rotation, fps, codecs and audio presence', async () => {
     const info = await probeMedia(p('rotated.mp4'), LIMITS);
     assert.deepEqual(info, {
-      duration_seconds: 2, width: 180, height: 320, rotation: 90, fps: 30, video_codec: 'h264', pix_fmt: 'yuv420p', bit_depth: 8,
-      audio_codec: 'aac', has_video: true, has_audio: true, format_name: 'mov,mp4,m4a,3gp,3g2,mj2', size_bytes: fs.statSync(p('rotated.mp4')).size,
+      duration_seconds: 2,
+      width: 180,
+      height: 320,
+      rotation: 90,
+      fps: 30,
+      video_codec: 'h264',
+      pix_fmt: 'yuv420p',
+      bit_depth: 8,
+      audio_codec: 'aac',
+      has_video: true,
+      has_audio: true,
+      format_name: 'mov,mp4,m4a,3gp,3g2,mj2',
+      size_bytes: fs.statSync(p('rotated.mp4')).size,
     });
     const hevc = await probeMedia(p('hevc10.mkv'), LIMITS);
     assert.equal(hevc.video_codec, 'hevc');
@@ -178,7 +189,10 @@ describe('media probe', () => {
   });
 
   it('finds its binaries: bad explicit path → clear error; the bundled npm binary runs when installed', (t) => {
-    assert.throws(() => resolveMediaTools({ ffmpegPath: p('no-such-ffmpeg') }), (err: unknown) => err instanceof MediaError && err.code === 'tool_missing' && /FFMPEG_PATH/.test(err.reason));
+    assert.throws(
+      () => resolveMediaTools({ ffmpegPath: p('no-such-ffmpeg') }),
+      (err: unknown) => err instanceof MediaError && err.code === 'tool_missing' && /FFMPEG_PATH/.test(err.reason),
+    );
     const bundled = bundledToolPath('ffprobe');
     if (!bundled) {
       t.skip('optional @ffprobe-installer/ffprobe not installed on this platform');

@@ -17,7 +17,19 @@ const p = (...parts: string[]) => path.join(dir, ...parts);
 
 /** The fields of ffprobe's JSON output these tests read (each present only when asked for with -show_entries). */
 interface Probe {
-  streams: { codec_type: string; codec_name: string; channels: number; sample_rate: string; width: number; height: number; pix_fmt: string; profile: string; level: number; r_frame_rate: string; side_data_list?: unknown[] }[];
+  streams: {
+    codec_type: string;
+    codec_name: string;
+    channels: number;
+    sample_rate: string;
+    width: number;
+    height: number;
+    pix_fmt: string;
+    profile: string;
+    level: number;
+    r_frame_rate: string;
+    side_data_list?: unknown[];
+  }[];
   packets: { pts_time: string; flags: string }[];
   format: { duration: string };
 }
@@ -43,7 +55,11 @@ async function transcode(name: string, spec: ClipSpec, preset = 'ultrafast', ext
   const progress: number[] = [];
   const playable: string[] = [];
   const result = await transcodeToHls({
-    inputPath: src, outDir: out, info, preset, timeoutSeconds: 120,
+    inputPath: src,
+    outDir: out,
+    info,
+    preset,
+    timeoutSeconds: 120,
     onProgress: (f) => progress.push(f),
     onPlayable: (m) => {
       // When announced, the master and every media playlist it names must already be usable.
@@ -69,13 +85,19 @@ function variants(master: string): Array<Record<string, string>> {
 
 function segments(run: Run, playlist: string): string[] {
   const text = fs.readFileSync(path.join(run.out, playlist), 'utf8');
-  return text.split('\n').filter((l) => l.endsWith('.ts')).map((s) => path.join(run.out, path.dirname(playlist), s));
+  return text
+    .split('\n')
+    .filter((l) => l.endsWith('.ts'))
+    .map((s) => path.join(run.out, path.dirname(playlist), s));
 }
 
 /** The checks every run must pass: what ffprobe sees matches what the master playlist says. */
 function checkRun(run: Run, expected: string[]) {
   const { result } = run;
-  assert.deepEqual(result.renditions.map((r) => `${r.width}x${r.height}`), expected);
+  assert.deepEqual(
+    result.renditions.map((r) => `${r.width}x${r.height}`),
+    expected,
+  );
   assert.ok(run.progress.length > 0 && run.progress.at(-1) === 1, 'progress ends at 1');
   for (let i = 1; i < run.progress.length; i++) assert.ok(run.progress[i] > run.progress[i - 1], 'progress strictly increases');
   assert.equal(run.playable.length, 1, 'onPlayable fires once');
@@ -146,16 +168,29 @@ describe('media transcode', { skip: currentFfmpegSkipReason() }, () => {
     assert.match(run.master, /#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="Default",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="v4\/index.m3u8"/);
     for (const v of variants(run.master)) assert.equal(v.AUDIO, 'aud');
     const audio = ffprobe(segments(run, audioPlaylist(run))[0], ['-show_entries', 'stream=codec_name,codec_type,channels,sample_rate']).streams;
-    assert.deepEqual(audio.map((s) => [s.codec_type, s.codec_name, s.channels, s.sample_rate]), [['audio', 'aac', 2, '48000']]);
+    assert.deepEqual(
+      audio.map((s) => [s.codec_type, s.codec_name, s.channels, s.sample_rate]),
+      [['audio', 'aac', 2, '48000']],
+    );
     const videoOnly = ffprobe(segments(run, run.result.renditions[3].playlist)[0], ['-show_entries', 'stream=codec_type']).streams;
-    assert.deepEqual(videoOnly.map((s) => s.codec_type), ['video'], 'audio is encoded once, in its own group');
+    assert.deepEqual(
+      videoOnly.map((s) => s.codec_type),
+      ['video'],
+      'audio is encoded once, in its own group',
+    );
   });
 
   it('portrait by rotation (1920×1080 coded, rotated 90°) → 1080×1920 … 360×640', async () => {
     const run = await transcode('portrait', { width: 1920, height: 1080, seconds: 2, rotate: 90, audio: false });
     checkRun(run, ['1080x1920', '720x1280', '480x854', '360x640']);
     assert.ok(!run.master.includes('#EXT-X-MEDIA'), 'a silent video has no audio group');
-    assert.deepEqual(fs.readdirSync(run.out).filter((f) => fs.statSync(path.join(run.out, f)).isDirectory()).sort(), ['v0', 'v1', 'v2', 'v3']);
+    assert.deepEqual(
+      fs
+        .readdirSync(run.out)
+        .filter((f) => fs.statSync(path.join(run.out, f)).isDirectory())
+        .sort(),
+      ['v0', 'v1', 'v2', 'v3'],
+    );
   });
 
   it('480p source → 480 + 360 only, keyframes aligned across renditions every 2 s', async () => {
@@ -163,7 +198,9 @@ describe('media transcode', { skip: currentFfmpegSkipReason() }, () => {
     checkRun(run, ['854x480', '640x360']);
     const keyframes = run.result.renditions.map((r) =>
       segments(run, r.playlist).flatMap((f) =>
-        ffprobe(f, ['-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags']).packets.filter((k) => k.flags.startsWith('K')).map((k) => Number(k.pts_time)),
+        ffprobe(f, ['-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags'])
+          .packets.filter((k) => k.flags.startsWith('K'))
+          .map((k) => Number(k.pts_time)),
       ),
     );
     assert.equal(keyframes[0].length, 2, `one keyframe per 2 s: ${keyframes[0]}`);
@@ -178,7 +215,10 @@ describe('media transcode', { skip: currentFfmpegSkipReason() }, () => {
 
   it('audio-only → one audio rendition', async () => {
     const run = await transcode('voice', { width: 0, height: 0, seconds: 2 }, 'ultrafast', 'm4a');
-    assert.deepEqual(run.result.renditions.map((r) => [r.height, r.codecs, r.playlist]), [[0, 'mp4a.40.2', 'v0/index.m3u8']]);
+    assert.deepEqual(
+      run.result.renditions.map((r) => [r.height, r.codecs, r.playlist]),
+      [[0, 'mp4a.40.2', 'v0/index.m3u8']],
+    );
     checkRun(run, ['0x0']);
     const [v] = variants(run.master);
     assert.equal(v.CODECS, 'mp4a.40.2');
@@ -205,13 +245,16 @@ describe('media transcode', { skip: currentFfmpegSkipReason() }, () => {
       transcodeToHls({ inputPath: src, outDir: out, info, preset: 'medium', timeoutSeconds: 0.3 }),
       (err: unknown) => err instanceof MediaError && err.code === 'timeout' && err.retryable && /0\.3 s limit/.test(err.reason),
     );
-    const left = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
-      try {
-        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(out);
-      } catch {
-        return false;
-      }
-    });
+    const left = fs
+      .readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .filter((pid) => {
+        try {
+          return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(out);
+        } catch {
+          return false;
+        }
+      });
     assert.deepEqual(left, [], 'no ffmpeg left running');
     const controller = new AbortController();
     const aborted = transcodeToHls({ inputPath: src, outDir: p('abort-out'), info, preset: 'medium', timeoutSeconds: 60, signal: controller.signal, onProgress: () => controller.abort() });

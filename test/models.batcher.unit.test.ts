@@ -36,14 +36,15 @@ function controlledRunner(): { calls: Call[]; run: (inputs: Outgoing) => Promise
   const calls: Call[] = [];
   return {
     calls,
-    run: (inputs) => new Promise((resolve, reject) => {
-      const x = Array.isArray(inputs.x) ? stack(inputs.x) : (inputs.x as Tensor);
-      const n = x.dims[0];
-      const out = new Float32Array(n);
-      for (let r = 0; r < n; r++) out[r] = 2 * (x.data as Float32Array)[2 * r];
-      const firsts = Array.from({ length: n }, (_, r) => (x.data as Float32Array)[2 * r]);
-      calls.push({ inputs, rows: n, firsts, answer: () => resolve({ outputs: { y: { type: 'float32', dims: [n, 1], data: out } }, computeMs: 1 }), fail: reject });
-    }),
+    run: (inputs) =>
+      new Promise((resolve, reject) => {
+        const x = Array.isArray(inputs.x) ? stack(inputs.x) : (inputs.x as Tensor);
+        const n = x.dims[0];
+        const out = new Float32Array(n);
+        for (let r = 0; r < n; r++) out[r] = 2 * (x.data as Float32Array)[2 * r];
+        const firsts = Array.from({ length: n }, (_, r) => (x.data as Float32Array)[2 * r]);
+        calls.push({ inputs, rows: n, firsts, answer: () => resolve({ outputs: { y: { type: 'float32', dims: [n, 1], data: out } }, computeMs: 1 }), fail: reject });
+      }),
   };
 }
 
@@ -58,11 +59,18 @@ describe('dynamic batcher', () => {
     const pending = Array.from({ length: 16 }, (_, i) => b.submit(rows(i * 100, 4)));
     await turn();
     assert.equal(runner.calls.length, 2, 'both slots got a batch before either answered');
-    assert.deepEqual(runner.calls.map((c) => c.rows), [32, 32]);
+    assert.deepEqual(
+      runner.calls.map((c) => c.rows),
+      [32, 32],
+    );
     for (const c of runner.calls) c.answer();
     const results = await Promise.all(pending);
     results.forEach((r, i) => {
-      assert.deepEqual([...(r.outputs.y.data as Float32Array)], [0, 1, 2, 3].map((k) => 2 * (i * 100 + k)), `request ${i}`);
+      assert.deepEqual(
+        [...(r.outputs.y.data as Float32Array)],
+        [0, 1, 2, 3].map((k) => 2 * (i * 100 + k)),
+        `request ${i}`,
+      );
       assert.deepEqual(r.outputs.y.dims, [4, 1]);
       assert.equal(r.batchRequests, 8);
     });
@@ -121,8 +129,14 @@ describe('dynamic batcher', () => {
     await turn();
     // The two [n, 2] requests fill a batch and are shared out between the two slots; the [1, 3]
     // request has not waited out its delay and stays queued.
-    assert.deepEqual(runner.calls.map((c) => c.rows), [2, 2]);
-    assert.deepEqual(runner.calls.map((c) => (c.inputs.x as Tensor).dims[1]), [2, 2]);
+    assert.deepEqual(
+      runner.calls.map((c) => c.rows),
+      [2, 2],
+    );
+    assert.deepEqual(
+      runner.calls.map((c) => (c.inputs.x as Tensor).dims[1]),
+      [2, 2],
+    );
     runner.calls[0].answer();
     while (runner.calls.length < 3) await turn();
     assert.deepEqual(runner.calls[2].inputs.x, other.x, 'after a completion, what waited goes');
@@ -139,7 +153,11 @@ describe('dynamic batcher', () => {
     const odd: Tensors = { x: { type: 'float32', dims: [1, 3], data: new Float32Array(3) } };
     const p = [b.submit(rows(0, 2)), b.submit(odd), b.submit(rows(5, 2))];
     await turn();
-    assert.deepEqual(runner.calls.map((c) => c.rows), [4], 'the two [n, 2] requests went together');
+    assert.deepEqual(
+      runner.calls.map((c) => c.rows),
+      [4],
+      'the two [n, 2] requests went together',
+    );
     runner.calls[0].answer();
     while (runner.calls.length < 2) await turn();
     assert.deepEqual(runner.calls[1].inputs.x, odd.x, 'the [1, 3] request went alone');
@@ -149,23 +167,33 @@ describe('dynamic batcher', () => {
     const nb = new DynamicBatcher(off.run, { ...OPTS, enabled: false, maxInFlight: 4 }, true);
     const q = [nb.submit(rows(0, 1)), nb.submit(rows(1, 1)), nb.submit(rows(2, 1))];
     await turn();
-    assert.deepEqual(off.calls.map((c) => c.rows), [1, 1, 1]);
+    assert.deepEqual(
+      off.calls.map((c) => c.rows),
+      [1, 1, 1],
+    );
     for (const c of off.calls) c.answer();
     await Promise.all(q);
   });
 
-  it('when a batch fails on its inputs, runs each request alone, so one request\'s error reaches only it', { timeout: 10_000 }, async () => {
+  it("when a batch fails on its inputs, runs each request alone, so one request's error reaches only it", { timeout: 10_000 }, async () => {
     const runner = controlledRunner();
     const b = new DynamicBatcher(runner.run, { ...OPTS, maxRows: 64, maxDelayMs: 0 }, true);
     const [good1, bad, good2] = [b.submit(rows(1, 1)), b.submit(rows(-7, 1)), b.submit(rows(3, 1))];
     const settled = Promise.allSettled([good1, bad, good2]);
     await turn();
-    assert.deepEqual(runner.calls.map((c) => c.firsts), [[1, -7, 3]], 'one batch of three');
+    assert.deepEqual(
+      runner.calls.map((c) => c.firsts),
+      [[1, -7, 3]],
+      'one batch of three',
+    );
     // What ONNX Runtime says when one request's index is out of range: the whole batch fails.
     runner.calls[0].fail(new ModelRunError('indices element out of data bounds, idx=-7'));
     while (runner.calls.length < 3) await turn();
     // Each re-run takes a slot like any batch: two slots, so two go and the third waits.
-    assert.deepEqual(runner.calls.slice(1).map((c) => c.firsts), [[1], [-7]]);
+    assert.deepEqual(
+      runner.calls.slice(1).map((c) => c.firsts),
+      [[1], [-7]],
+    );
     await turn();
     assert.equal(runner.calls.length, 3, 'no third batch while both slots are taken');
     runner.calls[2].fail(new ModelRunError('indices element out of data bounds, idx=-7'));
@@ -190,7 +218,10 @@ describe('dynamic batcher', () => {
     const b = new DynamicBatcher(runner.run, { ...OPTS, maxRows: 64, maxDelayMs: 0 }, true);
     const p = [b.submit(rows(1, 1)), b.submit(rows(2, 1))];
     await turn();
-    assert.deepEqual(runner.calls.map((c) => c.rows), [2]);
+    assert.deepEqual(
+      runner.calls.map((c) => c.rows),
+      [2],
+    );
     const gone = new ModelUnavailableError('model process killed by SIGKILL');
     runner.calls[0].fail(gone);
     for (const r of await Promise.allSettled(p)) assert.deepEqual(r, { status: 'rejected', reason: gone });
@@ -205,10 +236,16 @@ describe('dynamic batcher', () => {
     // 64 rows fill a batch; shared between two slots, each part is 32 rows.
     const p = [b.submit(rows(0, 30)), b.submit(rows(100, 30)), b.submit(rows(200, 4))];
     await turn();
-    assert.deepEqual(runner.calls.map((c) => c.rows), [30, 34]);
+    assert.deepEqual(
+      runner.calls.map((c) => c.rows),
+      [30, 34],
+    );
     for (const c of runner.calls) c.answer();
     const results = await Promise.all(p);
-    assert.deepEqual(results.map((r) => r.outputs.y.data[0]), [0, 200, 400]);
+    assert.deepEqual(
+      results.map((r) => r.outputs.y.data[0]),
+      [0, 200, 400],
+    );
   });
 
   it('a batch hook that throws neither fails the requests nor keeps a slot taken', { timeout: 10_000 }, async () => {
@@ -221,7 +258,10 @@ describe('dynamic batcher', () => {
       while (runner.calls.length <= i) await turn();
       runner.calls[i].answer();
     }
-    assert.deepEqual((await Promise.all(p)).map((r) => r.outputs.y.data[0]), [2, 4]);
+    assert.deepEqual(
+      (await Promise.all(p)).map((r) => r.outputs.y.data[0]),
+      [2, 4],
+    );
     await b.drain();
   });
 });
@@ -235,7 +275,17 @@ describe('shared-memory tensors', () => {
       // Views into larger buffers must send only their own bytes.
       const big = new Float32Array(100).fill(7);
       const view: Tensor = { type: 'float32', dims: [2, 2], data: big.subarray(10, 14) };
-      const wire = toWire({ x: [...blocks, view], ids: { type: 'int32', dims: [2], data: new Int32Array([5, 6]) }, tags: [{ type: 'string', dims: [1], data: ['a'] }, { type: 'string', dims: [2], data: ['b', 'c'] }] }, fd);
+      const wire = toWire(
+        {
+          x: [...blocks, view],
+          ids: { type: 'int32', dims: [2], data: new Int32Array([5, 6]) },
+          tags: [
+            { type: 'string', dims: [1], data: ['a'] },
+            { type: 'string', dims: [2], data: ['b', 'c'] },
+          ],
+        },
+        fd,
+      );
       assert.deepEqual(wire.x.dims, [11, 2]);
       assert.deepEqual(wire.tags, { type: 'string', dims: [3], inline: ['a', 'b', 'c'] });
       const back = fromWire(wire, fd);
@@ -259,7 +309,13 @@ describe('model process timeout', () => {
     nodes.push({ opType: 'MatMul', inputs: [`h${layers}`, 'w_out'], outputs: ['y'] });
     const fill = (n: number, v: number) => new Float32Array(n).fill(v);
     return encodeOnnxModel({
-      irVersion: 8, opsetVersion: 17, producerName: 'test', producerVersion: '1', modelVersion: 1, docString: '', graphName: 'slow',
+      irVersion: 8,
+      opsetVersion: 17,
+      producerName: 'test',
+      producerVersion: '1',
+      modelVersion: 1,
+      docString: '',
+      graphName: 'slow',
       inputs: [{ name: 'x', elemType: ONNX_FLOAT, shape: ['n', 2] }],
       outputs: [{ name: 'y', elemType: ONNX_FLOAT, shape: ['n', 1] }],
       nodes,

@@ -30,7 +30,11 @@ describe('model settings', () => {
       [{ VIEW_DEDUP_SECONDS: 'soon' }, 'VIEW_DEDUP_SECONDS'],
     ];
     for (const [env, variable] of bad) {
-      assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && err.variable === variable, variable);
+      assert.throws(
+        () => loadConfig(env),
+        (err: unknown) => err instanceof ConfigError && err.variable === variable,
+        variable,
+      );
     }
   });
 });

@@ -38,7 +38,10 @@ function rssKb(pid: number): number {
 
 /** This process and all its descendants. */
 function tree(root = process.pid): number[] {
-  const pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  const pids = fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
   const children = new Map<number, number[]>();
   for (const p of pids) {
     const pp = parentOf(p);

@@ -25,7 +25,11 @@ const SHIPPED = path.resolve('models/feed-ranker/1');
 /** The shipped ranker by hand: standardise, dense + ReLU, dense, sigmoid, in float64. */
 function referenceScores(file: string, x: number[], rows: number): number[] {
   const m = decodeOnnxModel(fs.readFileSync(file));
-  assert.deepEqual(m.nodes.map((n) => n.opType), ['Sub', 'Div', 'MatMul', 'Add', 'Relu', 'MatMul', 'Add', 'Sigmoid'], 'the graph the reference implements');
+  assert.deepEqual(
+    m.nodes.map((n) => n.opType),
+    ['Sub', 'Div', 'MatMul', 'Add', 'Relu', 'MatMul', 'Add', 'Sigmoid'],
+    'the graph the reference implements',
+  );
   const w = Object.fromEntries(m.initializers.map((t) => [t.name, t]));
   const f = w.w1.dims[0];
   const h = w.w1.dims[1];
@@ -45,11 +49,23 @@ function referenceScores(file: string, x: number[], rows: number): number[] {
 function affineModel(): Uint8Array {
   // y = x * 2 + 1 over [batch, 3]: a model Nova has never seen.
   return encodeOnnxModel({
-    irVersion: 8, opsetVersion: 17, producerName: 'test', producerVersion: '1', modelVersion: 1, docString: '', graphName: 'affine',
+    irVersion: 8,
+    opsetVersion: 17,
+    producerName: 'test',
+    producerVersion: '1',
+    modelVersion: 1,
+    docString: '',
+    graphName: 'affine',
     inputs: [{ name: 'x', elemType: ONNX_FLOAT, shape: ['n', 3] }],
     outputs: [{ name: 'y', elemType: ONNX_FLOAT, shape: ['n', 3] }],
-    nodes: [{ opType: 'Mul', inputs: ['x', 'two'], outputs: ['x2'] }, { opType: 'Add', inputs: ['x2', 'one'], outputs: ['y'] }],
-    initializers: [{ name: 'two', dims: [1], data: Float32Array.of(2) }, { name: 'one', dims: [1], data: Float32Array.of(1) }],
+    nodes: [
+      { opType: 'Mul', inputs: ['x', 'two'], outputs: ['x2'] },
+      { opType: 'Add', inputs: ['x2', 'one'], outputs: ['y'] },
+    ],
+    initializers: [
+      { name: 'two', dims: [1], data: Float32Array.of(2) },
+      { name: 'one', dims: [1], data: Float32Array.of(1) },
+    ],
     metadata: {},
   });
 }
@@ -64,7 +80,13 @@ function heavyModel(din: number, width: number, layers: number): Uint8Array {
   nodes.push({ opType: 'MatMul', inputs: [`h${layers}`, 'w_out'], outputs: ['y'] });
   const wave = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * s);
   return encodeOnnxModel({
-    irVersion: 8, opsetVersion: 17, producerName: 'test', producerVersion: '1', modelVersion: 1, docString: '', graphName: 'heavy',
+    irVersion: 8,
+    opsetVersion: 17,
+    producerName: 'test',
+    producerVersion: '1',
+    modelVersion: 1,
+    docString: '',
+    graphName: 'heavy',
     inputs: [{ name: 'x', elemType: ONNX_FLOAT, shape: ['batch', din] }],
     outputs: [{ name: 'y', elemType: ONNX_FLOAT, shape: ['batch', 1] }],
     nodes,
@@ -146,7 +168,10 @@ describe('model serving', () => {
       const res = await admin.post<Problem>('/api/v1/models/feed-ranker/infer', { inputs });
       assert.equal(res.status, 400, JSON.stringify(inputs));
       assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8');
-      assert.ok(res.body.errors?.some((e) => e.field === field && detail.test(e.message)), JSON.stringify(res.body));
+      assert.ok(
+        res.body.errors?.some((e) => e.field === field && detail.test(e.message)),
+        JSON.stringify(res.body),
+      );
     }
     const tooMany = await admin.post<Problem>('/api/v1/models/feed-ranker/infer', { inputs: { features: { dims: [1_000_000, 9], data: [] } } });
     assert.equal(tooMany.status, 400);
@@ -207,7 +232,11 @@ describe('model serving', () => {
     assert.equal(reload.body.previous_version, 1);
     const all = seen.flat();
     assert.ok(all.length > requesters * 10);
-    assert.deepEqual(all.filter((r) => r.status !== 200), [], 'no failed requests');
+    assert.deepEqual(
+      all.filter((r) => r.status !== 200),
+      [],
+      'no failed requests',
+    );
     for (const log of seen) {
       const versions = log.map((r) => r.version);
       const switches = versions.filter((v, i) => i > 0 && v !== versions[i - 1]).length;
@@ -328,7 +357,9 @@ describe('model serving', () => {
       assert.ok(r.maxDelayMs < r.wall / 2, `event loop stalled ${r.maxDelayMs.toFixed(1)} ms during a ${r.wall.toFixed(0)} ms batch`);
       if (r.maxDelayMs < 20) break;
     }
-    console.log(`# event loop max delay per run: ${runs.map((r) => `${r.maxDelayMs.toFixed(1)} ms during a ${r.wall.toFixed(0)} ms batch (${r.controlMs.toFixed(1)} ms with a busy process instead)`).join('; ')}`);
+    console.log(
+      `# event loop max delay per run: ${runs.map((r) => `${r.maxDelayMs.toFixed(1)} ms during a ${r.wall.toFixed(0)} ms batch (${r.controlMs.toFixed(1)} ms with a busy process instead)`).join('; ')}`,
+    );
     assert.ok(runs.some((r) => r.maxDelayMs < 20) || runs.every((r) => r.controlMs >= 20), 'max event-loop delay under 20 ms while a large batch runs');
   });
 });

@@ -70,7 +70,19 @@ for (const backend of TEST_BACKENDS) {
         }
       }
       // A sixth session fails fatally at once.
-      assert.equal((await qoe.report(anon, { session_id: sid(), video_id: videoId, events: [{ type: 'error', at_ms: 50, fatal: true, kind: 'networkError' }, { type: 'end', at_ms: 60 }] })).status, 204);
+      assert.equal(
+        (
+          await qoe.report(anon, {
+            session_id: sid(),
+            video_id: videoId,
+            events: [
+              { type: 'error', at_ms: 50, fatal: true, kind: 'networkError' },
+              { type: 'end', at_ms: 60 },
+            ],
+          })
+        ).status,
+        204,
+      );
 
       const r = await qoe.video(owner, videoId, '1h');
       assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -85,7 +97,10 @@ for (const backend of TEST_BACKENDS) {
       assert.ok(Math.abs(q.rebuffers_per_hour - 5 / (300 / 3600)) < 1e-3, `per hour ${q.rebuffers_per_hour}`);
       assert.ok(Math.abs(q.error_sessions_ratio - 1 / 6) < 1e-6);
       assert.equal(q.level_switches, 5);
-      assert.deepEqual(q.renditions.map((x) => x.height), [720, 480]);
+      assert.deepEqual(
+        q.renditions.map((x) => x.height),
+        [720, 480],
+      );
       assert.ok(Math.abs(q.renditions[0]!.share_of_time - 40 / 60) < 1e-3, JSON.stringify(q.renditions));
       assert.ok(Math.abs(q.avg_bitrate_kbps! - (20 * 1000 + 40 * 3000) / 60) < 0.1, `bitrate ${q.avg_bitrate_kbps}`);
       assert.equal(q.hours!.at(-1)!.sessions, 6);
@@ -97,7 +112,7 @@ for (const backend of TEST_BACKENDS) {
       assert.equal(all.body.days![0]!.sessions, 6);
     });
 
-    it('only the owner or an admin reads a video\'s aggregates; only admins the instance\'s', async (ctx) => {
+    it("only the owner or an admin reads a video's aggregates; only admins the instance's", async (ctx) => {
       if (skip) return ctx.skip(skip);
       assert.equal((await qoe.video(admin, videoId)).status, 200);
       assert.equal((await qoe.video(other, videoId)).status, 403);
@@ -158,7 +173,10 @@ for (const backend of TEST_BACKENDS) {
       assert.ok(Math.abs(q.viewing_seconds - 3 * 60) < 1e-6, `viewing ${q.viewing_seconds}`);
       assert.ok(Math.abs(q.rebuffer_ratio - 3 / 63) < 1e-6, `ratio ${q.rebuffer_ratio}`);
       assert.equal(q.error_sessions_ratio, 0);
-      assert.deepEqual(q.renditions.map((x) => x.height), [720, 480]);
+      assert.deepEqual(
+        q.renditions.map((x) => x.height),
+        [720, 480],
+      );
       assert.equal(q.hours!.at(-1)!.sessions, 3);
       // The stream's sessions are its own: the video's aggregate did not move.
       assert.equal((await qoe.video(owner, videoId, '1h')).body.sessions, 7);
@@ -200,7 +218,10 @@ for (const backend of TEST_BACKENDS) {
       assert.equal(await service.prune(Date.now()), 0, 'nothing is older than 30 days');
       assert.ok((await service.prune(Date.now() + 31 * 86_400_000)) > 0);
       assert.equal((await qoe.video(owner, videoId, '7d')).body.sessions, 0);
-      const rows = await t.nova.container.db.kysely.selectFrom('qoe_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const rows = await t.nova.container.db.kysely
+        .selectFrom('qoe_events')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
       assert.equal(Number(rows.n), 0);
     });
   });

@@ -30,14 +30,23 @@ describe('QoE session timeline', () => {
     assert.equal(delta.levelSwitches, 1);
     assert.equal(delta.errors, 2);
     assert.equal(delta.newFatal, true);
-    assert.deepEqual([...delta.renditionMs], [[360, 5_000], [720, 9_000]]);
+    assert.deepEqual(
+      [...delta.renditionMs],
+      [
+        [360, 5_000],
+        [720, 9_000],
+      ],
+    );
     assert.equal(delta.bitrateMs, 800 * 5_000 + 2400 * 9_000);
     assert.equal(state.state, 'ended');
   });
 
   it('counts a long silence as at most 30 s, and state carries across batches', () => {
     const a = applyEvents({ ...initialState(), lastAtMs: 0 }, [{ type: 'startup', at_ms: 0, ms: 300 }]);
-    const b = applyEvents(a.state, [{ type: 'heartbeat', at_ms: 600_000, position: 20 }, { type: 'startup', at_ms: 600_001, ms: 900 }]);
+    const b = applyEvents(a.state, [
+      { type: 'heartbeat', at_ms: 600_000, position: 20 },
+      { type: 'startup', at_ms: 600_001, ms: 900 },
+    ]);
     assert.equal(b.delta.playMs, MAX_GAP_MS + 1);
     assert.equal(b.delta.startupMs, null, 'only the first startup counts');
   });

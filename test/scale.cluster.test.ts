@@ -37,7 +37,6 @@ async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined
   }
 }
 
-
 /** Parsed log entries of a process. */
 function entries(p: NovaProcess): Array<Record<string, unknown>> {
   return p.logs.flatMap((l) => {
@@ -101,11 +100,7 @@ describe('scale-out: 2 API nodes + 2 workers on Postgres, Redis and S3', { skip 
     };
     // The first node migrates the fresh database; the others start together on the migrated one.
     apiA = await spawn('api-a', ['serve', '--no-worker']);
-    const [b, w1, w2] = await Promise.all([
-      spawn('api-b', ['serve', '--no-worker']),
-      spawn('worker-1', ['worker', '--concurrency', '1']),
-      spawn('worker-2', ['worker', '--concurrency', '1']),
-    ]);
+    const [b, w1, w2] = await Promise.all([spawn('api-b', ['serve', '--no-worker']), spawn('worker-1', ['worker', '--concurrency', '1']), spawn('worker-2', ['worker', '--concurrency', '1'])]);
     apiB = b;
     workers = [w1, w2];
     u = await vodUsers(on(apiA));
@@ -183,9 +178,12 @@ describe('scale-out: 2 API nodes + 2 workers on Postgres, Redis and S3', { skip 
     await eventually(() => (fs.statSync(uploadFileOnDisk).size === offset + half ? true : undefined), 'A to store the first half');
     offset = await patch(apiB, offset + half, bytes.subarray(offset + half, 3 * chunk));
     let giveUp: NodeJS.Timeout | undefined;
-    const first = await Promise.race([slowDone, new Promise<Outcome>((resolve) => {
-      giveUp = setTimeout(() => resolve({ error: new Error('still open 30 s after B wrote: the nodes do not share upload locks') }), 30_000);
-    })]);
+    const first = await Promise.race([
+      slowDone,
+      new Promise<Outcome>((resolve) => {
+        giveUp = setTimeout(() => resolve({ error: new Error('still open 30 s after B wrote: the nodes do not share upload locks') }), 30_000);
+      }),
+    ]);
     clearTimeout(giveUp);
     slow.destroy();
     assert.equal(first.error, undefined, `A's request failed: ${first.error?.message}`);
@@ -202,7 +200,11 @@ describe('scale-out: 2 API nodes + 2 workers on Postgres, Redis and S3', { skip 
     assert.equal(done.attempts, 1);
     const seen = await events;
     const stages = seen.map((e) => e.stage).filter((s, i, all): s is string => s !== null && s !== all[i - 1]);
-    assert.deepEqual(stages, STAGES.map(([s]) => s), 'the other node streamed every stage, in order');
+    assert.deepEqual(
+      stages,
+      STAGES.map(([s]) => s),
+      'the other node streamed every stage, in order',
+    );
     for (let i = 1; i < seen.length; i++) assert.ok(seen[i].progress >= seen[i - 1].progress, 'progress never goes back');
     assert.equal(seen.at(-1)?.status, 'ready');
 
@@ -223,14 +225,18 @@ describe('scale-out: 2 API nodes + 2 workers on Postgres, Redis and S3', { skip 
     const id = created.body.video.id;
     await uploadFile(u.owner, created.body.upload.url, file);
 
-    const holder = await eventually(async () => {
-      const p = (await getProgress(u.owner, id)).body;
-      assert.notEqual(p.status, 'ready', 'the transcode finished before it could be interrupted; use a longer clip');
-      if (p.stage !== 'transcode' || p.progress <= 31) return undefined;
-      const job = (await listJobs(u.admin)).body.running.find((j) => j.video_id === id);
-      const pid = Number(job?.worker?.split(':')[1]);
-      return workers.find((w) => w.child.pid === pid);
-    }, 'the transcode to be under way on a worker', 120_000);
+    const holder = await eventually(
+      async () => {
+        const p = (await getProgress(u.owner, id)).body;
+        assert.notEqual(p.status, 'ready', 'the transcode finished before it could be interrupted; use a longer clip');
+        if (p.stage !== 'transcode' || p.progress <= 31) return undefined;
+        const job = (await listJobs(u.admin)).body.running.find((j) => j.video_id === id);
+        const pid = Number(job?.worker?.split(':')[1]);
+        return workers.find((w) => w.child.pid === pid);
+      },
+      'the transcode to be under way on a worker',
+      120_000,
+    );
     const survivor = workers.find((w) => w !== holder)!;
     await holder.kill('SIGKILL');
     killLeftovers(dataDirs.get(holder)!);
@@ -240,35 +246,45 @@ describe('scale-out: 2 API nodes + 2 workers on Postgres, Redis and S3', { skip 
     assert.equal(done.status, 'ready', `failed: ${done.error}`);
     assert.equal(done.attempts, 2);
     const runs = entries(survivor).filter((e) => e.video_id === id && e.msg === 'ladder selected');
-    assert.deepEqual(runs.map((e) => e.attempt), [2], 'the surviving worker ran the second attempt');
+    assert.deepEqual(
+      runs.map((e) => e.attempt),
+      [2],
+      'the surviving worker ran the second attempt',
+    );
     workers = [survivor];
   });
 
   it('SIGTERM the worker holding a job mid-transcode: it exits 0 and hands the job back; the other worker runs it, the attempt not counted', async () => {
-    const [fresh, created] = await Promise.all([
-      spawn('worker-3', ['worker']),
-      createVideo(u.owner, { title: 'Handed back' }),
-    ]);
+    const [fresh, created] = await Promise.all([spawn('worker-3', ['worker']), createVideo(u.owner, { title: 'Handed back' })]);
     workers.push(fresh);
     const id = created.body.video.id;
     await uploadFile(u.owner, created.body.upload.url, await clip('scale-720p.mp4', { width: 1280, height: 720, seconds: 10, fps: 25 }));
-    const holder = await eventually(async () => {
-      const p = (await getProgress(u.owner, id)).body;
-      assert.notEqual(p.status, 'ready', 'the transcode finished before it could be interrupted; use a longer clip');
-      if (p.stage !== 'transcode' || p.progress <= 31) return undefined;
-      const job = (await listJobs(u.admin)).body.running.find((j) => j.video_id === id);
-      return workers.find((w) => w.child.pid === Number(job?.worker?.split(':')[1]));
-    }, 'the transcode to be under way on a worker', 120_000);
+    const holder = await eventually(
+      async () => {
+        const p = (await getProgress(u.owner, id)).body;
+        assert.notEqual(p.status, 'ready', 'the transcode finished before it could be interrupted; use a longer clip');
+        if (p.stage !== 'transcode' || p.progress <= 31) return undefined;
+        const job = (await listJobs(u.admin)).body.running.find((j) => j.video_id === id);
+        return workers.find((w) => w.child.pid === Number(job?.worker?.split(':')[1]));
+      },
+      'the transcode to be under way on a worker',
+      120_000,
+    );
     const other = workers.find((w) => w !== holder)!;
     assert.equal(await holder.kill('SIGTERM'), 0);
     const done = await waitForStatus(u.owner, id, ['ready', 'failed'], 150_000);
     assert.equal(done.status, 'ready', `failed: ${done.error}`);
     assert.equal(done.attempts, 1, 'an attempt handed back on shutdown is not counted');
-    assert.deepEqual(entries(other).filter((e) => e.video_id === id && e.msg === 'ladder selected').map((e) => e.attempt), [1]);
+    assert.deepEqual(
+      entries(other)
+        .filter((e) => e.video_id === id && e.msg === 'ladder selected')
+        .map((e) => e.attempt),
+      [1],
+    );
     workers = [other];
   });
 
-  it('chat: clients on A and B see each other\'s messages in one order; when A dies its clients reconnect to B with history intact', async () => {
+  it("chat: clients on A and B see each other's messages in one order; when A dies its clients reconnect to B with history intact", async () => {
     const creator = await on(apiA).newUser('creator');
     const res = await creator.client.post<{ stream: { id: string } }>('/api/v1/streams', { title: 'Two nodes' });
     assert.equal(res.status, 201);

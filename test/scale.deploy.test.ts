@@ -38,13 +38,20 @@ describe('deployment files agree with the code', () => {
     const missing = [...vars].filter((v) => !tables.includes(`\`${v}\``));
     assert.deepEqual(missing, [], 'document these in docs/deploy.md');
     const documented = new Set([...tables.matchAll(/^\| ([^|]+) \|/gm)].flatMap((m) => [...m[1].matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((x) => x[1])));
-    assert.deepEqual([...documented].filter((v) => !vars.has(v)), [], 'documented but not read by src/config.ts');
+    assert.deepEqual(
+      [...documented].filter((v) => !vars.has(v)),
+      [],
+      'documented but not read by src/config.ts',
+    );
   });
 
   it('the compose environment is a valid configuration of variables Nova reads', () => {
     const env = composeEnv();
     const vars = configVariables();
-    assert.deepEqual(Object.keys(env).filter((k) => !vars.has(k)), []);
+    assert.deepEqual(
+      Object.keys(env).filter((k) => !vars.has(k)),
+      [],
+    );
     const cfg = loadConfig(env);
     assert.equal(cfg.uploadStore, 'file');
     assert.equal(cfg.uploadDir, '/uploads');

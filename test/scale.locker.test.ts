@@ -58,9 +58,11 @@ describe('tus upload locks shared through Redis', { skip }, () => {
     assert.equal(await connections[0].exists(a.keyOf('upload-1')), 1);
     let acquired = false;
     const second = b.newLock('upload-1');
-    const waiting = second.lock(new AbortController().signal, () => {}).then(() => {
-      acquired = true;
-    });
+    const waiting = second
+      .lock(new AbortController().signal, () => {})
+      .then(() => {
+        acquired = true;
+      });
     await eventually(() => asked > 0, 'the release request to reach the holder');
     assert.equal(acquired, false, 'the lock is not granted while its holder still has it');
     await held.unlock();
@@ -112,11 +114,14 @@ describe('tus upload locks shared through Redis', { skip }, () => {
     assert.equal(await connections[0].exists(key), 0);
   });
 
-  it('gives up with tus\'s lock timeout when the holder does not let go, and stops waiting when aborted', async () => {
+  it("gives up with tus's lock timeout when the holder does not let go, and stops waiting when aborted", async () => {
     const impatient = node({ acquireTimeoutMs: 500 });
     const stubborn = a.newLock('upload-5');
     await stubborn.lock(new AbortController().signal, () => {});
-    await assert.rejects(impatient.newLock('upload-5').lock(new AbortController().signal, () => {}), (err) => err === ERRORS.ERR_LOCK_TIMEOUT);
+    await assert.rejects(
+      impatient.newLock('upload-5').lock(new AbortController().signal, () => {}),
+      (err) => err === ERRORS.ERR_LOCK_TIMEOUT,
+    );
     const ac = new AbortController();
     const pending = b.newLock('upload-5').lock(ac.signal, () => {});
     ac.abort();

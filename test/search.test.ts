@@ -135,7 +135,10 @@ for (const backend of TEST_BACKENDS) {
       if (skip) return ctx.skip(skip);
       const res = await search(other, ownerName.slice(0, 4).toUpperCase(), { type: 'user' });
       assert.equal(res.status, 200);
-      assert.ok(res.body.items.some((i) => i.type === 'user' && i.username === ownerName), JSON.stringify(res.body));
+      assert.ok(
+        res.body.items.some((i) => i.type === 'user' && i.username === ownerName),
+        JSON.stringify(res.body),
+      );
       assert.equal((await search(other, '_', { type: 'user' })).body.items.length, 0, '_ is not a wildcard');
       assert.equal((await search(other, 'fox', { type: 'stream' })).status, 200);
     });

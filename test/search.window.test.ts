@@ -19,8 +19,15 @@ for (const dialect of TEST_DIALECTS) {
     let repo: SearchRepository;
     const anonymous = { userId: null, admin: false };
     const doc = (id: string, title: string, body: string, minutesAgo: number, listed = true): SearchDocument => ({
-      id, kind: 'video', ownerId: 'owner', listed, findable: true, title,
-      titleText: indexText(title), bodyText: indexText(body), createdAt: new Date(Date.UTC(2026, 0, 1) - minutesAgo * 60_000).toISOString(),
+      id,
+      kind: 'video',
+      ownerId: 'owner',
+      listed,
+      findable: true,
+      title,
+      titleText: indexText(title),
+      bodyText: indexText(body),
+      createdAt: new Date(Date.UTC(2026, 0, 1) - minutesAgo * 60_000).toISOString(),
     });
 
     before(async () => {
@@ -48,7 +55,10 @@ for (const dialect of TEST_DIALECTS) {
       for (const words of [['zeb'], ['zebra'], ['dawn', 'zeb']]) {
         const hits = await repo.search({ kind: 'video', words, viewer: anonymous, limit: 5, offset: 0 });
         assert.equal(hits[0]?.id, 'title-match', words.join(' '));
-        assert.ok(hits.slice(1).every((h) => h.score < hits[0].score), words.join(' '));
+        assert.ok(
+          hits.slice(1).every((h) => h.score < hits[0].score),
+          words.join(' '),
+        );
       }
     });
 

@@ -97,7 +97,10 @@ describe('storage (s3) when the server fails', () => {
       assert.equal(await ok.stat('live/x/hls/480p/gone.ts'), null);
       const broken = new S3Storage({ endpoint: `http://127.0.0.1:${port}`, bucket: 'b', region: 'us-east-1', accessKeyId: 'k', secretAccessKey: 's', forcePathStyle: true });
       for (const read of [() => broken.getBuffer('live/x/hls/480p/index.m3u8'), () => broken.get('live/x/hls/480p/a.ts'), () => broken.stat('live/x/hls/480p/a.ts')]) {
-        const err = await read().then(() => null, (e: unknown) => e);
+        const err = await read().then(
+          () => null,
+          (e: unknown) => e,
+        );
         assert.ok(err instanceof StorageUnavailableError, String(err));
         assert.equal(err.status, 503);
         const mapped = toAppError(err) as AppError;

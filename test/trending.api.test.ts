@@ -19,13 +19,40 @@ import { createTestDatabase, postgresSkipReason, type TestDatabase } from './hel
 async function insertVideo(t: TestNova, ownerId: string, title: string): Promise<string> {
   const id = uuidv7();
   const at = new Date().toISOString();
-  await t.nova.container.db.kysely.insertInto('videos').values({
-    id, owner_id: ownerId, title, description: '', status: 'ready',
-    source_key: null, source_size: null, source_stream_id: null, upload_id: null, duration_seconds: 42, width: 640, height: 360, fps: 30,
-    has_audio: 1, video_codec: 'h264', audio_codec: 'aac', run_id: null, renditions: null, manifest_key: null, thumbnail_key: null,
-    storyboard_key: null, storyboard_vtt_key: null, playable_key: null, stage: null, progress: 100, error: null,
-    created_at: at, updated_at: at, ready_at: at,
-  }).execute();
+  await t.nova.container.db.kysely
+    .insertInto('videos')
+    .values({
+      id,
+      owner_id: ownerId,
+      title,
+      description: '',
+      status: 'ready',
+      source_key: null,
+      source_size: null,
+      source_stream_id: null,
+      upload_id: null,
+      duration_seconds: 42,
+      width: 640,
+      height: 360,
+      fps: 30,
+      has_audio: 1,
+      video_codec: 'h264',
+      audio_codec: 'aac',
+      run_id: null,
+      renditions: null,
+      manifest_key: null,
+      thumbnail_key: null,
+      storyboard_key: null,
+      storyboard_vtt_key: null,
+      playable_key: null,
+      stage: null,
+      progress: 100,
+      error: null,
+      created_at: at,
+      updated_at: at,
+      ready_at: at,
+    })
+    .execute();
   return id;
 }
 
@@ -71,7 +98,11 @@ describe('trending (in-process, SQLite)', () => {
   it('a burst of recent views outranks more but older views in 1h, not in 7d', async () => {
     await pastViews(t, v.old, 30, 50);
     await views(t.client, v.burst, 10, 'burst');
-    const hour = await until('every view applied', () => getTrending(t.client, '1h'), (r) => r.body.items.length >= 2 && r.body.items.some((i) => i.id === v.burst && i.view_count === 10 && i.score > 9));
+    const hour = await until(
+      'every view applied',
+      () => getTrending(t.client, '1h'),
+      (r) => r.body.items.length >= 2 && r.body.items.some((i) => i.id === v.burst && i.view_count === 10 && i.score > 9),
+    );
     assert.equal(hour.status, 200);
     assert.equal(hour.body.window, '1h');
     assert.deepEqual(ids(hour.body).slice(0, 2), [v.burst, v.old]);
@@ -85,7 +116,11 @@ describe('trending (in-process, SQLite)', () => {
     assert.ok(first.score > 9 && first.score <= 10, `10 fresh views score about 10 (got ${first.score})`);
     assert.ok(hour.body.items[1].score < 4, '30 views 50 minutes ago are worth 30·2^(-50/15) ≈ 3 in the 1h window');
 
-    const week = await until('the 7d list', () => getTrending(t.client, '7d'), (r) => r.body.items.some((i) => i.id === v.old && i.score > 25));
+    const week = await until(
+      'the 7d list',
+      () => getTrending(t.client, '7d'),
+      (r) => r.body.items.some((i) => i.id === v.old && i.score > 25),
+    );
     assert.deepEqual(ids(week.body).slice(0, 2), [v.old, v.burst]);
     assert.deepEqual(ids((await getTrending(t.client, '7d', 1)).body), [v.old], 'limit');
     assert.equal((await getTrending(t.client)).body.window, '24h', 'the default window');
@@ -110,7 +145,11 @@ describe('trending (in-process, SQLite)', () => {
     const score = async () => (await getTrending(t.client, '7d')).body.items.find((i) => i.id === v.liked)!.score;
     // The 7d list is cached and refreshed on its own: start from a list that has the previous
     // test's 12 views in it, or a stale "before" would make the like look bigger than it is.
-    const settled = await until('the earlier views in the 7d list', () => getTrending(t.client, '7d'), (r) => r.body.items.find((i) => i.id === v.liked)?.view_count === 12);
+    const settled = await until(
+      'the earlier views in the 7d list',
+      () => getTrending(t.client, '7d'),
+      (r) => r.body.items.find((i) => i.id === v.liked)?.view_count === 12,
+    );
     const before = settled.body.items.find((i) => i.id === v.liked)!.score;
     assert.equal((await like(fan.client, v.liked)).status, 200);
     const liked = await until('the like in the score', score, (s) => s > before + 2.5);
@@ -124,9 +163,17 @@ describe('trending (in-process, SQLite)', () => {
 
   it('a deleted video leaves the lists', async () => {
     await views(t.client, v.doomed, 3, 'doomed');
-    await until('the video listed', () => getTrending(t.client, '1h'), (r) => ids(r.body).includes(v.doomed));
+    await until(
+      'the video listed',
+      () => getTrending(t.client, '1h'),
+      (r) => ids(r.body).includes(v.doomed),
+    );
     assert.equal((await owner.client.delete(`/api/v1/videos/${v.doomed}`)).status, 204);
-    await until('the video gone', () => getTrending(t.client, '1h'), (r) => !ids(r.body).includes(v.doomed));
+    await until(
+      'the video gone',
+      () => getTrending(t.client, '1h'),
+      (r) => !ids(r.body).includes(v.doomed),
+    );
   });
 
   it('rejects unknown windows and bad limits', async () => {
@@ -183,10 +230,18 @@ describe('trending (Redis sorted sets, two nodes on Postgres)', async () => {
       await views(a.client, burst, 10, 'burst');
       const pushed = await stream.next((p) => p.items.length >= 2 && p.items.some((i) => i.id === burst && i.score > 9));
       assert.deepEqual(ids(pushed).slice(0, 2), [burst, old]);
-      const weekOnB = await until('node b, 7d', () => getTrending(b.client, '7d'), (r) => r.body.items.some((i) => i.id === old && i.score > 25));
+      const weekOnB = await until(
+        'node b, 7d',
+        () => getTrending(b.client, '7d'),
+        (r) => r.body.items.some((i) => i.id === old && i.score > 25),
+      );
       assert.deepEqual(ids(weekOnB.body).slice(0, 2), [old, burst]);
       // Node a rebuilds on its own schedule (after the change notice): wait for it to catch up too.
-      const hourOnA = await until('node a, 1h', () => getTrending(a.client, '1h'), (r) => r.body.items.some((i) => i.id === burst && i.score > 9));
+      const hourOnA = await until(
+        'node a, 1h',
+        () => getTrending(a.client, '1h'),
+        (r) => r.body.items.some((i) => i.id === burst && i.score > 9),
+      );
       assert.deepEqual(ids(hourOnA.body).slice(0, 2), [burst, old]);
       assert.ok(Math.abs(hourOnA.body.items[0].score - 10) < 0.5);
       const r = new Redis(REDIS_TEST_URL);

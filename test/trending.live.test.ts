@@ -37,10 +37,19 @@ describe('trending live streams', () => {
     await db.updateTable('streams').set({ status: 'ended', started_at: startedAt, viewer_count: 0 }).where('id', '=', ended).execute();
     // 30 messages in the last 5 minutes (6/min → 18 points) and 20 older ones that no longer count.
     const msg = (minutesAgo: number, hidden = false) => ({
-      comment_id: uuidv7(), stream_id: chatty, user_id: user.id, username: user.username, message: 'hi',
-      created_at: new Date(Date.now() - minutesAgo * 60_000).toISOString(), hidden_at: hidden ? new Date().toISOString() : null, hidden_by: null,
+      comment_id: uuidv7(),
+      stream_id: chatty,
+      user_id: user.id,
+      username: user.username,
+      message: 'hi',
+      created_at: new Date(Date.now() - minutesAgo * 60_000).toISOString(),
+      hidden_at: hidden ? new Date().toISOString() : null,
+      hidden_by: null,
     });
-    await db.insertInto('chat_messages').values([...Array.from({ length: 30 }, (_, i) => msg(i / 10)), ...Array.from({ length: 20 }, () => msg(8)), msg(1, true)]).execute();
+    await db
+      .insertInto('chat_messages')
+      .values([...Array.from({ length: 30 }, (_, i) => msg(i / 10)), ...Array.from({ length: 20 }, () => msg(8)), msg(1, true)])
+      .execute();
     const res = await t.client.get<LiveItems>('/api/v1/discover/trending/live?limit=10');
     assert.equal(res.status, 200);
     const ids = res.body.items.map((i) => i.id);

@@ -32,9 +32,18 @@ describe('trending score', () => {
     // "old": 30 views 50 minutes ago; "burst": 10 views in the last minute.
     await store.add(Array.from({ length: 30 }, () => ({ videoId: 'old', atMs: NOW - 50 * min, weight: 1 })));
     await store.add(Array.from({ length: 10 }, (_, i) => ({ videoId: 'burst', atMs: NOW - i * 5000, weight: 1 })));
-    assert.deepEqual((await store.top('1h', 10, NOW)).map((r) => r.videoId), ['burst', 'old']);
-    assert.deepEqual((await store.top('24h', 10, NOW)).map((r) => r.videoId), ['old', 'burst']);
-    assert.deepEqual((await store.top('7d', 10, NOW)).map((r) => r.videoId), ['old', 'burst']);
+    assert.deepEqual(
+      (await store.top('1h', 10, NOW)).map((r) => r.videoId),
+      ['burst', 'old'],
+    );
+    assert.deepEqual(
+      (await store.top('24h', 10, NOW)).map((r) => r.videoId),
+      ['old', 'burst'],
+    );
+    assert.deepEqual(
+      (await store.top('7d', 10, NOW)).map((r) => r.videoId),
+      ['old', 'burst'],
+    );
     const [burst, old] = await store.top('1h', 10, NOW);
     assert.ok(displayScore('1h', burst.logScore, NOW) > 9.5 && displayScore('1h', burst.logScore, NOW) <= 10);
     assert.ok(Math.abs(displayScore('1h', old.logScore, NOW) - 30 * 2 ** (-50 / 15)) < 1e-6);
@@ -42,15 +51,33 @@ describe('trending score', () => {
 
   it('a video leaves a window once its latest engagement is older than the window', async () => {
     const store = new MemoryTrendingStore();
-    await store.add([{ videoId: 'two-hours', atMs: NOW - 120 * min, weight: 100 }, { videoId: 'fresh', atMs: NOW, weight: 1 }]);
-    assert.deepEqual((await store.top('1h', 10, NOW)).map((r) => r.videoId), ['fresh']);
-    assert.deepEqual((await store.top('24h', 10, NOW)).map((r) => r.videoId), ['two-hours', 'fresh']);
+    await store.add([
+      { videoId: 'two-hours', atMs: NOW - 120 * min, weight: 100 },
+      { videoId: 'fresh', atMs: NOW, weight: 1 },
+    ]);
+    assert.deepEqual(
+      (await store.top('1h', 10, NOW)).map((r) => r.videoId),
+      ['fresh'],
+    );
+    assert.deepEqual(
+      (await store.top('24h', 10, NOW)).map((r) => r.videoId),
+      ['two-hours', 'fresh'],
+    );
     await store.prune(NOW + 8 * 24 * 60 * min);
     assert.deepEqual(await store.top('7d', 10, NOW + 8 * 24 * 60 * min), []);
   });
 
   it('maps events to engagement: views 1, a like 3 once per user, watch time per minute, unlikes nothing', async () => {
-    const env = (type: string, extra: Record<string, unknown>) => ({ event_id: 'e', event_type: type, schema_version: 1, occurred_at: new Date(NOW).toISOString(), video_id: 'v', timestamp: new Date(NOW - min).toISOString(), ...extra }) as unknown as EventEnvelope;
+    const env = (type: string, extra: Record<string, unknown>) =>
+      ({
+        event_id: 'e',
+        event_type: type,
+        schema_version: 1,
+        occurred_at: new Date(NOW).toISOString(),
+        video_id: 'v',
+        timestamp: new Date(NOW - min).toISOString(),
+        ...extra,
+      }) as unknown as EventEnvelope;
     assert.deepEqual(engagementOf(env('video.viewed', { viewer_id: null }), NOW), { videoId: 'v', atMs: NOW - min, weight: 1 });
     assert.deepEqual(engagementOf(env('video.liked', { user_id: 'u', liked: true }), NOW), { videoId: 'v', atMs: NOW - min, weight: 3, onceKey: 'like:u' });
     assert.equal(engagementOf(env('video.liked', { user_id: 'u', liked: false }), NOW), null);

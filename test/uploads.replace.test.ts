@@ -45,10 +45,15 @@ describe('uploads: one per video', () => {
   });
 
   /** Every file of the video's uploads in the upload folder (data files and their `.json`). */
-  const filesOf = (videoId: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.startsWith(`${videoId}_`)).sort() : []);
+  const filesOf = (videoId: string) =>
+    fs.existsSync(dir)
+      ? fs
+          .readdirSync(dir)
+          .filter((f) => f.startsWith(`${videoId}_`))
+          .sort()
+      : [];
   const idOf = (videoId: string, location: string) => `${videoId}_${location.split('/').pop()}`;
-  const recordedUpload = async (videoId: string) =>
-    (await t.nova.container.db.kysely.selectFrom('videos').select('upload_id').where('id', '=', videoId).executeTakeFirstOrThrow()).upload_id;
+  const recordedUpload = async (videoId: string) => (await t.nova.container.db.kysely.selectFrom('videos').select('upload_id').where('id', '=', videoId).executeTakeFirstOrThrow()).upload_id;
 
   const create = (url: string, token: string, body?: Buffer, length = 1000) =>
     fetch(url, {
@@ -128,7 +133,10 @@ describe('uploads: one per video', () => {
     const v = await createVideo(u.owner, { title: 'Race' });
     const videoId = v.body.video.id;
     const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => create(v.body.upload.url, u.owner.token!, Buffer.alloc(64, i))));
-    assert.ok(answers.every((r) => r.status === 201 || r.status === 409), answers.map((r) => r.status).join(','));
+    assert.ok(
+      answers.every((r) => r.status === 201 || r.status === 409),
+      answers.map((r) => r.status).join(','),
+    );
     const recorded = await recordedUpload(videoId);
     assert.ok(recorded);
     assert.deepEqual(filesOf(videoId), [recorded, `${recorded}.json`]);
@@ -165,8 +173,7 @@ describe('uploads: one per video', () => {
   });
 
   const sourceFile = (videoId: string) => path.join(t.dataDir, 'objects', 'videos', videoId, 'source', 'original');
-  const statusOf = async (videoId: string) =>
-    (await t.nova.container.db.kysely.selectFrom('videos').select('status').where('id', '=', videoId).executeTakeFirstOrThrow()).status;
+  const statusOf = async (videoId: string) => (await t.nova.container.db.kysely.selectFrom('videos').select('status').where('id', '=', videoId).executeTakeFirstOrThrow()).status;
   const patch = (url: string, offset: number, body: Buffer) =>
     fetch(url, { method: 'PATCH', headers: tusHeaders(u.owner.token!, { 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' }), body });
   const hash = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -178,7 +185,11 @@ describe('uploads: one per video', () => {
     assert.equal(first.status, 201);
     // A newer creation has recorded its upload and not yet terminated this one, as when the two
     // requests arrive together.
-    await t.nova.container.db.kysely.updateTable('videos').set({ upload_id: `${videoId}_${'b'.repeat(32)}` }).where('id', '=', videoId).execute();
+    await t.nova.container.db.kysely
+      .updateTable('videos')
+      .set({ upload_id: `${videoId}_${'b'.repeat(32)}` })
+      .where('id', '=', videoId)
+      .execute();
 
     const last = await patch(first.headers.get('location')!, 300, Buffer.alloc(100, 1));
     assert.equal(last.status, 409);
@@ -234,7 +245,7 @@ describe('uploads: one per video', () => {
       assert.equal(last.status, 409);
       assert.match(last.headers.get('content-type') ?? '', /^application\/problem\+json/);
       assert.equal(await statusOf(videoId), 'waiting_upload');
-      assert.equal(fs.existsSync(sourceFile(videoId)), false, 'the lost upload\'s source is removed');
+      assert.equal(fs.existsSync(sourceFile(videoId)), false, "the lost upload's source is removed");
       assert.deepEqual(filesOf(videoId), [idOf(videoId, secondUrl), `${idOf(videoId, secondUrl)}.json`]);
 
       const bytes = randomBytes(400);

@@ -142,7 +142,8 @@ describe('uploads (tus)', () => {
     const v = await createVideo(u.owner, { title: 'Mine' });
     const post = await fetch(v.body.upload.url, { method: 'POST', headers: tusHeaders(u.owner.token, { 'upload-length': '100' }) });
     const location = post.headers.get('location')!;
-    const patch = (token: string | null) => fetch(location, { method: 'PATCH', headers: tusHeaders(token, { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }), body: Buffer.alloc(100) });
+    const patch = (token: string | null) =>
+      fetch(location, { method: 'PATCH', headers: tusHeaders(token, { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }), body: Buffer.alloc(100) });
 
     const anon = await fetch(v.body.upload.url, { method: 'POST', headers: tusHeaders(null, { 'upload-length': '100' }) });
     assert.equal(anon.status, 401);

@@ -42,7 +42,12 @@ function x264Settings(ts: Buffer): Record<string, string> {
   }
   const video = Buffer.concat([...byPid.values()].sort((a, b) => b.length - a.length)[0] ?? []).toString('latin1');
   const line = /x264 - core [^\0]*?options: ([^\0]*)/.exec(video)?.[1] ?? '';
-  return Object.fromEntries(line.split(' ').map((kv) => kv.split('=')).filter((kv) => kv.length === 2));
+  return Object.fromEntries(
+    line
+      .split(' ')
+      .map((kv) => kv.split('='))
+      .filter((kv) => kv.length === 2),
+  );
 }
 
 describe('videos: upload → HLS → playback → delete (embedded)', () => {
@@ -96,16 +101,25 @@ describe('videos: upload → HLS → playback → delete (embedded)', () => {
       assert.notDeepEqual(a, b, 'an event repeated the previous one');
     }
     const stages = events.map((e) => e.stage).filter((s, i, all): s is string => s !== null && s !== all[i - 1]);
-    assert.deepEqual(stages, STAGES.map(([s]) => s));
+    assert.deepEqual(
+      stages,
+      STAGES.map(([s]) => s),
+    );
     for (const e of events) {
       const start = STAGES.find(([s]) => s === e.stage)?.[1];
       if (start !== undefined) assert.ok(e.progress >= start, `${e.stage} at ${e.progress} < ${start}`);
     }
-    assert.ok(events.some((e) => e.stage === 'transcode' && e.progress > 30 && e.progress < 80), 'transcode progress between 30 and 80 was reported');
+    assert.ok(
+      events.some((e) => e.stage === 'transcode' && e.progress > 30 && e.progress < 80),
+      'transcode progress between 30 and 80 was reported',
+    );
     assert.equal(events.at(-1)?.status, 'ready');
     // The WebSocket twin carries the same data and closes at the end as well.
     assert.equal(frames.at(-1)?.status, 'ready');
-    assert.deepEqual(frames.map((f) => f.stage).filter((s, i, all) => s !== null && s !== all[i - 1]), stages);
+    assert.deepEqual(
+      frames.map((f) => f.stage).filter((s, i, all) => s !== null && s !== all[i - 1]),
+      stages,
+    );
   });
 
   it('describes the ready video: metadata, renditions by short side, poster', async () => {
@@ -115,7 +129,10 @@ describe('videos: upload → HLS → playback → delete (embedded)', () => {
     assert.equal(v.height, 480);
     assert.ok(v.duration_seconds && Math.abs(v.duration_seconds - 4) < 0.5);
     assert.equal(v.has_audio, true);
-    assert.deepEqual(v.renditions.map((r) => r.height).sort((a, b) => b - a), [480, 360]);
+    assert.deepEqual(
+      v.renditions.map((r) => r.height).sort((a, b) => b - a),
+      [480, 360],
+    );
     for (const r of v.renditions) {
       assert.ok(r.bandwidth > 0 && r.codecs.includes('avc1'), JSON.stringify(r));
       assert.match(r.playlist_url, /^http:\/\/127\.0\.0\.1:\d+\/api\/v1\/videos\/.+\.m3u8$/);
@@ -187,7 +204,10 @@ describe('videos: upload → HLS → playback → delete (embedded)', () => {
     const mine = await listVideos(u.owner, { owner: 'me' });
     assert.deepEqual(new Set(mine.body.items.map((v) => v.id)), new Set([videoId, draft.body.video.id]));
     const theirs = await listVideos(u.other, { owner: u.ownerInfo.id });
-    assert.deepEqual(theirs.body.items.map((v) => v.id), [videoId]);
+    assert.deepEqual(
+      theirs.body.items.map((v) => v.id),
+      [videoId],
+    );
     const page1 = await listVideos(u.owner, { owner: 'me', limit: 1 });
     assert.equal(page1.body.items.length, 1);
     assert.ok(page1.body.next_cursor);
@@ -293,8 +313,14 @@ describe('videos: upload → HLS → playback → delete (embedded)', () => {
       const fxVideo = (await getVideo(f.owner, fx.video.id)).body;
       assert.deepEqual(ptVideo.encoding, { mode: 'per_title' });
       assert.deepEqual(fxVideo.encoding, { mode: 'fixed' });
-      assert.deepEqual(ptVideo.renditions.map((r) => r.height), [360]);
-      assert.deepEqual(fxVideo.renditions.map((r) => r.height), [360]);
+      assert.deepEqual(
+        ptVideo.renditions.map((r) => r.height),
+        [360],
+      );
+      assert.deepEqual(
+        fxVideo.renditions.map((r) => r.height),
+        [360],
+      );
 
       // What the encoder was told, read from the stream itself: the fixed ladder's ABR at the contract's
       // 600 kb/s for 360p (so no probe shaped it); per-title's capped CRF, its cap no higher than that.

@@ -32,7 +32,10 @@ describe('videos: invalid uploads fail fast with a reason', () => {
     files.truncated = path.join(CLIP_DIR, 'truncated.mp4');
     fs.writeFileSync(files.truncated, bytes.subarray(0, Math.floor(bytes.length / 2)));
     files.playlist = path.join(CLIP_DIR, 'crafted.m3u8');
-    fs.writeFileSync(files.playlist, ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:10', '#EXT-X-PLAYLIST-TYPE:VOD', '#EXTINF:10,', 'file:///etc/passwd', '#EXTINF:10,', '/etc/passwd', '#EXT-X-ENDLIST', ''].join('\n'));
+    fs.writeFileSync(
+      files.playlist,
+      ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:10', '#EXT-X-PLAYLIST-TYPE:VOD', '#EXTINF:10,', 'file:///etc/passwd', '#EXTINF:10,', '/etc/passwd', '#EXT-X-ENDLIST', ''].join('\n'),
+    );
   });
   after(async () => {
     await t.stop();

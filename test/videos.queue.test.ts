@@ -72,9 +72,10 @@ function suite(name: string, kind: Kind, setup: () => Promise<Setup | string>) {
 
     const makeQueue = (opts: { worker?: boolean; attempts?: number } = {}): JobQueue => {
       const repo = new JobsRepository(s.db);
-      const adapter: QueueAdapter = kind === 'bullmq'
-        ? new BullQueue(repo, { redisUrl: REDIS_TEST_URL, prefix, leaseSeconds: LEASE, backoffSeconds: 1, maxAttempts: opts.attempts ?? 3, reconcileMs: 1000 }, logger)
-        : new EmbeddedQueue(repo, { leaseSeconds: LEASE, pollMs: 100 }, logger);
+      const adapter: QueueAdapter =
+        kind === 'bullmq'
+          ? new BullQueue(repo, { redisUrl: REDIS_TEST_URL, prefix, leaseSeconds: LEASE, backoffSeconds: 1, maxAttempts: opts.attempts ?? 3, reconcileMs: 1000 }, logger)
+          : new EmbeddedQueue(repo, { leaseSeconds: LEASE, pollMs: 100 }, logger);
       const q = new JobQueue(s.db, repo, adapter, { maxAttempts: opts.attempts ?? 3, leaseSeconds: LEASE, backoffSeconds: 1, concurrency: 2 }, logger);
       q.register('test.scripted', scriptedHandler(runs));
       queues.push(q);
@@ -219,7 +220,13 @@ suite('SQLite, embedded', 'embedded', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-queue-'));
   const db = openDatabase({ sqlitePath: path.join(dir, 'nova.db') });
   await migrateToLatest(db);
-  return { db, cleanup: async () => { await db.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    db,
+    cleanup: async () => {
+      await db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 });
 
 let pgDb: TestDatabase | null = null;
@@ -230,7 +237,13 @@ suite('Postgres, embedded (SKIP LOCKED)', 'embedded', async () => {
   const db = openDatabase({ databaseUrl: pgDb.url, sqlitePath: ':memory:' });
   await migrateToLatest(db);
   const mine = pgDb;
-  return { db, cleanup: async () => { await db.close(); await mine.drop(); } };
+  return {
+    db,
+    cleanup: async () => {
+      await db.close();
+      await mine.drop();
+    },
+  };
 });
 
 suite('Postgres, BullMQ on Redis', 'bullmq', async () => {
@@ -239,5 +252,11 @@ suite('Postgres, BullMQ on Redis', 'bullmq', async () => {
   const tdb = await createTestDatabase();
   const db = openDatabase({ databaseUrl: tdb.url, sqlitePath: ':memory:' });
   await migrateToLatest(db);
-  return { db, cleanup: async () => { await db.close(); await tdb.drop(); } };
+  return {
+    db,
+    cleanup: async () => {
+      await db.close();
+      await tdb.drop();
+    },
+  };
 });

@@ -46,7 +46,11 @@ for (const backend of TEST_BACKENDS) {
       const d = await create('fourth, again');
       assert.equal(d.status, 201);
       assert.equal((await create('fifth')).status, 409);
-      await db.updateTable('videos').set({ created_at: new Date(Date.now() - 25 * 3600 * 1000).toISOString() }).where('id', '=', c.body.video.id).execute();
+      await db
+        .updateTable('videos')
+        .set({ created_at: new Date(Date.now() - 25 * 3600 * 1000).toISOString() })
+        .where('id', '=', c.body.video.id)
+        .execute();
       assert.equal((await create('fifth, again')).status, 201);
     });
 

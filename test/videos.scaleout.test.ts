@@ -58,7 +58,10 @@ describe('videos scaled out: Postgres + BullMQ/Redis + S3, API and worker on sep
     assert.equal(done.status, 'ready', `failed: ${done.error}`);
 
     const stages = events.map((e) => e.stage).filter((s, i, all): s is string => s !== null && s !== all[i - 1]);
-    assert.deepEqual(stages, STAGES.map(([s]) => s));
+    assert.deepEqual(
+      stages,
+      STAGES.map(([s]) => s),
+    );
     for (let i = 1; i < events.length; i++) assert.ok(events[i].progress >= events[i - 1].progress);
 
     // The source went to S3 intact; the queue ran on BullMQ.

@@ -22,7 +22,10 @@ const TTL_SECONDS = 20;
 async function walk(master: string): Promise<string[]> {
   const out = [master];
   const text = await (await fetch(master)).text();
-  for (const line of text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))) {
+  for (const line of text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))) {
     const media = new URL(line, master).toString();
     out.push(media);
     const pl = await (await fetch(media)).text();
@@ -109,7 +112,7 @@ for (const storage of ['local', 's3'] as const) {
       }
     });
 
-    it('refuses a missing, altered or other video\'s token with 403 on every media URL', async () => {
+    it("refuses a missing, altered or other video's token with 403 on every media URL", async () => {
       const token = new URL(playback.manifest_url).searchParams.get('token')!;
       const altered = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
       const laterExpiry = token.replace(/^(\d+)/, (m) => String(Number(m) + 3600));

@@ -84,9 +84,17 @@ for (const backend of TEST_BACKENDS) {
         // list: recent (listed only, whoever asks) and the owner's videos
         const recent = await listVideos(c, { sort: 'recent' });
         assert.equal(recent.status, 200);
-        assert.equal(recent.body.items.some((x) => x.id === video.id), listed, `recent: ${label}`);
+        assert.equal(
+          recent.body.items.some((x) => x.id === video.id),
+          listed,
+          `recent: ${label}`,
+        );
         const byOwner = await listVideos(c, { owner: ownerId });
-        assert.equal(byOwner.body.items.some((x) => x.id === video.id), listed || who === 'owner' || who === 'admin', `owner list: ${label}`);
+        assert.equal(
+          byOwner.body.items.some((x) => x.id === video.id),
+          listed || who === 'owner' || who === 'admin',
+          `owner list: ${label}`,
+        );
         // search: owners and admins find their own; others only public ones
         const found = (await search(c, 'zeppelin')).body.items.some((x) => x.id === video.id);
         assert.equal(found, listed || who === 'owner' || who === 'admin', `search: ${label}`);
@@ -94,7 +102,11 @@ for (const backend of TEST_BACKENDS) {
         if (who !== 'anonymous') {
           const feed = await getFeed(c, 50);
           assert.equal(feed.status, 200);
-          assert.equal(feed.body.items.some((x) => x.id === video.id), listed && who !== 'owner', `feed: ${label}`);
+          assert.equal(
+            feed.body.items.some((x) => x.id === video.id),
+            listed && who !== 'owner',
+            `feed: ${label}`,
+          );
         }
         // channel
         const ch = await getChannel(c, ownerName);

@@ -8,7 +8,6 @@ import { startTestNova, type TestNova } from './helpers/nova.js';
 import { killLeftovers, spawnNova, type NovaProcess } from './helpers/processes.js';
 import { clip, fetchText, removeClips, vodUsers, type VodUsers } from './helpers/vod.js';
 
-
 describe('videos: a worker killed mid-transcode', () => {
   let t: TestNova;
   let u: VodUsers;

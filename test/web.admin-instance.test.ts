@@ -46,7 +46,7 @@ describe('web app: running an instance from the admin pages', { skip }, () => {
     await page.getByRole('link', { name: 'Admin' }).click();
     const checklist = page.getByRole('region', { name: 'Getting started' });
     await checklist.getByText('Name the instance').waitFor();
-    assert.deepEqual(await page.getByRole('img', { name: /no data yet/ }).count() > 0, true, 'empty charts say so instead of drawing axes');
+    assert.deepEqual((await page.getByRole('img', { name: /no data yet/ }).count()) > 0, true, 'empty charts say so instead of drawing axes');
     assert.deepEqual(await axeViolations(page), [], 'admin page, fresh instance');
     await screenshot(page, 'admin-checklist');
 
@@ -77,13 +77,19 @@ describe('web app: running an instance from the admin pages', { skip }, () => {
     await phone.page.getByLabel('Username').fill(name);
     await phone.page.getByLabel('Password').fill('password-123');
     await phone.page.getByRole('button', { name: 'Sign up' }).click();
-    await phone.page.getByRole('alert').getByText(/needs an invite code/).waitFor();
+    await phone.page
+      .getByRole('alert')
+      .getByText(/needs an invite code/)
+      .waitFor();
     await phone.page.getByLabel('Invite code').fill(code);
     await phone.page.getByRole('button', { name: 'Sign up' }).click();
     await phone.page.getByText(name, { exact: true }).waitFor();
     assert.equal((await pageSession(phone.page))?.user.username, name);
     await screenshot(phone.page, 'admin-invite-signup-phone');
-    assert.deepEqual(phone.errors.filter((e) => !/40[13]/.test(e)), []);
+    assert.deepEqual(
+      phone.errors.filter((e) => !/40[13]/.test(e)),
+      [],
+    );
     await phone.context.close();
     assert.equal((await updateInstance(admin, { registration_mode: 'open' })).status, 200);
     assert.deepEqual(tp.errors, []);

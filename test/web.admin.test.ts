@@ -103,10 +103,14 @@ describe('web app: admin pages in a browser', { skip }, () => {
     await page.getByRole('button', { name: 'Results of upload-button' }).click();
     const table = page.locator('table', { has: page.locator('caption', { hasText: 'Results of upload-button' }) });
     await table.waitFor();
-    await waitFor('all users in the results', async () => {
-      const users = await table.locator('tbody tr td:nth-of-type(1)').allTextContents();
-      return users.reduce((sum, u) => sum + Number(u.replace(/\D/g, '')), 0) === assigned;
-    }, 30_000);
+    await waitFor(
+      'all users in the results',
+      async () => {
+        const users = await table.locator('tbody tr td:nth-of-type(1)').allTextContents();
+        return users.reduce((sum, u) => sum + Number(u.replace(/\D/g, '')), 0) === assigned;
+      },
+      30_000,
+    );
     assert.deepEqual(await table.locator('tbody tr th').allTextContents(), ['control (control)', 'treatment']);
     await page.getByText(/SRM p =/).waitFor();
     assert.equal(await page.locator('svg.chart[aria-label^="Lift of each variant"] circle').count(), 1, 'one point: the treatment');

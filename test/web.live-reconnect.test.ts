@@ -86,12 +86,17 @@ describe('web app: a live viewer sees the encoder drop and come back, then the r
     await phone.page.goto('/');
     const card = phone.page.getByRole('region', { name: 'Live now' }).locator('article', { hasText: 'Night sky live' });
     const viewers = (text: string | null) => Number(/(\d+) viewers?/.exec(text ?? '')?.[1] ?? NaN);
-    const agreed = await waitFor('the card and the live page to show the same viewer count', async () => {
-      await phone.page.reload();
-      const onCard = viewers(await card.locator('.meta').textContent({ timeout: 30_000 }));
-      const onPage = viewers(await page.locator('.status-line').textContent());
-      return onCard === onPage && onCard >= 1 ? onCard : null;
-    }, 60_000, 1000);
+    const agreed = await waitFor(
+      'the card and the live page to show the same viewer count',
+      async () => {
+        await phone.page.reload();
+        const onCard = viewers(await card.locator('.meta').textContent({ timeout: 30_000 }));
+        const onPage = viewers(await page.locator('.status-line').textContent());
+        return onCard === onPage && onCard >= 1 ? onCard : null;
+      },
+      60_000,
+      1000,
+    );
     console.log(`# both show ${agreed} viewer(s)`);
 
     // The encoder drops.

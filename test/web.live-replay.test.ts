@@ -81,12 +81,17 @@ describe('web app: reusable stream, DVR seek bar, chat replay', { skip }, () => 
 
     // Ingest health, measured on what the encoder really sends (320×180 at 15 fps, with audio).
     const ingestPath = `/api/v1/streams/${streamId}/ingest`;
-    const measured = await waitFor('ingest health with a few seconds of frames', async () => {
-      const r = await creatorClient.get<StreamIngestJson>(ingestPath);
-      assert.equal(r.status, 200);
-      const x = r.body.health;
-      return x && x.frames_received >= 30 && x.fps > 0 && x.bitrate_kbps > 0 ? r.body : null;
-    }, 90_000, 1000);
+    const measured = await waitFor(
+      'ingest health with a few seconds of frames',
+      async () => {
+        const r = await creatorClient.get<StreamIngestJson>(ingestPath);
+        assert.equal(r.status, 200);
+        const x = r.body.health;
+        return x && x.frames_received >= 30 && x.fps > 0 && x.bitrate_kbps > 0 ? r.body : null;
+      },
+      90_000,
+      1000,
+    );
     const x = measured.health!;
     assert.equal(measured.rtmp_url, rtmpUrl);
     assert.deepEqual([x.width, x.height, x.audio], [320, 180, true], 'the resolution the test encoder sends');
@@ -101,7 +106,11 @@ describe('web app: reusable stream, DVR seek bar, chat replay', { skip }, () => 
     // The dashboard shows the same measurements and keeps refreshing them.
     const health = page.getByRole('region', { name: 'Ingest health' });
     await health.getByText('320×180').waitFor({ timeout: 30_000 });
-    const statValue = (name: string) => health.locator('.health-stats > div', { has: page.locator('dt', { hasText: name }) }).locator('dd').textContent();
+    const statValue = (name: string) =>
+      health
+        .locator('.health-stats > div', { has: page.locator('dt', { hasText: name }) })
+        .locator('dd')
+        .textContent();
     assert.ok(Number.parseFloat((await statValue('Frame rate')) ?? '') > 0);
     assert.match((await statValue('Bitrate')) ?? '', /^[\d,.]+ kbps$/);
     assert.match((await statValue('Dropped frames')) ?? '', /^\d+$/);
@@ -126,11 +135,17 @@ describe('web app: reusable stream, DVR seek bar, chat replay', { skip }, () => 
     const toDelete = dashChat.locator('.chat-list li', { hasText: 'please delete me' });
     await toDelete.getByRole('button', { name: `Delete message from ${viewerUser.username}` }).click();
     await v.locator('.chat-list li', { hasText: 'please delete me' }).waitFor({ state: 'detached' });
-    await dashChat.locator('.chat-list li', { hasText: 'remember this moment' }).getByRole('button', { name: `Ban ${viewerUser.username}` }).click();
+    await dashChat
+      .locator('.chat-list li', { hasText: 'remember this moment' })
+      .getByRole('button', { name: `Ban ${viewerUser.username}` })
+      .click();
     await dashChat.getByText(`${viewerUser.username} is banned from this chat.`).waitFor();
     await v.getByLabel('Chat message', { exact: true }).fill('am I banned?');
     await v.getByRole('button', { name: 'Send' }).click();
-    await v.locator('.chat-form [role="alert"]').filter({ hasText: /banned/i }).waitFor();
+    await v
+      .locator('.chat-form [role="alert"]')
+      .filter({ hasText: /banned/i })
+      .waitFor();
     await screenshot(page, 'go-live-dashboard-live');
     assert.deepEqual(await axeViolations(page), []);
     await dashChat.locator('.bans summary', { hasText: 'Banned (1)' }).click();
@@ -139,7 +154,12 @@ describe('web app: reusable stream, DVR seek bar, chat replay', { skip }, () => 
     await v.getByLabel('Chat message', { exact: true }).fill('back again');
     await v.getByRole('button', { name: 'Send' }).click();
     await dashChat.locator('.chat-list li', { hasText: 'back again' }).waitFor();
-    await waitFor('12 s of history to rewind over', async () => (await v.evaluate('(() => { const x = document.querySelector("video"); return x.seekable.length ? x.seekable.end(0) - x.seekable.start(0) : 0; })()')) as number > 12, 90_000, 500);
+    await waitFor(
+      '12 s of history to rewind over',
+      async () => ((await v.evaluate('(() => { const x = document.querySelector("video"); return x.seekable.length ? x.seekable.end(0) - x.seekable.start(0) : 0; })()')) as number) > 12,
+      90_000,
+      500,
+    );
     await v.evaluate('(() => { const x = document.querySelector("video"); x.currentTime = x.seekable.start(0) + 1; })()');
     const back = v.getByRole('button', { name: 'Back to live' });
     await back.waitFor();
@@ -157,18 +177,28 @@ describe('web app: reusable stream, DVR seek bar, chat replay', { skip }, () => 
 
     // Its recording appears under "Broadcasts"; the watch page replays the chat with the video.
     const recording = page.getByRole('link', { name: 'Recording' });
-    await waitFor('the recording link', async () => {
-      if (await recording.count()) return true;
-      await page.reload();
-      return false;
-    }, 180_000, 3000);
+    await waitFor(
+      'the recording link',
+      async () => {
+        if (await recording.count()) return true;
+        await page.reload();
+        return false;
+      },
+      180_000,
+      3000,
+    );
     await recording.click();
     await page.waitForURL(/\/watch\/[0-9a-f-]{36}$/);
     const videoId = page.url().split('/').pop()!;
-    await waitFor('the recording to be ready', async () => {
-      const r = await t.client.get<{ status: string }>(`/api/v1/videos/${videoId}`);
-      return r.body.status === 'ready';
-    }, 240_000, 2000);
+    await waitFor(
+      'the recording to be ready',
+      async () => {
+        const r = await t.client.get<{ status: string }>(`/api/v1/videos/${videoId}`);
+        return r.body.status === 'ready';
+      },
+      240_000,
+      2000,
+    );
     await page.reload();
     const replay = page.getByRole('complementary', { name: 'Chat replay' });
     await replay.waitFor({ timeout: 30_000 });
@@ -198,7 +228,15 @@ describe('web app: reusable stream, DVR seek bar, chat replay', { skip }, () => 
     const stale = startEncoder(rtmpUrl, streamKey, { width: 320, height: 180, fps: 15, seconds: 5 });
     assert.notEqual(await stale.exited, 0, 'an encoder with the old key is refused');
     assert.match(stale.stderr(), /Publish refused/);
-    const onPublish = (name: string) => t.client.as(null).request<{ stream_id?: string; detail?: string }>('POST', `/api/v1/live/hooks/nginx-rtmp/on_publish?secret=${hookSecret}`, `app=live&name=${encodeURIComponent(name)}&call=publish&addr=10.0.0.9`, { 'content-type': 'application/x-www-form-urlencoded' });
+    const onPublish = (name: string) =>
+      t.client
+        .as(null)
+        .request<{ stream_id?: string; detail?: string }>(
+          'POST',
+          `/api/v1/live/hooks/nginx-rtmp/on_publish?secret=${hookSecret}`,
+          `app=live&name=${encodeURIComponent(name)}&call=publish&addr=10.0.0.9`,
+          { 'content-type': 'application/x-www-form-urlencoded' },
+        );
     const oldCheck = await onPublish(streamKey);
     assert.equal(oldCheck.status, 403);
     assert.match(oldCheck.body.detail ?? '', /unknown or revoked/);
@@ -209,7 +247,10 @@ describe('web app: reusable stream, DVR seek bar, chat replay', { skip }, () => 
 
     // Signing out forgets the remembered key in this browser.
     const remembered = () => page.evaluate<string[]>(`Object.keys(localStorage).filter((k) => k.includes('streamKeys')).map((k) => localStorage.getItem(k) ?? '')`);
-    assert.ok((await remembered()).some((v) => v.includes(newKey)), 'the key is remembered while signed in');
+    assert.ok(
+      (await remembered()).some((v) => v.includes(newKey)),
+      'the key is remembered while signed in',
+    );
     await page.getByRole('button', { name: 'Sign out' }).click();
     await waitFor('the remembered key removed at sign-out', async () => (await remembered()).length === 0, 10_000);
   });

@@ -9,18 +9,7 @@ import { startEncoder, type Encoder } from '../src/client/live.client.js';
 import type { UserInfo } from '../src/client/nova-client.js';
 import { currentFfmpegSkipReason } from './helpers/media.js';
 import { startTestNova, type TestNova } from './helpers/nova.js';
-import {
-  buildWebApp,
-  chromiumSkipReason,
-  horizontalOverflow,
-  launchBrowser,
-  openPage,
-  screenshot,
-  signInWithToken,
-  videoState,
-  waitFor,
-  type TestPage,
-} from './helpers/browser.js';
+import { buildWebApp, chromiumSkipReason, horizontalOverflow, launchBrowser, openPage, screenshot, signInWithToken, videoState, waitFor, type TestPage } from './helpers/browser.js';
 
 const skip = chromiumSkipReason() || currentFfmpegSkipReason();
 const XSS = '<img src=x onerror=alert(1)>';
@@ -138,15 +127,24 @@ describe('web app: go live and chat in two browsers', { skip }, () => {
     await page.getByText('Slow mode: one message every 30 s.').waitFor({ state: 'detached' });
 
     // Delete the markup message: it disappears for the viewer too.
-    await creatorPage.getByRole('button', { name: `Delete message from ${viewerUser.username}` }).first().click();
+    await creatorPage
+      .getByRole('button', { name: `Delete message from ${viewerUser.username}` })
+      .first()
+      .click();
     await page.locator('.chat-list li', { hasText: XSS }).waitFor({ state: 'detached' });
 
-    await creatorPage.getByRole('button', { name: `Ban ${viewerUser.username}` }).first().click();
+    await creatorPage
+      .getByRole('button', { name: `Ban ${viewerUser.username}` })
+      .first()
+      .click();
     await creatorPage.getByText(`${viewerUser.username} is banned from this chat.`).waitFor();
     await creatorPage.locator('.bans summary', { hasText: 'Banned (1)' }).waitFor();
     await page.getByLabel('Chat message', { exact: true }).fill('am I banned?');
     await page.getByLabel('Chat message', { exact: true }).press('Enter');
-    await page.locator('.chat-form [role="alert"]').filter({ hasText: /banned/i }).waitFor();
+    await page
+      .locator('.chat-form [role="alert"]')
+      .filter({ hasText: /banned/i })
+      .waitFor();
     await screenshot(page, 'live-chat-banned-phone');
     await screenshot(creatorPage, 'live-chat-moderation');
     assert.deepEqual(creator.errors, []);

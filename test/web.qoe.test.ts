@@ -38,11 +38,16 @@ describe('web app: playback quality under a slow network', { skip }, () => {
     // 640x480: the 480p and 360p renditions; 24 s: four 6 s segments each.
     const clip = await makeClip({ width: 640, height: 480, seconds: 24, fps: 24 }, path.join(clipDir, 'slow.mp4'));
     videoId = (await createAndUpload(owner.client, clip, 'Slow network')).video.id;
-    await waitFor('the video to be ready', async () => {
-      const v = (await getVideo(owner.client, videoId)).body;
-      if (v.status === 'failed') throw new Error('transcode failed');
-      return v.status === 'ready';
-    }, 300_000, 500);
+    await waitFor(
+      'the video to be ready',
+      async () => {
+        const v = (await getVideo(owner.client, videoId)).body;
+        if (v.status === 'failed') throw new Error('transcode failed');
+        return v.status === 'ready';
+      },
+      300_000,
+      500,
+    );
     browser = await launchBrowser();
     tp = await openPage(browser, t.url);
   });
@@ -73,29 +78,44 @@ describe('web app: playback quality under a slow network', { skip }, () => {
     await waitFor('the first frame', async () => (await videoState(page)).currentTime > 0.5, 60_000);
 
     const aggregate = () => qoe.video(owner.client, videoId, '1h').then((r) => r.body);
-    let q: QoeSummary = await waitFor('a rebuffer in the aggregate', async () => {
-      const a = await aggregate();
-      return a.rebuffers >= 1 ? a : null;
-    }, 90_000, 1000);
+    let q: QoeSummary = await waitFor(
+      'a rebuffer in the aggregate',
+      async () => {
+        const a = await aggregate();
+        return a.rebuffers >= 1 ? a : null;
+      },
+      90_000,
+      1000,
+    );
     // Switch rendition by hand as well (hls.js may already have switched down on its own).
     const options = await quality.locator('option').allTextContents();
-    const current = await page.evaluate('document.querySelector(".quality option").textContent') as string;
+    const current = (await page.evaluate('document.querySelector(".quality option").textContent')) as string;
     const target = options.find((o) => o.startsWith(current.includes('360') ? '480p' : '360p')) ?? options.find((o) => o.startsWith('360p'))!;
     await quality.selectOption({ label: target });
-    q = await waitFor('rendition switches in the aggregate', async () => {
-      const a = await aggregate();
-      return a.level_switches >= 1 && a.renditions.length >= 2 ? a : null;
-    }, 120_000, 1000);
-    console.log(`# QoE after a slow-network playback: ${JSON.stringify({ sessions: q.sessions, startup_ms: q.startup_ms, rebuffers: q.rebuffers, rebuffer_ratio: q.rebuffer_ratio, level_switches: q.level_switches, renditions: q.renditions })}`);
+    q = await waitFor(
+      'rendition switches in the aggregate',
+      async () => {
+        const a = await aggregate();
+        return a.level_switches >= 1 && a.renditions.length >= 2 ? a : null;
+      },
+      120_000,
+      1000,
+    );
+    console.log(
+      `# QoE after a slow-network playback: ${JSON.stringify({ sessions: q.sessions, startup_ms: q.startup_ms, rebuffers: q.rebuffers, rebuffer_ratio: q.rebuffer_ratio, level_switches: q.level_switches, renditions: q.renditions })}`,
+    );
     assert.equal(q.sessions, 1);
     assert.ok(q.startup_ms.p50! > 0, 'a startup time');
     assert.ok(q.rebuffers >= 1 && q.rebuffer_ratio > 0 && q.rebuffer_seconds > 0);
-    assert.ok(q.renditions.every((r) => r.height === 360 || r.height === 480), JSON.stringify(q.renditions));
+    assert.ok(
+      q.renditions.every((r) => r.height === 360 || r.height === 480),
+      JSON.stringify(q.renditions),
+    );
     await page.unrouteAll({ behavior: 'ignoreErrors' });
     assert.deepEqual(errors, []);
   });
 
-  it('shows the creator their video\'s playback quality, and the admin the instance\'s', async () => {
+  it("shows the creator their video's playback quality, and the admin the instance's", async () => {
     const { page, errors } = tp;
     await page.getByRole('link', { name: 'Playback quality' }).click();
     await page.waitForURL(`**/watch/${videoId}/quality`);

@@ -75,7 +75,14 @@ describe('web app serving', () => {
   });
 
   it('leaves unknown API and server paths, and non-HTML requests, to problem+json 404s', async () => {
-    for (const [p, accept] of [['/api/v1/nope', HTML], ['/api/v1/videos/x/y/z', HTML], ['/docs/nope', HTML], ['/metrics/x', HTML], ['/watch/abc', 'application/json'], ['/favicon.ico', 'image/avif,image/webp,*/*']]) {
+    for (const [p, accept] of [
+      ['/api/v1/nope', HTML],
+      ['/api/v1/videos/x/y/z', HTML],
+      ['/docs/nope', HTML],
+      ['/metrics/x', HTML],
+      ['/watch/abc', 'application/json'],
+      ['/favicon.ico', 'image/avif,image/webp,*/*'],
+    ]) {
       const res = await get(`${t.url}${p}`, accept);
       assert.equal(res.status, 404, p);
       assert.match(res.type, /application\/problem\+json/, p);

@@ -13,19 +13,7 @@ import type { Browser, Route } from 'playwright-core';
 import type { UserInfo } from '../src/client/nova-client.js';
 import { makeClip } from './fixtures/clips.js';
 import { axeViolations } from './helpers/axe.js';
-import {
-  buildWebApp,
-  chromiumSkipReason,
-  horizontalOverflow,
-  launchBrowser,
-  openPage,
-  playMuted,
-  screenshot,
-  signInWithToken,
-  videoState,
-  waitFor,
-  type TestPage,
-} from './helpers/browser.js';
+import { buildWebApp, chromiumSkipReason, horizontalOverflow, launchBrowser, openPage, playMuted, screenshot, signInWithToken, videoState, waitFor, type TestPage } from './helpers/browser.js';
 import { startTestNova, type TestNova } from './helpers/nova.js';
 import { createAndUpload } from './helpers/vod.js';
 
@@ -101,7 +89,7 @@ describe('web app: background uploads, the watch page, embed and accessibility',
     await page.getByRole('button', { name: 'Upload 2 videos' }).click();
     await waitFor('both uploads sending at once', async () => held.length >= 2, 60_000).catch(async (err: Error) => {
       await screenshot(page, 'upload-two-files-failed');
-      throw new Error(`${err.message}; held ${held.length}; errors: ${errors.join(" | ")}; page: ${await page.locator("main").innerText()}`);
+      throw new Error(`${err.message}; held ${held.length}; errors: ${errors.join(' | ')}; page: ${await page.locator('main').innerText()}`);
     });
     const cards = page.locator('.upload-job');
     assert.equal(await cards.count(), 2);
@@ -130,7 +118,11 @@ describe('web app: background uploads, the watch page, embed and accessibility',
     await page.getByRole('link', { name: 'Discover' }).click();
     await page.getByRole('region', { name: 'Latest' }).waitFor();
     await indicator.filter({ hasText: 'Uploading 2' }).waitFor();
-    await page.getByRole('region', { name: 'Latest' }).getByRole('link', { name: /Sunset over the bay/ }).first().click();
+    await page
+      .getByRole('region', { name: 'Latest' })
+      .getByRole('link', { name: /Sunset over the bay/ })
+      .first()
+      .click();
     await page.waitForURL(`**/watch/${videoId}`);
     await indicator.filter({ hasText: 'Uploading 2' }).waitFor();
     await screenshot(page, 'upload-in-header-watch');
@@ -169,10 +161,14 @@ describe('web app: background uploads, the watch page, embed and accessibility',
     await page.keyboard.press('m');
     await waitFor('muted by m', async () => (await page.evaluate('document.querySelector("video").muted')) === true);
     await page.keyboard.press('Space');
-    await waitFor('playing after Space', async () => {
-      const s = await videoState(page);
-      return !s.paused && s.currentTime > 0.5;
-    }, 60_000);
+    await waitFor(
+      'playing after Space',
+      async () => {
+        const s = await videoState(page);
+        return !s.paused && s.currentTime > 0.5;
+      },
+      60_000,
+    );
     await page.keyboard.press('Space');
     await waitFor('paused after Space', async () => (await videoState(page)).paused);
     const before = (await videoState(page)).currentTime;
@@ -185,7 +181,7 @@ describe('web app: background uploads, the watch page, embed and accessibility',
 
     const more = page.getByRole('region', { name: `More from ${creatorUser.username}` });
     await more.getByRole('link', { name: /Morning swim/ }).waitFor();
-    assert.equal(await more.locator('article', { hasText: 'Morning swim' }).locator('img').getAttribute('alt'), 'Morning swim', 'a thumbnail\'s alt text is its title');
+    assert.equal(await more.locator('article', { hasText: 'Morning swim' }).locator('img').getAttribute('alt'), 'Morning swim', "a thumbnail's alt text is its title");
     await screenshot(page, 'watch-viewer');
 
     // The uploader's name leads to the channel; the follow button works from the watch page.
@@ -278,7 +274,7 @@ describe('web app: background uploads, the watch page, embed and accessibility',
     await phone.page.locator('.controls').waitFor();
     for (const ctl of await phone.page.locator('.controls button:visible, .controls input:visible, .controls select:visible').all()) {
       const b = (await ctl.boundingBox())!;
-      assert.ok(b.height >= 44, `${await ctl.getAttribute('aria-label') ?? 'a control'} is ${b.height}px tall`);
+      assert.ok(b.height >= 44, `${(await ctl.getAttribute('aria-label')) ?? 'a control'} is ${b.height}px tall`);
     }
     assert.ok((await horizontalOverflow(phone.page)) <= 0);
     await screenshot(phone.page, 'watch-viewer-phone');
@@ -287,7 +283,10 @@ describe('web app: background uploads, the watch page, embed and accessibility',
   });
 
   it('accessibility: the skip link comes first, and axe finds nothing serious on home, watch, upload, go-live and channel', async () => {
-    for (const [name, viewport] of [['desktop', DESKTOP], ['phone', PHONE]] as const) {
+    for (const [name, viewport] of [
+      ['desktop', DESKTOP],
+      ['phone', PHONE],
+    ] as const) {
       const tp = await openPage(browser, t.url, { viewport, isMobile: name === 'phone' });
       await signInWithToken(tp.page, creatorToken, creatorUser);
       await tp.page.goto('/');

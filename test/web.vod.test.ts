@@ -82,12 +82,21 @@ describe('web app: upload and watch in a browser', { skip }, () => {
     // Processing progress arrives over SSE; record what the bar shows until it reaches 100.
     const bar = page.getByRole('progressbar', { name: 'Processing' });
     const seen: number[] = [];
-    await waitFor('processing bar at 100 %', async () => {
-      const v = Number(await bar.getAttribute('aria-valuenow'));
-      if (seen[seen.length - 1] !== v) seen.push(v);
-      return v === 100;
-    }, 180_000, 100);
-    assert.deepEqual([...seen].sort((a, b) => a - b), seen, `the bar never goes backwards: ${seen.join(', ')}`);
+    await waitFor(
+      'processing bar at 100 %',
+      async () => {
+        const v = Number(await bar.getAttribute('aria-valuenow'));
+        if (seen[seen.length - 1] !== v) seen.push(v);
+        return v === 100;
+      },
+      180_000,
+      100,
+    );
+    assert.deepEqual(
+      [...seen].sort((a, b) => a - b),
+      seen,
+      `the bar never goes backwards: ${seen.join(', ')}`,
+    );
     await page.getByText('Your video is ready.').waitFor();
     assert.equal(await page.locator('.stages li.done').count(), 8, 'every stage is ticked');
     await screenshot(page, 'upload-done');
@@ -119,11 +128,15 @@ describe('web app: upload and watch in a browser', { skip }, () => {
     // Switching quality by hand keeps playing.
     await quality.selectOption({ label: options.find((o) => o.startsWith('360p'))! });
     const t0 = (await videoState(page)).currentTime;
-    await waitFor('playback after a quality switch', async () => {
-      const s = await videoState(page);
-      // The 5 s clip may end first; ending also means it played through the switch.
-      return s.currentTime > t0 + 0.5 || (s.paused && s.currentTime > 4);
-    }, 60_000);
+    await waitFor(
+      'playback after a quality switch',
+      async () => {
+        const s = await videoState(page);
+        // The 5 s clip may end first; ending also means it played through the switch.
+        return s.currentTime > t0 + 0.5 || (s.paused && s.currentTime > 4);
+      },
+      60_000,
+    );
 
     // Keyboard: the player's buttons work with Space like any button.
     await page.evaluate('document.querySelector("video").pause()');
@@ -156,9 +169,15 @@ describe('web app: upload and watch in a browser', { skip }, () => {
     await page.goto(`/watch/${videoId}`);
     const receipt = page.getByRole('region', { name: 'Encoding receipt' });
     await receipt.waitFor();
-    const api = await t.client.get<{ encoding: { mode: string }; renditions: Array<{ height: number; bytes?: number; bandwidth: number; average_bandwidth?: number; quality: { ssim: number; psnr: number; ssim_p10: number } | null }> }>(`/api/v1/videos/${videoId}`);
+    const api = await t.client.get<{
+      encoding: { mode: string };
+      renditions: Array<{ height: number; bytes?: number; bandwidth: number; average_bandwidth?: number; quality: { ssim: number; psnr: number; ssim_p10: number } | null }>;
+    }>(`/api/v1/videos/${videoId}`);
     const renditions = api.body.renditions.filter((r) => r.height > 0).sort((a, b) => b.height - a.height);
-    assert.deepEqual(renditions.map((r) => r.height), [480, 360]);
+    assert.deepEqual(
+      renditions.map((r) => r.height),
+      [480, 360],
+    );
     assert.match((await receipt.getByRole('heading').textContent()) ?? '', api.body.encoding.mode === 'per_title' ? /per-title/ : /fixed/);
     assert.deepEqual(await receipt.locator('thead th').allTextContents(), ['Rendition', 'Size', 'Average', 'Peak', 'SSIM', 'SSIM worst 10 %', 'PSNR']);
     const rows = await receipt.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent ?? '')));
@@ -249,7 +268,7 @@ describe('web app: upload and watch in a browser', { skip }, () => {
     assert.deepEqual(errors, []);
   });
 
-  it('Discover: trending follows engagement live, and the feed ranks other people\'s videos', async () => {
+  it("Discover: trending follows engagement live, and the feed ranks other people's videos", async () => {
     const bob = await t.client.newUser('bob');
     const viewer = await openPage(browser, t.url);
     await signInWithToken(viewer.page, bob.client.token!, bob.user);
@@ -309,7 +328,7 @@ describe('web app: upload and watch in a browser', { skip }, () => {
     await latest.locator('article', { hasText: 'Resumed clip' }).waitFor();
     assert.equal(await latest.locator('article', { hasText: 'Holiday in Café Paris' }).count(), 0);
     assert.equal((await bobUser.client.get(`/api/v1/search?q=holiday`)).status, 200);
-    assert.equal(((await bobUser.client.get<{ items: unknown[] }>('/api/v1/search?q=holiday')).body.items.length), 0);
+    assert.equal((await bobUser.client.get<{ items: unknown[] }>('/api/v1/search?q=holiday')).body.items.length, 0);
     await page.getByRole('button', { name: 'Edit' }).click();
     await page.getByRole('form', { name: 'Edit video' }).getByLabel('Visibility').selectOption('public');
     await page.getByRole('button', { name: 'Save' }).click();
@@ -327,7 +346,10 @@ describe('web app: upload and watch in a browser', { skip }, () => {
     await bob.page.getByRole('button', { name: 'Following' }).waitFor();
     await bob.page.getByText(/^1 follower · /).waitFor();
     const following = await bobUser.client.get<{ items: Array<{ username: string }> }>('/api/v1/me/following');
-    assert.deepEqual(following.body.items.map((i) => i.username), [username]);
+    assert.deepEqual(
+      following.body.items.map((i) => i.username),
+      [username],
+    );
     await screenshot(bob.page, 'channel');
     assert.deepEqual(bob.errors, []);
     assert.deepEqual(errors, []);

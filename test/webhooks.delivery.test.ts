@@ -136,8 +136,14 @@ function suite(name: string, env: () => Promise<{ env: Record<string, string>; c
       const d = deliveries[0];
       assert.equal(d.event_id, eventId);
       assert.equal(d.attempt_count, 3);
-      assert.deepEqual(d.attempts.map((a) => a.status_code), [500, 500, 200]);
-      assert.deepEqual(d.attempts.map((a) => a.attempt), [1, 2, 3]);
+      assert.deepEqual(
+        d.attempts.map((a) => a.status_code),
+        [500, 500, 200],
+      );
+      assert.deepEqual(
+        d.attempts.map((a) => a.attempt),
+        [1, 2, 3],
+      );
       assert.equal(d.attempts.filter((a) => a.status_code === 200).length, 1);
       assert.equal(d.attempts[0].error, 'HTTP 500');
       assert.equal(d.next_attempt_at, null);
@@ -242,7 +248,11 @@ function suite(name: string, env: () => Promise<{ env: Record<string, string>; c
   });
 }
 
-suite('sqlite', async () => ({ env: {}, cleanup: async () => {} }), async () => false);
+suite(
+  'sqlite',
+  async () => ({ env: {}, cleanup: async () => {} }),
+  async () => false,
+);
 
 suite(
   'postgres',

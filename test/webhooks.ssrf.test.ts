@@ -74,7 +74,10 @@ describe('webhook targets (WEBHOOKS_ALLOW_PRIVATE=false)', () => {
       const p = res.body as unknown as Problem;
       assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8');
       assert.match(p.detail, /loopback, private or reserved/);
-      assert.deepEqual(p.errors?.map((e) => e.field), ['url']);
+      assert.deepEqual(
+        p.errors?.map((e) => e.field),
+        ['url'],
+      );
     }
   });
 
@@ -93,9 +96,9 @@ describe('webhook targets (WEBHOOKS_ALLOW_PRIVATE=false)', () => {
     const { client, user } = await t.client.newUser('ssrf');
     const created = await createWebhook(client, `http://127.0.0.2:${redirector.port}/hook`, ['video.ready']);
     assert.equal(created.status, 201, 'an explicitly allowed host is accepted');
-    await t.nova.container.db.kysely.transaction().execute((trx) =>
-      appendEvent(trx, 'video.ready', 'v-redir', { video_id: 'v-redir', owner_id: user.id, duration_seconds: 1, renditions: 1, timestamp: new Date().toISOString() }),
-    );
+    await t.nova.container.db.kysely
+      .transaction()
+      .execute((trx) => appendEvent(trx, 'video.ready', 'v-redir', { video_id: 'v-redir', owner_id: user.id, duration_seconds: 1, renditions: 1, timestamp: new Date().toISOString() }));
     await until('the redirected attempt', async () => ((await listDeliveries(client, created.body.id)).body.items[0]?.attempts.length ?? 0) >= 1);
     const d = (await listDeliveries(client, created.body.id)).body.items[0];
     assert.equal(d.attempts[0].status_code, 302);
@@ -122,7 +125,31 @@ describe('webhook targets (WEBHOOKS_ALLOW_PRIVATE=false)', () => {
   });
 
   it('classifies addresses', () => {
-    for (const ip of ['127.0.0.1', '10.0.0.1', '172.31.255.255', '192.168.0.1', '169.254.169.254', '100.100.100.200', '::1', '::', 'fd00::1', 'fe80::1', '::ffff:10.0.0.1', '::ffff:7f00:1', '64:ff9b::a00:1', '224.0.0.1', '255.255.255.255', '::7f00:1', '::127.0.0.1', '::8.8.8.8', '2002:7f00:1::', '2002:808:808::1', '2001:0:4136:e378:8000:63bf:3fff:fdd2', '::ffff:0:127.0.0.1', '0:0:0:0:0:ffff:7f00:1']) {
+    for (const ip of [
+      '127.0.0.1',
+      '10.0.0.1',
+      '172.31.255.255',
+      '192.168.0.1',
+      '169.254.169.254',
+      '100.100.100.200',
+      '::1',
+      '::',
+      'fd00::1',
+      'fe80::1',
+      '::ffff:10.0.0.1',
+      '::ffff:7f00:1',
+      '64:ff9b::a00:1',
+      '224.0.0.1',
+      '255.255.255.255',
+      '::7f00:1',
+      '::127.0.0.1',
+      '::8.8.8.8',
+      '2002:7f00:1::',
+      '2002:808:808::1',
+      '2001:0:4136:e378:8000:63bf:3fff:fdd2',
+      '::ffff:0:127.0.0.1',
+      '0:0:0:0:0:ffff:7f00:1',
+    ]) {
       assert.equal(isPrivateAddress(ip), true, ip);
     }
     for (const ip of ['8.8.8.8', '1.1.1.1', '172.32.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808', '2001:4860:4860::8888']) {

@@ -43,7 +43,10 @@ export function numArg(name: string, fallback: number): number {
 export const flag = (name: string): boolean => process.argv.includes(`--${name}`);
 
 export function loadAverage(): string {
-  return os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  return os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 }
 
 export function spread(xs: number[]): Spread {

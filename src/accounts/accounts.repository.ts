@@ -113,7 +113,12 @@ export class AccountsRepository {
   }
 
   async countAdmins(): Promise<number> {
-    const r = await this.db.kysely.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('role', '=', 'admin').where('disabled_at', 'is', null).executeTakeFirstOrThrow();
+    const r = await this.db.kysely
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('role', '=', 'admin')
+      .where('disabled_at', 'is', null)
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
 

@@ -24,7 +24,9 @@ export class FollowsRepository {
 
   /** True when the follow is new. */
   async add(trx: Executor, followerId: string, followeeId: string, now: string): Promise<boolean> {
-    const r = await trx.insertInto('follows').values({ follower_id: followerId, followee_id: followeeId, created_at: now })
+    const r = await trx
+      .insertInto('follows')
+      .values({ follower_id: followerId, followee_id: followeeId, created_at: now })
       .onConflict((oc) => oc.columns(['follower_id', 'followee_id']).doNothing())
       .returning('follower_id')
       .executeTakeFirst();
@@ -43,7 +45,11 @@ export class FollowsRepository {
   }
 
   async followerCount(followeeId: string): Promise<number> {
-    const r = await this.db.kysely.selectFrom('follows').select(sql<number>`count(*)`.as('n')).where('followee_id', '=', followeeId).executeTakeFirstOrThrow();
+    const r = await this.db.kysely
+      .selectFrom('follows')
+      .select(sql<number>`count(*)`.as('n'))
+      .where('followee_id', '=', followeeId)
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
 

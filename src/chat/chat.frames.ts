@@ -42,5 +42,8 @@ export function messageEvent(m: ChatMessage): { event_type: 'chat.message' } & C
 }
 
 export function historyFrame(messages: ChatMessage[]): Buffer {
-  return eventFrame({ event_type: 'chat.history', messages: messages.map(({ stream_id, user_id, username, message, created_at, comment_id }) => ({ stream_id, user_id, username, message, created_at, comment_id })) });
+  return eventFrame({
+    event_type: 'chat.history',
+    messages: messages.map(({ stream_id, user_id, username, message, created_at, comment_id }) => ({ stream_id, user_id, username, message, created_at, comment_id })),
+  });
 }

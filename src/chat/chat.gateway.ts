@@ -316,9 +316,11 @@ export class ChatGateway {
     if (chat.closed) return this.reject(conn, 'closed', 'The stream has ended; its chat is closed.');
     const user = conn.user;
     if (!user) {
-      return this.reject(conn, 'unauthenticated', conn.badToken
-        ? 'The token is invalid or expired: sign in again to chat.'
-        : 'Sign in to chat: connect with ?token=<token> or an Authorization: Bearer header.');
+      return this.reject(
+        conn,
+        'unauthenticated',
+        conn.badToken ? 'The token is invalid or expired: sign in again to chat.' : 'Sign in to chat: connect with ?token=<token> or an Authorization: Bearer header.',
+      );
     }
     if (chat.bans.has(user.id)) return this.reject(conn, 'banned', 'You are banned from this chat.');
     const text = cleanText(frame.message, cfg.maxMessageChars);
@@ -347,23 +349,28 @@ export class ChatGateway {
       comment_id: uuidv7(),
     };
     // Not awaited: the writer keeps this sender's order, and the next frame need not wait for a commit.
-    this.writerFor(chat.streamId).write(msg).catch((err) => {
-      this.d.logger.warn({ err, stream_id: chat.streamId }, 'chat message not stored');
-      this.reject(conn, 'unavailable', 'The message could not be saved; send it again.');
-    });
+    this.writerFor(chat.streamId)
+      .write(msg)
+      .catch((err) => {
+        this.d.logger.warn({ err, stream_id: chat.streamId }, 'chat message not stored');
+        this.reject(conn, 'unavailable', 'The message could not be saved; send it again.');
+      });
   }
 
   private writerFor(streamId: string): MessageWriter {
     let w = this.writers.get(streamId);
     if (!w) {
-      const writer = new MessageWriter(async (batch) => {
-        await this.d.repo.insertMessages(streamId, batch);
-        this.d.metrics.accepted.inc(batch.length);
-        // Stored is stored: a relay hiccup must not make senders resend (and duplicate) it.
-        await this.d.relay.publish(streamId, { t: 'messages', messages: batch }).catch((err) => this.d.logger.warn({ err }, 'chat publish failed'));
-      }, () => {
-        if (!this.rooms.has(streamId)) this.writers.delete(streamId);
-      });
+      const writer = new MessageWriter(
+        async (batch) => {
+          await this.d.repo.insertMessages(streamId, batch);
+          this.d.metrics.accepted.inc(batch.length);
+          // Stored is stored: a relay hiccup must not make senders resend (and duplicate) it.
+          await this.d.relay.publish(streamId, { t: 'messages', messages: batch }).catch((err) => this.d.logger.warn({ err }, 'chat publish failed'));
+        },
+        () => {
+          if (!this.rooms.has(streamId)) this.writers.delete(streamId);
+        },
+      );
       this.writers.set(streamId, writer);
       w = writer;
     }

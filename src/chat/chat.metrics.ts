@@ -13,6 +13,11 @@ export function createChatMetrics(registry: Registry): ChatMetrics {
     sockets: new Gauge({ name: 'nova_chat_sockets', help: 'Open chat WebSockets in this process.', registers: [registry] }),
     accepted: new Counter({ name: 'nova_chat_messages_total', help: 'Chat messages accepted and stored by this process.', registers: [registry] }),
     rejected: new Counter({ name: 'nova_chat_rejected_total', help: 'Chat frames refused, by chat.error code.', labelNames: ['code'], registers: [registry] }),
-    dropped: new Counter({ name: 'nova_chat_dropped_total', help: 'Chat sockets dropped by the server: slow (send buffer over the cap) or dead (no pong).', labelNames: ['reason'], registers: [registry] }),
+    dropped: new Counter({
+      name: 'nova_chat_dropped_total',
+      help: 'Chat sockets dropped by the server: slow (send buffer over the cap) or dead (no pong).',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
   };
 }

@@ -75,7 +75,10 @@ export class RedisChatRelay implements ChatRelay {
   private readonly handlers = new Map<string, RelayHandler>();
   private readonly channelPrefix: string;
 
-  constructor(private readonly pub: Redis, private readonly opts: RedisRelayOptions) {
+  constructor(
+    private readonly pub: Redis,
+    private readonly opts: RedisRelayOptions,
+  ) {
     this.channelPrefix = `${opts.prefix}ch:`;
     this.sub = pub.duplicate({ connectionName: 'nova-chat-sub' });
     // ioredis reconnects and re-subscribes by itself; an unhandled 'error' would crash the process.

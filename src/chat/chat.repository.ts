@@ -49,11 +49,7 @@ export class ChatRepository {
 
   /** Visible messages, newest last: the last `limit` of them, or those before `before`. */
   async visible(streamId: string, limit: number, before?: string): Promise<ChatMessage[]> {
-    let q = this.db.kysely
-      .selectFrom('chat_messages')
-      .select(MESSAGE_COLUMNS)
-      .where('stream_id', '=', streamId)
-      .where('hidden_at', 'is', null);
+    let q = this.db.kysely.selectFrom('chat_messages').select(MESSAGE_COLUMNS).where('stream_id', '=', streamId).where('hidden_at', 'is', null);
     if (before) q = q.where('comment_id', '<', before);
     const rows = await q.orderBy('comment_id', 'desc').limit(limit).execute();
     return rows.reverse();

@@ -69,65 +69,110 @@ export function chatCapability(c: Container, live: LiveService): Capability {
       const auth = [{ bearer: [] }];
       const base = '/api/v1/streams/:stream_id/chat';
 
-      app.get(`${base}/ws`, {
-        websocket: true,
-        schema: { params: StreamParams, querystring: WsQuery },
-        // Runs before the upgrade, so an unknown stream or a full server gets a plain HTTP error.
-        preHandler: async (req) => {
-          // Only an upgrade can become a socket (a plain GET gets 404), so only an upgrade takes a slot.
-          if (req.ws) {
-            const slot = gateway.reserveSlot(addressKey(req.ip));
-            if (slot === 'server') throw new UnavailableError('This server has as many chat connections as it takes; try again later.');
-            if (slot === 'address') throw new RateLimitedError(`This address already has ${cfg.maxSocketsPerAddress} chat connections open here; close some first.`, 10);
-            releaseOnClose(req.raw.socket, slot);
-          }
-          const { stream_id } = req.params as { stream_id: string };
-          upgrading.set(req.raw, await service.requireStream(stream_id));
+      app.get(
+        `${base}/ws`,
+        {
+          websocket: true,
+          schema: { params: StreamParams, querystring: WsQuery },
+          // Runs before the upgrade, so an unknown stream or a full server gets a plain HTTP error.
+          preHandler: async (req) => {
+            // Only an upgrade can become a socket (a plain GET gets 404), so only an upgrade takes a slot.
+            if (req.ws) {
+              const slot = gateway.reserveSlot(addressKey(req.ip));
+              if (slot === 'server') throw new UnavailableError('This server has as many chat connections as it takes; try again later.');
+              if (slot === 'address') throw new RateLimitedError(`This address already has ${cfg.maxSocketsPerAddress} chat connections open here; close some first.`, 10);
+              releaseOnClose(req.raw.socket, slot);
+            }
+            const { stream_id } = req.params as { stream_id: string };
+            upgrading.set(req.raw, await service.requireStream(stream_id));
+          },
         },
-      }, (socket, req) => {
-        const stream = upgrading.get(req.raw);
-        upgrading.delete(req.raw);
-        if (!stream) return void socket.close(1011, 'stream unknown');
-        const { viewer } = req.query as { viewer?: string };
-        gateway.attach(socket, req.raw.socket, stream, req.user, req.badToken, viewer, addressKey(req.ip));
-      });
+        (socket, req) => {
+          const stream = upgrading.get(req.raw);
+          upgrading.delete(req.raw);
+          if (!stream) return void socket.close(1011, 'stream unknown');
+          const { viewer } = req.query as { viewer?: string };
+          gateway.attach(socket, req.raw.socket, stream, req.user, req.badToken, viewer, addressKey(req.ip));
+        },
+      );
 
-      app.get(`${base}/messages`, {
-        schema: { tags, summary: 'Chat history, newest last', params: StreamParams, querystring: HistoryQuery, response: { 200: HistoryPage, ...problems(400, 404) } },
-      }, async (req) => ({ messages: await service.history(req.params.stream_id, req.query.limit ?? cfg.historySize, req.query.before) }));
+      app.get(
+        `${base}/messages`,
+        {
+          schema: { tags, summary: 'Chat history, newest last', params: StreamParams, querystring: HistoryQuery, response: { 200: HistoryPage, ...problems(400, 404) } },
+        },
+        async (req) => ({ messages: await service.history(req.params.stream_id, req.query.limit ?? cfg.historySize, req.query.before) }),
+      );
 
-      app.delete(`${base}/messages/:comment_id`, {
-        schema: { tags, summary: 'Hide a chat message (creator or admin)', security: auth, params: MessageParams, response: { 204: Type.Null({ description: 'Hidden' }), ...problems(401, 403, 404) } },
-      }, async (req, reply) => {
-        await service.deleteMessage(requireUser(req), req.params.stream_id, req.params.comment_id);
-        return reply.code(204).send(null);
-      });
+      app.delete(
+        `${base}/messages/:comment_id`,
+        {
+          schema: {
+            tags,
+            summary: 'Hide a chat message (creator or admin)',
+            security: auth,
+            params: MessageParams,
+            response: { 204: Type.Null({ description: 'Hidden' }), ...problems(401, 403, 404) },
+          },
+        },
+        async (req, reply) => {
+          await service.deleteMessage(requireUser(req), req.params.stream_id, req.params.comment_id);
+          return reply.code(204).send(null);
+        },
+      );
 
-      app.get(`${base}/bans`, {
-        schema: { tags, summary: 'Users banned from the chat (creator or admin)', security: auth, params: StreamParams, response: { 200: BanList, ...problems(401, 403, 404) } },
-      }, async (req) => ({ bans: await service.bans(requireUser(req), req.params.stream_id) }));
+      app.get(
+        `${base}/bans`,
+        {
+          schema: { tags, summary: 'Users banned from the chat (creator or admin)', security: auth, params: StreamParams, response: { 200: BanList, ...problems(401, 403, 404) } },
+        },
+        async (req) => ({ bans: await service.bans(requireUser(req), req.params.stream_id) }),
+      );
 
-      app.post(`${base}/bans`, {
-        schema: { tags, summary: 'Ban a user from the chat (creator or admin)', security: auth, params: StreamParams, body: BanBody, response: { 200: Ban, 201: Ban, ...problems(400, 401, 403, 404, 422) } },
-      }, async (req, reply) => {
-        const { ban, created } = await service.ban(requireUser(req), req.params.stream_id, req.body.user_id);
-        return reply.code(created ? 201 : 200).send(ban);
-      });
+      app.post(
+        `${base}/bans`,
+        {
+          schema: {
+            tags,
+            summary: 'Ban a user from the chat (creator or admin)',
+            security: auth,
+            params: StreamParams,
+            body: BanBody,
+            response: { 200: Ban, 201: Ban, ...problems(400, 401, 403, 404, 422) },
+          },
+        },
+        async (req, reply) => {
+          const { ban, created } = await service.ban(requireUser(req), req.params.stream_id, req.body.user_id);
+          return reply.code(created ? 201 : 200).send(ban);
+        },
+      );
 
-      app.delete(`${base}/bans/:user_id`, {
-        schema: { tags, summary: 'Lift a ban (creator or admin)', security: auth, params: BanParams, response: { 204: Type.Null({ description: 'Lifted' }), ...problems(401, 403, 404) } },
-      }, async (req, reply) => {
-        await service.unban(requireUser(req), req.params.stream_id, req.params.user_id);
-        return reply.code(204).send(null);
-      });
+      app.delete(
+        `${base}/bans/:user_id`,
+        {
+          schema: { tags, summary: 'Lift a ban (creator or admin)', security: auth, params: BanParams, response: { 204: Type.Null({ description: 'Lifted' }), ...problems(401, 403, 404) } },
+        },
+        async (req, reply) => {
+          await service.unban(requireUser(req), req.params.stream_id, req.params.user_id);
+          return reply.code(204).send(null);
+        },
+      );
 
-      app.get(`${base}/settings`, {
-        schema: { tags, summary: 'Chat settings', params: StreamParams, response: { 200: Settings, ...problems(404) } },
-      }, async (req) => service.settings(req.params.stream_id));
+      app.get(
+        `${base}/settings`,
+        {
+          schema: { tags, summary: 'Chat settings', params: StreamParams, response: { 200: Settings, ...problems(404) } },
+        },
+        async (req) => service.settings(req.params.stream_id),
+      );
 
-      app.put(`${base}/settings`, {
-        schema: { tags, summary: 'Change chat settings (creator or admin)', security: auth, params: StreamParams, body: SettingsBody, response: { 200: Settings, ...problems(400, 401, 403, 404) } },
-      }, async (req) => service.putSettings(requireUser(req), req.params.stream_id, req.body.slow_mode_seconds));
+      app.put(
+        `${base}/settings`,
+        {
+          schema: { tags, summary: 'Change chat settings (creator or admin)', security: auth, params: StreamParams, body: SettingsBody, response: { 200: Settings, ...problems(400, 401, 403, 404) } },
+        },
+        async (req) => service.putSettings(requireUser(req), req.params.stream_id, req.body.slow_mode_seconds),
+      );
     },
     async start(roles: Roles) {
       if (roles.api) gateway.start();

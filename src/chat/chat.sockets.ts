@@ -129,7 +129,10 @@ export class SocketRoom {
 export class Heartbeat {
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly sockets: Set<ChatConnection>, private readonly onReap: (conn: ChatConnection) => void) {}
+  constructor(
+    private readonly sockets: Set<ChatConnection>,
+    private readonly onReap: (conn: ChatConnection) => void,
+  ) {}
 
   start(intervalMs: number): void {
     if (this.timer) return;

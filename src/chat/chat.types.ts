@@ -5,16 +5,7 @@ import type { ChatMessagePayload } from '../events/events.types.js';
 /** A chat message exactly as the contract sends it (without `event_type`). */
 export type ChatMessage = ChatMessagePayload;
 
-export type ChatErrorCode =
-  | 'malformed'
-  | 'empty'
-  | 'too_long'
-  | 'unauthenticated'
-  | 'banned'
-  | 'rate_limited'
-  | 'slow_mode'
-  | 'closed'
-  | 'unavailable';
+export type ChatErrorCode = 'malformed' | 'empty' | 'too_long' | 'unauthenticated' | 'banned' | 'rate_limited' | 'slow_mode' | 'closed' | 'unavailable';
 
 export type StreamStatus = 'idle' | 'live' | 'ended';
 

@@ -13,7 +13,11 @@ export type AdminInstanceInfo = AdminInstanceJson;
 export type ModerationEntryInfo = ModerationEntryJson;
 
 export function listUsers(c: NovaClient, q?: { q?: string; limit?: number; offset?: number }): Promise<ApiResponse<AdminUserListJson>> {
-  const qs = new URLSearchParams(Object.entries(q ?? {}).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));
+  const qs = new URLSearchParams(
+    Object.entries(q ?? {})
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]): [string, string] => [k, String(v)]),
+  );
   return c.get(`/api/v1/admin/users${qs.size ? `?${qs.toString()}` : ''}`);
 }
 
@@ -54,6 +58,10 @@ export function moderate(c: NovaClient, body: { target_type: 'video' | 'stream';
 }
 
 export function moderationLog(c: NovaClient, q: { target_type?: 'video' | 'stream'; target_id?: string; cursor?: string; limit?: number } = {}): Promise<ApiResponse<ModerationListJson>> {
-  const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));
+  const qs = new URLSearchParams(
+    Object.entries(q)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]): [string, string] => [k, String(v)]),
+  );
   return c.get(`/api/v1/admin/moderation${qs.size ? `?${qs.toString()}` : ''}`);
 }

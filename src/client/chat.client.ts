@@ -81,7 +81,10 @@ export class ChatSocket {
   readonly closed: Promise<{ code: number; reason: string }>;
   private waiters: Array<{ pred: (e: ChatEvent) => boolean; resolve: (e: ChatEvent) => void }> = [];
 
-  private constructor(readonly ws: WebSocket, private readonly opts: ChatSocketOptions) {
+  private constructor(
+    readonly ws: WebSocket,
+    private readonly opts: ChatSocketOptions,
+  ) {
     this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
     ws.on('message', (data: Buffer, isBinary) => {
       if (isBinary) return;
@@ -129,7 +132,13 @@ export class ChatSocket {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         reject(new Error(`timed out waiting for ${what}`));
       }, timeoutMs);
-      const waiter = { pred, resolve: (e: ChatEvent) => { clearTimeout(timer); resolve(e as E); } };
+      const waiter = {
+        pred,
+        resolve: (e: ChatEvent) => {
+          clearTimeout(timer);
+          resolve(e as E);
+        },
+      };
       this.waiters.push(waiter);
     });
   }

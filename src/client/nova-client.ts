@@ -47,7 +47,10 @@ async function fetchIdempotent(url: string, init: RequestInit & { method: string
 export class NovaClient {
   token: string | null;
 
-  constructor(readonly baseUrl: string, token: string | null = null) {
+  constructor(
+    readonly baseUrl: string,
+    token: string | null = null,
+  ) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.token = token;
   }

@@ -38,8 +38,14 @@ export async function openTrendingStream(c: NovaClient, window: string, limit = 
         while ((cut = buffer.indexOf('\n\n')) >= 0) {
           const lines = buffer.slice(0, cut).split('\n');
           buffer = buffer.slice(cut + 2);
-          const type = lines.find((l) => l.startsWith('event:'))?.slice(6).trim();
-          const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
+          const type = lines
+            .find((l) => l.startsWith('event:'))
+            ?.slice(6)
+            .trim();
+          const data = lines
+            .filter((l) => l.startsWith('data:'))
+            .map((l) => l.slice(5).trim())
+            .join('\n');
           if (type === 'trending' && data) {
             events.push(JSON.parse(data) as TrendingPage);
             for (const w of [...waiters]) w();

@@ -31,29 +31,61 @@ export function clipsCapability(c: Container, live: LiveService, videos: VideosS
       const auth = [{ bearer: [] }];
       const base = (req: Parameters<typeof baseUrl>[0]) => baseUrl(req, c.config.publicUrl);
 
-      app.post('/api/v1/videos/:id/clips', {
-        schema: { tags, summary: 'Clip a ready video: the segments covering the range are copied (no re-encode) into a new ready video', security: auth, params: IdParams, body: VideoClipBody, response: { 201: ClipResultSchema, ...problems(400, 401, 403, 404, 409, 429) } },
-      }, async (req, reply) => {
-        const r = await service.clipVideo(requireUser(req), req.params.id, req.body);
-        return reply.code(201).send({ video: videoJson(r.video, base(req)), start_seconds: r.start_seconds, end_seconds: r.end_seconds });
-      });
+      app.post(
+        '/api/v1/videos/:id/clips',
+        {
+          schema: {
+            tags,
+            summary: 'Clip a ready video: the segments covering the range are copied (no re-encode) into a new ready video',
+            security: auth,
+            params: IdParams,
+            body: VideoClipBody,
+            response: { 201: ClipResultSchema, ...problems(400, 401, 403, 404, 409, 429) },
+          },
+        },
+        async (req, reply) => {
+          const r = await service.clipVideo(requireUser(req), req.params.id, req.body);
+          return reply.code(201).send({ video: videoJson(r.video, base(req)), start_seconds: r.start_seconds, end_seconds: r.end_seconds });
+        },
+      );
 
-      app.post('/api/v1/streams/:id/clips', {
-        schema: { tags, summary: 'Clip the last seconds of a live stream (its DVR window, or a recorded broadcast\'s kept segments)', security: auth, params: IdParams, body: StreamClipBody, response: { 201: ClipResultSchema, ...problems(400, 401, 403, 404, 409, 429) } },
-      }, async (req, reply) => {
-        const r = await service.clipStream(requireUser(req), req.params.id, req.body);
-        return reply.code(201).send({ video: videoJson(r.video, base(req)), start_seconds: r.start_seconds, end_seconds: r.end_seconds });
-      });
+      app.post(
+        '/api/v1/streams/:id/clips',
+        {
+          schema: {
+            tags,
+            summary: "Clip the last seconds of a live stream (its DVR window, or a recorded broadcast's kept segments)",
+            security: auth,
+            params: IdParams,
+            body: StreamClipBody,
+            response: { 201: ClipResultSchema, ...problems(400, 401, 403, 404, 409, 429) },
+          },
+        },
+        async (req, reply) => {
+          const r = await service.clipStream(requireUser(req), req.params.id, req.body);
+          return reply.code(201).send({ video: videoJson(r.video, base(req)), start_seconds: r.start_seconds, end_seconds: r.end_seconds });
+        },
+      );
 
-      app.get('/api/v1/videos/:id/chat', {
-        schema: { tags, summary: 'The live chat of a recording (or a clip of one), with offsets into the video', params: IdParams, querystring: ChatReplayQuery, response: { 200: ChatReplayList, ...problems(400, 404, 409) } },
-      }, async (req) => {
-        const v = await videos.getVisible(req.params.id, req.user);
-        const from = req.query.from ?? 0;
-        const to = req.query.to ?? Math.max(from, (v.duration_seconds ?? 0) + 1);
-        if (to < from) throw new ValidationError('`to` must not be before `from`.', [{ field: 'to', message: 'must be at least from' }]);
-        return { items: await replay.messages(v, from, to, REPLAY_LIMIT) };
-      });
+      app.get(
+        '/api/v1/videos/:id/chat',
+        {
+          schema: {
+            tags,
+            summary: 'The live chat of a recording (or a clip of one), with offsets into the video',
+            params: IdParams,
+            querystring: ChatReplayQuery,
+            response: { 200: ChatReplayList, ...problems(400, 404, 409) },
+          },
+        },
+        async (req) => {
+          const v = await videos.getVisible(req.params.id, req.user);
+          const from = req.query.from ?? 0;
+          const to = req.query.to ?? Math.max(from, (v.duration_seconds ?? 0) + 1);
+          if (to < from) throw new ValidationError('`to` must not be before `from`.', [{ field: 'to', message: 'must be at least from' }]);
+          return { items: await replay.messages(v, from, to, REPLAY_LIMIT) };
+        },
+      );
     },
   };
 }

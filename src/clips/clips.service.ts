@@ -31,7 +31,9 @@ export interface ClipResult {
 
 function checkLength(seconds: number, field: string): void {
   if (seconds < CLIP_MIN_SECONDS || seconds > CLIP_MAX_SECONDS) {
-    throw new ValidationError(`A clip lasts ${CLIP_MIN_SECONDS} to ${CLIP_MAX_SECONDS} seconds; this one would last ${seconds} s.`, [{ field, message: `must make a clip of ${CLIP_MIN_SECONDS}-${CLIP_MAX_SECONDS} s` }]);
+    throw new ValidationError(`A clip lasts ${CLIP_MIN_SECONDS} to ${CLIP_MAX_SECONDS} seconds; this one would last ${seconds} s.`, [
+      { field, message: `must make a clip of ${CLIP_MIN_SECONDS}-${CLIP_MAX_SECONDS} s` },
+    ]);
   }
 }
 
@@ -101,30 +103,52 @@ export class ClipsService {
     for (const rel of media) {
       const text = (await storage.getBuffer(`${srcDir}${rel}`)).toString('utf8');
       const folder = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/') + 1) : '';
-      bytes += await copyCoveringSegments(storage, { playlistText: text, srcDir: `${srcDir}${folder}`, dstDir: `${dstDir}${folder}`, playlistName: rel.slice(folder.length), start: cut.start, end: cut.end });
+      bytes += await copyCoveringSegments(storage, {
+        playlistText: text,
+        srcDir: `${srcDir}${folder}`,
+        dstDir: `${dstDir}${folder}`,
+        playlistName: rel.slice(folder.length),
+        start: cut.start,
+        end: cut.end,
+      });
     }
     await storage.put(`${dstDir}master.m3u8`, master, { contentType: 'application/vnd.apple.mpegurl' });
-    const video = await publishDerivedVideo(this.videos, {
-      id,
-      ownerId: user.id,
-      title,
-      runId,
-      // The copied segments keep the source's measured quality; its byte counts are the source's, not the clip's.
-      renditions: renditions.map(({ bytes: _sourceBytes, ...r }) => ({ ...r, playlist: `${dstDir}${r.playlist.slice(srcDir.length)}` })),
-      encodingMode: v.encoding_mode,
-      visibility: v.visibility,
-      manifestKey: `${dstDir}master.m3u8`,
-      thumbnailKey: null,
-      durationSeconds: round3(cut.end - cut.start),
-      width: v.width,
-      height: v.height,
-      fps: v.fps,
-      hasAudio: v.has_audio === 1,
-      videoCodec: v.video_codec,
-      audioCodec: v.audio_codec,
-      sizeBytes: bytes,
-      sourceStreamId: null,
-    }, (trx) => this.repo.insert(trx, { video_id: id, created_by: user.id, source_video_id: v.id, stream_id: null, broadcast_id: null, wall_start: null, start_seconds: cut.start, end_seconds: cut.end, created_at: new Date().toISOString() }));
+    const video = await publishDerivedVideo(
+      this.videos,
+      {
+        id,
+        ownerId: user.id,
+        title,
+        runId,
+        // The copied segments keep the source's measured quality; its byte counts are the source's, not the clip's.
+        renditions: renditions.map(({ bytes: _sourceBytes, ...r }) => ({ ...r, playlist: `${dstDir}${r.playlist.slice(srcDir.length)}` })),
+        encodingMode: v.encoding_mode,
+        visibility: v.visibility,
+        manifestKey: `${dstDir}master.m3u8`,
+        thumbnailKey: null,
+        durationSeconds: round3(cut.end - cut.start),
+        width: v.width,
+        height: v.height,
+        fps: v.fps,
+        hasAudio: v.has_audio === 1,
+        videoCodec: v.video_codec,
+        audioCodec: v.audio_codec,
+        sizeBytes: bytes,
+        sourceStreamId: null,
+      },
+      (trx) =>
+        this.repo.insert(trx, {
+          video_id: id,
+          created_by: user.id,
+          source_video_id: v.id,
+          stream_id: null,
+          broadcast_id: null,
+          wall_start: null,
+          start_seconds: cut.start,
+          end_seconds: cut.end,
+          created_at: new Date().toISOString(),
+        }),
+    );
     this.logger.info({ videoId: id, from: v.id, start: cut.start, end: cut.end }, 'clip cut from a video');
     return { video, start_seconds: round3(cut.start), end_seconds: round3(cut.end) };
   }
@@ -173,8 +197,23 @@ export class ClipsService {
       if (a < 0 || b < a) throw new ConflictError('The stream moved on while clipping; try again.');
       const offset = totalDuration(segs.slice(0, a));
       const span = totalDuration(segs.slice(a, b + 1));
-      bytes += await copyCoveringSegments(storage, { playlistText: text, srcDir: `${base}${r.name}/`, dstDir: `${dstDir}${r.name}/`, playlistName: 'index.m3u8', start: offset + 1e-3, end: offset + span - 1e-3 });
-      renditions.push({ height: r.height, width: r.width, bandwidth: r.bandwidth, average_bandwidth: r.average_bandwidth, codecs: liveCodecs(ladder), frame_rate: null, playlist: `${dstDir}${r.name}/index.m3u8` });
+      bytes += await copyCoveringSegments(storage, {
+        playlistText: text,
+        srcDir: `${base}${r.name}/`,
+        dstDir: `${dstDir}${r.name}/`,
+        playlistName: 'index.m3u8',
+        start: offset + 1e-3,
+        end: offset + span - 1e-3,
+      });
+      renditions.push({
+        height: r.height,
+        width: r.width,
+        bandwidth: r.bandwidth,
+        average_bandwidth: r.average_bandwidth,
+        codecs: liveCodecs(ladder),
+        frame_rate: null,
+        playlist: `${dstDir}${r.name}/index.m3u8`,
+      });
     }
     await storage.put(`${dstDir}master.m3u8`, liveMasterPlaylist(ladder), { contentType: 'application/vnd.apple.mpegurl' });
     const wallStart = segments[cut.first].at;
@@ -182,34 +221,39 @@ export class ClipsService {
     // Seconds of the broadcast, by the segments' capture times when the playlist has them.
     const startSeconds = wallStart !== null ? Math.max(0, (wallStart - startedAt) / 1000) : cut.start;
     const length = cut.end - cut.start;
-    const video = await publishDerivedVideo(this.videos, {
-      id,
-      ownerId: user.id,
-      title,
-      runId,
-      renditions,
-      manifestKey: `${dstDir}master.m3u8`,
-      thumbnailKey: null,
-      durationSeconds: round3(length),
-      width: top.width,
-      height: top.height,
-      fps: null,
-      hasAudio: ladder.audio_kbps !== null,
-      videoCodec: 'h264',
-      audioCodec: ladder.audio_kbps !== null ? 'aac' : null,
-      sizeBytes: bytes,
-      sourceStreamId: null,
-    }, (trx) => this.repo.insert(trx, {
-      video_id: id,
-      created_by: user.id,
-      source_video_id: null,
-      stream_id: row.id,
-      broadcast_id: row.broadcast_id,
-      wall_start: wallStart !== null ? new Date(wallStart).toISOString() : null,
-      start_seconds: startSeconds,
-      end_seconds: startSeconds + length,
-      created_at: new Date().toISOString(),
-    }));
+    const video = await publishDerivedVideo(
+      this.videos,
+      {
+        id,
+        ownerId: user.id,
+        title,
+        runId,
+        renditions,
+        manifestKey: `${dstDir}master.m3u8`,
+        thumbnailKey: null,
+        durationSeconds: round3(length),
+        width: top.width,
+        height: top.height,
+        fps: null,
+        hasAudio: ladder.audio_kbps !== null,
+        videoCodec: 'h264',
+        audioCodec: ladder.audio_kbps !== null ? 'aac' : null,
+        sizeBytes: bytes,
+        sourceStreamId: null,
+      },
+      (trx) =>
+        this.repo.insert(trx, {
+          video_id: id,
+          created_by: user.id,
+          source_video_id: null,
+          stream_id: row.id,
+          broadcast_id: row.broadcast_id,
+          wall_start: wallStart !== null ? new Date(wallStart).toISOString() : null,
+          start_seconds: startSeconds,
+          end_seconds: startSeconds + length,
+          created_at: new Date().toISOString(),
+        }),
+    );
     this.logger.info({ videoId: id, streamId: row.id, seconds: length }, 'clip cut from a live stream');
     return { video, start_seconds: round3(startSeconds), end_seconds: round3(startSeconds + length) };
   }

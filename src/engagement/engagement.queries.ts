@@ -14,7 +14,11 @@ export interface VideoTotals {
 export async function videoTotals(db: Db, ids: string[]): Promise<Map<string, VideoTotals>> {
   const out = new Map<string, VideoTotals>();
   for (let i = 0; i < ids.length; i += 500) {
-    const rows = await db.kysely.selectFrom('video_stats').select(['video_id', 'views', 'likes', 'watch_seconds']).where('video_id', 'in', ids.slice(i, i + 500)).execute();
+    const rows = await db.kysely
+      .selectFrom('video_stats')
+      .select(['video_id', 'views', 'likes', 'watch_seconds'])
+      .where('video_id', 'in', ids.slice(i, i + 500))
+      .execute();
     for (const r of rows) out.set(r.video_id, { views: Number(r.views), likes: Number(r.likes), watch_seconds: Number(r.watch_seconds) });
   }
   return out;
@@ -22,7 +26,12 @@ export async function videoTotals(db: Db, ids: string[]): Promise<Map<string, Vi
 
 /** The most engaged-with videos (likes weigh 3 views, a watched minute one), at most `limit` ids. */
 export async function mostEngagedVideos(db: Db, limit: number): Promise<string[]> {
-  const rows = await db.kysely.selectFrom('video_stats').select('video_id').orderBy(sql`likes * 3 + views + watch_seconds / 60`, 'desc').limit(limit).execute();
+  const rows = await db.kysely
+    .selectFrom('video_stats')
+    .select('video_id')
+    .orderBy(sql`likes * 3 + views + watch_seconds / 60`, 'desc')
+    .limit(limit)
+    .execute();
   return rows.map((r) => r.video_id);
 }
 

@@ -90,12 +90,14 @@ export class EngagementRepository {
     await trx
       .insertInto('video_stats')
       .values({ video_id: videoId, views: Math.max(0, views), likes: Math.max(0, likes), watch_seconds: Math.max(0, watch), updated_at: now })
-      .onConflict((oc) => oc.column('video_id').doUpdateSet((eb) => ({
-        views: eb('video_stats.views', '+', views),
-        likes: eb('video_stats.likes', '+', likes),
-        watch_seconds: eb('video_stats.watch_seconds', '+', watch),
-        updated_at: now,
-      })))
+      .onConflict((oc) =>
+        oc.column('video_id').doUpdateSet((eb) => ({
+          views: eb('video_stats.views', '+', views),
+          likes: eb('video_stats.likes', '+', likes),
+          watch_seconds: eb('video_stats.watch_seconds', '+', watch),
+          updated_at: now,
+        })),
+      )
       .execute();
   }
 
@@ -174,13 +176,7 @@ export class EngagementRepository {
 
   /** Moves the mark from `from` to `to`; false when another request moved it first. */
   async moveWatchMark(trx: Executor, videoId: string, key: string, from: string, to: string): Promise<boolean> {
-    const res = await trx
-      .updateTable('video_view_marks')
-      .set({ counted_at: to })
-      .where('video_id', '=', videoId)
-      .where('viewer_key', '=', key)
-      .where('counted_at', '=', from)
-      .executeTakeFirst();
+    const res = await trx.updateTable('video_view_marks').set({ counted_at: to }).where('video_id', '=', videoId).where('viewer_key', '=', key).where('counted_at', '=', from).executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
   }
 

@@ -22,46 +22,67 @@ export function engagementCapability(c: Container, acted?: (userId: string, vide
     name: 'engagement',
     service,
     routes(app: NovaApp) {
-      app.post('/api/v1/videos/:id/views', {
-        schema: {
-          tags,
-          summary: 'Count a view (once per viewer per video within VIEW_DEDUP_SECONDS)',
-          description: 'Signed-in viewers are counted by account; anonymous ones by `viewer_id` when sent, else by a keyed hash of their address.',
-          params: VideoParams,
-          body: ViewBody,
-          response: { 200: ViewResult, ...problems(400, 404, 409, 429) },
+      app.post(
+        '/api/v1/videos/:id/views',
+        {
+          schema: {
+            tags,
+            summary: 'Count a view (once per viewer per video within VIEW_DEDUP_SECONDS)',
+            description: 'Signed-in viewers are counted by account; anonymous ones by `viewer_id` when sent, else by a keyed hash of their address.',
+            params: VideoParams,
+            body: ViewBody,
+            response: { 200: ViewResult, ...problems(400, 404, 409, 429) },
+          },
+          // Every field is optional, so a POST with no body at all counts as an empty one.
+          preValidation: async (req) => {
+            if (req.body === undefined || req.body === null) req.body = {};
+          },
         },
-        // Every field is optional, so a POST with no body at all counts as an empty one.
-        preValidation: async (req) => {
-          if (req.body === undefined || req.body === null) req.body = {};
+        async (req) => service.view(req.params.id, { userId: req.user?.id ?? null, viewerId: req.body?.viewer_id, ip: addressKey(req.ip) }),
+      );
+
+      app.put(
+        '/api/v1/videos/:id/like',
+        {
+          schema: { tags, security, summary: 'Like a video (idempotent)', params: VideoParams, response: { 200: LikeResult, ...problems(401, 404, 409) } },
         },
-      }, async (req) => service.view(req.params.id, { userId: req.user?.id ?? null, viewerId: req.body?.viewer_id, ip: addressKey(req.ip) }));
+        async (req) => service.like(req.params.id, requireUser(req).id, true),
+      );
 
-      app.put('/api/v1/videos/:id/like', {
-        schema: { tags, security, summary: 'Like a video (idempotent)', params: VideoParams, response: { 200: LikeResult, ...problems(401, 404, 409) } },
-      }, async (req) => service.like(req.params.id, requireUser(req).id, true));
-
-      app.delete('/api/v1/videos/:id/like', {
-        schema: { tags, security, summary: 'Remove your like (idempotent)', params: VideoParams, response: { 200: LikeResult, ...problems(401, 404, 409) } },
-      }, async (req) => service.like(req.params.id, requireUser(req).id, false));
-
-      app.post('/api/v1/videos/:id/watch', {
-        schema: {
-          tags,
-          security,
-          summary: 'Report watch time (counted up to the video\'s duration per user per VIEW_DEDUP_SECONDS)',
-          description: 'Seconds beyond what the caller may still add to this video in the window are accepted and not counted: '
-            + 'see `counted_seconds`. The allowance refills continuously over the window. '
-            + `More than ${c.config.engagement.watchReportsPerMinute} reports per minute for one video answer 429.`,
-          params: VideoParams,
-          body: watchBody(c.config.engagement.maxWatchSecondsPerCall),
-          response: { 200: WatchResult, ...problems(400, 401, 404, 409, 429) },
+      app.delete(
+        '/api/v1/videos/:id/like',
+        {
+          schema: { tags, security, summary: 'Remove your like (idempotent)', params: VideoParams, response: { 200: LikeResult, ...problems(401, 404, 409) } },
         },
-      }, async (req) => service.watch(req.params.id, requireUser(req).id, req.body.seconds));
+        async (req) => service.like(req.params.id, requireUser(req).id, false),
+      );
 
-      app.get('/api/v1/videos/:id/engagement', {
-        schema: { tags, summary: "A video's views, likes and watch time (and the caller's own, when signed in)", params: VideoParams, response: { 200: EngagementSummary, ...problems(404) } },
-      }, async (req) => service.summary(req.params.id, req.user ?? null));
+      app.post(
+        '/api/v1/videos/:id/watch',
+        {
+          schema: {
+            tags,
+            security,
+            summary: "Report watch time (counted up to the video's duration per user per VIEW_DEDUP_SECONDS)",
+            description:
+              'Seconds beyond what the caller may still add to this video in the window are accepted and not counted: ' +
+              'see `counted_seconds`. The allowance refills continuously over the window. ' +
+              `More than ${c.config.engagement.watchReportsPerMinute} reports per minute for one video answer 429.`,
+            params: VideoParams,
+            body: watchBody(c.config.engagement.maxWatchSecondsPerCall),
+            response: { 200: WatchResult, ...problems(400, 401, 404, 409, 429) },
+          },
+        },
+        async (req) => service.watch(req.params.id, requireUser(req).id, req.body.seconds),
+      );
+
+      app.get(
+        '/api/v1/videos/:id/engagement',
+        {
+          schema: { tags, summary: "A video's views, likes and watch time (and the caller's own, when signed in)", params: VideoParams, response: { 200: EngagementSummary, ...problems(404) } },
+        },
+        async (req) => service.summary(req.params.id, req.user ?? null),
+      );
     },
   };
 }

@@ -163,9 +163,7 @@ export class EngagementService {
       const counted = Math.floor(Math.min(seconds, left) * 1000) / 1000;
       if (counted <= 0) return 0;
       const next = new Date(Math.ceil(fullAt + counted * msPerSecond)).toISOString();
-      const moved = mark === undefined
-        ? await this.repo.insertWatchMark(trx, videoId, key, next)
-        : await this.repo.moveWatchMark(trx, videoId, key, mark, next);
+      const moved = mark === undefined ? await this.repo.insertWatchMark(trx, videoId, key, next) : await this.repo.moveWatchMark(trx, videoId, key, mark, next);
       if (moved) return counted;
     }
     // A burst of simultaneous reports from one user: the ones that lost every round add nothing.

@@ -34,7 +34,12 @@ export interface EventMap {
   /** Webhook-facing alias of the upload finishing; carries the same payload as video.uploaded. */
   'video.upload.completed': { video_id: string; owner_id: string; size_bytes: number; timestamp: string };
   /** An experiment stopped itself: a guardrail showed a treatment significantly worse than control. */
-  'experiment.stopped': { experiment_key: string; reason: string; guardrails: Array<{ variant: string; metric: string; lift: number | null; ci_low: number | null; max_regression: number }>; timestamp: string };
+  'experiment.stopped': {
+    experiment_key: string;
+    reason: string;
+    guardrails: Array<{ variant: string; metric: string; lift: number | null; ci_low: number | null; max_regression: number }>;
+    timestamp: string;
+  };
   /** The owner (or an admin) edited the video; `changed` names the fields that changed. */
   'video.updated': { video_id: string; owner_id: string; title: string; visibility: 'public' | 'unlisted' | 'private'; tags: string[]; changed: string[]; timestamp: string };
   /** Keyed by the followed user, so one channel's follower events stay in order. */

@@ -242,7 +242,13 @@ export class OutboxRelay {
   /** A batch claimed ahead but never sent goes back untouched (no attempt counted, no error). */
   private async giveBack(claim: Promise<ClaimedBatch | Error> | null): Promise<void> {
     const ahead = claim ? await claim : null;
-    if (ahead && !(ahead instanceof Error)) await this.repo.unclaim(ahead.claimId, ahead.rows.map((r) => r.seq)).catch(() => {});
+    if (ahead && !(ahead instanceof Error))
+      await this.repo
+        .unclaim(
+          ahead.claimId,
+          ahead.rows.map((r) => r.seq),
+        )
+        .catch(() => {});
   }
 
   /** The next claim's size after a full batch of `rows`. */
@@ -279,13 +285,23 @@ export class OutboxRelay {
    */
   private async failBatch(batch: ClaimedBatch, err: unknown): Promise<void> {
     if (err instanceof PublishTimeoutError) return;
-    await this.repo.release(batch.claimId, batch.rows.map((r) => r.seq), err instanceof Error ? err.message : String(err)).catch(() => {});
+    await this.repo
+      .release(
+        batch.claimId,
+        batch.rows.map((r) => r.seq),
+        err instanceof Error ? err.message : String(err),
+      )
+      .catch(() => {});
   }
 
   private async markBatch(batch: ClaimedBatch): Promise<void> {
     const done = Date.now();
     const { rows } = batch;
-    await this.repo.markDelivered(batch.claimId, rows.map((r) => r.seq), new Date(done).toISOString());
+    await this.repo.markDelivered(
+      batch.claimId,
+      rows.map((r) => r.seq),
+      new Date(done).toISOString(),
+    );
     if (this.metrics) {
       const perTopic = new Map<string, number>();
       for (const r of rows) {
@@ -301,9 +317,7 @@ export class OutboxRelay {
    * runs out while this relay may still be publishing (another relay could then take the rows).
    */
   private publishWithin(rows: OutboxRow[], ms: number): Promise<void> {
-    const publish = this.bus.publishBatch(
-      rows.map((r) => ({ topic: r.topic, key: r.event_key, value: r.payload, headers: { event_type: r.event_type, event_id: r.event_id } })),
-    );
+    const publish = this.bus.publishBatch(rows.map((r) => ({ topic: r.topic, key: r.event_key, value: r.payload, headers: { event_type: r.event_type, event_id: r.event_id } })));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new PublishTimeoutError(ms)), ms);

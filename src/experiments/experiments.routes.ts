@@ -17,10 +17,11 @@ export function experimentsCapability(c: Container, sessions: SessionsReader | n
   const service = new ExperimentsService(new ExperimentsRepository(c.db), sessions);
   const log = c.logger.child({ component: 'experiments' });
   let timer: NodeJS.Timeout | null = null;
-  const check = () => service.checkGuardrails().then(
-    (keys) => keys.length && log.warn({ experiments: keys }, 'guardrails stopped experiments'),
-    (err: Error) => log.warn({ reason: err.message }, 'checking experiment guardrails failed'),
-  );
+  const check = () =>
+    service.checkGuardrails().then(
+      (keys) => keys.length && log.warn({ experiments: keys }, 'guardrails stopped experiments'),
+      (err: Error) => log.warn({ reason: err.message }, 'checking experiment guardrails failed'),
+    );
   const tags = ['experiments'];
   const security = [{ bearer: [] }];
   return {
@@ -36,60 +37,104 @@ export function experimentsCapability(c: Container, sessions: SessionsReader | n
       timer = null;
     },
     routes(app: NovaApp) {
-      app.post('/api/v1/experiments', {
-        schema: { tags, security, summary: 'Create an experiment (admin)', body: CreateExperiment, response: { 201: ExperimentSchema, ...problems(400, 401, 403, 409, 422) } },
-      }, async (req, reply) => {
-        const admin = requireAdmin(req);
-        return reply.code(201).send(await service.create(req.body, admin.id));
-      });
+      app.post(
+        '/api/v1/experiments',
+        {
+          schema: { tags, security, summary: 'Create an experiment (admin)', body: CreateExperiment, response: { 201: ExperimentSchema, ...problems(400, 401, 403, 409, 422) } },
+        },
+        async (req, reply) => {
+          const admin = requireAdmin(req);
+          return reply.code(201).send(await service.create(req.body, admin.id));
+        },
+      );
 
-      app.get('/api/v1/experiments', {
-        schema: { tags, security, summary: 'List experiments (admin)', response: { 200: Type.Object({ experiments: Type.Array(ExperimentSchema) }), ...problems(401, 403) } },
-      }, async (req) => {
-        requireAdmin(req);
-        return { experiments: await service.list() };
-      });
+      app.get(
+        '/api/v1/experiments',
+        {
+          schema: { tags, security, summary: 'List experiments (admin)', response: { 200: Type.Object({ experiments: Type.Array(ExperimentSchema) }), ...problems(401, 403) } },
+        },
+        async (req) => {
+          requireAdmin(req);
+          return { experiments: await service.list() };
+        },
+      );
 
-      app.get('/api/v1/experiments/:key', {
-        schema: { tags, security, summary: 'One experiment (admin)', params: KeyParams, response: { 200: ExperimentSchema, ...problems(401, 403, 404) } },
-      }, async (req) => {
-        requireAdmin(req);
-        return service.get(req.params.key);
-      });
+      app.get(
+        '/api/v1/experiments/:key',
+        {
+          schema: { tags, security, summary: 'One experiment (admin)', params: KeyParams, response: { 200: ExperimentSchema, ...problems(401, 403, 404) } },
+        },
+        async (req) => {
+          requireAdmin(req);
+          return service.get(req.params.key);
+        },
+      );
 
-      app.patch('/api/v1/experiments/:key', {
-        schema: { tags, security, summary: 'Raise traffic (admin)', params: KeyParams, body: PatchExperiment, response: { 200: ExperimentSchema, ...problems(400, 401, 403, 404, 422) } },
-      }, async (req) => {
-        requireAdmin(req);
-        return service.setTraffic(req.params.key, req.body.traffic_percent);
-      });
+      app.patch(
+        '/api/v1/experiments/:key',
+        {
+          schema: { tags, security, summary: 'Raise traffic (admin)', params: KeyParams, body: PatchExperiment, response: { 200: ExperimentSchema, ...problems(400, 401, 403, 404, 422) } },
+        },
+        async (req) => {
+          requireAdmin(req);
+          return service.setTraffic(req.params.key, req.body.traffic_percent);
+        },
+      );
 
-      app.post('/api/v1/experiments/:key/stop', {
-        schema: { tags, security, summary: 'Stop an experiment (admin)', params: KeyParams, response: { 200: ExperimentSchema, ...problems(401, 403, 404) } },
-      }, async (req) => {
-        requireAdmin(req);
-        return service.stop(req.params.key);
-      });
+      app.post(
+        '/api/v1/experiments/:key/stop',
+        {
+          schema: { tags, security, summary: 'Stop an experiment (admin)', params: KeyParams, response: { 200: ExperimentSchema, ...problems(401, 403, 404) } },
+        },
+        async (req) => {
+          requireAdmin(req);
+          return service.stop(req.params.key);
+        },
+      );
 
-      app.get('/api/v1/experiments/:key/assignment', {
-        schema: { tags, security, summary: "The caller's sticky variant (null outside the traffic)", params: KeyParams, response: { 200: Assignment, ...problems(401, 404) } },
-      }, async (req) => {
-        const user = requireUser(req);
-        const { variant } = await service.assign(req.params.key, user.id);
-        return { experiment: req.params.key, variant };
-      });
+      app.get(
+        '/api/v1/experiments/:key/assignment',
+        {
+          schema: { tags, security, summary: "The caller's sticky variant (null outside the traffic)", params: KeyParams, response: { 200: Assignment, ...problems(401, 404) } },
+        },
+        async (req) => {
+          const user = requireUser(req);
+          const { variant } = await service.assign(req.params.key, user.id);
+          return { experiment: req.params.key, variant };
+        },
+      );
 
-      app.post('/api/v1/experiments/:key/conversions', {
-        schema: { tags, security, summary: 'Record a conversion for the caller', params: KeyParams, body: ConversionBody, response: { 201: ConversionResult, 200: ConversionResult, ...problems(400, 401, 404, 409, 422) } },
-      }, async (req, reply) => {
-        const user = requireUser(req);
-        const r = await service.convert(req.params.key, user.id, req.body.metric, req.body.value);
-        return reply.code(r.recorded ? 201 : 200).send(r);
-      });
+      app.post(
+        '/api/v1/experiments/:key/conversions',
+        {
+          schema: {
+            tags,
+            security,
+            summary: 'Record a conversion for the caller',
+            params: KeyParams,
+            body: ConversionBody,
+            response: { 201: ConversionResult, 200: ConversionResult, ...problems(400, 401, 404, 409, 422) },
+          },
+        },
+        async (req, reply) => {
+          const user = requireUser(req);
+          const r = await service.convert(req.params.key, user.id, req.body.metric, req.body.value);
+          return reply.code(r.recorded ? 201 : 200).send(r);
+        },
+      );
 
-      app.get('/api/v1/experiments/:key/results', {
-        schema: { tags, summary: 'Per-variant results with lift, 95 % CI, p-value, CUPED, always-valid p-value, guardrails and SRM check', params: KeyParams, response: { 200: ResultsSchema, ...problems(404) } },
-      }, async (req) => service.results(req.params.key));
+      app.get(
+        '/api/v1/experiments/:key/results',
+        {
+          schema: {
+            tags,
+            summary: 'Per-variant results with lift, 95 % CI, p-value, CUPED, always-valid p-value, guardrails and SRM check',
+            params: KeyParams,
+            response: { 200: ResultsSchema, ...problems(404) },
+          },
+        },
+        async (req) => service.results(req.params.key),
+      );
     },
   };
 }

@@ -99,7 +99,7 @@ export const ResultsSchema = Type.Object({
       ci_high_cuped: NullableNumber,
       variance_reduction: Type.Union([Type.Number(), Type.Null()], { description: "Share of the lift's variance CUPED removed" }),
       p_value_sequential: Type.Union([Type.Number(), Type.Null()], { description: 'Always-valid p-value (normal-mixture mSPRT), safe to read at any time' }),
-      guardrails: Type.Optional(Type.Array(GuardrailResult, { description: "Present when the experiment names guardrails; CIs are always-valid 95 % confidence sequences of the relative change" })),
+      guardrails: Type.Optional(Type.Array(GuardrailResult, { description: 'Present when the experiment names guardrails; CIs are always-valid 95 % confidence sequences of the relative change' })),
     }),
   ),
   srm: Type.Object({ p_value: Type.Number(), flag: Type.Boolean() }),

@@ -101,11 +101,18 @@ function toExperiment(r: ExperimentTable): Experiment {
 const dayOf = (iso: string, minusDays = 0) => new Date(new Date(iso).getTime() - minusDays * 86_400_000).toISOString().slice(0, 10);
 
 export class ExperimentsService {
-  constructor(private readonly repo: ExperimentsRepository, private readonly sessions: SessionsReader | null = null) {}
+  constructor(
+    private readonly repo: ExperimentsRepository,
+    private readonly sessions: SessionsReader | null = null,
+  ) {}
 
-  async create(input: { key: string; description?: string; variants: WeightedVariant[]; traffic_percent: number; metric: string; metric_type?: MetricType; guardrails?: GuardrailSpec[]; auto_stop?: boolean }, userId: string): Promise<Experiment> {
+  async create(
+    input: { key: string; description?: string; variants: WeightedVariant[]; traffic_percent: number; metric: string; metric_type?: MetricType; guardrails?: GuardrailSpec[]; auto_stop?: boolean },
+    userId: string,
+  ): Promise<Experiment> {
     const guardrails = input.guardrails ?? [];
-    if (new Set(guardrails.map((g) => g.metric)).size !== guardrails.length) throw new UnprocessableError('Each guardrail metric may be named once.', [{ field: 'guardrails', message: 'duplicate metric' }]);
+    if (new Set(guardrails.map((g) => g.metric)).size !== guardrails.length)
+      throw new UnprocessableError('Each guardrail metric may be named once.', [{ field: 'guardrails', message: 'duplicate metric' }]);
     if (input.auto_stop && !guardrails.length) throw new UnprocessableError('auto_stop needs at least one guardrail.', [{ field: 'auto_stop', message: 'no guardrails to stop on' }]);
     const keys = new Set(input.variants.map((v) => v.key));
     if (keys.size !== input.variants.length) throw new UnprocessableError('Variant keys must be unique.', [{ field: 'variants', message: 'duplicate key' }]);
@@ -148,7 +155,9 @@ export class ExperimentsService {
   async setTraffic(key: string, trafficPercent: number): Promise<Experiment> {
     const e = await this.get(key);
     if (trafficPercent < e.traffic_percent) {
-      throw new UnprocessableError('traffic_percent can only be raised: lowering it would drop assigned users mid-experiment.', [{ field: 'traffic_percent', message: `must be ≥ ${e.traffic_percent}` }]);
+      throw new UnprocessableError('traffic_percent can only be raised: lowering it would drop assigned users mid-experiment.', [
+        { field: 'traffic_percent', message: `must be ≥ ${e.traffic_percent}` },
+      ]);
     }
     await this.repo.update(key, { traffic_percent: trafficPercent });
     return { ...e, traffic_percent: trafficPercent };
@@ -226,12 +235,39 @@ export class ExperimentsService {
     });
     const cuped = await this.cupedMoments(e, assignments, totals);
     const theta = cupedTheta([...cuped.values()]);
-    const guardrails = e.guardrails.length && this.sessions ? await evaluateGuardrails(this.sessions, e.guardrails, e.variants.map((v) => v.key), assignments, e.created_at) : null;
+    const guardrails =
+      e.guardrails.length && this.sessions
+        ? await evaluateGuardrails(
+            this.sessions,
+            e.guardrails,
+            e.variants.map((v) => v.key),
+            assignments,
+            e.created_at,
+          )
+        : null;
     const control = stat[0]!;
     const variants: VariantResult[] = stat.map((s, i) => {
       const g = guardrails ? { guardrails: guardrails.get(s.key) ?? [] } : {};
       if (i === 0) {
-        return { key: s.key, users: s.n, conversions: s.conversions, rate: s.rate, lift: 0, absolute_lift: 0, ci_low: null, ci_high: null, absolute_ci_low: null, absolute_ci_high: null, p_value: null, lift_cuped: 0, ci_low_cuped: null, ci_high_cuped: null, variance_reduction: null, p_value_sequential: null, ...g };
+        return {
+          key: s.key,
+          users: s.n,
+          conversions: s.conversions,
+          rate: s.rate,
+          lift: 0,
+          absolute_lift: 0,
+          ci_low: null,
+          ci_high: null,
+          absolute_ci_low: null,
+          absolute_ci_high: null,
+          p_value: null,
+          lift_cuped: 0,
+          ci_low_cuped: null,
+          ci_high_cuped: null,
+          variance_reduction: null,
+          p_value_sequential: null,
+          ...g,
+        };
       }
       const t = e.metric_type === 'binary' ? twoProportionTest(control.conversions, control.n, s.conversions, s.n) : welchTest(control.sample, s.sample);
       const c = control.n && s.n ? cupedTest(cuped.get(control.key)!, cuped.get(s.key)!, theta) : null;
@@ -255,7 +291,10 @@ export class ExperimentsService {
         ...g,
       };
     });
-    const srmP = srmTest(stat.map((s) => s.n), e.variants.map((v) => v.weight));
+    const srmP = srmTest(
+      stat.map((s) => s.n),
+      e.variants.map((v) => v.weight),
+    );
     const small = stat.some((s) => s.n < MIN_USERS_PER_VARIANT || (e.metric_type === 'binary' && s.conversions < MIN_CONVERSIONS_PER_VARIANT));
     return {
       key,
@@ -284,7 +323,7 @@ export class ExperimentsService {
       for (const r of await this.repo.metricDaysOfUsers(e.key, e.metric, dayOf(e.created_at, CUPED_PRE_DAYS))) {
         const day = exposedDay.get(r.user_id)!;
         if (r.day >= day || r.day < dayOf(`${day}T00:00:00.000Z`, CUPED_PRE_DAYS)) continue;
-        pre.set(r.user_id, binary ? (r.count > 0 ? 1 : pre.get(r.user_id) ?? 0) : Math.min(MAX_USER_TOTAL, Math.max(-MAX_USER_TOTAL, (pre.get(r.user_id) ?? 0) + r.total)));
+        pre.set(r.user_id, binary ? (r.count > 0 ? 1 : (pre.get(r.user_id) ?? 0)) : Math.min(MAX_USER_TOTAL, Math.max(-MAX_USER_TOTAL, (pre.get(r.user_id) ?? 0) + r.total)));
       }
     }
     const out = new Map<string, Moments>(e.variants.map((v) => [v.key, emptyMoments()]));
@@ -292,7 +331,7 @@ export class ExperimentsService {
       const m = out.get(a.variant);
       if (!m) continue;
       const total = totals.get(a.user_id);
-      addMoment(m, pre.get(a.user_id) ?? 0, binary ? (total === undefined ? 0 : 1) : total ?? 0);
+      addMoment(m, pre.get(a.user_id) ?? 0, binary ? (total === undefined ? 0 : 1) : (total ?? 0));
     }
     return out;
   }
@@ -306,14 +345,25 @@ export class ExperimentsService {
     const stopped: string[] = [];
     for (const e of await this.list()) {
       if (e.status !== 'running' || !e.auto_stop || !e.guardrails.length) continue;
-      const results = await evaluateGuardrails(this.sessions, e.guardrails, e.variants.map((v) => v.key), await this.repo.assignments(e.key), e.created_at);
+      const results = await evaluateGuardrails(
+        this.sessions,
+        e.guardrails,
+        e.variants.map((v) => v.key),
+        await this.repo.assignments(e.key),
+        e.created_at,
+      );
       const flagged = [...results.entries()].flatMap(([variant, list]) => list.filter((g) => g.flag).map((g) => ({ variant, ...g })));
       if (!flagged.length) continue;
       const first = flagged[0]!;
       const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(1)} %`);
       const reason = `guardrail ${first.metric}: variant "${first.variant}" is ${pct(first.lift)} worse than control (always-valid 95 % CI ${pct(first.ci_low)} to ${pct(first.ci_high)}; limit ${pct(first.max_regression)})`;
       const now = new Date().toISOString();
-      const payload = { experiment_key: e.key, reason, guardrails: flagged.map((g) => ({ variant: g.variant, metric: g.metric, lift: g.lift, ci_low: g.ci_low, max_regression: g.max_regression })), timestamp: now };
+      const payload = {
+        experiment_key: e.key,
+        reason,
+        guardrails: flagged.map((g) => ({ variant: g.variant, metric: g.metric, lift: g.lift, ci_low: g.ci_low, max_regression: g.max_regression })),
+        timestamp: now,
+      };
       if (await this.repo.stopWithEvent(e.key, reason, now, payload)) stopped.push(e.key);
     }
     return stopped;

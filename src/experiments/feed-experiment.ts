@@ -73,7 +73,10 @@ export function consumeFeedConversions(c: Container): Subscription {
           await addMetricDay(trx, p.user_id, e.metric, p.timestamp ?? new Date().toISOString(), value);
           const a = await trx.selectFrom('experiment_assignments').select('variant').where('experiment_key', '=', key).where('user_id', '=', p.user_id).executeTakeFirst();
           if (!a) continue;
-          await trx.insertInto('experiment_conversions').values({ id: uuidv7(), experiment_key: key, user_id: p.user_id, variant: a.variant, metric: e.metric, value, created_at: p.timestamp ?? new Date().toISOString() }).execute();
+          await trx
+            .insertInto('experiment_conversions')
+            .values({ id: uuidv7(), experiment_key: key, user_id: p.user_id, variant: a.variant, metric: e.metric, value, created_at: p.timestamp ?? new Date().toISOString() })
+            .execute();
         }
       },
     },

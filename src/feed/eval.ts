@@ -34,7 +34,12 @@ async function main(): Promise<void> {
   if (servedWeights) scorers.served = weightsScorer(servedWeights);
   const opts = { ...DEFAULT_OFFLINE, testDays };
 
-  const s = await syntheticEvaluation(Array.from({ length: seeds }, (_, i) => i + 1), DEFAULT_WORLD, scorers, opts);
+  const s = await syntheticEvaluation(
+    Array.from({ length: seeds }, (_, i) => i + 1),
+    DEFAULT_WORLD,
+    scorers,
+    opts,
+  );
   console.log(`synthetic engagement (${DEFAULT_WORLD.users} users, ${DEFAULT_WORLD.videos} videos, ${DEFAULT_WORLD.days} days, last ${testDays} held out), mean over ${seeds} seeds:`);
   for (const [ranker, m] of Object.entries(s.mean)) console.log(metricsLine(ranker, m));
   console.log(`spread (standard deviation over ${seeds} seeds):`);

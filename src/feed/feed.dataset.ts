@@ -17,7 +17,13 @@ export interface DbDatasetStats {
 const ENGAGED_SECONDS = 30;
 const NEGATIVES_PER_POSITIVE = 2;
 
-export async function databaseDataset(repo: FeedRepository, seed: number, nowMs: number, maxRows = 200_000, follows: Array<{ follower_id: string; followee_id: string }> = []): Promise<{ data: Dataset; stats: DbDatasetStats }> {
+export async function databaseDataset(
+  repo: FeedRepository,
+  seed: number,
+  nowMs: number,
+  maxRows = 200_000,
+  follows: Array<{ follower_id: string; followee_id: string }> = [],
+): Promise<{ data: Dataset; stats: DbDatasetStats }> {
   const raw = await repo.trainingData(maxRows);
   const rand = rng(seed);
   const videos = new Map(raw.videos.map((v) => [v.id, v]));
@@ -100,7 +106,14 @@ export async function databaseDataset(repo: FeedRepository, seed: number, nowMs:
       followedCreators: uf.followedCreators,
     };
     const published = Date.parse(v.ready_at ?? v.created_at);
-    writeFeatures(x, row, { ownerId: v.owner_id, views: v.views - (viewed.get(k) ?? 0), likes: v.likes - ownLike, publishedAtMs: published, durationSeconds: v.duration_seconds }, userLoo, (creatorLikes.get(v.owner_id) ?? 0) - ownLike, nowMs);
+    writeFeatures(
+      x,
+      row,
+      { ownerId: v.owner_id, views: v.views - (viewed.get(k) ?? 0), likes: v.likes - ownLike, publishedAtMs: published, durationSeconds: v.duration_seconds },
+      userLoo,
+      (creatorLikes.get(v.owner_id) ?? 0) - ownLike,
+      nowMs,
+    );
     y[row] = p.y;
   });
   const positives = y.reduce((s, b) => s + b, 0);

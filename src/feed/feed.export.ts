@@ -64,7 +64,10 @@ export interface WrittenModel {
 export function nextVersion(modelsDir: string, name: string): number {
   const dir = path.join(modelsDir, name);
   if (!fs.existsSync(dir)) return 1;
-  const versions = fs.readdirSync(dir).filter((e) => /^[1-9]\d*$/.test(e)).map(Number);
+  const versions = fs
+    .readdirSync(dir)
+    .filter((e) => /^[1-9]\d*$/.test(e))
+    .map(Number);
   return versions.length ? Math.max(...versions) + 1 : 1;
 }
 

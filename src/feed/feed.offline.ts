@@ -111,7 +111,14 @@ function featuresFor(s: State, user: string, vids: WorldVideo[]): Float32Array {
   const x = new Float32Array(vids.length * FEATURE_COUNT);
   const u = s.users.get(user) ?? { likesByCreator: new Map(), watchSecondsByCreator: new Map() };
   vids.forEach((v, i) => {
-    writeFeatures(x, i, { ownerId: v.ownerId, views: s.views.get(v.id) ?? 0, likes: s.likes.get(v.id) ?? 0, publishedAtMs: v.publishedAtMs, durationSeconds: v.durationSeconds }, u, s.creatorLikes.get(v.ownerId) ?? 0, s.atMs);
+    writeFeatures(
+      x,
+      i,
+      { ownerId: v.ownerId, views: s.views.get(v.id) ?? 0, likes: s.likes.get(v.id) ?? 0, publishedAtMs: v.publishedAtMs, durationSeconds: v.durationSeconds },
+      u,
+      s.creatorLikes.get(v.ownerId) ?? 0,
+      s.atMs,
+    );
   });
   return x;
 }
@@ -252,7 +259,12 @@ export function weightsScorer(w: MlpWeights): Scorer {
 }
 
 /** The evaluation on `seeds` generated worlds; `scorers` rank alongside the freshly trained model. */
-export async function syntheticEvaluation(seeds: number[], world: Omit<WorldOptions, 'seed'>, scorers: Record<string, Scorer> = {}, opts = DEFAULT_OFFLINE): Promise<Summary & { runs: OfflineReport[] }> {
+export async function syntheticEvaluation(
+  seeds: number[],
+  world: Omit<WorldOptions, 'seed'>,
+  scorers: Record<string, Scorer> = {},
+  opts = DEFAULT_OFFLINE,
+): Promise<Summary & { runs: OfflineReport[] }> {
   const runs: OfflineReport[] = [];
   for (const seed of seeds) runs.push(await evaluateOffline(syntheticWorld({ seed, ...world }), { ...opts, seed, scorers }));
   return { ...summarise(runs.map((r) => r.rankers)), runs };

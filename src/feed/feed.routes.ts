@@ -50,22 +50,29 @@ export function feedCapability(c: Container, models: ModelService, state: FeedSt
     name: 'feed',
     service,
     routes(app: NovaApp) {
-      app.get('/api/v1/feed', {
-        schema: {
-          tags: ['feed'],
-          security: [{ bearer: [] }],
-          summary: 'Videos ranked for the caller by the serving model (trending order when no model can rank)',
-          querystring: feedQuery(cfg.maxLimit, cfg.defaultLimit),
-          response: { 200: FeedResultSchema, ...problems(400, 401) },
+      app.get(
+        '/api/v1/feed',
+        {
+          schema: {
+            tags: ['feed'],
+            security: [{ bearer: [] }],
+            summary: 'Videos ranked for the caller by the serving model (trending order when no model can rank)',
+            querystring: feedQuery(cfg.maxLimit, cfg.defaultLimit),
+            response: { 200: FeedResultSchema, ...problems(400, 401) },
+          },
         },
-      }, async (req, reply) => {
-        const user = requireUser(req);
-        // Right after start the models may still be loading; wait for them rather than fall back.
-        await models.ready();
-        const body = await service.feedBody(user, req.query.limit ?? cfg.defaultLimit, req.query.cursor);
-        // Already JSON (FeedResultSchema's fields): sent as is, without a second serialization.
-        return reply.type('application/json').serializer((p: unknown) => p as string).send(body as never);
-      });
+        async (req, reply) => {
+          const user = requireUser(req);
+          // Right after start the models may still be loading; wait for them rather than fall back.
+          await models.ready();
+          const body = await service.feedBody(user, req.query.limit ?? cfg.defaultLimit, req.query.cursor);
+          // Already JSON (FeedResultSchema's fields): sent as is, without a second serialization.
+          return reply
+            .type('application/json')
+            .serializer((p: unknown) => p as string)
+            .send(body as never);
+        },
+      );
     },
     async start() {
       await state.start();

@@ -18,7 +18,8 @@ export const FeedItemSchema = Type.Object({
   likes: Type.Integer(),
   score: Type.Number({ description: "The model's engagement probability, or the trending score when ranking is fallback" }),
   reason: Type.Union([Type.Literal('followed'), Type.Literal('similar_to_liked'), Type.Literal('trending'), Type.Literal('new'), Type.Literal('popular')], {
-    description: 'Why the item is here: a followed creator, a creator whose videos the viewer liked or watched, among the most engaged-with recent candidates, published in the last 48 h, or otherwise popular',
+    description:
+      'Why the item is here: a followed creator, a creator whose videos the viewer liked or watched, among the most engaged-with recent candidates, published in the last 48 h, or otherwise popular',
   }),
 });
 

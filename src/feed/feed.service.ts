@@ -133,7 +133,8 @@ export class FeedService {
       const m = /^([0-9a-z]{1,20})\.(\d{1,6})$/.exec(cursor);
       const list = m ? this.snapshots.get(m[1]) : undefined;
       // A list from before a restart (or too old) cannot continue; say so rather than repeat items.
-      if (!m || !list || list.userId !== user.id || Date.now() - list.at > SNAPSHOT_MS) throw new ValidationError('The cursor is unknown or has expired; start again without it.', [{ field: 'cursor', message: 'is invalid or expired' }]);
+      if (!m || !list || list.userId !== user.id || Date.now() - list.at > SNAPSHOT_MS)
+        throw new ValidationError('The cursor is unknown or has expired; start again without it.', [{ field: 'cursor', message: 'is invalid or expired' }]);
       return { list, offset: Number(m[2]) };
     }
     // A different model choice (a selector, an experiment) or a reload is a different list too.
@@ -164,7 +165,14 @@ export class FeedService {
    */
   private async store(user: AuthUser, viewer: Viewer, choice: FeedModelChoice, stamp: string, replaces?: Snapshot): Promise<Snapshot> {
     const ranked = await this.rank(user, viewer, this.opts.maxLimit * PAGES, choice);
-    const list: Snapshot = { ...ranked, id: (++this.seq).toString(36) + Math.random().toString(36).slice(2, 8), userId: user.id, stamp, at: Date.now(), reuseMs: CACHE_MS * (1 - CACHE_JITTER * Math.random()) };
+    const list: Snapshot = {
+      ...ranked,
+      id: (++this.seq).toString(36) + Math.random().toString(36).slice(2, 8),
+      userId: user.id,
+      stamp,
+      at: Date.now(),
+      reuseMs: CACHE_MS * (1 - CACHE_JITTER * Math.random()),
+    };
     if (replaces && this.latest.get(user.id) !== replaces) return list;
     this.latest.set(user.id, list);
     this.snapshots.set(list.id, list);
@@ -184,7 +192,17 @@ export class FeedService {
     for (let i = offset; i < Math.min(end, videos.length); i++) {
       const c = videos[i];
       if (!this.state.isListed(c.id)) continue;
-      items.push({ id: c.id, title: c.title, owner_id: c.owner_id, created_at: c.created_at, duration_seconds: c.duration_seconds, views: c.views, likes: c.likes, score: scores[i], reason: reasons[i] });
+      items.push({
+        id: c.id,
+        title: c.title,
+        owner_id: c.owner_id,
+        created_at: c.created_at,
+        duration_seconds: c.duration_seconds,
+        views: c.views,
+        likes: c.likes,
+        score: scores[i],
+        reason: reasons[i],
+      });
     }
     return { ...meta, items, next_cursor: end < videos.length ? `${id}.${end}` : null };
   }

@@ -117,7 +117,10 @@ export class FeedState {
     const p = this.opts.redisPrefix;
     if (this.redis && (await this.redis.exists(`${p}loaded`))) {
       const all = await this.redis.hgetall(`${p}v`);
-      this.applyVideos(Object.values(all).map((s) => JSON.parse(s) as VideoFeat), []);
+      this.applyVideos(
+        Object.values(all).map((s) => JSON.parse(s) as VideoFeat),
+        [],
+      );
       return;
     }
     const newest = await this.src.newestListed(this.opts.maxVideos);
@@ -161,7 +164,11 @@ export class FeedState {
   async viewerChanged(userId: string): Promise<void> {
     this.viewers.delete(userId);
     if (this.redis) {
-      await this.redis.multi().del(`${this.opts.redisPrefix}u:${userId}`).publish(this.channel, JSON.stringify({ u: [userId] })).exec();
+      await this.redis
+        .multi()
+        .del(`${this.opts.redisPrefix}u:${userId}`)
+        .publish(this.channel, JSON.stringify({ u: [userId] }))
+        .exec();
     }
   }
 
@@ -193,7 +200,10 @@ export class FeedState {
       await this.loading;
       const rows = await this.redis.hmget(`${this.opts.redisPrefix}v`, ...ids);
       const present = rows.map((r) => (r ? (JSON.parse(r) as VideoFeat) : null));
-      this.applyVideos(present.filter((r): r is VideoFeat => r !== null), ids.filter((_, i) => present[i] === null));
+      this.applyVideos(
+        present.filter((r): r is VideoFeat => r !== null),
+        ids.filter((_, i) => present[i] === null),
+      );
     } catch (err) {
       this.logger.warn({ err }, 'feed: reading videos another node changed failed');
     }

@@ -60,7 +60,7 @@ export function syntheticDataset(o: SyntheticOptions): Dataset {
     const ageHours = Math.max(0, (atMs - v.publishedAtMs) / 3_600_000);
     const minutes = (v.durationSeconds ?? 0) / 60;
     // Ground truth: quality, affinity and freshness help; very long videos are watched less.
-    const z = -2.8 + 0.9 * v.quality + (favourites[u].get(v.creator) ?? 0) + (follows[u].has(v.creator) ? 0.8 : 0) + 1.2 * Math.exp(-ageHours / 72) - 0.15 * Math.max(0, minutes - 10) / 10;
+    const z = -2.8 + 0.9 * v.quality + (favourites[u].get(v.creator) ?? 0) + (follows[u].has(v.creator) ? 0.8 : 0) + 1.2 * Math.exp(-ageHours / 72) - (0.15 * Math.max(0, minutes - 10)) / 10;
     return sigmoid(z);
   };
   // Impressions favour newer and better videos, as a real feed would.

@@ -162,15 +162,16 @@ export function evaluate(w: MlpWeights, d: Dataset): { auc: number; logloss: num
   const idx = Array.from({ length: d.n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
   let rankSum = 0;
   let pos = 0;
-  for (let r = 0; r < idx.length; ) {
+  for (let r = 0; r < idx.length;) {
     // Tied scores share their average rank.
     let e = r;
     while (e + 1 < idx.length && scores[idx[e + 1]] === scores[idx[r]]) e++;
     const avg = (r + e) / 2 + 1;
-    for (let k = r; k <= e; k++) if (d.y[idx[k]]) {
-      rankSum += avg;
-      pos++;
-    }
+    for (let k = r; k <= e; k++)
+      if (d.y[idx[k]]) {
+        rankSum += avg;
+        pos++;
+      }
     r = e + 1;
   }
   const neg = d.n - pos;

@@ -111,10 +111,17 @@ const MIN_TEST_USERS = 20;
  */
 async function popularityGate(weights: MlpWeights, world: World | null, seed: number): Promise<{ passed: boolean; lines: string[]; figures: Record<string, unknown> }> {
   const scorers = { candidate: weightsScorer(weights) };
-  const s = await syntheticEvaluation([1, 2, 3, 4, 5].map((k) => k + seed), SMALL_WORLD, scorers, { ...DEFAULT_OFFLINE, train: null });
+  const s = await syntheticEvaluation(
+    [1, 2, 3, 4, 5].map((k) => k + seed),
+    SMALL_WORLD,
+    scorers,
+    { ...DEFAULT_OFFLINE, train: null },
+  );
   let passed = beatsPopularity(s, 'candidate');
   const lines = ['offline evaluation, synthetic (mean over 5 seeds):', ...['candidate', 'popularity'].map((r) => metricsLine(r, s.mean[r]))];
-  const figures: Record<string, unknown> = { synthetic: { candidate: s.mean.candidate, popularity: s.mean.popularity, spread: { candidate: s.spread.candidate.ndcg10, popularity: s.spread.popularity.ndcg10 } } };
+  const figures: Record<string, unknown> = {
+    synthetic: { candidate: s.mean.candidate, popularity: s.mean.popularity, spread: { candidate: s.spread.candidate.ndcg10, popularity: s.spread.popularity.ndcg10 } },
+  };
   if (world) {
     const r = await evaluateOffline(world, { ...DEFAULT_OFFLINE, train: null, seed, scorers });
     if (r.users >= MIN_TEST_USERS) {

@@ -7,7 +7,16 @@ const TIMEOUT_MS = 3000;
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('timed out')), ms);
-    p.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
   });
 }
 
@@ -31,13 +40,16 @@ export function healthCapability(c: Container): Capability {
         const down = results.filter((r) => !r.ok).map((r) => r.name);
         const checks = Object.fromEntries(results.map((r) => [r.name, r.ok ? 'up' : 'down']));
         if (down.length === 0) return { status: 'ready', checks };
-        return reply.code(503).type('application/problem+json').send({
-          type: 'about:blank',
-          title: 'Service Unavailable',
-          status: 503,
-          detail: `Not ready: ${down.join(', ')} ${down.length === 1 ? 'is' : 'are'} down.`,
-          checks,
-        });
+        return reply
+          .code(503)
+          .type('application/problem+json')
+          .send({
+            type: 'about:blank',
+            title: 'Service Unavailable',
+            status: 503,
+            detail: `Not ready: ${down.join(', ')} ${down.length === 1 ? 'is' : 'are'} down.`,
+            checks,
+          });
       });
     },
   };

@@ -145,9 +145,7 @@ export function errorHandler(thrown: FastifyError | AppError | Error, request: F
     return sendProblem(reply, { status, title: TITLES[500], detail: 'An unexpected error occurred. It has been logged.' });
   }
   // Fastify's own 4xx (malformed JSON, body too large, bad content type): its messages are safe and useful.
-  const detail = fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
-    ? 'The request body is not valid JSON.'
-    : fe.message;
+  const detail = fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'The request body is not valid JSON.' : fe.message;
   return sendProblem(reply, { status, title: TITLES[status] ?? 'Error', detail });
 }
 

@@ -24,7 +24,10 @@ export class StreamSlots {
   private total = 0;
   private readonly perAddress = new Map<string, number>();
 
-  constructor(private readonly what: string, private readonly limits: SlotLimits) {}
+  constructor(
+    private readonly what: string,
+    private readonly limits: SlotLimits,
+  ) {}
 
   acquire(ip: string): () => void {
     const key = addressKey(ip);
@@ -115,7 +118,10 @@ export function openSse(req: FastifyRequest, reply: FastifyReply, opts: SseOptio
     },
     send(event, data, id) {
       // Data lines cannot hold a newline: JSON never has a raw one, but split to be safe.
-      const lines = data.split('\n').map((l) => `data: ${l}`).join('\n');
+      const lines = data
+        .split('\n')
+        .map((l) => `data: ${l}`)
+        .join('\n');
       return write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\n${lines}\n\n`);
     },
     close,
@@ -134,7 +140,11 @@ export class StreamHub {
   readonly slots: StreamSlots;
   private readonly ends = new Set<() => void>();
 
-  constructor(what: string, limits: SlotLimits, private readonly sse: SseOptions) {
+  constructor(
+    what: string,
+    limits: SlotLimits,
+    private readonly sse: SseOptions,
+  ) {
     this.slots = new StreamSlots(what, limits);
   }
 

@@ -7,18 +7,7 @@ export function createLogger(level: string, name = 'nova'): Logger {
     name,
     level,
     redact: {
-      paths: [
-        'req.headers.authorization',
-        'req.headers.cookie',
-        '*.password',
-        '*.token',
-        '*.stream_key',
-        '*.secret',
-        'password',
-        'token',
-        'stream_key',
-        'secret',
-      ],
+      paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.token', '*.stream_key', '*.secret', 'password', 'token', 'stream_key', 'secret'],
       censor: '[redacted]',
     },
     serializers: {

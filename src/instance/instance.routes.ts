@@ -24,26 +24,49 @@ export function instanceCapability(c: Container): Capability {
   return {
     name: 'instance',
     routes(app: NovaApp) {
-      app.get('/api/v1/instance', {
-        schema: { tags: ['instance'], summary: "The instance's name, description and registration mode", response: { 200: PublicInstance } },
-      }, async () => {
-        const s = await c.instance.get();
-        return { name: s.name, description: s.description, registration_mode: s.registration_mode };
-      });
+      app.get(
+        '/api/v1/instance',
+        {
+          schema: { tags: ['instance'], summary: "The instance's name, description and registration mode", response: { 200: PublicInstance } },
+        },
+        async () => {
+          const s = await c.instance.get();
+          return { name: s.name, description: s.description, registration_mode: s.registration_mode };
+        },
+      );
 
-      app.get('/api/v1/admin/instance', {
-        schema: { tags: ['admin'], security: [{ bearer: [] }], summary: "The instance's settings, upload limits and first-run checklist (admin)", response: { 200: AdminInstance, ...problems(401, 403) } },
-      }, async (req) => {
-        requireAdmin(req);
-        return adminView(await c.instance.get());
-      });
+      app.get(
+        '/api/v1/admin/instance',
+        {
+          schema: {
+            tags: ['admin'],
+            security: [{ bearer: [] }],
+            summary: "The instance's settings, upload limits and first-run checklist (admin)",
+            response: { 200: AdminInstance, ...problems(401, 403) },
+          },
+        },
+        async (req) => {
+          requireAdmin(req);
+          return adminView(await c.instance.get());
+        },
+      );
 
-      app.patch('/api/v1/admin/instance', {
-        schema: { tags: ['admin'], security: [{ bearer: [] }], summary: "Change the instance's name, description or registration mode (admin)", body: InstancePatchBody, response: { 200: AdminInstance, ...problems(400, 401, 403) } },
-      }, async (req) => {
-        requireAdmin(req);
-        return adminView(await c.instance.update(req.body));
-      });
+      app.patch(
+        '/api/v1/admin/instance',
+        {
+          schema: {
+            tags: ['admin'],
+            security: [{ bearer: [] }],
+            summary: "Change the instance's name, description or registration mode (admin)",
+            body: InstancePatchBody,
+            response: { 200: AdminInstance, ...problems(400, 401, 403) },
+          },
+        },
+        async (req) => {
+          requireAdmin(req);
+          return adminView(await c.instance.update(req.body));
+        },
+      );
     },
   };
 }

@@ -24,11 +24,14 @@ export const AdminInstance = Type.Object({
     },
     { description: 'Set in the server configuration (environment); shown here for the checklist' },
   ),
-  checklist: Type.Array(Type.Object({
-    key: Type.Union([Type.Literal('name'), Type.Literal('registration_mode'), Type.Literal('upload_limits')]),
-    label: Type.String(),
-    done: Type.Boolean(),
-  }), { description: "The first admin's short checklist" }),
+  checklist: Type.Array(
+    Type.Object({
+      key: Type.Union([Type.Literal('name'), Type.Literal('registration_mode'), Type.Literal('upload_limits')]),
+      label: Type.String(),
+      done: Type.Boolean(),
+    }),
+    { description: "The first admin's short checklist" },
+  ),
 });
 
 export const InstancePatchBody = Type.Object(

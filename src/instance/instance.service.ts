@@ -39,7 +39,11 @@ export class InstanceService {
       description: rows.get('description')?.value ?? '',
       registration_mode: mode && MODES.includes(mode) ? mode : 'open',
       configured: { name: rows.has('name'), registration_mode: rows.has('registration_mode') },
-      updated_at: [...rows.values()].map((r) => r.updated_at).sort().pop() ?? null,
+      updated_at:
+        [...rows.values()]
+          .map((r) => r.updated_at)
+          .sort()
+          .pop() ?? null,
     };
     this.cached = { at: Date.now(), value };
     return value;

@@ -13,22 +13,27 @@ import { LiveService } from './live.service.js';
 
 export function createLiveService(c: Container): LiveService {
   const redis = c.redis;
-  const live = new LiveService(new LiveRepository(c.db), c.logger, {
-    reconnectWindowSeconds: c.config.liveReconnectWindowSeconds,
-    maxDurationSeconds: c.config.liveMaxDurationSeconds,
-    segmentSeconds: c.config.liveSegmentSeconds,
-    maxViewersPerAddress: c.config.liveMaxViewersPerAddress,
-    creatorActive: (id) => c.accounts.isActive(id),
-  }, redis
-    ? (tracker, ttlMs) => {
-      // Every API process counts the same viewers. A connection of its own, whose commands fail
-      // fast while Redis is away, so a sweep never holds up ending streams. A set outlives its
-      // last write by a minute at most.
-      const conn = redis.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2000 });
-      conn.on('error', () => {});
-      return new RedisViewerPresence(conn, `${c.config.queuePrefix}:live-viewers:`, tracker, Math.max(60_000, 10 * ttlMs));
-    }
-    : undefined);
+  const live = new LiveService(
+    new LiveRepository(c.db),
+    c.logger,
+    {
+      reconnectWindowSeconds: c.config.liveReconnectWindowSeconds,
+      maxDurationSeconds: c.config.liveMaxDurationSeconds,
+      segmentSeconds: c.config.liveSegmentSeconds,
+      maxViewersPerAddress: c.config.liveMaxViewersPerAddress,
+      creatorActive: (id) => c.accounts.isActive(id),
+    },
+    redis
+      ? (tracker, ttlMs) => {
+          // Every API process counts the same viewers. A connection of its own, whose commands fail
+          // fast while Redis is away, so a sweep never holds up ending streams. A set outlives its
+          // last write by a minute at most.
+          const conn = redis.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2000 });
+          conn.on('error', () => {});
+          return new RedisViewerPresence(conn, `${c.config.queuePrefix}:live-viewers:`, tracker, Math.max(60_000, 10 * ttlMs));
+        }
+      : undefined,
+  );
   // A disabled creator's broadcasts end now; their keys are refused from then on (creatorActive).
   c.accounts.onUserDisabled((id) => live.endLiveOf(id));
   return live;

@@ -76,7 +76,10 @@ export class RecordingFinalizer {
   private async finalize(row: BroadcastRow): Promise<void> {
     const sessions = await this.repo.sessionsOfBroadcast(row.id);
     const parts = sessions.map((s) => s.recording_key).filter((k): k is string => k !== null);
-    await this.removeLiveObjects(row, sessions.map((s) => s.id)).catch((err) => this.logger.warn({ err, streamId: row.stream_id }, 'live HLS cleanup failed'));
+    await this.removeLiveObjects(
+      row,
+      sessions.map((s) => s.id),
+    ).catch((err) => this.logger.warn({ err, streamId: row.stream_id }, 'live HLS cleanup failed'));
     if (parts.length === 0) {
       await this.repo.setRecordingState(row, 'processing', 'done', null);
       return;

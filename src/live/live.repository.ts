@@ -106,12 +106,7 @@ export class LiveRepository {
   }
 
   async rotateKey(id: string, hash: string, now: string): Promise<boolean> {
-    const r = await this.db.kysely
-      .updateTable('streams')
-      .set({ stream_key_hash: hash, key_rotated_at: now })
-      .where('id', '=', id)
-      .where('status', '!=', 'ended')
-      .executeTakeFirst();
+    const r = await this.db.kysely.updateTable('streams').set({ stream_key_hash: hash, key_rotated_at: now }).where('id', '=', id).where('status', '!=', 'ended').executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }
 
@@ -141,7 +136,10 @@ export class LiveRepository {
       .where('status', '=', 'idle')
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) return false;
-    await ex.insertInto('broadcasts').values({ id: broadcastId, stream_id: id, started_at: now, ended_at: null, end_reason: null, duration_seconds: null, peak_viewer_count: 0, recording_state: 'pending', recording_video_id: null }).execute();
+    await ex
+      .insertInto('broadcasts')
+      .values({ id: broadcastId, stream_id: id, started_at: now, ended_at: null, end_reason: null, duration_seconds: null, peak_viewer_count: 0, recording_state: 'pending', recording_video_id: null })
+      .execute();
     return true;
   }
 
@@ -182,7 +180,11 @@ export class LiveRepository {
     const row = await this.findById(id, ex);
     if (row && before.broadcast_id) {
       const duration = Math.max(0, Math.round((Date.parse(now) - Date.parse(before.started_at ?? now)) / 1000));
-      await ex.updateTable('broadcasts').set({ ended_at: now, end_reason: reason, duration_seconds: duration, peak_viewer_count: row.peak_viewer_count }).where('id', '=', before.broadcast_id).execute();
+      await ex
+        .updateTable('broadcasts')
+        .set({ ended_at: now, end_reason: reason, duration_seconds: duration, peak_viewer_count: row.peak_viewer_count })
+        .where('id', '=', before.broadcast_id)
+        .execute();
     }
     return row ? { ...row, broadcast_id: before.broadcast_id } : undefined;
   }
@@ -221,12 +223,7 @@ export class LiveRepository {
 
   /** idle → ended (ending a stream that never went live): no event, nothing to record. */
   async endIdle(id: string, now: string, reason: string): Promise<boolean> {
-    const r = await this.db.kysely
-      .updateTable('streams')
-      .set({ status: 'ended', ended_at: now, end_reason: reason })
-      .where('id', '=', id)
-      .where('status', '=', 'idle')
-      .executeTakeFirst();
+    const r = await this.db.kysely.updateTable('streams').set({ status: 'ended', ended_at: now, end_reason: reason }).where('id', '=', id).where('status', '=', 'idle').executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }
 
@@ -237,10 +234,7 @@ export class LiveRepository {
       .selectAll()
       .where('status', '=', 'live')
       .where((eb) =>
-        eb.or([
-          eb.and([eb('publisher_id', 'is', null), eb('disconnected_at', '<', disconnectedBefore)]),
-          eb.and([eb('publisher_id', 'is not', null), eb('publisher_heartbeat_at', '<', staleBefore)]),
-        ]),
+        eb.or([eb.and([eb('publisher_id', 'is', null), eb('disconnected_at', '<', disconnectedBefore)]), eb.and([eb('publisher_id', 'is not', null), eb('publisher_heartbeat_at', '<', staleBefore)])]),
       )
       .execute();
   }
@@ -303,7 +297,10 @@ export class LiveRepository {
     await ex.insertInto('stream_sessions').values(row).execute();
   }
 
-  async finishSession(id: string, patch: { ended_at: string; end_reason: string; recording_key: string | null; width?: number | null; height?: number | null; media_started_at?: string; media_seconds?: number }): Promise<void> {
+  async finishSession(
+    id: string,
+    patch: { ended_at: string; end_reason: string; recording_key: string | null; width?: number | null; height?: number | null; media_started_at?: string; media_seconds?: number },
+  ): Promise<void> {
     await this.db.kysely.updateTable('stream_sessions').set(patch).where('id', '=', id).execute();
   }
 

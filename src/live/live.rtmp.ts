@@ -155,7 +155,10 @@ export class RtmpServer {
   private readonly sockets = new Set<net.Socket>();
   private readonly perAddress = new Map<string, number>();
 
-  constructor(private readonly decide: PublishDecider, private readonly opts: RtmpServerOptions) {
+  constructor(
+    private readonly decide: PublishDecider,
+    private readonly opts: RtmpServerOptions,
+  ) {
     this.server = net.createServer((socket) => this.admit(socket));
     this.server.maxConnections = opts.maxConnections;
   }

@@ -96,10 +96,7 @@ export const BroadcastSchema = Type.Object({
   recording_video_id: Type.Union([Type.String(), Type.Null()]),
 });
 export const BroadcastList = Type.Object({ items: Type.Array(BroadcastSchema) });
-export const BroadcastQuery = Type.Object(
-  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })) },
-  { additionalProperties: false },
-);
+export const BroadcastQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })) }, { additionalProperties: false });
 
 export const IngestHealthSchema = Type.Object(
   {

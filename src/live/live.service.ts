@@ -315,7 +315,7 @@ export class LiveService {
     const now = new Date().toISOString();
     // Persist the latest viewer count first so the peak in the event includes it.
     const viewers = await this.presence.count(id).catch((err: unknown) => {
-      this.logger.warn({ err, streamId: id }, 'shared viewer count unavailable; using this process\'s');
+      this.logger.warn({ err, streamId: id }, "shared viewer count unavailable; using this process's");
       return this.viewers.count(id);
     });
     await this.repo.setViewers(id, viewers, Math.max(viewers, this.viewers.peak(id)));
@@ -385,7 +385,23 @@ export class LiveService {
     const sessionId = uuidv7();
     const claimed = await this.repo.transaction(async (trx) => {
       if (!(await this.repo.claimPublisher(row.id, publisherId, nowIso, staleBefore, trx))) return false;
-      await this.repo.insertSession({ id: sessionId, stream_id: row.id, started_at: nowIso, ended_at: null, remote_address: remoteAddress, width: null, height: null, recording_key: null, end_reason: null, broadcast_id: broadcastId, media_started_at: null, media_seconds: null }, trx);
+      await this.repo.insertSession(
+        {
+          id: sessionId,
+          stream_id: row.id,
+          started_at: nowIso,
+          ended_at: null,
+          remote_address: remoteAddress,
+          width: null,
+          height: null,
+          recording_key: null,
+          end_reason: null,
+          broadcast_id: broadcastId,
+          media_started_at: null,
+          media_seconds: null,
+        },
+        trx,
+      );
       return true;
     });
     if (!claimed) throw new PublishRefused('stream already has a publisher');
@@ -423,7 +439,12 @@ export class LiveService {
   }
 
   /** The publisher of `sessionId` left; the reconnect window starts (unless the stream already ended). */
-  async finishPublish(streamId: string, sessionId: string, publisherId: string, info: { reason: string; recordingKey: string | null; width?: number | null; height?: number | null; media?: { startedAt: string; seconds: number } }): Promise<void> {
+  async finishPublish(
+    streamId: string,
+    sessionId: string,
+    publisherId: string,
+    info: { reason: string; recordingKey: string | null; width?: number | null; height?: number | null; media?: { startedAt: string; seconds: number } },
+  ): Promise<void> {
     const now = new Date().toISOString();
     await this.repo.finishSession(sessionId, {
       ended_at: now,

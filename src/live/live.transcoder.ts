@@ -178,7 +178,10 @@ export class LiveTranscoder {
       }
       if (this.stopping) return;
       if (grew) {
-        await this.o.storage.put(`${this.o.storagePrefix}${name}/history.m3u8`, liveHistoryPlaylist(st.history, this.o.ladder.segment_seconds), { contentType: 'application/vnd.apple.mpegurl', cacheControl: 'no-cache' });
+        await this.o.storage.put(`${this.o.storagePrefix}${name}/history.m3u8`, liveHistoryPlaylist(st.history, this.o.ladder.segment_seconds), {
+          contentType: 'application/vnd.apple.mpegurl',
+          cacheControl: 'no-cache',
+        });
       }
       await this.o.storage.put(`${this.o.storagePrefix}${name}/index.m3u8`, text, { contentType: 'application/vnd.apple.mpegurl', cacheControl: 'no-cache' });
       st.lastPlaylist = text;

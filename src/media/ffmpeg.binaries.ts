@@ -80,10 +80,7 @@ function resolveOne(tool: Tool, explicit: string | undefined, allowBundled: bool
       `${tool} is not on PATH and NODE_ENV=production refuses the ${tool} bundled in ${PACKAGES[tool]} (version ${version}${year ? `, built ${year}` : ''}) for decoding untrusted uploads: install a current ${tool} (e.g. apt-get install ffmpeg), set ${envName(tool)}, or accept the bundled one with FFMPEG_ALLOW_BUNDLED=true.`,
     );
   }
-  throw new MediaError(
-    'tool_missing',
-    `${tool} was not found: install it on PATH (e.g. apt-get install ffmpeg), install the optional package ${PACKAGES[tool]}, or set ${envName(tool)}.`,
-  );
+  throw new MediaError('tool_missing', `${tool} was not found: install it on PATH (e.g. apt-get install ffmpeg), install the optional package ${PACKAGES[tool]}, or set ${envName(tool)}.`);
 }
 
 /** Resolves both tools once per distinct override set; throws MediaError('tool_missing') with what to do. */

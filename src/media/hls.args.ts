@@ -85,23 +85,35 @@ export function buildHlsArgs({ inputPath, outDir, info, ladder, preset }: HlsArg
   }
   if (audio) args.push('-c:a', 'aac', '-b:a', `${audio.audio_kbps}k`, '-ac', String(audio.channels), '-ar', String(audio.sample_rate));
 
-  const streamMap = [
-    ...video.map((_, i) => `v:${i},agroup:${AUDIO_GROUP}`),
-    ...(audio ? [video.length > 0 ? `a:0,agroup:${AUDIO_GROUP}` : 'a:0'] : []),
-  ];
+  const streamMap = [...video.map((_, i) => `v:${i},agroup:${AUDIO_GROUP}`), ...(audio ? [video.length > 0 ? `a:0,agroup:${AUDIO_GROUP}` : 'a:0'] : [])];
 
   args.push(
-    '-map_metadata', '-1', '-map_chapters', '-1', '-sn', '-dn',
-    '-max_muxing_queue_size', '4096',
-    '-f', 'hls',
-    '-hls_time', String(ladder.segment_seconds),
+    '-map_metadata',
+    '-1',
+    '-map_chapters',
+    '-1',
+    '-sn',
+    '-dn',
+    '-max_muxing_queue_size',
+    '4096',
+    '-f',
+    'hls',
+    '-hls_time',
+    String(ladder.segment_seconds),
     // EVENT while running so a player can start on the first segments; finalised to VOD afterwards.
-    '-hls_playlist_type', 'event',
-    '-hls_segment_type', 'mpegts',
-    '-hls_flags', 'independent_segments+temp_file',
-    '-hls_segment_filename', path.join(outDir, 'v%v', 'seg_%05d.ts'),
-    '-var_stream_map', streamMap.join(' '),
-    '-progress', 'pipe:1', '-nostats',
+    '-hls_playlist_type',
+    'event',
+    '-hls_segment_type',
+    'mpegts',
+    '-hls_flags',
+    'independent_segments+temp_file',
+    '-hls_segment_filename',
+    path.join(outDir, 'v%v', 'seg_%05d.ts'),
+    '-var_stream_map',
+    streamMap.join(' '),
+    '-progress',
+    'pipe:1',
+    '-nostats',
     path.join(outDir, 'v%v', 'index.m3u8'),
   );
   return { args, variants };

@@ -102,9 +102,7 @@ function attr(v: string): string {
 export function buildMasterPlaylist(variants: readonly MasterVariant[], audio?: MasterAudio): string {
   const out = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-INDEPENDENT-SEGMENTS'];
   if (audio) {
-    out.push(
-      `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=${attr(audio.group)},NAME=${attr(audio.name)},DEFAULT=YES,AUTOSELECT=YES,CHANNELS=${attr(String(audio.channels))},URI=${attr(audio.uri)}`,
-    );
+    out.push(`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=${attr(audio.group)},NAME=${attr(audio.name)},DEFAULT=YES,AUTOSELECT=YES,CHANNELS=${attr(String(audio.channels))},URI=${attr(audio.uri)}`);
   }
   // Highest first: players that ignore BANDWIDTH start with the first listed variant.
   const sorted = [...variants].sort((a, b) => b.bandwidth - a.bandwidth);

@@ -11,18 +11,7 @@ import { measureQuality, type QualityOptions } from './quality.js';
 import { probeMedia } from './probe.js';
 import { generateThumbnails } from './thumbnails.js';
 import { transcodeToHls } from './transcoder.js';
-import type {
-  ContentComplexity,
-  EncodingMode,
-  LadderPlan,
-  MediaInfo,
-  MediaTools,
-  RenditionResult,
-  ThumbnailOptions,
-  ThumbnailResult,
-  TranscodeOptions,
-  TranscodeResult,
-} from './media.types.js';
+import type { ContentComplexity, EncodingMode, LadderPlan, MediaInfo, MediaTools, RenditionResult, ThumbnailOptions, ThumbnailResult, TranscodeOptions, TranscodeResult } from './media.types.js';
 
 export * from './media.types.js';
 export { MediaError, type MediaErrorCode } from './media.errors.js';
@@ -99,14 +88,10 @@ export function createMediaToolkit(config: MediaConfig): MediaToolkit {
         signal,
       }),
     encodingMode: config.encodingMode,
-    complexity: async (opts) =>
-      config.encodingMode === 'per_title'
-        ? probeComplexity({ ...opts, preset: config.ffmpegPreset, timeoutSeconds: config.ffmpegTimeoutSeconds, tools: get() })
-        : null,
+    complexity: async (opts) => (config.encodingMode === 'per_title' ? probeComplexity({ ...opts, preset: config.ffmpegPreset, timeoutSeconds: config.ffmpegTimeoutSeconds, tools: get() }) : null),
     plan: planLadder,
     measureQuality: (opts) => measureQuality({ ...opts, timeoutSeconds: config.ffmpegTimeoutSeconds, tools: get() }),
-    transcodeToHls: (opts) =>
-      transcodeToHls({ ...opts, preset: opts.preset ?? config.ffmpegPreset, timeoutSeconds: opts.timeoutSeconds ?? config.ffmpegTimeoutSeconds, tools: get() }),
+    transcodeToHls: (opts) => transcodeToHls({ ...opts, preset: opts.preset ?? config.ffmpegPreset, timeoutSeconds: opts.timeoutSeconds ?? config.ffmpegTimeoutSeconds, tools: get() }),
     thumbnails: (opts) => generateThumbnails({ ...opts, timeoutSeconds: opts.timeoutSeconds ?? config.ffmpegTimeoutSeconds, tools: get() }),
   };
 }

@@ -89,9 +89,7 @@ export function buildLiveFfmpegArgs(o: LiveFfmpegOptions): string[] {
   const { rungs, audio_kbps: audioKbps, segment_seconds: seg } = o.ladder;
   const n = rungs.length;
   const split = n > 1 ? `[0:v:0]split=${n}${rungs.map((_, i) => `[s${i}]`).join('')};` : '';
-  const scales = rungs
-    .map((r, i) => `${n > 1 ? `[s${i}]` : '[0:v:0]'}scale=${r.width}:${r.height}:flags=bicubic,format=yuv420p[v${i}]`)
-    .join(';');
+  const scales = rungs.map((r, i) => `${n > 1 ? `[s${i}]` : '[0:v:0]'}scale=${r.width}:${r.height}:flags=bicubic,format=yuv420p[v${i}]`).join(';');
   // -progress on stdout: the frames ffmpeg dropped or duplicated feed the creator's ingest health.
   const args = ['-hide_banner', '-loglevel', 'error', '-progress', 'pipe:1', '-nostats', '-fflags', '+genpts', '-f', 'flv', '-i', 'pipe:0', '-filter_complex', `${split}${scales}`];
   rungs.forEach((r, i) => {
@@ -100,8 +98,20 @@ export function buildLiveFfmpegArgs(o: LiveFfmpegOptions): string[] {
     args.push(`-b:v:${i}`, `${r.video_kbps}k`, `-maxrate:v:${i}`, `${r.maxrate_kbps}k`, `-bufsize:v:${i}`, `${r.bufsize_kbps}k`);
   });
   args.push(
-    '-c:v', 'libx264', '-preset', o.preset, '-tune', 'zerolatency', '-profile:v', H264_PROFILE, '-level:v', H264_LEVEL,
-    '-sc_threshold', '0', '-force_key_frames', `expr:gte(t,n_forced*${seg})`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    o.preset,
+    '-tune',
+    'zerolatency',
+    '-profile:v',
+    H264_PROFILE,
+    '-level:v',
+    H264_LEVEL,
+    '-sc_threshold',
+    '0',
+    '-force_key_frames',
+    `expr:gte(t,n_forced*${seg})`,
   );
   if (audioKbps !== null) args.push('-c:a', 'aac', '-b:a', `${audioKbps}k`, '-ac', '2', '-ar', '48000');
   // program_date_time: each segment says when it was captured, which places clips and chat on the
@@ -109,16 +119,25 @@ export function buildLiveFfmpegArgs(o: LiveFfmpegOptions): string[] {
   const flags = ['delete_segments', 'independent_segments', 'temp_file', 'program_date_time', ...(o.discontinuity ? ['discont_start'] : [])];
   const streamMap = rungs.map((r, i) => (audioKbps !== null ? `v:${i},a:${i},name:${r.name}` : `v:${i},name:${r.name}`)).join(' ');
   args.push(
-    '-f', 'hls',
-    '-hls_time', String(seg),
-    '-hls_list_size', String(o.listSize),
+    '-f',
+    'hls',
+    '-hls_time',
+    String(seg),
+    '-hls_list_size',
+    String(o.listSize),
     // Segments that left the playlist stay on disk this much longer for players still fetching them.
-    '-hls_delete_threshold', String(Math.max(2, Math.ceil(o.listSize / 2))),
-    '-hls_flags', flags.join('+'),
-    '-start_number', String(o.startNumber),
-    '-hls_segment_type', 'mpegts',
-    '-hls_segment_filename', `${o.outDir}/%v/${o.segmentPrefix}_%05d.ts`,
-    '-var_stream_map', streamMap,
+    '-hls_delete_threshold',
+    String(Math.max(2, Math.ceil(o.listSize / 2))),
+    '-hls_flags',
+    flags.join('+'),
+    '-start_number',
+    String(o.startNumber),
+    '-hls_segment_type',
+    'mpegts',
+    '-hls_segment_filename',
+    `${o.outDir}/%v/${o.segmentPrefix}_%05d.ts`,
+    '-var_stream_map',
+    streamMap,
     `${o.outDir}/%v/index.m3u8`,
   );
   if (o.recordingPath) {

@@ -12,8 +12,32 @@ import type { MediaInfo, ProbeOptions } from './media.types.js';
  * dash, concat, imf, sdp, rtsp, image sequences, tee…) is deliberately absent.
  */
 export const ALLOWED_DEMUXERS: readonly string[] = [
-  'mov', 'matroska', 'avi', 'flv', 'mpegts', 'mpeg', 'mpegvideo', 'asf', 'ogg', 'mxf', 'dv', 'nut', 'ivf',
-  'h264', 'hevc', 'm4v', 'wav', 'w64', 'aiff', 'caf', 'mp3', 'aac', 'flac', 'ac3', 'eac3', 'amr',
+  'mov',
+  'matroska',
+  'avi',
+  'flv',
+  'mpegts',
+  'mpeg',
+  'mpegvideo',
+  'asf',
+  'ogg',
+  'mxf',
+  'dv',
+  'nut',
+  'ivf',
+  'h264',
+  'hevc',
+  'm4v',
+  'wav',
+  'w64',
+  'aiff',
+  'caf',
+  'mp3',
+  'aac',
+  'flac',
+  'ac3',
+  'eac3',
+  'amr',
 ];
 
 const PLAYLIST_DEMUXERS: Record<string, string> = {
@@ -58,7 +82,7 @@ function rotationOf(s: FfprobeStream): number {
   const side = s.side_data_list?.find((d) => typeof d.rotation === 'number');
   if (side?.rotation !== undefined) cw = -side.rotation;
   else if (tag !== undefined && /^-?\d+$/.test(tag)) cw = Number(tag);
-  const norm = ((Math.round(cw / 90) * 90) % 360 + 360) % 360;
+  const norm = (((Math.round(cw / 90) * 90) % 360) + 360) % 360;
   return norm;
 }
 

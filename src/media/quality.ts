@@ -116,12 +116,12 @@ export async function measureQuality(opts: QualityOptions): Promise<RenditionRes
         }
       },
     });
-    if (res.code !== 0) throw new MediaError('ffmpeg_failed', 'Measuring the renditions\' quality failed: ffmpeg stopped with an error.', res.stderr);
+    if (res.code !== 0) throw new MediaError('ffmpeg_failed', "Measuring the renditions' quality failed: ffmpeg stopped with an error.", res.stderr);
     const out = [...opts.renditions];
     video.forEach(({ r, i }, k) => {
       const read = (ext: string) => fs.readFileSync(path.join(opts.workDir, `q${k}.${ext}`), 'utf8');
       const quality = summarizeQuality(parseSsimStats(read('ssim')), parsePsnrStats(read('psnr')));
-      if (!quality) throw new MediaError('ffmpeg_failed', 'Measuring the renditions\' quality failed: no frame was compared.', res.stderr);
+      if (!quality) throw new MediaError('ffmpeg_failed', "Measuring the renditions' quality failed: no frame was compared.", res.stderr);
       out[i] = { ...r, quality };
     });
     return out;

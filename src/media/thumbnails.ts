@@ -74,21 +74,65 @@ export async function generateThumbnails(opts: ThumbnailOptions): Promise<Thumbn
 
   // Input-side seek lands on the nearest keyframe before the time: fast, and near enough for a poster.
   const at = Math.max(0, Math.min(info.duration_seconds * 0.1, info.duration_seconds - 0.1));
-  await ffmpeg(tools.ffmpeg, [
-    ...base, '-ss', at.toFixed(3), ...input, '-i', `file:${opts.inputPath}`,
-    '-map', '0:v:0', '-frames:v', '1', '-vf', `scale='min(${POSTER_MAX_WIDTH},iw)':-2,format=yuvj420p`, '-q:v', '3',
-    '-f', 'image2', '-update', '1', path.join(opts.outDir, POSTER_FILE),
-  ], opts, 'poster');
+  await ffmpeg(
+    tools.ffmpeg,
+    [
+      ...base,
+      '-ss',
+      at.toFixed(3),
+      ...input,
+      '-i',
+      `file:${opts.inputPath}`,
+      '-map',
+      '0:v:0',
+      '-frames:v',
+      '1',
+      '-vf',
+      `scale='min(${POSTER_MAX_WIDTH},iw)':-2,format=yuvj420p`,
+      '-q:v',
+      '3',
+      '-f',
+      'image2',
+      '-update',
+      '1',
+      path.join(opts.outDir, POSTER_FILE),
+    ],
+    opts,
+    'poster',
+  );
 
   const layout = storyboardLayout(info, opts.tileWidth, opts.intervalSeconds);
-  await ffmpeg(tools.ffmpeg, [
-    ...base, '-skip_frame', 'nokey', ...input, '-i', `file:${opts.inputPath}`,
-    // Never more than the declared length: a file holding more (concatenated copies) is not read to its end.
-    '-t', (info.duration_seconds + 2 * DURATION_TOLERANCE_SECONDS).toFixed(3),
-    '-map', '0:v:0', '-an', '-sn',
-    '-vf', `fps=1/${layout.interval}:round=down:eof_action=pass,scale=${layout.tileWidth}:${layout.tileHeight},setsar=1,tile=${layout.columns}x${layout.rows},format=yuvj420p`,
-    '-frames:v', '1', '-q:v', '5', '-f', 'image2', '-update', '1', path.join(opts.outDir, SPRITE_FILE),
-  ], opts, 'storyboard');
+  await ffmpeg(
+    tools.ffmpeg,
+    [
+      ...base,
+      '-skip_frame',
+      'nokey',
+      ...input,
+      '-i',
+      `file:${opts.inputPath}`,
+      // Never more than the declared length: a file holding more (concatenated copies) is not read to its end.
+      '-t',
+      (info.duration_seconds + 2 * DURATION_TOLERANCE_SECONDS).toFixed(3),
+      '-map',
+      '0:v:0',
+      '-an',
+      '-sn',
+      '-vf',
+      `fps=1/${layout.interval}:round=down:eof_action=pass,scale=${layout.tileWidth}:${layout.tileHeight},setsar=1,tile=${layout.columns}x${layout.rows},format=yuvj420p`,
+      '-frames:v',
+      '1',
+      '-q:v',
+      '5',
+      '-f',
+      'image2',
+      '-update',
+      '1',
+      path.join(opts.outDir, SPRITE_FILE),
+    ],
+    opts,
+    'storyboard',
+  );
   fs.writeFileSync(path.join(opts.outDir, VTT_FILE), storyboardVtt(layout, info.duration_seconds, SPRITE_FILE));
   return { poster: POSTER_FILE, sprite: SPRITE_FILE, vtt: VTT_FILE, files: [POSTER_FILE, SPRITE_FILE, VTT_FILE] };
 }

@@ -39,11 +39,14 @@ function readPlaylist(outDir: string, v: HlsVariantLayout): string {
 }
 
 function listFiles(dir: string, base = ''): string[] {
-  return fs.readdirSync(path.join(dir, base), { withFileTypes: true }).flatMap((e) => {
-    const rel = base ? `${base}/${e.name}` : e.name;
-    if (e.isDirectory()) return listFiles(dir, rel);
-    return e.name.endsWith('.tmp') ? [] : [rel];
-  }).sort();
+  return fs
+    .readdirSync(path.join(dir, base), { withFileTypes: true })
+    .flatMap((e) => {
+      const rel = base ? `${base}/${e.name}` : e.name;
+      if (e.isDirectory()) return listFiles(dir, rel);
+      return e.name.endsWith('.tmp') ? [] : [rel];
+    })
+    .sort();
 }
 
 function segmentStats(outDir: string, v: HlsVariantLayout, text: string) {
@@ -148,9 +151,11 @@ export async function transcodeToHls(opts: TranscodeOptions): Promise<TranscodeR
   // If the system is out of inotify watches, -progress reports still drive the check.
   const watchers = variants.flatMap((v) => {
     try {
-      return [fs.watch(path.join(opts.outDir, v.name), (_event, file) => {
-        if (String(file) === path.basename(v.playlist)) checkPlayable();
-      })];
+      return [
+        fs.watch(path.join(opts.outDir, v.name), (_event, file) => {
+          if (String(file) === path.basename(v.playlist)) checkPlayable();
+        }),
+      ];
     } catch {
       return [];
     }
@@ -180,7 +185,11 @@ export async function transcodeToHls(opts: TranscodeOptions): Promise<TranscodeR
   const decoded = outTimeUs / 1e6;
   const declared = opts.info.duration_seconds;
   if (decoded > declared + DURATION_TOLERANCE_SECONDS) {
-    throw new MediaError('too_long', `The file holds more video than it declares: ${declared.toFixed(1)} s by its header, still playing at ${decoded.toFixed(1)} s. Files that misreport their length are refused; export the video again and upload the new file.`, res.stderr);
+    throw new MediaError(
+      'too_long',
+      `The file holds more video than it declares: ${declared.toFixed(1)} s by its header, still playing at ${decoded.toFixed(1)} s. Files that misreport their length are refused; export the video again and upload the new file.`,
+      res.stderr,
+    );
   }
   if (opts.info.duration_seconds > 2 && decoded < opts.info.duration_seconds * 0.9 - 1) {
     throw new MediaError('truncated', `The file ends early: only ${decoded.toFixed(1)} s of ${opts.info.duration_seconds.toFixed(1)} s could be decoded.`, res.stderr);
@@ -195,7 +204,10 @@ export async function transcodeToHls(opts: TranscodeOptions): Promise<TranscodeR
     // Measured from the segments actually written, so BANDWIDTH is what players really fetch.
     const segments = segmentStats(opts.outDir, v, text);
     stats.set(v.name, measureBitrate(segments, GOP_SECONDS));
-    bytes.set(v.name, segments.reduce((a, s) => a + s.bytes, 0));
+    bytes.set(
+      v.name,
+      segments.reduce((a, s) => a + s.bytes, 0),
+    );
   }
   loadFacts();
   const measured = (v: HlsVariantLayout) => stats.get(v.name) ?? { peak: 0, average: 0 };
@@ -204,22 +216,35 @@ export async function transcodeToHls(opts: TranscodeOptions): Promise<TranscodeR
   report(1);
 
   const audioBw = audioVariant ? measured(audioVariant) : { peak: 0, average: 0 };
-  const renditions: RenditionResult[] = videoVariants.length === 0 && audioVariant
-    ? [{ height: 0, width: 0, bandwidth: audioBw.peak, average_bandwidth: audioBw.average, codecs: AAC_LC, frame_rate: null, playlist: audioVariant.playlist, bytes: bytes.get(audioVariant.name) ?? 0, quality: null }]
-    : videoVariants.map((v) => {
-      const f = facts.get(v.name) as VideoFacts;
-      const own = measured(v);
-      return {
-        height: f.height,
-        width: f.width,
-        bandwidth: own.peak + audioBw.peak,
-        average_bandwidth: own.average + audioBw.average,
-        codecs: audioVariant ? `${f.codec},${AAC_LC}` : f.codec,
-        frame_rate: ladder.fps,
-        playlist: v.playlist,
-        bytes: bytes.get(v.name) ?? 0,
-        quality: null,
-      };
-    });
+  const renditions: RenditionResult[] =
+    videoVariants.length === 0 && audioVariant
+      ? [
+          {
+            height: 0,
+            width: 0,
+            bandwidth: audioBw.peak,
+            average_bandwidth: audioBw.average,
+            codecs: AAC_LC,
+            frame_rate: null,
+            playlist: audioVariant.playlist,
+            bytes: bytes.get(audioVariant.name) ?? 0,
+            quality: null,
+          },
+        ]
+      : videoVariants.map((v) => {
+          const f = facts.get(v.name) as VideoFacts;
+          const own = measured(v);
+          return {
+            height: f.height,
+            width: f.width,
+            bandwidth: own.peak + audioBw.peak,
+            average_bandwidth: own.average + audioBw.average,
+            codecs: audioVariant ? `${f.codec},${AAC_LC}` : f.codec,
+            frame_rate: ladder.fps,
+            playlist: v.playlist,
+            bytes: bytes.get(v.name) ?? 0,
+            quality: null,
+          };
+        });
   return { renditions, master: MASTER_PLAYLIST, files: listFiles(opts.outDir) };
 }

@@ -21,22 +21,35 @@ export function moderationCapability(c: Container, live: LiveService, videos: Vi
     name: 'moderation',
     service,
     routes(app: NovaApp) {
-      app.post('/api/v1/admin/moderation', {
-        schema: { ...schema, summary: 'Hide, show again or delete a video, or delete a stream, with a reason (admin)', body: ModerationBody, response: { 201: ModerationEntrySchema, ...problems(400, 401, 403, 404, 409) } },
-      }, async (req, reply) => {
-        const entry = await service.act(requireAdmin(req), req.body);
-        return reply.code(201).send((await withNames([entry]))[0]);
-      });
+      app.post(
+        '/api/v1/admin/moderation',
+        {
+          schema: {
+            ...schema,
+            summary: 'Hide, show again or delete a video, or delete a stream, with a reason (admin)',
+            body: ModerationBody,
+            response: { 201: ModerationEntrySchema, ...problems(400, 401, 403, 404, 409) },
+          },
+        },
+        async (req, reply) => {
+          const entry = await service.act(requireAdmin(req), req.body);
+          return reply.code(201).send((await withNames([entry]))[0]);
+        },
+      );
 
-      app.get('/api/v1/admin/moderation', {
-        schema: { ...schema, summary: 'The moderation log, newest first (admin)', querystring: ModerationQuery, response: { 200: ModerationList, ...problems(400, 401, 403) } },
-      }, async (req) => {
-        requireAdmin(req);
-        const { limit } = req.query;
-        const rows = await service.list({ targetType: req.query.target_type, targetId: req.query.target_id, beforeId: req.query.cursor, limit: limit + 1 });
-        const page = rows.slice(0, limit);
-        return { items: await withNames(page), next_cursor: rows.length > limit ? page[page.length - 1].id : null };
-      });
+      app.get(
+        '/api/v1/admin/moderation',
+        {
+          schema: { ...schema, summary: 'The moderation log, newest first (admin)', querystring: ModerationQuery, response: { 200: ModerationList, ...problems(400, 401, 403) } },
+        },
+        async (req) => {
+          requireAdmin(req);
+          const { limit } = req.query;
+          const rows = await service.list({ targetType: req.query.target_type, targetId: req.query.target_id, beforeId: req.query.cursor, limit: limit + 1 });
+          const page = rows.slice(0, limit);
+          return { items: await withNames(page), next_cursor: rows.length > limit ? page[page.length - 1].id : null };
+        },
+      );
     },
   };
 }

@@ -48,7 +48,9 @@ export class ModerationService {
       const s = await this.live.getStream(req.target_id);
       if (!s) throw new NotFoundError(`No stream ${req.target_id}.`);
       if (req.action !== 'delete') {
-        throw new ValidationError('A stream can only be deleted (its broadcast ends and its key is refused for good); hide its recording instead.', [{ field: 'action', message: 'must be delete for a stream' }]);
+        throw new ValidationError('A stream can only be deleted (its broadcast ends and its key is refused for good); hide its recording instead.', [
+          { field: 'action', message: 'must be delete for a stream' },
+        ]);
       }
       title = s.title;
       ownerId = s.creator_id;

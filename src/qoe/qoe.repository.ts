@@ -117,7 +117,11 @@ export class QoeRepository {
 
   async addHourly(trx: Trx, target: string, hour: string, c: HourlyCounters): Promise<void> {
     const set = Object.fromEntries(COUNTERS.map((k) => [k, sql`${sql.ref(`qoe_hourly.${k}`)} + ${sql.ref(`excluded.${k}`)}`]));
-    await trx.insertInto('qoe_hourly').values({ target, hour, ...c }).onConflict((oc) => oc.columns(['target', 'hour']).doUpdateSet(set)).execute();
+    await trx
+      .insertInto('qoe_hourly')
+      .values({ target, hour, ...c })
+      .onConflict((oc) => oc.columns(['target', 'hour']).doUpdateSet(set))
+      .execute();
   }
 
   async addStartup(trx: Trx, target: string, hour: string, bin: number): Promise<void> {
@@ -158,7 +162,15 @@ export class QoeRepository {
         .where('user_id', 'in', userIds.slice(i, i + 500))
         .where('started_at', '>=', since)
         .execute();
-      for (const r of rows) out.push({ user_id: r.user_id!, started_at: r.started_at, startup_ms: r.startup_ms === null ? null : Number(r.startup_ms), play_ms: Number(r.play_ms), rebuffer_ms: Number(r.rebuffer_ms), fatal: Number(r.fatal) === 1 });
+      for (const r of rows)
+        out.push({
+          user_id: r.user_id!,
+          started_at: r.started_at,
+          startup_ms: r.startup_ms === null ? null : Number(r.startup_ms),
+          play_ms: Number(r.play_ms),
+          rebuffer_ms: Number(r.rebuffer_ms),
+          fatal: Number(r.fatal) === 1,
+        });
     }
     return out;
   }

@@ -21,53 +21,87 @@ export function qoeCapability(c: Container, targets: QoeTargets): QoeCapability 
   const service = new QoeService(new QoeRepository(c.db), c.limiter, targets, cfg);
   const log = c.logger.child({ component: 'qoe' });
   let timer: NodeJS.Timeout | null = null;
-  const prune = () => service.prune().then((n) => n && log.info({ rows: n }, 'pruned playback telemetry past its retention'), (err: Error) => log.warn({ reason: err.message }, 'pruning playback telemetry failed'));
+  const prune = () =>
+    service.prune().then(
+      (n) => n && log.info({ rows: n }, 'pruned playback telemetry past its retention'),
+      (err: Error) => log.warn({ reason: err.message }, 'pruning playback telemetry failed'),
+    );
   const tags = ['qoe'];
   const security = [{ bearer: [] }];
   return {
     name: 'qoe',
     service,
     routes(app: NovaApp) {
-      app.post('/api/v1/playback/events', {
-        bodyLimit: MAX_BATCH_BYTES,
-        schema: {
-          tags,
-          summary: 'Report a batch of player events (anyone; sendBeacon-friendly)',
-          description: `At most ${MAX_EVENTS_PER_BATCH} events and ${MAX_BATCH_BYTES / 1024} KiB per batch, ${cfg.sessionsPerMinute} new sessions and ${cfg.batchesPerMinute} batches per minute per address, ${cfg.maxEventsPerSession} events per session. A malformed batch is refused whole (400).`,
-          body: EventBatch,
-          response: { 204: Type.Null({ description: 'Stored' }), ...problems(400, 404, 409, 413, 429) },
+      app.post(
+        '/api/v1/playback/events',
+        {
+          bodyLimit: MAX_BATCH_BYTES,
+          schema: {
+            tags,
+            summary: 'Report a batch of player events (anyone; sendBeacon-friendly)',
+            description: `At most ${MAX_EVENTS_PER_BATCH} events and ${MAX_BATCH_BYTES / 1024} KiB per batch, ${cfg.sessionsPerMinute} new sessions and ${cfg.batchesPerMinute} batches per minute per address, ${cfg.maxEventsPerSession} events per session. A malformed batch is refused whole (400).`,
+            body: EventBatch,
+            response: { 204: Type.Null({ description: 'Stored' }), ...problems(400, 404, 409, 413, 429) },
+          },
         },
-      }, async (req, reply) => {
-        await service.ingest(req.body, { user: req.user, address: addressKey(req.ip) });
-        return reply.code(204).send(null);
-      });
+        async (req, reply) => {
+          await service.ingest(req.body, { user: req.user, address: addressKey(req.ip) });
+          return reply.code(204).send(null);
+        },
+      );
 
-      app.get('/api/v1/videos/:id/qoe', {
-        schema: { tags, security, summary: "A video's playback quality over a window (owner or admin)", params: IdParams, querystring: WindowQuery, response: { 200: QoeSummary, ...problems(400, 401, 403, 404) } },
-      }, async (req) => {
-        const user = requireUser(req);
-        const owner = await service.videoOwner(req.params.id, user);
-        if (owner === null) throw new NotFoundError(`No video ${req.params.id}.`);
-        if (owner !== user.id && user.role !== 'admin') throw new ForbiddenError('Only the owner of this video or an admin can see its playback quality.');
-        return service.summary(`v:${req.params.id}`, req.query.window ?? '24h', 'hours');
-      });
+      app.get(
+        '/api/v1/videos/:id/qoe',
+        {
+          schema: {
+            tags,
+            security,
+            summary: "A video's playback quality over a window (owner or admin)",
+            params: IdParams,
+            querystring: WindowQuery,
+            response: { 200: QoeSummary, ...problems(400, 401, 403, 404) },
+          },
+        },
+        async (req) => {
+          const user = requireUser(req);
+          const owner = await service.videoOwner(req.params.id, user);
+          if (owner === null) throw new NotFoundError(`No video ${req.params.id}.`);
+          if (owner !== user.id && user.role !== 'admin') throw new ForbiddenError('Only the owner of this video or an admin can see its playback quality.');
+          return service.summary(`v:${req.params.id}`, req.query.window ?? '24h', 'hours');
+        },
+      );
 
-      app.get('/api/v1/streams/:id/qoe', {
-        schema: { tags, security, summary: "A live stream's playback quality over a window (creator or admin)", params: IdParams, querystring: WindowQuery, response: { 200: QoeSummary, ...problems(400, 401, 403, 404) } },
-      }, async (req) => {
-        const user = requireUser(req);
-        const owner = await service.streamOwner(req.params.id);
-        if (owner === null) throw new NotFoundError(`No stream ${req.params.id}.`);
-        if (owner !== user.id && user.role !== 'admin') throw new ForbiddenError('Only the creator of this stream or an admin can see its playback quality.');
-        return service.summary(`s:${req.params.id}`, req.query.window ?? '24h', 'hours');
-      });
+      app.get(
+        '/api/v1/streams/:id/qoe',
+        {
+          schema: {
+            tags,
+            security,
+            summary: "A live stream's playback quality over a window (creator or admin)",
+            params: IdParams,
+            querystring: WindowQuery,
+            response: { 200: QoeSummary, ...problems(400, 401, 403, 404) },
+          },
+        },
+        async (req) => {
+          const user = requireUser(req);
+          const owner = await service.streamOwner(req.params.id);
+          if (owner === null) throw new NotFoundError(`No stream ${req.params.id}.`);
+          if (owner !== user.id && user.role !== 'admin') throw new ForbiddenError('Only the creator of this stream or an admin can see its playback quality.');
+          return service.summary(`s:${req.params.id}`, req.query.window ?? '24h', 'hours');
+        },
+      );
 
-      app.get('/api/v1/qoe', {
-        schema: { tags, security, summary: "The instance's playback quality over a window, by day (admin)", querystring: WindowQuery, response: { 200: QoeSummary, ...problems(400, 401, 403) } },
-      }, async (req) => {
-        requireAdmin(req);
-        return service.summary('*', req.query.window ?? '24h', 'days');
-      });
+      app.get(
+        '/api/v1/qoe',
+        {
+          schema: { tags, security, summary: "The instance's playback quality over a window, by day (admin)", querystring: WindowQuery, response: { 200: QoeSummary, ...problems(400, 401, 403) } },
+        },
+        async (req) => {
+          requireAdmin(req);
+          return service.summary('*', req.query.window ?? '24h', 'days');
+        },
+      );
     },
     async start(roles: Roles) {
       if (!roles.api) return;

@@ -94,11 +94,17 @@ class Accumulator {
 }
 
 export class QoeService {
-  constructor(private readonly repo: QoeRepository, private readonly limiter: RateLimiter, private readonly targets: QoeTargets, private readonly opts: QoeConfig) {}
+  constructor(
+    private readonly repo: QoeRepository,
+    private readonly limiter: RateLimiter,
+    private readonly targets: QoeTargets,
+    private readonly opts: QoeConfig,
+  ) {}
 
   /** Stores one batch of a session's events with their effect on the aggregates, or nothing. */
   async ingest(batch: EventBatchInput, caller: { user: AuthUser | null; address: string }): Promise<void> {
-    if (!batch.video_id === !batch.stream_id) throw new ValidationError('Name exactly one of video_id and stream_id.', [{ field: batch.video_id ? 'stream_id' : 'video_id', message: 'exactly one of video_id and stream_id' }]);
+    if (!batch.video_id === !batch.stream_id)
+      throw new ValidationError('Name exactly one of video_id and stream_id.', [{ field: batch.video_id ? 'stream_id' : 'video_id', message: 'exactly one of video_id and stream_id' }]);
     const hit = await this.limiter.hit(`qoe:batches:${caller.address}`, this.opts.batchesPerMinute, 60);
     if (!hit.allowed) throw new RateLimitedError('Too many playback reports from this address; try again later.', hit.retryAfterSeconds);
     const events = [...batch.events].sort((a, b) => a.at_ms - b.at_ms);
@@ -138,12 +144,21 @@ export class QoeService {
       const maxAt = events[events.length - 1]!.at_ms;
       const origin = row ? Number(row.origin_ms) : now - maxAt;
       if (row && maxAt > now - origin + CLOCK_TOLERANCE_MS) {
-        throw new ValidationError(`Event times run ahead of the session: at_ms ${maxAt} is more than ${CLOCK_TOLERANCE_MS / 1000} s past the time since the session began.`, [{ field: 'events.at_ms', message: 'in the future of this session' }]);
+        throw new ValidationError(`Event times run ahead of the session: at_ms ${maxAt} is more than ${CLOCK_TOLERANCE_MS / 1000} s past the time since the session began.`, [
+          { field: 'events.at_ms', message: 'in the future of this session' },
+        ]);
       }
       const count = (row ? Number(row.events) : 0) + events.length;
       if (count > this.opts.maxEventsPerSession) throw new ConflictError(`A playback session records at most ${this.opts.maxEventsPerSession} events; start a new session.`);
       const before: SessionState = row
-        ? { state: row.state as SessionStateName, lastAtMs: Number(row.last_at_ms), height: row.height, bitrate: row.bitrate === null ? null : Number(row.bitrate), startupMs: row.startup_ms === null ? null : Number(row.startup_ms), fatal: Number(row.fatal) === 1 }
+        ? {
+            state: row.state as SessionStateName,
+            lastAtMs: Number(row.last_at_ms),
+            height: row.height,
+            bitrate: row.bitrate === null ? null : Number(row.bitrate),
+            startupMs: row.startup_ms === null ? null : Number(row.startup_ms),
+            fatal: Number(row.fatal) === 1,
+          }
         : { state: 'idle', lastAtMs: events[0]!.at_ms, height: null, bitrate: null, startupMs: null, fatal: false };
       const { state, delta } = applyEvents(before, events);
       const next: QoeSessionTable = {
@@ -173,10 +188,13 @@ export class QoeService {
       } else {
         await this.repo.insertSession(trx, next);
       }
-      await this.repo.insertEvents(trx, events.map((e) => {
-        const { type, at_ms, ...data } = e as PlaybackEvent & Record<string, unknown>;
-        return { id: uuidv7(), session_id: batch.session_id, type, at_ms, data: JSON.stringify(data), received_at: nowIso };
-      }));
+      await this.repo.insertEvents(
+        trx,
+        events.map((e) => {
+          const { type, at_ms, ...data } = e as PlaybackEvent & Record<string, unknown>;
+          return { id: uuidv7(), session_id: batch.session_id, type, at_ms, data: JSON.stringify(data), received_at: nowIso };
+        }),
+      );
       const hour = hourOf(now);
       const counters: HourlyCounters = {
         sessions: row ? 0 : 1,

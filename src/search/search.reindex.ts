@@ -22,10 +22,12 @@ export async function reindexSearch(c: Container): Promise<{ videos: number; str
     if (page.length === 0) break;
     after = page[page.length - 1].id;
     const names = await c.accounts.usernames(page.map((v) => v.owner_id));
-    const popularity = await Promise.all(page.map(async (v) => {
-      const s = await engagement.stats(v.id);
-      return s.views + 3 * s.likes;
-    }));
+    const popularity = await Promise.all(
+      page.map(async (v) => {
+        const s = await engagement.stats(v.id);
+        return s.views + 3 * s.likes;
+      }),
+    );
     await c.db.kysely.transaction().execute(async (trx) => {
       for (const [i, v] of page.entries()) {
         await search.put(trx, videoDocument(v, names.get(v.owner_id) ?? ''));

@@ -65,11 +65,16 @@ export class SearchRepository {
     const set = { kind: d.kind, owner_id: d.ownerId, listed: row.listed, findable: row.findable, title: d.title };
     if (this.db.dialect === 'postgres') {
       const tsv = sql`setweight(to_tsvector('simple', ${d.titleText}), 'A') || setweight(to_tsvector('simple', ${d.bodyText}), 'B')`;
-      await ex.insertInto('search_documents').values({ ...row, popularity: 0, tsv } as never)
-        .onConflict((oc) => oc.column('id').doUpdateSet({ ...set, tsv } as never)).execute();
+      await ex
+        .insertInto('search_documents')
+        .values({ ...row, popularity: 0, tsv } as never)
+        .onConflict((oc) => oc.column('id').doUpdateSet({ ...set, tsv } as never))
+        .execute();
       return;
     }
-    const r = await ex.insertInto('search_documents').values({ ...row, popularity: 0 })
+    const r = await ex
+      .insertInto('search_documents')
+      .values({ ...row, popularity: 0 })
       .onConflict((oc) => oc.column('id').doUpdateSet(set))
       .returning(sql<number>`rowid`.as('rowid'))
       .executeTakeFirstOrThrow();
@@ -85,7 +90,11 @@ export class SearchRepository {
   }
 
   async addPopularity(id: string, delta: number, ex: Executor = this.db.kysely): Promise<void> {
-    await ex.updateTable('search_documents').set((eb) => ({ popularity: eb('popularity', '+', delta) })).where('id', '=', id).execute();
+    await ex
+      .updateTable('search_documents')
+      .set((eb) => ({ popularity: eb('popularity', '+', delta) }))
+      .where('id', '=', id)
+      .execute();
   }
 
   async setPopularity(ex: Executor, id: string, value: number): Promise<void> {
@@ -111,11 +120,7 @@ export class SearchRepository {
     if (q.words.length === 0) return [];
     const { userId, admin } = q.viewer;
     // Listed documents for everyone; a user's own unlisted/private ready videos for them (and admins).
-    const visible = admin
-      ? sql`(d.listed = 1 OR d.findable = 1)`
-      : userId
-        ? sql`(d.listed = 1 OR (d.findable = 1 AND d.owner_id = ${userId}))`
-        : sql`d.listed = 1`;
+    const visible = admin ? sql`(d.listed = 1 OR d.findable = 1)` : userId ? sql`(d.listed = 1 OR (d.findable = 1 AND d.owner_id = ${userId}))` : sql`d.listed = 1`;
     const deep = q.offset + q.limit > RANK_WINDOW;
     const r = this.db.dialect === 'postgres' ? await this.searchPostgres(q, visible, deep) : await this.searchSqlite(q, visible, deep);
     return r.rows.map((h) => ({ ...h, score: Number(h.score), popularity: Number(h.popularity) }));

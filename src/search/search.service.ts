@@ -65,7 +65,15 @@ export class SearchService {
     if (r.type === 'video') rows = new Map((await this.videos.findMany(page.map((h) => h.id))).map((v) => [v.id, v]));
     const items: SearchItem[] = [];
     for (const h of page) {
-      const item: SearchItem = { type: h.kind, id: h.id, title: h.title, owner_id: h.owner_id ?? undefined, username: names.get(h.owner_id ?? ''), created_at: h.created_at, score: Math.round(h.score * 1e6) / 1e6 };
+      const item: SearchItem = {
+        type: h.kind,
+        id: h.id,
+        title: h.title,
+        owner_id: h.owner_id ?? undefined,
+        username: names.get(h.owner_id ?? ''),
+        created_at: h.created_at,
+        score: Math.round(h.score * 1e6) / 1e6,
+      };
       if (r.type === 'video') {
         const v = rows.get(h.id);
         const mine = user !== null && (admin || v?.owner_id === user.id);

@@ -63,7 +63,11 @@ export class RedisRateLimiter implements RateLimiter {
    * `redis` should be a connection of the limiter's own whose commands fail fast
    * (`enableOfflineQueue: false`, a `commandTimeout`); close() closes it.
    */
-  constructor(private readonly redis: Redis, private readonly logger?: Logger, private readonly prefix = 'nova:rl:') {
+  constructor(
+    private readonly redis: Redis,
+    private readonly logger?: Logger,
+    private readonly prefix = 'nova:rl:',
+  ) {
     if (redis.status === 'ready') this.everReady = true;
     redis.on('ready', () => {
       this.everReady = true;
@@ -74,7 +78,12 @@ export class RedisRateLimiter implements RateLimiter {
     const k = this.prefix + key;
     try {
       if (!(await this.connected())) throw new Error(`connection is ${this.redis.status}`);
-      const res = await this.redis.multi().incr(k).pexpire(k, windowSeconds * 1000, 'NX').pttl(k).exec();
+      const res = await this.redis
+        .multi()
+        .incr(k)
+        .pexpire(k, windowSeconds * 1000, 'NX')
+        .pttl(k)
+        .exec();
       const count = Number(res?.[0]?.[1] ?? 0);
       const ttl = Number(res?.[2]?.[1] ?? windowSeconds * 1000);
       return { allowed: count <= limit, remaining: Math.max(0, limit - count), retryAfterSeconds: Math.max(ttl, 0) / 1000 };

@@ -97,12 +97,15 @@ export class TranscodeHandler implements JobHandler {
 
     await progress.enter('select_tiers');
     const ladder = this.media.plan(info, complexity);
-    ctx.logger.info({
-      rungs: ladder.video.map((r) => ({ name: r.name, rc: r.rate_control, predicted_kbps: r.predicted_kbps })),
-      audio: Boolean(ladder.audio),
-      mode: ladder.mode,
-      bits_per_pixel: complexity?.bits_per_pixel,
-    }, 'ladder selected');
+    ctx.logger.info(
+      {
+        rungs: ladder.video.map((r) => ({ name: r.name, rc: r.rate_control, predicted_kbps: r.predicted_kbps })),
+        audio: Boolean(ladder.audio),
+        mode: ladder.mode,
+        bits_per_pixel: complexity?.bits_per_pixel,
+      },
+      'ladder selected',
+    );
     check();
 
     await progress.enter('transcode');

@@ -87,11 +87,13 @@ export class ProgressReporter {
     const stage = this.stage;
     const progress = this.progress;
     if (!stage) return this.writes;
-    this.writes = this.writes.catch(() => {}).then(async () => {
-      if (this.ctx.signal.aborted) return;
-      await this.videos.recordProgress(this.video.id, stage, progress, withEvent, this.video.owner_id);
-      await this.ctx.report(stage, progress);
-    });
+    this.writes = this.writes
+      .catch(() => {})
+      .then(async () => {
+        if (this.ctx.signal.aborted) return;
+        await this.videos.recordProgress(this.video.id, stage, progress, withEvent, this.video.owner_id);
+        await this.ctx.report(stage, progress);
+      });
     return this.writes;
   }
 

@@ -42,27 +42,35 @@ export function transcodeCapability(c: Container, vod: VodServices): Capability 
       const tags = ['jobs'];
       const auth = [{ bearer: [] }];
 
-      app.get('/api/v1/jobs', {
-        schema: { tags, summary: 'Job queue status (admin)', security: auth, response: { 200: JobsView, ...problems(401, 403) } },
-      }, async (req) => {
-        requireAdmin(req);
-        const s = await queue.stats();
-        return { queue: queue.adapter.kind, counts: s.counts, running: s.running.map(jobJson), failed: s.failed.map(jobJson) };
-      });
-
-      app.post('/api/v1/jobs/:id/retry', {
-        schema: {
-          tags,
-          summary: 'Re-queue a failed job with fresh attempts (admin)',
-          security: auth,
-          params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
-          response: { 202: RetriedJob, ...problems(401, 403, 404, 409) },
+      app.get(
+        '/api/v1/jobs',
+        {
+          schema: { tags, summary: 'Job queue status (admin)', security: auth, response: { 200: JobsView, ...problems(401, 403) } },
         },
-      }, async (req, reply) => {
-        requireAdmin(req);
-        const job = await videos.retryJob(req.params.id);
-        return reply.code(202).send({ job: jobJson(job) });
-      });
+        async (req) => {
+          requireAdmin(req);
+          const s = await queue.stats();
+          return { queue: queue.adapter.kind, counts: s.counts, running: s.running.map(jobJson), failed: s.failed.map(jobJson) };
+        },
+      );
+
+      app.post(
+        '/api/v1/jobs/:id/retry',
+        {
+          schema: {
+            tags,
+            summary: 'Re-queue a failed job with fresh attempts (admin)',
+            security: auth,
+            params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
+            response: { 202: RetriedJob, ...problems(401, 403, 404, 409) },
+          },
+        },
+        async (req, reply) => {
+          requireAdmin(req);
+          const job = await videos.retryJob(req.params.id);
+          return reply.code(202).send({ job: jobJson(job) });
+        },
+      );
     },
     async start(roles: Roles) {
       if (roles.worker) await queue.startWorker();

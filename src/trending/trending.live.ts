@@ -43,7 +43,10 @@ export class LiveTrending {
   private async load(): Promise<LiveTrendingItem[]> {
     const since = new Date(Date.now() - CHAT_WINDOW_MS).toISOString();
     const streams = await this.live.liveNow();
-    const chat = await this.chat.visibleCountsSince(streams.map((s) => s.id), since);
+    const chat = await this.chat.visibleCountsSince(
+      streams.map((s) => s.id),
+      since,
+    );
     const rows = streams.map((s) => ({ ...s, chat: chat.get(s.id) ?? 0 }));
     const now = Date.now();
     return rows

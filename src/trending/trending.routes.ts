@@ -35,7 +35,12 @@ export function trendingCapability(c: Container): Capability {
   const storeRedis = redis ? redis.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 5_000 }) : null;
   storeRedis?.on('error', () => {});
   const store = storeRedis ? new RedisTrendingStore(storeRedis, cfg.redisPrefix) : new MemoryTrendingStore();
-  const service = new TrendingService(store, new TrendingRepository(c.db, new VideosRepository(c.db), c.accounts, new EngagementRepository(c.db)), { maxItems: cfg.maxItems, refreshMs: cfg.refreshMs, debounceMs: cfg.debounceMs, cardTtlMs: 30_000 }, log);
+  const service = new TrendingService(
+    store,
+    new TrendingRepository(c.db, new VideosRepository(c.db), c.accounts, new EngagementRepository(c.db)),
+    { maxItems: cfg.maxItems, refreshMs: cfg.refreshMs, debounceMs: cfg.debounceMs, cardTtlMs: 30_000 },
+    log,
+  );
   const channel = `${cfg.redisPrefix}changed`;
   // Redis writes happen inside the dedupe transaction (a failure rolls it back and the events come
   // again); the in-process store, which cannot fail, is updated once the transaction committed.
@@ -66,11 +71,22 @@ export function trendingCapability(c: Container): Capability {
   // TRENDING_MAX_STREAMS in all, STREAMS_MAX_PER_ADDRESS from one client address.
   // List versions count from 1 in each process: event ids carry the process's start to tell them apart.
   const epoch = Date.now().toString(36);
-  const hub = new StreamHub('trending streams', { maxTotal: cfg.maxStreams, maxPerAddress: c.config.http.maxStreamsPerAddress }, {
-    heartbeatMs: c.config.http.sseHeartbeatMs,
-    maxBufferedBytes: c.config.http.sseMaxBufferedBytes,
+  const hub = new StreamHub(
+    'trending streams',
+    { maxTotal: cfg.maxStreams, maxPerAddress: c.config.http.maxStreamsPerAddress },
+    {
+      heartbeatMs: c.config.http.sseHeartbeatMs,
+      maxBufferedBytes: c.config.http.sseMaxBufferedBytes,
+    },
+  );
+  new Gauge({
+    name: 'nova_trending_streams',
+    help: 'Open trending SSE streams.',
+    registers: [c.metrics],
+    collect() {
+      this.set(hub.slots.open());
+    },
   });
-  new Gauge({ name: 'nova_trending_streams', help: 'Open trending SSE streams.', registers: [c.metrics], collect() { this.set(hub.slots.open()); } });
 
   /** Pre-serialized bodies per window, limit and base URL, valid while the list keeps its version. */
   const bodies = new Map<string, { version: number; body: string }>();
@@ -96,56 +112,79 @@ export function trendingCapability(c: Container): Capability {
     routes(app: NovaApp) {
       app.addHook('preClose', async () => hub.closeAll());
 
-      app.get('/api/v1/discover/trending', {
-        schema: { tags, summary: 'Trending videos of a window, best first', querystring: TrendingQuery, response: { 200: TrendingResponse, ...problems(400) } },
-      }, async (req, reply) => {
-        const { window, limit } = req.query;
-        if (limit > cfg.maxItems) throw new ValidationError(`limit is at most ${cfg.maxItems}.`, [{ field: 'limit', message: `must be <= ${cfg.maxItems}` }]);
-        const list = await service.list(window);
-        const base = baseUrl(req, c.config.publicUrl);
-        // TrendingQuery's union over WINDOWS.map() infers `window` as never; it is one of WINDOWS at run time.
-        const key = `${window as string}|${limit}|${base}`;
-        let cached = bodies.get(key);
-        if (!cached || cached.version !== list.version) {
-          if (bodies.size > 1000) bodies.clear();
-          cached = { version: list.version, body: render(list, limit, base) };
-          bodies.set(key, cached);
-        }
-        // Already JSON: sent as is, without a second serialization.
-        return reply.type('application/json').serializer((p: unknown) => p as string).send(cached.body as never);
-      });
+      app.get(
+        '/api/v1/discover/trending',
+        {
+          schema: { tags, summary: 'Trending videos of a window, best first', querystring: TrendingQuery, response: { 200: TrendingResponse, ...problems(400) } },
+        },
+        async (req, reply) => {
+          const { window, limit } = req.query;
+          if (limit > cfg.maxItems) throw new ValidationError(`limit is at most ${cfg.maxItems}.`, [{ field: 'limit', message: `must be <= ${cfg.maxItems}` }]);
+          const list = await service.list(window);
+          const base = baseUrl(req, c.config.publicUrl);
+          // TrendingQuery's union over WINDOWS.map() infers `window` as never; it is one of WINDOWS at run time.
+          const key = `${window as string}|${limit}|${base}`;
+          let cached = bodies.get(key);
+          if (!cached || cached.version !== list.version) {
+            if (bodies.size > 1000) bodies.clear();
+            cached = { version: list.version, body: render(list, limit, base) };
+            bodies.set(key, cached);
+          }
+          // Already JSON: sent as is, without a second serialization.
+          return reply
+            .type('application/json')
+            .serializer((p: unknown) => p as string)
+            .send(cached.body as never);
+        },
+      );
 
-      app.get('/api/v1/discover/trending/live', {
-        schema: { tags, summary: 'Live streams now, ranked by current viewers and chat activity', querystring: LiveTrendingQuery, response: { 200: LiveTrendingResponse, ...problems(400) } },
-      }, async (req) => ({ items: await live.list(req.query.limit) }));
+      app.get(
+        '/api/v1/discover/trending/live',
+        {
+          schema: { tags, summary: 'Live streams now, ranked by current viewers and chat activity', querystring: LiveTrendingQuery, response: { 200: LiveTrendingResponse, ...problems(400) } },
+        },
+        async (req) => ({ items: await live.list(req.query.limit) }),
+      );
 
-      app.get('/api/v1/discover/trending/stream', {
-        schema: { tags, summary: 'Trending as Server-Sent Events: a `trending` event with the whole list now and whenever it changes', querystring: TrendingQuery, response: { ...problems(400, 429) } },
-      }, async (req, reply) => {
-        const { window, limit } = req.query;
-        if (limit > cfg.maxItems) throw new ValidationError(`limit is at most ${cfg.maxItems}.`, [{ field: 'limit', message: `must be <= ${cfg.maxItems}` }]);
-        const release = hub.slots.acquire(req.ip);
-        let first: TrendingList;
-        try {
-          first = await service.list(window);
-        } catch (err) {
-          release();
-          throw err;
-        }
-        const base = baseUrl(req, c.config.publicUrl);
-        const sse = hub.openSse(req, reply, release);
-        const send = (list: TrendingList) => sse.send('trending', render(list, limit, base), `${epoch}.${list.version}`);
-        // A client reconnecting with the list it already has (same process, same version) is not sent it again.
-        if (sse.lastEventId !== `${epoch}.${first.version}`) send(first);
-        sse.onClose(service.subscribe(window, send));
-      });
+      app.get(
+        '/api/v1/discover/trending/stream',
+        {
+          schema: {
+            tags,
+            summary: 'Trending as Server-Sent Events: a `trending` event with the whole list now and whenever it changes',
+            querystring: TrendingQuery,
+            response: { ...problems(400, 429) },
+          },
+        },
+        async (req, reply) => {
+          const { window, limit } = req.query;
+          if (limit > cfg.maxItems) throw new ValidationError(`limit is at most ${cfg.maxItems}.`, [{ field: 'limit', message: `must be <= ${cfg.maxItems}` }]);
+          const release = hub.slots.acquire(req.ip);
+          let first: TrendingList;
+          try {
+            first = await service.list(window);
+          } catch (err) {
+            release();
+            throw err;
+          }
+          const base = baseUrl(req, c.config.publicUrl);
+          const sse = hub.openSse(req, reply, release);
+          const send = (list: TrendingList) => sse.send('trending', render(list, limit, base), `${epoch}.${list.version}`);
+          // A client reconnecting with the list it already has (same process, same version) is not sent it again.
+          if (sse.lastEventId !== `${epoch}.${first.version}`) send(first);
+          sse.onClose(service.subscribe(window, send));
+        },
+      );
     },
     async start() {
       // Commands on the store's client fail while it is not connected: let it connect first.
       if (storeRedis && storeRedis.status !== 'ready') {
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, 10_000);
-          storeRedis.once('ready', () => { clearTimeout(t); resolve(); });
+          storeRedis.once('ready', () => {
+            clearTimeout(t);
+            resolve();
+          });
         });
       }
       if (redis) {

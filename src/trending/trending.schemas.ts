@@ -3,14 +3,17 @@ import { Type, type Static } from 'typebox';
 import { WINDOWS } from './trending.score.js';
 
 export const TrendingQuery = Type.Object({
-  window: Type.Union(WINDOWS.map((w) => Type.Literal(w)), { default: '24h', description: 'Time window: 1h, 24h or 7d' }),
+  window: Type.Union(
+    WINDOWS.map((w) => Type.Literal(w)),
+    { default: '24h', description: 'Time window: 1h, 24h or 7d' },
+  ),
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
 });
 
 export const TrendingItem = Type.Object({
   id: Type.String(),
   title: Type.String(),
-  score: Type.Number({ description: 'Engagement in the window, decayed with the window\'s half-life (see docs/trending.md)' }),
+  score: Type.Number({ description: "Engagement in the window, decayed with the window's half-life (see docs/trending.md)" }),
   rank: Type.Integer(),
   owner_id: Type.String(),
   owner_username: Type.String(),

@@ -46,7 +46,11 @@ export class RedisLocker implements Locker {
   readonly freedChannel: string;
   readonly acquireTimeoutMs: number;
 
-  constructor(readonly redis: Redis, readonly opts: RedisLockerOptions, private readonly logger: Logger) {
+  constructor(
+    readonly redis: Redis,
+    readonly opts: RedisLockerOptions,
+    private readonly logger: Logger,
+  ) {
     this.releaseChannel = `${opts.prefix}:upload-lock:release`;
     this.freedChannel = `${opts.prefix}:upload-lock:freed`;
     this.acquireTimeoutMs = opts.acquireTimeoutMs ?? 30_000;
@@ -123,7 +127,10 @@ class RedisLock implements Lock {
   private readonly token = randomBytes(12).toString('hex');
   private renewer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly locker: RedisLocker, private readonly id: string) {}
+  constructor(
+    private readonly locker: RedisLocker,
+    private readonly id: string,
+  ) {}
 
   async lock(signal: AbortSignal, requestRelease: RequestRelease): Promise<void> {
     const { redis, opts } = this.locker;

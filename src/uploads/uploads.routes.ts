@@ -48,9 +48,7 @@ async function asProblem(response: Response, url: string): Promise<Response> {
 export function createUploadFiles(c: Container): UploadFiles {
   const cfg = c.config;
   const expiryMs = cfg.uploadExpirySeconds * 1000;
-  const store: UploadStore = cfg.uploadStore === 's3' && cfg.s3
-    ? new S3UploadStore(cfg.s3, expiryMs)
-    : new FileUploadStore(cfg.uploadDir, c.storage, expiryMs);
+  const store: UploadStore = cfg.uploadStore === 's3' && cfg.s3 ? new S3UploadStore(cfg.s3, expiryMs) : new FileUploadStore(cfg.uploadDir, c.storage, expiryMs);
   const logger = c.logger.child({ module: 'uploads' });
   const locker = c.redis ? new RedisLocker(c.redis, { prefix: cfg.queuePrefix, ttlMs: cfg.uploadLockSeconds * 1000 }, logger) : undefined;
   return new UploadFiles(store, locker, logger);
@@ -97,20 +95,24 @@ export function uploadsCapability(c: Container, vod: VodServices, files: UploadF
       app.options(`${UPLOADS_PATH}/:video_id`, { schema: { tags, summary: 'tus capabilities', params: VideoParams } }, handOver);
       app.options(`${UPLOADS_PATH}/:video_id/:key`, { schema: { tags, summary: 'tus capabilities', params: UploadParams } }, handOver);
 
-      app.post(`${UPLOADS_PATH}/:video_id`, {
-        schema: {
-          tags,
-          summary: 'tus creation (with optional data): start the upload of this video\'s file (owner)',
-          description: 'A video has one upload at a time: creating one terminates and removes the upload it had '
-            + '(to continue that one, HEAD and PATCH its URL instead). 409 once the file is uploaded.',
-          security,
-          params: VideoParams,
-          response: problems(401, 403, 404, 409, 413),
+      app.post(
+        `${UPLOADS_PATH}/:video_id`,
+        {
+          schema: {
+            tags,
+            summary: "tus creation (with optional data): start the upload of this video's file (owner)",
+            description:
+              'A video has one upload at a time: creating one terminates and removes the upload it had ' + '(to continue that one, HEAD and PATCH its URL instead). 409 once the file is uploaded.',
+            security,
+            params: VideoParams,
+            response: problems(401, 403, 404, 409, 413),
+          },
         },
-      }, async (req, reply) => {
-        await service.authorize(req, { videoId: req.params.video_id });
-        return handOver(req, reply);
-      });
+        async (req, reply) => {
+          await service.authorize(req, { videoId: req.params.video_id });
+          return handOver(req, reply);
+        },
+      );
 
       app.route({
         method: ['HEAD', 'PATCH', 'DELETE'],

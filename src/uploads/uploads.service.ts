@@ -30,7 +30,10 @@ const CLAIM_ATTEMPTS = 20;
 function pathParts(url: string): string[] {
   const pathname = new URL(url, 'http://x').pathname;
   if (!pathname.startsWith(`${UPLOADS_PATH}/`)) return [];
-  return pathname.slice(UPLOADS_PATH.length + 1).split('/').filter(Boolean);
+  return pathname
+    .slice(UPLOADS_PATH.length + 1)
+    .split('/')
+    .filter(Boolean);
 }
 
 /**

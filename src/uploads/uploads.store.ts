@@ -51,7 +51,11 @@ function newKey(): string {
 export class FileUploadStore implements UploadStore {
   readonly datastore: FileStore;
 
-  constructor(private readonly dir: string, private readonly storage: ObjectStorage, expiryMs: number) {
+  constructor(
+    private readonly dir: string,
+    private readonly storage: ObjectStorage,
+    expiryMs: number,
+  ) {
     this.datastore = new FileStore({ directory: dir, expirationPeriodInMilliseconds: expiryMs });
   }
 

@@ -70,68 +70,75 @@ function signVtt(text: string, token: string): string {
 export function registerMediaRoutes(app: NovaApp, videos: VideosService, tokens: PlaybackTokens, opts: { mediaUrlTtlSeconds: number }): void {
   const storage = videos.storage;
 
-  app.get('/api/v1/videos/:id/media/*', {
-    schema: {
-      tags: ['videos'],
-      summary: 'A video\'s HLS playlists, segments, poster and storyboard (Range supported)',
-      params: Type.Object({ id: Type.String({ format: 'uuid' }), '*': Type.String() }),
-      querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 200, description: 'The signed playback token of a private video' })) }),
-      response: { ...problems(403, 404, 416) },
+  app.get(
+    '/api/v1/videos/:id/media/*',
+    {
+      schema: {
+        tags: ['videos'],
+        summary: "A video's HLS playlists, segments, poster and storyboard (Range supported)",
+        params: Type.Object({ id: Type.String({ format: 'uuid' }), '*': Type.String() }),
+        querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 200, description: 'The signed playback token of a private video' })) }),
+        response: { ...problems(403, 404, 416) },
+      },
     },
-  }, async (req: FastifyRequest<{ Params: { id: string; '*': string }; Querystring: { token?: string } }>, reply: FastifyReply) => {
-    const { id } = req.params;
-    const key = keyForPublicPath(id, req.params['*']);
-    if (!key) throw new NotFoundError('No such media file.');
-    const video = await videos.repo.findById(id);
-    if (!video) throw new NotFoundError('No such media file.');
-    const playlist = key.endsWith('.m3u8');
-    const vtt = key.endsWith('.vtt');
+    async (req: FastifyRequest<{ Params: { id: string; '*': string }; Querystring: { token?: string } }>, reply: FastifyReply) => {
+      const { id } = req.params;
+      const key = keyForPublicPath(id, req.params['*']);
+      if (!key) throw new NotFoundError('No such media file.');
+      const video = await videos.repo.findById(id);
+      if (!video) throw new NotFoundError('No such media file.');
+      const playlist = key.endsWith('.m3u8');
+      const vtt = key.endsWith('.vtt');
 
-    let token: string | undefined;
-    let tokenExpiresAt = Infinity;
-    // A hidden video's media need the token too: only its owner and admins are handed one.
-    if (video.visibility === 'private' || video.hidden_at) {
-      const check = await tokens.verify(id, req.query.token);
-      if (!check.ok) throw new ForbiddenError(TOKEN_REFUSED[check.reason]);
-      token = req.query.token;
-      tokenExpiresAt = check.expiresAt;
-    }
-
-    if (!playlist && !vtt && storage.kind === 's3') {
-      // A presigned URL must not outlive the token that led to it.
-      const ttl = Math.max(1, Math.min(opts.mediaUrlTtlSeconds, Math.floor((tokenExpiresAt - Date.now()) / 1000)));
-      const url = await storage.presignedUrl(key, ttl);
-      if (url) {
-        if (!(await storage.stat(key))) throw new NotFoundError('No such media file.');
-        return reply.code(302).header('location', url).header('cache-control', 'private, no-store').send();
+      let token: string | undefined;
+      let tokenExpiresAt = Infinity;
+      // A hidden video's media need the token too: only its owner and admins are handed one.
+      if (video.visibility === 'private' || video.hidden_at) {
+        const check = await tokens.verify(id, req.query.token);
+        if (!check.ok) throw new ForbiddenError(TOKEN_REFUSED[check.reason]);
+        token = req.query.token;
+        tokenExpiresAt = check.expiresAt;
       }
-    }
 
-    const info = await storage.stat(key);
-    if (!info) throw new NotFoundError('No such media file.');
-    // A published run's playlists are final; others (an EVENT playlist mid-transcode) change.
-    const finalPlaylist = video.status === 'ready' && video.run_id !== null && key.startsWith(runPrefix(id, video.run_id));
-    reply.header('content-type', contentTypeFor(key));
-    if (token) {
-      // Rewritten per token, and never kept by shared caches.
-      reply.header('cache-control', 'private, no-store');
-      if (playlist || vtt) {
-        const text = await readAll(await storage.get(key));
-        return reply.send(playlist ? signPlaylist(text, token) : signVtt(text, token));
+      if (!playlist && !vtt && storage.kind === 's3') {
+        // A presigned URL must not outlive the token that led to it.
+        const ttl = Math.max(1, Math.min(opts.mediaUrlTtlSeconds, Math.floor((tokenExpiresAt - Date.now()) / 1000)));
+        const url = await storage.presignedUrl(key, ttl);
+        if (url) {
+          if (!(await storage.stat(key))) throw new NotFoundError('No such media file.');
+          return reply.code(302).header('location', url).header('cache-control', 'private, no-store').send();
+        }
       }
-    } else {
-      reply.header('cache-control', playlist ? (finalPlaylist ? 'public, max-age=300' : 'no-cache') : IMMUTABLE);
-    }
-    reply.header('accept-ranges', 'bytes');
-    if (info.lastModified) reply.header('last-modified', info.lastModified.toUTCString());
-    reply.header('etag', `"${info.size.toString(16)}-${(info.lastModified?.getTime() ?? 0).toString(16)}"`);
 
-    const range = parseRange(req.headers.range, info.size);
-    if (range) {
-      reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${info.size}`).header('content-length', String(range.end - range.start + 1));
-      return reply.send(await storage.get(key, range));
-    }
-    reply.header('content-length', String(info.size));
-    return reply.send(await storage.get(key));
-  });
+      const info = await storage.stat(key);
+      if (!info) throw new NotFoundError('No such media file.');
+      // A published run's playlists are final; others (an EVENT playlist mid-transcode) change.
+      const finalPlaylist = video.status === 'ready' && video.run_id !== null && key.startsWith(runPrefix(id, video.run_id));
+      reply.header('content-type', contentTypeFor(key));
+      if (token) {
+        // Rewritten per token, and never kept by shared caches.
+        reply.header('cache-control', 'private, no-store');
+        if (playlist || vtt) {
+          const text = await readAll(await storage.get(key));
+          return reply.send(playlist ? signPlaylist(text, token) : signVtt(text, token));
+        }
+      } else {
+        reply.header('cache-control', playlist ? (finalPlaylist ? 'public, max-age=300' : 'no-cache') : IMMUTABLE);
+      }
+      reply.header('accept-ranges', 'bytes');
+      if (info.lastModified) reply.header('last-modified', info.lastModified.toUTCString());
+      reply.header('etag', `"${info.size.toString(16)}-${(info.lastModified?.getTime() ?? 0).toString(16)}"`);
+
+      const range = parseRange(req.headers.range, info.size);
+      if (range) {
+        reply
+          .code(206)
+          .header('content-range', `bytes ${range.start}-${range.end}/${info.size}`)
+          .header('content-length', String(range.end - range.start + 1));
+        return reply.send(await storage.get(key, range));
+      }
+      reply.header('content-length', String(info.size));
+      return reply.send(await storage.get(key));
+    },
+  );
 }

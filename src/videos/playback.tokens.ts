@@ -24,7 +24,10 @@ const KEY_ID = 'default';
 export class PlaybackTokens {
   private key: Promise<Buffer> | null = null;
 
-  constructor(private readonly db: Db, readonly ttlSeconds: number) {}
+  constructor(
+    private readonly db: Db,
+    readonly ttlSeconds: number,
+  ) {}
 
   private secret(): Promise<Buffer> {
     this.key ??= this.loadKey().catch((err) => {
@@ -40,8 +43,11 @@ export class PlaybackTokens {
     let row = await read();
     if (!row) {
       // Nodes starting together may race: the first insert wins and everyone reads that one.
-      await k.insertInto('video_playback_keys').values({ id: KEY_ID, secret: randomBytes(32).toString('base64url'), created_at: new Date().toISOString() })
-        .onConflict((oc) => oc.column('id').doNothing()).execute();
+      await k
+        .insertInto('video_playback_keys')
+        .values({ id: KEY_ID, secret: randomBytes(32).toString('base64url'), created_at: new Date().toISOString() })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
       row = await read();
     }
     return Buffer.from(row!.secret, 'base64url');

@@ -97,7 +97,11 @@ export class RedisProgressBus extends MemoryProgressBus {
   private subscribing: Promise<void> | null = null;
   private readonly channel: string;
 
-  constructor(private readonly redis: Redis, prefix: string, private readonly logger: Logger) {
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    private readonly logger: Logger,
+  ) {
     super();
     this.channel = `${prefix}:video-progress`;
   }

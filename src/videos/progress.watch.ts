@@ -23,7 +23,10 @@ interface Watched {
 export class ProgressWatch {
   private readonly watched = new Map<string, Watched>();
 
-  constructor(private readonly videos: VideosService, private readonly pollMs = POLL_MS) {}
+  constructor(
+    private readonly videos: VideosService,
+    private readonly pollMs = POLL_MS,
+  ) {}
 
   /** Videos with a poller now (one each, whatever the number of listeners). */
   get pollers(): number {

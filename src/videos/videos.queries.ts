@@ -17,14 +17,32 @@ const COLUMNS = ['id', 'owner_id', 'title', 'created_at', 'ready_at', 'duration_
 
 /** The newest listed videos, at most `limit`. */
 export async function newestListedVideos(db: Db, limit: number): Promise<ListedVideoFacts[]> {
-  return db.kysely.selectFrom('videos').select([...COLUMNS]).where('status', '=', 'ready').where('visibility', '=', 'public').where('hidden_at', 'is', null).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+  return db.kysely
+    .selectFrom('videos')
+    .select([...COLUMNS])
+    .where('status', '=', 'ready')
+    .where('visibility', '=', 'public')
+    .where('hidden_at', 'is', null)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
 }
 
 /** Of these videos, the ones listed now with their facts (a missing id is not listed). */
 export async function listedVideos(db: Db, ids: string[]): Promise<ListedVideoFacts[]> {
   const out: ListedVideoFacts[] = [];
   for (let i = 0; i < ids.length; i += 500) {
-    out.push(...(await db.kysely.selectFrom('videos').select([...COLUMNS]).where('id', 'in', ids.slice(i, i + 500)).where('status', '=', 'ready').where('visibility', '=', 'public').where('hidden_at', 'is', null).execute()));
+    out.push(
+      ...(await db.kysely
+        .selectFrom('videos')
+        .select([...COLUMNS])
+        .where('id', 'in', ids.slice(i, i + 500))
+        .where('status', '=', 'ready')
+        .where('visibility', '=', 'public')
+        .where('hidden_at', 'is', null)
+        .execute()),
+    );
   }
   return out;
 }
@@ -33,7 +51,11 @@ export async function listedVideos(db: Db, ids: string[]): Promise<ListedVideoFa
 export async function videoOwners(db: Db, ids: string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (let i = 0; i < ids.length; i += 500) {
-    const rows = await db.kysely.selectFrom('videos').select(['id', 'owner_id']).where('id', 'in', ids.slice(i, i + 500)).execute();
+    const rows = await db.kysely
+      .selectFrom('videos')
+      .select(['id', 'owner_id'])
+      .where('id', 'in', ids.slice(i, i + 500))
+      .execute();
     for (const r of rows) out.set(r.id, r.owner_id);
   }
   return out;

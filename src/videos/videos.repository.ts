@@ -145,7 +145,10 @@ export class VideosRepository {
    * writers (e.g. a delete or a second upload).
    */
   async update(trx: Executor, id: string, set: Partial<VideoRow>, onlyStatus?: VideoStatus[], onlyUploadId?: string): Promise<boolean> {
-    let q = trx.updateTable('videos').set({ ...set, updated_at: new Date().toISOString() }).where('id', '=', id);
+    let q = trx
+      .updateTable('videos')
+      .set({ ...set, updated_at: new Date().toISOString() })
+      .where('id', '=', id);
     if (onlyStatus) q = q.where('status', 'in', onlyStatus);
     if (onlyUploadId !== undefined) q = q.where('upload_id', '=', onlyUploadId);
     const res = await q.executeTakeFirst();

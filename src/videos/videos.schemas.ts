@@ -4,13 +4,7 @@ import { Type, type Static, type TSchema } from 'typebox';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
-export const VideoStatusSchema = Type.Union([
-  Type.Literal('waiting_upload'),
-  Type.Literal('queued'),
-  Type.Literal('processing'),
-  Type.Literal('ready'),
-  Type.Literal('failed'),
-]);
+export const VideoStatusSchema = Type.Union([Type.Literal('waiting_upload'), Type.Literal('queued'), Type.Literal('processing'), Type.Literal('ready'), Type.Literal('failed')]);
 
 export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
@@ -48,10 +42,10 @@ export const RenditionSchema = Type.Object({
   codecs: Type.String(),
   frame_rate: Nullable(Type.Number()),
   playlist_url: Type.String(),
-  bytes: Nullable(Type.Integer({ description: 'Bytes of the rendition\'s own segments' })),
+  bytes: Nullable(Type.Integer({ description: "Bytes of the rendition's own segments" })),
   quality: Nullable(
     Type.Object({
-      ssim: Type.Number({ description: 'Mean per-frame SSIM against the source scaled to the rendition\'s size' }),
+      ssim: Type.Number({ description: "Mean per-frame SSIM against the source scaled to the rendition's size" }),
       psnr: Type.Number({ description: 'PSNR (dB) of the mean squared error' }),
       ssim_p10: Type.Number({ description: '10th percentile of the per-frame SSIM (worst decile)' }),
     }),
@@ -85,10 +79,7 @@ export const VideoSchema = Type.Object(
     created_at: Type.String(),
     updated_at: Type.String(),
     ready_at: Nullable(Type.String()),
-    hidden: Type.Optional(Nullable(Type.Object(
-      { at: Type.String(), reason: Type.String() },
-      { description: 'Set while a moderator hides the video; only its owner and admins see it then' },
-    ))),
+    hidden: Type.Optional(Nullable(Type.Object({ at: Type.String(), reason: Type.String() }, { description: 'Set while a moderator hides the video; only its owner and admins see it then' }))),
   },
   { $id: 'Video', title: 'Video' },
 );

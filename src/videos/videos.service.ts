@@ -194,7 +194,13 @@ export class VideosService {
       const row = (await this.repo.findById(id, trx))!;
       await this.indexer.index(trx, row, ownerName);
       await appendEvent(trx, 'video.updated', id, {
-        video_id: id, owner_id: row.owner_id, title: row.title, visibility: row.visibility, tags: JSON.parse(row.tags) as string[], changed: changed as string[], timestamp: row.updated_at,
+        video_id: id,
+        owner_id: row.owner_id,
+        title: row.title,
+        visibility: row.visibility,
+        tags: JSON.parse(row.tags) as string[],
+        changed: changed as string[],
+        timestamp: row.updated_at,
       });
       return row;
     });
@@ -359,15 +365,20 @@ export class VideosService {
 
   /** The outputs are stored: the video's row points at them (still `processing`). */
   async recordOutputs(videoId: string, out: ProcessedOutputs): Promise<void> {
-    await this.repo.update(this.db.kysely, videoId, {
-      run_id: out.runId,
-      renditions: JSON.stringify(out.renditions),
-      encoding_mode: out.encodingMode,
-      manifest_key: out.manifestKey,
-      thumbnail_key: out.thumbnailKey,
-      storyboard_key: out.storyboardKey,
-      storyboard_vtt_key: out.storyboardVttKey,
-    }, ['processing']);
+    await this.repo.update(
+      this.db.kysely,
+      videoId,
+      {
+        run_id: out.runId,
+        renditions: JSON.stringify(out.renditions),
+        encoding_mode: out.encodingMode,
+        manifest_key: out.manifestKey,
+        thumbnail_key: out.thumbnailKey,
+        storyboard_key: out.storyboardKey,
+        storyboard_vtt_key: out.storyboardVttKey,
+      },
+      ['processing'],
+    );
   }
 
   /**

@@ -37,20 +37,30 @@ export function createVodServices(c: Container, hooks: VodHooks): VodServices {
   const logger = c.logger.child({ module: 'vod' });
   const jobs = new JobsRepository(c.db);
   const adapter: QueueAdapter = cfg.redisUrl
-    ? new BullQueue(jobs, {
-        redisUrl: cfg.redisUrl,
-        prefix: cfg.queuePrefix,
-        leaseSeconds: cfg.jobLeaseSeconds,
-        backoffSeconds: cfg.jobBackoffSeconds,
-        maxAttempts: cfg.jobAttempts,
-      }, logger)
+    ? new BullQueue(
+        jobs,
+        {
+          redisUrl: cfg.redisUrl,
+          prefix: cfg.queuePrefix,
+          leaseSeconds: cfg.jobLeaseSeconds,
+          backoffSeconds: cfg.jobBackoffSeconds,
+          maxAttempts: cfg.jobAttempts,
+        },
+        logger,
+      )
     : new EmbeddedQueue(jobs, { leaseSeconds: cfg.jobLeaseSeconds }, logger);
-  const queue = new JobQueue(c.db, jobs, adapter, {
-    maxAttempts: cfg.jobAttempts,
-    leaseSeconds: cfg.jobLeaseSeconds,
-    backoffSeconds: cfg.jobBackoffSeconds,
-    concurrency: cfg.workerConcurrency,
-  }, logger);
+  const queue = new JobQueue(
+    c.db,
+    jobs,
+    adapter,
+    {
+      maxAttempts: cfg.jobAttempts,
+      leaseSeconds: cfg.jobLeaseSeconds,
+      backoffSeconds: cfg.jobBackoffSeconds,
+      concurrency: cfg.workerConcurrency,
+    },
+    logger,
+  );
   const bus: ProgressBus = c.redis ? new RedisProgressBus(c.redis, cfg.queuePrefix, logger) : new MemoryProgressBus();
   const search = new SearchRepository(c.db);
   const indexer: VideoIndexer = {
@@ -58,10 +68,21 @@ export function createVodServices(c: Container, hooks: VodHooks): VodServices {
     index: (trx, v, ownerName) => search.put(trx, videoDocument(v, ownerName)),
     remove: (trx, id) => search.remove(trx, id),
   };
-  const videos = new VideosService(c.db, new VideosRepository(c.db), c.storage, queue, bus, logger, {
-    maxPerUser: cfg.uploadMaxPendingPerUser,
-    withinSeconds: cfg.uploadExpirySeconds,
-  }, indexer, hooks.removeUploads, hooks.listingChanged);
+  const videos = new VideosService(
+    c.db,
+    new VideosRepository(c.db),
+    c.storage,
+    queue,
+    bus,
+    logger,
+    {
+      maxPerUser: cfg.uploadMaxPendingPerUser,
+      withinSeconds: cfg.uploadExpirySeconds,
+    },
+    indexer,
+    hooks.removeUploads,
+    hooks.listingChanged,
+  );
   const tokens = new PlaybackTokens(c.db, cfg.playbackTokenTtlSeconds);
   const media = createMediaToolkit(cfg);
   return { videos, queue, bus, media, tokens };

@@ -106,7 +106,10 @@ export function webCapability(c: Container): Capability {
       return reply.code(503).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(notBuiltPage(webDir));
     }
     // index.html names the current hashed assets, so it must be revalidated on every load.
-    reply.header('content-security-policy', embedded ? EMBED_CSP : CSP).header('cache-control', 'no-cache').header('etag', page.etag);
+    reply
+      .header('content-security-policy', embedded ? EMBED_CSP : CSP)
+      .header('cache-control', 'no-cache')
+      .header('etag', page.etag);
     if (req.headers['if-none-match'] === page.etag) return reply.code(304).send();
     return reply.type('text/html; charset=utf-8').send(page.body);
   };

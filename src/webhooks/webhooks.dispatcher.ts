@@ -115,10 +115,7 @@ export class WebhookDispatcher {
     const startedAt = new Date().toISOString();
     const secrets = [this.secrets.open(sub.secret)];
     if (sub.previous_secret && sub.previous_secret_expires_at && sub.previous_secret_expires_at > startedAt) secrets.push(this.secrets.open(sub.previous_secret));
-    const r = await sendWebhook(
-      { url: sub.url, body: d.body, secrets, eventId: d.event_id, eventType: d.event_type, deliveryId: d.id, timeoutMs: this.cfg.timeoutMs },
-      this.policy,
-    );
+    const r = await sendWebhook({ url: sub.url, body: d.body, secrets, eventId: d.event_id, eventType: d.event_type, deliveryId: d.id, timeoutMs: this.cfg.timeoutMs }, this.policy);
     this.results.inc({ result: r.ok ? 'success' : 'failure' });
     let nextAttemptAt: string | null = null;
     if (!r.ok) {

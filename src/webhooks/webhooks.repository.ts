@@ -82,7 +82,11 @@ export class WebhooksRepository {
   }
 
   async countForUser(userId: string): Promise<number> {
-    const r = await this.db.kysely.selectFrom('webhook_subscriptions').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirst();
+    const r = await this.db.kysely
+      .selectFrom('webhook_subscriptions')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
     return Number(r?.n ?? 0);
   }
 
@@ -109,11 +113,7 @@ export class WebhooksRepository {
   }
 
   async rotateSecret(id: string, secret: string, previous: string | null, previousExpiresAt: string | null, now: string): Promise<void> {
-    await this.db.kysely
-      .updateTable('webhook_subscriptions')
-      .set({ secret, previous_secret: previous, previous_secret_expires_at: previousExpiresAt, updated_at: now })
-      .where('id', '=', id)
-      .execute();
+    await this.db.kysely.updateTable('webhook_subscriptions').set({ secret, previous_secret: previous, previous_secret_expires_at: previousExpiresAt, updated_at: now }).where('id', '=', id).execute();
   }
 
   /** Queues deliveries; one per (subscription, event) however often the event arrives. */

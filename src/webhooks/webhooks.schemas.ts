@@ -2,7 +2,10 @@
 import { Type, type Static } from 'typebox';
 import { WEBHOOK_EVENTS } from './webhooks.service.js';
 
-export const EventTypeSchema = Type.Union(WEBHOOK_EVENTS.map((e) => Type.Literal(e)), { description: 'An event type a webhook can receive.' });
+export const EventTypeSchema = Type.Union(
+  WEBHOOK_EVENTS.map((e) => Type.Literal(e)),
+  { description: 'An event type a webhook can receive.' },
+);
 
 export const CreateWebhookBody = Type.Object(
   {

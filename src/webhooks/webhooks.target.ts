@@ -27,7 +27,8 @@ for (const [addr, prefix] of [
   ['203.0.113.0', 24],
   ['224.0.0.0', 4], // multicast
   ['240.0.0.0', 4], // reserved, broadcast
-] as const) blocked.addSubnet(addr, prefix, 'ipv4');
+] as const)
+  blocked.addSubnet(addr, prefix, 'ipv4');
 for (const [addr, prefix] of [
   // IPv4-compatible (::a.b.c.d, deprecated since 2006; also :: and ::1), 6to4 and Teredo: transition
   // forms whose embedded IPv4 address the operating system may route to, loopback included. No
@@ -42,7 +43,8 @@ for (const [addr, prefix] of [
   ['fe80::', 10], // link-local
   ['fec0::', 10], // old site-local
   ['ff00::', 8], // multicast
-] as const) blocked.addSubnet(addr, prefix, 'ipv6');
+] as const)
+  blocked.addSubnet(addr, prefix, 'ipv6');
 
 /**
  * The IPv4 address an IPv4-mapped (::ffff:0:0/96), SIIT-translated (::ffff:0:0:0/96) or NAT64

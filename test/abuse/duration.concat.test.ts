@@ -26,10 +26,13 @@ function heldSeconds(file: string): number {
 
 /** Total EXTINF seconds of every media playlist written under outDir. */
 function writtenSeconds(outDir: string): number[] {
-  return fs.readdirSync(outDir).filter((d) => fs.existsSync(path.join(outDir, d, 'index.m3u8'))).map((d) => {
-    const text = fs.readFileSync(path.join(outDir, d, 'index.m3u8'), 'utf8');
-    return [...text.matchAll(/^#EXTINF:([\d.]+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
-  });
+  return fs
+    .readdirSync(outDir)
+    .filter((d) => fs.existsSync(path.join(outDir, d, 'index.m3u8')))
+    .map((d) => {
+      const text = fs.readFileSync(path.join(outDir, d, 'index.m3u8'), 'utf8');
+      return [...text.matchAll(/^#EXTINF:([\d.]+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    });
 }
 
 describe('abuse: a file holding more media than it declares (concatenated MPEG-TS)', { skip: currentFfmpegSkipReason() }, () => {
@@ -42,8 +45,32 @@ describe('abuse: a file holding more media than it declares (concatenated MPEG-T
     t = await startTestNova({ JOB_BACKOFF_SECONDS: '0', MAX_INPUT_DURATION_SECONDS: String(LIMIT_SECONDS) });
     u = await vodUsers(t.client);
     const r = spawnSync(resolveMediaTools().ffmpeg, [
-      '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-      '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'mpegts', one,
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x240:rate=25',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=48000',
+      '-t',
+      '2',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-g',
+      '25',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      '-f',
+      'mpegts',
+      one,
     ]);
     assert.equal(r.status, 0, String(r.stderr));
     fs.writeFileSync(many, Buffer.concat(Array.from({ length: COPIES }, () => fs.readFileSync(one))));
@@ -62,7 +89,10 @@ describe('abuse: a file holding more media than it declares (concatenated MPEG-T
   it('the transcode stops just past the declared length and refuses the file', async () => {
     const info = await probeMedia(many, { maxDurationSeconds: LIMIT_SECONDS, maxPixels: 1e8, timeoutSeconds: 60 });
     const outDir = fs.mkdtempSync(path.join(CLIP_DIR, 'hls-'));
-    const err = await transcodeToHls({ inputPath: many, outDir, info, preset: 'ultrafast', timeoutSeconds: 300 }).then(() => null, (e: unknown) => e);
+    const err = await transcodeToHls({ inputPath: many, outDir, info, preset: 'ultrafast', timeoutSeconds: 300 }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof MediaError, `expected a MediaError, got ${String(err)}`);
     assert.equal(err.code, 'too_long');
     assert.equal(err.retryable, false);

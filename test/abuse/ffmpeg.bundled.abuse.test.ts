@@ -29,16 +29,25 @@ describe('bundled ffmpeg', { skip }, () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const startWorker = async (env: Record<string, string>) =>
-    spawnNova(['worker'], { PATH: emptyBin, DATA_DIR: path.join(dataDir, String(Math.random()).slice(2)), ...env });
-  const entries = (logs: string[]) => logs.flatMap((l) => { try { return [JSON.parse(l) as { level: number; msg: string; version?: string }]; } catch { return []; } });
+  const startWorker = async (env: Record<string, string>) => spawnNova(['worker'], { PATH: emptyBin, DATA_DIR: path.join(dataDir, String(Math.random()).slice(2)), ...env });
+  const entries = (logs: string[]) =>
+    logs.flatMap((l) => {
+      try {
+        return [JSON.parse(l) as { level: number; msg: string; version?: string }];
+      } catch {
+        return [];
+      }
+    });
 
   it('config: allowed by default, refused under NODE_ENV=production, FFMPEG_ALLOW_BUNDLED decides when set', () => {
     assert.equal(loadConfig({}).ffmpegAllowBundled, true);
     assert.equal(loadConfig({ NODE_ENV: 'production' }).ffmpegAllowBundled, false);
     assert.equal(loadConfig({ NODE_ENV: 'production', FFMPEG_ALLOW_BUNDLED: 'true' }).ffmpegAllowBundled, true);
     assert.equal(loadConfig({ FFMPEG_ALLOW_BUNDLED: 'false' }).ffmpegAllowBundled, false);
-    assert.throws(() => loadConfig({ FFMPEG_ALLOW_BUNDLED: 'maybe' }), (e: unknown) => e instanceof ConfigError && /FFMPEG_ALLOW_BUNDLED/.test(e.message));
+    assert.throws(
+      () => loadConfig({ FFMPEG_ALLOW_BUNDLED: 'maybe' }),
+      (e: unknown) => e instanceof ConfigError && /FFMPEG_ALLOW_BUNDLED/.test(e.message),
+    );
   });
 
   it('resolution falls back to the package when allowed and refuses it, naming its version, when not', () => {
@@ -81,7 +90,10 @@ describe('bundled ffmpeg', { skip }, () => {
     }
     const allowed = await startWorker({ NODE_ENV: 'production', FFMPEG_ALLOW_BUNDLED: 'true' });
     try {
-      assert.ok(entries(allowed.logs).some((e) => e.level === 40 && e.msg.includes(version)), 'allowed: the warning, not a refusal');
+      assert.ok(
+        entries(allowed.logs).some((e) => e.level === 40 && e.msg.includes(version)),
+        'allowed: the warning, not a refusal',
+      );
       assert.ok(!entries(allowed.logs).some((e) => e.level === 50 && /ffmpeg unavailable/.test(e.msg)));
     } finally {
       await allowed.kill();

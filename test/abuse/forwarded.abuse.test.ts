@@ -65,9 +65,22 @@ describe('abuse: forged forwarded headers', () => {
   it('NODE_ENV=production without PUBLIC_URL logs a warning at start; with it, none', async () => {
     for (const publicUrl of [undefined, 'https://videos.example.org']) {
       const lines: string[] = [];
-      const sink = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+      const sink = new Writable({
+        write(chunk, _enc, done) {
+          lines.push(String(chunk));
+          done();
+        },
+      });
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-abuse-fwd-'));
-      const config = loadConfig({ NODE_ENV: 'production', PORT: '0', HOST: '127.0.0.1', RTMP_PORT: '0', DATA_DIR: dataDir, PASSWORD_SCRYPT_LOG_N: '14', ...(publicUrl ? { PUBLIC_URL: publicUrl } : {}) });
+      const config = loadConfig({
+        NODE_ENV: 'production',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        RTMP_PORT: '0',
+        DATA_DIR: dataDir,
+        PASSWORD_SCRYPT_LOG_N: '14',
+        ...(publicUrl ? { PUBLIC_URL: publicUrl } : {}),
+      });
       const nova = await startNova(config, { api: true, worker: false }, pino({ level: 'warn' }, sink));
       await nova.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });

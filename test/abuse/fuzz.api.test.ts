@@ -73,8 +73,22 @@ function buildUrl(base: string, op: Operation, c: Case): string {
   return `${base}${path}${q.length ? `?${q.join('&')}` : ''}`;
 }
 
-const HEADER_NAMES = ['tus-resumable', 'upload-length', 'upload-offset', 'upload-metadata', 'upload-defer-length', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'last-event-id', 'range', 'if-none-match', 'x-request-id', 'accept'];
-const RAW_BODIES = ['{', '}', '[', 'null', '1e309', '-1e309', '{"a":1e309}', '[1e309]', '""', '"\\u0000"', '{"__proto__":{"x":1}}', '\u0000', 'x'.repeat(2000), '{"a":'.repeat(200), '[' .repeat(5000)];
+const HEADER_NAMES = [
+  'tus-resumable',
+  'upload-length',
+  'upload-offset',
+  'upload-metadata',
+  'upload-defer-length',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'last-event-id',
+  'range',
+  'if-none-match',
+  'x-request-id',
+  'accept',
+];
+const RAW_BODIES = ['{', '}', '[', 'null', '1e309', '-1e309', '{"a":1e309}', '[1e309]', '""', '"\\u0000"', '{"__proto__":{"x":1}}', '\u0000', 'x'.repeat(2000), '{"a":'.repeat(200), '['.repeat(5000)];
 
 function caseArb(op: Operation, ctx: ArbContext): fc.Arbitrary<Case> {
   const pathParams = op.parameters.filter((p) => p.in === 'path');
@@ -84,10 +98,7 @@ function caseArb(op: Operation, ctx: ArbContext): fc.Arbitrary<Case> {
     fc.array(fc.string({ maxLength: 12 }), { maxLength: 4 }).map((parts) => parts.join('/')),
   );
   const pathArb = fc.record(Object.fromEntries(pathParams.map((p) => [p.name, p.name === '*' ? wildcard : schemaArb(p.schema, ctx, 0.2)])));
-  const queryArb = fc.record(
-    Object.fromEntries(queryParams.map((p) => [p.name, schemaArb(p.schema, ctx, 0.2)])),
-    { requiredKeys: queryParams.filter((p) => p.required).map((p) => p.name) },
-  );
+  const queryArb = fc.record(Object.fromEntries(queryParams.map((p) => [p.name, schemaArb(p.schema, ctx, 0.2)])), { requiredKeys: queryParams.filter((p) => p.required).map((p) => p.name) });
   const headerArb = fc.dictionary(fc.constantFrom(...HEADER_NAMES), fc.oneof(fc.constantFrom('1.0.0', '0', '1', '-1', '1e309', 'bytes=0-1', 'bytes=5-1', '*'), nastyArb.map(text)), { maxKeys: 3 });
   return fc.record({
     path: pathArb,
@@ -117,7 +128,10 @@ describe('API fuzzer (OpenAPI-driven, anonymous / user / admin)', () => {
     t = await startTestNova(ENV);
     const admin = t.client.as(null);
     const user = t.client.as(null);
-    for (const [who, c] of [['admin', admin], ['user', user]] as const) {
+    for (const [who, c] of [
+      ['admin', admin],
+      ['user', user],
+    ] as const) {
       const res = await c.register(`fuzz_${who}`, `password-${who}-123`);
       assert.equal(res.status, 201);
       passwords[who] = `password-${who}-123`;
@@ -131,7 +145,15 @@ describe('API fuzzer (OpenAPI-driven, anonymous / user / admin)', () => {
     known.ids.add(s.body.stream.id);
     const w = await user.post<{ id: string }>('/api/v1/webhooks', { url: 'http://127.0.0.1:9/hook', events: ['video.ready'] });
     if (w.status === 201) known.ids.add(w.body.id);
-    await admin.post('/api/v1/experiments', { key: 'fuzz-exp', variants: [{ key: 'a', weight: 1 }, { key: 'b', weight: 1 }], traffic_percent: 100, metric: 'click' });
+    await admin.post('/api/v1/experiments', {
+      key: 'fuzz-exp',
+      variants: [
+        { key: 'a', weight: 1 },
+        { key: 'b', weight: 1 },
+      ],
+      traffic_percent: 100,
+      metric: 'click',
+    });
     doc = (await (await fetch(`${t.url}/docs/json`)).json()) as OpenApiDoc;
   });
 
@@ -175,9 +197,12 @@ describe('API fuzzer (OpenAPI-driven, anonymous / user / admin)', () => {
         } else if (c.bodyMode === 'schema' && c.body !== undefined) {
           const type = op.body?.contentType ?? 'application/json';
           headers['content-type'] = type;
-          body = type === 'application/x-www-form-urlencoded' && typeof c.body === 'object' && c.body !== null
-            ? Object.entries(c.body).map(([k, v]) => `${pct(k)}=${pct(text(v))}`).join('&')
-            : (JSON.stringify(c.body) ?? 'null');
+          body =
+            type === 'application/x-www-form-urlencoded' && typeof c.body === 'object' && c.body !== null
+              ? Object.entries(c.body)
+                  .map(([k, v]) => `${pct(k)}=${pct(text(v))}`)
+                  .join('&')
+              : (JSON.stringify(c.body) ?? 'null');
         }
       }
       sent++;

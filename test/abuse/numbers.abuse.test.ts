@@ -25,7 +25,9 @@ function validSample(s: JsonSchema | undefined): string {
 /** Top-level numeric properties of a body schema. */
 function numericProps(s: JsonSchema | undefined, doc: OpenApiDoc): string[] {
   const schema = s?.$ref ? doc.components?.schemas?.[s.$ref.split('/').pop()!] : s;
-  return Object.entries(schema?.properties ?? {}).filter(([, v]) => isNumeric(v)).map(([k]) => k);
+  return Object.entries(schema?.properties ?? {})
+    .filter(([, v]) => isNumeric(v))
+    .map(([k]) => k);
 }
 
 describe('abuse: non-finite numbers', () => {
@@ -55,7 +57,10 @@ describe('abuse: non-finite numbers', () => {
           const body = await res.text();
           assert.equal(res.status, 400, `${op.method} ${path}?${p.name}=${value} → ${res.status} ${body}`);
           assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
-          assert.ok(JSON.parse(body).errors.some((e: { field: string }) => e.field === p.name), `${p.name} named in ${body}`);
+          assert.ok(
+            JSON.parse(body).errors.some((e: { field: string }) => e.field === p.name),
+            `${p.name} named in ${body}`,
+          );
           checked++;
         }
       }

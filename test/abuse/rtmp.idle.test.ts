@@ -85,7 +85,10 @@ describe('abuse: 500 idle RTMP connections from one address', { skip: currentFfm
       const s = await openSocket(port, ATTACKER);
       s.on('error', () => {});
       sockets.push(s);
-      return handshake(s).then(() => s, () => null);
+      return handshake(s).then(
+        () => s,
+        () => null,
+      );
     });
     assert.ok(!again.destroyed);
     assert.equal((await getStream(client, created.stream.id)).body.status, 'live');

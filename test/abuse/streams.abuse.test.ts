@@ -78,7 +78,10 @@ describe('abuse: caps on long-lived connections', () => {
     const headers = { authorization: `Bearer ${token}` };
     const second = await Promise.all(Array.from({ length: TOTAL - PER_ADDRESS }, () => hold(url, { headers, from: '127.0.0.2' })));
     held.push(...second);
-    assert.deepEqual(second.map((a) => a.status), second.map(() => 200));
+    assert.deepEqual(
+      second.map((a) => a.status),
+      second.map(() => 200),
+    );
     const ws = await openSocket(`${t.url.replace('http', 'ws')}/api/v1/videos/${videoId}/progress/ws`, '127.0.0.3', headers);
     assert.equal(ws, 429, 'the process-wide cap holds for a fresh address too');
     const third = await hold(url, { headers, from: '127.0.0.3' });
@@ -112,7 +115,10 @@ describe('abuse: caps on long-lived connections', () => {
     const open = results.filter((r): r is WebSocket => typeof r !== 'number');
     sockets.push(...open);
     assert.equal(open.length, CHAT_PER_ADDRESS);
-    assert.deepEqual(results.filter((r) => typeof r === 'number'), Array(30 - CHAT_PER_ADDRESS).fill(429));
+    assert.deepEqual(
+      results.filter((r) => typeof r === 'number'),
+      Array(30 - CHAT_PER_ADDRESS).fill(429),
+    );
     const other = await openSocket(url, '127.0.0.7');
     assert.notEqual(typeof other, 'number');
     sockets.push(other as WebSocket);

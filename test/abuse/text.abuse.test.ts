@@ -42,7 +42,10 @@ describe('abuse: control, bidi and surrogate characters in titles and descriptio
     for (const path of ['/api/v1/streams', '/api/v1/videos']) {
       const blank = await user.request<{ errors: Array<{ field: string }> }>('POST', path, '{"title":"\\u202E\\u0000\\u2066 \\u2069"}');
       assert.equal(blank.status, 400, path);
-      assert.deepEqual(blank.body.errors.map((e) => e.field), ['title']);
+      assert.deepEqual(
+        blank.body.errors.map((e) => e.field),
+        ['title'],
+      );
     }
   });
 });

@@ -83,7 +83,9 @@ describe('abuse: HTTP timeouts and connection caps', () => {
     const location = new URL(made.headers.get('location')!).pathname;
     const s = await connect(port);
     opened.push(s);
-    s.write(`PATCH ${location} HTTP/1.1\r\nHost: nova\r\nAuthorization: Bearer ${user.token}\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: 100000\r\n\r\n`);
+    s.write(
+      `PATCH ${location} HTTP/1.1\r\nHost: nova\r\nAuthorization: Bearer ${user.token}\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: 100000\r\n\r\n`,
+    );
     let closed = false;
     void closedBy(s).then(() => (closed = true));
     // Twice the request timeout (2 s) of steady bytes: a PATCH is not held to it.
@@ -104,7 +106,9 @@ describe('abuse: HTTP timeouts and connection caps', () => {
     let closedCount = 0;
     await Promise.race([
       Promise.all(live.map((s) => closedBy(s).then(() => closedCount++))),
-      (async () => { while (closedCount < 50 - PER_ADDRESS) await new Promise((r) => setTimeout(r, 50)); })(),
+      (async () => {
+        while (closedCount < 50 - PER_ADDRESS) await new Promise((r) => setTimeout(r, 50));
+      })(),
     ]);
     assert.equal(closedCount, 50 - PER_ADDRESS);
     const still = live.filter((s) => !s.destroyed);

@@ -46,7 +46,10 @@ describe('abuse: webhook SSRF through IPv6 transition addresses', () => {
       const res = await user.post<{ detail: string; errors?: Array<{ field: string }> }>('/api/v1/webhooks', { url, events: ['video.ready'] });
       assert.equal(res.status, 422, `${url} must be refused, got ${res.status}`);
       assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
-      assert.deepEqual(res.body.errors?.map((e) => e.field), ['url']);
+      assert.deepEqual(
+        res.body.errors?.map((e) => e.field),
+        ['url'],
+      );
     }
     assert.equal(hits, 0);
   });

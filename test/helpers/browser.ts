@@ -15,15 +15,7 @@ import { IS_CI } from './env.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ARTIFACTS = path.join(ROOT, '.artifacts', 'web');
 
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 export interface ResolvedBrowser {
   path: string;
@@ -235,7 +227,9 @@ export async function playMuted(page: Page): Promise<void> {
 
 /** The first <video>'s playback state (not started while there is none yet). */
 export async function videoState(page: Page): Promise<VideoState> {
-  return (await page.evaluate('(() => { const v = document.querySelector("video"); return v ? { currentTime: v.currentTime, paused: v.paused, error: v.error ? v.error.code : null } : { currentTime: 0, paused: true, error: null }; })()')) as VideoState;
+  return (await page.evaluate(
+    '(() => { const v = document.querySelector("video"); return v ? { currentTime: v.currentTime, paused: v.paused, error: v.error ? v.error.code : null } : { currentTime: 0, paused: true, error: null }; })()',
+  )) as VideoState;
 }
 
 /** Pixels the page is wider than the viewport (0 when nothing scrolls sideways). */

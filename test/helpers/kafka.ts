@@ -68,7 +68,9 @@ let shared: Promise<string[] | string> | null = null;
  */
 export function testKafka(): Promise<string[] | string> {
   shared ??= (async () => {
-    const given = process.env.TEST_KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean);
+    const given = process.env.TEST_KAFKA_BROKERS?.split(',')
+      .map((b) => b.trim())
+      .filter(Boolean);
     if (given?.length) return given;
     let reason = process.env.TEST_KAFKA_SKIP;
     if (!reason) {

@@ -29,7 +29,18 @@ export interface TestNova {
 // production 2^17, which test/accounts.test.ts and test/abuse cover.
 export async function startTestNova(env: Record<string, string> = {}, roles = { api: true, worker: true }): Promise<TestNova> {
   const dataDir = env.DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'nova-test-'));
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', RTMP_PORT: '0', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', WEBHOOKS_ALLOW_PRIVATE: 'true', FFMPEG_PRESET: 'ultrafast', REGISTER_MAX_PER_ADDRESS: '0', PASSWORD_SCRYPT_LOG_N: '14', DATA_DIR: dataDir, ...env });
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    RTMP_PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    WEBHOOKS_ALLOW_PRIVATE: 'true',
+    FFMPEG_PRESET: 'ultrafast',
+    REGISTER_MAX_PER_ADDRESS: '0',
+    PASSWORD_SCRYPT_LOG_N: '14',
+    DATA_DIR: dataDir,
+    ...env,
+  });
   const nova = await startNova(config, roles, createLogger(config.logLevel));
   const url = nova.url ?? '';
   return {

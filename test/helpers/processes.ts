@@ -58,8 +58,17 @@ export async function spawnNova(args: string[], env: Record<string, string>, tim
         }
       }
       const t = setTimeout(() => reject(new Error(`no matching log line within ${ms} ms; last lines:\n${logs.slice(-15).join('\n')}`)), ms);
-      waiters.push({ pred, resolve: (e) => { clearTimeout(t); resolve(e); } });
-      void exited.then((code) => { clearTimeout(t); reject(new Error(`nova ${args.join(' ')} exited (${code}) before the expected log line; last lines:\n${logs.slice(-15).join('\n')}`)); });
+      waiters.push({
+        pred,
+        resolve: (e) => {
+          clearTimeout(t);
+          resolve(e);
+        },
+      });
+      void exited.then((code) => {
+        clearTimeout(t);
+        reject(new Error(`nova ${args.join(' ')} exited (${code}) before the expected log line; last lines:\n${logs.slice(-15).join('\n')}`));
+      });
     });
 
   const started = await waitForLog((e) => typeof e.msg === 'string' && /^nova (serve|worker) started$/.test(e.msg as string));

@@ -51,7 +51,16 @@ export async function startS3Proxy(bucket = 'nova-test'): Promise<TestS3> {
   const endpoint = `http://127.0.0.1:${port}`;
   fs.writeFileSync(
     props,
-    [`s3proxy.endpoint=${endpoint}`, 's3proxy.authorization=aws-v2-or-v4', 's3proxy.identity=nova', 's3proxy.credential=nova-secret-key', 'jclouds.provider=transient-nio2', 'jclouds.identity=nova', 'jclouds.credential=nova', ''].join('\n'),
+    [
+      `s3proxy.endpoint=${endpoint}`,
+      's3proxy.authorization=aws-v2-or-v4',
+      's3proxy.identity=nova',
+      's3proxy.credential=nova-secret-key',
+      'jclouds.provider=transient-nio2',
+      'jclouds.identity=nova',
+      'jclouds.credential=nova',
+      '',
+    ].join('\n'),
   );
   const child = spawn('java', ['-Xmx256m', '-cp', cp, 'org.gaul.s3proxy.Main', '--properties', props], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -54,14 +54,21 @@ export async function fetchText(url: string): Promise<{ status: number; text: st
 
 /** URIs (non-comment lines) of a playlist, resolved against its URL. */
 export function playlistEntries(text: string, base: string): string[] {
-  return text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((u) => new URL(u, base).toString());
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((u) => new URL(u, base).toString());
 }
 
 /** `#EXT-X-STREAM-INF` attributes of a master playlist, one object per variant. */
 export function variantAttributes(master: string): Array<Record<string, string>> {
-  return master.split('\n').filter((l) => l.startsWith('#EXT-X-STREAM-INF:')).map((l) => {
-    const attrs: Record<string, string> = {};
-    for (const m of l.slice('#EXT-X-STREAM-INF:'.length).matchAll(/([A-Z0-9-]+)=("[^"]*"|[^,]*)/g)) attrs[m[1]] = m[2].replace(/^"|"$/g, '');
-    return attrs;
-  });
+  return master
+    .split('\n')
+    .filter((l) => l.startsWith('#EXT-X-STREAM-INF:'))
+    .map((l) => {
+      const attrs: Record<string, string> = {};
+      for (const m of l.slice('#EXT-X-STREAM-INF:'.length).matchAll(/([A-Z0-9-]+)=("[^"]*"|[^,]*)/g)) attrs[m[1]] = m[2].replace(/^"|"$/g, '');
+      return attrs;
+    });
 }

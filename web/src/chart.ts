@@ -59,7 +59,11 @@ export function lineChart(title: string, series: Series[], unit: string, xLabels
 }
 
 export function legend(series: Array<Pick<Series, 'name' | 'className'>>): HTMLElement {
-  return h('ul', { class: 'legend' }, series.map((x) => h('li', null, h('span', { class: `swatch ${x.className}`, 'aria-hidden': 'true' }), x.name)));
+  return h(
+    'ul',
+    { class: 'legend' },
+    series.map((x) => h('li', null, h('span', { class: `swatch ${x.className}`, 'aria-hidden': 'true' }), x.name)),
+  );
 }
 
 export interface Interval {

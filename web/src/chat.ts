@@ -8,7 +8,14 @@ import type { ChatMessage } from './types.js';
 import { notice } from './ui.js';
 
 const MAX_SHOWN = 200;
-const SLOW_MODES: Array<[string, string]> = [['0', 'Off'], ['3', '3 s'], ['10', '10 s'], ['30', '30 s'], ['60', '1 min'], ['300', '5 min']];
+const SLOW_MODES: Array<[string, string]> = [
+  ['0', 'Off'],
+  ['3', '3 s'],
+  ['10', '10 s'],
+  ['30', '30 s'],
+  ['60', '1 min'],
+  ['300', '5 min'],
+];
 
 interface ServerEvent {
   event_type: string;
@@ -49,18 +56,18 @@ export function chatPanel(streamId: string, opts: { canModerate: boolean; maxCha
   const input = h('input', { id: inputId, name: 'message', autocomplete: 'off', maxlength: maxChars, placeholder: 'Say something…', disabled: true });
   const send = h('button', { type: 'submit', disabled: true }, 'Send');
   const counter = h('small', { class: 'hint counter', 'aria-live': 'off' });
-  const form = h('form', { class: 'chat-form' },
-    h('label', { for: inputId, class: 'sr-only' }, 'Chat message'),
-    h('div', { class: 'row' }, input, send),
-    counter,
-    inlineError.el);
+  const form = h('form', { class: 'chat-form' }, h('label', { for: inputId, class: 'sr-only' }, 'Chat message'), h('div', { class: 'row' }, input, send), counter, inlineError.el);
   const signedIn = Boolean(session.user);
   const footer = signedIn ? form : h('p', { class: 'hint chat-signin' }, h('a', { href: `/signin?next=${encodeURIComponent(location.pathname)}` }, 'Sign in'), ' to chat.');
 
   const slowNote = h('p', { class: 'hint chat-note', role: 'status' });
   const tools = h('div', { class: 'chat-tools' });
   const slowId = uid('slow');
-  const slow = h('select', { id: slowId }, SLOW_MODES.map(([v, t]) => h('option', { value: v }, t)));
+  const slow = h(
+    'select',
+    { id: slowId },
+    SLOW_MODES.map(([v, t]) => h('option', { value: v }, t)),
+  );
   const bansBox = h('details', { class: 'bans' });
   // Usernames of banned users seen in this session (the ban list itself only has ids).
   const names = new Map<string, string>();
@@ -75,7 +82,10 @@ export function chatPanel(streamId: string, opts: { canModerate: boolean; maxCha
       }
     });
     tools.append(h('label', { for: slowId }, 'Slow mode'), slow, bansBox);
-    get<{ slow_mode_seconds: number }>(`/api/v1/streams/${streamId}/chat/settings`).then((st) => showSlowMode(st.slow_mode_seconds), () => {});
+    get<{ slow_mode_seconds: number }>(`/api/v1/streams/${streamId}/chat/settings`).then(
+      (st) => showSlowMode(st.slow_mode_seconds),
+      () => {},
+    );
     void loadBans();
   }
 
@@ -89,34 +99,45 @@ export function chatPanel(streamId: string, opts: { canModerate: boolean; maxCha
   async function loadBans(): Promise<void> {
     try {
       const res = await get<{ bans: Ban[] }>(`/api/v1/streams/${streamId}/chat/bans`);
-      replace(bansBox, h('summary', null, `Banned (${res.bans.length})`), res.bans.length
-        ? h('ul', { class: 'plain' }, res.bans.map((b) => {
-          const name = b.username ?? names.get(b.user_id) ?? b.user_id.slice(0, 8);
-          const unban = h('button', { type: 'button', class: 'link small', 'aria-label': `Unban ${name}` }, 'Unban');
-          unban.addEventListener('click', async () => {
-            try {
-              await del(`/api/v1/streams/${streamId}/chat/bans/${b.user_id}`);
-              modMsg.ok(`${name} can chat again.`);
-              void loadBans();
-            } catch (err) {
-              modMsg.error(errorText(err));
-            }
-          });
-          return h('li', { class: 'row spread' }, h('span', null, name), unban);
-        }))
-        : h('p', { class: 'hint' }, 'Nobody is banned.'));
+      replace(
+        bansBox,
+        h('summary', null, `Banned (${res.bans.length})`),
+        res.bans.length
+          ? h(
+              'ul',
+              { class: 'plain' },
+              res.bans.map((b) => {
+                const name = b.username ?? names.get(b.user_id) ?? b.user_id.slice(0, 8);
+                const unban = h('button', { type: 'button', class: 'link small', 'aria-label': `Unban ${name}` }, 'Unban');
+                unban.addEventListener('click', async () => {
+                  try {
+                    await del(`/api/v1/streams/${streamId}/chat/bans/${b.user_id}`);
+                    modMsg.ok(`${name} can chat again.`);
+                    void loadBans();
+                  } catch (err) {
+                    modMsg.error(errorText(err));
+                  }
+                });
+                return h('li', { class: 'row spread' }, h('span', null, name), unban);
+              }),
+            )
+          : h('p', { class: 'hint' }, 'Nobody is banned.'),
+      );
     } catch {
       bansBox.hidden = true;
     }
   }
 
-  const el = h('aside', { class: 'chat', 'aria-label': 'Live chat' },
+  const el = h(
+    'aside',
+    { class: 'chat', 'aria-label': 'Live chat' },
     h('div', { class: 'chat-head row spread' }, h('h2', null, 'Chat'), state),
     opts.canModerate ? tools : null,
     modMsg.el,
     slowNote,
     list,
-    footer);
+    footer,
+  );
 
   let ws: WebSocket | null = null;
   let disposed = false;
@@ -160,11 +181,14 @@ export function chatPanel(streamId: string, opts: { canModerate: boolean; maxCha
 
   function messageItem(m: ChatMessage): HTMLLIElement {
     const time = new Date(m.created_at);
-    return h('li', { 'data-id': m.comment_id, class: m.user_id === session.user?.id ? 'mine' : undefined },
+    return h(
+      'li',
+      { 'data-id': m.comment_id, class: m.user_id === session.user?.id ? 'mine' : undefined },
       h('span', { class: 'who' }, m.username),
       h('span', { class: 'text' }, m.message),
       h('time', { datetime: m.created_at, title: time.toLocaleString() }, time.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })),
-      moderationButtons(m));
+      moderationButtons(m),
+    );
   }
 
   function add(messages: ChatMessage[], reset: boolean): void {

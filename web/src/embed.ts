@@ -31,9 +31,7 @@ async function mount(app: HTMLElement, id: string): Promise<void> {
     qoe: { video_id: id },
   });
   const watchUrl = new URL(`/watch/${encodeURIComponent(id)}`, location.origin).toString();
-  replace(main,
-    h('h1', { class: 'embed-title' }, h('a', { href: watchUrl, target: '_blank', rel: 'noopener' }, video.title)),
-    player.el);
+  replace(main, h('h1', { class: 'embed-title' }, h('a', { href: watchUrl, target: '_blank', rel: 'noopener' }, video.title)), player.el);
   document.addEventListener('keydown', (ev) => player.handleKey(ev));
 }
 

@@ -9,10 +9,13 @@ export function signInRequired(title: string, why: string): Page | null {
   const next = encodeURIComponent(location.pathname + location.search);
   return {
     title,
-    el: h('section', { class: 'page narrow' },
+    el: h(
+      'section',
+      { class: 'page narrow' },
       h('h1', null, title),
       h('p', null, why),
-      h('div', { class: 'row' }, h('a', { href: `/signin?next=${next}`, class: 'button' }, 'Sign in'), h('a', { href: `/signup?next=${next}`, class: 'button secondary' }, 'Create an account'))),
+      h('div', { class: 'row' }, h('a', { href: `/signin?next=${next}`, class: 'button' }, 'Sign in'), h('a', { href: `/signup?next=${next}`, class: 'button secondary' }, 'Create an account')),
+    ),
   };
 }
 

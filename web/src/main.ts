@@ -20,16 +20,25 @@ import { uploadIndicator } from './upload-status.js';
 route('/', discoverPage);
 route('/signin', (ctx) => authPage(ctx, 'signin'));
 route('/signup', (ctx) => authPage(ctx, 'signup'));
-route('/upload', lazy(() => import('./pages/upload.js').then((m) => m.uploadPage)));
+route(
+  '/upload',
+  lazy(() => import('./pages/upload.js').then((m) => m.uploadPage)),
+);
 route('/watch/:id', watchPage);
-route('/watch/:id/quality', lazy(() => import('./pages/video-quality.js').then((m) => m.videoQualityPage)));
+route(
+  '/watch/:id/quality',
+  lazy(() => import('./pages/video-quality.js').then((m) => m.videoQualityPage)),
+);
 route('/me/videos', myVideosPage);
 route('/go-live', goLivePage);
 route('/go-live/:id', goLivePage);
 route('/live/:id', liveWatchPage);
 route('/u/:username', channelPage);
 route('/search', searchPage);
-route('/admin', lazy(() => import('./pages/admin.js').then((m) => m.adminPage)));
+route(
+  '/admin',
+  lazy(() => import('./pages/admin.js').then((m) => m.adminPage)),
+);
 fallback(notFoundPage);
 
 const nav = h('nav', { class: 'nav', 'aria-label': 'Main' });
@@ -41,12 +50,7 @@ function link(href: string, text: string): HTMLAnchorElement {
 
 function renderHeader(): void {
   const user = session.user;
-  replace(nav,
-    link('/', 'Discover'),
-    link('/upload', 'Upload'),
-    user ? link('/me/videos', 'My videos') : null,
-    link('/go-live', 'Go live'),
-    session.isAdmin ? link('/admin', 'Admin') : null);
+  replace(nav, link('/', 'Discover'), link('/upload', 'Upload'), user ? link('/me/videos', 'My videos') : null, link('/go-live', 'Go live'), session.isAdmin ? link('/admin', 'Admin') : null);
   if (user) {
     const signOut = h('button', { type: 'button', class: 'link' }, 'Sign out');
     signOut.addEventListener('click', async () => {
@@ -80,10 +84,7 @@ onInstanceInfo((i) => {
   brand.setAttribute('aria-label', `${i.name} home`);
 });
 const app = document.getElementById('app')!;
-replace(app,
-  h('a', { href: '#main', class: 'skip' }, 'Skip to content'),
-  h('header', { class: 'top' }, brand, nav, searchBox(), uploadIndicator(), account),
-  main);
+replace(app, h('a', { href: '#main', class: 'skip' }, 'Skip to content'), h('header', { class: 'top' }, brand, nav, searchBox(), uploadIndicator(), account), main);
 
 let lastUser = session.user?.id ?? null;
 session.onChange(() => {

@@ -52,7 +52,9 @@ export function createPlayer(opts: PlayerOptions): Player {
   const full = h('button', { type: 'button', class: 'ctl', 'aria-label': 'Full screen' }, icon('fullscreen'));
   const message = h('div', { class: 'player-message', role: 'status' });
   const unmuteHint = h('button', { type: 'button', class: 'unmute-hint', hidden: true }, icon('muted'), 'Muted: tap to unmute');
-  const controls = h('div', { class: 'controls' },
+  const controls = h(
+    'div',
+    { class: 'controls' },
     play,
     h('div', { class: 'seek-wrap' }, seek, preview),
     time,
@@ -60,7 +62,8 @@ export function createPlayer(opts: PlayerOptions): Player {
     mute,
     h('label', { class: 'sr-only', for: qualityId }, 'Quality'),
     quality,
-    full);
+    full,
+  );
   const el = h('div', { class: `player${opts.live ? ' live' : ''}${opts.live && opts.dvr ? ' dvr' : ''}` }, video, message, unmuteHint, controls);
 
   let hls: Hls | null = null;
@@ -218,9 +221,13 @@ export function createPlayer(opts: PlayerOptions): Player {
   el.addEventListener('keydown', handleKey);
   if (opts.startAt !== undefined) {
     const at = opts.startAt;
-    video.addEventListener('loadedmetadata', () => {
-      if (Number.isFinite(video.duration)) video.currentTime = Math.min(at, Math.max(0, video.duration - 0.5));
-    }, { once: true });
+    video.addEventListener(
+      'loadedmetadata',
+      () => {
+        if (Number.isFinite(video.duration)) video.currentTime = Math.min(at, Math.max(0, video.duration - 0.5));
+      },
+      { once: true },
+    );
   }
   unmuteHint.addEventListener('click', () => {
     video.muted = false;
@@ -293,7 +300,14 @@ export function createPlayer(opts: PlayerOptions): Player {
       });
       let mediaRecoveries = 0;
       instance.on(HlsCtor.Events.ERROR, (_e, data) => {
-        qoe?.event({ type: 'error', fatal: data.fatal, kind: String(data.details || data.type).replace(/[^A-Za-z0-9_.:-]/g, '').slice(0, 64) || 'unknown' });
+        qoe?.event({
+          type: 'error',
+          fatal: data.fatal,
+          kind:
+            String(data.details || data.type)
+              .replace(/[^A-Za-z0-9_.:-]/g, '')
+              .slice(0, 64) || 'unknown',
+        });
         if (!data.fatal) return;
         if (data.type === HlsCtor.ErrorTypes.NETWORK_ERROR) {
           showMessage(opts.live ? 'Waiting for the stream…' : 'Network problem; retrying…');

@@ -24,12 +24,15 @@ export interface ProcessingView {
 export function processingView(videoId: string, onFinished: (p: Progress) => void): ProcessingView {
   const bar = progressBar('Processing');
   const items = new Map<string, HTMLLIElement>();
-  const list = h('ol', { class: 'stages', 'aria-label': 'Processing stages' },
+  const list = h(
+    'ol',
+    { class: 'stages', 'aria-label': 'Processing stages' },
     STAGES.map(([key, label]) => {
       const li = h('li', { 'data-stage': key }, label);
       items.set(key, li);
       return li;
-    }));
+    }),
+  );
   const detail = h('p', { class: 'hint', role: 'status' });
   const el = h('div', { class: 'processing' }, bar.el, list, detail);
 
@@ -108,8 +111,11 @@ export function processingView(videoId: string, onFinished: (p: Progress) => voi
     void poll();
   }
 
-  return { el, dispose: () => {
-    finished = true;
-    stop();
-  } };
+  return {
+    el,
+    dispose: () => {
+      finished = true;
+      stop();
+    },
+  };
 }

@@ -31,10 +31,12 @@ const afterListeners: Array<() => void> = [];
 
 export function route(path: string, page: PageFn): void {
   const keys: string[] = [];
-  const pattern = new RegExp(`^${path.replace(/:(\w+)/g, (_m, k: string) => {
-    keys.push(k);
-    return '([^/]+)';
-  })}/?$`);
+  const pattern = new RegExp(
+    `^${path.replace(/:(\w+)/g, (_m, k: string) => {
+      keys.push(k);
+      return '([^/]+)';
+    })}/?$`,
+  );
   routes.push({ pattern, keys, page });
 }
 
@@ -117,24 +119,31 @@ export function lazy(load: () => Promise<PageFn>): PageFn {
     el.append(Object.assign(document.createElement('p'), { className: 'loading', textContent: 'Loading…' }));
     const page: Page = { title: '', el };
     let disposed = false;
-    load().then((fn) => {
-      if (disposed) return;
-      const real = fn(ctx);
-      page.dispose = real.dispose;
-      el.replaceWith(real.el);
-      page.el = real.el;
-      if (real.title) document.title = `${real.title} · Nova`;
-      const heading = real.el.querySelector<HTMLElement>('h1');
-      if (heading && !initialLoad) {
-        heading.tabIndex = -1;
-        heading.focus({ preventScroll: true });
-      }
-    }, () => {
-      el.textContent = 'This page could not be loaded. Check your connection and reload.';
-    });
-    return { title: page.title, el, dispose: () => {
-      disposed = true;
-      page.dispose?.();
-    } };
+    load().then(
+      (fn) => {
+        if (disposed) return;
+        const real = fn(ctx);
+        page.dispose = real.dispose;
+        el.replaceWith(real.el);
+        page.el = real.el;
+        if (real.title) document.title = `${real.title} · Nova`;
+        const heading = real.el.querySelector<HTMLElement>('h1');
+        if (heading && !initialLoad) {
+          heading.tabIndex = -1;
+          heading.focus({ preventScroll: true });
+        }
+      },
+      () => {
+        el.textContent = 'This page could not be loaded. Check your connection and reload.';
+      },
+    );
+    return {
+      title: page.title,
+      el,
+      dispose: () => {
+        disposed = true;
+        page.dispose?.();
+      },
+    };
   };
 }

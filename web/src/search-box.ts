@@ -10,8 +10,16 @@ const DEBOUNCE_MS = 150;
 export function searchBox(): HTMLElement {
   const listId = uid('suggest');
   const input = h('input', {
-    type: 'search', name: 'q', placeholder: 'Search videos and channels', autocomplete: 'off', maxlength: 200,
-    role: 'combobox', 'aria-label': 'Search', 'aria-autocomplete': 'list', 'aria-expanded': 'false', 'aria-controls': listId,
+    type: 'search',
+    name: 'q',
+    placeholder: 'Search videos and channels',
+    autocomplete: 'off',
+    maxlength: 200,
+    role: 'combobox',
+    'aria-label': 'Search',
+    'aria-autocomplete': 'list',
+    'aria-expanded': 'false',
+    'aria-controls': listId,
   });
   const list = h('ul', { id: listId, role: 'listbox', class: 'suggestions', 'aria-label': 'Suggestions' });
   list.hidden = true;
@@ -49,9 +57,12 @@ export function searchBox(): HTMLElement {
         ...users.items.map((u) => ({ href: `/u/${encodeURIComponent(u.username ?? '')}`, text: u.username ?? '', kind: 'Channel' })),
         ...videos.items.map((v) => ({ href: `/watch/${v.id}`, text: v.title ?? '', kind: v.username ?? 'Video' })),
       ];
-      replace(list, items.length
-        ? items.map((it) => h('li', { role: 'option', id: uid('opt'), 'aria-selected': 'false', 'data-href': it.href }, h('span', null, it.text), h('span', { class: 'meta' }, it.kind)))
-        : h('li', { class: 'meta', role: 'presentation' }, `No results for “${q}”`));
+      replace(
+        list,
+        items.length
+          ? items.map((it) => h('li', { role: 'option', id: uid('opt'), 'aria-selected': 'false', 'data-href': it.href }, h('span', null, it.text), h('span', { class: 'meta' }, it.kind)))
+          : h('li', { class: 'meta', role: 'presentation' }, `No results for “${q}”`),
+      );
       list.hidden = false;
       input.setAttribute('aria-expanded', 'true');
       active = -1;

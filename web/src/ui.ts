@@ -21,7 +21,11 @@ export function textarea(label: string, attrs: Attrs = {}): { wrap: HTMLElement;
 
 export function select(label: string, options: Array<[string, string]>, attrs: Attrs = {}): { wrap: HTMLElement; input: HTMLSelectElement } {
   const id = uid('sel');
-  const input = h('select', { id, ...attrs }, options.map(([value, text]) => h('option', { value }, text)));
+  const input = h(
+    'select',
+    { id, ...attrs },
+    options.map(([value, text]) => h('option', { value }, text)),
+  );
   return { wrap: h('div', { class: 'field' }, h('label', { for: id }, label), input), input };
 }
 
@@ -131,18 +135,25 @@ export function badge(status: string): HTMLElement {
 }
 
 /** A video tile linking to its watch page. */
-export function videoCard(v: Pick<Video, 'id' | 'title' | 'thumbnail_url' | 'duration_seconds' | 'created_at'> & { view_count?: number; owner_username?: string; status?: string }, extra?: HTMLElement | null): HTMLElement {
-  const thumb = v.thumbnail_url
-    ? h('img', { src: v.thumbnail_url, alt: v.title, loading: 'lazy', decoding: 'async' })
-    : h('div', { class: 'thumb-empty', 'aria-hidden': 'true' }, '▶');
+export function videoCard(
+  v: Pick<Video, 'id' | 'title' | 'thumbnail_url' | 'duration_seconds' | 'created_at'> & { view_count?: number; owner_username?: string; status?: string },
+  extra?: HTMLElement | null,
+): HTMLElement {
+  const thumb = v.thumbnail_url ? h('img', { src: v.thumbnail_url, alt: v.title, loading: 'lazy', decoding: 'async' }) : h('div', { class: 'thumb-empty', 'aria-hidden': 'true' }, '▶');
   const dur = duration(v.duration_seconds);
   const meta = [v.owner_username, v.view_count !== undefined ? count(v.view_count, 'view') : null, ago(v.created_at)].filter(Boolean).join(' · ');
-  return h('article', { class: 'card' },
-    h('a', { href: `/watch/${v.id}`, class: 'card-link' },
+  return h(
+    'article',
+    { class: 'card' },
+    h(
+      'a',
+      { href: `/watch/${v.id}`, class: 'card-link' },
       h('div', { class: 'thumb' }, thumb, dur ? h('span', { class: 'duration' }, dur) : null, v.status && v.status !== 'ready' ? badge(v.status) : null),
-      h('h3', { class: 'card-title' }, v.title)),
+      h('h3', { class: 'card-title' }, v.title),
+    ),
     meta ? h('p', { class: 'meta' }, meta) : null,
-    extra ?? null);
+    extra ?? null,
+  );
 }
 
 export function empty(text: string, action?: HTMLElement): HTMLElement {

@@ -38,7 +38,10 @@ export function uploadIndicator(): HTMLElement {
     fill.style.width = `${pct}%`;
     const what = s.sending > 0 ? `Uploading ${s.sending}` : `${s.unfinished} paused`;
     text.textContent = `${what} · ${pct} %`;
-    el.setAttribute('aria-label', `${s.sending > 0 ? `${s.sending} upload${s.sending === 1 ? '' : 's'} in progress` : `${s.unfinished} upload${s.unfinished === 1 ? '' : 's'} paused`}, ${pct} percent: open Upload`);
+    el.setAttribute(
+      'aria-label',
+      `${s.sending > 0 ? `${s.sending} upload${s.sending === 1 ? '' : 's'} in progress` : `${s.unfinished} upload${s.unfinished === 1 ? '' : 's'} paused`}, ${pct} percent: open Upload`,
+    );
   };
   listeners.add(paint);
   paint();

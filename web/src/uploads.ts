@@ -111,7 +111,18 @@ class UploadManager {
   }
 
   start(file: File, opts: { endpoint?: string; previous?: StoredUpload; videoId: string; title: string }): UploadJob {
-    const job: UploadJob = { key: this.nextKey++, videoId: opts.videoId, title: opts.title, file, state: 'uploading', sent: 0, total: file.size, rate: 0, error: null, resumed: Boolean(opts.previous) };
+    const job: UploadJob = {
+      key: this.nextKey++,
+      videoId: opts.videoId,
+      title: opts.title,
+      file,
+      state: 'uploading',
+      sent: 0,
+      total: file.size,
+      rate: 0,
+      error: null,
+      resumed: Boolean(opts.previous),
+    };
     let lastTime = performance.now();
     let lastBytes = 0;
     const upload = new tus.Upload(file, {

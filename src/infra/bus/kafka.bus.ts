@@ -3,16 +3,7 @@
 // Java and librdkafka clients find a key on the same partition. Each subscription is a consumer
 // group that commits after its handler succeeded; connection failures surface as rejected
 // publishes (the relay backs off) and as consumer restarts in the background, never as a crash.
-import {
-  Admin,
-  Consumer,
-  ProduceAcks,
-  Producer,
-  stringDeserializers,
-  stringSerializers,
-  type Message,
-  type MessagesStream,
-} from '@platformatic/kafka';
+import { Admin, Consumer, ProduceAcks, Producer, stringDeserializers, stringSerializers, type Message, type MessagesStream } from '@platformatic/kafka';
 import type { KafkaConfig } from '../../config.js';
 import type { Logger } from '../logger.js';
 import type { BatchHandler, EventBus, GroupLag, OutgoingMessage, Subscription } from './bus.js';

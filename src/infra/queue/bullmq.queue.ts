@@ -45,13 +45,17 @@ export class BullQueue implements QueueAdapter {
       if (state === 'completed' || state === 'failed') await existing.remove();
       else return;
     }
-    await this.queue.add(job.type, { job_id: job.id }, {
-      jobId: job.id,
-      attempts: job.max_attempts,
-      backoff: { type: 'exponential', delay: this.opts.backoffSeconds * 1000 },
-      removeOnComplete: true,
-      removeOnFail: true,
-    });
+    await this.queue.add(
+      job.type,
+      { job_id: job.id },
+      {
+        jobId: job.id,
+        attempts: job.max_attempts,
+        backoff: { type: 'exponential', delay: this.opts.backoffSeconds * 1000 },
+        removeOnComplete: true,
+        removeOnFail: true,
+      },
+    );
   }
 
   async startWorker(execute: JobExecutor, opts: { workerId: string; concurrency: number; types: string[] }): Promise<void> {

@@ -99,7 +99,10 @@ export class JobQueue {
   /** Runs one claimed job: heartbeats, the handler, then records the outcome. */
   async execute(job: JobRow): Promise<JobOutcome> {
     const outcome = await this.attempt(job);
-    await this.handlers.get(job.type)?.settled?.(job, outcome).catch((err) => this.logger.warn({ err, job_id: job.id }, 'job settle hook failed'));
+    await this.handlers
+      .get(job.type)
+      ?.settled?.(job, outcome)
+      .catch((err) => this.logger.warn({ err, job_id: job.id }, 'job settle hook failed'));
     return outcome;
   }
 
@@ -120,14 +123,17 @@ export class JobQueue {
     this.running.set(job.id, ac);
     // Delivered while stopping (e.g. BullMQ handing over a job as the worker closes): give it back.
     if (this.stopping) ac.abort(new JobCancelledError('stopping'));
-    const beat = setInterval(() => {
-      this.repo.heartbeat(job.id, this.workerId, this.leaseUntil()).then(
-        (ok) => {
-          if (!ok && !ac.signal.aborted) ac.abort(new JobCancelledError('lost'));
-        },
-        (err) => log.warn({ err }, 'job heartbeat failed'),
-      );
-    }, Math.max(500, (this.opts.leaseSeconds * 1000) / 3));
+    const beat = setInterval(
+      () => {
+        this.repo.heartbeat(job.id, this.workerId, this.leaseUntil()).then(
+          (ok) => {
+            if (!ok && !ac.signal.aborted) ac.abort(new JobCancelledError('lost'));
+          },
+          (err) => log.warn({ err }, 'job heartbeat failed'),
+        );
+      },
+      Math.max(500, (this.opts.leaseSeconds * 1000) / 3),
+    );
     const ctx: JobContext = {
       workerId: this.workerId,
       signal: ac.signal,
@@ -151,14 +157,17 @@ export class JobQueue {
   private async cancelled(job: JobRow, handler: JobHandler, ac: AbortController, log: Logger): Promise<JobOutcome> {
     const reason: unknown = ac.signal.reason;
     if (reason instanceof JobCancelledError && reason.why === 'stopping') {
-      const released = await this.db.kysely.transaction().execute(async (trx) => {
-        const ok = await this.repo.release(trx, job.id, this.workerId);
-        if (ok) await handler.onRequeued?.(trx, job);
-        return ok;
-      }).catch((err) => {
-        log.warn({ err }, 'could not hand the job back; it will be retaken when its lease expires');
-        return false;
-      });
+      const released = await this.db.kysely
+        .transaction()
+        .execute(async (trx) => {
+          const ok = await this.repo.release(trx, job.id, this.workerId);
+          if (ok) await handler.onRequeued?.(trx, job);
+          return ok;
+        })
+        .catch((err) => {
+          log.warn({ err }, 'could not hand the job back; it will be retaken when its lease expires');
+          return false;
+        });
       if (released) await this.dispatch({ ...job, state: 'queued' });
       return 'released';
     }

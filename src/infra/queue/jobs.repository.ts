@@ -16,10 +16,7 @@ export type NewJob = Pick<JobRow, 'id' | 'type' | 'video_id' | 'payload' | 'max_
 
 function claimable(now: string) {
   return (eb: ExpressionBuilder<Tables, 'jobs'>) =>
-    eb.or([
-      eb.and([eb('state', 'in', ['queued', 'retrying']), eb('run_at', '<=', now)]),
-      eb.and([eb('state', '=', 'running'), eb('lease_until', '<', now)]),
-    ]);
+    eb.or([eb.and([eb('state', 'in', ['queued', 'retrying']), eb('run_at', '<=', now)]), eb.and([eb('state', '=', 'running'), eb('lease_until', '<', now)])]);
 }
 
 export class JobsRepository {
@@ -87,10 +84,10 @@ export class JobsRepository {
     // SQLite: pick a candidate, then take it only if it is still claimable. A concurrent claimer
     // makes the UPDATE match nothing, and we try the next candidate.
     for (let i = 0; i < 5; i++) {
-      const cand = await k.selectFrom('jobs').select('id').where('type', 'in', types).where(claimable(now))
-        .orderBy('run_at').orderBy('id').limit(1).executeTakeFirst();
+      const cand = await k.selectFrom('jobs').select('id').where('type', 'in', types).where(claimable(now)).orderBy('run_at').orderBy('id').limit(1).executeTakeFirst();
       if (!cand) return null;
-      const row = await k.updateTable('jobs')
+      const row = await k
+        .updateTable('jobs')
         .set((eb) => ({ state: 'running', attempts: eb('attempts', '+', 1), locked_by: workerId, lease_until: leaseUntil, started_at: now, updated_at: now, stage: null, progress: 0 }))
         .where('id', '=', cand.id)
         .where(claimable(now))
@@ -104,7 +101,8 @@ export class JobsRepository {
   /** Marks a job delivered by another dispatcher (BullMQ) as running on workerId. */
   async begin(id: string, workerId: string, leaseUntil: string): Promise<JobRow | null> {
     const now = new Date().toISOString();
-    const row = await this.db.kysely.updateTable('jobs')
+    const row = await this.db.kysely
+      .updateTable('jobs')
       .set((eb) => ({ state: 'running', attempts: eb('attempts', '+', 1), locked_by: workerId, lease_until: leaseUntil, started_at: now, updated_at: now, stage: null, progress: 0 }))
       .where('id', '=', id)
       .where('state', 'in', ['queued', 'retrying', 'running'])
@@ -115,23 +113,28 @@ export class JobsRepository {
 
   /** Extends the lease; false when the job is no longer this worker's (taken over or deleted). */
   async heartbeat(id: string, workerId: string, leaseUntil: string): Promise<boolean> {
-    const res = await this.db.kysely.updateTable('jobs').set({ lease_until: leaseUntil })
-      .where('id', '=', id).where('locked_by', '=', workerId).where('state', '=', 'running')
-      .executeTakeFirst();
+    const res = await this.db.kysely.updateTable('jobs').set({ lease_until: leaseUntil }).where('id', '=', id).where('locked_by', '=', workerId).where('state', '=', 'running').executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
   }
 
   async report(id: string, workerId: string, stage: string, progress: number): Promise<void> {
-    await this.db.kysely.updateTable('jobs').set({ stage, progress, updated_at: new Date().toISOString() })
-      .where('id', '=', id).where('locked_by', '=', workerId).where('state', '=', 'running')
+    await this.db.kysely
+      .updateTable('jobs')
+      .set({ stage, progress, updated_at: new Date().toISOString() })
+      .where('id', '=', id)
+      .where('locked_by', '=', workerId)
+      .where('state', '=', 'running')
       .execute();
   }
 
   async markDone(trx: Executor, id: string, workerId: string): Promise<boolean> {
     const now = new Date().toISOString();
-    const res = await trx.updateTable('jobs')
+    const res = await trx
+      .updateTable('jobs')
       .set({ state: 'done', locked_by: null, lease_until: null, error: null, finished_at: now, updated_at: now })
-      .where('id', '=', id).where('locked_by', '=', workerId).where('state', '=', 'running')
+      .where('id', '=', id)
+      .where('locked_by', '=', workerId)
+      .where('state', '=', 'running')
       .executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
   }
@@ -139,9 +142,12 @@ export class JobsRepository {
   /** Records a failure: `runAt` set means it will be retried then; null means it failed for good. */
   async markFailed(trx: Executor, id: string, workerId: string, error: string, runAt: string | null): Promise<boolean> {
     const now = new Date().toISOString();
-    const res = await trx.updateTable('jobs')
+    const res = await trx
+      .updateTable('jobs')
       .set({ state: runAt ? 'retrying' : 'failed', run_at: runAt ?? now, locked_by: null, lease_until: null, error, updated_at: now, finished_at: runAt ? null : now })
-      .where('id', '=', id).where('locked_by', '=', workerId).where('state', '=', 'running')
+      .where('id', '=', id)
+      .where('locked_by', '=', workerId)
+      .where('state', '=', 'running')
       .executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
   }
@@ -149,9 +155,12 @@ export class JobsRepository {
   /** Puts a running job back in the queue without counting the interrupted attempt. */
   async release(trx: Executor, id: string, workerId: string): Promise<boolean> {
     const now = new Date().toISOString();
-    const res = await trx.updateTable('jobs')
+    const res = await trx
+      .updateTable('jobs')
       .set((eb) => ({ state: 'queued', attempts: eb('attempts', '-', 1), run_at: now, locked_by: null, lease_until: null, stage: null, progress: 0, updated_at: now }))
-      .where('id', '=', id).where('locked_by', '=', workerId).where('state', '=', 'running')
+      .where('id', '=', id)
+      .where('locked_by', '=', workerId)
+      .where('state', '=', 'running')
       .executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
   }
@@ -159,15 +168,21 @@ export class JobsRepository {
   /** A failed job starts over with a fresh set of attempts. */
   async requeue(trx: Executor, id: string): Promise<JobRow | undefined> {
     const now = new Date().toISOString();
-    return trx.updateTable('jobs')
+    return trx
+      .updateTable('jobs')
       .set({ state: 'queued', attempts: 0, run_at: now, locked_by: null, lease_until: null, stage: null, progress: 0, error: null, updated_at: now, started_at: null, finished_at: null })
-      .where('id', '=', id).where('state', '=', 'failed')
+      .where('id', '=', id)
+      .where('state', '=', 'failed')
       .returningAll()
       .executeTakeFirst();
   }
 
   async countsByState(): Promise<Record<JobState, number>> {
-    const rows = await this.db.kysely.selectFrom('jobs').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
+    const rows = await this.db.kysely
+      .selectFrom('jobs')
+      .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('state')
+      .execute();
     const out: Record<JobState, number> = { queued: 0, running: 0, retrying: 0, failed: 0, done: 0 };
     for (const r of rows) if (r.state in out) out[r.state as JobState] = Number(r.n);
     return out;
@@ -180,7 +195,8 @@ export class JobsRepository {
 
   /** Jobs waiting to run ahead of this one, in claim order (run_at, id). */
   async position(job: Pick<JobRow, 'id' | 'run_at'>): Promise<number> {
-    const row = await this.db.kysely.selectFrom('jobs')
+    const row = await this.db.kysely
+      .selectFrom('jobs')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('state', 'in', ['queued', 'retrying'])
       .where((eb) => eb.or([eb('run_at', '<', job.run_at), eb.and([eb('run_at', '=', job.run_at), eb('id', '<', job.id)])]))

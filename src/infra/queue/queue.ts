@@ -33,7 +33,10 @@ export interface JobRow {
  * retried: another attempt would fail the same way.
  */
 export class JobError extends Error {
-  constructor(message: string, readonly permanent: boolean) {
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+  ) {
     super(message);
     this.name = 'JobError';
   }

@@ -26,7 +26,10 @@ export class ObjectNotFoundError extends StorageError {
  */
 export class StorageUnavailableError extends StorageError {
   readonly status = 503;
-  constructor(readonly retryAfterSeconds = 1, options?: { cause?: unknown }) {
+  constructor(
+    readonly retryAfterSeconds = 1,
+    options?: { cause?: unknown },
+  ) {
     super('Object storage is temporarily unavailable.', options);
   }
 }

@@ -13,7 +13,11 @@ type Mode = RegistrationMode;
 type Settings = AdminInstanceJson;
 type Invite = InviteJson;
 
-const MODES: Array<[Mode, string]> = [['open', 'Open: anyone can sign up'], ['invite_only', 'Invite only: sign-up needs an invite code'], ['closed', 'Closed: nobody can sign up']];
+const MODES: Array<[Mode, string]> = [
+  ['open', 'Open: anyone can sign up'],
+  ['invite_only', 'Invite only: sign-up needs an invite code'],
+  ['closed', 'Closed: nobody can sign up'],
+];
 
 export function instanceSection(): { el: HTMLElement; dispose(): void } {
   const checklist = h('div', { class: 'checklist' });
@@ -22,13 +26,32 @@ export function instanceSection(): { el: HTMLElement; dispose(): void } {
   const description = textarea('Short description (shown on the home page)', { name: 'instance-description', maxlength: 300, rows: 2 });
   const mode = select('Who may sign up', MODES, { name: 'registration-mode' });
   const limits = h('p', { class: 'hint' });
-  const form = h('form', { class: 'stack card-panel' }, h('h3', null, 'Identity and sign-up'), name.wrap, description.wrap, mode.wrap, limits, msg.el, h('button', { type: 'submit' }, 'Save settings'));
+  const form = h(
+    'form',
+    { class: 'stack card-panel' },
+    h('h3', null, 'Identity and sign-up'),
+    name.wrap,
+    description.wrap,
+    mode.wrap,
+    limits,
+    msg.el,
+    h('button', { type: 'submit' }, 'Save settings'),
+  );
   const invitesMsg = notice();
   const invites = h('div', { class: 'table-wrap' });
   const newCode = h('div');
   const uses = field('Uses', { type: 'number', name: 'invite-uses', min: 1, max: 10000, value: '1', inputmode: 'numeric' });
   const days = field('Expires after (days)', { type: 'number', name: 'invite-days', min: 1, max: 365, value: '7', inputmode: 'numeric' }, 'Leave empty for no expiry.');
-  const inviteForm = h('form', { class: 'stack card-panel' }, h('h3', null, 'Invite codes'), h('div', { class: 'row wrap' }, uses.wrap, days.wrap), invitesMsg.el, h('button', { type: 'submit' }, 'Create invite code'), newCode, invites);
+  const inviteForm = h(
+    'form',
+    { class: 'stack card-panel' },
+    h('h3', null, 'Invite codes'),
+    h('div', { class: 'row wrap' }, uses.wrap, days.wrap),
+    invitesMsg.el,
+    h('button', { type: 'submit' }, 'Create invite code'),
+    newCode,
+    invites,
+  );
 
   function paint(s: Settings): void {
     name.input.value = s.name;
@@ -37,11 +60,23 @@ export function instanceSection(): { el: HTMLElement; dispose(): void } {
     const l = s.upload_limits;
     limits.textContent = `Upload limits (server configuration): ${bytes(l.max_bytes)} per file, ${l.max_pending_per_user || 'any number of'} unfinished uploads per user, each kept ${Math.round(l.expiry_seconds / 3600)} h. Change them with UPLOAD_MAX_BYTES, UPLOAD_MAX_PENDING_PER_USER and UPLOAD_EXPIRY_SECONDS.`;
     const open = s.checklist.filter((c) => !c.done);
-    replace(checklist, open.length === 0
-      ? null
-      : h('div', { class: 'card-panel', role: 'region', 'aria-labelledby': 'checklist-h' },
-        h('h3', { id: 'checklist-h' }, 'Getting started'),
-        h('ul', { class: 'stack' }, s.checklist.map((c) => h('li', { 'data-done': String(c.done) }, h('span', { 'aria-hidden': 'true' }, c.done ? '✓ ' : '○ '), c.label, h('span', { class: 'sr-only' }, c.done ? ' (done)' : ' (to do)'))))));
+    replace(
+      checklist,
+      open.length === 0
+        ? null
+        : h(
+            'div',
+            { class: 'card-panel', role: 'region', 'aria-labelledby': 'checklist-h' },
+            h('h3', { id: 'checklist-h' }, 'Getting started'),
+            h(
+              'ul',
+              { class: 'stack' },
+              s.checklist.map((c) =>
+                h('li', { 'data-done': String(c.done) }, h('span', { 'aria-hidden': 'true' }, c.done ? '✓ ' : '○ '), c.label, h('span', { class: 'sr-only' }, c.done ? ' (done)' : ' (to do)')),
+              ),
+            ),
+          ),
+    );
   }
 
   async function load(): Promise<void> {
@@ -76,26 +111,47 @@ export function instanceSection(): { el: HTMLElement; dispose(): void } {
         replace(invites, h('p', { class: 'hint' }, 'No invite codes yet.'));
         return;
       }
-      replace(invites, h('table', null,
-        h('caption', { class: 'sr-only' }, 'Invite codes'),
-        h('thead', null, h('tr', null, ['Code', 'Used', 'Expires', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
-        h('tbody', null, list.items.map((i) => {
-          const revoke = h('button', { type: 'button', class: 'small secondary', 'aria-label': `Revoke invite ${i.code}` }, 'Revoke');
-          revoke.addEventListener('click', async () => {
-            try {
-              await del(`/api/v1/admin/invites/${encodeURIComponent(i.code)}`);
-              invitesMsg.ok('Invite code revoked.');
-              void loadInvites();
-            } catch (err) {
-              invitesMsg.error(errorText(err));
-            }
-          });
-          return h('tr', null,
-            h('th', { scope: 'row' }, h('code', null, i.code)),
-            h('td', null, `${i.uses} of ${i.max_uses}`),
-            h('td', null, i.expires_at ? h('time', { datetime: i.expires_at }, new Date(i.expires_at).toLocaleDateString()) : 'Never'),
-            h('td', null, revoke));
-        }))));
+      replace(
+        invites,
+        h(
+          'table',
+          null,
+          h('caption', { class: 'sr-only' }, 'Invite codes'),
+          h(
+            'thead',
+            null,
+            h(
+              'tr',
+              null,
+              ['Code', 'Used', 'Expires', 'Actions'].map((c) => h('th', { scope: 'col' }, c)),
+            ),
+          ),
+          h(
+            'tbody',
+            null,
+            list.items.map((i) => {
+              const revoke = h('button', { type: 'button', class: 'small secondary', 'aria-label': `Revoke invite ${i.code}` }, 'Revoke');
+              revoke.addEventListener('click', async () => {
+                try {
+                  await del(`/api/v1/admin/invites/${encodeURIComponent(i.code)}`);
+                  invitesMsg.ok('Invite code revoked.');
+                  void loadInvites();
+                } catch (err) {
+                  invitesMsg.error(errorText(err));
+                }
+              });
+              return h(
+                'tr',
+                null,
+                h('th', { scope: 'row' }, h('code', null, i.code)),
+                h('td', null, `${i.uses} of ${i.max_uses}`),
+                h('td', null, i.expires_at ? h('time', { datetime: i.expires_at }, new Date(i.expires_at).toLocaleDateString()) : 'Never'),
+                h('td', null, revoke),
+              );
+            }),
+          ),
+        ),
+      );
     } catch (err) {
       replace(invites, h('p', { class: 'hint' }, errorText(err)));
     }
@@ -122,8 +178,6 @@ export function instanceSection(): { el: HTMLElement; dispose(): void } {
 
   void load();
   void loadInvites();
-  const el = h('section', { class: 'block', 'aria-labelledby': 'instance-h' },
-    h('h2', { id: 'instance-h' }, 'Instance'),
-    checklist, form, inviteForm);
+  const el = h('section', { class: 'block', 'aria-labelledby': 'instance-h' }, h('h2', { id: 'instance-h' }, 'Instance'), checklist, form, inviteForm);
   return { el, dispose() {} };
 }

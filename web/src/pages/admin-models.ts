@@ -28,7 +28,14 @@ export function modelsSection(): { el: HTMLElement; dispose(): void } {
   const loadName = field('Model name', { name: 'model-name', required: true, pattern: '[A-Za-z0-9_.\\-]+', maxlength: 64 });
   const loadPath = field('Model file path (on the server)', { name: 'model-path', placeholder: 'models/ranker-v2.onnx' }, 'Leave empty to load the newest version on disk.');
   const loadMsg = notice();
-  const loadForm = h('form', { class: 'stack card-panel' }, h('h3', null, 'Load or reload a model'), h('div', { class: 'row wrap' }, loadName.wrap, loadPath.wrap), loadMsg.el, h('button', { type: 'submit' }, 'Load model'));
+  const loadForm = h(
+    'form',
+    { class: 'stack card-panel' },
+    h('h3', null, 'Load or reload a model'),
+    h('div', { class: 'row wrap' }, loadName.wrap, loadPath.wrap),
+    loadMsg.el,
+    h('button', { type: 'submit' }, 'Load model'),
+  );
   loadForm.addEventListener('submit', (ev) => {
     ev.preventDefault();
     void reload(loadName.input.value.trim(), loadPath.input.value.trim(), loadMsg);
@@ -56,23 +63,44 @@ export function modelsSection(): { el: HTMLElement; dispose(): void } {
       replace(table, h('p', { class: 'hint' }, 'No models are served yet. Load one below.'));
       return;
     }
-    replace(table, h('table', null,
-      h('caption', { class: 'sr-only' }, 'Served models'),
-      h('thead', null, h('tr', null, ['Model', 'Version', 'Loaded', 'Inferences', 'Avg', 'p50', 'p95', 'p99', ''].map((c, i) => h('th', { scope: 'col', class: i >= 3 && c ? 'num' : undefined }, c)))),
-      h('tbody', null, models.map((m) => {
-        const again = h('button', { type: 'button', class: 'secondary small', 'aria-label': `Reload ${m.name}` }, 'Reload');
-        again.addEventListener('click', () => void reload(m.name, '', msg));
-        return h('tr', null,
-          h('th', { scope: 'row', title: m.path }, m.name),
-          h('td', null, String(m.version)),
-          h('td', null, ago(m.loaded_at)),
-          h('td', { class: 'num' }, m.inference_count.toLocaleString()),
-          h('td', { class: 'num' }, ms(m.avg_latency_ms)),
-          h('td', { class: 'num' }, ms(m.p50_ms)),
-          h('td', { class: 'num' }, ms(m.p95_ms)),
-          h('td', { class: 'num' }, ms(m.p99_ms)),
-          h('td', null, again));
-      }))));
+    replace(
+      table,
+      h(
+        'table',
+        null,
+        h('caption', { class: 'sr-only' }, 'Served models'),
+        h(
+          'thead',
+          null,
+          h(
+            'tr',
+            null,
+            ['Model', 'Version', 'Loaded', 'Inferences', 'Avg', 'p50', 'p95', 'p99', ''].map((c, i) => h('th', { scope: 'col', class: i >= 3 && c ? 'num' : undefined }, c)),
+          ),
+        ),
+        h(
+          'tbody',
+          null,
+          models.map((m) => {
+            const again = h('button', { type: 'button', class: 'secondary small', 'aria-label': `Reload ${m.name}` }, 'Reload');
+            again.addEventListener('click', () => void reload(m.name, '', msg));
+            return h(
+              'tr',
+              null,
+              h('th', { scope: 'row', title: m.path }, m.name),
+              h('td', null, String(m.version)),
+              h('td', null, ago(m.loaded_at)),
+              h('td', { class: 'num' }, m.inference_count.toLocaleString()),
+              h('td', { class: 'num' }, ms(m.avg_latency_ms)),
+              h('td', { class: 'num' }, ms(m.p50_ms)),
+              h('td', { class: 'num' }, ms(m.p95_ms)),
+              h('td', { class: 'num' }, ms(m.p99_ms)),
+              h('td', null, again),
+            );
+          }),
+        ),
+      ),
+    );
   }
 
   function paintChart(): void {
@@ -102,7 +130,10 @@ export function modelsSection(): { el: HTMLElement; dispose(): void } {
       const names = res.models.map((m) => m.name);
       const chosen = chartModel.input.value;
       if (names.join() !== [...chartModel.input.options].map((o) => o.value).join()) {
-        replace(chartModel.input, names.map((n) => h('option', { value: n }, n)));
+        replace(
+          chartModel.input,
+          names.map((n) => h('option', { value: n }, n)),
+        );
         if (names.includes(chosen)) chartModel.input.value = chosen;
       }
       paintTable(res.models);
@@ -121,22 +152,37 @@ export function modelsSection(): { el: HTMLElement; dispose(): void } {
 
   function paintJobs(q: JobsStatus): void {
     const counts = Object.entries(q.counts ?? {});
-    replace(jobs,
+    replace(
+      jobs,
       h('h3', null, 'Transcoding queue'),
-      h('ul', { class: 'stats' }, counts.map(([k, v]) => h('li', null, h('strong', null, String(v)), ' ', k))),
+      h(
+        'ul',
+        { class: 'stats' },
+        counts.map(([k, v]) => h('li', null, h('strong', null, String(v)), ' ', k)),
+      ),
       (q.running ?? []).length
-        ? h('ul', { class: 'plain' }, (q.running ?? []).map((j) => h('li', null, h('a', { href: `/watch/${j.video_id}` }, j.video_id ?? 'job'), ` · ${j.stage ?? ''} ${Math.floor(j.progress ?? 0)} %${j.worker ? ` · ${j.worker}` : ''}`)))
-        : null);
+        ? h(
+            'ul',
+            { class: 'plain' },
+            (q.running ?? []).map((j) =>
+              h('li', null, h('a', { href: `/watch/${j.video_id}` }, j.video_id ?? 'job'), ` · ${j.stage ?? ''} ${Math.floor(j.progress ?? 0)} %${j.worker ? ` · ${j.worker}` : ''}`),
+            ),
+          )
+        : null,
+    );
   }
 
   chartModel.input.addEventListener('change', paintChart);
-  const el = h('section', { class: 'block', 'aria-labelledby': 'models-h' },
+  const el = h(
+    'section',
+    { class: 'block', 'aria-labelledby': 'models-h' },
     h('h2', { id: 'models-h' }, 'Models'),
     msg.el,
     table,
     h('div', { class: 'card-panel' }, h('div', { class: 'row spread' }, h('h3', null, 'Latency'), chartModel.wrap), chartBox),
     loadForm,
-    jobs);
+    jobs,
+  );
   void sample();
   return {
     el,

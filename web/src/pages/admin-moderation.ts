@@ -21,11 +21,34 @@ export function parseTarget(raw: string): { id: string; type?: 'video' | 'stream
 export function moderationSection(): { el: HTMLElement; dispose(): void } {
   const msg = notice();
   const log = h('div', { class: 'table-wrap' });
-  const type = select('What', [['video', 'Video'], ['stream', 'Live stream']], { name: 'target-type' });
+  const type = select(
+    'What',
+    [
+      ['video', 'Video'],
+      ['stream', 'Live stream'],
+    ],
+    { name: 'target-type' },
+  );
   const target = field('Video or stream id (or its URL)', { name: 'target', required: true, maxlength: 300, autocomplete: 'off' });
-  const action = select('Action', [['hide', 'Hide (only the owner and admins see it)'], ['unhide', 'Show again'], ['delete', 'Delete for good']], { name: 'action' });
+  const action = select(
+    'Action',
+    [
+      ['hide', 'Hide (only the owner and admins see it)'],
+      ['unhide', 'Show again'],
+      ['delete', 'Delete for good'],
+    ],
+    { name: 'action' },
+  );
   const reason = textarea('Reason (kept in the moderation log)', { name: 'reason', required: true, maxlength: 500, rows: 2 });
-  const form = h('form', { class: 'stack card-panel' }, h('h3', null, 'Moderate a video or stream'), h('div', { class: 'row wrap' }, type.wrap, target.wrap, action.wrap), reason.wrap, msg.el, h('button', { type: 'submit' }, 'Apply'));
+  const form = h(
+    'form',
+    { class: 'stack card-panel' },
+    h('h3', null, 'Moderate a video or stream'),
+    h('div', { class: 'row wrap' }, type.wrap, target.wrap, action.wrap),
+    reason.wrap,
+    msg.el,
+    h('button', { type: 'submit' }, 'Apply'),
+  );
 
   const syncActions = () => {
     // A stream can only be deleted; its recordings are videos, moderated as such.
@@ -69,26 +92,50 @@ export function moderationSection(): { el: HTMLElement; dispose(): void } {
         replace(log, h('p', { class: 'hint' }, 'No moderation actions yet.'));
         return;
       }
-      replace(log, h('table', null,
-        h('caption', { class: 'sr-only' }, 'Moderation log'),
-        h('thead', null, h('tr', null, ['What', 'Action', 'Reason', 'Owner', 'By', 'When'].map((c) => h('th', { scope: 'col' }, c)))),
-        h('tbody', null, page.items.map((e) => h('tr', null,
-          h('th', { scope: 'row' }, e.action === 'delete' ? e.target_title : h('a', { href: e.target_type === 'video' ? `/watch/${e.target_id}` : `/live/${e.target_id}` }, e.target_title), h('span', { class: 'hint' }, ` (${e.target_type})`)),
-          h('td', null, ACTIONS[e.action]),
-          h('td', null, e.reason),
-          h('td', null, e.target_owner ?? '—'),
-          h('td', null, e.moderator ?? '—'),
-          h('td', null, h('time', { datetime: e.created_at, title: new Date(e.created_at).toLocaleString() }, ago(e.created_at))))))));
+      replace(
+        log,
+        h(
+          'table',
+          null,
+          h('caption', { class: 'sr-only' }, 'Moderation log'),
+          h(
+            'thead',
+            null,
+            h(
+              'tr',
+              null,
+              ['What', 'Action', 'Reason', 'Owner', 'By', 'When'].map((c) => h('th', { scope: 'col' }, c)),
+            ),
+          ),
+          h(
+            'tbody',
+            null,
+            page.items.map((e) =>
+              h(
+                'tr',
+                null,
+                h(
+                  'th',
+                  { scope: 'row' },
+                  e.action === 'delete' ? e.target_title : h('a', { href: e.target_type === 'video' ? `/watch/${e.target_id}` : `/live/${e.target_id}` }, e.target_title),
+                  h('span', { class: 'hint' }, ` (${e.target_type})`),
+                ),
+                h('td', null, ACTIONS[e.action]),
+                h('td', null, e.reason),
+                h('td', null, e.target_owner ?? '—'),
+                h('td', null, e.moderator ?? '—'),
+                h('td', null, h('time', { datetime: e.created_at, title: new Date(e.created_at).toLocaleString() }, ago(e.created_at))),
+              ),
+            ),
+          ),
+        ),
+      );
     } catch (err) {
       replace(log, h('p', { class: 'hint' }, errorText(err)));
     }
   }
 
   void loadLog();
-  const el = h('section', { class: 'block', 'aria-labelledby': 'mod-h' },
-    h('h2', { id: 'mod-h' }, 'Moderation'),
-    form,
-    h('h3', null, 'Moderation log'),
-    log);
+  const el = h('section', { class: 'block', 'aria-labelledby': 'mod-h' }, h('h2', { id: 'mod-h' }, 'Moderation'), form, h('h3', null, 'Moderation log'), log);
   return { el, dispose() {} };
 }

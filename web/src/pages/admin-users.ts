@@ -69,27 +69,66 @@ export function usersSection(): { el: HTMLElement; dispose(): void } {
       replace(table, h('p', { class: 'hint' }, query ? 'No user matches this search.' : 'No users yet.'));
       return;
     }
-    replace(table, h('table', { class: 'users' },
-      h('caption', { class: 'sr-only' }, 'Users'),
-      h('thead', null, h('tr', null, ['User', 'Role', 'Status', 'Joined', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', null, users.map((u) => {
-        const self = u.id === session.user?.id;
-        const toggle = h('button', { type: 'button', class: u.disabled ? 'small' : 'small danger', disabled: self, 'aria-label': `${u.disabled ? 'Enable' : 'Disable'} ${u.username}` }, u.disabled ? 'Enable' : 'Disable');
-        toggle.addEventListener('click', () => void change(u, { disabled: !u.disabled }, u.disabled ? `${u.username} can sign in again.` : `${u.username} is disabled: signed out everywhere, and cannot sign in, upload or stream.`));
-        const role = h('button', { type: 'button', class: 'small secondary', disabled: self, 'aria-label': u.role === 'admin' ? `Revoke admin from ${u.username}` : `Make admin: ${u.username}` }, u.role === 'admin' ? 'Revoke admin' : 'Make admin');
-        role.addEventListener('click', () => void change(u, { role: u.role === 'admin' ? 'user' : 'admin' }, u.role === 'admin' ? `${u.username} is no longer an admin.` : `${u.username} is now an admin.`));
-        return h('tr', { 'data-user': u.username },
-          h('th', { scope: 'row' }, h('a', { href: `/u/${encodeURIComponent(u.username)}` }, u.username), self ? h('span', { class: 'hint' }, ' (you)') : null),
-          h('td', null, u.role === 'admin' ? 'Admin' : 'User'),
-          h('td', null, u.disabled ? h('span', { class: 'badge failed' }, 'Disabled') : 'Active'),
-          h('td', null, h('time', { datetime: u.created_at, title: new Date(u.created_at).toLocaleString() }, ago(u.created_at))),
-          h('td', null, h('div', { class: 'row' }, toggle, role)));
-      }))));
+    replace(
+      table,
+      h(
+        'table',
+        { class: 'users' },
+        h('caption', { class: 'sr-only' }, 'Users'),
+        h(
+          'thead',
+          null,
+          h(
+            'tr',
+            null,
+            ['User', 'Role', 'Status', 'Joined', 'Actions'].map((c) => h('th', { scope: 'col' }, c)),
+          ),
+        ),
+        h(
+          'tbody',
+          null,
+          users.map((u) => {
+            const self = u.id === session.user?.id;
+            const toggle = h(
+              'button',
+              { type: 'button', class: u.disabled ? 'small' : 'small danger', disabled: self, 'aria-label': `${u.disabled ? 'Enable' : 'Disable'} ${u.username}` },
+              u.disabled ? 'Enable' : 'Disable',
+            );
+            toggle.addEventListener(
+              'click',
+              () =>
+                void change(u, { disabled: !u.disabled }, u.disabled ? `${u.username} can sign in again.` : `${u.username} is disabled: signed out everywhere, and cannot sign in, upload or stream.`),
+            );
+            const role = h(
+              'button',
+              { type: 'button', class: 'small secondary', disabled: self, 'aria-label': u.role === 'admin' ? `Revoke admin from ${u.username}` : `Make admin: ${u.username}` },
+              u.role === 'admin' ? 'Revoke admin' : 'Make admin',
+            );
+            role.addEventListener(
+              'click',
+              () => void change(u, { role: u.role === 'admin' ? 'user' : 'admin' }, u.role === 'admin' ? `${u.username} is no longer an admin.` : `${u.username} is now an admin.`),
+            );
+            return h(
+              'tr',
+              { 'data-user': u.username },
+              h('th', { scope: 'row' }, h('a', { href: `/u/${encodeURIComponent(u.username)}` }, u.username), self ? h('span', { class: 'hint' }, ' (you)') : null),
+              h('td', null, u.role === 'admin' ? 'Admin' : 'User'),
+              h('td', null, u.disabled ? h('span', { class: 'badge failed' }, 'Disabled') : 'Active'),
+              h('td', null, h('time', { datetime: u.created_at, title: new Date(u.created_at).toLocaleString() }, ago(u.created_at))),
+              h('td', null, h('div', { class: 'row' }, toggle, role)),
+            );
+          }),
+        ),
+      ),
+    );
   }
 
   void load('', 0);
-  const el = h('section', { class: 'block', 'aria-labelledby': 'users-h' },
-    h('h2', { id: 'users-h' }, 'Users'),
-    form, summary, msg.el, table, more);
-  return { el, dispose: () => { if (debounce) clearTimeout(debounce); } };
+  const el = h('section', { class: 'block', 'aria-labelledby': 'users-h' }, h('h2', { id: 'users-h' }, 'Users'), form, summary, msg.el, table, more);
+  return {
+    el,
+    dispose: () => {
+      if (debounce) clearTimeout(debounce);
+    },
+  };
 }

@@ -17,14 +17,29 @@ export function adminPage(): Page {
   const sections = [instanceSection(), usersSection(), moderationSection(), jobsSection(), modelsSection(), experimentsSection()];
   const quality = qoeView('/api/v1/qoe', 'Playback quality', '7d');
   quality.el.id = 'qoe-h';
-  const tabs: Array<[string, string]> = [['#instance-h', 'Instance'], ['#users-h', 'Users'], ['#mod-h', 'Moderation'], ['#jobs-h', 'Jobs'], ['#models-h', 'Models'], ['#exp-h', 'Experiments'], ['#qoe-h', 'Playback quality']];
+  const tabs: Array<[string, string]> = [
+    ['#instance-h', 'Instance'],
+    ['#users-h', 'Users'],
+    ['#mod-h', 'Moderation'],
+    ['#jobs-h', 'Jobs'],
+    ['#models-h', 'Models'],
+    ['#exp-h', 'Experiments'],
+    ['#qoe-h', 'Playback quality'],
+  ];
   return {
     title: 'Admin',
-    el: h('div', { class: 'page admin' },
+    el: h(
+      'div',
+      { class: 'page admin' },
       h('h1', null, 'Admin'),
-      h('nav', { class: 'tabs', 'aria-label': 'Admin sections' }, tabs.map(([href, text]) => h('a', { href, class: 'tab' }, text))),
+      h(
+        'nav',
+        { class: 'tabs', 'aria-label': 'Admin sections' },
+        tabs.map(([href, text]) => h('a', { href, class: 'tab' }, text)),
+      ),
       sections.map((s) => s.el),
-      quality.el),
+      quality.el,
+    ),
     dispose() {
       for (const s of sections) s.dispose();
       quality.dispose();

@@ -15,8 +15,16 @@ function safeNext(query: URLSearchParams): string {
 export function authPage(ctx: PageContext, mode: 'signin' | 'signup'): Page {
   const signup = mode === 'signup';
   const title = signup ? 'Create your account' : 'Sign in';
-  const username = field('Username', { name: 'username', autocomplete: 'username', required: true, minlength: 3, maxlength: 32, pattern: '[A-Za-z0-9_]+', autocapitalize: 'none', spellcheck: 'false' }, signup ? '3–32 letters, digits or _' : undefined);
-  const password = field('Password', { name: 'password', type: 'password', autocomplete: signup ? 'new-password' : 'current-password', required: true, minlength: signup ? 8 : 1 }, signup ? 'At least 8 characters' : undefined);
+  const username = field(
+    'Username',
+    { name: 'username', autocomplete: 'username', required: true, minlength: 3, maxlength: 32, pattern: '[A-Za-z0-9_]+', autocapitalize: 'none', spellcheck: 'false' },
+    signup ? '3–32 letters, digits or _' : undefined,
+  );
+  const password = field(
+    'Password',
+    { name: 'password', type: 'password', autocomplete: signup ? 'new-password' : 'current-password', required: true, minlength: signup ? 8 : 1 },
+    signup ? 'At least 8 characters' : undefined,
+  );
   // An invite-only instance asks for the code (?invite= fills it in); a closed one says so up front.
   const invite = field('Invite code', { name: 'invite', autocomplete: 'off', maxlength: 64, value: ctx.query.get('invite') ?? '' }, 'This instance registers new accounts by invitation.');
   invite.wrap.hidden = true;

@@ -51,8 +51,11 @@ export function channelPage(ctx: PageContext): Page {
       player = createPlayer({ src: live.playback_url, live: true });
       player.video.muted = true;
       void player.video.play().catch(() => {});
-      replace(liveSlot, h('div', { class: 'stage' }, player.el),
-        h('p', { class: 'row' }, h('span', { class: 'badge live' }, 'Live'), h('a', { href: `/live/${live.id}` }, live.title), h('span', { class: 'meta' }, count(live.viewer_count, 'viewer'))));
+      replace(
+        liveSlot,
+        h('div', { class: 'stage' }, player.el),
+        h('p', { class: 'row' }, h('span', { class: 'badge live' }, 'Live'), h('a', { href: `/live/${live.id}` }, live.title), h('span', { class: 'meta' }, count(live.viewer_count, 'viewer'))),
+      );
     } else if (!live && player) {
       player.dispose();
       player = null;

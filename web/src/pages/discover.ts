@@ -12,7 +12,11 @@ import { instanceIntro } from '../instance.js';
 import type { FeedItemJson, FeedResultJson } from '../../../src/feed/feed.schemas.js';
 import type { TrendingResponseJson } from '../../../src/trending/trending.schemas.js';
 
-const WINDOWS: Array<[string, string]> = [['1h', 'Past hour'], ['24h', 'Today'], ['7d', 'This week']];
+const WINDOWS: Array<[string, string]> = [
+  ['1h', 'Past hour'],
+  ['24h', 'Today'],
+  ['7d', 'This week'],
+];
 const REFRESH_MS = 30_000;
 const TRENDING_LIMIT = 20;
 
@@ -51,7 +55,9 @@ export function discoverPage(): Page {
   let lastRanks = new Map<string, number>();
   let lastGenerated = '';
 
-  const tabs = h('div', { class: 'tabs', role: 'group', 'aria-label': 'Trending window' },
+  const tabs = h(
+    'div',
+    { class: 'tabs', role: 'group', 'aria-label': 'Trending window' },
     WINDOWS.map(([value, label]) => {
       const b = h('button', { type: 'button', class: 'tab', 'aria-pressed': String(value === win), 'data-window': value }, label);
       b.addEventListener('click', () => {
@@ -63,7 +69,8 @@ export function discoverPage(): Page {
         startTrending();
       });
       return b;
-    }));
+    }),
+  );
 
   function paintTrending(t: Trending): void {
     if (t.window && t.window !== win) return;
@@ -76,14 +83,23 @@ export function discoverPage(): Page {
       return;
     }
     const ranks = new Map<string, number>();
-    replace(trendGrid, t.items.map((item, i) => {
-      ranks.set(item.id, i);
-      const before = lastRanks.get(item.id);
-      const move = before === undefined ? (lastRanks.size ? 'new' : '') : before > i ? 'up' : before < i ? 'down' : '';
-      const moveLabel = move === 'up' ? '▲' : move === 'down' ? '▼' : move === 'new' ? 'new' : '';
-      const foot = h('p', { class: 'meta' }, h('span', { class: 'rank' }, `#${i + 1}`), moveLabel ? h('span', { class: `move ${move}`, title: `Rank ${move}` }, ` ${moveLabel}`) : null, session.isAdmin ? ` · score ${item.score.toFixed(1)}` : null);
-      return h('li', null, videoCard({ ...item, created_at: '' }, foot));
-    }));
+    replace(
+      trendGrid,
+      t.items.map((item, i) => {
+        ranks.set(item.id, i);
+        const before = lastRanks.get(item.id);
+        const move = before === undefined ? (lastRanks.size ? 'new' : '') : before > i ? 'up' : before < i ? 'down' : '';
+        const moveLabel = move === 'up' ? '▲' : move === 'down' ? '▼' : move === 'new' ? 'new' : '';
+        const foot = h(
+          'p',
+          { class: 'meta' },
+          h('span', { class: 'rank' }, `#${i + 1}`),
+          moveLabel ? h('span', { class: `move ${move}`, title: `Rank ${move}` }, ` ${moveLabel}`) : null,
+          session.isAdmin ? ` · score ${item.score.toFixed(1)}` : null,
+        );
+        return h('li', null, videoCard({ ...item, created_at: '' }, foot));
+      }),
+    );
     lastRanks = ranks;
     // Scores, models and refresh times are for admins; viewers just see the list stay current.
     trendState.dataset.live = String(source?.readyState === EventSource.OPEN);
@@ -132,11 +148,17 @@ export function discoverPage(): Page {
       const res = await get<ListPage<Stream>>('/api/v1/streams?status=live&limit=12');
       if (disposed || !res.items.length) return;
       liveBlock.hidden = false;
-      replace(liveGrid, res.items.map((s) => h('article', { class: 'card' },
-        h('a', { href: `/live/${s.id}`, class: 'card-link' },
-          h('div', { class: 'thumb live-thumb' }, h('span', { class: 'badge live' }, 'Live')),
-          h('h3', { class: 'card-title' }, s.title)),
-        h('p', { class: 'meta' }, [s.creator_username, `${count(s.viewer_count ?? 0, 'viewer')}`].filter(Boolean).join(' · ')))));
+      replace(
+        liveGrid,
+        res.items.map((s) =>
+          h(
+            'article',
+            { class: 'card' },
+            h('a', { href: `/live/${s.id}`, class: 'card-link' }, h('div', { class: 'thumb live-thumb' }, h('span', { class: 'badge live' }, 'Live')), h('h3', { class: 'card-title' }, s.title)),
+            h('p', { class: 'meta' }, [s.creator_username, `${count(s.viewer_count ?? 0, 'viewer')}`].filter(Boolean).join(' · ')),
+          ),
+        ),
+      );
     } catch {
       // Live streaming may be disabled on this server: the section just stays hidden.
     }
@@ -155,15 +177,17 @@ export function discoverPage(): Page {
 
   /** Feed items carry no picture: fetch each video's poster for the cards that lack one. */
   async function fillThumbnails(ids: string[]): Promise<void> {
-    await Promise.all(ids.map(async (id) => {
-      try {
-        const v = await get<Video>(`/api/v1/videos/${encodeURIComponent(id)}`);
-        const slot = feedGrid.querySelector(`a[href="/watch/${CSS.escape(id)}"] .thumb-empty`);
-        if (v.thumbnail_url && slot && !disposed) slot.replaceWith(h('img', { src: v.thumbnail_url, alt: '', loading: 'lazy', decoding: 'async' }));
-      } catch {
-        // The card keeps its plain tile.
-      }
-    }));
+    await Promise.all(
+      ids.map(async (id) => {
+        try {
+          const v = await get<Video>(`/api/v1/videos/${encodeURIComponent(id)}`);
+          const slot = feedGrid.querySelector(`a[href="/watch/${CSS.escape(id)}"] .thumb-empty`);
+          if (v.thumbnail_url && slot && !disposed) slot.replaceWith(h('img', { src: v.thumbnail_url, alt: '', loading: 'lazy', decoding: 'async' }));
+        } catch {
+          // The card keeps its plain tile.
+        }
+      }),
+    );
   }
 
   async function loadFeed(): Promise<void> {
@@ -177,7 +201,17 @@ export function discoverPage(): Page {
       } else {
         feedNote.textContent = feed.ranking === 'model' ? 'Picked for you' : 'Popular picks';
       }
-      replace(feedGrid, feed.items.length ? feed.items.map((v) => videoCard({ ...v, thumbnail_url: v.thumbnail_url ?? null, view_count: v.views ?? v.view_count }, v.reason ? h('p', { class: 'meta reason', 'data-reason': v.reason }, REASONS[v.reason] ?? v.reason) : null)) : empty('Watch and like a few videos to get recommendations.'));
+      replace(
+        feedGrid,
+        feed.items.length
+          ? feed.items.map((v) =>
+              videoCard(
+                { ...v, thumbnail_url: v.thumbnail_url ?? null, view_count: v.views ?? v.view_count },
+                v.reason ? h('p', { class: 'meta reason', 'data-reason': v.reason }, REASONS[v.reason] ?? v.reason) : null,
+              ),
+            )
+          : empty('Watch and like a few videos to get recommendations.'),
+      );
       void fillThumbnails(feed.items.filter((v) => !v.thumbnail_url).map((v) => v.id));
     } catch (err) {
       replace(feedGrid, empty(errorText(err)));
@@ -188,14 +222,15 @@ export function discoverPage(): Page {
     ? section('For you', feedGrid, feedNote)
     : section('For you', empty('Sign in to get videos picked for you.', h('a', { href: '/signin', class: 'button secondary' }, 'Sign in')));
 
-  const el = h('div', { class: 'page discover' },
+  const el = h(
+    'div',
+    { class: 'page discover' },
     h('h1', { class: 'sr-only' }, 'Discover'),
     instanceIntro(),
     liveBlock,
     feedBlock,
-    h('div', { class: 'columns' },
-      section('Trending', h('div', null, h('div', { class: 'row spread' }, tabs, trendState), trendGrid)),
-      section('Latest', latestGrid)));
+    h('div', { class: 'columns' }, section('Trending', h('div', null, h('div', { class: 'row spread' }, tabs, trendState), trendGrid)), section('Latest', latestGrid)),
+  );
 
   void loadLive();
   if (session.user) void loadFeed();

@@ -53,12 +53,16 @@ function createPage(): Page {
   const clips = h('input', { type: 'checkbox', name: 'clips' });
   const msg = notice();
   const submit = h('button', { type: 'submit' }, 'Create stream');
-  const form = h('form', { class: 'stack card-panel' },
+  const form = h(
+    'form',
+    { class: 'stack card-panel' },
     name.wrap,
     h('label', { class: 'row' }, dvr, 'Let viewers rewind up to 30 minutes while live'),
     h('label', { class: 'row' }, clips, 'Let viewers make clips'),
     h('p', { class: 'hint' }, 'Your stream key keeps working for every broadcast: set it in your encoder once.'),
-    msg.el, submit);
+    msg.el,
+    submit,
+  );
   const mine = h('div');
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -81,34 +85,57 @@ function createPage(): Page {
   });
 
   // Listing one's own streams is a convenience: hidden when the server does not offer it.
-  get<ListPage<Stream>>('/api/v1/streams?creator=me&limit=10').then((res) => {
-    const active = res.items.filter((s) => s.status !== 'ended');
-    // One reusable stream per creator: once there is one, its dashboard replaces the form.
-    const reusable = active.find((s) => s.reusable);
-    if (reusable) {
-      replace(form, h('h2', null, reusable.title), badge(reusable.status),
-        h('p', null, 'Your stream key works for every broadcast: start streaming from your encoder whenever you like.'),
-        h('a', { href: `/go-live/${reusable.id}`, class: 'button' }, 'Open stream dashboard'));
-      return;
-    }
-    if (!active.length) return;
-    replace(mine, h('div', { class: 'card-panel' }, h('h2', null, 'Your streams'), h('ul', { class: 'plain' }, active.map((s) =>
-      h('li', { class: 'row spread' }, h('a', { href: `/go-live/${s.id}` }, s.title), badge(s.status))))));
-  }).catch(() => {});
+  get<ListPage<Stream>>('/api/v1/streams?creator=me&limit=10')
+    .then((res) => {
+      const active = res.items.filter((s) => s.status !== 'ended');
+      // One reusable stream per creator: once there is one, its dashboard replaces the form.
+      const reusable = active.find((s) => s.reusable);
+      if (reusable) {
+        replace(
+          form,
+          h('h2', null, reusable.title),
+          badge(reusable.status),
+          h('p', null, 'Your stream key works for every broadcast: start streaming from your encoder whenever you like.'),
+          h('a', { href: `/go-live/${reusable.id}`, class: 'button' }, 'Open stream dashboard'),
+        );
+        return;
+      }
+      if (!active.length) return;
+      replace(
+        mine,
+        h(
+          'div',
+          { class: 'card-panel' },
+          h('h2', null, 'Your streams'),
+          h(
+            'ul',
+            { class: 'plain' },
+            active.map((s) => h('li', { class: 'row spread' }, h('a', { href: `/go-live/${s.id}` }, s.title), badge(s.status))),
+          ),
+        ),
+      );
+    })
+    .catch(() => {});
 
   return { title: 'Go live', el: h('section', { class: 'page narrow' }, h('h1', null, 'Go live'), form, mine) };
 }
 
 function obsHints(): HTMLElement {
-  return h('details', { class: 'card-panel hints' },
+  return h(
+    'details',
+    { class: 'card-panel hints' },
     h('summary', null, 'How to stream with OBS Studio'),
-    h('ol', null,
+    h(
+      'ol',
+      null,
       h('li', null, 'Open Settings → Stream. Service: ', h('strong', null, 'Custom…'), '.'),
       h('li', null, 'Server: paste the RTMP URL. Stream Key: paste the stream key.'),
       h('li', null, 'Settings → Output (Advanced): encoder x264 or hardware H.264, rate control CBR, ', h('strong', null, 'keyframe interval 2 s'), ', 2500–6000 kbps for 720p–1080p.'),
       h('li', null, 'Audio: AAC, 128–160 kbps, 44.1 or 48 kHz.'),
-      h('li', null, 'Press Start Streaming. This page shows "Live" within a few seconds.')),
-    h('p', { class: 'hint' }, 'Any RTMP encoder works the same way, e.g. ffmpeg: ', h('code', null, 'ffmpeg -re -i input.mp4 -c:v libx264 -g 60 -c:a aac -f flv <RTMP URL>/<stream key>')));
+      h('li', null, 'Press Start Streaming. This page shows "Live" within a few seconds.'),
+    ),
+    h('p', { class: 'hint' }, 'Any RTMP encoder works the same way, e.g. ffmpeg: ', h('code', null, 'ffmpeg -re -i input.mp4 -c:v libx264 -g 60 -c:a aac -f flv <RTMP URL>/<stream key>')),
+  );
 }
 
 function dashboard(id: string): Page {
@@ -123,18 +150,21 @@ function dashboard(id: string): Page {
   const history = h('div', { class: 'card-panel stack', hidden: true });
   const healthBody = h('div');
   const healthHeading = uid('health');
-  const health = h('section', { class: 'card-panel stack ingest-health', 'aria-labelledby': healthHeading },
-    h('h2', { id: healthHeading }, 'Ingest health'), healthBody);
+  const health = h('section', { class: 'card-panel stack ingest-health', 'aria-labelledby': healthHeading }, h('h2', { id: healthHeading }, 'Ingest health'), healthBody);
   const chatSlot = h('div', { class: 'dashboard-chat' });
-  const el = h('section', { class: 'page narrow' },
-    heading, statusLine,
+  const el = h(
+    'section',
+    { class: 'page narrow' },
+    heading,
+    statusLine,
     h('div', { class: 'card-panel stack' }, h('h2', null, 'Encoder settings'), credentials),
     h('div', { class: 'row' }, watch, rotate, end, remove),
     msg.el,
     health,
     chatSlot,
     obsHints(),
-    history);
+    history,
+  );
   let reusable = false;
   let lastStatus = '';
 
@@ -145,33 +175,46 @@ function dashboard(id: string): Page {
 
   function paintCredentials(): void {
     const key = rememberedKeys()[id];
-    replace(credentials,
+    replace(
+      credentials,
       rtmpUrl ? copyField('RTMP URL', rtmpUrl) : null,
       key
         ? copyField('Stream key', key, { secret: true })
         : h('p', { class: 'hint' }, 'The stream key is shown only in the browser that created it. Use "New stream key" to get a new one here (the old one stops working).'),
-      key ? h('p', { class: 'hint' }, 'Keep the key secret: anyone with it can stream as you. This browser remembers it for you.') : null);
+      key ? h('p', { class: 'hint' }, 'Keep the key secret: anyone with it can stream as you. This browser remembers it for you.') : null,
+    );
   }
 
   function paintHealth(s: StreamIngest): void {
     const x: IngestHealth | null = s.health;
     if (!x) {
-      replace(healthBody, h('p', { class: 'hint' }, s.status === 'live'
-        ? 'No signal from the encoder right now: viewers see "Reconnecting…" until it comes back.'
-        : 'Shown while you are live: bitrate, frame rate, resolution, and dropped or late frames.'));
+      replace(
+        healthBody,
+        h(
+          'p',
+          { class: 'hint' },
+          s.status === 'live'
+            ? 'No signal from the encoder right now: viewers see "Reconnecting…" until it comes back.'
+            : 'Shown while you are live: bitrate, frame rate, resolution, and dropped or late frames.',
+        ),
+      );
       return;
     }
-    const row = (name: string, value: string, warn = false) =>
-      h('div', { class: warn ? 'warn' : undefined }, h('dt', null, name), h('dd', null, value));
-    replace(healthBody,
-      h('dl', { class: 'health-stats' },
+    const row = (name: string, value: string, warn = false) => h('div', { class: warn ? 'warn' : undefined }, h('dt', null, name), h('dd', null, value));
+    replace(
+      healthBody,
+      h(
+        'dl',
+        { class: 'health-stats' },
         row('Bitrate', `${x.bitrate_kbps.toLocaleString()} kbps`),
         row('Frame rate', `${x.fps} fps`),
         row('Resolution', x.width && x.height ? `${x.width}×${x.height}` : 'unknown'),
         row('Dropped frames', x.dropped_frames.toLocaleString(), x.dropped_frames > 0),
         row('Late frames', x.late_frames.toLocaleString(), x.late_frames > 0),
-        row('Audio', x.audio ? 'yes' : 'none')),
-      h('p', { class: 'hint' }, `Measured ${ago(x.measured_at)}. Late frames arrived over a second behind the encoder's clock; dropped frames were skipped by the transcoder.`));
+        row('Audio', x.audio ? 'yes' : 'none'),
+      ),
+      h('p', { class: 'hint' }, `Measured ${ago(x.measured_at)}. Late frames arrived over a second behind the encoder's clock; dropped frames were skipped by the transcoder.`),
+    );
   }
 
   async function pollIngest(): Promise<void> {
@@ -217,10 +260,22 @@ function dashboard(id: string): Page {
       const { items } = await get<{ items: Broadcast[] }>(`/api/v1/streams/${encodeURIComponent(id)}/broadcasts`);
       if (disposed || !items.length) return;
       history.hidden = false;
-      replace(history, h('h2', null, 'Broadcasts'), h('ul', { class: 'plain' }, items.map((b) =>
-        h('li', { class: 'row spread' },
-          h('span', null, `${ago(b.started_at)}${b.duration_seconds !== null ? ` · ${duration(b.duration_seconds)}` : ''} · ${count(b.peak_viewer_count, 'viewer')} at most`),
-          b.recording_video_id ? h('a', { href: `/watch/${b.recording_video_id}` }, 'Recording') : h('span', { class: 'meta' }, b.ended_at ? 'No recording yet' : 'Live now')))));
+      replace(
+        history,
+        h('h2', null, 'Broadcasts'),
+        h(
+          'ul',
+          { class: 'plain' },
+          items.map((b) =>
+            h(
+              'li',
+              { class: 'row spread' },
+              h('span', null, `${ago(b.started_at)}${b.duration_seconds !== null ? ` · ${duration(b.duration_seconds)}` : ''} · ${count(b.peak_viewer_count, 'viewer')} at most`),
+              b.recording_video_id ? h('a', { href: `/watch/${b.recording_video_id}` }, 'Recording') : h('span', { class: 'meta' }, b.ended_at ? 'No recording yet' : 'Live now'),
+            ),
+          ),
+        ),
+      );
     } catch {
       // The list is a convenience; the dashboard works without it.
     }

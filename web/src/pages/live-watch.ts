@@ -80,7 +80,10 @@ export function liveWatchPage(ctx: PageContext): Page {
       // which is when others can see it) a little later.
       if (s.status === 'ended') {
         if (s.recording_video_id && !recordingReady) {
-          recordingReady = await get<{ status: string }>(`/api/v1/videos/${encodeURIComponent(s.recording_video_id)}`).then((v) => v.status === 'ready', () => false);
+          recordingReady = await get<{ status: string }>(`/api/v1/videos/${encodeURIComponent(s.recording_video_id)}`).then(
+            (v) => v.status === 'ready',
+            () => false,
+          );
           if (recordingReady && !disposed) paint(s);
         }
         if (recordingReady || ++endedPolls > 120) return;

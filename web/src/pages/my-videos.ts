@@ -17,9 +17,7 @@ export function myVideosPage(): Page {
   const grid = h('div', { class: 'grid' });
   const more = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Load more');
   const msg = notice();
-  const el = h('section', { class: 'page' },
-    h('div', { class: 'row spread' }, h('h1', null, title), h('a', { href: '/upload', class: 'button' }, 'Upload')),
-    msg.el, grid, more);
+  const el = h('section', { class: 'page' }, h('div', { class: 'row spread' }, h('h1', null, title), h('a', { href: '/upload', class: 'button' }, 'Upload')), msg.el, grid, more);
 
   let cursor: string | null = null;
   let disposed = false;
@@ -28,13 +26,15 @@ export function myVideosPage(): Page {
 
   async function pollPending(): Promise<void> {
     timer = null;
-    await Promise.all([...pending].map(async ([id, update]) => {
-      try {
-        update(await get<Progress>(`/api/v1/videos/${id}/progress`));
-      } catch {
-        // Try again next round.
-      }
-    }));
+    await Promise.all(
+      [...pending].map(async ([id, update]) => {
+        try {
+          update(await get<Progress>(`/api/v1/videos/${id}/progress`));
+        } catch {
+          // Try again next round.
+        }
+      }),
+    );
     if (!disposed && pending.size) timer = setTimeout(pollPending, POLL_MS);
   }
 

@@ -17,14 +17,26 @@ export function searchPage(ctx: PageContext): Page {
     loading(grid);
     try {
       const enc = encodeURIComponent(q);
-      const [videos, users] = await Promise.all([
-        get<SearchResult>(`/api/v1/search?type=video&limit=24&q=${enc}`),
-        get<SearchResult>(`/api/v1/search?type=user&limit=8&q=${enc}`),
-      ]);
-      replace(channels, users.items.map((u) => h('li', null, h('a', { href: `/u/${encodeURIComponent(u.username ?? '')}`, class: 'chip' }, u.username ?? ''))));
-      replace(grid, videos.items.length
-        ? videos.items.map((v) => videoCard({ id: v.id, title: v.title ?? '', thumbnail_url: v.thumbnail_url ?? null, duration_seconds: v.duration_seconds ?? null, created_at: v.created_at ?? '', owner_username: v.username }))
-        : empty(`No videos match “${q}”.`));
+      const [videos, users] = await Promise.all([get<SearchResult>(`/api/v1/search?type=video&limit=24&q=${enc}`), get<SearchResult>(`/api/v1/search?type=user&limit=8&q=${enc}`)]);
+      replace(
+        channels,
+        users.items.map((u) => h('li', null, h('a', { href: `/u/${encodeURIComponent(u.username ?? '')}`, class: 'chip' }, u.username ?? ''))),
+      );
+      replace(
+        grid,
+        videos.items.length
+          ? videos.items.map((v) =>
+              videoCard({
+                id: v.id,
+                title: v.title ?? '',
+                thumbnail_url: v.thumbnail_url ?? null,
+                duration_seconds: v.duration_seconds ?? null,
+                created_at: v.created_at ?? '',
+                owner_username: v.username,
+              }),
+            )
+          : empty(`No videos match “${q}”.`),
+      );
     } catch (err) {
       replace(grid, empty(errorText(err)));
     }

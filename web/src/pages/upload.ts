@@ -15,10 +15,20 @@ import { discardUpload, previousUploadOf, unfinishedUploads, uploads, type Store
 
 type CreateResult = CreateVideoResultJson;
 
-const VISIBILITY: Array<[Visibility, string]> = [['public', 'Public: listed everywhere'], ['unlisted', 'Unlisted: anyone with the link'], ['private', 'Private: only you']];
+const VISIBILITY: Array<[Visibility, string]> = [
+  ['public', 'Public: listed everywhere'],
+  ['unlisted', 'Unlisted: anyone with the link'],
+  ['private', 'Private: only you'],
+];
 
 function titleFromName(name: string): string {
-  return name.replace(/\.[^.]+$/, '').replace(/[_-]+/g, ' ').trim().slice(0, 200) || 'Untitled video';
+  return (
+    name
+      .replace(/\.[^.]+$/, '')
+      .replace(/[_-]+/g, ' ')
+      .trim()
+      .slice(0, 200) || 'Untitled video'
+  );
 }
 
 interface JobCard {
@@ -63,7 +73,10 @@ function jobCard(job: UploadJob): JobCard {
         const updated = await patch<Video>(`/api/v1/videos/${encodeURIComponent(job.videoId)}`, {
           title: title.input.value,
           description: description.input.value,
-          tags: tags.input.value.split(',').map((t) => t.trim()).filter(Boolean),
+          tags: tags.input.value
+            .split(',')
+            .map((t) => t.trim())
+            .filter(Boolean),
           visibility: visibility.input.value,
         });
         job.title = updated.title;
@@ -145,19 +158,32 @@ export function uploadPage(): Page {
       replace(pendingList);
       return;
     }
-    replace(pendingList, h('div', { class: 'card-panel' },
-      h('h2', null, 'Unfinished uploads'),
-      h('p', { class: 'hint' }, 'Choose the same file again to continue where it stopped.'),
-      h('ul', { class: 'plain' }, pending.map((u) => {
-        const discard = h('button', { type: 'button', class: 'secondary small', 'aria-label': `Discard ${u.metadata?.title ?? 'upload'}` }, 'Discard');
-        discard.addEventListener('click', async () => {
-          await discardUpload(u);
-          void showPending();
-        });
-        return h('li', { class: 'row spread' },
-          h('span', null, h('strong', null, u.metadata?.title ?? u.metadata?.filename ?? 'Video'), ' ', h('span', { class: 'hint' }, `${u.metadata?.filename ?? ''} · ${bytes(u.size ?? 0)}`)),
-          discard);
-      }))));
+    replace(
+      pendingList,
+      h(
+        'div',
+        { class: 'card-panel' },
+        h('h2', null, 'Unfinished uploads'),
+        h('p', { class: 'hint' }, 'Choose the same file again to continue where it stopped.'),
+        h(
+          'ul',
+          { class: 'plain' },
+          pending.map((u) => {
+            const discard = h('button', { type: 'button', class: 'secondary small', 'aria-label': `Discard ${u.metadata?.title ?? 'upload'}` }, 'Discard');
+            discard.addEventListener('click', async () => {
+              await discardUpload(u);
+              void showPending();
+            });
+            return h(
+              'li',
+              { class: 'row spread' },
+              h('span', null, h('strong', null, u.metadata?.title ?? u.metadata?.filename ?? 'Video'), ' ', h('span', { class: 'hint' }, `${u.metadata?.filename ?? ''} · ${bytes(u.size ?? 0)}`)),
+              discard,
+            );
+          }),
+        ),
+      ),
+    );
   }
 
   function paintJobs(): void {

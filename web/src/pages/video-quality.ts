@@ -5,7 +5,7 @@ import { qoeView } from '../qoe-view.js';
 import type { Page, PageContext } from '../router.js';
 
 export function videoQualityPage(ctx: PageContext): Page {
-  const guard = signInRequired('Playback quality', 'Sign in as the video\'s owner to see how it plays for viewers.');
+  const guard = signInRequired('Playback quality', "Sign in as the video's owner to see how it plays for viewers.");
   if (guard) return guard;
   const id = ctx.params.id;
   const view = qoeView(`/api/v1/videos/${encodeURIComponent(id)}/qoe`, 'Playback quality', ctx.query.get('window') ?? '24h');

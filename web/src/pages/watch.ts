@@ -16,7 +16,11 @@ import type { Channel, Engagement, Page as ListPage, Playback, Video, Visibility
 import { badge, copyField, field, loading, notice, select, textarea, videoCard } from '../ui.js';
 import { duration as clock } from '../format.js';
 
-const VISIBILITY: Array<[Visibility, string]> = [['public', 'Public: listed everywhere'], ['unlisted', 'Unlisted: anyone with the link'], ['private', 'Private: only you']];
+const VISIBILITY: Array<[Visibility, string]> = [
+  ['public', 'Public: listed everywhere'],
+  ['unlisted', 'Unlisted: anyone with the link'],
+  ['private', 'Private: only you'],
+];
 
 export function watchPage(ctx: PageContext): Page {
   const id = ctx.params.id;
@@ -71,7 +75,10 @@ export function watchPage(ctx: PageContext): Page {
       poster: playback.thumbnail_url ?? video.thumbnail_url,
       storyboardUrl: playback.storyboard_url ?? video.storyboard_url ?? null,
       onFirstPlay: () => {
-        post<{ views: number }>(`/api/v1/videos/${id}/views`, session.user ? {} : { viewer_id: viewerId() }).then((r) => onViews?.(r.views), () => {});
+        post<{ views: number }>(`/api/v1/videos/${id}/views`, session.user ? {} : { viewer_id: viewerId() }).then(
+          (r) => onViews?.(r.views),
+          () => {},
+        );
       },
       qoe: { video_id: id },
       startAt: Number.isFinite(startAt) && startAt > 0 ? startAt : undefined,
@@ -83,11 +90,14 @@ export function watchPage(ctx: PageContext): Page {
     document.addEventListener('keydown', onKey);
     // A recording of a broadcast (or a clip of one) brings its chat along, in time with the video.
     const p = player;
-    chatReplayPanel(id, p.video).then((panel) => {
-      if (!panel || disposed || player !== p) return panel?.dispose();
-      replay = panel;
-      el.append(panel.el);
-    }, () => {});
+    chatReplayPanel(id, p.video).then(
+      (panel) => {
+        if (!panel || disposed || player !== p) return panel?.dispose();
+        replay = panel;
+        el.append(panel.el);
+      },
+      () => {},
+    );
   }
 
   const onKey = (ev: KeyboardEvent) => player?.handleKey(ev);
@@ -102,10 +112,19 @@ export function watchPage(ctx: PageContext): Page {
     const fromCreator = (mine?.items ?? []).filter((v) => v.id !== id && (v.visibility ?? 'public') === 'public').slice(0, 8);
     const others = (recent?.items ?? []).filter((v) => v.id !== id && v.owner_id !== video.owner_id).slice(0, 12);
     const section = (label: string, items: Video[], owner?: string) =>
-      items.length ? h('section', { class: 'block', 'aria-label': label }, h('h2', null, label), h('div', { class: 'grid' }, items.map((v) => videoCard(owner ? { ...v, owner_username: owner } : v)))) : null;
-    replace(below,
-      section(video.owner_username ? `More from ${video.owner_username}` : 'More from this creator', fromCreator, video.owner_username),
-      section('Other videos', others));
+      items.length
+        ? h(
+            'section',
+            { class: 'block', 'aria-label': label },
+            h('h2', null, label),
+            h(
+              'div',
+              { class: 'grid' },
+              items.map((v) => videoCard(owner ? { ...v, owner_username: owner } : v)),
+            ),
+          )
+        : null;
+    replace(below, section(video.owner_username ? `More from ${video.owner_username}` : 'More from this creator', fromCreator, video.owner_username), section('Other videos', others));
   }
 
   /** The uploader's name (to their channel) and a follow button for everyone but them. */
@@ -125,7 +144,10 @@ export function watchPage(ctx: PageContext): Page {
       btn.setAttribute('aria-pressed', String(following));
       followers.textContent = count(ch.follower_count, 'follower');
     };
-    get<Channel>(path).then((ch) => !disposed && paint(ch), () => {});
+    get<Channel>(path).then(
+      (ch) => !disposed && paint(ch),
+      () => {},
+    );
     btn.addEventListener('click', async () => {
       if (!session.user) return navigate(`/signin?next=${encodeURIComponent(location.pathname)}`);
       btn.disabled = true;
@@ -157,10 +179,12 @@ export function watchPage(ctx: PageContext): Page {
       if (at.checked && t > 0) url.searchParams.set('t', String(t));
       const embedUrl = new URL(`/embed/${encodeURIComponent(id)}`, location.origin).toString();
       const title = video.title.replace(/"/g, '&quot;');
-      replace(panel,
+      replace(
+        panel,
         copyField('Link', url.toString()),
         h('div', { class: 'row' }, at, atLabel),
-        copyField('Embed code', `<iframe src="${embedUrl}" title="${title}" width="640" height="400" allow="fullscreen; autoplay" style="border:0"></iframe>`));
+        copyField('Embed code', `<iframe src="${embedUrl}" title="${title}" width="640" height="400" allow="fullscreen; autoplay" style="border:0"></iframe>`),
+      );
     };
     at.addEventListener('change', paint);
     toggle.addEventListener('click', () => {
@@ -187,12 +211,15 @@ export function watchPage(ctx: PageContext): Page {
     };
     onViews = (n) => (views.textContent = count(n, 'view'));
     paintLike();
-    get<Engagement>(`/api/v1/videos/${encodeURIComponent(id)}/engagement`).then((e) => {
-      likes = e.likes;
-      liked = e.liked ?? false;
-      onViews?.(e.views);
-      paintLike();
-    }, () => {});
+    get<Engagement>(`/api/v1/videos/${encodeURIComponent(id)}/engagement`).then(
+      (e) => {
+        likes = e.likes;
+        liked = e.liked ?? false;
+        onViews?.(e.views);
+        paintLike();
+      },
+      () => {},
+    );
     like.addEventListener('click', async () => {
       likeMsg.clear();
       if (!session.user) {
@@ -233,14 +260,16 @@ export function watchPage(ctx: PageContext): Page {
     }
     const meta = [ago(video.created_at), video.duration_seconds ? duration(video.duration_seconds) : null].filter(Boolean).join(' · ');
     const hidden = video.visibility && video.visibility !== 'public' ? h('span', { class: `badge ${video.visibility}` }, video.visibility === 'private' ? 'Private' : 'Unlisted') : null;
-    replace(info,
+    replace(
+      info,
       uploader(video),
       h('div', { class: 'row spread' }, h('p', { class: 'meta dots' }, views, meta ? h('span', null, meta) : null, hidden), actions),
       share.panel,
       likeMsg.el,
       video.tags?.length ? h('p', { class: 'meta tags' }, video.tags.map((t) => `#${t}`).join(' ')) : null,
       video.description ? h('p', { class: 'description' }, video.description) : null,
-      video.status === 'ready' ? receiptTable(video) : null);
+      video.status === 'ready' ? receiptTable(video) : null,
+    );
   }
 
   /** The info area becomes a form; saving PATCHes the video and shows the result in place. */
@@ -264,7 +293,10 @@ export function watchPage(ctx: PageContext): Page {
         const updated = await patch<Video>(`/api/v1/videos/${encodeURIComponent(id)}`, {
           title: title.input.value,
           description: description.input.value,
-          tags: tags.input.value.split(',').map((t) => t.trim()).filter(Boolean),
+          tags: tags.input.value
+            .split(',')
+            .map((t) => t.trim())
+            .filter(Boolean),
           visibility: visibility.input.value,
         });
         heading.textContent = updated.title;

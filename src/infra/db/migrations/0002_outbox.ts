@@ -8,9 +8,7 @@ export const outbox: MigrationFactory = (dialect) => {
   return {
     async up(db: AnyDb) {
       let table = db.schema.createTable('outbox');
-      table = dialect === 'postgres'
-        ? table.addColumn('seq', 'bigserial', (c) => c.primaryKey())
-        : table.addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement());
+      table = dialect === 'postgres' ? table.addColumn('seq', 'bigserial', (c) => c.primaryKey()) : table.addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement());
       await table
         .addColumn('event_id', 'text', (c) => c.notNull().unique())
         .addColumn('topic', 'text', (c) => c.notNull())

@@ -8,9 +8,15 @@ export const videoManagement: MigrationFactory = (dialect) => {
   const t = columnTypes(dialect);
   return {
     async up(db: AnyDb) {
-      await db.schema.alterTable('videos').addColumn('visibility', 'text', (c) => c.notNull().defaultTo('public')).execute();
+      await db.schema
+        .alterTable('videos')
+        .addColumn('visibility', 'text', (c) => c.notNull().defaultTo('public'))
+        .execute();
       // JSON array of strings.
-      await db.schema.alterTable('videos').addColumn('tags', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+      await db.schema
+        .alterTable('videos')
+        .addColumn('tags', 'text', (c) => c.notNull().defaultTo('[]'))
+        .execute();
       // Listings (recent, a channel's videos) read public ready videos newest first.
       await db.schema.createIndex('videos_listed_idx').on('videos').columns(['status', 'visibility', 'id']).execute();
       await db.schema.createIndex('videos_owner_listed_idx').on('videos').columns(['owner_id', 'status', 'visibility', 'id']).execute();

@@ -8,9 +8,18 @@ export const liveBroadcasts: MigrationFactory = (dialect) => {
   const t = columnTypes(dialect);
   return {
     async up(db: AnyDb) {
-      await db.schema.alterTable('streams').addColumn('reusable', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-      await db.schema.alterTable('streams').addColumn('dvr_window_seconds', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-      await db.schema.alterTable('streams').addColumn('clips_by_viewers', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('streams')
+        .addColumn('reusable', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable('streams')
+        .addColumn('dvr_window_seconds', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable('streams')
+        .addColumn('clips_by_viewers', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
       // The broadcast in progress while live; null otherwise.
       await db.schema.alterTable('streams').addColumn('broadcast_id', 'text').execute();
       // Set by DELETE: the stream is ended for good and its key refused.

@@ -82,7 +82,10 @@ export const qoe: MigrationFactory = (dialect) => {
         .execute();
 
       await db.schema.alterTable('experiments').addColumn('guardrails', 'text').execute();
-      await db.schema.alterTable('experiments').addColumn('auto_stop', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('experiments')
+        .addColumn('auto_stop', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
       await db.schema.alterTable('experiments').addColumn('stop_reason', 'text').execute();
       await db.schema
         .createTable('experiment_metric_days')

@@ -8,8 +8,7 @@
 import { sql } from 'kysely';
 import type { AnyDb, MigrationFactory } from './types.js';
 
-const fts = (prefix: boolean) =>
-  sql.raw(`fts5(title, body, tokenize = 'unicode61 remove_diacritics 2'${prefix ? ", prefix = '2 3 4'" : ''})`);
+const fts = (prefix: boolean) => sql.raw(`fts5(title, body, tokenize = 'unicode61 remove_diacritics 2'${prefix ? ", prefix = '2 3 4'" : ''})`);
 
 async function rebuildFts(db: AnyDb, prefix: boolean): Promise<void> {
   await sql`CREATE VIRTUAL TABLE search_fts_next USING ${fts(prefix)}`.execute(db);

@@ -6,8 +6,7 @@
 import { sql } from 'kysely';
 import type { AnyDb, MigrationFactory } from './types.js';
 
-const automerge = (db: AnyDb, segments: number) =>
-  sql`INSERT INTO search_fts (search_fts, rank) VALUES ('automerge', ${sql.raw(String(segments))})`.execute(db);
+const automerge = (db: AnyDb, segments: number) => sql`INSERT INTO search_fts (search_fts, rank) VALUES ('automerge', ${sql.raw(String(segments))})`.execute(db);
 
 export const searchFtsMerge: MigrationFactory = (dialect) => ({
   async up(db: AnyDb) {
