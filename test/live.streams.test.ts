@@ -279,6 +279,9 @@ describe('live ingest bitrate cap', { skip: liveSkip }, () => {
 
 describe('live ingest shutdown', { skip: liveSkip }, () => {
   it('stops every live ffmpeg and closes RTMP when Nova stops', async () => {
+    // Only this Nova's temp dirs count: other processes on the machine may have their own.
+    const liveTempDirs = () => fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('nova-live-'));
+    const others = new Set(liveTempDirs());
     const t = await startTestNova();
     let stopped = false;
     const { client } = await t.client.newUser('solo');
@@ -292,7 +295,7 @@ describe('live ingest shutdown', { skip: liveSkip }, () => {
       assert.deepEqual(liveFfmpegChildren(), [], 'no live ffmpeg after stop');
       assert.notEqual(await enc.exited, 0, 'the encoder was disconnected');
       assert.deepEqual(
-        fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('nova-live-')),
+        liveTempDirs().filter((d) => !others.has(d)),
         [],
         'no temp files left',
       );
