@@ -346,8 +346,8 @@ describe('model serving', () => {
     // These machines are shared, so other tenants can stall any process for tens of ms. A run
     // blocked by inference would stall for the whole batch: every run must show it was not (stall
     // below half the batch time); and the 20 ms bound must hold in one of up to five runs, unless
-    // the machine stalls this process past 20 ms in every one of them even without a batch, with
-    // a plain busy process in its place.
+    // in one of them the machine stalled this process as long without a batch, with a plain busy
+    // process in its place (then the stall is the machine's, not inference's).
     const runs: Array<{ wall: number; answered: number; maxDelayMs: number; controlMs: number }> = [];
     for (let i = 0; i < 5; i++) {
       const r = await attempt();
@@ -355,12 +355,15 @@ describe('model serving', () => {
       assert.ok(r.wall >= 100, `the batch ran long enough to matter (${r.wall.toFixed(0)} ms)`);
       assert.ok(r.answered >= 5, `HTTP kept answering during the batch (${r.answered})`);
       assert.ok(r.maxDelayMs < r.wall / 2, `event loop stalled ${r.maxDelayMs.toFixed(1)} ms during a ${r.wall.toFixed(0)} ms batch`);
-      if (r.maxDelayMs < 20) break;
+      if (r.maxDelayMs < 20 || r.maxDelayMs <= r.controlMs) break;
     }
     console.log(
       `# event loop max delay per run: ${runs.map((r) => `${r.maxDelayMs.toFixed(1)} ms during a ${r.wall.toFixed(0)} ms batch (${r.controlMs.toFixed(1)} ms with a busy process instead)`).join('; ')}`,
     );
-    assert.ok(runs.some((r) => r.maxDelayMs < 20) || runs.every((r) => r.controlMs >= 20), 'max event-loop delay under 20 ms while a large batch runs');
+    assert.ok(
+      runs.some((r) => r.maxDelayMs < 20 || r.maxDelayMs <= r.controlMs),
+      'max event-loop delay under 20 ms while a large batch runs, or no longer than the same run without a batch',
+    );
   });
 });
 
