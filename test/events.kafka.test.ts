@@ -152,9 +152,13 @@ describe('Kafka on a real broker', { skip: typeof kafka === 'string' ? kafka : f
       }
       const meta = await admin.metadata({ topics: ['streams.events', 'streams.chat', 'videos.events'].map((t) => `${prefix}${t}`) });
       for (const [name, t] of meta.topics) assert.equal(t.partitionsCount, 4, `${name} has KAFKA_PARTITIONS partitions`);
-      const groups = await admin.listConsumerGroupOffsets({ groups: [`${prefix}test-group`] });
-      const committed = groups[0].topics.flatMap((t) => t.partitions).reduce((n, p) => n + Number(p.committedOffset > 0n ? p.committedOffset : 0n), 0);
-      assert.equal(committed, 60, 'the group committed every record it handled');
+      // The group commits after handling, asynchronously: wait for the commits to reach the broker.
+      const committedOffsets = async () => {
+        const groups = await admin.listConsumerGroupOffsets({ groups: [`${prefix}test-group`] });
+        return groups[0].topics.flatMap((t) => t.partitions).reduce((n, p) => n + Number(p.committedOffset > 0n ? p.committedOffset : 0n), 0);
+      };
+      await until('the group committed every record it handled', async () => (await committedOffsets()) >= 60);
+      assert.equal(await committedOffsets(), 60, 'the group committed every record it handled, once');
       await bus.ping();
 
       // Kafka's own producer (Java, default partitioner) and Nova place the same keys alike.
