@@ -189,6 +189,8 @@ async function freePort(): Promise<number> {
 async function staticServer(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
   const srv = http.createServer((req, res) => {
     const rel = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    // The browser opens a page of this origin first (as it does on Nova), so hls.js fetches same-origin.
+    if (rel === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     const file = path.join(dir, path.normalize(rel).replace(/^(\.\.[/\\])+/, ''));
     fs.readFile(file, (err, data) => {
       if (err) return void res.writeHead(404).end();
@@ -390,6 +392,7 @@ async function nova(): Promise<Result> {
 }
 
 const show = (xs: number[]) => {
+  if (xs.length === 0) return 'no samples';
   const s = stats(xs);
   return `median ${s.median.toFixed(2)} s  p90 ${s.p90.toFixed(2)} s  max ${s.max.toFixed(2)} s  (n=${s.n})`;
 };
