@@ -79,6 +79,11 @@ export interface PendingUploadLimit {
   maxPerUser: number;
   /** Only videos created this recently count: older uploads have expired. */
   withinSeconds: number;
+  /**
+   * Makes other transactions that lock the same owner wait until `trx` ends (accounts locks the
+   * user), so concurrent creations count the owner's waiting uploads one at a time.
+   */
+  lockOwner(trx: Executor, ownerId: string): Promise<void>;
 }
 
 export class VideosService {
@@ -152,7 +157,7 @@ export class VideosService {
   }
 
   async create(owner: AuthUser, input: { title: string; description?: string; tags?: string[]; visibility?: Visibility }): Promise<VideoRow> {
-    const { maxPerUser, withinSeconds } = this.pending;
+    const { maxPerUser, withinSeconds, lockOwner } = this.pending;
     const now = new Date().toISOString();
     const row = blankVideo({ id: uuidv7(), owner_id: owner.id, title: cleanTitle(input.title), description: cleanMultiline(input.description ?? ''), status: 'waiting_upload', created_at: now });
     row.tags = JSON.stringify(cleanTags(input.tags ?? []));
@@ -162,7 +167,7 @@ export class VideosService {
         // Each waiting video may hold an upload of up to UPLOAD_MAX_BYTES: a user cannot open
         // unlimited ones and fill the disk. One user's creations take turns from the count to the
         // insert, so creations arriving together cannot all pass the same count.
-        await this.repo.lockOwner(trx, owner.id);
+        await lockOwner(trx, owner.id);
         const since = new Date(Date.now() - withinSeconds * 1000).toISOString();
         const waiting = await this.repo.countWaitingUploads(trx, owner.id, since);
         if (waiting >= maxPerUser) {
