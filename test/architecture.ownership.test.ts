@@ -23,13 +23,6 @@ const PENDING: Record<string, string[]> = {
   // The feed builds its candidates with joins over videos and engagement's tables; they become a
   // read model owned by the feed, or query functions of videos and engagement (issue #18).
   'feed/feed.repository.ts': ['follows', 'video_likes', 'video_stats', 'video_views', 'video_watch', 'videos'],
-  // Reads of the outbox outside events: trending replays the engagement events it had applied, and
-  // webhooks finds a stream's creator from its stream.started event. Events should export both reads.
-  'trending/trending.repository.ts': ['outbox', 'processed_events'],
-  'webhooks/webhooks.repository.ts': ['outbox'],
-  // Creating a video locks its owner's row (Postgres) so that concurrent creations count the upload
-  // quota one at a time; accounts should export that lock.
-  'videos/videos.repository.ts': ['users'],
 };
 
 /** The capability a file belongs to: its folder under src/, or `infra/<adapter>`; '' for src/ itself. */
