@@ -10,14 +10,7 @@ import { TOPIC_OF, type EventEnvelope, type EventType } from './events.types.js'
  * Payloads of the events of these types created since `sinceIso` that `consumer` processed, in
  * publish order, after `afterSeq` (the `seq` of the last one a previous page returned).
  */
-export async function processedEventPayloads(
-  db: Db,
-  consumer: string,
-  types: readonly string[],
-  sinceIso: string,
-  afterSeq: number,
-  limit: number,
-): Promise<Array<{ seq: number; payload: string }>> {
+export async function processedEventPayloads(db: Db, consumer: string, types: readonly string[], sinceIso: string, afterSeq: number, limit: number): Promise<Array<{ seq: number; payload: string }>> {
   const rows = await db.kysely
     .selectFrom('outbox as o')
     .innerJoin('processed_events as p', (j) => j.onRef('p.event_id', '=', 'o.event_id').on('p.consumer', '=', consumer))
