@@ -15,6 +15,7 @@ import { clipsCapability } from './clips/clips.routes.js';
 import { modelsCapability } from './models/models.routes.js';
 import { engagementCapability } from './engagement/engagement.routes.js';
 import { createFeedState, feedCapability } from './feed/feed.routes.js';
+import type { FeedModelSelector } from './feed/feed.service.js';
 import { eventsCapability } from './events/events.capability.js';
 import { webhooksCapability } from './webhooks/webhooks.routes.js';
 import { trendingCapability } from './trending/trending.routes.js';
@@ -23,16 +24,27 @@ import { consumeFeedConversions, feedExperimentSelector } from './experiments/fe
 import { qoeCapability } from './qoe/qoe.routes.js';
 import { NotFoundError } from './http/errors.js';
 import { channelsCapability } from './channels/channels.routes.js';
+import { followeeIds } from './channels/channels.queries.js';
 import { searchCapability } from './search/search.routes.js';
 import { instanceCapability } from './instance/instance.routes.js';
 import { moderationCapability } from './moderation/moderation.routes.js';
 
-export function createCapabilities(c: Container): Capability[] {
+/** Choices the composition root leaves to whoever starts Nova; production passes none. */
+export interface CapabilityOptions {
+  /** Picks the feed's ranking model per request instead of the running experiment (tests route requests to a version). */
+  feedSelector?: FeedModelSelector;
+}
+
+export function createCapabilities(c: Container, opts: CapabilityOptions = {}): Capability[] {
   // Chat closes its sockets when a stream ends and counts its sockets as viewers: it shares this.
   const live = createLiveService(c);
+  // The feed's read model comes before every capability that tells it about changes (videos,
+  // engagement, channels: each gets a hook to it). It reads whom a user follows through channels'
+  // query function, so it needs nothing built after it.
+  const feedState = createFeedState(c, (userId) => followeeIds(c.db, userId));
   // VOD: one set of services for every capability that needs videos. Uploads and live recordings
   // feed the pipeline; its capabilities stop after live, which hands it recordings.
-  // The feed's read model (built below) re-reads a video as soon as an edit, hide or deletion commits.
+  // The feed's read model re-reads a video as soon as an edit, hide or deletion commits.
   // Upload files come first: deleting a video removes its unfinished uploads through them.
   const uploadFiles = createUploadFiles(c);
   const vod = createVodServices(c, {
@@ -55,11 +67,10 @@ export function createCapabilities(c: Container): Capability[] {
   // Guardrails read the sessions of an experiment's users from QoE.
   const experiments = experimentsCapability(c, qoe.service);
   const models = modelsCapability(c);
-  // Follows are a feature of the feed, which ranks with the served models; the running experiment picks its model per user.
-  // The feed's read model hears of likes, watches and follows as they commit (and from events).
-  const feedState = createFeedState(c, (userId) => channels.service.followeeIds(userId));
+  // The feed ranks with the served models; the running experiment picks its model per user.
+  // Its read model hears of likes, watches and follows as they commit (and from events).
   const channels = channelsCapability(c, live, vod.videos, (userId) => feedState.acted(userId));
-  const feed = feedCapability(c, models.service, feedState, feedExperimentSelector(c, experiments.service, models.service));
+  const feed = feedCapability(c, models.service, feedState, opts.feedSelector ?? feedExperimentSelector(c, experiments.service, models.service));
   const feedExperiment = consumeFeedConversions(c);
   const feedExperimentCap: Capability = { name: 'feed-experiment', stop: () => feedExperiment.close() };
   const webhooks = webhooksCapability(c);

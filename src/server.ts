@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import type { Config } from './config.js';
 import { buildApp } from './app.js';
-import { createCapabilities } from './capabilities.js';
+import { createCapabilities, type CapabilityOptions } from './capabilities.js';
 import type { Capability, NovaApp, Roles } from './capability.js';
 import { createContainer, type Container } from './container.js';
 import { migrateToLatest } from './infra/db/migrate.js';
@@ -23,7 +23,7 @@ export interface RunningNova {
   stop(): Promise<void>;
 }
 
-export async function startNova(config: Config, roles: Roles, logger?: Logger): Promise<RunningNova> {
+export async function startNova(config: Config, roles: Roles, logger?: Logger, options: CapabilityOptions = {}): Promise<RunningNova> {
   const container = createContainer(config, logger);
   const capabilities: Capability[] = [];
   let app: NovaApp | null = null;
@@ -52,7 +52,7 @@ export async function startNova(config: Config, roles: Roles, logger?: Logger): 
     const applied = await migrateToLatest(container.db);
     if (applied.length) container.logger.info({ applied }, 'migrations applied');
     reportMediaTools(config, container.logger);
-    capabilities.push(...createCapabilities(container));
+    capabilities.push(...createCapabilities(container, options));
     if (config.http.production && !config.publicUrl) {
       container.logger.warn(
         "PUBLIC_URL is not set in production: absolute links (upload URLs, playlists) are built from the request's Host header (and forwarded headers only from TRUST_PROXY proxies); set PUBLIC_URL to the address clients use.",

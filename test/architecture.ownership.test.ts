@@ -19,18 +19,7 @@ const migrationsDir = path.join(srcDir, 'infra/db/migrations');
  * entry goes once the owner exports a query function (or an event) and the file calls that instead.
  * An entry that no longer matches a query fails the check too, so the list cannot go stale.
  */
-const PENDING: Record<string, string[]> = {
-  // The feed builds its candidates with joins over videos and engagement's tables; they become a
-  // read model owned by the feed, or query functions of videos and engagement (issue #18).
-  'feed/feed.repository.ts': ['follows', 'video_likes', 'video_stats', 'video_views', 'video_watch', 'videos'],
-  // Reads of the outbox outside events: trending replays the engagement events it had applied, and
-  // webhooks finds a stream's creator from its stream.started event. Events should export both reads.
-  'trending/trending.repository.ts': ['outbox', 'processed_events'],
-  'webhooks/webhooks.repository.ts': ['outbox'],
-  // Creating a video locks its owner's row (Postgres) so that concurrent creations count the upload
-  // quota one at a time; accounts should export that lock.
-  'videos/videos.repository.ts': ['users'],
-};
+const PENDING: Record<string, string[]> = {};
 
 /** The capability a file belongs to: its folder under src/, or `infra/<adapter>`; '' for src/ itself. */
 export function capabilityOf(relFile: string): string {

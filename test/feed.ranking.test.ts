@@ -16,7 +16,7 @@ import { getFeed } from '../src/client/feed.client.js';
 import { listModels, reloadModel } from '../src/client/models.client.js';
 import type { NovaClient } from '../src/client/nova-client.js';
 import { writeRanker } from '../src/feed/feed.export.js';
-import type { FeedCapability } from '../src/feed/feed.routes.js';
+import type { FeedModelSelector } from '../src/feed/feed.service.js';
 import { syntheticDataset } from '../src/feed/feed.synthetic.js';
 import { train } from '../src/feed/feed.trainer.js';
 import { startTestNovaOn, TEST_BACKENDS, type TestNova } from './helpers/nova.js';
@@ -32,12 +32,16 @@ for (const backend of TEST_BACKENDS) {
     let viewer: NovaClient;
     let viewerId: string;
     const ids: Record<string, string> = {};
+    // The feed is built with this selector, which asks whatever the running case routes to (the
+    // default model while `route` answers null), as an experiment's selector would.
+    let route: FeedModelSelector = () => null;
+    const feedSelector: FeedModelSelector = (user) => route(user);
 
     before(async () => {
       // The shipped model, as a fresh install has it.
       modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-models-'));
       fs.cpSync(path.resolve('models/feed-ranker'), path.join(modelsDir, 'feed-ranker'), { recursive: true });
-      const started = await startTestNovaOn(backend, { MODELS_DIR: modelsDir });
+      const started = await startTestNovaOn(backend, { MODELS_DIR: modelsDir }, { feedSelector });
       if (typeof started === 'string') return void (skip = started);
       t = started;
       await t.client.as(null).register('feed_admin', 'password-123');
@@ -93,8 +97,7 @@ for (const backend of TEST_BACKENDS) {
       if (skip) return ctx.skip(skip);
       const data = syntheticDataset({ seed: 5, creators: 10, videos: 100, users: 50, historyPerUser: 20, examplesPerUser: 10 });
       writeRanker(modelsDir, 'feed-ranker', 2, train(data, { hidden: 16, epochs: 2, batchSize: 64, learningRate: 0.01, l2: 0, seed: 5 }), { source: 'test' });
-      const feed = (t.nova.capabilities.find((c) => c.name === 'feed') as FeedCapability).service;
-      feed.setModelSelector((user) => (user.id === viewerId ? { model: 'feed-ranker', version: 2, experiment: 'ranker-v2', variant: 'treatment' } : null));
+      route = (user) => (user.id === viewerId ? { model: 'feed-ranker', version: 2, experiment: 'ranker-v2', variant: 'treatment' } : null);
       try {
         const res = await getFeed(viewer, 10);
         assert.equal(res.status, 200);
@@ -109,14 +112,13 @@ for (const backend of TEST_BACKENDS) {
         assert.equal(served.version, 1);
         assert.deepEqual(served.extra_versions, [2]);
       } finally {
-        feed.setModelSelector(() => null);
+        route = () => null;
       }
     });
 
     it('falls back to trending order when no model can rank, and says so', async (ctx) => {
       if (skip) return ctx.skip(skip);
-      const feed = (t.nova.capabilities.find((c) => c.name === 'feed') as FeedCapability).service;
-      feed.setModelSelector(() => ({ model: 'not-served', experiment: 'exp', variant: 'broken' }));
+      route = () => ({ model: 'not-served', experiment: 'exp', variant: 'broken' });
       try {
         const res = await getFeed(viewer, 10);
         assert.equal(res.status, 200);
@@ -130,7 +132,7 @@ for (const backend of TEST_BACKENDS) {
           [...scores].sort((a, b) => b - a),
         );
       } finally {
-        feed.setModelSelector(() => null);
+        route = () => null;
       }
     });
 

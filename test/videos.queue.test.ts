@@ -83,7 +83,7 @@ function suite(name: string, kind: Kind, setup: () => Promise<Setup | string>) {
     };
 
     const add = async (q: JobQueue, payload: object): Promise<JobRow> => {
-      const job = await s.db.kysely.transaction().execute((trx) => q.add(trx, { type: 'test.scripted', videoId: null, payload }));
+      const job = await s.db.kysely.transaction().execute((trx) => q.add(trx, { type: 'test.scripted', subjectId: null, payload }));
       await q.dispatch(job);
       return job;
     };

@@ -1,6 +1,6 @@
 // Users and bearer sessions in the database. No product rules here: see accounts.service.
 import { sql, type ColumnType, type Selectable } from 'kysely';
-import type { Db } from '../infra/db/database.js';
+import type { Db, Executor } from '../infra/db/database.js';
 
 export interface UserTable {
   id: string;
@@ -124,6 +124,14 @@ export class AccountsRepository {
 
   async findByUsername(username: string): Promise<UserRow | undefined> {
     return this.db.kysely.selectFrom('users').selectAll().where('username_lower', '=', username.toLowerCase()).executeTakeFirst();
+  }
+
+  /**
+   * Until `trx` ends, other transactions that lock the same user wait. Postgres locks the user's
+   * row; SQLite needs nothing, as its one connection runs one transaction at a time.
+   */
+  async lockUser(trx: Executor, id: string): Promise<void> {
+    if (this.db.dialect === 'postgres') await trx.selectFrom('users').select('id').where('id', '=', id).forUpdate().execute();
   }
 
   async findById(id: string): Promise<UserRow | undefined> {

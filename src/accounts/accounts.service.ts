@@ -3,7 +3,7 @@
 // usable token.
 import { createHash, randomBytes } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
-import { isUniqueViolation } from '../infra/db/database.js';
+import { isUniqueViolation, type Executor } from '../infra/db/database.js';
 import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, UnauthorizedError } from '../http/errors.js';
 import type { RateLimiter } from '../shared/rate-limiter.js';
 import { AccountsRepository, type InviteRow, type UserRow } from './accounts.repository.js';
@@ -257,6 +257,14 @@ export class AccountsService {
   async getUser(id: string): Promise<AuthUser | null> {
     const u = await this.repo.findById(id);
     return u ? this.toAuthUser(u) : null;
+  }
+
+  /**
+   * Serialises work per user: until `trx` ends, other transactions locking the same user wait
+   * (another capability's per-user count, such as the videos waiting for their upload).
+   */
+  lockUser(trx: Executor, userId: string): Promise<void> {
+    return this.repo.lockUser(trx, userId);
   }
 
   async usernames(ids: string[]): Promise<Map<string, string>> {

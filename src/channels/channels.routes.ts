@@ -1,5 +1,5 @@
 // HTTP for channels: a user's public page, follow/unfollow, whom I follow, and the following feed.
-// Rules live in ChannelsService. The service is exposed so the ranked feed can read follows.
+// Rules live in ChannelsService. The ranked feed reads follows through channels.queries, not this.
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Capability, NovaApp } from '../capability.js';

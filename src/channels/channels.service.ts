@@ -85,7 +85,7 @@ export class ChannelsService {
     };
   }
 
-  /** Creators the user follows: a feature and a candidate source of the ranked feed. */
+  /** Creators the user follows (the most recent MAX_FEED_FOLLOWEES), whose videos the following feed lists. */
   followeeIds(userId: string): Promise<string[]> {
     return this.follows.followeeIds(userId, MAX_FEED_FOLLOWEES);
   }

@@ -9,7 +9,7 @@ import { openDatabase } from '../infra/db/database.js';
 import { migrateToLatest } from '../infra/db/migrate.js';
 import { latestVersion, readRanker } from './feed.export.js';
 import { beatsPopularity, DEFAULT_OFFLINE, evaluateOffline, metricsLine, syntheticEvaluation, weightsScorer, type Scorer } from './feed.offline.js';
-import { engagementWorld } from './feed.repository.js';
+import { databaseTrainingSources, FeedRepository } from './feed.repository.js';
 import { DEFAULT_WORLD } from './feed.world.js';
 
 /** Fewer test users than this and the instance's figures say nothing. */
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   const db = openDatabase({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath });
   try {
     await migrateToLatest(db);
-    const world = await engagementWorld(db, 200_000, Date.now());
+    const world = await new FeedRepository(databaseTrainingSources(db)).engagementWorld(200_000, Date.now());
     const r = await evaluateOffline(world, { ...opts, seed: 1, scorers });
     if (r.users < MIN_TEST_USERS) {
       console.log(`this instance: too little engagement to evaluate (${r.users} users engaged in the last ${testDays} days; ${MIN_TEST_USERS} needed)`);

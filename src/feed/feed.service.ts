@@ -2,8 +2,8 @@
 // ready videos the user has not watched and did not make), taken with their features from the
 // maintained read model (feed.state) → one tensor → one batched call to the serving ranker → ranked list. When no model
 // can rank (not served, wrong signature, failing), the feed falls back to trending order and says
-// so. Which model and version rank a request is decided by a replaceable selector, so an
-// experiment can route users to a variant.
+// so. Which model and version rank a request is decided by the selector the service is built with,
+// so an experiment can route users to a variant.
 import type { AuthUser } from '../accounts/accounts.service.js';
 import type { FeedConfig } from '../config.js';
 import { ValidationError } from '../http/errors.js';
@@ -74,7 +74,7 @@ type RankedList = Omit<FeedResult, 'items'> & { videos: PoolVideo[]; scores: Flo
 type Snapshot = RankedList & { id: string; userId: string; stamp: string; at: number; reuseMs: number; bodies?: Map<string, string> };
 
 export class FeedService {
-  private selector: FeedModelSelector;
+  private readonly selector: FeedModelSelector;
 
   constructor(
     private readonly state: FeedState,
@@ -85,14 +85,6 @@ export class FeedService {
     selector?: FeedModelSelector,
   ) {
     this.selector = selector ?? (() => ({ model: opts.model }));
-  }
-
-  /**
-   * Replaces the selector given at construction. The composition root never calls it (it passes the
-   * experiment's selector to the constructor); tests use it to route one request to a version.
-   */
-  setModelSelector(selector: FeedModelSelector): void {
-    this.selector = selector;
   }
 
   private async choose(user: AuthUser): Promise<FeedModelChoice> {

@@ -6,16 +6,14 @@
 // unless --force.
 // The serving processes pick the new version up through POST /api/v1/models/<name>/reload (or the
 // directory watch).
-import { FollowsRepository } from '../channels/follows.repository.js';
 import type { Config } from '../config.js';
 import { openDatabase } from '../infra/db/database.js';
 import { migrateToLatest } from '../infra/db/migrate.js';
 import { concatDatasets, databaseDataset, holdOut, type DbDatasetStats } from './feed.dataset.js';
 import { nextVersion, writeRanker } from './feed.export.js';
-import { FeedRepository } from './feed.repository.js';
+import { databaseTrainingSources, FeedRepository } from './feed.repository.js';
 import { DEFAULT_SYNTHETIC, syntheticDataset } from './feed.synthetic.js';
 import { beatsPopularity, DEFAULT_OFFLINE, evaluateOffline, metricsLine, syntheticEvaluation, weightsScorer } from './feed.offline.js';
-import { engagementWorld } from './feed.repository.js';
 import { evaluate, train, type Dataset, type MlpWeights } from './feed.trainer.js';
 import { SMALL_WORLD, type World } from './feed.world.js';
 
@@ -59,10 +57,11 @@ export async function runTrain(argv: string[], config: Config): Promise<void> {
     const db = openDatabase({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath });
     try {
       await migrateToLatest(db);
-      const follows = await new FollowsRepository(db).pairs(200_000);
-      const built = await databaseDataset(new FeedRepository(db), args.seed, Date.now(), 200_000, follows);
+      const repo = new FeedRepository(databaseTrainingSources(db));
+      const follows = await repo.follows(200_000);
+      const built = await databaseDataset(repo, args.seed, Date.now(), 200_000, follows);
       dbStats = built.stats;
-      world = await engagementWorld(db, 200_000, Date.now());
+      world = await repo.engagementWorld(200_000, Date.now());
       data = built.data;
     } finally {
       await db.close();

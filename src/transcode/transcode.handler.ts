@@ -38,8 +38,8 @@ export class TranscodeHandler implements JobHandler {
   ) {}
 
   async run(job: JobRow, ctx: JobContext): Promise<void> {
-    if (!job.video_id) throw new JobError('The job names no video.', true);
-    const video = await this.videos.startProcessing(job.video_id);
+    if (!job.subject_id) throw new JobError('The job names no video.', true);
+    const video = await this.videos.startProcessing(job.subject_id);
     if (!video) return; // deleted, or already processed by an earlier delivery of this job
     // A folder per attempt under the job's folder. Whatever an earlier attempt left there (a killed
     // worker; even its orphaned ffmpeg, which then fails writing into a removed folder) is cleared.
@@ -221,14 +221,14 @@ export class TranscodeHandler implements JobHandler {
   }
 
   async onFailure(trx: Transaction<Tables>, job: JobRow, failure: { message: string; final: boolean }): Promise<void> {
-    if (job.video_id) await this.videos.onJobFailure(trx, job.video_id, failure);
+    if (job.subject_id) await this.videos.onJobFailure(trx, job.subject_id, failure);
   }
 
   async onRequeued(trx: Transaction<Tables>, job: JobRow): Promise<void> {
-    if (job.video_id) await this.videos.onJobRequeued(trx, job.video_id);
+    if (job.subject_id) await this.videos.onJobRequeued(trx, job.subject_id);
   }
 
   async settled(job: JobRow, outcome: JobOutcome): Promise<void> {
-    if (job.video_id && outcome !== 'lost') await this.videos.publishSnapshot(job.video_id);
+    if (job.subject_id && outcome !== 'lost') await this.videos.publishSnapshot(job.subject_id);
   }
 }

@@ -17,7 +17,8 @@ function jobJson(j: JobRow) {
   return {
     id: j.id,
     type: j.type,
-    video_id: j.video_id,
+    // The subject of a transcode is its video.
+    video_id: j.subject_id,
     state: j.state,
     stage: j.stage,
     progress: Math.round(j.progress),

@@ -1,9 +1,10 @@
 // What trending reads: the card of each ranked video (title, owner, thumbnail, views), asked of
 // videos, accounts and engagement, which own those tables; and, for the in-process store after a
-// restart, the engagement events it had already applied, from the outbox (kept
+// restart, the engagement events it had already applied, asked of events (the outbox keeps them
 // OUTBOX_RETENTION_SECONDS, 7 days by default: the longest window).
 import type { AccountsService } from '../accounts/accounts.service.js';
 import type { EngagementRepository } from '../engagement/engagement.repository.js';
+import { processedEventPayloads } from '../events/events.queries.js';
 import type { Db } from '../infra/db/database.js';
 import type { VideosRepository } from '../videos/videos.repository.js';
 
@@ -38,17 +39,7 @@ export class TrendingRepository {
   }
 
   /** Payloads of engagement events since `sinceIso` that `consumer` processed, in publish order. */
-  async processedEngagement(consumer: string, types: readonly string[], sinceIso: string, afterSeq: number, limit: number): Promise<Array<{ seq: number; payload: string }>> {
-    const rows = await this.db.kysely
-      .selectFrom('outbox as o')
-      .innerJoin('processed_events as p', (j) => j.onRef('p.event_id', '=', 'o.event_id').on('p.consumer', '=', consumer))
-      .select(['o.seq', 'o.payload'])
-      .where('o.event_type', 'in', [...types])
-      .where('o.created_at', '>=', sinceIso)
-      .where('o.seq', '>', afterSeq)
-      .orderBy('o.seq')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => ({ seq: Number(r.seq), payload: r.payload }));
+  processedEngagement(consumer: string, types: readonly string[], sinceIso: string, afterSeq: number, limit: number): Promise<Array<{ seq: number; payload: string }>> {
+    return processedEventPayloads(this.db, consumer, types, sinceIso, afterSeq, limit);
   }
 }

@@ -60,3 +60,17 @@ export async function videoOwners(db: Db, ids: string[]): Promise<Map<string, st
   }
   return out;
 }
+
+/** A ready video's facts as the feed's trainer reads them. */
+export interface ReadyVideoFacts {
+  id: string;
+  owner_id: string;
+  created_at: string;
+  ready_at: string | null;
+  duration_seconds: number | null;
+}
+
+/** The newest ready videos whatever their visibility, at most `limit` (the feed trainer's examples). */
+export async function newestReadyVideos(db: Db, limit: number): Promise<ReadyVideoFacts[]> {
+  return db.kysely.selectFrom('videos').select(['id', 'owner_id', 'created_at', 'ready_at', 'duration_seconds']).where('status', '=', 'ready').orderBy('created_at', 'desc').limit(limit).execute();
+}

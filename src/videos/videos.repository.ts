@@ -104,14 +104,6 @@ export class VideosRepository {
     return trx.selectFrom('videos').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  /**
-   * Until `trx` ends, other transactions that call this for the same owner wait. Postgres locks the
-   * owner's row; SQLite needs nothing, as its one connection runs one transaction at a time.
-   */
-  async lockOwner(trx: Executor, ownerId: string): Promise<void> {
-    if (this.db.dialect === 'postgres') await trx.selectFrom('users').select('id').where('id', '=', ownerId).forUpdate().execute();
-  }
-
   /** The owner's videos still waiting for their upload, created at or after `since`. */
   async countWaitingUploads(trx: Executor, ownerId: string, since: string): Promise<number> {
     const r = await trx

@@ -79,6 +79,11 @@ export interface PendingUploadLimit {
   maxPerUser: number;
   /** Only videos created this recently count: older uploads have expired. */
   withinSeconds: number;
+  /**
+   * Makes other transactions that lock the same owner wait until `trx` ends (accounts locks the
+   * user), so concurrent creations count the owner's waiting uploads one at a time.
+   */
+  lockOwner(trx: Executor, ownerId: string): Promise<void>;
 }
 
 export class VideosService {
@@ -152,7 +157,7 @@ export class VideosService {
   }
 
   async create(owner: AuthUser, input: { title: string; description?: string; tags?: string[]; visibility?: Visibility }): Promise<VideoRow> {
-    const { maxPerUser, withinSeconds } = this.pending;
+    const { maxPerUser, withinSeconds, lockOwner } = this.pending;
     const now = new Date().toISOString();
     const row = blankVideo({ id: uuidv7(), owner_id: owner.id, title: cleanTitle(input.title), description: cleanMultiline(input.description ?? ''), status: 'waiting_upload', created_at: now });
     row.tags = JSON.stringify(cleanTags(input.tags ?? []));
@@ -162,7 +167,7 @@ export class VideosService {
         // Each waiting video may hold an upload of up to UPLOAD_MAX_BYTES: a user cannot open
         // unlimited ones and fill the disk. One user's creations take turns from the count to the
         // insert, so creations arriving together cannot all pass the same count.
-        await this.repo.lockOwner(trx, owner.id);
+        await lockOwner(trx, owner.id);
         const since = new Date(Date.now() - withinSeconds * 1000).toISOString();
         const waiting = await this.repo.countWaitingUploads(trx, owner.id, since);
         if (waiting >= maxPerUser) {
@@ -285,7 +290,7 @@ export class VideosService {
     const payload = { video_id: v.id, owner_id: v.owner_id, size_bytes: size, timestamp };
     await appendEvent(trx, 'video.uploaded', v.id, payload);
     await appendEvent(trx, 'video.upload.completed', v.id, payload);
-    return this.queue.add(trx, { type: TRANSCODE_JOB, videoId: v.id });
+    return this.queue.add(trx, { type: TRANSCODE_JOB, subjectId: v.id });
   }
 
   /** Owner or admin. The row and its jobs go with `video.deleted` in one transaction, then every object. */
@@ -293,9 +298,9 @@ export class VideosService {
     const v = await this.repo.findById(id);
     if (!v || !this.canView(v, user)) throw new NotFoundError(`No video ${id}.`);
     if (v.owner_id !== user.id && user.role !== 'admin') throw new ForbiddenError('Only the owner of this video or an admin can delete it.');
-    const jobs = await this.queue.repo.idsForVideo(id);
+    const jobs = await this.queue.repo.idsForSubject(id);
     const deleted = await this.db.kysely.transaction().execute(async (trx) => {
-      await this.queue.repo.deleteForVideo(trx, id);
+      await this.queue.repo.deleteForSubject(trx, id);
       const ok = await this.repo.delete(trx, id);
       if (ok) await this.indexer.remove(trx, id);
       if (ok) await appendEvent(trx, 'video.deleted', id, { video_id: id, owner_id: v.owner_id, timestamp: new Date().toISOString() });
@@ -319,7 +324,7 @@ export class VideosService {
   }
 
   async snapshot(v: VideoRow): Promise<ProgressSnapshot> {
-    const job = await this.queue.repo.latestForVideo(v.id);
+    const job = await this.queue.repo.latestForSubject(v.id);
     const queued = v.status === 'queued' && job && (job.state === 'queued' || job.state === 'retrying');
     // A worker may have claimed the job a moment before the video says `processing`: until it does,
     // the new attempt has not visibly started, so a queued video reports the attempts made so far.
@@ -419,7 +424,7 @@ export class VideosService {
     if (existing.state !== 'failed') throw new ConflictError(`Job ${jobId} is ${existing.state}; only failed jobs can be retried.`);
     const job = await this.queue.retry(jobId);
     if (!job) throw new ConflictError(`Job ${jobId} is no longer failed.`);
-    if (job.video_id) await this.publishSnapshot(job.video_id);
+    if (job.subject_id) await this.publishSnapshot(job.subject_id);
     return job;
   }
 

@@ -78,6 +78,7 @@ export function createVodServices(c: Container, hooks: VodHooks): VodServices {
     {
       maxPerUser: cfg.uploadMaxPendingPerUser,
       withinSeconds: cfg.uploadExpirySeconds,
+      lockOwner: (trx, ownerId) => c.accounts.lockUser(trx, ownerId),
     },
     indexer,
     hooks.removeUploads,

@@ -229,20 +229,4 @@ export class WebhooksRepository {
       .where('id', '=', d.id)
       .execute();
   }
-
-  /** The creator of a stream, from its stream.started event (for stream events that lack it). */
-  async streamCreatorFromOutbox(trx: Executor, streamId: string): Promise<string | null> {
-    const row = await trx
-      .selectFrom('outbox')
-      .select('payload')
-      .where('topic', '=', 'streams.events')
-      .where('event_key', '=', streamId)
-      .where('event_type', '=', 'stream.started')
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    if (!row) return null;
-    const creator = (JSON.parse(row.payload) as { creator_id?: unknown }).creator_id;
-    return typeof creator === 'string' ? creator : null;
-  }
 }

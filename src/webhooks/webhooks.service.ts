@@ -7,6 +7,7 @@ import type { AuthUser } from '../accounts/accounts.service.js';
 import type { WebhooksConfig } from '../config.js';
 import type { EventEnvelope, EventMap } from '../events/events.types.js';
 import { ENVELOPE_FIELDS } from '../events/events.types.js';
+import { latestEvent } from '../events/events.queries.js';
 import type { Tables } from '../infra/db/schema.js';
 import { ConflictError, ForbiddenError, NotFoundError, UnprocessableError } from '../http/errors.js';
 import type { AttemptRow, DeliveryRow, DeliveryStatus, SubscriptionRow, WebhooksRepository } from './webhooks.repository.js';
@@ -219,7 +220,11 @@ export class WebhooksService {
     const e = event as unknown as Record<string, unknown>;
     if (typeof e.owner_id === 'string') return e.owner_id;
     if (typeof e.creator_id === 'string') return e.creator_id;
-    if (event.event_type === 'stream.ended' && typeof e.stream_id === 'string') return this.repo.streamCreatorFromOutbox(trx, e.stream_id);
+    if (event.event_type === 'stream.ended' && typeof e.stream_id === 'string') {
+      // Older stream.ended events lack creator_id: the stream's stream.started event names it.
+      const started = await latestEvent(trx, 'stream.started', e.stream_id);
+      return typeof started?.creator_id === 'string' ? started.creator_id : null;
+    }
     return null;
   }
 }

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/infra/logger.js';
+import type { CapabilityOptions } from '../../src/capabilities.js';
 import { startNova, type RunningNova } from '../../src/server.js';
 import { NovaClient } from '../../src/client/nova-client.js';
 import type { VodServices } from '../../src/videos/videos.wiring.js';
@@ -27,7 +28,7 @@ export interface TestNova {
 
 // Suites register many accounts: they hash at 2^14 (PASSWORD_SCRYPT_LOG_N) rather than the
 // production 2^17, which test/accounts.test.ts and test/abuse cover.
-export async function startTestNova(env: Record<string, string> = {}, roles = { api: true, worker: true }): Promise<TestNova> {
+export async function startTestNova(env: Record<string, string> = {}, roles = { api: true, worker: true }, options: CapabilityOptions = {}): Promise<TestNova> {
   const dataDir = env.DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'nova-test-'));
   const config = loadConfig({
     PORT: '0',
@@ -41,7 +42,7 @@ export async function startTestNova(env: Record<string, string> = {}, roles = { 
     DATA_DIR: dataDir,
     ...env,
   });
-  const nova = await startNova(config, roles, createLogger(config.logLevel));
+  const nova = await startNova(config, roles, createLogger(config.logLevel), options);
   const url = nova.url ?? '';
   return {
     nova,
@@ -62,13 +63,13 @@ export const TEST_BACKENDS: readonly TestBackend[] = ['sqlite', 'postgres'];
  * Starts a Nova on SQLite, or on a throw-away database on the machine's Postgres that its stop()
  * drops. Returns the reason to skip instead when Postgres does not answer (outside CI only).
  */
-export async function startTestNovaOn(backend: TestBackend, env: Record<string, string> = {}): Promise<TestNova | string> {
-  if (backend === 'sqlite') return startTestNova(env);
+export async function startTestNovaOn(backend: TestBackend, env: Record<string, string> = {}, options: CapabilityOptions = {}): Promise<TestNova | string> {
+  if (backend === 'sqlite') return startTestNova(env, undefined, options);
   const skip = await postgresSkipReason();
   if (skip) return skip;
   const pg = await createTestDatabase();
   try {
-    const t = await startTestNova({ ...env, DATABASE_URL: pg.url });
+    const t = await startTestNova({ ...env, DATABASE_URL: pg.url }, undefined, options);
     return {
       ...t,
       async stop(opts) {

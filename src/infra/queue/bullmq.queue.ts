@@ -65,7 +65,7 @@ export class BullQueue implements QueueAdapter {
       QUEUE_NAME,
       async (bull: Job<{ job_id: string }>, token?: string) => {
         const row = await this.repo.begin(bull.data.job_id, opts.workerId, new Date(Date.now() + leaseMs).toISOString());
-        if (!row) return; // deleted with its video, or already finished
+        if (!row) return; // deleted with its subject, or already finished
         const outcome = await execute(row);
         // Tell BullMQ whether to schedule another attempt; the jobs table already says the same.
         if (outcome === 'retry') throw new Error('attempt failed; retrying');

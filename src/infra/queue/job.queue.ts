@@ -41,10 +41,13 @@ export class JobQueue {
     this.handlers.set(type, handler);
   }
 
-  /** Records a job in the caller's transaction. Call dispatch(job) once that transaction committed. */
-  async add(trx: Executor, job: { type: string; videoId: string | null; payload?: unknown }): Promise<JobRow> {
+  /**
+   * Records a job in the caller's transaction. Call dispatch(job) once that transaction committed.
+   * `subjectId` is what the job works on, for its handler and for finding or deleting it with its subject.
+   */
+  async add(trx: Executor, job: { type: string; subjectId: string | null; payload?: unknown }): Promise<JobRow> {
     if (!this.handlers.has(job.type)) throw new Error(`no handler registered for job type "${job.type}"`);
-    return this.repo.insert(trx, { id: uuidv7(), type: job.type, video_id: job.videoId, payload: JSON.stringify(job.payload ?? {}), max_attempts: this.opts.maxAttempts });
+    return this.repo.insert(trx, { id: uuidv7(), type: job.type, subject_id: job.subjectId, payload: JSON.stringify(job.payload ?? {}), max_attempts: this.opts.maxAttempts });
   }
 
   /** Tells workers about a committed job. A broker outage is logged, not thrown: the reconcile loop re-sends it. */
@@ -108,7 +111,7 @@ export class JobQueue {
 
   private async attempt(job: JobRow): Promise<JobOutcome> {
     const handler = this.handlers.get(job.type);
-    const log = this.logger.child({ job_id: job.id, video_id: job.video_id, attempt: job.attempts });
+    const log = this.logger.child({ job_id: job.id, subject_id: job.subject_id, attempt: job.attempts });
     if (!handler) {
       await this.fail(job, undefined, new JobError(`No handler for job type "${job.type}".`, true), log);
       return 'failed';

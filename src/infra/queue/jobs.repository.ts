@@ -1,18 +1,29 @@
 // The jobs table: claiming with a lease (Postgres: FOR UPDATE SKIP LOCKED; SQLite: a conditional
 // UPDATE, safe because SQLite serialises writers), heartbeats, outcomes and the admin view's counts.
 // Every write by a worker names the worker, so one that lost its lease cannot overwrite the new owner.
+// A job's subject is stored in the `video_id` column, the name it had when videos were the only
+// subject; rows are mapped to JobRow (`subject_id`) here, so nothing above this file sees the column.
 import { sql, type ExpressionBuilder } from 'kysely';
 import type { Db, Executor } from '../db/database.js';
 import type { Tables } from '../db/schema.js';
 import type { JobRow, JobState } from './queue.js';
 
+/** The jobs table as stored: JobRow with the subject in its `video_id` column. */
+export type JobTable = Omit<JobRow, 'subject_id'> & { video_id: string | null };
+
 declare module '../db/schema.js' {
   interface Tables {
-    jobs: JobRow;
+    jobs: JobTable;
   }
 }
 
-export type NewJob = Pick<JobRow, 'id' | 'type' | 'video_id' | 'payload' | 'max_attempts'>;
+export type NewJob = Pick<JobRow, 'id' | 'type' | 'subject_id' | 'payload' | 'max_attempts'>;
+
+function toJob({ video_id, ...rest }: JobTable): JobRow {
+  return { ...rest, subject_id: video_id };
+}
+
+const toJobOrUndefined = (row: JobTable | undefined): JobRow | undefined => (row ? toJob(row) : undefined);
 
 function claimable(now: string) {
   return (eb: ExpressionBuilder<Tables, 'jobs'>) =>
@@ -24,8 +35,10 @@ export class JobsRepository {
 
   async insert(trx: Executor, job: NewJob): Promise<JobRow> {
     const now = new Date().toISOString();
-    const row: JobRow = {
-      ...job,
+    const { subject_id, ...fields } = job;
+    const row: JobTable = {
+      ...fields,
+      video_id: subject_id,
       state: 'queued',
       attempts: 0,
       run_at: now,
@@ -40,27 +53,27 @@ export class JobsRepository {
       finished_at: null,
     };
     await trx.insertInto('jobs').values(row).execute();
-    return row;
+    return toJob(row);
   }
 
   async findById(id: string): Promise<JobRow | undefined> {
-    return this.db.kysely.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+    return toJobOrUndefined(await this.db.kysely.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst());
   }
 
-  /** The newest job of a video (a video has one pipeline job; retries reuse it). */
-  async latestForVideo(videoId: string, trx: Executor = this.db.kysely): Promise<JobRow | undefined> {
-    return trx.selectFrom('jobs').selectAll().where('video_id', '=', videoId).orderBy('id', 'desc').limit(1).executeTakeFirst();
+  /** The newest job about a subject (a video has one pipeline job; retries reuse it). */
+  async latestForSubject(subjectId: string, trx: Executor = this.db.kysely): Promise<JobRow | undefined> {
+    return toJobOrUndefined(await trx.selectFrom('jobs').selectAll().where('video_id', '=', subjectId).orderBy('id', 'desc').limit(1).executeTakeFirst());
   }
 
-  /** Ids of every job of a video, whatever its state. */
-  async idsForVideo(videoId: string): Promise<string[]> {
-    const rows = await this.db.kysely.selectFrom('jobs').select('id').where('video_id', '=', videoId).execute();
+  /** Ids of every job about a subject, whatever its state. */
+  async idsForSubject(subjectId: string): Promise<string[]> {
+    const rows = await this.db.kysely.selectFrom('jobs').select('id').where('video_id', '=', subjectId).execute();
     return rows.map((r) => r.id);
   }
 
-  /** Deletes every job of a video, in the caller's transaction (the video's deletion). */
-  async deleteForVideo(trx: Executor, videoId: string): Promise<void> {
-    await trx.deleteFrom('jobs').where('video_id', '=', videoId).execute();
+  /** Deletes every job about a subject, in the caller's transaction (the subject's deletion). */
+  async deleteForSubject(trx: Executor, subjectId: string): Promise<void> {
+    await trx.deleteFrom('jobs').where('video_id', '=', subjectId).execute();
   }
 
   /** Takes the next runnable job (or one whose lease expired) for workerId, counting an attempt. */
@@ -68,7 +81,7 @@ export class JobsRepository {
     const now = new Date().toISOString();
     const k = this.db.kysely;
     if (this.db.dialect === 'postgres') {
-      const res = await sql<JobRow>`
+      const res = await sql<JobTable>`
         update jobs set state = 'running', attempts = attempts + 1, locked_by = ${workerId}, lease_until = ${leaseUntil},
           started_at = ${now}, updated_at = ${now}, stage = null, progress = 0
         where id = (
@@ -79,7 +92,7 @@ export class JobsRepository {
           limit 1
           for update skip locked)
         returning *`.execute(k);
-      return res.rows[0] ?? null;
+      return res.rows[0] ? toJob(res.rows[0]) : null;
     }
     // SQLite: pick a candidate, then take it only if it is still claimable. A concurrent claimer
     // makes the UPDATE match nothing, and we try the next candidate.
@@ -93,7 +106,7 @@ export class JobsRepository {
         .where(claimable(now))
         .returningAll()
         .executeTakeFirst();
-      if (row) return row;
+      if (row) return toJob(row);
     }
     return null;
   }
@@ -108,7 +121,7 @@ export class JobsRepository {
       .where('state', 'in', ['queued', 'retrying', 'running'])
       .returningAll()
       .executeTakeFirst();
-    return row ?? null;
+    return row ? toJob(row) : null;
   }
 
   /** Extends the lease; false when the job is no longer this worker's (taken over or deleted). */
@@ -168,13 +181,14 @@ export class JobsRepository {
   /** A failed job starts over with a fresh set of attempts. */
   async requeue(trx: Executor, id: string): Promise<JobRow | undefined> {
     const now = new Date().toISOString();
-    return trx
+    const row = await trx
       .updateTable('jobs')
       .set({ state: 'queued', attempts: 0, run_at: now, locked_by: null, lease_until: null, stage: null, progress: 0, error: null, updated_at: now, started_at: null, finished_at: null })
       .where('id', '=', id)
       .where('state', '=', 'failed')
       .returningAll()
       .executeTakeFirst();
+    return toJobOrUndefined(row);
   }
 
   async countsByState(): Promise<Record<JobState, number>> {
@@ -190,7 +204,8 @@ export class JobsRepository {
 
   async listByState(state: JobState, limit: number): Promise<JobRow[]> {
     const q = this.db.kysely.selectFrom('jobs').selectAll().where('state', '=', state);
-    return (state === 'failed' || state === 'done' ? q.orderBy('updated_at', 'desc') : q.orderBy('run_at').orderBy('id')).limit(limit).execute();
+    const rows = await (state === 'failed' || state === 'done' ? q.orderBy('updated_at', 'desc') : q.orderBy('run_at').orderBy('id')).limit(limit).execute();
+    return rows.map(toJob);
   }
 
   /** Jobs waiting to run ahead of this one, in claim order (run_at, id). */
@@ -206,6 +221,7 @@ export class JobsRepository {
 
   /** Queued or retrying jobs, for re-dispatching ones a broker may have missed. */
   async waiting(limit: number): Promise<JobRow[]> {
-    return this.db.kysely.selectFrom('jobs').selectAll().where('state', 'in', ['queued', 'retrying']).orderBy('run_at').limit(limit).execute();
+    const rows = await this.db.kysely.selectFrom('jobs').selectAll().where('state', 'in', ['queued', 'retrying']).orderBy('run_at').limit(limit).execute();
+    return rows.map(toJob);
   }
 }

@@ -8,10 +8,14 @@ import type { Logger } from '../logger.js';
 export type JobState = 'queued' | 'running' | 'retrying' | 'failed' | 'done';
 export const JOB_STATES: readonly JobState[] = ['queued', 'running', 'retrying', 'failed', 'done'];
 
+/**
+ * A job as the queue hands it around. `subject_id` names what the job works on (its handler knows
+ * what kind of thing that is: a video for transcodes); null for a job about nothing in particular.
+ */
 export interface JobRow {
   id: string;
   type: string;
-  video_id: string | null;
+  subject_id: string | null;
   payload: string;
   state: string;
   attempts: number;
@@ -42,7 +46,7 @@ export class JobError extends Error {
   }
 }
 
-/** The job was taken away from this worker (lease lost, video deleted) or the worker is stopping. */
+/** The job was taken away from this worker (lease lost, subject deleted) or the worker is stopping. */
 export class JobCancelledError extends Error {
   constructor(readonly why: 'lost' | 'stopping') {
     super(why === 'lost' ? 'The job is no longer owned by this worker.' : 'The worker is stopping.');
