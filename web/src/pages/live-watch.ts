@@ -30,6 +30,7 @@ export function liveWatchPage(ctx: PageContext): Page {
   let timer: ReturnType<typeof setTimeout> | null = null;
   let disposed = false;
   let shownStatus = '';
+  let shownLine = '';
   let endedPolls = 0;
   let recordingReady = false;
 
@@ -44,7 +45,12 @@ export function liveWatchPage(ctx: PageContext): Page {
     heading.textContent = s.title;
     document.title = `${s.title} · Nova`;
     const since = s.status === 'live' && s.started_at ? ` · started ${ago(s.started_at)}` : '';
-    replace(statusLine, badge(s.status), h('span', null, `${count(s.viewer_count ?? 0, 'viewer')} watching${since}`));
+    // Rewritten only when it reads differently: the line is a live region, polled every few seconds.
+    const line = `${s.status}:${count(s.viewer_count ?? 0, 'viewer')} watching${since}`;
+    if (line !== shownLine || !statusLine.firstChild) {
+      shownLine = line;
+      replace(statusLine, badge(s.status), h('span', null, `${count(s.viewer_count ?? 0, 'viewer')} watching${since}`));
+    }
     const shown = `${s.status}:${s.recording_video_id ?? ''}:${recordingReady}`;
     const lost = s.status === 'live' && s.encoder_connected === false;
     if (shown === shownStatus) {
@@ -105,6 +111,7 @@ export function liveWatchPage(ctx: PageContext): Page {
         showOffline(err.detail);
         return;
       }
+      shownLine = '';
       replace(statusLine, h('span', { class: 'notice error', role: 'alert' }, errorText(err)));
     }
     if (!disposed) timer = setTimeout(poll, shownStatus.startsWith('live:') && document.visibilityState === 'visible' ? LIVE_POLL_MS : POLL_MS);
