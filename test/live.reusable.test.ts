@@ -86,6 +86,7 @@ for (const backend of TEST_BACKENDS)
       const spawnA = Date.now();
       const a = encode(rtmp, key, 60);
       await waitFor('live', async () => (await status(stream.id)) === 'live');
+      assert.equal((await getStream(creator, stream.id)).body.encoder_connected, true, 'live with its encoder publishing');
       const chatViewer = await ChatSocket.open(t.url, stream.id, { token: viewer.token });
       const chatTroll = await ChatSocket.open(t.url, stream.id, { token: troll.token });
       sockets.push(chatViewer, chatTroll);
@@ -110,13 +111,17 @@ for (const backend of TEST_BACKENDS)
         const row = await t.nova.container.db.kysely.selectFrom('streams').select('publisher_id').where('id', '=', stream.id).executeTakeFirstOrThrow();
         return row.publisher_id === null;
       });
-      assert.equal(await status(stream.id), 'live', 'still live inside the reconnect window');
+      const away = (await getStream(creator, stream.id)).body;
+      assert.equal(away.status, 'live', 'still live inside the reconnect window');
+      // Players learn of the drop from the status at once, before their buffer runs dry.
+      assert.equal(away.encoder_connected, false, 'the encoder is away');
       const secondsB = 7;
       const b = encode(rtmp, key, secondsB);
       await waitFor('the resumed session', async () => {
         const n = await t.nova.container.db.kysely.selectFrom('stream_sessions').select('id').where('stream_id', '=', stream.id).where('media_started_at', 'is not', null).execute();
         return n.length === 2;
       });
+      assert.equal((await getStream(creator, stream.id)).body.encoder_connected, true, 'the encoder is back');
       await sleep(3000);
       chatViewer.send('second session');
       await chatViewer.message((m) => m.message === 'second session');
@@ -124,6 +129,7 @@ for (const backend of TEST_BACKENDS)
 
       // Past the window: the broadcast ends and the stream is idle again, its chat still open.
       await waitFor('idle after the first broadcast', async () => (await status(stream.id)) === 'idle');
+      assert.equal('encoder_connected' in (await getStream(creator, stream.id)).body, false, 'only a live stream says whether its encoder is there');
       const first = (await listBroadcasts(creator, stream.id)).body.items;
       assert.equal(first.length, 1);
       assert.ok(first[0].ended_at);

@@ -1,11 +1,13 @@
 // Live that explains itself, in a real browser over real RTMP and ffmpeg: a muted autostart shows
-// an unmute hint, the "Live now" card and the live page agree on the viewer count, when the encoder
-// drops for ~10 s the viewer sees "Reconnecting…" (not a frozen frame under LIVE), then live video
-// again when it comes back; after the broadcast ends the page links to its recording.
+// an unmute hint, the "Live now" card follows the viewer count while open and agrees with the live
+// page; when the encoder drops for ~10 s the viewer sees "Reconnecting…" (not a frozen frame under
+// LIVE), then live video again when it comes back; after the broadcast ends the page links to its
+// recording.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
+import { ChatSocket } from '../src/client/chat.client.js';
 import { createStream, endStream, getStream, startEncoder, type Encoder } from '../src/client/live.client.js';
 import type { NovaClient } from '../src/client/nova-client.js';
 import { axeViolations } from './helpers/axe.js';
@@ -81,23 +83,29 @@ describe('web app: a live viewer sees the encoder drop and come back, then the r
     await hint.waitFor({ state: 'hidden' });
     assert.equal(await muted(), false);
 
-    // The card under "Live now" and the live page show the same viewer count (the phone leaves
-    // for the home page; both settle once its viewing expires and the live page has polled).
+    // The card under "Live now" and the live page show the same viewer count, and the card keeps
+    // up while the home page stays open: the phone leaves for it, then more viewers (chat sockets)
+    // arrive, and the card follows without a reload.
     await phone.page.goto('/');
     const card = phone.page.getByRole('region', { name: 'Live now' }).locator('article', { hasText: 'Night sky live' });
     const viewers = (text: string | null) => Number(/(\d+) viewers?/.exec(text ?? '')?.[1] ?? NaN);
+    const firstShown = viewers(await card.locator('.meta').textContent({ timeout: 30_000 }));
+    assert.ok(firstShown >= 1, `the card shows ${firstShown} viewer(s)`);
+    const extra = await Promise.all(Array.from({ length: firstShown + 1 }, () => ChatSocket.open(t.url, streamId)));
+    await Promise.all(extra.map((s) => s.history()));
     const agreed = await waitFor(
-      'the card and the live page to show the same viewer count',
+      'the card to follow the viewer count without a reload, agreeing with the live page',
       async () => {
-        await phone.page.reload();
-        const onCard = viewers(await card.locator('.meta').textContent({ timeout: 30_000 }));
+        const onCard = viewers(await card.locator('.meta').textContent());
         const onPage = viewers(await page.locator('.status-line').textContent());
-        return onCard === onPage && onCard >= 1 ? onCard : null;
+        const now = (await getStream(creator, streamId)).body.viewer_count;
+        return onCard === onPage && onCard === now && onCard > firstShown ? onCard : null;
       },
-      60_000,
+      90_000,
       1000,
     );
-    console.log(`# both show ${agreed} viewer(s)`);
+    console.log(`# the card went from ${firstShown} to ${agreed} viewers without a reload`);
+    await Promise.all(extra.map((s) => s.close()));
 
     // The encoder drops.
     await first.stop();

@@ -180,6 +180,9 @@ export class ChatGateway {
     }
     chat.room.add(conn, this.historyOf(chat));
     conn.joined = true;
+    // The creator's own sockets (the dashboard's chat, their tabs) are not an audience.
+    if (conn.user?.id === chat.creatorId) return;
+    conn.counted = true;
     this.d.streams.viewerJoined(chat.streamId, conn.viewerId, this.addressOf.get(conn) ?? null);
   }
 
@@ -191,7 +194,7 @@ export class ChatGateway {
     if (!chat) return;
     this.membership.delete(conn);
     chat.room.remove(conn);
-    if (conn.joined) this.d.streams.viewerLeft(chat.streamId, conn.viewerId);
+    if (conn.counted) this.d.streams.viewerLeft(chat.streamId, conn.viewerId);
     chat.refs -= 1;
     if (chat.refs === 0) this.drop(chat);
   }

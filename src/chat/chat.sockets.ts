@@ -17,6 +17,8 @@ export class ChatConnection {
   queue: Promise<void> = Promise.resolve();
   /** Set while the connection holds a reference on its stream's room. */
   joined = false;
+  /** Set while the connection counts as a viewer of its stream (never for the stream's creator). */
+  counted = false;
 
   constructor(
     readonly id: string,

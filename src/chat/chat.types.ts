@@ -20,7 +20,7 @@ export interface ChatStreamsPort {
   getStream(id: string): Promise<ChatStream | null>;
   /** Called with the stream id when a stream ends (on the process that ended it). */
   onStreamEnded(listener: (streamId: string) => void): void;
-  /** An open chat socket counts as a viewer of the stream until it leaves (within its address's limit). */
+  /** An open chat socket counts as a viewer of the stream until it leaves (within its address's limit), unless it is the creator's. */
   viewerJoined(streamId: string, viewerId: string, address: string | null): void;
   viewerLeft(streamId: string, viewerId: string): void;
 }

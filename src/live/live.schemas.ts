@@ -27,6 +27,11 @@ export const StreamSchema = Type.Object(
     dvr_window_seconds: Type.Optional(Type.Integer()),
     /** Present (true) when viewers may clip the stream. */
     clips_by_viewers: Type.Optional(Type.Boolean()),
+    /**
+     * Present while live: false while the encoder is away (the reconnect window), so players can say
+     * "Reconnecting…" at once instead of waiting for their buffer to run dry.
+     */
+    encoder_connected: Type.Optional(Type.Boolean()),
   },
   { $id: 'LiveStream', title: 'LiveStream' },
 );

@@ -43,6 +43,8 @@ export interface LiveStream {
   reusable?: boolean;
   dvr_window_seconds?: number;
   clips_by_viewers?: boolean;
+  /** Present while live: whether an encoder is publishing now (false during a reconnect window). */
+  encoder_connected?: boolean;
 }
 
 export interface CreateStreamInput {
@@ -171,7 +173,15 @@ export class LiveService {
       ...(row.reusable ? { reusable: true } : {}),
       ...(row.dvr_window_seconds > 0 ? { dvr_window_seconds: row.dvr_window_seconds } : {}),
       ...(row.clips_by_viewers ? { clips_by_viewers: true } : {}),
+      ...(live ? { encoder_connected: this.encoderConnected(row) } : {}),
     };
+  }
+
+  /** A publisher holds the stream and its heartbeat is fresh (a crashed ingest process releases nothing). */
+  private encoderConnected(row: StreamRow, now = Date.now()): boolean {
+    if (row.publisher_id === null) return false;
+    const beat = row.publisher_heartbeat_at ? Date.parse(row.publisher_heartbeat_at) : NaN;
+    return Number.isNaN(beat) || now - beat < PUBLISHER_STALE_SECONDS * 1000;
   }
 
   async getStream(id: string): Promise<LiveStream | null> {

@@ -36,6 +36,11 @@ export interface Player {
   handleKey(ev: KeyboardEvent): void;
   /** Shows a "muted: tap to unmute" button while the video plays muted (after a muted autoplay). */
   showUnmuteHint(): void;
+  /**
+   * Live: the server says the encoder is away (true) or back (false). "Reconnecting…" shows at once
+   * and stays until the encoder is back and frames move again, even while the buffer still plays.
+   */
+  setSignalLost(lost: boolean): void;
   dispose(): void;
 }
 
@@ -238,9 +243,12 @@ export function createPlayer(opts: PlayerOptions): Player {
   });
 
   // Live: when the encoder drops, the playlist stops growing and the picture would freeze under
-  // "LIVE". A watchdog notices playback not moving and says "Reconnecting…" instead, asks for the
-  // playlist again every few seconds, and clears the message once frames move again.
+  // "LIVE". The page passes on the server's word that the encoder is away (setSignalLost), which
+  // comes before the buffer runs dry; a watchdog also notices playback not moving. Either says
+  // "Reconnecting…", the watchdog asks for the playlist again every few seconds, and clears the
+  // message once frames move again (and the encoder is back, if the server said it was away).
   let reconnecting = false;
+  let signalLost = false;
   let watchdog: ReturnType<typeof setInterval> | null = null;
   if (opts.live) {
     let lastPos = -1;
@@ -255,7 +263,7 @@ export function createPlayer(opts: PlayerOptions): Player {
       if (video.currentTime !== lastPos) {
         lastPos = video.currentTime;
         stuckSince = null;
-        if (reconnecting) setReconnecting(false);
+        if (reconnecting && !signalLost) setReconnecting(false);
         return;
       }
       stuckSince ??= now;
@@ -341,6 +349,13 @@ export function createPlayer(opts: PlayerOptions): Player {
     handleKey,
     showUnmuteHint() {
       if (video.muted) unmuteHint.hidden = false;
+    },
+    setSignalLost(lost) {
+      if (!opts.live || disposed || lost === signalLost) return;
+      signalLost = lost;
+      if (lost && !reconnecting) setReconnecting(true);
+      // Back: the watchdog clears the message once frames move; a paused player has none to wait for.
+      if (!lost && reconnecting && (video.paused || !started)) setReconnecting(false);
     },
     dispose() {
       disposed = true;

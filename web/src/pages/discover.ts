@@ -1,14 +1,15 @@
-// Discover: live streams now, the personalised feed (signed in), and trending videos per window,
-// updated live (the trending event stream when the server has one, else a periodic refresh), with
-// the latest public videos beside them, so a new instance with nothing trending is never empty.
+// Discover: live streams now (viewer counts kept current), the personalised feed (signed in), and
+// trending videos per window, updated live (the trending event stream when the server has one, else
+// a periodic refresh), with the latest public videos beside them, so a new instance with nothing
+// trending is never empty.
 import { h, replace } from '../dom.js';
 import { errorText, get } from '../api.js';
-import { count } from '../format.js';
 import type { Page } from '../router.js';
 import { session } from '../session.js';
-import type { Page as ListPage, Stream, Video } from '../types.js';
+import type { Page as ListPage, Video } from '../types.js';
 import { empty, loading, videoCard } from '../ui.js';
 import { instanceIntro } from '../instance.js';
+import { liveNow } from '../live-now.js';
 import type { FeedItemJson, FeedResultJson } from '../../../src/feed/feed.schemas.js';
 import type { TrendingResponseJson } from '../../../src/trending/trending.schemas.js';
 
@@ -47,6 +48,7 @@ export function discoverPage(): Page {
   const latestGrid = h('div', { class: 'grid', role: 'group', 'aria-label': 'Latest videos' });
   const liveBlock = section('Live now', liveGrid);
   liveBlock.hidden = true;
+  const live = liveNow(liveBlock, liveGrid);
 
   let win = '24h';
   let disposed = false;
@@ -143,27 +145,6 @@ export function discoverPage(): Page {
     });
   }
 
-  async function loadLive(): Promise<void> {
-    try {
-      const res = await get<ListPage<Stream>>('/api/v1/streams?status=live&limit=12');
-      if (disposed || !res.items.length) return;
-      liveBlock.hidden = false;
-      replace(
-        liveGrid,
-        res.items.map((s) =>
-          h(
-            'article',
-            { class: 'card' },
-            h('a', { href: `/live/${s.id}`, class: 'card-link' }, h('div', { class: 'thumb live-thumb' }, h('span', { class: 'badge live' }, 'Live')), h('h3', { class: 'card-title' }, s.title)),
-            h('p', { class: 'meta' }, [s.creator_username, `${count(s.viewer_count ?? 0, 'viewer')}`].filter(Boolean).join(' · ')),
-          ),
-        ),
-      );
-    } catch {
-      // Live streaming may be disabled on this server: the section just stays hidden.
-    }
-  }
-
   async function loadLatest(): Promise<void> {
     loading(latestGrid);
     try {
@@ -232,7 +213,7 @@ export function discoverPage(): Page {
     h('div', { class: 'columns' }, section('Trending', h('div', null, h('div', { class: 'row spread' }, tabs, trendState), trendGrid)), section('Latest', latestGrid)),
   );
 
-  void loadLive();
+  live.start();
   if (session.user) void loadFeed();
   startTrending();
   void loadLatest();
@@ -241,6 +222,7 @@ export function discoverPage(): Page {
     el,
     dispose() {
       disposed = true;
+      live.dispose();
       source?.close();
       if (timer) clearTimeout(timer);
     },

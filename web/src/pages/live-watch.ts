@@ -1,7 +1,8 @@
 // Watch a live stream: the live player (when the stream is on air), viewer count, and the chat
 // panel beside it (below it on a phone). Its creator and admins get the moderation controls. A muted
-// autostart says how to unmute; a dropped encoder shows "Reconnecting…" (the player notices); an
-// ended broadcast links to its recording once there is one.
+// autostart says how to unmute; a dropped encoder shows "Reconnecting…" as soon as the stream's
+// status says so (or the player notices playback stuck); an ended broadcast links to its recording
+// once there is one.
 import { h, replace } from '../dom.js';
 import { ApiError, errorText, get } from '../api.js';
 import { chatPanel, type ChatPanel } from '../chat.js';
@@ -13,6 +14,8 @@ import type { Stream } from '../types.js';
 import { badge } from '../ui.js';
 
 const POLL_MS = 5000;
+/** While live and in view, polled faster so a dropped encoder is announced promptly. */
+const LIVE_POLL_MS = 2000;
 
 export function liveWatchPage(ctx: PageContext): Page {
   const id = ctx.params.id;
@@ -27,6 +30,7 @@ export function liveWatchPage(ctx: PageContext): Page {
   let timer: ReturnType<typeof setTimeout> | null = null;
   let disposed = false;
   let shownStatus = '';
+  let shownLine = '';
   let endedPolls = 0;
   let recordingReady = false;
 
@@ -41,12 +45,24 @@ export function liveWatchPage(ctx: PageContext): Page {
     heading.textContent = s.title;
     document.title = `${s.title} · Nova`;
     const since = s.status === 'live' && s.started_at ? ` · started ${ago(s.started_at)}` : '';
-    replace(statusLine, badge(s.status), h('span', null, `${count(s.viewer_count ?? 0, 'viewer')} watching${since}`));
+    // Rewritten only when it reads differently: the line is a live region, polled every few seconds.
+    const line = `${s.status}:${count(s.viewer_count ?? 0, 'viewer')} watching${since}`;
+    if (line !== shownLine || !statusLine.firstChild) {
+      shownLine = line;
+      replace(statusLine, badge(s.status), h('span', null, `${count(s.viewer_count ?? 0, 'viewer')} watching${since}`));
+    }
     const shown = `${s.status}:${s.recording_video_id ?? ''}:${recordingReady}`;
-    if (shown === shownStatus) return;
+    const lost = s.status === 'live' && s.encoder_connected === false;
+    if (shown === shownStatus) {
+      player?.setSignalLost(lost);
+      return;
+    }
     const wasLive = shownStatus.startsWith('live:');
     shownStatus = shown;
-    if (s.status === 'live' && wasLive) return;
+    if (s.status === 'live' && wasLive) {
+      player?.setSignalLost(lost);
+      return;
+    }
     if (s.status === 'live' && s.playback_url) {
       player?.dispose();
       player = createPlayer({ src: s.playback_url, live: true, dvr: (s.dvr_window_seconds ?? 0) > 0, qoe: { stream_id: s.id } });
@@ -54,6 +70,7 @@ export function liveWatchPage(ctx: PageContext): Page {
       // Live playback starts muted so browsers allow it to start by itself.
       player.video.muted = true;
       const p = player;
+      p.setSignalLost(lost);
       p.video.addEventListener('playing', () => p.showUnmuteHint(), { once: true });
       void p.video.play().catch(() => {});
     } else if (s.status === 'idle' && s.reusable && s.recording_video_id) {
@@ -94,9 +111,10 @@ export function liveWatchPage(ctx: PageContext): Page {
         showOffline(err.detail);
         return;
       }
+      shownLine = '';
       replace(statusLine, h('span', { class: 'notice error', role: 'alert' }, errorText(err)));
     }
-    if (!disposed) timer = setTimeout(poll, POLL_MS);
+    if (!disposed) timer = setTimeout(poll, shownStatus.startsWith('live:') && document.visibilityState === 'visible' ? LIVE_POLL_MS : POLL_MS);
   }
 
   void poll();
