@@ -48,15 +48,20 @@ describe('media process runner', () => {
 
   it('kill stops the process group, with what the tool started', async () => {
     let stdout = '';
-    const proc = startMediaProcess({ bin: 'sh', args: ['-c', 'sleep 300 & echo $!; wait'], onStdout: (chunk) => (stdout += chunk) });
+    // The sleep's stdio is not ffmpeg's pipes, so the leader's death alone would not end it.
+    const proc = startMediaProcess({ bin: 'sh', args: ['-c', 'sleep 300 </dev/null >/dev/null 2>&1 & echo $!; wait'], onStdout: (chunk) => (stdout += chunk) });
     await eventually('the child printed its pid', () => /^\d+\n/.test(stdout));
     const grandchild = Number(stdout.trim());
-    assert.equal(dead(grandchild), false, 'the started process runs');
-    proc.kill();
-    const { signal } = await proc.closed;
-    assert.equal(signal, 'SIGKILL');
-    await eventually('the started process is killed too', () => dead(grandchild));
-    proc.kill(); // after exit: nothing left to kill, and no error
+    try {
+      assert.equal(dead(grandchild), false, 'the started process runs');
+      proc.kill();
+      const { signal } = await proc.closed;
+      assert.equal(signal, 'SIGKILL');
+      await eventually('the started process is killed too', () => dead(grandchild));
+      proc.kill(); // after exit: nothing left to kill, and no error
+    } finally {
+      if (!dead(grandchild)) process.kill(grandchild, 'SIGKILL');
+    }
   });
 
   it('reports a binary that cannot be started through onError, and still settles', async () => {
