@@ -35,6 +35,7 @@ async function novaServer(): Promise<void> {
   const { startNova } = await import('../src/server.js');
   const { appendEvent } = await import('../src/events/outbox.repository.js');
   const { v7: uuidv7 } = await import('uuid');
+  const { seedReadyVideo } = await import('../test/helpers/videos-db.js');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-api-bench-'));
   const config = loadConfig({
     PORT: '0',
@@ -60,40 +61,7 @@ async function novaServer(): Promise<void> {
       const id = uuidv7();
       // One an hour for the first 40 (trending's day), then spread over the 30-day candidate window.
       const at = new Date(now - (i < 40 ? i * 3_600_000 : 40 * 3_600_000 + i * 2_400_000)).toISOString();
-      await trx
-        .insertInto('videos')
-        .values({
-          id,
-          owner_id: owners[i % owners.length],
-          title: `Benchmark video ${i}`,
-          description: '',
-          status: 'ready',
-          source_key: null,
-          source_size: null,
-          source_stream_id: null,
-          upload_id: null,
-          duration_seconds: 60 + (i % 600),
-          width: 1280,
-          height: 720,
-          fps: 30,
-          has_audio: 1,
-          video_codec: 'h264',
-          audio_codec: 'aac',
-          run_id: null,
-          renditions: null,
-          manifest_key: null,
-          thumbnail_key: null,
-          storyboard_key: null,
-          storyboard_vtt_key: null,
-          playable_key: null,
-          stage: null,
-          progress: 100,
-          error: null,
-          created_at: at,
-          updated_at: at,
-          ready_at: at,
-        })
-        .execute();
+      await seedReadyVideo(trx, { id, owner_id: owners[i % owners.length], title: `Benchmark video ${i}`, duration_seconds: 60 + (i % 600), created_at: at });
       await trx
         .insertInto('video_stats')
         .values({ video_id: id, views: (i * 37) % 500, likes: (i * 11) % 40, watch_seconds: (i * 53) % 9000, updated_at: at })

@@ -10,12 +10,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { v7 as uuidv7 } from 'uuid';
 import { getFeed } from '../src/client/feed.client.js';
 import { FEATURE_COUNT } from '../src/feed/feed.features.js';
 import type { ModelsCapability } from '../src/models/models.routes.js';
 import type { ModelService } from '../src/models/models.service.js';
 import { startTestNova, type TestNova } from '../test/helpers/nova.js';
+import { seedReadyVideos } from '../test/helpers/videos-db.js';
 import { fmt, spread, startBench } from './lib/harness.js';
 
 const secondsArg = process.argv.indexOf('--seconds');
@@ -112,45 +112,15 @@ async function seedFeed(t: TestNova): Promise<string> {
   const creators = await Promise.all(Array.from({ length: 20 }, (_, i) => t.client.newUser(`creator${i}`)));
   const db = t.nova.container.db.kysely;
   const now = Date.now();
-  const rows = Array.from({ length: CANDIDATES + 100 }, (_, i) => {
-    const at = new Date(now - (i % 600) * 3_600_000).toISOString();
-    return {
-      id: uuidv7(),
+  const rows = await seedReadyVideos(
+    db,
+    Array.from({ length: CANDIDATES + 100 }, (_, i) => ({
       owner_id: creators[i % creators.length].user.id,
       title: `video ${i}`,
-      description: '',
-      status: 'ready' as const,
-      source_key: null,
-      source_size: null,
-      source_stream_id: null,
-      upload_id: null,
       duration_seconds: 60 + (i % 10) * 30,
-      width: 1280,
-      height: 720,
-      fps: 30,
-      has_audio: 1,
-      video_codec: 'h264',
-      audio_codec: 'aac',
-      run_id: null,
-      renditions: null,
-      manifest_key: null,
-      thumbnail_key: null,
-      storyboard_key: null,
-      storyboard_vtt_key: null,
-      playable_key: null,
-      stage: null,
-      progress: 100,
-      error: null,
-      created_at: at,
-      updated_at: at,
-      ready_at: at,
-    };
-  });
-  for (let i = 0; i < rows.length; i += 100)
-    await db
-      .insertInto('videos')
-      .values(rows.slice(i, i + 100))
-      .execute();
+      created_at: new Date(now - (i % 600) * 3_600_000).toISOString(),
+    })),
+  );
   for (const r of rows.slice(0, 40)) await client.put(`/api/v1/videos/${r.id}/like`);
   await db
     .insertInto('video_stats')

@@ -19,6 +19,7 @@ import { videoDocument } from '../src/search/search.documents.js';
 import { SearchRepository } from '../src/search/search.repository.js';
 import { queryWords } from '../src/search/search.text.js';
 import { rng } from '../src/feed/feed.trainer.js';
+import { seedReadyVideo } from '../test/helpers/videos-db.js';
 
 const PG_ADMIN = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const arg = (name: string, fallback: string): string => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback;
@@ -55,40 +56,12 @@ async function seed(db: Db): Promise<void> {
       for (let i = done; i < Math.min(VIDEOS, done + 500); i++) {
         const owner = users[i % users.length];
         const at = new Date(Date.now() - i * 60_000).toISOString();
-        const v = {
-          id: uuidv7(),
+        const v = await seedReadyVideo(trx, {
           owner_id: owner.id,
           title: sentence(4 + Math.floor(rand() * 5)),
           description: sentence(20 + Math.floor(rand() * 20)),
-          status: 'ready' as const,
-          source_key: null,
-          source_size: null,
-          source_stream_id: null,
-          upload_id: null,
-          duration_seconds: 60,
-          width: 1280,
-          height: 720,
-          fps: 30,
-          has_audio: 1,
-          video_codec: 'h264',
-          audio_codec: 'aac',
-          run_id: null,
-          renditions: null,
-          manifest_key: null,
-          thumbnail_key: null,
-          storyboard_key: null,
-          storyboard_vtt_key: null,
-          playable_key: null,
-          stage: null,
-          progress: 100,
-          error: null,
           created_at: at,
-          updated_at: at,
-          ready_at: at,
-          visibility: 'public' as const,
-          tags: '[]',
-        };
-        await trx.insertInto('videos').values(v).execute();
+        });
         await search.put(trx, videoDocument(v, owner.username));
       }
     });

@@ -24,46 +24,10 @@ import { createStream } from '../src/client/live.client.js';
 import type { NovaClient, Problem, UserInfo } from '../src/client/nova-client.js';
 import { PublishRefused, type LiveService } from '../src/live/live.service.js';
 import { startTestNovaOn, TEST_BACKENDS, type TestNova } from './helpers/nova.js';
+import { seedReadyVideo } from './helpers/videos-db.js';
 
 async function insertReadyVideo(t: TestNova, ownerId: string, title: string): Promise<string> {
-  const id = uuidv7();
-  const at = new Date().toISOString();
-  await t.nova.container.db.kysely
-    .insertInto('videos')
-    .values({
-      id,
-      owner_id: ownerId,
-      title,
-      description: '',
-      status: 'ready',
-      source_key: null,
-      source_size: null,
-      source_stream_id: null,
-      upload_id: null,
-      duration_seconds: 42,
-      width: 640,
-      height: 360,
-      fps: 30,
-      has_audio: 1,
-      video_codec: 'h264',
-      audio_codec: 'aac',
-      run_id: null,
-      renditions: null,
-      manifest_key: null,
-      thumbnail_key: null,
-      storyboard_key: null,
-      storyboard_vtt_key: null,
-      playable_key: null,
-      stage: null,
-      progress: 100,
-      error: null,
-      encoding_mode: null,
-      created_at: at,
-      updated_at: at,
-      ready_at: at,
-    })
-    .execute();
-  return id;
+  return (await seedReadyVideo(t.nova.container.db.kysely, { owner_id: ownerId, title, duration_seconds: 42, width: 640, height: 360 })).id;
 }
 
 function problem(res: { status: number; headers: Headers; body: unknown }, status: number, detail?: RegExp): void {

@@ -10,44 +10,11 @@ import { v7 as uuidv7 } from 'uuid';
 import { engagementOf, like, recordView, reportWatch, unlike } from '../src/client/engagement.client.js';
 import type { NovaClient, Problem } from '../src/client/nova-client.js';
 import { startTestNovaOn, TEST_BACKENDS, type TestNova } from './helpers/nova.js';
+import { seedReadyVideo } from './helpers/videos-db.js';
 
 async function insertVideo(t: TestNova, ownerId: string, status = 'ready', durationSeconds = 120): Promise<string> {
   const id = uuidv7();
-  const now = new Date().toISOString();
-  await t.nova.container.db.kysely
-    .insertInto('videos')
-    .values({
-      id,
-      owner_id: ownerId,
-      title: `fixture ${id.slice(-6)}`,
-      description: '',
-      status: status as 'ready',
-      source_key: null,
-      source_size: null,
-      source_stream_id: null,
-      upload_id: null,
-      duration_seconds: durationSeconds,
-      width: 1280,
-      height: 720,
-      fps: 30,
-      has_audio: 1,
-      video_codec: 'h264',
-      audio_codec: 'aac',
-      run_id: null,
-      renditions: null,
-      manifest_key: null,
-      thumbnail_key: null,
-      storyboard_key: null,
-      storyboard_vtt_key: null,
-      playable_key: null,
-      stage: null,
-      progress: 100,
-      error: null,
-      created_at: now,
-      updated_at: now,
-      ready_at: status === 'ready' ? now : null,
-    })
-    .execute();
+  await seedReadyVideo(t.nova.container.db.kysely, { id, owner_id: ownerId, title: `fixture ${id.slice(-6)}`, status: status as 'ready', duration_seconds: durationSeconds });
   return id;
 }
 

@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { v7 as uuidv7 } from 'uuid';
 import { like, recordView, unlike } from '../src/client/engagement.client.js';
 import type { NovaClient, Problem } from '../src/client/nova-client.js';
 import { getTrending, openTrendingStream, type TrendingPage } from '../src/client/trending.client.js';
@@ -15,45 +14,10 @@ import { appendEvent } from '../src/events/outbox.repository.js';
 import { REDIS_TEST_URL, requireServer } from './helpers/env.js';
 import { startTestNova, type TestNova } from './helpers/nova.js';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from './helpers/postgres.js';
+import { seedReadyVideo } from './helpers/videos-db.js';
 
 async function insertVideo(t: TestNova, ownerId: string, title: string): Promise<string> {
-  const id = uuidv7();
-  const at = new Date().toISOString();
-  await t.nova.container.db.kysely
-    .insertInto('videos')
-    .values({
-      id,
-      owner_id: ownerId,
-      title,
-      description: '',
-      status: 'ready',
-      source_key: null,
-      source_size: null,
-      source_stream_id: null,
-      upload_id: null,
-      duration_seconds: 42,
-      width: 640,
-      height: 360,
-      fps: 30,
-      has_audio: 1,
-      video_codec: 'h264',
-      audio_codec: 'aac',
-      run_id: null,
-      renditions: null,
-      manifest_key: null,
-      thumbnail_key: null,
-      storyboard_key: null,
-      storyboard_vtt_key: null,
-      playable_key: null,
-      stage: null,
-      progress: 100,
-      error: null,
-      created_at: at,
-      updated_at: at,
-      ready_at: at,
-    })
-    .execute();
-  return id;
+  return (await seedReadyVideo(t.nova.container.db.kysely, { owner_id: ownerId, title, duration_seconds: 42, width: 640, height: 360 })).id;
 }
 
 /** Views as the engagement service records them, but `minutesAgo` in the past. */

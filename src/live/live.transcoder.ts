@@ -2,12 +2,12 @@
 // and an uploader that copies each finished segment, then its playlist, to object storage and
 // removes segments that left the window (or keeps them all, listed in a history playlist, for a
 // recorded DVR stream). Also keeps a stream copy of the input for the recording.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../infra/logger.js';
 import type { ObjectStorage } from '../infra/storage/storage.js';
+import { startMediaProcess, type MediaProcess } from '../media/ffmpeg.process.js';
 import { buildLiveFfmpegArgs, liveHistoryPlaylist, parseLiveSegments, parseMediaPlaylist, type LiveLadder, type LiveSegment } from '../media/live.args.js';
 
 export interface TranscoderOptions {
@@ -47,8 +47,7 @@ interface RungState {
 }
 
 export class LiveTranscoder {
-  private child: ChildProcessWithoutNullStreams | null = null;
-  private stderrTail = '';
+  private child: MediaProcess | null = null;
   private stopping = false;
   private exited: Promise<void> = Promise.resolve();
   private pollTimer: NodeJS.Timeout | null = null;
@@ -91,27 +90,22 @@ export class LiveTranscoder {
     });
     // Own process group, so stopping kills anything ffmpeg started; stdin is the only input, so
     // if Nova dies ffmpeg sees end-of-file and exits instead of lingering.
-    const child = spawn(this.o.ffmpeg, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, shell: false });
-    this.child = child;
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => this.onProgress(chunk));
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      this.stderrTail = (this.stderrTail + chunk).slice(-4000);
+    const child = startMediaProcess({
+      bin: this.o.ffmpeg,
+      args,
+      stdin: true,
+      stderrTailBytes: 4000,
+      onStdout: (chunk) => this.onProgress(chunk),
+      onError: (err) => {
+        if (!this.stopping) this.o.onFailure(`ffmpeg could not be started: ${err.code ?? err.message}`);
+      },
     });
-    child.stdin.on('error', () => {});
-    this.exited = new Promise((resolve) => {
-      child.on('error', (err) => {
-        if (!this.stopping) this.o.onFailure(`ffmpeg could not be started: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
-        resolve();
-      });
-      child.on('close', (code, signal) => {
-        if (!this.stopping) {
-          this.o.logger.warn({ code, signal, stderr: this.stderrTail.slice(-1000) }, 'live ffmpeg exited');
-          this.o.onFailure(`ffmpeg exited (${signal ?? code})`);
-        }
-        resolve();
-      });
+    this.child = child;
+    this.exited = child.closed.then(({ code, signal }) => {
+      if (!this.stopping) {
+        this.o.logger.warn({ code, signal, stderr: child.stderrTail().slice(-1000) }, 'live ffmpeg exited');
+        this.o.onFailure(`ffmpeg exited (${signal ?? code})`);
+      }
     });
     this.pollTimer = setInterval(() => {
       this.polling = this.polling.then(() => this.sync()).catch((err) => this.o.logger.warn({ err }, 'live upload failed'));
@@ -216,7 +210,7 @@ export class LiveTranscoder {
     await this.polling.catch(() => {});
     const child = this.child;
     if (!child) return;
-    child.stdin.end();
+    child.stdin?.end();
     const killer = setTimeout(() => this.kill(), graceMs);
     await this.exited;
     clearTimeout(killer);
@@ -224,13 +218,7 @@ export class LiveTranscoder {
   }
 
   private kill(): void {
-    const child = this.child;
-    if (!child?.pid) return;
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // The group is already gone.
-    }
+    this.child?.kill();
   }
 
   /** Removes the temp dir (segments, playlists, the local recording copy). */
