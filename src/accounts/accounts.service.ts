@@ -197,6 +197,11 @@ export class AccountsService {
     return token;
   }
 
+  /** Whether token lookups are being cached right now (off with SESSION_CACHE_SECONDS=0, or while revocations could be missed). */
+  get sessionCacheActive(): boolean {
+    return this.sessions.cache.enabled;
+  }
+
   /** Resolves a bearer token to its user, or null when unknown or expired. */
   async authenticate(token: string): Promise<AuthUser | null> {
     if (!token || token.length > 200) return null;
