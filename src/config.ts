@@ -681,7 +681,8 @@ export function loadConfig(env: Env = process.env): Config {
     registerWindowSeconds: int(env, 'REGISTER_WINDOW_SECONDS', 3600, 1, 7 * 86_400),
     trustProxy: trustProxy(env),
     tokenTtlSeconds: int(env, 'TOKEN_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),
-    sessionCacheSeconds: int(env, 'SESSION_CACHE_SECONDS', 5, 0, 60),
+    // Nodes sharing Postgres without Redis could not tell each other of a sign-out: no cache unless asked.
+    sessionCacheSeconds: int(env, 'SESSION_CACHE_SECONDS', str(env, 'DATABASE_URL') && !str(env, 'REDIS_URL') ? 0 : 5, 0, 60),
     jobAttempts: int(env, 'JOB_ATTEMPTS', 3, 1, 100),
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 1, 1, 64),
     jobLeaseSeconds: int(env, 'JOB_LEASE_SECONDS', 30, 2, 3600),
