@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { hashToken } from '../src/accounts/accounts.service.js';
+import { SessionCache } from '../src/accounts/sessions.cache.js';
 import { updateUser } from '../src/client/admin.client.js';
 import { NovaClient } from '../src/client/nova-client.js';
 import { REDIS_TEST_URL, requireServer } from './helpers/env.js';
@@ -17,6 +18,60 @@ import { waitFor } from './helpers/rtmp.js';
 async function deleteSessionRow(t: TestNova, token: string): Promise<void> {
   await t.nova.container.db.kysely.deleteFrom('sessions').where('token_hash', '=', hashToken(token)).execute();
 }
+
+describe('SessionCache', () => {
+  const user = (id: string) => ({ id, username: id, role: 'user' as const });
+  const far = Date.now() + 3_600_000;
+
+  it('keeps an entry no longer than its lifetime or the token, and never one a revocation overtook', () => {
+    const c = new SessionCache(5_000);
+    c.set('h1', user('u1'), far, c.version, 1_000);
+    assert.equal(c.get('h1', 5_999)?.id, 'u1');
+    assert.equal(c.get('h1', 6_000), undefined, 'expired after 5 s');
+    c.set('h2', user('u1'), 2_000, c.version, 1_000);
+    assert.equal(c.get('h2', 2_000), undefined, 'not past the token’s own expiry');
+    const v = c.version;
+    c.revoke({ user_id: 'someone-else' });
+    c.set('h3', user('u1'), far, v, 1_000);
+    assert.equal(c.get('h3', 1_000), undefined, 'a lookup that started before a revocation is not stored');
+  });
+
+  it('drops by token and by user, and stays bounded: expired entries go first, else the oldest', () => {
+    const c = new SessionCache(5_000, 3);
+    c.set('a', user('u1'), far, c.version, 0);
+    c.set('b', user('u1'), far, c.version, 0);
+    c.set('c', user('u2'), far, c.version, 4_000);
+    c.set('d', user('u2'), far, c.version, 6_000);
+    assert.deepEqual(
+      ['a', 'b', 'c', 'd'].map((h) => c.get(h, 6_000)?.id),
+      [undefined, undefined, 'u2', 'u2'],
+      'the two expired went',
+    );
+    c.set('e', user('u3'), far, c.version, 6_000);
+    c.set('f', user('u3'), far, c.version, 6_000);
+    assert.equal(c.size, 3);
+    assert.equal(c.get('c', 6_000), undefined, 'none expired: the oldest went');
+    c.revoke({ token_hash: 'd' });
+    assert.equal(c.get('d', 6_000), undefined);
+    c.revoke({ user_id: 'u3' });
+    assert.equal(c.size, 0);
+  });
+
+  it('caches nothing with a lifetime of 0 or while revocations could be missed', () => {
+    const off = new SessionCache(0);
+    off.set('h', user('u'), far, off.version);
+    assert.equal(off.get('h'), undefined);
+    const c = new SessionCache(5_000);
+    c.set('h', user('u'), far, c.version);
+    c.setLive(false);
+    assert.equal(c.get('h'), undefined, 'emptied');
+    c.set('h', user('u'), far, c.version);
+    assert.equal(c.get('h'), undefined);
+    c.setLive(true);
+    c.set('h', user('u'), far, c.version);
+    assert.equal(c.get('h')?.id, 'u');
+  });
+});
 
 describe('session cache on one node without Redis', () => {
   let t: TestNova;

@@ -47,8 +47,14 @@ export class SessionCache {
   set(tokenHash: string, user: AuthUser, expiresAtMs: number, version: number, now = Date.now()): void {
     if (!this.enabled || version !== this.epoch) return;
     if (this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.entries().next().value;
-      if (oldest) this.drop(oldest[0], oldest[1].user.id);
+      // Full: drop from the oldest end (insertion order is nearly expiry order, as every entry lives
+      // the same time) what expired, or else the oldest one.
+      let dropped = 0;
+      for (const [h, e] of this.entries) {
+        if (e.until > now && dropped > 0) break;
+        this.drop(h, e.user.id);
+        dropped++;
+      }
     }
     this.entries.set(tokenHash, { user, until: Math.min(now + this.ttlMs, expiresAtMs) });
     let hashes = this.byUser.get(user.id);
