@@ -65,6 +65,11 @@ export interface Config {
   trustProxy: boolean | number | string[];
   /** Bearer tokens expire after this many seconds. */
   tokenTtlSeconds: number;
+  /**
+   * How long a node reuses a bearer token's lookup without asking the database (0: never). Sign-out,
+   * disabling and role changes drop the cached lookups at once, on every node through Redis.
+   */
+  sessionCacheSeconds: number;
   jobAttempts: number;
   workerConcurrency: number;
   /** A running job's lease: a worker that stops heartbeating loses its job after this long. */
@@ -676,6 +681,8 @@ export function loadConfig(env: Env = process.env): Config {
     registerWindowSeconds: int(env, 'REGISTER_WINDOW_SECONDS', 3600, 1, 7 * 86_400),
     trustProxy: trustProxy(env),
     tokenTtlSeconds: int(env, 'TOKEN_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),
+    // Nodes sharing Postgres without Redis could not tell each other of a sign-out: no cache unless asked.
+    sessionCacheSeconds: int(env, 'SESSION_CACHE_SECONDS', str(env, 'DATABASE_URL') && !str(env, 'REDIS_URL') ? 0 : 5, 0, 60),
     jobAttempts: int(env, 'JOB_ATTEMPTS', 3, 1, 100),
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 1, 1, 64),
     jobLeaseSeconds: int(env, 'JOB_LEASE_SECONDS', 30, 2, 3600),

@@ -17,6 +17,8 @@ import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './shared/
 import { AccountsRepository } from './accounts/accounts.repository.js';
 import { AccountsService } from './accounts/accounts.service.js';
 import { createPasswordHasher } from './accounts/passwords.js';
+import { SessionCache } from './accounts/sessions.cache.js';
+import { LocalSessionRevocations, RedisSessionRevocations } from './accounts/sessions.revocations.js';
 import { InstanceRepository } from './instance/instance.repository.js';
 import { InstanceService } from './instance/instance.service.js';
 
@@ -66,6 +68,9 @@ export function createContainer(config: Config, logger: Logger = createLogger(co
   ];
   if (redis) readiness.push({ name: 'redis', check: async () => void (await redis.ping()) });
   const instance = new InstanceService(new InstanceRepository(db));
+  // Bearer-token lookups cached per node; with Redis, revocations reach the other nodes' caches.
+  const sessionCache = new SessionCache(config.sessionCacheSeconds * 1000);
+  const revocations = redis ? new RedisSessionRevocations(sessionCache, redis, config.queuePrefix, logger) : new LocalSessionRevocations(sessionCache);
   const accounts = new AccountsService(
     new AccountsRepository(db),
     limiter,
@@ -79,8 +84,9 @@ export function createContainer(config: Config, logger: Logger = createLogger(co
       registrationMode: () => instance.registrationMode(),
     },
     createPasswordHasher(config.http.passwordScryptLogN),
+    { cache: sessionCache, revocations },
   );
-  const closers: Array<() => Promise<void>> = [() => db.close()];
+  const closers: Array<() => Promise<void>> = [() => db.close(), () => revocations.close()];
   const bus = createEventBus(config, logger, TOPICS);
   closers.push(() => bus.close());
   if (limiter instanceof RedisRateLimiter) closers.push(() => limiter.close());

@@ -39,6 +39,16 @@ describe('config', () => {
     }
   });
 
+  it('caches sessions 5 s unless nodes share Postgres without Redis; SESSION_CACHE_SECONDS is 0..60', () => {
+    const pg = 'postgres://127.0.0.1/nova';
+    assert.equal(loadConfig({}).sessionCacheSeconds, 5);
+    assert.equal(loadConfig({ DATABASE_URL: pg, REDIS_URL: 'redis://127.0.0.1:6379' }).sessionCacheSeconds, 5);
+    assert.equal(loadConfig({ DATABASE_URL: pg }).sessionCacheSeconds, 0);
+    assert.equal(loadConfig({ DATABASE_URL: pg, SESSION_CACHE_SECONDS: '3' }).sessionCacheSeconds, 3);
+    assert.equal(loadConfig({ SESSION_CACHE_SECONDS: '0' }).sessionCacheSeconds, 0);
+    assert.throws(() => loadConfig({ SESSION_CACHE_SECONDS: '61' }), /SESSION_CACHE_SECONDS/);
+  });
+
   it('trusts no proxy unless TRUST_PROXY says which', () => {
     assert.equal(loadConfig({}).trustProxy, false);
     assert.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false);

@@ -1,13 +1,16 @@
 // Accounts: registration, login with rate limits, opaque bearer tokens, roles.
 // Tokens are random 256-bit strings; only their sha256 is stored, so a database leak yields no
-// usable token.
-import { createHash, randomBytes } from 'node:crypto';
+// usable token. Lookups are cached per node for a few seconds (sessions.cache.ts); every change that
+// ends a token or alters its user goes through revoke(), which drops the entries on every node.
+import { hash, randomBytes } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { isUniqueViolation, type Executor } from '../infra/db/database.js';
 import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, UnauthorizedError } from '../http/errors.js';
 import type { RateLimiter } from '../shared/rate-limiter.js';
 import { AccountsRepository, type InviteRow, type UserRow } from './accounts.repository.js';
 import { createPasswordHasher, type PasswordHasher } from './passwords.js';
+import { SessionCache, type Revocation } from './sessions.cache.js';
+import { LocalSessionRevocations, type SessionRevocations } from './sessions.revocations.js';
 
 /** How long an address that signed in to an account stays exempt from that account's failure limit. */
 const KNOWN_ADDRESS_SECONDS = 30 * 24 * 3600;
@@ -57,18 +60,30 @@ export interface AccountsOptions {
 }
 
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  // The one-shot form: every signed-in request hashes its token, and a Hash object costs more.
+  return hash('sha256', token, 'hex');
+}
+
+/** The session cache and how its revocations reach every node; by default none (every lookup asks the database). */
+export interface SessionCaching {
+  cache: SessionCache;
+  revocations: SessionRevocations;
 }
 
 export class AccountsService {
   private readonly disabledListeners = new Set<(userId: string) => Promise<void>>();
+  private readonly sessions: SessionCaching;
 
   constructor(
     private readonly repo: AccountsRepository,
     private readonly limiter: RateLimiter,
     private readonly opts: AccountsOptions,
     private readonly passwords: PasswordHasher = createPasswordHasher(),
-  ) {}
+    sessions?: SessionCaching,
+  ) {
+    const cache = sessions?.cache ?? new SessionCache(0);
+    this.sessions = sessions ?? { cache, revocations: new LocalSessionRevocations(cache) };
+  }
 
   private toAuthUser(u: Pick<UserRow, 'id' | 'username' | 'role'>): AuthUser {
     const admin = u.role === 'admin' || (this.opts.admin !== undefined && u.username.toLowerCase() === this.opts.admin.toLowerCase());
@@ -158,7 +173,17 @@ export class AccountsService {
   }
 
   async logout(token: string): Promise<void> {
-    await this.repo.deleteSession(hashToken(token));
+    const tokenHash = hashToken(token);
+    await this.repo.deleteSession(tokenHash);
+    await this.revoke({ token_hash: tokenHash });
+  }
+
+  /**
+   * Drops cached lookups of a token, or of every token of a user, on every node. Called after the
+   * database change, so a lookup that starts later reads the new state.
+   */
+  private async revoke(r: Revocation): Promise<void> {
+    await this.sessions.revocations.revoke(r);
   }
 
   private async issueToken(userId: string): Promise<string> {
@@ -173,12 +198,25 @@ export class AccountsService {
     return token;
   }
 
+  /** Whether token lookups are being cached right now (off with SESSION_CACHE_SECONDS=0, or while revocations could be missed). */
+  get sessionCacheActive(): boolean {
+    return this.sessions.cache.enabled;
+  }
+
   /** Resolves a bearer token to its user, or null when unknown or expired. */
   async authenticate(token: string): Promise<AuthUser | null> {
     if (!token || token.length > 200) return null;
-    const s = await this.repo.findSession(hashToken(token));
+    const tokenHash = hashToken(token);
+    const { cache } = this.sessions;
+    const cached = cache.enabled ? cache.get(tokenHash) : undefined;
+    if (cached) return cached;
+    const version = cache.version;
+    const s = await this.repo.findSession(tokenHash);
     if (!s || s.expires_at < new Date().toISOString() || s.disabled_at) return null;
-    return this.toAuthUser({ id: s.user_id, username: s.username, role: s.role });
+    const user = this.toAuthUser({ id: s.user_id, username: s.username, role: s.role });
+    // Only valid answers are kept: an unknown token asks the database again next time.
+    cache.set(tokenHash, user, Date.parse(s.expires_at), version);
+    return user;
   }
 
   /** True when the account exists and an admin has not disabled it (live ingest asks). */
@@ -215,10 +253,15 @@ export class AccountsService {
     if (id === actor.id && (patch.disabled === true || patch.role === 'user')) {
       throw new ConflictError('You cannot disable your own account or take away your own admin role; ask another admin.');
     }
-    if (patch.role !== undefined && patch.role !== u.role) await this.repo.setRole(id, patch.role);
+    if (patch.role !== undefined && patch.role !== u.role) {
+      await this.repo.setRole(id, patch.role);
+      // Cached lookups carry the role.
+      await this.revoke({ user_id: id });
+    }
     if (patch.disabled === true && u.disabled_at === null) {
       await this.repo.setDisabled(id, new Date().toISOString());
       await this.repo.deleteSessionsOf(id);
+      await this.revoke({ user_id: id });
       await Promise.all([...this.disabledListeners].map((l) => l(id)));
     } else if (patch.disabled === false && u.disabled_at !== null) {
       await this.repo.setDisabled(id, null);

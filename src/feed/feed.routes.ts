@@ -66,11 +66,8 @@ export function feedCapability(c: Container, models: ModelService, state: FeedSt
           // Right after start the models may still be loading; wait for them rather than fall back.
           await models.ready();
           const body = await service.feedBody(user, req.query.limit ?? cfg.defaultLimit, req.query.cursor);
-          // Already JSON (FeedResultSchema's fields): sent as is, without a second serialization.
-          return reply
-            .type('application/json')
-            .serializer((p: unknown) => p as string)
-            .send(body as never);
+          // Already JSON bytes (FeedResultSchema's fields): sent as is, no serializer, no re-encoding.
+          return reply.type('application/json; charset=utf-8').send(body as never);
         },
       );
     },

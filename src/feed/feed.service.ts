@@ -71,7 +71,7 @@ const PAGES = 5;
  * (one per viewer every few seconds, each kept for its cursors), so they hold no object per item.
  */
 type RankedList = Omit<FeedResult, 'items'> & { videos: PoolVideo[]; scores: Float64Array; reasons: FeedReason[] };
-type Snapshot = RankedList & { id: string; userId: string; stamp: string; at: number; reuseMs: number; bodies?: Map<string, string> };
+type Snapshot = RankedList & { id: string; userId: string; stamp: string; at: number; reuseMs: number; bodies?: Map<string, Buffer> };
 
 export class FeedService {
   private readonly selector: FeedModelSelector;
@@ -200,21 +200,22 @@ export class FeedService {
   }
 
   /**
-   * The page as JSON text: a page of a cached list is serialized once and then sent as is (the
+   * The page as UTF-8 JSON bytes: a page of a cached list is serialized once and then sent as is (the
    * same fields, in the same order, as the response schema), while every item on it is still
    * listed (checked against the read model, which edits, hides and deletions update as they commit).
    */
-  async feedBody(user: AuthUser, limit: number, cursor?: string): Promise<string> {
+  async feedBody(user: AuthUser, limit: number, cursor?: string): Promise<Buffer> {
     const { list, offset } = await this.list(user, cursor);
     const end = Math.min(offset + limit, list.videos.length);
     for (let i = offset; i < end; i++) {
-      if (!this.state.isListed(list.videos[i].id)) return JSON.stringify(this.pageOf(list, offset, limit));
+      if (!this.state.isListed(list.videos[i].id)) return Buffer.from(JSON.stringify(this.pageOf(list, offset, limit)));
     }
     const key = `${offset}.${limit}`;
     list.bodies ??= new Map();
     let body = list.bodies.get(key);
     if (body === undefined) {
-      body = JSON.stringify(this.pageOf(list, offset, limit));
+      // Kept as bytes: each request that reuses it then skips measuring and encoding the string.
+      body = Buffer.from(JSON.stringify(this.pageOf(list, offset, limit)));
       list.bodies.set(key, body);
     }
     return body;
