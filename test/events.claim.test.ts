@@ -1,6 +1,7 @@
 // The relay's claim on the real Postgres costs one round trip: its planner and commit settings and
 // the claim itself go in one message (Db.oneTrip), with no BEGIN or COMMIT of their own, and those
-// settings end with it. Values are inlined as quoted literals, which must survive any string.
+// settings end with it; marking delivered commits without waiting for the WAL flush too (a trigger
+// records the settings each statement ran with). Values are inlined as quoted literals.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
@@ -68,8 +69,39 @@ describe('outbox claim on Postgres', async () => {
     assert.deepEqual(await repo.claim('other', 10, new Date(now + 1).toISOString(), new Date(now + 60_000).toISOString()), []);
   });
 
+  it('claims and marks run with their own settings: no bitmap scan for the claim, no flush wait for either', { skip: reason }, async () => {
+    await sql
+      .raw(
+        `CREATE TABLE seen (op text, bitmap text, sync text);
+         CREATE FUNCTION record_settings() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+           INSERT INTO seen VALUES (CASE WHEN NEW.delivered_at IS NULL THEN 'claim' ELSE 'mark' END,
+             current_setting('enable_bitmapscan'), current_setting('synchronous_commit'));
+           RETURN NEW; END $$;
+         CREATE TRIGGER record_settings AFTER UPDATE ON outbox FOR EACH ROW EXECUTE FUNCTION record_settings()`,
+      )
+      .execute(db.kysely);
+    try {
+      await db.kysely.transaction().execute((trx) => appendEvent(trx, 'video.progress', 'm', { video_id: 'm', owner_id: 'o', stage: 'transcode', progress: 1, timestamp: new Date().toISOString() }));
+      const repo = new OutboxRepository(db);
+      const now = Date.now() + 120_000; // after the first test's leases
+      const rows = await repo.claim('relay-m', 10, new Date(now).toISOString(), new Date(now + 60_000).toISOString());
+      assert.ok(rows.length >= 1);
+      const queries = await countQueries(() => repo.markDelivered('relay-m', rows.map((r) => r.seq), new Date(now).toISOString()));
+      assert.equal(queries, 1, 'the mark is a single round trip');
+      const seen = await sql<{ op: string; bitmap: string; sync: string }>`SELECT DISTINCT op, bitmap, sync FROM seen ORDER BY op`.execute(db.kysely);
+      assert.deepEqual(seen.rows, [
+        { op: 'claim', bitmap: 'off', sync: 'off' },
+        { op: 'mark', bitmap: 'on', sync: 'off' },
+      ]);
+      const left = await db.kysely.selectFrom('outbox').select('seq').where('claimed_by', '=', 'relay-m').where('delivered_at', 'is', null).execute();
+      assert.deepEqual(left, []);
+    } finally {
+      await sql.raw('DROP TRIGGER record_settings ON outbox; DROP FUNCTION record_settings(); DROP TABLE seen').execute(db.kysely);
+    }
+  });
+
   it('a statement that fails rolls back the whole trip', { skip: reason }, async () => {
-    await assert.rejects(db.oneTrip!([sql`UPDATE outbox SET last_error = ${'x'}`, sql`SELECT 1 / ${0} AS boom`]));
+    await assert.rejects(db.oneTrip!([sql`UPDATE outbox SET last_error = ${'x'}`.compile(db.kysely), sql`SELECT 1 / ${0} AS boom`.compile(db.kysely)]));
     const rows = await db.kysely.selectFrom('outbox').select('last_error').execute();
     assert.ok(rows.length > 0 && rows.every((r) => r.last_error === null));
   });

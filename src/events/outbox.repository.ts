@@ -101,7 +101,7 @@ export class OutboxRepository {
         // path, where a flush queued behind every writer's commit cost more than the statement.
         // Settings and claim go in one round trip (no BEGIN or COMMIT of their own): on a loaded
         // machine each round trip waits for both processes to be scheduled.
-        await this.db.oneTrip<OutboxRow>([sql`SELECT set_config('enable_bitmapscan', 'off', true), set_config('synchronous_commit', 'off', true)`, statement])
+        await this.db.oneTrip<OutboxRow>([sql`SELECT set_config('enable_bitmapscan', 'off', true), set_config('synchronous_commit', 'off', true)`.compile(this.db.kysely), statement.compile(this.db.kysely)])
       : (await statement.execute(this.db.kysely)).rows;
     return rows.map((r) => ({ ...r, seq: Number(r.seq) })).sort((a, b) => a.seq - b.seq);
   }
@@ -132,14 +132,20 @@ export class OutboxRepository {
       RETURNING seq, event_id, topic, event_key, event_type, payload, created_at, attempts`;
   }
 
+  /**
+   * On Postgres the mark's commit does not wait for the WAL flush either: the relay publishes its
+   * next batch only once the previous mark has landed, so a flush stuck behind other writers' I/O
+   * stalled it; a mark lost in a database crash only means its rows go out again (at-least-once).
+   */
   async markDelivered(relayId: string, seqs: number[], nowIso: string): Promise<void> {
     if (seqs.length === 0) return;
-    await this.db.kysely
+    const mark = this.db.kysely
       .updateTable('outbox')
       .set({ delivered_at: nowIso, claimed_by: null, claimed_until: null, last_error: null })
       .where(this.seqIn(seqs))
-      .where('claimed_by', '=', relayId)
-      .execute();
+      .where('claimed_by', '=', relayId);
+    if (this.db.oneTrip) await this.db.oneTrip([sql`SELECT set_config('synchronous_commit', 'off', true)`.compile(this.db.kysely), mark.compile()]);
+    else await mark.execute();
   }
 
   /** `seq IN (…)`; one array parameter on Postgres instead of hundreds of bind parameters. */
