@@ -135,9 +135,24 @@ async function main(): Promise<void> {
     const bus = new KafkaBus({ brokers: broker.brokers, topicPrefix: prefix, topics: ['videos.events'], kafka: config.kafka, logger });
     await bus.publishBatch([{ topic: 'videos.events', key: 'warm-up', value: '{}' }]);
     const perfTopic = `${prefix}perf`;
-    await run('bash', [SCRIPT, 'run', 'org.apache.kafka.tools.TopicCommand', '--bootstrap-server', broker.brokers[0], '--create', '--topic', perfTopic, '--partitions', String(config.kafka.partitions), '--replication-factor', '1']);
+    await run('bash', [
+      SCRIPT,
+      'run',
+      'org.apache.kafka.tools.TopicCommand',
+      '--bootstrap-server',
+      broker.brokers[0],
+      '--create',
+      '--topic',
+      perfTopic,
+      '--partitions',
+      String(config.kafka.partitions),
+      '--replication-factor',
+      '1',
+    ]);
     // The size of the first event's record (the others differ by a byte or two), which the tool sends.
-    const size = Buffer.byteLength(JSON.stringify({ ...payload('v-0', 0), event_id: '0190d700-0000-7000-8000-000000000000', event_type: 'video.progress', schema_version: 1, occurred_at: new Date().toISOString() }));
+    const size = Buffer.byteLength(
+      JSON.stringify({ ...payload('v-0', 0), event_id: '0190d700-0000-7000-8000-000000000000', event_type: 'video.progress', schema_version: 1, occurred_at: new Date().toISOString() }),
+    );
 
     const relaySide = async (round: number): Promise<Side> => {
       for (let i = 0; i < BACKLOG; i += 500) {
@@ -180,14 +195,33 @@ async function main(): Promise<void> {
       const broker0 = brokerCpu(broker);
       const perf = await run(
         'bash',
-        [SCRIPT, 'run', 'org.apache.kafka.tools.ProducerPerformance', '--topic', perfTopic, '--num-records', String(BACKLOG), '--record-size', String(size), '--throughput', '-1', '--producer-props', `bootstrap.servers=${broker.brokers[0]}`, 'acks=all', 'enable.idempotence=true', 'compression.type=none'],
+        [
+          SCRIPT,
+          'run',
+          'org.apache.kafka.tools.ProducerPerformance',
+          '--topic',
+          perfTopic,
+          '--num-records',
+          String(BACKLOG),
+          '--record-size',
+          String(size),
+          '--throughput',
+          '-1',
+          '--producer-props',
+          `bootstrap.servers=${broker.brokers[0]}`,
+          'acks=all',
+          'enable.idempotence=true',
+          'compression.type=none',
+        ],
         { timeout: 600_000 },
       );
       const summary = perf.stdout.trim().split('\n').pop() ?? '';
       const m = /([\d.]+) records\/sec/.exec(summary);
       const per = (s: number) => (s * 1e6) / BACKLOG;
       const side = { rate: m ? Number(m[1]) : NaN, cpuOwn: per(childrenCpu() - own0), cpuPostgres: 0, cpuBroker: per(brokerCpu(broker) - broker0) };
-      console.log(`round ${round + 1}, kafka-producer-perf-test, load ${load} → ${load1()}: ${summary}; CPU per record ${side.cpuOwn.toFixed(0)} µs tool (JVM start-up included) + ${side.cpuBroker.toFixed(0)} µs broker`);
+      console.log(
+        `round ${round + 1}, kafka-producer-perf-test, load ${load} → ${load1()}: ${summary}; CPU per record ${side.cpuOwn.toFixed(0)} µs tool (JVM start-up included) + ${side.cpuBroker.toFixed(0)} µs broker`,
+      );
       return side;
     };
 
@@ -196,9 +230,20 @@ async function main(): Promise<void> {
     const novaRate = spread(nova.map((s) => s.rate));
     const kafkaRate = spread(kafka.map((s) => s.rate));
     const ratio = novaRate.median / kafkaRate.median;
-    console.log(`relay, events/s: ${fmt(novaRate, 0)}; CPU per event ${fmt(spread(nova.map((s) => s.cpuOwn)), 0, ' µs')} relay, ${fmt(spread(nova.map((s) => s.cpuPostgres)), 0, ' µs')} Postgres, ${fmt(spread(nova.map((s) => s.cpuBroker)), 0, ' µs')} broker`);
-    console.log(`kafka-producer-perf-test, records/s: ${fmt(kafkaRate, 0)}; CPU per record ${fmt(spread(kafka.map((s) => s.cpuOwn)), 0, ' µs')} tool, ${fmt(spread(kafka.map((s) => s.cpuBroker)), 0, ' µs')} broker`);
-    console.log(`ratio of the medians ${ratio.toFixed(2)}; per paired round ${fmt(ratioSpread(nova.map((s) => s.rate), kafka.map((s) => s.rate)))}`);
+    console.log(
+      `relay, events/s: ${fmt(novaRate, 0)}; CPU per event ${fmt(spread(nova.map((s) => s.cpuOwn)), 0, ' µs')} relay, ${fmt(spread(nova.map((s) => s.cpuPostgres)), 0, ' µs')} Postgres, ${fmt(spread(nova.map((s) => s.cpuBroker)), 0, ' µs')} broker`,
+    );
+    console.log(
+      `kafka-producer-perf-test, records/s: ${fmt(kafkaRate, 0)}; CPU per record ${fmt(spread(kafka.map((s) => s.cpuOwn)), 0, ' µs')} tool, ${fmt(spread(kafka.map((s) => s.cpuBroker)), 0, ' µs')} broker`,
+    );
+    console.log(
+      `ratio of the medians ${ratio.toFixed(2)}; per paired round ${fmt(
+        ratioSpread(
+          nova.map((s) => s.rate),
+          kafka.map((s) => s.rate),
+        ),
+      )}`,
+    );
     bench.figure('relay events/s', novaRate.median, 'events/s');
     bench.figure('kafka-producer-perf-test records/s', kafkaRate.median, 'records/s');
     bench.figure('relay CPU per event', spread(nova.map((s) => s.cpuOwn + s.cpuPostgres)).median, 'µs');

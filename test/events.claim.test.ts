@@ -46,7 +46,9 @@ describe('outbox claim on Postgres', async () => {
 
   it('claims in one round trip; its settings end with it', { skip: reason }, async () => {
     for (let i = 0; i < 5; i++) {
-      await db.kysely.transaction().execute((trx) => appendEvent(trx, 'video.progress', `k-${i % 2}`, { video_id: `k-${i % 2}`, owner_id: 'o', stage: 'transcode', progress: i, timestamp: new Date().toISOString() }));
+      await db.kysely
+        .transaction()
+        .execute((trx) => appendEvent(trx, 'video.progress', `k-${i % 2}`, { video_id: `k-${i % 2}`, owner_id: 'o', stage: 'transcode', progress: i, timestamp: new Date().toISOString() }));
     }
     const repo = new OutboxRepository(db);
     const now = Date.now();
@@ -86,7 +88,13 @@ describe('outbox claim on Postgres', async () => {
       const now = Date.now() + 120_000; // after the first test's leases
       const rows = await repo.claim('relay-m', 10, new Date(now).toISOString(), new Date(now + 60_000).toISOString());
       assert.ok(rows.length >= 1);
-      const queries = await countQueries(() => repo.markDelivered('relay-m', rows.map((r) => r.seq), new Date(now).toISOString()));
+      const queries = await countQueries(() =>
+        repo.markDelivered(
+          'relay-m',
+          rows.map((r) => r.seq),
+          new Date(now).toISOString(),
+        ),
+      );
       assert.equal(queries, 1, 'the mark is a single round trip');
       const seen = await sql<{ op: string; bitmap: string; sync: string }>`SELECT DISTINCT op, bitmap, sync FROM seen ORDER BY op`.execute(db.kysely);
       assert.deepEqual(seen.rows, [
