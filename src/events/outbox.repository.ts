@@ -30,8 +30,9 @@ declare module '../infra/db/schema.js' {
 
 /**
  * Emits 'appended' whenever appendEvent ran in this process, so a local relay looks for the new
- * row at once instead of at its next poll. (On Postgres a commit-time NOTIFY wakes relays on every
- * node; this signal covers SQLite, where the relay is in the same process.)
+ * row at once instead of at its next poll. Relays of other processes find it at their next poll:
+ * there is deliberately no NOTIFY on Postgres (see migration 0004: notifying commits are
+ * serialized cluster-wide, which cost a third of write throughput).
  */
 export const outboxSignal = new EventEmitter();
 outboxSignal.setMaxListeners(0);
@@ -89,24 +90,29 @@ export class OutboxRepository {
    * statement is atomic and one process writes, so the conditional update suffices.
    */
   async claim(relayId: string, limit: number, nowIso: string, leaseUntilIso: string): Promise<OutboxRow[]> {
-    if (this.db.dialect === 'sqlite') return this.claimOn(this.db.kysely, relayId, limit, nowIso, leaseUntilIso);
-    // The head must walk the pending index in seq order and stop after `limit` rows. Postgres's
-    // statistics often say the outbox has almost nothing pending (most rows are delivered when it
-    // analyzes), and a backlog is exactly when that is wrong: it would then read every pending row
-    // into a bitmap and sort them, on each claim. Bitmap scans are off for this one statement.
-    // The claim's commit does not wait for the WAL flush: a claim lost in a database crash only
-    // lets its rows be published again (at-least-once), and it is on the relay's critical path,
-    // where a flush queued behind every writer's commit cost more than the statement itself.
-    return this.db.kysely.transaction().execute(async (trx) => {
-      await sql`SELECT set_config('enable_bitmapscan', 'off', true), set_config('synchronous_commit', 'off', true)`.execute(trx);
-      return this.claimOn(trx, relayId, limit, nowIso, leaseUntilIso);
-    });
+    const statement = this.claimStatement(relayId, limit, nowIso, leaseUntilIso);
+    const rows = this.db.oneTrip
+      ? // The head must walk the pending index in seq order and stop after `limit` rows. Postgres's
+        // statistics often say the outbox has almost nothing pending (most rows are delivered when
+        // it analyzes), and a backlog is exactly when that is wrong: it would then read every
+        // pending row into a bitmap and sort them, on each claim. Bitmap scans are off for this one
+        // statement. Its commit does not wait for the WAL flush: a claim lost in a database crash
+        // only lets its rows be published again (at-least-once), and it is on the relay's critical
+        // path, where a flush queued behind every writer's commit cost more than the statement.
+        // Settings and claim go in one round trip (no BEGIN or COMMIT of their own): on a loaded
+        // machine each round trip waits for both processes to be scheduled.
+        await this.db.oneTrip<OutboxRow>([
+          sql`SELECT set_config('enable_bitmapscan', 'off', true), set_config('synchronous_commit', 'off', true)`.compile(this.db.kysely),
+          statement.compile(this.db.kysely),
+        ])
+      : (await statement.execute(this.db.kysely)).rows;
+    return rows.map((r) => ({ ...r, seq: Number(r.seq) })).sort((a, b) => a.seq - b.seq);
   }
 
-  private async claimOn(db: Executor, relayId: string, limit: number, nowIso: string, leaseUntilIso: string): Promise<OutboxRow[]> {
+  private claimStatement(relayId: string, limit: number, nowIso: string, leaseUntilIso: string) {
     const pg = this.db.dialect === 'postgres';
     const lock = pg ? sql`FOR UPDATE SKIP LOCKED` : sql``;
-    const result = await sql<OutboxRow>`
+    return sql<OutboxRow>`
       WITH head AS (
         SELECT seq, topic, event_key FROM outbox
         WHERE delivered_at IS NULL AND (claimed_until IS NULL OR claimed_until < ${nowIso})
@@ -126,18 +132,19 @@ export class OutboxRepository {
       )
       UPDATE outbox SET claimed_by = ${relayId}, claimed_until = ${leaseUntilIso}, attempts = attempts + 1
       WHERE seq IN (SELECT seq FROM ready)
-      RETURNING seq, event_id, topic, event_key, event_type, payload, created_at, attempts`.execute(db);
-    return result.rows.map((r) => ({ ...r, seq: Number(r.seq) })).sort((a, b) => a.seq - b.seq);
+      RETURNING seq, event_id, topic, event_key, event_type, payload, created_at, attempts`;
   }
 
+  /**
+   * On Postgres the mark's commit does not wait for the WAL flush either: the relay publishes its
+   * next batch only once the previous mark has landed, so a flush stuck behind other writers' I/O
+   * stalled it; a mark lost in a database crash only means its rows go out again (at-least-once).
+   */
   async markDelivered(relayId: string, seqs: number[], nowIso: string): Promise<void> {
     if (seqs.length === 0) return;
-    await this.db.kysely
-      .updateTable('outbox')
-      .set({ delivered_at: nowIso, claimed_by: null, claimed_until: null, last_error: null })
-      .where(this.seqIn(seqs))
-      .where('claimed_by', '=', relayId)
-      .execute();
+    const mark = this.db.kysely.updateTable('outbox').set({ delivered_at: nowIso, claimed_by: null, claimed_until: null, last_error: null }).where(this.seqIn(seqs)).where('claimed_by', '=', relayId);
+    if (this.db.oneTrip) await this.db.oneTrip([sql`SELECT set_config('synchronous_commit', 'off', true)`.compile(this.db.kysely), mark.compile()]);
+    else await mark.execute();
   }
 
   /** `seq IN (…)`; one array parameter on Postgres instead of hundreds of bind parameters. */

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase as SqliteDialectDatabase, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type CompiledQuery, type SqliteDatabase as SqliteDialectDatabase, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Tables } from './schema.js';
 
@@ -17,6 +17,13 @@ export interface Db {
   /** Throws when the database does not answer. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Postgres only: sends the statements in one round trip and runs them as one transaction, for a
+   * hot path where a BEGIN, a SET LOCAL and a COMMIT would each cost a round trip of their own
+   * (SET LOCAL / set_config(…, true) hold until the last statement's commit). Returns the last
+   * statement's rows. See inlineParameters for what the statements may contain.
+   */
+  oneTrip?<R>(statements: CompiledQuery[]): Promise<R[]>;
 }
 
 let pgTypesSet = false;
@@ -54,6 +61,14 @@ export function openDatabase(opts: DbOptions): Db {
       },
       async close() {
         await kysely.destroy();
+      },
+      async oneTrip<R>(statements: CompiledQuery[]): Promise<R[]> {
+        // No parameters: node-postgres then uses the simple query protocol, whose one message may
+        // hold several statements, run by Postgres as one implicit transaction.
+        const text = statements.map(inlineParameters).join(';\n');
+        const result = (await pool.query(text)) as pg.QueryResult | pg.QueryResult[];
+        const last = Array.isArray(result) ? result[result.length - 1] : result;
+        return last.rows as R[];
       },
     };
   }
@@ -117,6 +132,26 @@ function restrictFile(file: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.closeSync(fs.openSync(file, 'a', 0o600));
   fs.chmodSync(file, 0o600);
+}
+
+/**
+ * A compiled Postgres query with its `$n` parameters replaced by quoted literals (numbers, strings,
+ * null and arrays of numbers; anything else throws). The SQL text itself must hold no `$n` other
+ * than its parameters (no dollar-quoted strings).
+ */
+export function inlineParameters(query: CompiledQuery): string {
+  const literal = (v: unknown): string => {
+    if (v === null) return 'NULL';
+    if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+    if (typeof v === 'string') return pg.escapeLiteral(v);
+    if (Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x))) return `'{${v.join(',')}}'`;
+    throw new TypeError(`cannot inline a parameter of type ${typeof v}`);
+  };
+  return query.sql.replace(/\$(\d+)/g, (_, n: string) => {
+    const i = Number(n) - 1;
+    if (i >= query.parameters.length) throw new RangeError(`the query has no parameter $${n}`);
+    return literal(query.parameters[i]);
+  });
 }
 
 export function nowIso(): string {

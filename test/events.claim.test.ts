@@ -1,0 +1,116 @@
+// The relay's claim on the real Postgres costs one round trip: its planner and commit settings and
+// the claim itself go in one message (Db.oneTrip), with no BEGIN or COMMIT of their own, and those
+// settings end with it; marking delivered commits without waiting for the WAL flush too (a trigger
+// records the settings each statement ran with). Values are inlined as quoted literals.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { appendEvent, OutboxRepository } from '../src/events/outbox.repository.js';
+import { openDatabase, type Db } from '../src/infra/db/database.js';
+import { migrateToLatest } from '../src/infra/db/migrate.js';
+import { createTestDatabase, postgresSkipReason, type TestDatabase } from './helpers/postgres.js';
+
+/** Runs fn and returns how many queries node-postgres sent meanwhile (one per round trip). */
+async function countQueries(fn: () => Promise<unknown>): Promise<number> {
+  const original = pg.Client.prototype.query;
+  let n = 0;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    n++;
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof original;
+  try {
+    await fn();
+  } finally {
+    pg.Client.prototype.query = original;
+  }
+  return n;
+}
+
+describe('outbox claim on Postgres', async () => {
+  const reason = await postgresSkipReason();
+  let tdb: TestDatabase;
+  let db: Db;
+  before(async () => {
+    if (reason) return;
+    tdb = await createTestDatabase();
+    // One connection: a setting that outlived the claim would show on the next query.
+    db = openDatabase({ databaseUrl: tdb.url, sqlitePath: ':memory:', poolSize: 1 });
+    await migrateToLatest(db);
+  });
+  after(async () => {
+    if (reason) return;
+    await db.close();
+    await tdb.drop();
+  });
+
+  it('claims in one round trip; its settings end with it', { skip: reason }, async () => {
+    for (let i = 0; i < 5; i++) {
+      await db.kysely
+        .transaction()
+        .execute((trx) => appendEvent(trx, 'video.progress', `k-${i % 2}`, { video_id: `k-${i % 2}`, owner_id: 'o', stage: 'transcode', progress: i, timestamp: new Date().toISOString() }));
+    }
+    const repo = new OutboxRepository(db);
+    const now = Date.now();
+    let rows: Awaited<ReturnType<OutboxRepository['claim']>> = [];
+    const queries = await countQueries(async () => {
+      rows = await repo.claim("relay-'quoted'\\", 10, new Date(now).toISOString(), new Date(now + 60_000).toISOString());
+    });
+    assert.equal(queries, 1, 'the claim is a single round trip');
+    assert.deepEqual(
+      rows.map((r) => r.seq),
+      [...rows.map((r) => r.seq)].sort((a, b) => a - b),
+    );
+    assert.equal(rows.length, 5);
+    assert.ok(rows.every((r) => typeof r.seq === 'number' && r.attempts === 1 && !Number.isNaN(Date.parse(r.created_at))));
+    const claimed = await db.kysely.selectFrom('outbox').select(['claimed_by', 'claimed_until']).execute();
+    assert.ok(claimed.every((r) => r.claimed_by === "relay-'quoted'\\" && Date.parse(r.claimed_until!) === now + 60_000));
+    const settings = await sql<{ b: string; s: string }>`SELECT current_setting('enable_bitmapscan') AS b, current_setting('synchronous_commit') AS s`.execute(db.kysely);
+    assert.deepEqual(settings.rows[0], { b: 'on', s: 'on' });
+    // Claimed rows are not claimed again while their lease runs.
+    assert.deepEqual(await repo.claim('other', 10, new Date(now + 1).toISOString(), new Date(now + 60_000).toISOString()), []);
+  });
+
+  it('claims and marks run with their own settings: no bitmap scan for the claim, no flush wait for either', { skip: reason }, async () => {
+    await sql
+      .raw(
+        `CREATE TABLE seen (op text, bitmap text, sync text);
+         CREATE FUNCTION record_settings() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+           INSERT INTO seen VALUES (CASE WHEN NEW.delivered_at IS NULL THEN 'claim' ELSE 'mark' END,
+             current_setting('enable_bitmapscan'), current_setting('synchronous_commit'));
+           RETURN NEW; END $$;
+         CREATE TRIGGER record_settings AFTER UPDATE ON outbox FOR EACH ROW EXECUTE FUNCTION record_settings()`,
+      )
+      .execute(db.kysely);
+    try {
+      await db.kysely.transaction().execute((trx) => appendEvent(trx, 'video.progress', 'm', { video_id: 'm', owner_id: 'o', stage: 'transcode', progress: 1, timestamp: new Date().toISOString() }));
+      const repo = new OutboxRepository(db);
+      const now = Date.now() + 120_000; // after the first test's leases
+      const rows = await repo.claim('relay-m', 10, new Date(now).toISOString(), new Date(now + 60_000).toISOString());
+      assert.ok(rows.length >= 1);
+      const queries = await countQueries(() =>
+        repo.markDelivered(
+          'relay-m',
+          rows.map((r) => r.seq),
+          new Date(now).toISOString(),
+        ),
+      );
+      assert.equal(queries, 1, 'the mark is a single round trip');
+      const seen = await sql<{ op: string; bitmap: string; sync: string }>`SELECT DISTINCT op, bitmap, sync FROM seen ORDER BY op`.execute(db.kysely);
+      assert.deepEqual(seen.rows, [
+        { op: 'claim', bitmap: 'off', sync: 'off' },
+        { op: 'mark', bitmap: 'on', sync: 'off' },
+      ]);
+      const left = await db.kysely.selectFrom('outbox').select('seq').where('claimed_by', '=', 'relay-m').where('delivered_at', 'is', null).execute();
+      assert.deepEqual(left, []);
+    } finally {
+      await sql.raw('DROP TRIGGER record_settings ON outbox; DROP FUNCTION record_settings(); DROP TABLE seen').execute(db.kysely);
+    }
+  });
+
+  it('a statement that fails rolls back the whole trip', { skip: reason }, async () => {
+    await assert.rejects(db.oneTrip!([sql`UPDATE outbox SET last_error = ${'x'}`.compile(db.kysely), sql`SELECT 1 / ${0} AS boom`.compile(db.kysely)]));
+    const rows = await db.kysely.selectFrom('outbox').select('last_error').execute();
+    assert.ok(rows.length > 0 && rows.every((r) => r.last_error === null));
+  });
+});
