@@ -130,8 +130,8 @@ interface Target {
    * has used the FTS5 index already, and FTS5 keeps the statements it prepared); Postgres keeps its pool.
    */
   reopen: () => Promise<Db>;
-  /** CPU seconds spent on the database's side so far (Postgres backends), beyond this process. */
-  serverCpu: () => Promise<number>;
+  /** CPU seconds each database-side process (Postgres backend) has used so far, by pid. */
+  serverCpu: () => Promise<Map<number, number>>;
   cleanup: () => Promise<void>;
 }
 
@@ -147,7 +147,8 @@ interface Sample {
 async function measure(t: Target, fn: (q: string) => Promise<number>, queries: string[]): Promise<Sample> {
   const times: number[] = [];
   let hits = 0;
-  const cpu0 = cpuSeconds() + (await t.serverCpu());
+  const server0 = await t.serverCpu();
+  const cpu0 = cpuSeconds();
   const started = performance.now();
   for (let i = 0; performance.now() - started < SECONDS * 1000; i++) {
     const t0 = performance.now();
@@ -155,7 +156,12 @@ async function measure(t: Target, fn: (q: string) => Promise<number>, queries: s
     times.push(performance.now() - t0);
   }
   const total = (performance.now() - started) / 1000;
-  const cpu = cpuSeconds() + (await t.serverCpu()) - cpu0;
+  const cpu1 = cpuSeconds();
+  // Per backend: the pool opens and closes connections, so sums of different sets cannot be
+  // compared. A backend closed meanwhile had been idle (the pool closes idle ones only).
+  let server = 0;
+  for (const [pid, s] of await t.serverCpu()) server += s - (server0.get(pid) ?? 0);
+  const cpu = cpu1 - cpu0 + server;
   return { p50: percentile(times, 50), p99: percentile(times, 99), qps: times.length / total, cpuMs: (cpu * 1000) / times.length, hits: hits / times.length };
 }
 
@@ -224,7 +230,7 @@ async function sqliteTarget(): Promise<Target> {
       db = openDatabase({ sqlitePath: file });
       return db;
     },
-    serverCpu: async () => 0,
+    serverCpu: async () => new Map(),
     cleanup: async () => {
       await db.close();
       fs.rmSync(dir, { recursive: true, force: true });
@@ -253,15 +259,15 @@ async function postgresTarget(): Promise<Target | null> {
     // The backends serving this database run on this machine: their CPU is read from /proc.
     async serverCpu() {
       const r = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [name]);
-      let total = 0;
+      const cpu = new Map<number, number>();
       for (const { pid } of r.rows) {
         try {
-          total += cpuSeconds(pid);
+          cpu.set(pid, cpuSeconds(pid));
         } catch {
           // A backend that ended meanwhile.
         }
       }
-      return total;
+      return cpu;
     },
     cleanup: async () => {
       await db.close();
