@@ -1,10 +1,12 @@
 // Search benchmark: 10,000 videos with generated titles and descriptions, on SQLite (FTS5) and on
 // Postgres (tsvector, prefix tsquery), against a plain LIKE '%q%' scan of the same videos in the
 // same run. One- and two-word queries (whole words and prefixes), one client issuing them back to
-// back: p50/p99 latency and queries per second of each, and the ratio. Both sides run direct on
-// the same database (no HTTP), with the same queries, the same limit of 20 and the same page
-// asked for: ranked, title matches first (see likeScan).
-// Usage: npm run bench:search [-- --videos=10000 --seconds=3]
+// back: p50/p99 latency, queries per second and CPU per query of each, and the ratio. Both sides run
+// direct on the same database (no HTTP), with the same queries, the same limit of 20 and the same
+// page asked for: ranked, title matches first (see likeScan). Rounds alternate in ABBA order
+// (bench/lib/harness.ts); medians over rounds with their min–max spread. Targets: p99 <= 20 ms and
+// >= 10x the scan's queries per second, per engine and kind of query.
+// Usage: npm run bench:search [-- --videos=10000 --seconds=3 --rounds=4 --swap]
 // Postgres needs the server at TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,11 +22,11 @@ import { SearchRepository } from '../src/search/search.repository.js';
 import { queryWords } from '../src/search/search.text.js';
 import { rng } from '../src/feed/feed.trainer.js';
 import { seedReadyVideo } from '../test/helpers/videos-db.js';
+import { cpuSeconds, fmt, numArg, percentile, ratioSpread, spread, startBench, type Bench } from './lib/harness.js';
 
 const PG_ADMIN = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const arg = (name: string, fallback: string): string => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback;
-const VIDEOS = Number(arg('videos', '10000'));
-const SECONDS = Number(arg('seconds', '3'));
+const VIDEOS = numArg('videos', 10000);
+const SECONDS = numArg('seconds', 3);
 const LIMIT = 20;
 
 // A vocabulary of made-up words (some with diacritics), used with a Zipf-like skew as real text is.
@@ -33,12 +35,6 @@ const SYLLABLES = ['ka', 'lo', 'mi', 'ré', 'su', 'ta', 'vo', 'ne', 'pi', 'dü',
 const VOCAB = Array.from({ length: 2000 }, () => Array.from({ length: 2 + Math.floor(rand() * 3) }, () => SYLLABLES[Math.floor(rand() * SYLLABLES.length)]).join(''));
 const word = (): string => VOCAB[Math.min(VOCAB.length - 1, Math.floor(VOCAB.length * Math.pow(rand(), 2.2)))];
 const sentence = (n: number): string => Array.from({ length: n }, word).join(' ');
-
-interface Target {
-  name: string;
-  db: Db;
-  cleanup: () => Promise<void>;
-}
 
 async function seed(db: Db): Promise<void> {
   const users = Array.from({ length: 50 }, (_, i) => ({
@@ -97,9 +93,35 @@ async function likeScan(db: Db, q: string): Promise<number> {
   ).length;
 }
 
-async function measure(fn: (q: string) => Promise<number>, queries: string[]): Promise<{ p50: number; p99: number; qps: number; hits: number }> {
+interface Target {
+  name: string;
+  /** Short name for the verdict lines. */
+  engine: string;
+  db: Db;
+  /**
+   * The database as a server starting on it has it: SQLite gets a new connection (the seeding one
+   * has used the FTS5 index already, and FTS5 keeps the statements it prepared); Postgres keeps its pool.
+   */
+  reopen: () => Promise<Db>;
+  /** CPU seconds each database-side process (Postgres backend) has used so far, by pid. */
+  serverCpu: () => Promise<Map<number, number>>;
+  cleanup: () => Promise<void>;
+}
+
+interface Sample {
+  p50: number;
+  p99: number;
+  qps: number;
+  /** CPU milliseconds per query: this process, plus the Postgres backends on Postgres. */
+  cpuMs: number;
+  hits: number;
+}
+
+async function measure(t: Target, fn: (q: string) => Promise<number>, queries: string[]): Promise<Sample> {
   const times: number[] = [];
   let hits = 0;
+  const server0 = await t.serverCpu();
+  const cpu0 = cpuSeconds();
   const started = performance.now();
   for (let i = 0; performance.now() - started < SECONDS * 1000; i++) {
     const t0 = performance.now();
@@ -107,19 +129,27 @@ async function measure(fn: (q: string) => Promise<number>, queries: string[]): P
     times.push(performance.now() - t0);
   }
   const total = (performance.now() - started) / 1000;
-  times.sort((a, b) => a - b);
-  const pct = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))];
-  return { p50: pct(0.5), p99: pct(0.99), qps: times.length / total, hits: hits / times.length };
+  const cpu1 = cpuSeconds();
+  // Per backend: the pool opens and closes connections, so sums of different sets cannot be
+  // compared. A backend closed meanwhile had been idle (the pool closes idle ones only).
+  let server = 0;
+  for (const [pid, s] of await t.serverCpu()) server += s - (server0.get(pid) ?? 0);
+  const cpu = cpu1 - cpu0 + server;
+  return { p50: percentile(times, 50), p99: percentile(times, 99), qps: times.length / total, cpuMs: (cpu * 1000) / times.length, hits: hits / times.length };
 }
 
-async function run(t: Target): Promise<void> {
+async function run(bench: Bench, t: Target): Promise<void> {
   await migrateToLatest(t.db);
   const t0 = performance.now();
   await seed(t.db);
   console.log(`\n${t.name}: ${VIDEOS.toLocaleString('en')} videos indexed in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const search = new SearchRepository(t.db);
+  const db = await t.reopen();
+  const search = new SearchRepository(db);
+  // What the search capability does when a server starts (see SearchRepository.forgetIndexSamples).
+  await search.forgetIndexSamples();
   const viewer = { userId: null, admin: false };
   const indexed = (q: string) => search.search({ kind: 'video', words: queryWords(q), viewer, limit: LIMIT, offset: 0 }).then((r) => r.length);
+  const scan = (q: string) => likeScan(db, q);
   const prefix = (w: string) => w.slice(0, Math.max(3, w.length - 2));
   // Plain ASCII forms of the words, as people type them (the scan cannot fold diacritics).
   const plain = (w: string) => w.normalize('NFKD').replace(/\p{M}/gu, '');
@@ -128,28 +158,52 @@ async function run(t: Target): Promise<void> {
     ['one prefix', Array.from({ length: 200 }, () => prefix(plain(word())))],
     ['two words', Array.from({ length: 200 }, () => `${plain(word())} ${plain(word())}`)],
   ];
-  const met: string[] = [];
+  // Warm-up: a few queries of each kind on each side (statements prepared, pages cached).
+  for (const [, queries] of kinds) for (const q of queries.slice(0, 20)) await Promise.all([indexed(q), scan(q)]);
+  const verdicts: Array<() => void> = [];
   for (const [kind, queries] of kinds) {
-    const scan = await measure((q) => likeScan(t.db, q), queries);
-    const fts = await measure(indexed, queries);
-    if (fts.p99 > 20) met.push(`${kind}: p99 ${fts.p99.toFixed(1)} ms > 20 ms`);
-    if (fts.qps < 10 * scan.qps) met.push(`${kind}: ${(fts.qps / scan.qps).toFixed(1)}x < 10x`);
-    const f = (x: number) => x.toFixed(2).padStart(6);
-    console.log(
-      `  ${kind.padEnd(10)} index: p50 ${f(fts.p50)} ms  p99 ${f(fts.p99)} ms  ${Math.round(fts.qps).toLocaleString('en').padStart(6)} q/s (${fts.hits.toFixed(1)} hits)` +
-        ` | LIKE scan: p50 ${f(scan.p50)} ms  p99 ${f(scan.p99)} ms  ${Math.round(scan.qps).toLocaleString('en').padStart(5)} q/s (${scan.hits.toFixed(1)} hits)` +
-        ` | ${(fts.qps / scan.qps).toFixed(1)}x`,
+    const { a, b } = await bench.alternate({ a: () => measure(t, indexed, queries), b: () => measure(t, scan, queries) });
+    const ms = (xs: Sample[], k: 'p50' | 'p99' | 'cpuMs') => fmt(spread(xs.map((x) => x[k])), 2, ' ms');
+    const qps = (xs: Sample[]) => fmt(spread(xs.map((x) => x.qps)), 0, ' q/s');
+    const ratio = ratioSpread(
+      a.map((x) => x.qps),
+      b.map((x) => x.qps),
     );
+    const cpuRatio = ratioSpread(
+      b.map((x) => x.cpuMs),
+      a.map((x) => x.cpuMs),
+    );
+    console.log(`  ${kind} (${a[0].hits.toFixed(1)} hits per query from the index, ${b[0].hits.toFixed(1)} from the scan)`);
+    console.log(`    index:     p50 ${ms(a, 'p50')}  p99 ${ms(a, 'p99')}  ${qps(a)}  CPU ${ms(a, 'cpuMs')} per query`);
+    console.log(`    LIKE scan: p50 ${ms(b, 'p50')}  p99 ${ms(b, 'p99')}  ${qps(b)}  CPU ${ms(b, 'cpuMs')} per query`);
+    console.log(`    index / scan: ${fmt(ratio, 1, 'x')} queries per second, ${fmt(cpuRatio, 1, 'x')} less CPU per query`);
+    const p99 = spread(a.map((x) => x.p99)).median;
+    bench.figure(`${t.engine} ${kind} CPU ms per search`, spread(a.map((x) => x.cpuMs)).median, 'ms');
+    bench.figure(`${t.engine} ${kind} CPU ms per scan`, spread(b.map((x) => x.cpuMs)).median, 'ms');
+    verdicts.push(() => {
+      bench.target(`${t.engine} ${kind} p99 ms`, p99, '<=', 20);
+      bench.target(`${t.engine} ${kind} throughput vs scan`, ratio.median, '>=', 10, 1);
+    });
   }
-  console.log(`  target (p99 <= 20 ms, >= 10x the scan): ${met.length === 0 ? 'met' : `not met (${met.join('; ')})`}`);
+  allVerdicts.push(...verdicts);
 }
+
+const allVerdicts: Array<() => void> = [];
 
 async function sqliteTarget(): Promise<Target> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nova-bench-search-'));
-  const db = openDatabase({ sqlitePath: path.join(dir, 'nova.db') });
+  const file = path.join(dir, 'nova.db');
+  let db = openDatabase({ sqlitePath: file });
   return {
     name: 'SQLite (FTS5)',
+    engine: 'SQLite',
     db,
+    async reopen() {
+      await db.close();
+      db = openDatabase({ sqlitePath: file });
+      return db;
+    },
+    serverCpu: async () => new Map(),
     cleanup: async () => {
       await db.close();
       fs.rmSync(dir, { recursive: true, force: true });
@@ -167,35 +221,46 @@ async function postgresTarget(): Promise<Target | null> {
   }
   const name = `nova_bench_search_${Date.now().toString(36)}`;
   await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
   const url = new URL(PG_ADMIN);
   url.pathname = `/${name}`;
   const db = openDatabase({ databaseUrl: url.toString(), sqlitePath: ':memory:' });
   return {
     name: 'Postgres (tsvector + GIN, prefix tsquery)',
+    engine: 'Postgres',
     db,
+    reopen: async () => db,
+    // The backends serving this database run on this machine: their CPU is read from /proc.
+    async serverCpu() {
+      const r = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [name]);
+      const cpu = new Map<number, number>();
+      for (const { pid } of r.rows) {
+        try {
+          cpu.set(pid, cpuSeconds(pid));
+        } catch {
+          // A backend that ended meanwhile.
+        }
+      }
+      return cpu;
+    },
     cleanup: async () => {
       await db.close();
-      const c = new pg.Client({ connectionString: PG_ADMIN });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
     },
   };
 }
 
-console.log(
-  `search benchmark on ${os.cpus().length} cores (load ${os
-    .loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')}), node ${process.version}, ${SECONDS} s per measurement`,
-);
+const bench = startBench('search', { a: 'Nova index', b: 'LIKE scan' });
+console.log(`${VIDEOS.toLocaleString('en')} videos, ${SECONDS} s per measurement, ${LIMIT} results per query`);
 for (const make of [sqliteTarget, postgresTarget]) {
   const t = await make();
   if (!t) continue;
   try {
-    await run(t);
+    await run(bench, t);
   } finally {
     await t.cleanup();
   }
 }
+console.log('');
+for (const v of allVerdicts) v();
+bench.finish();

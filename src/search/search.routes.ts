@@ -79,6 +79,9 @@ export function searchCapability(c: Container): Capability {
         },
       );
     },
+    async start() {
+      await repo.forgetIndexSamples();
+    },
     async stop() {
       await subscription.close();
     },
