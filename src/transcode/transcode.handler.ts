@@ -37,8 +37,10 @@ export class TranscodeHandler implements JobHandler {
     private readonly opts: TranscodeHandlerOptions,
   ) {}
 
-  async run(job: JobRow, ctx: JobContext): Promise<void> {
+  async run(job: JobRow, queueCtx: JobContext): Promise<void> {
     if (!job.subject_id) throw new JobError('The job names no video.', true);
+    // The queue logs a job's generic subject; the pipeline's lines name the video, as operators search them.
+    const ctx: JobContext = { ...queueCtx, logger: queueCtx.logger.child({ video_id: job.subject_id }) };
     const video = await this.videos.startProcessing(job.subject_id);
     if (!video) return; // deleted, or already processed by an earlier delivery of this job
     // A folder per attempt under the job's folder. Whatever an earlier attempt left there (a killed
