@@ -138,6 +138,10 @@ describe('Kafka on a real broker', { skip: typeof kafka === 'string' ? kafka : f
     const bus = new KafkaBus({ brokers: BROKERS, topicPrefix: prefix, topics: ['streams.events', 'streams.chat', 'videos.events'], kafka: config.kafka, logger });
     const received: ReceivedMessage[] = [];
     const sub = bus.subscribe(['videos.events', 'streams.chat'], 'test-group', async (batch) => void received.push(...batch));
+    // A second group whose handler holds its first batch: nothing it reads is committed until the gate opens.
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const stalled = bus.subscribe(['videos.events'], 'stalled-group', () => gate);
     try {
       const sent = Array.from({ length: 60 }, (_, i) => ({ topic: i % 3 === 0 ? 'streams.chat' : 'videos.events', key: `k${i % 5}`, value: JSON.stringify({ n: i }) }));
       await bus.publishBatch(sent.slice(0, 30));
@@ -159,6 +163,11 @@ describe('Kafka on a real broker', { skip: typeof kafka === 'string' ? kafka : f
       };
       await until('the group committed every record it handled', async () => (await committedOffsets()) >= 60);
       assert.equal(await committedOffsets(), 60, 'the group committed every record it handled, once');
+      // The lag metric: records on the group's topics not yet committed. 40 of the 60 went to videos.events.
+      const lagOf = async () => Object.fromEntries((await bus.consumerLag()).map((g) => [g.group.slice(prefix.length), g.lag]));
+      assert.deepEqual(await lagOf(), { 'test-group': 0, 'stalled-group': 40 }, 'lag per group: caught up, and held');
+      openGate();
+      await until('the held group to commit', async () => (await lagOf())['stalled-group'] === 0);
       await bus.ping();
 
       // Kafka's own producer (Java, default partitioner) and Nova place the same keys alike.
@@ -199,7 +208,8 @@ describe('Kafka on a real broker', { skip: typeof kafka === 'string' ? kafka : f
       assert.deepEqual(where(nova), where(java), 'each key on the partition Java puts it on');
       assert.ok(new Set(Object.values(where(java))).size > 1, 'the keys spread over several partitions');
     } finally {
-      await sub.close();
+      openGate();
+      await Promise.all([sub.close(), stalled.close()]);
       await bus.close();
     }
   });
