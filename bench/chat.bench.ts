@@ -1,10 +1,14 @@
 // Chat fan-out benchmark: Nova's chat against a plain `ws` broadcast loop, same load, same run.
-// Three processes per system: the server, and a separate client process that opens N sockets to
-// one stream (plus a few senders) and sends at fixed offered rates; the orchestrator prints
-// delivered messages/s, send→receive p50/p99, server RSS per socket, and a 10,000-idle-socket run.
-// The baseline is what a careful engineer writes with `ws` (one serialisation per message, cork/
-// uncork per socket); the load runs in --clients processes, and a run whose client falls behind is
-// discarded. Usage: npm run bench:chat [-- --swap --clients=2 --sockets=2000 --rates=25,50,75,100,150,200 --seconds=8 --senders=10 --idle=10000]
+// Three processes per system: the server, and separate client processes that open N sockets to
+// one stream (plus a few senders) and send at fixed offered rates; the orchestrator prints
+// delivered messages/s, send→receive p50/p99, server and client CPU per delivery, server RSS per
+// socket, and a 10,000-idle-socket run. The baseline is what a careful engineer writes with `ws`
+// (one serialisation per message, cork/uncork per socket). The offered rate climbs from 25 msg/s by
+// √2 until each system has passed its limit (p99 over 100 ms at two rates in a row, or losses, or
+// under 95 % delivered); a run whose client falls behind is discarded, and a system whose client
+// falls behind twice in a row ends as "client limit reached", from which no "met" can follow.
+// The ratio is exact only when both servers saturated; otherwise the summary prints the bound.
+// Usage: npm run bench:chat [-- --swap --clients=2 --sockets=2000 --max-rate=6400 --rates=25,50,100 --seconds=8 --senders=10 --idle=10000]
 // (CHAT_FLUSH_INTERVAL_MS in the environment is passed to the Nova server, to compare coalescing windows.)
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -15,9 +19,10 @@ import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
-import { ChatSocket } from '../src/client/chat.client.js';
+import { ChatSocket, chatSocketUrl } from '../src/client/chat.client.js';
 import { NovaClient } from '../src/client/nova-client.js';
-import { startBench } from './lib/harness.js';
+import { FrameCounter } from './lib/frame-counter.js';
+import { fmt as fmtSpread, loadAverage, spread, startBench } from './lib/harness.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const arg = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback;
@@ -147,8 +152,11 @@ async function baselineServer(): Promise<void> {
 
 // ---- client process --------------------------------------------------------------------------------
 
-const MARK = Buffer.from('"event_type":"chat.message"');
-const SAMPLED = 100;
+/** Both servers put event_type first, so a delivered message's payload starts with this. */
+const MARK = Buffer.from('{"event_type":"chat.message"');
+const TEXT_FIELD = Buffer.from('"message":"');
+/** Sockets whose every delivery is timed, spread evenly over the room (not only the first to join). */
+const SAMPLED = 40;
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -158,12 +166,23 @@ function percentile(sorted: number[], p: number): number {
 /** Milliseconds on a clock every process shares (epoch-based, sub-millisecond). */
 const clock = () => performance.timeOrigin + performance.now();
 
+/** The send time a sender put in the message text (`<n>|<ms>`), read without parsing the JSON. */
+function sentAtOf(buf: Buffer, start: number, end: number): number {
+  const field = buf.indexOf(TEXT_FIELD, start);
+  if (field === -1 || field >= end) return NaN;
+  const bar = buf.indexOf(0x7c, field);
+  const quote = buf.indexOf(0x22, bar);
+  return bar === -1 || quote === -1 || quote > end ? NaN : Number(buf.toString('latin1', bar + 1, quote));
+}
+
 /**
  * A load-generator process: holds its share of the receiving sockets and, for the first process
  * only, the senders. Several run side by side so no single client's event loop limits the run.
+ * Receivers are FrameCounters (bench/lib/frame-counter.ts), so the load generator's cost per
+ * delivery stays far below either server's; senders are ordinary chat clients.
  */
 async function clientProcess(): Promise<void> {
-  let receivers: ChatSocket[] = [];
+  let receivers: FrameCounter[] = [];
   let senders: ChatSocket[] = [];
   let measuring = false;
   let windowStart = 0;
@@ -172,39 +191,35 @@ async function clientProcess(): Promise<void> {
   let deliveredTotal = 0;
   let latencies: number[] = [];
 
-  const openMany = async (url: string, path: string, count: number, opts: (i: number) => Parameters<typeof ChatSocket.open>[2]) => {
-    const out: ChatSocket[] = [];
-    // Batches of 200 so the server's accept queue is not overrun.
-    for (let i = 0; i < count; i += 200) {
-      const batch = await Promise.all(Array.from({ length: Math.min(200, count - i) }, (_, j) => ChatSocket.open(url, path, opts(i + j))));
-      out.push(...batch);
-    }
-    return out;
+  const onCount = (n: number) => {
+    deliveredTotal += n;
+    if (!measuring) return;
+    const now = clock();
+    if (now >= windowStart && now <= windowEnd) deliveredInWindow += n;
+  };
+  const onPayload = (buf: Buffer, start: number, end: number) => {
+    const sentAt = sentAtOf(buf, start, end);
+    if (measuring && sentAt >= windowStart && sentAt <= windowEnd) latencies.push(clock() - sentAt);
   };
 
   process.on('message', async (m: Msg) => {
     if (m.type === 'connect') {
       const { url, streamId, count, tokens, idle, sampled } = m as unknown as { url: string; streamId: string; count: number; tokens: Array<string | null>; idle: boolean; sampled: number };
-      receivers = await openMany(url, streamId, count, (i) => ({
-        record: false,
-        skipUtf8Validation: true,
-        onFrame: idle
-          ? () => false
-          : (data) => {
-              if (data.indexOf(MARK) === -1) return false;
-              const now = clock();
-              deliveredTotal++;
-              if (measuring && now >= windowStart && now <= windowEnd) deliveredInWindow++;
-              if (i < sampled) {
-                const text = (JSON.parse(data.toString('utf8')) as { message: string }).message;
-                const sentAt = Number(text.split('|')[1]);
-                if (sentAt >= windowStart && sentAt <= windowEnd) latencies.push(now - sentAt);
-              }
-              return false;
-            },
-      }));
+      const wsUrl = chatSocketUrl(url, streamId);
+      const every = sampled > 0 ? Math.max(1, Math.floor(count / sampled)) : Infinity;
+      // Batches of 200 so the server's accept queue is not overrun.
+      for (let i = 0; i < count; i += 200) {
+        const batch = await Promise.all(
+          Array.from({ length: Math.min(200, count - i) }, (_, j) => {
+            const k = i + j;
+            const sample = !idle && k % every === 0 && k / every < sampled;
+            return FrameCounter.open(wsUrl, { prefix: MARK, onCount: idle ? () => {} : onCount, onPayload: sample ? onPayload : undefined });
+          }),
+        );
+        receivers.push(...batch);
+      }
       senders = idle ? [] : await Promise.all(tokens.map((token) => ChatSocket.open(url, streamId, { token, record: false, onFrame: () => false })));
-      send({ type: 'connected', open: receivers.filter((r) => r.ws.readyState === WebSocket.OPEN).length });
+      send({ type: 'connected', open: receivers.filter((r) => r.open).length });
     } else if (m.type === 'load') {
       const { rate, startAt, warmupMs, durationMs } = m as unknown as { rate: number; startAt: number; warmupMs: number; durationMs: number };
       deliveredInWindow = 0;
@@ -235,6 +250,8 @@ async function clientProcess(): Promise<void> {
             }, 5);
       await new Promise((r) => setTimeout(r, Math.max(0, windowEnd - clock())));
       if (timer) clearInterval(timer);
+      // Busy share while the load ran (the drain below is mostly idle and would dilute it).
+      const busy = process.cpuUsage(cpu0);
       // Drain: wait until deliveries stop arriving (late ones still count for latency).
       let last = -1;
       const drainDeadline = clock() + 15_000;
@@ -244,7 +261,7 @@ async function clientProcess(): Promise<void> {
       }
       measuring = false;
       const cpu = process.cpuUsage(cpu0);
-      const open = receivers.filter((r) => r.ws.readyState === WebSocket.OPEN).length;
+      const open = receivers.filter((r) => r.open).length;
       send({
         type: 'result',
         deliveredInWindow,
@@ -253,12 +270,14 @@ async function clientProcess(): Promise<void> {
         latencies,
         open,
         receivers: receivers.length,
-        cpuPercent: ((cpu.user + cpu.system) / 1000 / (clock() - start)) * 100,
+        cpuPercent: ((busy.user + busy.system) / 1000 / (windowEnd - start)) * 100,
+        cpuUs: cpu.user + cpu.system,
         loopP99Ms: loop.percentile(99) / 1e6,
       });
       loop.disable();
     } else if (m.type === 'close') {
-      for (const s of [...receivers, ...senders]) s.ws.terminate();
+      for (const r of receivers) r.close();
+      for (const s of senders) s.ws.terminate();
       receivers = [];
       senders = [];
       send({ type: 'closed' });
@@ -275,6 +294,8 @@ interface Result {
   deliveredTotal: number;
   /** Server CPU time per delivered message, in µs: robust to other load on the machine. */
   serverUsPerDelivery?: number;
+  /** Server CPU over the whole run (warm-up and drain included), in % of one core. */
+  serverCpuPercent: number;
   offeredDeliveriesPerSecond: number;
   p50: number;
   p99: number;
@@ -282,6 +303,8 @@ interface Result {
   open: number;
   clientCpuPercent: number;
   clientLoopP99Ms: number;
+  /** CPU time of all client processes per delivered message, in µs. */
+  clientUsPerDelivery: number;
   /** The load generator fell behind (its event loop or CPU saturated): the run says nothing of the server. */
   discarded: boolean;
 }
@@ -390,6 +413,7 @@ interface ClientResult {
   open: number;
   receivers: number;
   cpuPercent: number;
+  cpuUs: number;
   loopP99Ms: number;
 }
 
@@ -414,6 +438,7 @@ async function load(s: System, rate: number, seconds: number): Promise<Result> {
     deliveredPerSecond: parts.reduce((n, p) => n + p.deliveredInWindow, 0) / seconds,
     deliveredTotal,
     serverUsPerDelivery: serverCpuUs / Math.max(1, deliveredTotal),
+    serverCpuPercent: serverCpu,
     offeredDeliveriesPerSecond: (sentInWindow * receivers) / seconds,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
@@ -421,14 +446,16 @@ async function load(s: System, rate: number, seconds: number): Promise<Result> {
     open: parts.reduce((n, p) => n + p.open, 0),
     clientCpuPercent,
     clientLoopP99Ms,
+    clientUsPerDelivery: parts.reduce((n, p) => n + p.cpuUs, 0) / Math.max(1, deliveredTotal),
     discarded: clientLoopP99Ms > CLIENT_MAX_LOOP_P99_MS || clientCpuPercent > CLIENT_MAX_CPU_PERCENT,
   };
   s.results.push(r);
   console.log(
     `  ${s.kind.padEnd(8)} @ ${rate} msg/s: delivered ${Math.round(r.deliveredPerSecond).toLocaleString('en')}/s of ${Math.round(r.offeredDeliveriesPerSecond).toLocaleString('en')}/s offered, ` +
-      `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, lost ${r.lost}, open ${r.open}/${s.sockets}, server CPU ${serverCpu.toFixed(0)}% (${r.serverUsPerDelivery!.toFixed(2)} µs/delivery), server event-loop delay p99 ${after.loopP99Ms.toFixed(0)} ms / max ${after.loopMaxMs.toFixed(0)} ms, busiest client CPU ${clientCpuPercent.toFixed(0)}% (event-loop delay p99 ${clientLoopP99Ms.toFixed(0)} ms)`,
+      `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, lost ${r.lost}, open ${r.open}/${s.sockets}, server CPU ${serverCpu.toFixed(0)}% (${r.serverUsPerDelivery!.toFixed(2)} µs/delivery), server event-loop delay p99 ${after.loopP99Ms.toFixed(0)} ms / max ${after.loopMaxMs.toFixed(0)} ms, busiest client CPU ${clientCpuPercent.toFixed(0)}% (event-loop delay p99 ${clientLoopP99Ms.toFixed(0)} ms), clients ${r.clientUsPerDelivery.toFixed(2)} µs/delivery`,
   );
-  if (r.discarded) console.log(`  ${s.kind} @ ${rate} msg/s: a client fell behind (event-loop p99 > ${CLIENT_MAX_LOOP_P99_MS} ms or CPU > ${CLIENT_MAX_CPU_PERCENT}%): run discarded`);
+  if (r.discarded)
+    console.log(`  ${s.kind} @ ${rate} msg/s: a client fell behind (event-loop p99 > ${CLIENT_MAX_LOOP_P99_MS} ms or CPU > ${CLIENT_MAX_CPU_PERCENT}%): run discarded, it measured the load generator`);
   return r;
 }
 
@@ -451,16 +478,35 @@ async function idleRun(kind: 'nova' | 'baseline', count: number): Promise<number
   }
 }
 
-/** The highest delivery rate reached with p99 within the bound and (almost) nothing lost. */
-function best(results: Result[], p99Bound: number): Result | undefined {
-  return results
-    .filter((r) => !r.discarded && r.p99 <= p99Bound && r.lost === 0 && r.deliveredPerSecond >= 0.95 * r.offeredDeliveriesPerSecond)
-    .sort((a, b) => b.deliveredPerSecond - a.deliveredPerSecond)[0];
+/** The latency bound of the target. */
+const BOUND_MS = 100;
+
+/** How a run went for the ladder: within the bound, over it, not delivering, or the client's limit. */
+function verdictOf(r: Result, sockets: number): 'ok' | 'slow' | 'failed' | 'client' {
+  if (r.discarded) return 'client';
+  if (r.deliveredPerSecond < 0.95 * r.offeredDeliveriesPerSecond || r.lost > 0 || r.open < sockets) return 'failed';
+  return r.p99 > BOUND_MS ? 'slow' : 'ok';
 }
+
+/** The highest delivery rate reached with p99 within the bound and (almost) nothing lost. */
+function best(results: Result[], sockets: number): Result | undefined {
+  return results.filter((r) => verdictOf(r, sockets) === 'ok').sort((a, b) => b.deliveredPerSecond - a.deliveredPerSecond)[0];
+}
+
+/** Offered rates from 25 msg/s up by √2 to `max`: each step is 41 % more load, so a limit is found within that. */
+function ladder(max: number): number[] {
+  const out: number[] = [];
+  for (let r = 25; Math.round(r) <= max; r *= Math.SQRT2) out.push(Math.round(r));
+  return out;
+}
+
+/** Why a system stopped climbing: its server passed the bound, its client fell behind, or the ladder ended. */
+type End = { why: 'server' | 'client'; rate: number; detail: string } | { why: 'top'; rate: number; detail: string };
 
 async function main(): Promise<void> {
   const sockets = Number(arg('sockets', '2000'));
-  const rates = arg('rates', '25,50,75,100,150,200').split(',').map(Number);
+  const explicit = arg('rates', '');
+  const rates = explicit ? explicit.split(',').map(Number) : ladder(Number(arg('max-rate', '6400')));
   const seconds = Number(arg('seconds', '8'));
   const idle = Number(arg('idle', '10000'));
   let fdLimit = Infinity;
@@ -474,7 +520,8 @@ async function main(): Promise<void> {
   const clientCount = Number(arg('clients', '2'));
   const bench = startBench('chat', { a: 'nova', b: 'baseline' });
   console.log(
-    `chat fan-out: ${sockets} sockets on one stream over ${clientCount} client processes, ${arg('senders', '10')} senders, offered ${rates.join('/')} msg/s, ${seconds} s each (cores: ${os.cpus().length})`,
+    `chat fan-out: ${sockets} sockets on one stream over ${clientCount} client processes, ${arg('senders', '10')} senders, offered ${rates.join('/')} msg/s ` +
+      `(each system climbs until it passes p99 ${BOUND_MS} ms twice in a row or stops delivering), ${seconds} s each (cores: ${os.cpus().length})`,
   );
 
   // Both systems stay connected and take turns at each rate, so drifting load from other work on
@@ -485,25 +532,49 @@ async function main(): Promise<void> {
   const base = all.find((s) => s.kind === 'baseline');
   const nova = all.find((s) => s.kind === 'nova');
   const active = new Set(all);
+  const ends = new Map<System, End>();
+  /** Consecutive runs over the bound (or with a client behind): one may be noise, two are a limit. */
+  const strikes = new Map<System, number>();
   try {
     for (const [i, rate] of rates.entries()) {
+      if (active.size === 0) break;
       // ABBA: Nova first at even rates (baseline first with --swap), the other way round at odd ones.
       const novaFirst = (i % 2 === 0) !== bench.swap;
       const first = novaFirst ? 'nova' : 'baseline';
       for (const s of [...all].sort((x, y) => (x.kind === first ? 0 : 1) - (y.kind === first ? 0 : 1))) {
         if (!active.has(s)) continue;
         const r = await load(s, rate, seconds);
-        // A saturated system is not loaded further, and is stopped at once: the backlog it still
-        // holds would otherwise keep the machine busy during the other system's turn.
-        if (!r.discarded && (r.deliveredPerSecond < 0.95 * r.offeredDeliveriesPerSecond || r.lost > 0 || r.open < sockets)) {
-          console.log(`  ${s.kind} saturated at ${rate} msg/s: stopped`);
-          active.delete(s);
-          await tearDown(s, true);
+        const v = verdictOf(r, sockets);
+        const n = v === 'ok' ? 0 : (strikes.get(s) ?? 0) + 1;
+        strikes.set(s, n);
+        let end: End | undefined;
+        if (v === 'failed') {
+          const share = ((100 * r.deliveredPerSecond) / Math.max(1, r.offeredDeliveriesPerSecond)).toFixed(0);
+          end = { why: 'server', rate, detail: `delivered ${share}% of the offered load, lost ${r.lost}, ${r.open}/${sockets} sockets open` };
+        } else if (n >= 2 && v === 'slow') {
+          end = { why: 'server', rate, detail: `p99 ${r.p99.toFixed(0)} ms, over ${BOUND_MS} ms at two rates in a row, server CPU ${r.serverCpuPercent.toFixed(0)}%` };
+        } else if (n >= 2 && v === 'client') {
+          end = { why: 'client', rate, detail: `busiest client CPU ${r.clientCpuPercent.toFixed(0)}%, event-loop delay p99 ${r.clientLoopP99Ms.toFixed(0)} ms` };
         }
+        if (!end) continue;
+        // A system past its limit is not loaded further, and is stopped at once: the backlog it
+        // still holds would otherwise keep the machine busy during the other system's turn.
+        ends.set(s, end);
+        console.log(
+          end.why === 'client'
+            ? `  ${s.kind}: the CLIENT limit was reached at ${rate} msg/s (${end.detail}), not the server's: stopped`
+            : `  ${s.kind}: server saturated at ${rate} msg/s (${end.detail}): stopped`,
+        );
+        active.delete(s);
+        await tearDown(s, true);
       }
     }
   } finally {
-    for (const s of active) await tearDown(s);
+    for (const s of active) {
+      const last = s.results.at(-1);
+      if (!ends.has(s) && last) ends.set(s, { why: 'top', rate: last.rate, detail: `still climbing at ${last.rate} msg/s, the top of the ladder` });
+      await tearDown(s);
+    }
   }
   if (!base || !nova) return;
   console.log(`idle sockets: ${idle}`);
@@ -512,26 +583,78 @@ async function main(): Promise<void> {
   const idleB = await idleRun(idleFirst === 'nova' ? 'baseline' : 'nova', idle);
   const [idleNova, idleBase] = idleFirst === 'nova' ? [idleA, idleB] : [idleB, idleA];
 
-  const bNova = best(nova.results, 100);
-  const bBase = best(base.results, 100);
+  const bNova = best(nova.results, sockets);
+  const bBase = best(base.results, sockets);
   const fmt = (r?: Result) => (r ? `${Math.round(r.deliveredPerSecond).toLocaleString('en')}/s (at ${r.rate} msg/s)` : 'none');
+  const endOf = (s: System) => {
+    const e = ends.get(s);
+    if (!e) return 'no run';
+    if (e.why === 'server') return `server saturated at ${e.rate} msg/s (${e.detail})`;
+    if (e.why === 'client') return `not saturated: the load generator fell behind at ${e.rate} msg/s (${e.detail}), so its limit is above what was measured`;
+    return `not saturated: ${e.detail}`;
+  };
   console.log('\nsummary');
-  console.log(`  best delivered/s with p99 <= 100 ms and nothing lost: nova ${fmt(bNova)}, baseline ${fmt(bBase)}`);
-  if (bNova && bBase) console.log(`  ratio nova/baseline: ${(bNova.deliveredPerSecond / bBase.deliveredPerSecond).toFixed(2)}x (target >= 2x)`);
-  for (const n of nova.results) {
-    const b = base.results.find((x) => x.rate === n.rate);
-    console.log(
-      `  @ ${n.rate} msg/s: nova ${Math.round(n.deliveredPerSecond).toLocaleString('en')}/s p99 ${n.p99.toFixed(1)} ms (${n.serverUsPerDelivery?.toFixed(2)} µs CPU/delivery)` +
-        (b
-          ? ` vs baseline ${Math.round(b.deliveredPerSecond).toLocaleString('en')}/s p99 ${b.p99.toFixed(1)} ms (${b.serverUsPerDelivery?.toFixed(2)} µs): ${(n.deliveredPerSecond / b.deliveredPerSecond).toFixed(2)}x`
-          : ' (baseline saturated below this rate)'),
-    );
+  console.log(`  best delivered/s with p99 <= ${BOUND_MS} ms and nothing lost: nova ${fmt(bNova)}, baseline ${fmt(bBase)}`);
+  console.log(`  nova: ${endOf(nova)}`);
+  console.log(`  baseline: ${endOf(base)}`);
+
+  // The ratio is exact only when both servers reached their limit; otherwise it is a bound at best.
+  const novaEnd = ends.get(nova)?.why;
+  const baseEnd = ends.get(base)?.why;
+  let value = NaN;
+  if (!bNova || !bBase) {
+    console.log(`  ratio nova/baseline: no verdict, ${bNova ? 'the baseline' : 'Nova'} met the bound at no rate`);
+  } else {
+    const r = bNova.deliveredPerSecond / bBase.deliveredPerSecond;
+    if (novaEnd === 'server' && baseEnd === 'server') {
+      value = r;
+      console.log(`  ratio nova/baseline: ${r.toFixed(2)}x (target >= 2x), both servers saturated`);
+    } else if (baseEnd === 'server') {
+      // Nova's limit is above its best: the ratio is at least r.
+      console.log(`  ratio nova/baseline: at least ${r.toFixed(2)}x, Nova was not saturated (target >= 2x)`);
+      if (novaEnd === 'top' && r >= 2) value = r;
+      else console.log(`  no verdict: ${novaEnd === 'client' ? 'the client limit, not the server, ended the run' : 'a lower bound under the target decides nothing'}`);
+    } else if (novaEnd === 'server') {
+      // The baseline's limit is above its best: the ratio is at most r.
+      console.log(`  ratio nova/baseline: at most ${r.toFixed(2)}x, the baseline was not saturated (target >= 2x)`);
+      if (r < 2) value = r;
+      else console.log('  no verdict: an upper bound over the target decides nothing');
+    } else {
+      console.log(`  ratio nova/baseline: no verdict, neither server was saturated (${r.toFixed(2)}x at the best rates measured)`);
+    }
   }
+  // A server over the bound while it used well under a core was waiting for CPU: on a shared
+  // machine that limit is the machine's load as much as the server's.
+  for (const s of [nova, base]) {
+    const e = ends.get(s);
+    const last = s.results.at(-1);
+    if (e?.why === 'server' && last && last.serverCpuPercent < 75 && last.deliveredPerSecond >= 0.95 * last.offeredDeliveriesPerSecond) {
+      console.log(
+        `  note: ${s.kind} passed the bound while its server used ${last.serverCpuPercent.toFixed(0)}% of a core (load average now ${loadAverage()}): CPU contention, not only the server, set this limit`,
+      );
+    }
+  }
+  const ratios: number[] = [];
+  for (const rate of [...new Set([...nova.results, ...base.results].map((x) => x.rate))]) {
+    const n = nova.results.find((x) => x.rate === rate);
+    const b = base.results.find((x) => x.rate === rate);
+    const show = (x: Result | undefined, who: string) =>
+      x
+        ? `${who} ${Math.round(x.deliveredPerSecond).toLocaleString('en')}/s p99 ${x.p99.toFixed(1)} ms (${x.serverUsPerDelivery?.toFixed(2)} µs CPU/delivery${x.discarded ? ', client behind' : ''})`
+        : `${who} stopped below this rate`;
+    if (n && b && !n.discarded && !b.discarded) ratios.push(n.serverUsPerDelivery! / b.serverUsPerDelivery!);
+    console.log(`  @ ${rate} msg/s: ${show(n, 'nova')} vs ${show(b, 'baseline')}${n && b ? `: ${(n.deliveredPerSecond / b.deliveredPerSecond).toFixed(2)}x` : ''}`);
+  }
+  const cpuRatio = spread(ratios);
+  if (ratios.length) console.log(`  server CPU per delivery nova/baseline at the rates both ran: median ${fmtSpread(cpuRatio)} over ${ratios.length} rates`);
   console.log(`  RSS per active socket: nova ${(nova.rssPerSocket / 1024).toFixed(1)} KiB, baseline ${(base.rssPerSocket / 1024).toFixed(1)} KiB`);
   console.log(`  ${idle} idle sockets: nova +${idleNova.toFixed(1)} MB, baseline +${idleBase.toFixed(1)} MB`);
   const discarded = [...nova.results, ...base.results].filter((r) => r.discarded).length;
   if (discarded) console.log(`  ${discarded} run(s) discarded because a client fell behind; they count for neither side`);
-  bench.target('nova/baseline deliveries/s at p99 <= 100 ms', bNova && bBase ? bNova.deliveredPerSecond / bBase.deliveredPerSecond : NaN, '>=', 2);
+  if (bNova) bench.figure('nova best deliveries/s within bound', bNova.deliveredPerSecond, '/s');
+  if (bBase) bench.figure('baseline best deliveries/s within bound', bBase.deliveredPerSecond, '/s');
+  if (ratios.length) bench.figure('server CPU per delivery nova/baseline (median)', cpuRatio.median);
+  bench.target(`nova/baseline deliveries/s at p99 <= ${BOUND_MS} ms`, value, '>=', 2);
   bench.target(`nova RSS MB for ${idle} idle sockets`, idleNova, '<=', 200, 1);
   bench.finish();
 }
