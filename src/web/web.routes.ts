@@ -75,6 +75,7 @@ interface CachedIndex {
  */
 class IndexFile {
   private cached: CachedIndex | null = null;
+  private checking: Promise<CachedIndex | null> | null = null;
 
   constructor(private readonly file: string) {}
 
@@ -83,9 +84,19 @@ class IndexFile {
     return this.cached && Date.now() - this.cached.checkedAt < 1000 ? this.cached : null;
   }
 
-  async get(): Promise<CachedIndex | null> {
+  get(): Promise<CachedIndex | null> {
+    const fresh = this.fresh();
+    if (fresh) return Promise.resolve(fresh);
+    // One look at the disk for every request that arrives meanwhile: under load, a stat per
+    // request in that window cost more than all the other page work (bench:web profile).
+    this.checking ??= this.check().finally(() => {
+      this.checking = null;
+    });
+    return this.checking;
+  }
+
+  private async check(): Promise<CachedIndex | null> {
     const now = Date.now();
-    if (this.cached && now - this.cached.checkedAt < 1000) return this.cached;
     try {
       const st = await fs.promises.stat(this.file);
       if (this.cached && this.cached.mtimeMs === st.mtimeMs) {
