@@ -41,9 +41,12 @@ export async function buildApp(c: Container, capabilities: Capability[]): Promis
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as NovaApp;
 
-  // The request id is echoed back so a user's report can be matched to the logs.
-  app.addHook('onRequest', async (req, reply) => {
+  // The request id is echoed back so a user's report can be matched to the logs. Hooks that run
+  // on every request (static assets too) take a callback rather than being async: no promise and
+  // no extra microtask per request.
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
+    done();
   });
 
   limitConnections(app.server, c.config.http, c.logger);

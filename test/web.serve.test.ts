@@ -3,6 +3,7 @@
 // clear page when the bundle was not built. Also a source check that the app never parses HTML.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,6 +22,18 @@ async function get(url: string, accept?: string): Promise<{ status: number; type
     csp: res.headers.get('content-security-policy') ?? '',
     body: await res.text(),
   };
+}
+
+function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      })
+      .on('error', reject);
+  });
 }
 
 const HTML = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
@@ -72,6 +85,54 @@ describe('web app serving', () => {
     const missing = await get(`${t.url}/assets/nope-123.js`);
     assert.equal(missing.status, 404);
     assert.match(missing.type, /application\/problem\+json/);
+  });
+
+  it('answers asset revalidation with 304, HEAD with the length, ranges with 206, and compresses on request', async () => {
+    const index = fs.readFileSync(path.join(webDir, 'index.html'), 'utf8');
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(index)![1];
+    const onDisk = fs.readFileSync(path.join(webDir, script));
+    const first = await fetch(`${t.url}${script}`, { headers: { 'accept-encoding': 'identity' } });
+    assert.deepEqual(Buffer.from(await first.arrayBuffer()), onDisk);
+    const etag = first.headers.get('etag')!;
+    assert.match(etag, /^W\/"[0-9a-f]+-[0-9a-f]+"$/);
+    assert.equal(first.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(first.headers.get('vary'), 'Accept-Encoding');
+
+    // node:http, not fetch: fetch adds `cache-control: no-cache` to a conditional request, which
+    // asks for the body regardless (as @fastify/send has it).
+    const notModified = await rawGet(`${t.url}${script}`, { 'if-none-match': etag });
+    assert.equal(notModified.status, 304);
+    assert.equal(notModified.headers.etag, etag);
+    assert.equal(notModified.headers['content-type'], undefined);
+    assert.equal(notModified.body.length, 0);
+    assert.equal((await rawGet(`${t.url}${script}`, { 'if-none-match': etag, 'cache-control': 'no-cache' })).status, 200);
+    assert.equal((await rawGet(`${t.url}${script}`, { 'if-none-match': '"other"' })).status, 200);
+
+    const head = await fetch(`${t.url}${script}`, { method: 'HEAD', headers: { 'accept-encoding': 'identity' } });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('content-length'), String(onDisk.length));
+    assert.equal((await head.text()).length, 0);
+
+    const range = await fetch(`${t.url}${script}`, { headers: { range: 'bytes=10-19' } });
+    assert.equal(range.status, 206);
+    assert.equal(range.headers.get('content-range'), `bytes 10-19/${onDisk.length}`);
+    assert.deepEqual(Buffer.from(await range.arrayBuffer()), onDisk.subarray(10, 20));
+    assert.equal(range.headers.get('etag'), etag, 'the same validator from memory and from disk');
+
+    // The compressed bodies are made in the background after the first request: wait for them.
+    let encoding: string | null = null;
+    for (let i = 0; i < 100 && encoding !== 'br'; i++) {
+      const res = await fetch(`${t.url}${script}`, { headers: { 'accept-encoding': 'gzip, br' } });
+      encoding = res.headers.get('content-encoding');
+      // fetch decodes the body: it must be the file, whatever the encoding.
+      assert.deepEqual(Buffer.from(await res.arrayBuffer()), onDisk);
+      if (encoding !== 'br') await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(encoding, 'br');
+    const gz = await fetch(`${t.url}${script}`, { headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(gz.headers.get('content-encoding'), 'gzip');
+    assert.ok(Number(gz.headers.get('content-length')) < onDisk.length);
+    assert.deepEqual(Buffer.from(await gz.arrayBuffer()), onDisk);
   });
 
   it('leaves unknown API and server paths, and non-HTML requests, to problem+json 404s', async () => {

@@ -34,11 +34,19 @@ function headerlessClient(request: FastifyRequest): boolean {
 export function registerAuth(app: FastifyInstance, authenticate: (token: string) => Promise<AuthUser | null>): void {
   app.decorateRequest('user', null);
   app.decorateRequest('badToken', false);
-  app.addHook('preValidation', async (request) => {
+  // A callback hook: most requests (the web app, its assets, public reads) carry no token and
+  // then pay no promise.
+  app.addHook('preValidation', (request, _reply, done) => {
     const token = tokenFrom(request);
-    if (!token) return;
-    request.user = await authenticate(token);
-    request.badToken = request.user === null;
+    if (!token) return done();
+    authenticate(token).then(
+      (user) => {
+        request.user = user;
+        request.badToken = user === null;
+        done();
+      },
+      (err: Error) => done(err),
+    );
   });
 }
 

@@ -57,27 +57,39 @@ function isUploadPatch(req: IncomingMessage): boolean {
 
 /** Per-request timeouts: the whole request within requestTimeoutMs; tus PATCH bodies idle at most uploadIdleTimeoutMs. */
 export function guardRequests(app: FastifyInstance, cfg: HttpConfig): void {
-  app.addHook('onRequest', async (request) => {
-    const req = request.raw;
-    const socket = req.socket;
-    if (isUploadPatch(req)) {
-      const idle = () => socket.destroy();
-      socket.setTimeout(cfg.uploadIdleTimeoutMs);
-      socket.on('timeout', idle);
-      // The connection may carry other requests afterwards: the idle timeout is this request's only.
-      req.once('close', () => {
-        socket.setTimeout(0);
-        socket.off('timeout', idle);
-      });
-      return;
-    }
-    // A WebSocket upgrade has no body; after it the socket belongs to the WebSocket.
-    if (req.complete || req.headers.upgrade) return;
-    const timer = setTimeout(() => {
-      if (!req.complete) socket.destroy();
-    }, cfg.requestTimeoutMs);
-    timer.unref();
-    req.once('end', () => clearTimeout(timer));
-    req.once('close', () => clearTimeout(timer));
+  app.addHook('onRequest', (request, _reply, done) => {
+    guard(request.raw, cfg);
+    done();
   });
+}
+
+/** A request whose headers announce no body has been received whole once its headers are in. */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+function guard(req: IncomingMessage, cfg: HttpConfig): void {
+  const socket = req.socket;
+  if (isUploadPatch(req)) {
+    const idle = () => socket.destroy();
+    socket.setTimeout(cfg.uploadIdleTimeoutMs);
+    socket.on('timeout', idle);
+    // The connection may carry other requests afterwards: the idle timeout is this request's only.
+    req.once('close', () => {
+      socket.setTimeout(0);
+      socket.off('timeout', idle);
+    });
+    return;
+  }
+  // Nothing left to receive (the headers timeout covered the headers), so no timer: most requests
+  // (page loads, assets, API reads) are of this kind. A WebSocket upgrade has no body; after it the
+  // socket belongs to the WebSocket.
+  if (req.complete || !hasBody(req) || req.headers.upgrade) return;
+  const timer = setTimeout(() => {
+    if (!req.complete) socket.destroy();
+  }, cfg.requestTimeoutMs);
+  timer.unref();
+  req.once('end', () => clearTimeout(timer));
+  req.once('close', () => clearTimeout(timer));
 }

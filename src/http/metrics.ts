@@ -18,11 +18,13 @@ export function registerHttpMetrics(app: FastifyInstance, registry: Registry, op
     registers: [registry],
   });
   const total = new Counter({ name: 'nova_http_requests_total', help: 'HTTP requests by method, route and status.', labelNames: ['method', 'route', 'status'], registers: [registry] });
-  app.addHook('onResponse', async (request, reply) => {
+  // A callback hook (not async): it runs on every request, static assets included.
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const labels = { method: request.method, route, status: String(reply.statusCode) };
     duration.observe(labels, reply.elapsedTime / 1000);
     total.inc(labels);
+    done();
   });
   if (opts.serve) serveMetrics(app, registry);
 }

@@ -1,6 +1,7 @@
-// Serves the web app (built by Vite into dist/web/app) at `/`: hashed assets with a year-long cache,
-// index.html uncached for every page path the app routes itself, embed.html (the player alone, which
-// other sites may frame) at /embed/{id}, and a plain explanation page when the bundle was not built.
+// Serves the web app (built by Vite into dist/web/app) at `/`: hashed assets from memory
+// (src/web/web.assets.ts) with a year-long cache, index.html uncached for every page path the app
+// routes itself, embed.html (the player alone, which other sites may frame) at /embed/{id}, and a
+// plain explanation page when the bundle was not built.
 // Registered last, so API paths keep their problem+json 404s.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -11,6 +12,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Capability, NovaApp } from '../capability.js';
 import type { Container } from '../container.js';
 import { notFoundHandler } from '../http/errors.js';
+import { AssetCache, chooseEncoding, noneMatch } from './web.assets.js';
 
 /** Paths that belong to the server, never to the app: unknown ones there stay problem+json 404s. */
 const SERVER_PATHS = /^\/(api|docs|metrics|healthz|readyz)(\/|$)/;
@@ -33,6 +35,7 @@ const CSP = [...CSP_PARTS, "frame-ancestors 'none'"].join('; ');
 /** The embedded player is made to sit in other sites' iframes. */
 const EMBED_CSP = [...CSP_PARTS, 'frame-ancestors *'].join('; ');
 const EMBED_PATH = /^\/embed\/[^/]+\/?$/;
+const ASSET_MAX_AGE_S = 365 * 24 * 3600;
 
 /** dist/web/app of this checkout: the module lives in src/web (tsx) or dist/web (compiled). */
 export function defaultWebDir(): string {
@@ -72,12 +75,28 @@ interface CachedIndex {
  */
 class IndexFile {
   private cached: CachedIndex | null = null;
+  private checking: Promise<CachedIndex | null> | null = null;
 
   constructor(private readonly file: string) {}
 
-  async get(): Promise<CachedIndex | null> {
+  /** The page when it was looked at on disk within the last second; no I/O, no promise. */
+  fresh(): CachedIndex | null {
+    return this.cached && Date.now() - this.cached.checkedAt < 1000 ? this.cached : null;
+  }
+
+  get(): Promise<CachedIndex | null> {
+    const fresh = this.fresh();
+    if (fresh) return Promise.resolve(fresh);
+    // One look at the disk for every request that arrives meanwhile: under load, a stat per
+    // request in that window cost more than all the other page work (bench:web profile).
+    this.checking ??= this.check().finally(() => {
+      this.checking = null;
+    });
+    return this.checking;
+  }
+
+  private async check(): Promise<CachedIndex | null> {
     const now = Date.now();
-    if (this.cached && now - this.cached.checkedAt < 1000) return this.cached;
     try {
       const st = await fs.promises.stat(this.file);
       if (this.cached && this.cached.mtimeMs === st.mtimeMs) {
@@ -98,10 +117,31 @@ export function webCapability(c: Container): Capability {
   const webDir = c.config.webDir ?? defaultWebDir();
   const index = new IndexFile(path.join(webDir, 'index.html'));
   const embed = new IndexFile(path.join(webDir, 'embed.html'));
+  // Asset names carry a content hash: a changed file gets a new name, so caching forever is safe.
+  const assets = new AssetCache(path.join(webDir, 'assets'), { cacheControl: `public, max-age=${ASSET_MAX_AGE_S}, immutable` });
+
+  const sendAsset = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const file = (req.params as { '*': string })['*'];
+    const h = req.headers;
+    // Byte ranges and the rarer preconditions are left to @fastify/send, which reads the file.
+    const fromMemory = h.range === undefined && h['if-match'] === undefined && h['if-unmodified-since'] === undefined && (h['if-modified-since'] === undefined || h['if-none-match'] !== undefined);
+    const asset = fromMemory ? (assets.fresh(file) ?? (await assets.get(file))) : null;
+    if (!asset) return reply.header('x-content-type-options', 'nosniff').sendFile(path.posix.join('assets', file), webDir, { maxAge: ASSET_MAX_AGE_S * 1000, immutable: true, dotfiles: 'deny' });
+    reply.headers(asset.headers);
+    // As @fastify/send does: `Cache-Control: no-cache` in the request asks for the body regardless.
+    const ifNoneMatch = h['if-none-match'];
+    if (ifNoneMatch !== undefined && !h['cache-control']?.includes('no-cache') && noneMatch(ifNoneMatch, asset.etag)) {
+      return reply.removeHeader('content-type').code(304).send();
+    }
+    const encoding = chooseEncoding(h['accept-encoding'], asset);
+    if (encoding === 'identity') return reply.send(asset.body);
+    return reply.header('content-encoding', encoding).send(encoding === 'br' ? asset.br : asset.gzip);
+  };
 
   const sendIndex = async (req: FastifyRequest, reply: FastifyReply, embedded = false): Promise<FastifyReply> => {
     reply.header('x-content-type-options', 'nosniff').header('referrer-policy', embedded ? 'strict-origin-when-cross-origin' : 'same-origin');
-    const page = await (embedded ? embed : index).get();
+    const file = embedded ? embed : index;
+    const page = file.fresh() ?? (await file.get());
     if (!page) {
       return reply.code(503).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(notBuiltPage(webDir));
     }
@@ -119,11 +159,7 @@ export function webCapability(c: Container): Capability {
     async routes(app: NovaApp) {
       await app.register(fastifyStatic, { root: webDir, serve: false, decorateReply: true });
 
-      // Asset names carry a content hash: a changed file gets a new name, so caching forever is safe.
-      app.get('/assets/*', { schema: { hide: true } }, (req, reply) => {
-        const file = (req.params as { '*': string })['*'];
-        return reply.sendFile(path.posix.join('assets', file), webDir, { maxAge: 365 * 24 * 3600 * 1000, immutable: true, dotfiles: 'deny' });
-      });
+      app.get('/assets/*', { schema: { hide: true } }, sendAsset);
 
       app.get('/*', { schema: { hide: true } }, async (req, reply) => {
         const pathname = req.url.split('?')[0];
