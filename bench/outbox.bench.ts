@@ -4,6 +4,8 @@
 //  2. relay throughput: a backlog of events drained through the in-process relay to the memory bus;
 //  3. end to end: concurrent writers committing events alone (the baseline) and while the relay
 //     publishes them, the two phases alternating in ABBA rounds (bench/lib/harness.ts; --swap, --rounds).
+//     Every phase starts from the same state: an empty outbox and a checkpointed database (reset),
+//     whichever phase ran before it; the relay phase's figures include draining its last events.
 // Postgres parts need the server at TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -67,10 +69,19 @@ async function writeLatency(t: Target): Promise<void> {
   await reset(t);
 }
 
-/** Empties the outbox between parts, so none inherits the previous one's dead rows. */
+/**
+ * Empties the outbox between parts and phases, so none inherits the previous one's dead rows, then
+ * checkpoints, so none pays for writing out the previous one's dirty pages or WAL (the phase with
+ * the relay writes more of both: a checkpoint it triggered used to land in whichever phase came next).
+ */
 async function reset(t: Target): Promise<void> {
-  if (t.db.dialect === 'postgres') await sql`TRUNCATE outbox, processed_events`.execute(t.db.kysely);
-  else await sql`DELETE FROM outbox`.execute(t.db.kysely);
+  if (t.db.dialect === 'postgres') {
+    await sql`TRUNCATE outbox, processed_events`.execute(t.db.kysely);
+    await sql`CHECKPOINT`.execute(t.db.kysely);
+  } else {
+    await sql`DELETE FROM outbox`.execute(t.db.kysely);
+    await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(t.db.kysely);
+  }
 }
 
 /** Fresh planner statistics, as autovacuum would have them on a running system. */
