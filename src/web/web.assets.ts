@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import negotiate from '@fastify/accept-negotiator';
 import send from '@fastify/send';
 
 /** One `assets/` name: path segments that never start with a dot (no dotfiles, no `..`). */
@@ -31,7 +32,6 @@ export interface CachedAsset {
   gzip?: Buffer;
   /** Response headers, the same for every request (content-length and -encoding excepted). */
   headers: Record<string, string>;
-  etag: string;
   size: number;
   mtimeMs: number;
   checkedAt: number;
@@ -48,32 +48,15 @@ function contentType(file: string): string {
   return send.isUtf8MimeType(type) ? `${type}; charset=utf-8` : type;
 }
 
-/** The best encoding the client accepts among those the asset has (RFC 9110 §12.5.3, q=0 refuses). */
+/** The best encoding the client accepts among those the asset has (brotli first; q=0 refuses). */
 export function chooseEncoding(acceptEncoding: string | undefined, asset: CachedAsset): Encoding {
   if (!acceptEncoding || (!asset.br && !asset.gzip)) return 'identity';
-  let br = false;
-  let gz = false;
-  for (const part of acceptEncoding.split(',')) {
-    const [token, ...params] = part.trim().toLowerCase().split(';');
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    if (q !== undefined && !(Number(q.slice(2)) > 0)) continue;
-    if (token === 'br' || token === '*') br = true;
-    if (token === 'gzip' || token === '*') gz = true;
-  }
-  if (br && asset.br) return 'br';
-  if (gz && asset.gzip) return 'gzip';
-  return 'identity';
+  const offered: Encoding[] = asset.br && asset.gzip ? BOTH : asset.br ? BR_ONLY : GZIP_ONLY;
+  return negotiate(acceptEncoding, offered) ?? 'identity';
 }
-
-/** RFC 9110 §13.1.2: If-None-Match compares weakly; `*` matches any current representation. */
-export function noneMatch(ifNoneMatch: string, etag: string): boolean {
-  if (ifNoneMatch.trim() === '*') return true;
-  const opaque = etag.startsWith('W/') ? etag.slice(2) : etag;
-  return ifNoneMatch.split(',').some((t) => {
-    const tag = t.trim();
-    return (tag.startsWith('W/') ? tag.slice(2) : tag) === opaque;
-  });
-}
+const BOTH: Encoding[] = ['br', 'gzip'];
+const BR_ONLY: Encoding[] = ['br'];
+const GZIP_ONLY: Encoding[] = ['gzip'];
 
 export class AssetCache {
   private readonly entries = new Map<string, CachedAsset>();
@@ -135,20 +118,19 @@ export class AssetCache {
     }
     // Written between the stat and the read: try again on the next request.
     if (body.length !== st.size) return null;
-    const etag = sendStyleEtag(st.size, st.mtime);
     const type = contentType(file);
     const compressible = this.opts.compress !== false && COMPRESSIBLE.test(type) && body.length >= MIN_COMPRESS_BYTES;
     const headers: Record<string, string> = {
       'accept-ranges': 'bytes',
       'cache-control': this.opts.cacheControl,
       'last-modified': st.mtime.toUTCString(),
-      etag,
+      etag: sendStyleEtag(st.size, st.mtime),
       'content-type': type,
       'x-content-type-options': 'nosniff',
     };
     // Caches must key on Accept-Encoding from the first response on, before the bodies exist.
     if (compressible) headers.vary = 'Accept-Encoding';
-    const entry: CachedAsset = { body, headers, etag, size: st.size, mtimeMs: st.mtimeMs, checkedAt: Date.now() };
+    const entry: CachedAsset = { body, headers, size: st.size, mtimeMs: st.mtimeMs, checkedAt: Date.now() };
     this.entries.set(name, entry);
     this.totalBytes += body.length;
     if (compressible) {

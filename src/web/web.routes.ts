@@ -9,10 +9,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import fresh from 'fresh';
 import type { Capability, NovaApp } from '../capability.js';
 import type { Container } from '../container.js';
 import { notFoundHandler } from '../http/errors.js';
-import { AssetCache, chooseEncoding, noneMatch } from './web.assets.js';
+import { AssetCache, chooseEncoding } from './web.assets.js';
 
 /** Paths that belong to the server, never to the app: unknown ones there stay problem+json 404s. */
 const SERVER_PATHS = /^\/(api|docs|metrics|healthz|readyz)(\/|$)/;
@@ -124,15 +125,12 @@ export function webCapability(c: Container): Capability {
     const file = (req.params as { '*': string })['*'];
     const h = req.headers;
     // Byte ranges and the rarer preconditions are left to @fastify/send, which reads the file.
-    const fromMemory = h.range === undefined && h['if-match'] === undefined && h['if-unmodified-since'] === undefined && (h['if-modified-since'] === undefined || h['if-none-match'] !== undefined);
+    const fromMemory = h.range === undefined && h['if-match'] === undefined && h['if-unmodified-since'] === undefined;
     const asset = fromMemory ? (assets.fresh(file) ?? (await assets.get(file))) : null;
     if (!asset) return reply.header('x-content-type-options', 'nosniff').sendFile(path.posix.join('assets', file), webDir, { maxAge: ASSET_MAX_AGE_S * 1000, immutable: true, dotfiles: 'deny' });
     reply.headers(asset.headers);
-    // As @fastify/send does: `Cache-Control: no-cache` in the request asks for the body regardless.
-    const ifNoneMatch = h['if-none-match'];
-    if (ifNoneMatch !== undefined && !h['cache-control']?.includes('no-cache') && noneMatch(ifNoneMatch, asset.etag)) {
-      return reply.removeHeader('content-type').code(304).send();
-    }
+    // The same test @fastify/send makes: weak ETag match, else Last-Modified; `no-cache` wants the body.
+    if (fresh(h, asset.headers)) return reply.removeHeader('content-type').code(304).send();
     const encoding = chooseEncoding(h['accept-encoding'], asset);
     if (encoding === 'identity') return reply.send(asset.body);
     return reply.header('content-encoding', encoding).send(encoding === 'br' ? asset.br : asset.gzip);
@@ -150,7 +148,7 @@ export function webCapability(c: Container): Capability {
       .header('content-security-policy', embedded ? EMBED_CSP : CSP)
       .header('cache-control', 'no-cache')
       .header('etag', page.etag);
-    if (req.headers['if-none-match'] === page.etag) return reply.code(304).send();
+    if (fresh(req.headers, { etag: page.etag })) return reply.code(304).send();
     return reply.type('text/html; charset=utf-8').send(page.body);
   };
 
