@@ -114,3 +114,51 @@ describe('outbox claim on Postgres', async () => {
     assert.ok(rows.length > 0 && rows.every((r) => r.last_error === null));
   });
 });
+
+// Which rows one claim takes when other claims hold some keys: a key's rows after a row another
+// relay holds wait; its rows before that row, rows this relay still holds, and expired claims do not
+// hold anything back. The same on both databases.
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  describe(`outbox claim per key (${dialect})`, async () => {
+    const reason = dialect === 'postgres' ? await postgresSkipReason() : undefined;
+    let tdb: TestDatabase | undefined;
+    let db: Db;
+    before(async () => {
+      if (reason) return;
+      if (dialect === 'postgres') tdb = await createTestDatabase();
+      db = openDatabase(tdb ? { databaseUrl: tdb.url, sqlitePath: ':memory:' } : { sqlitePath: ':memory:' });
+      await migrateToLatest(db);
+    });
+    after(async () => {
+      if (reason) return;
+      await db.close();
+      await tdb?.drop();
+    });
+
+    it('takes each key up to its first row held elsewhere, in seq order', { skip: reason }, async () => {
+      const payload = { video_id: 'v', owner_id: 'o', stage: 'transcode' as const, progress: 1, timestamp: new Date().toISOString() };
+      const seqOf = new Map<string, number>();
+      for (const name of ['a1', 'b1', 'b2', 'c0', 'c1', 'b3', 'd1', 'a2', 'd2']) {
+        const e = await appendEvent(db.kysely, 'video.progress', name[0], payload);
+        const row = await db.kysely.selectFrom('outbox').select('seq').where('event_id', '=', e.event_id).executeTakeFirstOrThrow();
+        seqOf.set(name, Number(row.seq));
+      }
+      const now = Date.now();
+      const iso = (ms: number) => new Date(now + ms).toISOString();
+      const hold = (name: string, by: string, untilMs: number) =>
+        db.kysely
+          .updateTable('outbox')
+          .set({ claimed_by: by, claimed_until: iso(untilMs) })
+          .where('seq', '=', seqOf.get(name)!)
+          .execute();
+      await hold('b2', 'other', 60_000); // held by another relay: b3 must wait, b1 may go
+      await hold('c0', 'me', 60_000); // this relay's own earlier claim: c1 may go
+      await hold('d1', 'other', -1_000); // another relay's lease ran out: d1 and d2 may go
+      const rows = await new OutboxRepository(db).claim('me', 100, iso(0), iso(60_000));
+      const names = rows.map((r) => [...seqOf].find(([, s]) => s === r.seq)![0]);
+      assert.deepEqual(names, ['a1', 'b1', 'c1', 'd1', 'a2', 'd2']);
+      const again = await new OutboxRepository(db).claim('me', 100, iso(0), iso(60_000));
+      assert.deepEqual(again, [], 'what it took is not taken again; b3 still waits');
+    });
+  });
+}
