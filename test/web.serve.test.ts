@@ -110,6 +110,7 @@ describe('web app serving', () => {
     assert.equal((await rawGet(`${t.url}${script}`, { 'if-none-match': '"other"' })).status, 200);
     // Compared weakly, in a list; If-Modified-Since counts only without If-None-Match.
     assert.equal((await rawGet(`${t.url}${script}`, { 'if-none-match': `"other", ${etag.slice(2)}` })).status, 304);
+    assert.equal((await rawGet(`${t.url}${script}`, { 'if-none-match': '*' })).status, 304, '`*` matches any current representation');
     const lastModified = first.headers.get('last-modified')!;
     assert.equal((await rawGet(`${t.url}${script}`, { 'if-modified-since': lastModified })).status, 304);
     assert.equal((await rawGet(`${t.url}${script}`, { 'if-modified-since': new Date(Date.parse(lastModified) - 60_000).toUTCString() })).status, 200);
