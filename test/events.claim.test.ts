@@ -65,8 +65,8 @@ describe('outbox claim on Postgres', async () => {
     assert.ok(rows.every((r) => typeof r.seq === 'number' && r.attempts === 1 && !Number.isNaN(Date.parse(r.created_at))));
     const claimed = await db.kysely.selectFrom('outbox').select(['claimed_by', 'claimed_until']).execute();
     assert.ok(claimed.every((r) => r.claimed_by === "relay-'quoted'\\" && Date.parse(r.claimed_until!) === now + 60_000));
-    const settings = await sql<{ b: string; s: string }>`SELECT current_setting('enable_bitmapscan') AS b, current_setting('synchronous_commit') AS s`.execute(db.kysely);
-    assert.deepEqual(settings.rows[0], { b: 'on', s: 'on' });
+    const settings = await sql<{ b: string; s: string; p: string }>`SELECT current_setting('enable_bitmapscan') AS b, current_setting('synchronous_commit') AS s, current_setting('plan_cache_mode') AS p`.execute(db.kysely);
+    assert.deepEqual(settings.rows[0], { b: 'on', s: 'on', p: 'auto' });
     // Claimed rows are not claimed again while their lease runs.
     assert.deepEqual(await repo.claim('other', 10, new Date(now + 1).toISOString(), new Date(now + 60_000).toISOString()), []);
   });
@@ -105,6 +105,45 @@ describe('outbox claim on Postgres', async () => {
       assert.deepEqual(left, []);
     } finally {
       await sql.raw('DROP TRIGGER record_settings ON outbox; DROP FUNCTION record_settings(); DROP TABLE seen').execute(db.kysely);
+    }
+  });
+
+  it('the claim is prepared once per connection and then only executed, with a generic plan', { skip: reason }, async () => {
+    const repo = new OutboxRepository(db);
+    const at = Date.now() + 600_000; // after every earlier lease
+    for (let i = 0; i < 3; i++) await repo.claim('relay-p', 10, new Date(at + i).toISOString(), new Date(at + 60_000).toISOString());
+    const prepared = await sql<{ name: string; generic_plans: number; custom_plans: number }>`
+      SELECT name, generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'nova_outbox_claim'`.execute(db.kysely);
+    assert.equal(prepared.rows.length, 1);
+    assert.equal(Number(prepared.rows[0].custom_plans), 0, 'never planned for its parameters');
+    assert.ok(Number(prepared.rows[0].generic_plans) >= 3, 'planned once, its plan reused');
+  });
+
+  it('falls back to plain statements when prepared ones vanish or collide (a pooler in transaction mode)', { skip: reason }, async () => {
+    const event = (key: string) => db.kysely.transaction().execute((trx) => appendEvent(trx, 'video.progress', key, { video_id: key, owner_id: 'o', stage: 'transcode', progress: 1, timestamp: new Date().toISOString() }));
+    const at = Date.now() + 1_200_000;
+    for (const [i, spoil] of ['DEALLOCATE ALL', 'PREPARE nova_outbox_claim AS SELECT 1'].entries()) {
+      const own = openDatabase({ databaseUrl: tdb.url, sqlitePath: ':memory:', poolSize: 1 });
+      try {
+        const repo = new OutboxRepository(own);
+        if (i === 0) await repo.claim('warm', 1, new Date(at).toISOString(), new Date(at).toISOString()); // prepares it
+        await sql.raw(spoil).execute(own.kysely); // the statement is gone, or another of that name is there
+        await event(`fb-${i}`);
+        const rows = await repo.claim(`relay-fb-${i}`, 10, new Date(at + i).toISOString(), new Date(at + 60_000).toISOString());
+        assert.deepEqual(
+          rows.map((r) => r.event_key),
+          [`fb-${i}`],
+        );
+        await repo.markDelivered(
+          `relay-fb-${i}`,
+          rows.map((r) => r.seq),
+          new Date(at).toISOString(),
+        );
+        const left = await own.kysely.selectFrom('outbox').select('seq').where('event_key', '=', `fb-${i}`).where('delivered_at', 'is', null).execute();
+        assert.deepEqual(left, []);
+      } finally {
+        await own.close();
+      }
     }
   });
 

@@ -208,10 +208,13 @@ export class OutboxRelay {
   }
 
   /**
-   * Relays batch after batch until a claim comes back empty, with the database and the bus
-   * working at the same time: while one batch is being published the next is claimed, and the
+   * Relays batch after batch while claims come back full (a backlog), with the database and the
+   * bus working at the same time: while one batch is being published the next is claimed, and the
    * one before is marked delivered (its mark may still run when this returns; the next claim does
-   * not wait for it). Ordering holds: this relay's own claimed rows do not hold back the next
+   * not wait for it). A batch that is not full ends the drain once it is published: the loop then
+   * lingers, so commits gather into the next claim. (Claiming ahead under steady writes instead
+   * made every claim take the few rows committed during the last publish: 13 rows a claim at
+   * 3,000 events/s in bench:outbox on Postgres, against 70–85 now.) Ordering holds: this relay's own claimed rows do not hold back the next
    * claim (see OutboxRepository.claim) because batches are published one after the other, and
    * after any failure the relay claims under a new id, so whatever the failed round left claimed
    * holds its keys back again. Returns how many events went out.
@@ -221,8 +224,9 @@ export class OutboxRelay {
     let batch = await this.claimBatch(limit);
     let count = 0;
     while (batch.rows.length > 0) {
-      limit = batch.rows.length >= limit ? this.grown(limit, batch.rows) : this.opts.batchSize;
-      const next = this.running ? settle(this.claimBatch(limit)) : null;
+      const full = batch.rows.length >= limit;
+      limit = full ? this.grown(limit, batch.rows) : this.opts.batchSize;
+      const next = this.running && full ? settle(this.claimBatch(limit)) : null;
       const published = await settle(this.publishBatch(batch));
       if (published instanceof Error) {
         // The batch claimed ahead goes back before the failed one, so the claim still running

@@ -104,9 +104,12 @@ export class OutboxRepository {
         // path, where a flush queued behind every writer's commit cost more than the statement.
         // Settings and claim go in one round trip (no BEGIN or COMMIT of their own): on a loaded
         // machine each round trip waits for both processes to be scheduled.
+        //
+        // The claim is a prepared statement with a generic plan: planning it took about 1 ms, as
+        // long as running it for 100 rows, and under steady writes a claim finds tens of rows.
         await this.db.oneTrip<OutboxRow>([
-          sql`SELECT set_config('enable_bitmapscan', 'off', true), set_config('synchronous_commit', 'off', true)`.compile(this.db.kysely),
-          statement.compile(this.db.kysely),
+          sql`SELECT set_config('enable_bitmapscan', 'off', true), set_config('synchronous_commit', 'off', true), set_config('plan_cache_mode', 'force_generic_plan', true)`.compile(this.db.kysely),
+          { name: 'nova_outbox_claim', query: statement.compile(this.db.kysely) },
         ])
       : (await statement.execute(this.db.kysely)).rows;
     return rows.map((r) => ({ ...r, seq: Number(r.seq) })).sort((a, b) => a.seq - b.seq);
@@ -152,7 +155,7 @@ export class OutboxRepository {
   async markDelivered(relayId: string, seqs: number[], nowIso: string): Promise<void> {
     if (seqs.length === 0) return;
     const mark = this.db.kysely.updateTable('outbox').set({ delivered_at: nowIso, claimed_by: null, claimed_until: null, last_error: null }).where(this.seqIn(seqs)).where('claimed_by', '=', relayId);
-    if (this.db.oneTrip) await this.db.oneTrip([sql`SELECT set_config('synchronous_commit', 'off', true)`.compile(this.db.kysely), mark.compile()]);
+    if (this.db.oneTrip) await this.db.oneTrip([sql`SELECT set_config('synchronous_commit', 'off', true)`.compile(this.db.kysely), { name: 'nova_outbox_mark', query: mark.compile() }]);
     else await mark.execute();
   }
 

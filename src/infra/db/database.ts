@@ -23,8 +23,22 @@ export interface Db {
    * (SET LOCAL / set_config(…, true) hold until the last statement's commit). Returns the last
    * statement's rows. See inlineParameters for what the statements may contain.
    */
-  oneTrip?<R>(statements: CompiledQuery[]): Promise<R[]>;
+  oneTrip?<R>(statements: (CompiledQuery | PreparedQuery)[]): Promise<R[]>;
 }
+
+/**
+ * A statement oneTrip runs as a server-side prepared statement: PREPAREd on a connection the first
+ * time that connection runs it, then only EXECUTEd, so Postgres parses and plans it once per
+ * connection instead of on every call. For a hot statement whose planning costs as much as running
+ * it. `name` must be unique per SQL text.
+ */
+export interface PreparedQuery {
+  name: string;
+  query: CompiledQuery;
+}
+
+/** The prepared statements (PreparedQuery names) each pooled Postgres connection holds. */
+const preparedOn = new WeakMap<pg.PoolClient, Set<string>>();
 
 let pgTypesSet = false;
 function setPgTypes(): void {
@@ -53,6 +67,7 @@ export function openDatabase(opts: DbOptions): Db {
     // An idle client erroring (server restart) must not crash the process; the pool replaces it.
     pool.on('error', () => {});
     const kysely = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+    let prepare = true;
     return {
       kysely,
       dialect: 'postgres',
@@ -62,11 +77,40 @@ export function openDatabase(opts: DbOptions): Db {
       async close() {
         await kysely.destroy();
       },
-      async oneTrip<R>(statements: CompiledQuery[]): Promise<R[]> {
+      async oneTrip<R>(statements: (CompiledQuery | PreparedQuery)[]): Promise<R[]> {
         // No parameters: node-postgres then uses the simple query protocol, whose one message may
         // hold several statements, run by Postgres as one implicit transaction.
-        const text = statements.map(inlineParameters).join(';\n');
-        const result = (await pool.query(text)) as pg.QueryResult | pg.QueryResult[];
+        const client = await pool.connect();
+        let known = preparedOn.get(client);
+        if (!known) preparedOn.set(client, (known = new Set()));
+        const added: string[] = [];
+        const parts = statements.map((s) => {
+          if (!('name' in s)) return inlineParameters(s);
+          if (!prepare) return inlineParameters(s.query);
+          const execute = `EXECUTE ${s.name}(${s.query.parameters.map(literal).join(', ')})`;
+          if (known.has(s.name)) return execute;
+          added.push(s.name);
+          return `PREPARE ${s.name} AS ${s.query.sql};\n${execute}`;
+        });
+        let result: pg.QueryResult | pg.QueryResult[];
+        try {
+          result = (await client.query(parts.join(';\n'))) as pg.QueryResult | pg.QueryResult[];
+        } catch (err) {
+          // Which statements a failed message prepared is unknown: the connection goes, not back
+          // to the pool, and a new one prepares them again.
+          client.release(true);
+          const code = (err as { code?: string }).code;
+          if (prepare && statements.some((s) => 'name' in s) && (code === '26000' || code === '42P05')) {
+            // A prepared statement vanished or was already there: a pooler in transaction mode
+            // (PgBouncer) hands each transaction another server connection. Plain statements from
+            // now on; the message failed as a whole (one transaction), so it can run again.
+            prepare = false;
+            return this.oneTrip!<R>(statements);
+          }
+          throw err;
+        }
+        for (const name of added) known.add(name);
+        client.release();
         const last = Array.isArray(result) ? result[result.length - 1] : result;
         return last.rows as R[];
       },
@@ -140,18 +184,20 @@ function restrictFile(file: string): void {
  * than its parameters (no dollar-quoted strings).
  */
 export function inlineParameters(query: CompiledQuery): string {
-  const literal = (v: unknown): string => {
-    if (v === null) return 'NULL';
-    if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-    if (typeof v === 'string') return pg.escapeLiteral(v);
-    if (Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x))) return `'{${v.join(',')}}'`;
-    throw new TypeError(`cannot inline a parameter of type ${typeof v}`);
-  };
   return query.sql.replace(/\$(\d+)/g, (_, n: string) => {
     const i = Number(n) - 1;
     if (i >= query.parameters.length) throw new RangeError(`the query has no parameter $${n}`);
     return literal(query.parameters[i]);
   });
+}
+
+/** One parameter as a quoted Postgres literal: numbers, strings, null and arrays of numbers. */
+function literal(v: unknown): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  if (typeof v === 'string') return pg.escapeLiteral(v);
+  if (Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x))) return `'{${v.join(',')}}'`;
+  throw new TypeError(`cannot inline a parameter of type ${typeof v}`);
 }
 
 export function nowIso(): string {
