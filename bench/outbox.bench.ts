@@ -6,6 +6,7 @@
 //     publishes them, the two phases alternating in ABBA rounds (bench/lib/harness.ts; --swap, --rounds).
 //     Every phase starts from the same state: an empty outbox and a checkpointed database (reset),
 //     whichever phase ran before it; the relay phase's figures include draining its last events.
+//     CPU per event is this process's (writers and relay) and, on Postgres, its backends'.
 // Postgres parts need the server at TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432).
 // OUTBOX_LINGER_MS sets the relay's linger as it does Nova's (default 5).
 import fs from 'node:fs';
@@ -22,6 +23,7 @@ import { openDatabase, type Db } from '../src/infra/db/database.js';
 import { migrateToLatest } from '../src/infra/db/migrate.js';
 import { createLogger } from '../src/infra/logger.js';
 import { cpuSeconds, fmt, ratioSpread, spread, startBench } from './lib/harness.js';
+import { backendCpu, backendCpuSince } from './lib/postgres.js';
 
 const PG_ADMIN = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const LATENCY_TX = Number(process.env.BENCH_LATENCY_TX ?? 2000);
@@ -34,6 +36,8 @@ interface Target {
   name: string;
   db: Db;
   writers: number;
+  /** CPU seconds each Postgres backend of the database has used so far, by pid (none on SQLite). */
+  serverCpu(): Promise<Map<number, number>>;
   cleanup(): Promise<void>;
 }
 
@@ -138,18 +142,20 @@ async function writeAll(t: Target, tag: string, total: number): Promise<number> 
 }
 
 /** The writers alone: the baseline, the database's commit rate with nothing reading the outbox. */
-async function writersAlone(t: Target, round: number): Promise<{ rate: number; cpu: number }> {
+async function writersAlone(t: Target, round: number): Promise<{ rate: number; cpu: number; dbCpu: number }> {
+  const db0 = await t.serverCpu();
   const cpu0 = cpuSeconds();
   const start = performance.now();
   const n = await writeAll(t, `solo${round}`, E2E_EVENTS);
   const secs = (performance.now() - start) / 1000;
   const cpu = (cpuSeconds() - cpu0) / n;
+  const dbCpu = backendCpuSince(db0, await t.serverCpu()) / n;
   await reset(t);
-  return { rate: n / secs, cpu };
+  return { rate: n / secs, cpu, dbCpu };
 }
 
 /** The same writers with the relay publishing to the bus: delivered events/s and commit→consumer lag. */
-async function writersWithRelay(t: Target, round: number): Promise<{ rate: number; cpu: number; lagP50: number; lagP99: number }> {
+async function writersWithRelay(t: Target, round: number): Promise<{ rate: number; cpu: number; dbCpu: number; lagP50: number; lagP99: number }> {
   const bus = new MemoryBus();
   let got = 0;
   const lags: number[] = [];
@@ -161,16 +167,18 @@ async function writersWithRelay(t: Target, round: number): Promise<{ rate: numbe
   const relay = new OutboxRelay(t.db, bus, RELAY, logger);
   relay.start();
   await new Promise((r) => setTimeout(r, 200));
+  const db0 = await t.serverCpu();
   const cpu0 = cpuSeconds();
   const start = performance.now();
   const total = await writeAll(t, `e2e${round}`, E2E_EVENTS);
   while (got < total) await new Promise((r) => setTimeout(r, 2));
   const secs = (performance.now() - start) / 1000;
   const cpu = (cpuSeconds() - cpu0) / total;
+  const dbCpu = backendCpuSince(db0, await t.serverCpu()) / total;
   await relay.stop();
   const l = stats(lags);
   await reset(t);
-  return { rate: total / secs, cpu, lagP50: l.p50, lagP99: l.p99 };
+  return { rate: total / secs, cpu, dbCpu, lagP50: l.p50, lagP99: l.p99 };
 }
 
 async function run(t: Target): Promise<void> {
@@ -189,8 +197,11 @@ async function run(t: Target): Promise<void> {
     alone.map((x) => x.rate),
   );
   console.log(`  end to end, ${t.writers} writer(s) committing 1 event per tx, ${bench.rounds} alternating rounds, median (min–max):`);
-  console.log(`    writers alone:            ${fmt(spread(alone.map((x) => x.rate)), 0, ' tx/s')}, CPU ${fmt(spread(alone.map((x) => x.cpu * 1e6)), 0, ' µs/tx')}`);
-  console.log(`    with the relay publishing: ${fmt(spread(withRelay.map((x) => x.rate)), 0, ' events/s delivered')}, CPU ${fmt(spread(withRelay.map((x) => x.cpu * 1e6)), 0, ' µs/event')}`);
+  // CPU per event: this process (writers and relay), and on Postgres its backends serving them.
+  const cpuOf = (xs: { cpu: number; dbCpu: number }[], unit: string) =>
+    `CPU ${fmt(spread(xs.map((x) => x.cpu * 1e6)), 0, unit)}` + (t.db.dialect === 'postgres' ? ` + Postgres backends ${fmt(spread(xs.map((x) => x.dbCpu * 1e6)), 0, unit)}` : '');
+  console.log(`    writers alone:            ${fmt(spread(alone.map((x) => x.rate)), 0, ' tx/s')}, ${cpuOf(alone, ' µs/tx')}`);
+  console.log(`    with the relay publishing: ${fmt(spread(withRelay.map((x) => x.rate)), 0, ' events/s delivered')}, ${cpuOf(withRelay, ' µs/event')}`);
   console.log(`    commit→consumer lag p50 ${fmt(spread(withRelay.map((x) => x.lagP50)), 0, ' ms')}, p99 ${fmt(spread(withRelay.map((x) => x.lagP99)), 0, ' ms')}`);
   console.log(`    with relay / alone per round: ${fmt(ratio)}`);
   const tag = t.db.dialect;
@@ -205,6 +216,7 @@ async function sqliteTarget(): Promise<Target> {
     name: 'SQLite (WAL, synchronous=NORMAL)',
     db,
     writers: 1,
+    serverCpu: async () => new Map(),
     cleanup: async () => {
       await db.close();
       fs.rmSync(dir, { recursive: true, force: true });
@@ -222,7 +234,6 @@ async function postgresTarget(): Promise<Target | null> {
   }
   const name = `nova_bench_${Date.now().toString(36)}`;
   await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
   const url = new URL(PG_ADMIN);
   url.pathname = `/${name}`;
   const db = openDatabase({ databaseUrl: url.toString(), sqlitePath: ':memory:' });
@@ -230,12 +241,11 @@ async function postgresTarget(): Promise<Target | null> {
     name: 'Postgres (local, pool of 10)',
     db,
     writers: 8,
+    serverCpu: () => backendCpu(admin, name),
     cleanup: async () => {
       await db.close();
-      const c = new pg.Client({ connectionString: PG_ADMIN });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
     },
   };
 }

@@ -23,6 +23,7 @@ import { queryWords } from '../src/search/search.text.js';
 import { rng } from '../src/feed/feed.trainer.js';
 import { seedReadyVideo } from '../test/helpers/videos-db.js';
 import { cpuSeconds, fmt, numArg, percentile, ratioSpread, spread, startBench, type Bench } from './lib/harness.js';
+import { backendCpu, backendCpuSince } from './lib/postgres.js';
 
 const PG_ADMIN = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const VIDEOS = numArg('videos', 10000);
@@ -130,11 +131,7 @@ async function measure(t: Target, fn: (q: string) => Promise<number>, queries: s
   }
   const total = (performance.now() - started) / 1000;
   const cpu1 = cpuSeconds();
-  // Per backend: the pool opens and closes connections, so sums of different sets cannot be
-  // compared. A backend closed meanwhile had been idle (the pool closes idle ones only).
-  let server = 0;
-  for (const [pid, s] of await t.serverCpu()) server += s - (server0.get(pid) ?? 0);
-  const cpu = cpu1 - cpu0 + server;
+  const cpu = cpu1 - cpu0 + backendCpuSince(server0, await t.serverCpu());
   return { p50: percentile(times, 50), p99: percentile(times, 99), qps: times.length / total, cpuMs: (cpu * 1000) / times.length, hits: hits / times.length };
 }
 
@@ -229,19 +226,7 @@ async function postgresTarget(): Promise<Target | null> {
     engine: 'Postgres',
     db,
     reopen: async () => db,
-    // The backends serving this database run on this machine: their CPU is read from /proc.
-    async serverCpu() {
-      const r = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [name]);
-      const cpu = new Map<number, number>();
-      for (const { pid } of r.rows) {
-        try {
-          cpu.set(pid, cpuSeconds(pid));
-        } catch {
-          // A backend that ended meanwhile.
-        }
-      }
-      return cpu;
-    },
+    serverCpu: () => backendCpu(admin, name),
     cleanup: async () => {
       await db.close();
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
