@@ -1,8 +1,11 @@
 // Upload throughput: a 1 GiB file sent with tus-js-client to Nova (`nova serve`, a child process)
 // vs. a plain HTTP PUT streamed to disk by a bare Node server, in the same run, alternating rounds.
 // Rounds alternate in ABBA order with a sync and a pause before each side (bench/lib/harness.ts).
-// Prints each throughput, the ratio (target ≥ 0.9) and Nova's RSS growth while uploading (target
-// < 100 MB: uploads stream, nothing holds a whole file). Usage: npm run bench:upload [-- --mib N --rounds N --swap]
+// Prints each throughput and CPU per GiB (server and client apart), the ratio (target ≥ 0.9) and
+// Nova's RSS growth while uploading (target < 100 MB: uploads stream, nothing holds a whole file).
+// Usage: npm run bench:upload [-- --mib N --rounds N --swap]
+// --cpu-prof DIR writes a V8 CPU profile of each server into DIR (for the client, run this file with
+// `node --cpu-prof --import tsx`).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -13,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { NovaClient } from '../src/client/nova-client.js';
 import { createVideo, uploadFile } from '../src/client/videos.client.js';
-import { cpuSeconds, fmt, numArg, ratioSpread, spread, startBench } from './lib/harness.js';
+import { arg, cpuSeconds, fmt, numArg, ratioSpread, spread, startBench } from './lib/harness.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
@@ -30,6 +33,8 @@ async function baselineServer(dir: string): Promise<void> {
     }
   });
   server.requestTimeout = 0;
+  // A normal exit, so that --cpu-prof writes its profile.
+  process.once('SIGTERM', () => server.close(() => process.exit(0)));
   server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })));
 }
 
@@ -40,7 +45,9 @@ interface Child {
 
 function startChild(args: string[], env: Record<string, string>, match: (e: Record<string, unknown>) => string | undefined): Promise<Child> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const profDir = arg('cpu-prof', '');
+    const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+    const proc = spawn(process.execPath, [...prof, '--import', 'tsx', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start`)), 60_000);
     readline.createInterface({ input: proc.stdout! }).on('line', (line) => {
       try {
@@ -131,9 +138,12 @@ async function main(): Promise<void> {
     const basePid = base.proc.pid!;
     let peakRss = rssBefore;
     const side = async (run: () => Promise<{ seconds: number; peakRss: number }>, pid: number) => {
-      const cpu0 = cpuSeconds(pid) + cpuSeconds();
+      const server0 = cpuSeconds(pid);
+      const client0 = cpuSeconds();
       const m = await run();
-      return { rate: size / m.seconds, cpu: cpuSeconds(pid) + cpuSeconds() - cpu0, peakRss: m.peakRss };
+      const server = cpuSeconds(pid) - server0;
+      const client = cpuSeconds() - client0;
+      return { rate: size / m.seconds, cpu: server + client, server, client, peakRss: m.peakRss };
     };
     const clean = () => {
       emptyDir(baseDir);
@@ -148,13 +158,13 @@ async function main(): Promise<void> {
           const v = await createVideo(client, { title: `bench ${r}` });
           const res = await side(() => measured(novaPid, () => uploadFile(client, v.body.upload.url, source).then(() => undefined)), novaPid);
           peakRss = Math.max(peakRss, res.peakRss);
-          console.log(`round ${r + 1}: tus ${(res.rate / 1e6).toFixed(0)} MB/s, ${res.cpu.toFixed(2)} CPU s`);
+          console.log(`round ${r + 1}: tus ${(res.rate / 1e6).toFixed(0)} MB/s, ${res.cpu.toFixed(2)} CPU s (server ${res.server.toFixed(2)}, client ${res.client.toFixed(2)})`);
           clean();
           return res;
         },
         b: async (r) => {
           const res = await side(() => measured(basePid, () => putFile(base.url, source)), basePid);
-          console.log(`round ${r + 1}: PUT ${(res.rate / 1e6).toFixed(0)} MB/s, ${res.cpu.toFixed(2)} CPU s`);
+          console.log(`round ${r + 1}: PUT ${(res.rate / 1e6).toFixed(0)} MB/s, ${res.cpu.toFixed(2)} CPU s (server ${res.server.toFixed(2)}, client ${res.client.toFixed(2)})`);
           clean();
           return res;
         },
@@ -173,6 +183,9 @@ async function main(): Promise<void> {
     console.log(`file: ${mib} MiB, ${bench.rounds} rounds each, median (min–max)`);
     console.log(`  Nova tus (tus-js-client, one PATCH):  ${fmt(tusRate, 0, ' MB/s')}, CPU ${fmt(spread(tus.map((x) => x.cpu / gib)), 2, ' s/GiB')} (server + client)`);
     console.log(`  plain HTTP PUT streamed to disk:      ${fmt(putRate, 0, ' MB/s')}, CPU ${fmt(spread(put.map((x) => x.cpu / gib)), 2, ' s/GiB')} (server + client)`);
+    const perGib = (xs: { server: number; client: number }[]) => `server ${fmt(spread(xs.map((x) => x.server / gib)), 2)}, client ${fmt(spread(xs.map((x) => x.client / gib)), 2)}`;
+    console.log(`  CPU s/GiB, tus: ${perGib(tus)}`);
+    console.log(`  CPU s/GiB, PUT: ${perGib(put)}`);
     console.log(`  ratio tus / PUT per round:            ${fmt(ratio)}`);
     console.log(`  Nova RSS: ${(rssBefore / 1e6).toFixed(0)} MB before, ${(peakRss / 1e6).toFixed(0)} MB peak`);
     bench.target('tus/PUT throughput', ratio.median, '>=', 0.9);

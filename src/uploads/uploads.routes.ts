@@ -6,7 +6,7 @@
 import { Type } from 'typebox';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { NodeRequest, sendNodeResponse } from 'srvx/node';
+import { sendNodeResponse } from 'srvx/node';
 import { problemType, type Problem } from '../http/errors.js';
 import type { Capability, NovaApp, Roles } from '../capability.js';
 import type { Container } from '../container.js';
@@ -17,6 +17,7 @@ import { baseUrl } from '../videos/videos.routes.js';
 import { RedisLocker } from './uploads.locker.js';
 import { UploadFiles } from './uploads.files.js';
 import { FileUploadStore, S3UploadStore, type UploadStore } from './uploads.store.js';
+import { tusRequest } from './uploads.request.js';
 
 export interface UploadsCapability extends Capability {
   /** Removes expired unfinished uploads now (also runs on a timer in API processes). */
@@ -74,8 +75,9 @@ export function uploadsCapability(c: Container, vod: VodServices, files: UploadF
     service.baseUrls.set(req.raw, baseUrl(req, cfg.publicUrl));
     reply.hijack();
     // What @tus/server's handle() does, with its plain-text refusals (412, 400, 409, 413...)
-    // turned into problem+json on the way out, as every other error of the API is.
-    const response = await service.tus.handleWeb(new NodeRequest({ req: req.raw, res: reply.raw }));
+    // turned into problem+json on the way out, as every other error of the API is, and a body
+    // stream that does not copy the upload (uploads.request.ts).
+    const response = await service.tus.handleWeb(tusRequest(req.raw, reply.raw));
     await sendNodeResponse(reply.raw, await asProblem(response, req.url));
   };
 
