@@ -12,6 +12,7 @@ import { registerAuth } from './http/auth.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import { limitConnections, guardRequests } from './http/connections.js';
 import { registerHttpMetrics } from './http/metrics.js';
+import { requestLoggerFactory } from './http/request-logger.js';
 import { finiteNumberValidator } from './http/validation.js';
 import { ProblemSchema } from './http/problem.schema.js';
 
@@ -23,6 +24,8 @@ function trustHops(hops: number): (address: string, hop: number) => boolean {
 export async function buildApp(c: Container, capabilities: Capability[]): Promise<NovaApp> {
   const app = Fastify({
     loggerInstance: c.logger,
+    // request.log is made when the request first logs (src/http/request-logger.ts).
+    childLoggerFactory: requestLoggerFactory,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : uuidv4();

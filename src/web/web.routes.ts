@@ -136,10 +136,7 @@ export function webCapability(c: Container): Capability {
     return reply.header('content-encoding', encoding).send(encoding === 'br' ? asset.br : asset.gzip);
   };
 
-  const sendIndex = async (req: FastifyRequest, reply: FastifyReply, embedded = false): Promise<FastifyReply> => {
-    reply.header('x-content-type-options', 'nosniff').header('referrer-policy', embedded ? 'strict-origin-when-cross-origin' : 'same-origin');
-    const file = embedded ? embed : index;
-    const page = file.fresh() ?? (await file.get());
+  const answerIndex = (req: FastifyRequest, reply: FastifyReply, page: CachedIndex | null, embedded: boolean): FastifyReply => {
     if (!page) {
       return reply.code(503).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(notBuiltPage(webDir));
     }
@@ -152,6 +149,21 @@ export function webCapability(c: Container): Capability {
     return reply.type('text/html; charset=utf-8').send(page.body);
   };
 
+  /**
+   * Sent before it returns when index.html was looked at within the last second (nearly every page
+   * load): no promise, which the route then does not return either. Otherwise the promise of it.
+   */
+  const sendIndex = (req: FastifyRequest, reply: FastifyReply, embedded: boolean): Promise<FastifyReply> | undefined => {
+    reply.header('x-content-type-options', 'nosniff').header('referrer-policy', embedded ? 'strict-origin-when-cross-origin' : 'same-origin');
+    const file = embedded ? embed : index;
+    const page = file.fresh();
+    if (page) {
+      answerIndex(req, reply, page, embedded);
+      return undefined;
+    }
+    return file.get().then((p) => answerIndex(req, reply, p, embedded));
+  };
+
   return {
     name: 'web',
     async routes(app: NovaApp) {
@@ -159,9 +171,13 @@ export function webCapability(c: Container): Capability {
 
       app.get('/assets/*', { schema: { hide: true } }, sendAsset);
 
-      app.get('/*', { schema: { hide: true } }, async (req, reply) => {
+      // Not async: a page answered from memory costs no promise (see sendIndex).
+      app.get('/*', { schema: { hide: true } }, (req, reply) => {
         const pathname = req.url.split('?')[0];
-        if (SERVER_PATHS.test(pathname) || !wantsHtml(req, pathname)) return notFoundHandler(req, reply);
+        if (SERVER_PATHS.test(pathname) || !wantsHtml(req, pathname)) {
+          notFoundHandler(req, reply);
+          return undefined;
+        }
         return sendIndex(req, reply, EMBED_PATH.test(pathname));
       });
     },
