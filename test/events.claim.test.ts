@@ -65,7 +65,11 @@ describe('outbox claim on Postgres', async () => {
     assert.ok(rows.every((r) => typeof r.seq === 'number' && r.attempts === 1 && !Number.isNaN(Date.parse(r.created_at))));
     const claimed = await db.kysely.selectFrom('outbox').select(['claimed_by', 'claimed_until']).execute();
     assert.ok(claimed.every((r) => r.claimed_by === "relay-'quoted'\\" && Date.parse(r.claimed_until!) === now + 60_000));
-    const settings = await sql<{ b: string; s: string; p: string }>`SELECT current_setting('enable_bitmapscan') AS b, current_setting('synchronous_commit') AS s, current_setting('plan_cache_mode') AS p`.execute(db.kysely);
+    const settings = await sql<{
+      b: string;
+      s: string;
+      p: string;
+    }>`SELECT current_setting('enable_bitmapscan') AS b, current_setting('synchronous_commit') AS s, current_setting('plan_cache_mode') AS p`.execute(db.kysely);
     assert.deepEqual(settings.rows[0], { b: 'on', s: 'on', p: 'auto' });
     // Claimed rows are not claimed again while their lease runs.
     assert.deepEqual(await repo.claim('other', 10, new Date(now + 1).toISOString(), new Date(now + 60_000).toISOString()), []);
@@ -120,7 +124,8 @@ describe('outbox claim on Postgres', async () => {
   });
 
   it('falls back to plain statements when prepared ones vanish or collide (a pooler in transaction mode)', { skip: reason }, async () => {
-    const event = (key: string) => db.kysely.transaction().execute((trx) => appendEvent(trx, 'video.progress', key, { video_id: key, owner_id: 'o', stage: 'transcode', progress: 1, timestamp: new Date().toISOString() }));
+    const event = (key: string) =>
+      db.kysely.transaction().execute((trx) => appendEvent(trx, 'video.progress', key, { video_id: key, owner_id: 'o', stage: 'transcode', progress: 1, timestamp: new Date().toISOString() }));
     const at = Date.now() + 1_200_000;
     for (const [i, spoil] of ['DEALLOCATE ALL', 'PREPARE nova_outbox_claim AS SELECT 1'].entries()) {
       const own = openDatabase({ databaseUrl: tdb.url, sqlitePath: ':memory:', poolSize: 1 });
