@@ -214,10 +214,11 @@ export class OutboxRelay {
    * not wait for it). A batch that is not full ends the drain once it is published: the loop then
    * lingers, so commits gather into the next claim. (Claiming ahead under steady writes instead
    * made every claim take the few rows committed during the last publish: 13 rows a claim at
-   * 3,000 events/s in bench:outbox on Postgres, against 70–85 now.) Ordering holds: this relay's own claimed rows do not hold back the next
-   * claim (see OutboxRepository.claim) because batches are published one after the other, and
-   * after any failure the relay claims under a new id, so whatever the failed round left claimed
-   * holds its keys back again. Returns how many events went out.
+   * 3,000 events/s in bench:outbox on Postgres, against 70–85 now.) Ordering holds: this relay's
+   * own claimed rows do not hold back the next claim (see OutboxRepository.claim) because batches
+   * are published one after the other, and after any failure the relay claims under a new id, so
+   * whatever the failed round left claimed holds its keys back again. Returns how many events went
+   * out.
    */
   private async drain(): Promise<number> {
     let limit = this.opts.batchSize;
